@@ -1,0 +1,251 @@
+"""Provides the union file tree: every path of every layer, with its history of versions.
+
+One node per path ever seen. A node keeps ``events``: ``(layer, FileEntry | None)`` in
+layer order, ``None`` meaning the path was deleted in that layer (a whiteout, an opaque
+folder, or a file that replaced its folder). The stacked file system at layer N is the
+latest event at or below N of each node, so switching layer or comparing two layers
+never copies a tree, and a whiteout costs only the subtree it deletes (dive re-stacks
+every lower layer for each whiteout).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from dive_py.image.model import DIRECTORY, REGULAR, FileEntry, LayerScan
+
+Event = tuple[int, "FileEntry | None"]
+
+
+class Node:
+    """One path of the union tree. View state (collapsed, hidden) never lives here."""
+
+    __slots__ = ("name", "parent", "children", "events", "_path")
+
+    def __init__(self, name: str, parent: Node | None) -> None:
+        self.name = name
+        self.parent = parent
+        self.children: dict[str, Node] | None = None
+        """Child nodes by name; None until the first child is added (most nodes are files)."""
+        self.events: list[Event] = []
+        self._path: str | None = None
+
+    @property
+    def path(self) -> str:
+        """Relative path without a leading slash (``""`` for the root)."""
+        if self._path is None:
+            parent = self.parent
+            self._path = self.name if parent is None or not parent.name else f"{parent.path}/{self.name}"
+        return self._path
+
+    def state(self, layer: int) -> FileEntry | None:
+        """The version of this path in the stack of layers 0..layer, or None if absent."""
+        events = self.events
+        for i in range(len(events) - 1, -1, -1):
+            if events[i][0] <= layer:
+                return events[i][1]
+        return None
+
+    def changed_in(self, layer: int) -> bool:
+        """Whether ``layer`` itself wrote or deleted this path."""
+        events = self.events
+        for i in range(len(events) - 1, -1, -1):
+            at = events[i][0]
+            if at == layer:
+                return True
+            if at < layer:
+                return False
+        return False
+
+    def sorted_children(self) -> list[Node]:
+        if not self.children:
+            return []
+        return [self.children[name] for name in sorted(self.children)]
+
+    def __repr__(self) -> str:
+        return f"Node({self.path!r}, events={[(e[0], e[1] and e[1].kind) for e in self.events]})"
+
+
+@dataclass
+class LayerChanges:
+    """What applying one layer deleted, weighed against the stack below it."""
+
+    removed: dict[str, int] = field(default_factory=dict)
+    """Whiteout paths (explicit, and one per hidden child of an opaque folder) with the
+    bytes they delete: a folder's subtree; a file weighs 0, as in dive."""
+    missing_whiteouts: list[str] = field(default_factory=list)
+    """Whiteouts of paths that did not exist below (legal; weigh 0)."""
+    opaque_dirs: list[str] = field(default_factory=list)
+    """Opaque folders that did not exist in the layer's entries (dive still makes a node for them)."""
+
+
+IMPLIED_DIR_MODE = 0o755
+
+
+class FileTree:
+    """The union of all layers' paths; built layer by layer with :meth:`apply_layer`."""
+
+    def __init__(self) -> None:
+        self.root = Node("", None)
+        self.root.children = {}
+        self.layer_count = 0
+        self.node_count = 0
+
+    # -- lookup ---------------------------------------------------------------
+    def get(self, path: str) -> Node | None:
+        """The node for a path (with or without a leading slash), or None."""
+        node = self.root
+        for name in path.strip("/").split("/"):
+            if not name:
+                continue
+            children = node.children
+            if not children or name not in children:
+                return None
+            node = children[name]
+        return node
+
+    def _child(self, node: Node, name: str) -> Node:
+        children = node.children
+        if children is None:
+            children = node.children = {}
+        child = children.get(name)
+        if child is None:
+            child = children[name] = Node(name, node)
+            self.node_count += 1
+        return child
+
+    # -- stacking -------------------------------------------------------------
+    def apply_layer(self, layer: int, scan: LayerScan) -> LayerChanges:
+        """Stacks one layer on top of the layers applied so far.
+
+        Whiteouts apply to the layers below only, so they go first; then the layer's
+        own entries, whose parent folders are implied when the tar omits them.
+        """
+        changes = LayerChanges()
+        written = scan.entries
+        for path in scan.whiteouts:
+            node = self.get(path)
+            if node is None or node.state(layer) is None:
+                changes.missing_whiteouts.append(path)
+                changes.removed.setdefault(path, 0)
+                continue
+            changes.removed[path] = changes.removed.get(path, 0) + _deleted_weight(node, layer)
+            _delete_subtree(node, layer)
+        for path in scan.opaques:
+            node = self.get(path) if path else self.root
+            if path and path not in written:
+                changes.opaque_dirs.append(path)
+            if node is None or not node.children:
+                continue
+            for child in list(node.children.values()):
+                if child.state(layer) is None:
+                    continue
+                child_path = child.path
+                if child_path not in written and child_path not in changes.removed:
+                    changes.removed[child_path] = _deleted_weight(child, layer)
+                _delete_subtree(child, layer)
+        parent_cache: tuple[str, Node] = ("", self.root)
+        for path, entry in written.items():
+            parent_path, _, name = path.rpartition("/")
+            if parent_cache[0] == parent_path:
+                parent = parent_cache[1]
+            else:
+                parent = self._ensure_dirs(parent_path, layer)
+                parent_cache = (parent_path, parent)
+            node = self._child(parent, name)
+            before = node.state(layer)
+            if before is not None and before.kind == DIRECTORY and entry.kind != DIRECTORY and node.children:
+                for child in node.children.values():
+                    _delete_subtree(child, layer)  # a file replaced the folder: its contents are gone
+            _set_event(node, layer, entry)
+        self.layer_count = max(self.layer_count, layer + 1)
+        return changes
+
+    def _ensure_dirs(self, path: str, layer: int) -> Node:
+        """Walks to a folder, giving missing or non-folder ancestors an implied folder version."""
+        node = self.root
+        if not path:
+            return node
+        walked = []
+        for name in path.split("/"):
+            walked.append(name)
+            node = self._child(node, name)
+            current = node.state(layer)
+            if current is None or current.kind != DIRECTORY:
+                _set_event(node, layer, FileEntry("/".join(walked), DIRECTORY, 0, IMPLIED_DIR_MODE))
+        return node
+
+    # -- queries --------------------------------------------------------------
+    def walk(self, node: Node | None = None) -> Iterator[Node]:
+        """Every node below ``node`` (default the root), parents before children, by name."""
+        stack = [node or self.root]
+        while stack:
+            current = stack.pop()
+            if current is not self.root or node is not None:
+                yield current
+            if current.children:
+                stack.extend(current.children[name] for name in sorted(current.children, reverse=True))
+
+    def live_nodes(self, layer: int) -> Iterator[tuple[Node, FileEntry]]:
+        """The stacked file system at ``layer``: (node, version) of every present path."""
+        stack = [self.root]
+        while stack:
+            current = stack.pop()
+            if current.children:
+                for child in current.children.values():
+                    entry = child.state(layer)
+                    if entry is not None:
+                        yield child, entry
+                        stack.append(child)
+
+    def subtree_size(self, node: Node, layer: int) -> int:
+        """Bytes of the regular files present below (and at) ``node`` at ``layer``."""
+        return _live_bytes(node, layer, regular_only=True)
+
+
+def _set_event(node: Node, layer: int, entry: FileEntry | None) -> None:
+    events = node.events
+    if events and events[-1][0] == layer:
+        events[-1] = (layer, entry)
+    else:
+        events.append((layer, entry))
+
+
+def _delete_subtree(node: Node, layer: int) -> None:
+    """Marks a present node and its present descendants deleted in ``layer``.
+
+    A node absent at ``layer`` has no present descendants, so the walk stops there.
+    """
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.state(layer) is None:
+            continue
+        _set_event(current, layer, None)
+        if current.children:
+            stack.extend(current.children.values())
+
+
+def _live_bytes(node: Node, layer: int, *, regular_only: bool) -> int:
+    total = 0
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        entry = current.state(layer)
+        if entry is None:
+            continue
+        if not regular_only or entry.kind == REGULAR:
+            total += entry.size
+        if current.children:
+            stack.extend(current.children.values())
+    return total
+
+
+def _deleted_weight(node: Node, layer: int) -> int:
+    """dive's weight of a whiteout: a folder's subtree bytes below ``layer``, a file 0."""
+    below = layer - 1
+    entry = node.state(below)
+    if entry is None or entry.kind != DIRECTORY:
+        return 0
+    return _live_bytes(node, below, regular_only=False)

@@ -1,0 +1,1 @@
+"""Where images come from: archives, folders, engines, registries (domain; no UI)."""

@@ -1,0 +1,187 @@
+"""Provides ``load_image``: a reference in, an :class:`Image` with scanned layers out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from dive_py.errors import DivepyError, ImageFormatError
+from dive_py.image.archive import ImageFiles, open_image_files
+from dive_py.image.layouts import ImagePlan, plan_image
+from dive_py.image.model import Image, Layer, LayerScan
+
+ProgressCallback = Callable[[str, int, int], None]
+"""Called as ``progress(label, done_bytes, total_bytes)`` while layers are read."""
+
+ARCHIVE_SOURCES = ("docker-archive", "oci-archive", "oci-dir", "archive")
+_PREFIXES = {
+    "docker-archive://": "docker-archive",
+    "docker-archive:": "docker-archive",
+    "oci-archive://": "oci-archive",
+    "oci-archive:": "oci-archive",
+    "oci://": "oci-dir",
+    "oci:": "oci-dir",
+}
+
+
+@dataclass
+class LoadOptions:
+    """How to pick and read an image."""
+
+    tag: str | None = None
+    platform: str | None = None
+    source: str | None = None
+    ignore_errors: bool = False
+    """Analyse the layers that can be read; record what was skipped as warnings."""
+    progress: ProgressCallback | None = None
+
+
+def split_reference(ref: str, source: str | None = None) -> tuple[str, str | None, str | None]:
+    """Splits ``[PREFIX]PATH[:TAG]`` into (source, path, tag).
+
+    A ``:tag`` suffix is taken only when the whole text is not itself an existing path.
+    """
+    for prefix, name in _PREFIXES.items():
+        if ref.startswith(prefix):
+            if source is not None and source != name:
+                raise DivepyError(f"{ref}: prefix says {name} but --source says {source}")
+            source, ref = name, ref[len(prefix) :]
+            break
+    tag = None
+    if not os.path.exists(ref) and ":" in ref:
+        path, _, maybe_tag = ref.rpartition(":")
+        if path and os.path.exists(path) and "/" not in maybe_tag:
+            ref, tag = path, maybe_tag
+    return source or "archive", ref, tag
+
+
+def load_image(ref: str, options: LoadOptions | None = None) -> Image:
+    """Loads an image from a saved archive or an OCI layout folder.
+
+    Args:
+        ref: a path, optionally prefixed (``docker-archive://``, ``oci-archive://``, ``oci://``)
+            and suffixed with ``:TAG`` to pick one image of several.
+        options: tag, platform, source and progress settings.
+
+    Raises:
+        DivepyError: the reference cannot be read as an image (exit code 2 in the CLI).
+    """
+    options = options or LoadOptions()
+    source, path, tag = split_reference(ref, options.source)
+    if source not in ARCHIVE_SOURCES:
+        raise DivepyError(f"{ref}: unknown source {source!r}")
+    tag = options.tag or tag
+    files = open_image_files(path)
+    try:
+        _check_source(files, source, path)
+        plan = plan_image(files, tag=tag, platform=options.platform)
+        return build_image(files, plan, ref, options)
+    finally:
+        files.close()
+
+
+def _check_source(files: ImageFiles, source: str, path: str) -> None:
+    is_dir = os.path.isdir(path)
+    if source == "oci-dir" and not is_dir:
+        raise ImageFormatError(f"{path}: --source oci-dir wants an OCI layout folder")
+    if source in ("docker-archive", "oci-archive") and is_dir:
+        raise ImageFormatError(f"{path}: --source {source} wants an archive file, not a folder")
+    if source == "oci-archive" and not files.has("index.json"):
+        raise ImageFormatError(f"{path}: not an OCI archive (no index.json)")
+    if source == "docker-archive" and not files.has("manifest.json"):
+        raise ImageFormatError(f"{path}: not a docker-archive (no manifest.json)")
+
+
+def build_image(files: ImageFiles, plan: ImagePlan, name: str, options: LoadOptions) -> Image:
+    """Scans the planned layers in manifest order and pairs them with the history."""
+    total = sum(_blob_size(files, ref.blob) for ref in plan.layers)
+    done = 0
+    layers: list[Layer] = []
+    warnings = list(plan.warnings)
+    history, history_warning = pair_history(plan.config, len(plan.layers))
+    if history_warning:
+        warnings.append(history_warning)
+    for index, ref in enumerate(plan.layers):
+        what = f"{files.what}: layer {index + 1} ({ref.blob})"
+        report = _layer_progress(options.progress, f"layer {index + 1}/{len(plan.layers)}", done, total)
+        try:
+            scan = files.scan(
+                ref.blob,
+                what,
+                expected_digest=ref.expected_digest,
+                expected_diff_id=ref.expected_diff_id,
+                progress=report,
+            )
+        except ImageFormatError as exc:
+            if not options.ignore_errors:
+                raise
+            warnings.append(f"skipped: {exc}")
+            scan = LayerScan()
+        done += _blob_size(files, ref.blob)
+        warnings.extend(scan.warnings)
+        entry = history[index]
+        layers.append(
+            Layer(
+                index=index,
+                id=ref.id,
+                digest=ref.digest,
+                diff_id=ref.diff_id,
+                command=_command(entry),
+                created=str(entry.get("created", "")),
+                author=str(entry.get("author", "")),
+                comment=str(entry.get("comment", "")),
+                scan=scan,
+            )
+        )
+    if options.progress is not None:
+        options.progress("analysing", total, total)
+    return Image(
+        name=name,
+        layers=layers,
+        tags=plan.tags,
+        config_digest=plan.config_digest,
+        config=plan.config,
+        source=plan.source,
+        warnings=warnings,
+    )
+
+
+def _blob_size(files: ImageFiles, name: str) -> int:
+    try:
+        return files.size_of(name)
+    except DivepyError:
+        return 0
+
+
+def _layer_progress(progress: ProgressCallback | None, label: str, done: int, total: int):
+    if progress is None:
+        return None
+    return lambda count: progress(label, done + count, total)
+
+
+def pair_history(config: dict, layer_count: int) -> tuple[list[dict], str | None]:
+    """Pairs history entries that made a layer (``empty_layer`` skipped) with the layers.
+
+    Returns:
+        One history dict per layer (``{}`` where history is missing) and a warning when
+        the history does not match the layers (dive panics on some of these).
+    """
+    raw = config.get("history")
+    entries = [h for h in raw if isinstance(h, dict)] if isinstance(raw, list) else []
+    with_layers = [h for h in entries if not h.get("empty_layer")]
+    paired = with_layers[:layer_count] + [{} for _ in range(layer_count - len(with_layers))]
+    warning = None
+    if len(with_layers) != layer_count and (entries or layer_count):
+        warning = (
+            f"image history lists {len(with_layers)} layer-making steps for {layer_count} layers; "
+            "commands shown may be missing or misaligned"
+        )
+    return paired, warning
+
+
+def _command(entry: dict) -> str:
+    created_by = entry.get("created_by")
+    if not isinstance(created_by, str):
+        return "(missing)" if not entry else ""
+    return created_by.removeprefix("/bin/sh -c ")

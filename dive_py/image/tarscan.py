@@ -1,0 +1,348 @@
+"""Provides a lean streaming tar reader: headers parsed by hand, content hashed in place.
+
+stdlib ``tarfile`` costs ~35 µs a member; this reader parses a header in a few µs
+(``../shared/PERF-NOTES.md``), which is what makes 100k-file layers quick. It reads
+ustar, POSIX (PAX, incl. global headers) and GNU (long names and links, base-256
+numbers) archives from any object with ``read(n)``, never seeking and never holding a
+whole member in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import xxhash
+
+from dive_py.errors import ImageFormatError
+
+BLOCK = 512
+CHUNK = 1 << 20
+"""Read size: large reads amortise the per-call cost of decompressors and files."""
+
+_ZERO_BLOCK = bytes(BLOCK)
+_HEADER_ONLY = frozenset((b"1", b"2", b"3", b"4", b"5", b"6"))
+"""Member types with no content blocks (as Go's archive/tar reads them)."""
+
+
+@dataclass(slots=True)
+class TarHeader:
+    """One member's header, after PAX and GNU extensions have been applied."""
+
+    name: bytes
+    type: bytes
+    size: int
+    mode: int
+    uid: int
+    gid: int
+    linkname: bytes
+    offset: int
+    """Offset of the member's content in the (uncompressed) stream."""
+
+
+def _number(field: bytes, what: str) -> int:
+    """Parses an octal or base-256 numeric header field."""
+    if field and field[0] & 0x80:
+        value = int.from_bytes(field[1:], "big")
+        if field[0] & 0x40:  # negative base-256
+            value -= 1 << (8 * (len(field) - 1))
+        return value
+    text = field.split(b"\0", 1)[0].strip(b" \0")
+    if not text:
+        return 0
+    try:
+        return int(text, 8)
+    except ValueError:
+        raise ImageFormatError(f"bad {what} field in a tar header: {field[:16]!r}") from None
+
+
+def _checksum_ok(block: bytes) -> bool:
+    stored = block[148:156].split(b"\0", 1)[0].strip(b" \0")
+    try:
+        expected = int(stored, 8)
+    except ValueError:
+        return False
+    actual = sum(block) - sum(block[148:156]) + 8 * 32
+    # Some old tars computed the sum over signed chars.
+    return expected == actual or expected == actual - 2 * sum(b for b in block if b > 127)
+
+
+def _parse_pax(data: bytes) -> dict[bytes, bytes]:
+    """Parses PAX records (``"LEN key=value\\n"``)."""
+    records: dict[bytes, bytes] = {}
+    pos = 0
+    while pos < len(data):
+        if data[pos] == 0:
+            break
+        space = data.find(b" ", pos)
+        if space < 0:
+            raise ImageFormatError("malformed PAX header record")
+        try:
+            length = int(data[pos:space])
+        except ValueError:
+            raise ImageFormatError("malformed PAX header record length") from None
+        if length <= 0 or pos + length > len(data):
+            raise ImageFormatError("malformed PAX header record length")
+        record = data[space + 1 : pos + length - 1]
+        key, sep, value = record.partition(b"=")
+        if not sep:
+            raise ImageFormatError("malformed PAX header record")
+        records[key] = value
+        pos += length
+    return records
+
+
+class TarReader:
+    """Iterates the members of a tar stream; the caller reads, hashes or skips each content.
+
+    Args:
+        read: the stream's ``read(n)``.
+        what: how to name the stream in errors (e.g. ``layer 3``).
+        seek: the stream's absolute ``seek``, to skip large contents without reading them.
+        chunk: read size; small when seeking (indexing an outer archive), large otherwise.
+    """
+
+    def __init__(
+        self,
+        read: Callable[[int], bytes],
+        what: str = "tar stream",
+        *,
+        seek: Callable[[int], object] | None = None,
+        chunk: int = CHUNK,
+    ) -> None:
+        self._read = read
+        self._seek = seek
+        self._chunk = chunk
+        self._buf = b""
+        self._pos = 0
+        self._offset = 0  # stream offset of self._buf[0]
+        self._pending = 0  # content + padding bytes of the current member not yet consumed
+        self._global: dict[bytes, bytes] = {}
+        self.what = what
+        self.unterminated = False
+        """True when the stream ended at a header boundary without end-of-archive blocks."""
+        self.member_count = 0
+
+    # -- buffer management -------------------------------------------------
+    def _fill(self, need: int) -> bool:
+        """Makes ``need`` bytes available at ``_pos``; False at a clean end of stream."""
+        buf, pos = self._buf, self._pos
+        if len(buf) - pos >= need:
+            return True
+        parts = [buf[pos:]]
+        have = len(buf) - pos
+        while have < need:
+            chunk = self._read(max(self._chunk, need - have))
+            if not chunk:
+                break
+            parts.append(chunk)
+            have += len(chunk)
+        self._offset += pos
+        self._buf = b"".join(parts)
+        self._pos = 0
+        return have >= need
+
+    def _consume(self, n: int, sink: Callable[[memoryview], object] | None) -> None:
+        """Consumes ``n`` bytes, passing them to ``sink`` in pieces when given."""
+        while n > 0:
+            avail = len(self._buf) - self._pos
+            if avail == 0:
+                chunk = self._read(max(CHUNK, min(n, 1 << 24)) if sink is None else CHUNK)
+                if not chunk:
+                    raise ImageFormatError(f"{self.what} is truncated: a member's content runs past the end")
+                self._offset += len(self._buf)
+                self._buf, self._pos = chunk, 0
+                avail = len(chunk)
+            take = avail if avail < n else n
+            if sink is not None:
+                sink(memoryview(self._buf)[self._pos : self._pos + take])
+            self._pos += take
+            n -= take
+
+    # -- members -------------------------------------------------------------
+    def _skip_pending(self) -> None:
+        if self._pending:
+            pending, self._pending = self._pending, 0
+            avail = len(self._buf) - self._pos
+            if self._seek is not None and pending > avail:
+                target = self._offset + self._pos + pending
+                self._seek(target)
+                self._buf, self._pos, self._offset = b"", 0, target
+                return
+            self._consume(pending, None)
+
+    def _raw_header(self) -> bytes | None:
+        """The next 512-byte header block, or None at the end of the archive."""
+        if self.unterminated:
+            return None
+        if not self._fill(BLOCK):
+            if len(self._buf) - self._pos == 0:
+                self.unterminated = True
+                return None
+            raise ImageFormatError(f"{self.what} is truncated inside a tar header")
+        block = self._buf[self._pos : self._pos + BLOCK]
+        self._pos += BLOCK
+        if block == _ZERO_BLOCK:
+            return None
+        if not _checksum_ok(block):
+            raise ImageFormatError(f"{self.what} is not a valid tar (bad header checksum)")
+        return block
+
+    def _read_data(self, size: int) -> bytes:
+        """Reads an extension header's payload (PAX or GNU long name) and its padding."""
+        if size > 64 << 20:
+            raise ImageFormatError(f"{self.what}: an extended tar header of {size} bytes is too large")
+        padded = (size + BLOCK - 1) // BLOCK * BLOCK
+        if not self._fill(padded):
+            raise ImageFormatError(f"{self.what} is truncated inside an extended header")
+        data = self._buf[self._pos : self._pos + size]
+        self._pos += padded
+        return data
+
+    def next(self) -> TarHeader | None:
+        """Returns the next member's header (content not yet read), or None at the end."""
+        self._skip_pending()
+        long_name: bytes | None = None
+        long_link: bytes | None = None
+        pax: dict[bytes, bytes] = {}
+        while True:
+            block = self._raw_header()
+            if block is None:
+                return None
+            typ = block[156:157]
+            size = _number(block[124:136], "size")
+            if size < 0:
+                raise ImageFormatError(f"{self.what}: negative member size in a tar header")
+            if typ == b"x":
+                pax.update(_parse_pax(self._read_data(size)))
+                continue
+            if typ == b"g":
+                self._global.update(_parse_pax(self._read_data(size)))
+                continue
+            if typ == b"L":
+                long_name = self._read_data(size).split(b"\0", 1)[0]
+                continue
+            if typ == b"K":
+                long_link = self._read_data(size).split(b"\0", 1)[0]
+                continue
+            break
+        if block[257:263] == b"ustar\x00" and block[345] != 0:
+            name = block[345:500].split(b"\0", 1)[0] + b"/" + block[0:100].split(b"\0", 1)[0]
+        else:
+            name = block[0:100].split(b"\0", 1)[0]
+        linkname = block[157:257].split(b"\0", 1)[0]
+        mode = _number(block[100:108], "mode")
+        uid = _number(block[108:116], "uid")
+        gid = _number(block[116:124], "gid")
+        if long_name is not None:
+            name = long_name
+        if long_link is not None:
+            linkname = long_link
+        ext = {**self._global, **pax} if self._global else pax
+        if ext:
+            name = ext.get(b"path", name)
+            linkname = ext.get(b"linkpath", linkname)
+            try:
+                if b"size" in ext:
+                    size = int(ext[b"size"])
+                if b"uid" in ext:
+                    uid = int(ext[b"uid"])
+                if b"gid" in ext:
+                    gid = int(ext[b"gid"])
+            except ValueError:
+                raise ImageFormatError(f"{self.what}: bad number in a PAX header") from None
+        # Links, devices, folders and fifos carry no data whatever their size field says.
+        data_size = 0 if typ in _HEADER_ONLY else size
+        self.member_count += 1
+        offset = self._offset + self._pos
+        self._pending = (data_size + BLOCK - 1) // BLOCK * BLOCK
+        return TarHeader(name, typ, size, mode, uid, gid, linkname, offset)
+
+    def hash_content(self, size: int) -> int:
+        """Reads the current member's ``size`` content bytes and returns their xxh3-64."""
+        pending = self._pending
+        self._pending = 0
+        buf, pos = self._buf, self._pos
+        if len(buf) - pos >= size:
+            digest = xxhash.xxh3_64_intdigest(memoryview(buf)[pos : pos + size])
+            self._pos = pos + size
+        else:
+            hasher = xxhash.xxh3_64()
+            self._consume(size, hasher.update)
+            digest = hasher.intdigest()
+        self._consume_padding(pending - size)
+        return digest
+
+    def _consume_padding(self, n: int) -> None:
+        """Skips a member's padding; a stream that ends inside it ends the archive (umoci)."""
+        if n <= 0:
+            return
+        avail = len(self._buf) - self._pos
+        if avail >= n:
+            self._pos += n
+            return
+        self._pos = len(self._buf)
+        if not self._fill(n - avail):
+            self._pos = len(self._buf)
+            self.unterminated = True
+            return
+        self._pos += n - avail
+
+    def read_content(self, size: int, limit: int = 64 << 20) -> bytes:
+        """Reads the current member's content into memory (small members such as JSON)."""
+        if size > limit:
+            raise ImageFormatError(f"{self.what}: member of {size} bytes is too large to read")
+        parts: list[bytes] = []
+        pending = self._pending
+        self._pending = 0
+        self._consume(size, lambda view: parts.append(bytes(view)))
+        self._consume_padding(pending - size)
+        return b"".join(parts)
+
+    def content_stream(self, size: int) -> _MemberStream:
+        """A ``read(n)`` view of the current member's content, for a nested tar or blob."""
+        return _MemberStream(self, size)
+
+    def skip_rest(self) -> None:
+        """Reads and discards whatever follows the end of the archive (to verify a digest)."""
+        self._skip_pending()
+        self._pos = len(self._buf)
+        while self._read(CHUNK):
+            pass
+
+    def __iter__(self) -> Iterator[TarHeader]:
+        while (header := self.next()) is not None:
+            yield header
+
+
+class _MemberStream:
+    """Reads one member's content from a :class:`TarReader` without copying it whole."""
+
+    def __init__(self, reader: TarReader, size: int) -> None:
+        self._reader = reader
+        self._left = size
+        self._padding = reader._pending - size
+        reader._pending = 0
+
+    def read(self, n: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        if n < 0 or n > self._left:
+            n = self._left
+        reader = self._reader
+        if len(reader._buf) - reader._pos == 0:
+            if not reader._fill(1):
+                raise ImageFormatError(f"{reader.what} is truncated: a member's content runs past the end")
+        avail = len(reader._buf) - reader._pos
+        take = min(avail, n)
+        data = reader._buf[reader._pos : reader._pos + take]
+        reader._pos += take
+        self._left -= take
+        return data
+
+    def finish(self) -> None:
+        """Skips what the consumer did not read, and the padding."""
+        rest = self._left + self._padding
+        self._left = self._padding = 0
+        if rest > 0:
+            self._reader._consume(rest, None)
