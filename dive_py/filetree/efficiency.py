@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dive_py.filetree.gosort import go_sort
 from dive_py.filetree.tree import LayerChanges
 from dive_py.image.model import WHITEOUT_PREFIX, LayerScan
 
@@ -80,10 +81,14 @@ class EfficiencyCounter:
         return 1.0 if discovered == 0 else minimum / discovered
 
     def inefficiencies(self) -> list[Inefficiency]:
-        """Paths visited at least twice, largest cumulative size first (ties: first found first)."""
+        """Paths visited at least twice, largest cumulative size first, ties in dive's order."""
         found = [
             Inefficiency("/" + path, self._records[path][0], self._records[path][1])
             for path in self._second_visit_order
         ]
-        found.sort(key=lambda item: -item.cumulative_bytes)
+        # dive builds this list in discovery order, sorts it ascending with Go's sort.Sort
+        # (pdqsort, not stable) and lists it in reverse; Go's exact algorithm is what puts
+        # equal sizes (e.g. several 0-byte folders) in the order dive shows.
+        go_sort(found, lambda a, b: a.cumulative_bytes < b.cumulative_bytes)
+        found.reverse()
         return found

@@ -7,9 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from dive_py.errors import DivepyError, ImageFormatError
-from dive_py.image.archive import ImageFiles, open_image_files
+from dive_py.image.archive import ImageFiles, StreamImage, open_image_files
+from dive_py.image.compression import decompressing_reader
 from dive_py.image.layouts import ImagePlan, plan_image
 from dive_py.image.model import Image, Layer, LayerScan
+from dive_py.image.sources import load_from_route, route_reference
 
 ProgressCallback = Callable[[str, int, int], None]
 """Called as ``progress(label, done_bytes, total_bytes)`` while layers are read."""
@@ -35,6 +37,11 @@ class LoadOptions:
     ignore_errors: bool = False
     """Analyse the layers that can be read; record what was skipped as warnings."""
     progress: ProgressCallback | None = None
+    username: str | None = None
+    """Registry user (``--username``); the password comes from ``DIVEPY_PASSWORD``."""
+    password: str | None = None
+    insecure: bool = False
+    """Talk plain http (and skip TLS checks) to any registry, not only to localhost."""
 
 
 def split_reference(ref: str, source: str | None = None) -> tuple[str, str | None, str | None]:
@@ -57,17 +64,22 @@ def split_reference(ref: str, source: str | None = None) -> tuple[str, str | Non
 
 
 def load_image(ref: str, options: LoadOptions | None = None) -> Image:
-    """Loads an image from a saved archive or an OCI layout folder.
+    """Loads an image from a saved archive, an OCI layout folder, stdin, an engine or a registry.
 
     Args:
         ref: a path, optionally prefixed (``docker-archive://``, ``oci-archive://``, ``oci://``)
-            and suffixed with ``:TAG`` to pick one image of several.
+            and suffixed with ``:TAG`` to pick one image of several; ``-`` for stdin;
+            ``docker://NAME``, ``podman://NAME`` or ``registry://HOST/REPO[:TAG|@DIGEST]``;
+            a bare name that is no path goes to the default source (docker).
         options: tag, platform, source and progress settings.
 
     Raises:
         DivepyError: the reference cannot be read as an image (exit code 2 in the CLI).
     """
     options = options or LoadOptions()
+    route = route_reference(ref, options.source)
+    if route is not None:
+        return load_from_route(route, options)
     source, path, tag = split_reference(ref, options.source)
     if source not in ARCHIVE_SOURCES:
         raise DivepyError(f"{ref}: unknown source {source!r}")
@@ -77,6 +89,24 @@ def load_image(ref: str, options: LoadOptions | None = None) -> Image:
         _check_source(files, source, path)
         plan = plan_image(files, tag=tag, platform=options.platform)
         return build_image(files, plan, ref, options)
+    finally:
+        files.close()
+
+
+def load_stream(read: Callable[[int], bytes], what: str, options: LoadOptions, total: int = 0) -> Image:
+    """Loads an image from an archive read once, start to end (stdin, an engine's export).
+
+    The stream may be a plain tar or a gzip/zstd-compressed one.
+    """
+    tar_read, _ = decompressing_reader(read, what)
+    report = None
+    if options.progress is not None:
+        progress = options.progress
+        report = lambda count: progress(f"reading {what}", count, max(total, count))  # noqa: E731
+    files = StreamImage(tar_read, what, report)
+    try:
+        plan = plan_image(files, tag=options.tag, platform=options.platform)
+        return build_image(files, plan, what, options)
     finally:
         files.close()
 

@@ -1,0 +1,213 @@
+"""Provides the ``divepy`` command: parse flags, load, then explore, ``--ci`` or ``--json``.
+
+Exit codes: 0 all rules pass (or nothing to judge), 1 a CI rule failed, 2 the image,
+reference, flags or config could not be used (one line on stderr, no traceback).
+The UI is imported only when it is about to run, so ``--ci`` and ``--json`` stay headless.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from dive_py import __version__
+from dive_py.errors import ConfigError, DivepyError
+
+EXIT_OK, EXIT_RULE_FAILED, EXIT_ERROR = 0, 1, 2
+
+RULE_FLAGS = (
+    ("lowestEfficiency", "lowest-efficiency", "lowest allowed efficiency, 0-1 (default 0.9)"),
+    ("highestWastedBytes", "highest-wasted-bytes", "highest allowed wasted bytes, e.g. 20MB (default disabled)"),
+    ("highestUserWastedPercent", "highest-user-wasted-percent", "highest wasted/user bytes, 0-1 (default 0.1)"),
+    ("highestReclaimableBytes", "highest-reclaimable-bytes", "highest bytes a squash would save (default disabled)"),
+    ("highestDuplicateContentBytes", "highest-duplicate-content-bytes", "highest duplicated bytes (default disabled)"),
+    ("highestSizeIncreaseBytes", "highest-size-increase-bytes", "with --baseline: highest growth in bytes"),
+    ("highestSizeIncreasePercent", "highest-size-increase-percent", "with --baseline: highest growth ratio"),
+    ("highestWastedBytesIncrease", "highest-wasted-bytes-increase", "with --baseline: highest wasted growth"),
+)
+"""CI rule flags: dive's camelCase names, with kebab-case aliases."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad flag in one line and exits 2, without the usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ConfigError(f"{message} (see divepy --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="divepy",
+        description="See inside a container image, layer by layer: where the bytes go and what is wasted.",
+        epilog="Subcommands: `divepy build [docker build args]`, `divepy diff BASE NEW`.",
+    )
+    parser.add_argument("image", metavar="IMAGE", help="image archive, OCI folder or reference (see --source)")
+    parser.add_argument("--version", action="version", version=f"divepy {__version__}")
+    source = parser.add_argument_group("image source")
+    source.add_argument(
+        "--source",
+        choices=["docker-archive", "oci-archive", "oci-dir", "archive", "docker", "podman", "registry"],
+        help="where IMAGE comes from (default: sniff a path; prefixes docker-archive://, oci-archive://, oci://)",
+    )
+    source.add_argument("--tag", help="pick this image when an archive holds several")
+    source.add_argument("--platform", help="pick this platform (os/arch[/variant]) from a multi-platform image")
+    source.add_argument(
+        "-i", "--ignore-errors", action="store_true", help="analyse the layers that can be read; skip the rest"
+    )
+    out = parser.add_argument_group("output")
+    out.add_argument("-j", "--json", metavar="FILE", help="write the analysis as JSON (- for stdout)")
+    out.add_argument("--ci", action="store_true", help="evaluate CI rules; exit 1 when one fails (also env CI=true)")
+    out.add_argument("--ci-config", metavar="FILE", help="CI rules file (default: .dive-ci if present)")
+    out.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    rules = parser.add_argument_group("CI rules (override the rules file; 'disabled' turns one off)")
+    for key, kebab, help_text in RULE_FLAGS:
+        rules.add_argument(f"--{key}", f"--{kebab}", dest=key, metavar="VALUE", help=help_text)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs divepy; returns the exit code (never raises for bad input)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        return _dispatch(argv)
+    except DivepyError as exc:
+        _print_error(exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("divepy: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # a bug, not bad input: still one line unless --debug
+        if debug:
+            raise
+        print(f"divepy: error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _dispatch(argv: list[str]) -> int:
+    if argv and argv[0] == "build":
+        from dive_py.image.build import main_build
+
+        return main_build(argv[1:], run_image=run_image)
+    if argv and argv[0] == "diff":
+        from dive_py.compare_cli import main_diff
+
+        return main_diff(argv[1:])
+    args = build_parser().parse_args(argv)
+    return run_image(args)
+
+
+def ci_from_env() -> bool:
+    """dive's rule: CI mode when the CI variable is true."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def load_options(args: argparse.Namespace, progress=None):  # noqa: ANN001, ANN201 - LoadOptions
+    from dive_py.image.loader import LoadOptions
+
+    return LoadOptions(
+        tag=args.tag,
+        platform=args.platform,
+        source=args.source,
+        ignore_errors=args.ignore_errors,
+        progress=progress,
+    )
+
+
+def make_loader(args: argparse.Namespace) -> Callable:
+    """A ``load(progress) -> Analysis`` for the image the flags name (the UI runs it off-thread)."""
+
+    def load(progress=None):  # noqa: ANN001, ANN202
+        from dive_py.analysis import analyze
+        from dive_py.image.loader import load_image
+
+        image = load_image(args.image, load_options(args, progress))
+        return analyze(image)
+
+    return load
+
+
+def run_image(args: argparse.Namespace) -> int:
+    """Loads ``args.image`` and does what the flags ask: CI, JSON, explorer or summary."""
+    ci_mode = args.ci or ci_from_env()
+    rules = None
+    config_source = ""
+    if ci_mode:
+        rules, config_source = _rules_from(args)  # bad config fails before the slow load
+    wants_ui = not ci_mode and not args.json and sys.stdout.isatty() and sys.stdin.isatty()
+    if wants_ui:
+        from dive_py.ui import run_tui
+
+        return run_tui(args.image, make_loader(args))
+    analysis = make_loader(args)(_stderr_progress())
+    for warning in analysis.warnings:
+        print(f"divepy: warning: {warning}", file=sys.stderr)
+    if args.json:
+        from dive_py.export import write_json
+
+        write_json(analysis, args.json)
+    from dive_py.report import make_console, render_ci, render_summary
+
+    console = make_console(sys.stdout if args.json != "-" else sys.stderr)
+    if rules is not None:
+        from dive_py.ci import evaluate
+
+        report = evaluate(rules, analysis, _baseline(args))
+        render_ci(console, report, config_source)
+        return EXIT_OK if report.passed else EXIT_RULE_FAILED
+    if not args.json:
+        render_summary(console, analysis)
+    return EXIT_OK
+
+
+def _baseline(args: argparse.Namespace):  # noqa: ANN202 - Analysis | None
+    baseline = getattr(args, "baseline", None)
+    if not baseline:
+        return None
+    from dive_py.analysis import analyze
+    from dive_py.image.loader import load_image
+
+    return analyze(load_image(baseline, load_options(args)))
+
+
+def _rules_from(args: argparse.Namespace):  # noqa: ANN202
+    from dive_py.ci import build_rules
+    from dive_py.config import load_ci_config
+
+    overrides = {key: getattr(args, key) for key, _kebab, _help in RULE_FLAGS}
+    config = load_ci_config(args.ci_config, overrides)
+    for key in config.ignored_keys:
+        print(f"divepy: warning: {config.source}: unknown rule {key!r} ignored", file=sys.stderr)
+    return build_rules(config), config.source
+
+
+def _stderr_progress() -> Callable[[str, int, int], None] | None:
+    """Progress on stderr for long loads, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return None
+    last = [0.0]
+
+    def progress(label: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.1 and done < total:
+            return
+        last[0] = now
+        if label == "analysing":
+            sys.stderr.write("\r\x1b[2Kdivepy: analysing…\n")
+        else:
+            pct = 100 * done / total if total else 100
+            sys.stderr.write(f"\r\x1b[2Kdivepy: reading {label} {pct:5.1f} %")
+        sys.stderr.flush()
+
+    return progress
+
+
+def _print_error(exc: DivepyError) -> None:
+    text = " ".join(str(exc).split("\n"))
+    print(f"divepy: error: {text}", file=sys.stderr)

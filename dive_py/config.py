@@ -1,0 +1,138 @@
+"""Provides CI rule settings: a ``.dive-ci`` YAML file, overridden by flags, and dive's size syntax."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from dive_py.errors import ConfigError
+
+RULE_DEFAULTS: dict[str, str] = {
+    "lowestEfficiency": "0.9",
+    "highestWastedBytes": "disabled",
+    "highestUserWastedPercent": "0.1",
+    "highestReclaimableBytes": "disabled",
+    "highestDuplicateContentBytes": "disabled",
+    "highestSizeIncreaseBytes": "disabled",
+    "highestSizeIncreasePercent": "disabled",
+    "highestWastedBytesIncrease": "disabled",
+}
+"""Every rule key with its default, as dive spells the keys (dive's three come first)."""
+
+DEFAULT_CONFIG_FILE = ".dive-ci"
+DISABLED_WORDS = frozenset({"", "disabled", "off", "false"})
+
+_SIZE_UNITS = {
+    "": 1, "b": 1,
+    "k": 1000, "kb": 1000, "ki": 1024, "kib": 1024,
+    "m": 1000**2, "mb": 1000**2, "mi": 1024**2, "mib": 1024**2,
+    "g": 1000**3, "gb": 1000**3, "gi": 1024**3, "gib": 1024**3,
+    "t": 1000**4, "tb": 1000**4, "ti": 1024**4, "tib": 1024**4,
+    "p": 1000**5, "pb": 1000**5, "pi": 1024**5, "pib": 1024**5,
+    "e": 1000**6, "eb": 1000**6, "ei": 1024**6, "eib": 1024**6,
+}  # fmt: skip
+"""go-humanize's ParseBytes table: units are case-insensitive, so ``20Mb`` is 20,000,000 bytes."""
+
+_SIZE_RE = re.compile(r"^\s*([0-9][0-9,]*(?:\.[0-9]*)?|\.[0-9]+)\s*([A-Za-z]*)\s*$")
+
+
+def parse_bytes(text: str) -> int:
+    """Parses a byte size the way dive does (go-humanize ``ParseBytes``).
+
+    Raises:
+        ConfigError: not a size.
+    """
+    match = _SIZE_RE.match(str(text))
+    if not match:
+        raise ConfigError(f"invalid byte size {text!r} (examples: 32025, 20MB, 1.5kB, 20MiB)")
+    number, unit = match.groups()
+    multiplier = _SIZE_UNITS.get(unit.lower())
+    if multiplier is None:
+        raise ConfigError(f"invalid byte size {text!r}: unknown unit {unit!r}")
+    value = float(number.replace(",", "")) * multiplier
+    if value >= 2**64:
+        raise ConfigError(f"invalid byte size {text!r}: too large")
+    return int(value)
+
+
+def is_disabled(value: str) -> bool:
+    return value.strip().lower() in DISABLED_WORDS
+
+
+@dataclass
+class CiConfig:
+    """Raw rule settings by key (strings as written); rules parse and validate them."""
+
+    rules: dict[str, str] = field(default_factory=lambda: dict(RULE_DEFAULTS))
+    source: str = "defaults"
+    """Where the settings came from, for the report."""
+    ignored_keys: list[str] = field(default_factory=list)
+
+
+def _canonical_key(key: str) -> str | None:
+    """Maps ``lowest-efficiency`` / ``lowestEfficiency`` / ``lowest_efficiency`` to the rule key."""
+    squashed = key.replace("-", "").replace("_", "").lower()
+    for name in RULE_DEFAULTS:
+        if name.lower() == squashed:
+            return name
+    return None
+
+
+def _yaml_value(value: object) -> str:
+    if value is None or value is False:
+        return "disabled"
+    if isinstance(value, bool):
+        raise ConfigError("a rule threshold cannot be `true`")
+    if isinstance(value, int | float | str):
+        return str(value)
+    raise ConfigError(f"rule threshold must be a number or a string, not {type(value).__name__}")
+
+
+def load_ci_config(path: str | None, overrides: dict[str, str | None]) -> CiConfig:
+    """Reads the rules file (``path``, else ``.dive-ci`` if present) and applies flag overrides.
+
+    Raises:
+        ConfigError: a named file is missing, or the file is not valid YAML rules.
+    """
+    config = CiConfig()
+    explicit = path is not None
+    path = path or DEFAULT_CONFIG_FILE
+    if os.path.exists(path):
+        _read_rules_file(path, config)
+    elif explicit:
+        raise ConfigError(f"{path}: CI config file not found")
+    for key, value in overrides.items():
+        if value is not None:
+            config.rules[key] = value
+    return config
+
+
+def _read_rules_file(path: str, config: CiConfig) -> None:
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read CI config ({exc})") from None
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        where = f" at line {line + 1}" if line is not None else ""
+        raise ConfigError(f"{path}: invalid YAML{where}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: CI config must be a YAML mapping with a `rules:` section")
+    rules = data.get("rules", {})
+    if rules is None:
+        rules = {}
+    if not isinstance(rules, dict):
+        raise ConfigError(f"{path}: `rules:` must be a mapping of rule names to thresholds")
+    for key, value in rules.items():
+        name = _canonical_key(str(key))
+        if name is None:
+            config.ignored_keys.append(str(key))
+            continue
+        config.rules[name] = _yaml_value(value)
+    config.source = path
