@@ -51,12 +51,17 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument(
         "--source",
         choices=["docker-archive", "oci-archive", "oci-dir", "archive", "docker", "podman", "registry"],
-        help="where IMAGE comes from (default: sniff a path; prefixes docker-archive://, oci-archive://, oci://)",
+        help="where IMAGE comes from (default: a path if it exists, else docker; prefixes docker-archive://, "
+        "oci-archive://, oci://, docker://, podman://, registry://; - reads an archive from stdin)",
     )
     source.add_argument("--tag", help="pick this image when an archive holds several")
     source.add_argument("--platform", help="pick this platform (os/arch[/variant]) from a multi-platform image")
     source.add_argument(
         "-i", "--ignore-errors", action="store_true", help="analyse the layers that can be read; skip the rest"
+    )
+    source.add_argument("--username", help="registry user name; the password is read from env DIVEPY_PASSWORD")
+    source.add_argument(
+        "--insecure", action="store_true", help="registry over plain http / unverified TLS (always http for localhost)"
     )
     out = parser.add_argument_group("output")
     out.add_argument("-j", "--json", metavar="FILE", help="write the analysis as JSON (- for stdout)")
@@ -117,6 +122,8 @@ def load_options(args: argparse.Namespace, progress=None):  # noqa: ANN001, ANN2
         source=args.source,
         ignore_errors=args.ignore_errors,
         progress=progress,
+        username=getattr(args, "username", None),
+        insecure=getattr(args, "insecure", False),
     )
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import ipaddress
 import json
 import os
 import shutil
@@ -283,16 +282,15 @@ def load_from_engine(client: EngineClient, name: str, options: LoadOptions) -> I
     what = f"{client.name}://{name}"
     response = client.export_image(name, options.platform)
     try:
-        image = load_stream(_read_or_fail(response, what), what, _with_tag_of(options, info, name), total=total)
+        image = load_stream(_read_or_fail(response, what), what, _single_image(options), total=total)
     finally:
         response.close()
     image.source = f"{client.name} engine ({image.source})"
     return image
 
 
-def _with_tag_of(options: LoadOptions, info: dict, name: str) -> LoadOptions:
-    """The export holds one image, so no tag needs picking; a stale ``--tag`` would only confuse it."""
-    del info, name
+def _single_image(options: LoadOptions) -> LoadOptions:
+    """An export holds just the named image, so a ``--tag`` meant for an archive must not filter it."""
     if options.tag is None:
         return options
     return LoadOptions(**{**options.__dict__, "tag": None})
@@ -355,15 +353,16 @@ def _podman_save(command: list[str], name: str, options: LoadOptions) -> Image:
         error: DivepyError | None = None
         image = None
         try:
-            image = load_stream(proc.stdout.read, what, _with_tag_of(options, {}, name))
+            image = load_stream(proc.stdout.read, what, _single_image(options))
         except DivepyError as exc:
             error = exc
         finally:
             proc.stdout.close()
             stderr = proc.stderr.read()
             returncode = proc.wait()
-        if returncode != 0:
-            # podman's own message explains a broken stream better than the archive reader can.
+        broken_pipe = b"broken pipe" in stderr.lower()
+        if returncode != 0 and (error is None or not broken_pipe):
+            # podman's own message explains a cut-off stream better than the archive reader can.
             raise SourceError(f"podman: `podman image save {name}` failed: {_last_lines(stderr)}") from None
         if error is not None:
             raise error
@@ -375,13 +374,3 @@ def _podman_save(command: list[str], name: str, options: LoadOptions) -> Image:
 def _last_lines(stderr: bytes) -> str:
     lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
     return " / ".join(lines[-PODMAN_ERROR_LINES:]) or "no message"
-
-
-def is_loopback(hostname: str) -> bool:
-    """Whether a host name is this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
-    if hostname.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(hostname.strip("[]")).is_loopback
-    except ValueError:
-        return False

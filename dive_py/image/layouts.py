@@ -101,8 +101,10 @@ def _plan_docker(files: ImageFiles, tag: str | None) -> ImagePlan:
         if resolved is None:
             raise ImageFormatError(f"{files.what}: manifest.json names layer {name!r}, which the archive does not hold")
         named = _digest_from_name(resolved) or _digest_from_name(name)
+        # dive's id is the first part of the layer's name (``<id>/layer.tar``, ``<hex>.tar.gz``);
+        # for Docker 25+ ``blobs/sha256/<hex>`` that would be "blobs", so take the hex.
         first = name.split("/")[0]
-        layer_id = first if first != "blobs" and not named else (named or "")[7:]
+        layer_id = first if first != "blobs" else (named or name)[7:]
         layers.append(
             LayerRef(
                 blob=name,

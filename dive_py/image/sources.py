@@ -183,8 +183,7 @@ def load_from_route(route: Route, options: LoadOptions) -> Image:
         if not route.fallback:
             raise
         raise SourceError(
-            f"{route.name}: no such file or folder, and {route.source} could not give it: {exc.message} "
-            f"(tried: archive path, {route.source})",
+            f"{route.name}: no such file or folder; {exc.message} (tried: archive path, {route.source})",
             hint="prefix the name with docker://, podman:// or registry://, or give a path to a saved image",
         ) from None
 

@@ -1,0 +1,27 @@
+"""Shared test set-up: where the real archives are, and a clean environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+IMAGES = SHARED / "images"
+EXAMPLE = REPO / "examples" / "tomcat02.tar"
+
+
+@pytest.fixture(autouse=True)
+def _no_ci_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI sets CI=true, which switches divepy into --ci mode: tests choose the mode themselves."""
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+
+def shared_image(*parts: str) -> Path:
+    """A file under ../shared/images, skipping the test when the shared folder is absent."""
+    path = IMAGES.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is not available")
+    return path
