@@ -57,9 +57,11 @@ def split_reference(ref: str, source: str | None = None) -> tuple[str, str | Non
             break
     tag = None
     if not os.path.exists(ref) and ":" in ref:
-        path, _, maybe_tag = ref.rpartition(":")
-        if path and os.path.exists(path) and "/" not in maybe_tag:
-            ref, tag = path, maybe_tag
+        # The first colon after which the rest is not a path: tags may hold colons (name:1.0).
+        for i, char in enumerate(ref):
+            if char == ":" and os.path.exists(ref[:i]) and "/" not in ref[i + 1 :]:
+                ref, tag = ref[:i], ref[i + 1 :]
+                break
     return source or "archive", ref, tag
 
 

@@ -1,0 +1,115 @@
+"""The command line: exit codes, reports, JSON export, and the headless guarantee."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from dive_py.cli import main
+from tests.conftest import EXAMPLE, REPO, shared_image
+
+
+@pytest.fixture
+def test_image():
+    return str(shared_image("dive", "test-docker-image.tar"))
+
+
+def test_ci_fails_on_dives_test_image_with_default_rules(test_image, capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    assert main(["--ci", test_image]) == 1
+    out = capsys.readouterr().out
+    assert "efficiency:             98.4421 %" in out
+    assert "FAIL: highestUserWastedPercent" in out
+    assert "SKIP: highestWastedBytes" in out
+    assert "PASS: lowestEfficiency" in out
+    assert "Result: FAIL" in out
+    assert "\x1b[" not in out  # no colour when not a terminal
+
+
+def test_ci_passes_with_relaxed_flags_in_both_spellings(test_image, capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    assert main(["--ci", "--highestUserWastedPercent", "0.5", test_image]) == 0
+    assert main(["--ci", "--highest-user-wasted-percent=0.5", "--lowest-efficiency", "0.98", test_image]) == 0
+    assert main(["--ci", "--highest-wasted-bytes", "32kB", "--highest-user-wasted-percent=0.5", test_image]) == 1
+
+
+def test_ci_mode_from_the_environment_and_the_rules_file(test_image, capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".dive-ci").write_text("rules:\n  highestUserWastedPercent: 0.5\n")
+    monkeypatch.setenv("CI", "true")
+    assert main([test_image]) == 0
+    assert "rules from .dive-ci" in capsys.readouterr().out
+
+
+def test_tomcat02_passes_ci_as_with_dive(capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    assert main(["--ci", str(EXAMPLE)]) == 0
+    assert "Result: PASS" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--ci", "--lowestEfficiency", "7", "IMAGE"],
+        ["--ci", "--ci-config", "missing.yaml", "IMAGE"],
+        ["--no-such-flag", "IMAGE"],
+        ["--ci", "does-not-exist.tar"],
+        ["--source", "oci-dir", "IMAGE"],
+    ],
+)
+def test_bad_usage_exits_2_with_one_line(argv, test_image, capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    argv = [test_image if a == "IMAGE" else a for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("divepy: error:")
+    assert os.listdir(tmp_path) == []
+
+
+def test_json_export_has_dives_schema_and_extras(test_image, tmp_path):
+    out = tmp_path / "out.json"
+    out.write_text("x" * 10_000_000)  # dive leaves stale bytes behind a shorter export
+    assert main(["--json", str(out), test_image]) == 0
+    data = json.loads(out.read_text())
+    image = data["image"]
+    assert image["sizeBytes"] == 1220598
+    assert image["inefficientBytes"] == 32025
+    assert image["efficiencyScore"] == 0.9844212134184309
+    assert image["userSizeBytes"] == 66237
+    assert image["userWastedPercent"] == 0.4834911001404049
+    assert image["fileReference"][0] == {"count": 2, "sizeBytes": 12810, "file": "/root/saved.txt"}
+    assert {"reclaimableBytes", "duplicateContentBytes"} <= set(image)
+    layer = data["layer"][1]
+    assert {"index", "id", "digestId", "sizeBytes", "command", "fileList"} <= set(layer)
+    files = {f["path"]: f for layer in data["layer"] for f in layer["fileList"]}
+    assert files["somefile.txt"]["diffType"] == "added" and len(files["somefile.txt"]["hash"]) == 16
+    assert [p for p in os.listdir(tmp_path) if p != "out.json"] == []
+
+
+def test_json_to_stdout(test_image, capsys):
+    assert main(["--json", "-", test_image]) == 0
+    assert json.loads(capsys.readouterr().out)["image"]["inefficientBytes"] == 32025
+
+
+def test_ci_and_json_never_import_textual(test_image, tmp_path):
+    code = (
+        "import sys; from dive_py.cli import main; "
+        f"rc = main(['--ci', '--json', {str(tmp_path / 'o.json')!r}, {test_image!r}]); "
+        "print('TEXTUAL' if 'textual' in sys.modules else 'HEADLESS', rc)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.stdout.strip().splitlines()[-1] == "HEADLESS 1", done.stderr
+
+
+def test_console_script_and_module_entry_point(test_image, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    done = subprocess.run(
+        [sys.executable, "-m", "dive_py", "--ci", test_image], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 1 and "Result: FAIL" in done.stdout
+    assert (REPO / "dive_py" / "__main__.py").exists()

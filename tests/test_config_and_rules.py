@@ -1,0 +1,122 @@
+"""CI rules: dive's byte syntax, thresholds, the rules file, and how verdicts are reached."""
+
+from __future__ import annotations
+
+import pytest
+
+from dive_py.analysis import analyze
+from dive_py.ci import RuleStatus, build_rules, evaluate
+from dive_py.config import CiConfig, load_ci_config, parse_bytes
+from dive_py.errors import ConfigError
+from dive_py.image.loader import load_image
+from tests.conftest import shared_image
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("32025", 32025),
+        ("20Mb", 20_000_000),
+        ("20MB", 20_000_000),
+        ("20mb", 20_000_000),
+        ("20MiB", 20 * 1024**2),
+        ("1.5kB", 1500),
+        ("1.5 KiB", 1536),
+        ("2G", 2_000_000_000),
+        ("1,000", 1000),
+        ("0", 0),
+    ],
+)
+def test_byte_sizes_parse_like_dive(text, expected):
+    assert parse_bytes(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "abc", "-5", "12 parsecs", "1.2.3"])
+def test_bad_byte_sizes_are_refused(text):
+    with pytest.raises(ConfigError):
+        parse_bytes(text)
+
+
+@pytest.fixture(scope="module")
+def test_image_analysis():
+    return analyze(load_image(str(shared_image("dive", "test-docker-image.tar"))))
+
+
+def _verdicts(analysis, **rules):
+    config = CiConfig()
+    config.rules.update(rules)
+    return {r.key: r.status for r in evaluate(build_rules(config), analysis).results}
+
+
+@pytest.mark.parametrize(
+    ("rules", "key", "status"),
+    [
+        ({}, "lowestEfficiency", RuleStatus.PASS),
+        ({}, "highestUserWastedPercent", RuleStatus.FAIL),
+        ({}, "highestWastedBytes", RuleStatus.SKIP),
+        ({"lowestEfficiency": "0.9844212134184309"}, "lowestEfficiency", RuleStatus.PASS),  # equality passes
+        ({"lowestEfficiency": "0.99"}, "lowestEfficiency", RuleStatus.FAIL),
+        ({"highestWastedBytes": "32025"}, "highestWastedBytes", RuleStatus.PASS),  # equality passes
+        ({"highestWastedBytes": "32kB"}, "highestWastedBytes", RuleStatus.FAIL),
+        ({"highestWastedBytes": "20MB"}, "highestWastedBytes", RuleStatus.PASS),
+        ({"highestUserWastedPercent": "0.5"}, "highestUserWastedPercent", RuleStatus.PASS),
+        ({"highestUserWastedPercent": "off"}, "highestUserWastedPercent", RuleStatus.SKIP),
+        ({"highestUserWastedPercent": "false"}, "highestUserWastedPercent", RuleStatus.SKIP),
+        ({"highestReclaimableBytes": "32024"}, "highestReclaimableBytes", RuleStatus.FAIL),
+        ({"highestDuplicateContentBytes": "1MB"}, "highestDuplicateContentBytes", RuleStatus.PASS),
+        ({"highestSizeIncreaseBytes": "1"}, "highestSizeIncreaseBytes", RuleStatus.SKIP),  # no baseline
+    ],
+)
+def test_rule_verdicts_on_dives_test_image(test_image_analysis, rules, key, status):
+    assert _verdicts(test_image_analysis, **rules)[key] is status
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        {"lowestEfficiency": "1.5"},
+        {"lowestEfficiency": "-0.1"},
+        {"lowestEfficiency": "high"},
+        {"highestUserWastedPercent": "2"},
+        {"highestWastedBytes": "lots"},
+        {"lowestEfficiency": "nan"},
+    ],
+)
+def test_invalid_thresholds_are_configuration_errors(rules):
+    config = CiConfig()
+    config.rules.update(rules)
+    with pytest.raises(ConfigError):
+        build_rules(config)
+
+
+def test_rules_file_keys_values_and_unknown_keys(tmp_path):
+    path = tmp_path / ".dive-ci"
+    path.write_text("rules:\n  lowestEfficiency: 0.95\n  highest-wasted-bytes: 20MB\n  highestUserWastedPercent: disabled\n"
+                    "  somethingElse: 3\n")  # fmt: skip
+    config = load_ci_config(str(path), {"lowestEfficiency": "0.5"})
+    assert config.rules["lowestEfficiency"] == "0.5"  # flags override the file
+    assert config.rules["highestWastedBytes"] == "20MB"
+    assert config.rules["highestUserWastedPercent"] == "disabled"
+    assert config.ignored_keys == ["somethingElse"]
+
+
+def test_dives_sample_rules_file_is_read(monkeypatch, tmp_path):
+    sample = shared_image("dive", "dive-ci.yaml")
+    config = load_ci_config(str(sample), {})
+    assert config.source == str(sample)
+    build_rules(config)
+
+
+@pytest.mark.parametrize("text", ["rules: [1, 2", "- a\n- b\n", "rules: 5\n", "rules:\n  lowestEfficiency: [1]\n"])
+def test_broken_rules_files_are_refused(tmp_path, text):
+    path = tmp_path / "ci.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError):
+        build_rules(load_ci_config(str(path), {}))
+
+
+def test_missing_named_rules_file_is_an_error_but_missing_default_is_not(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert load_ci_config(None, {}).source == "defaults"
+    with pytest.raises(ConfigError, match="not found"):
+        load_ci_config("nope.yaml", {})
