@@ -134,12 +134,14 @@ class ImageComparison:
         return index.get("/" + path.strip("/"), Change.UNMODIFIED)
 
     def biggest(self, change: Change, count: int = 10) -> list[FileChange]:
-        """The largest changes of one kind, by the bytes they add (or remove)."""
-        items = self.of(change)
-        key = (lambda c: c.base_size_bytes or 0) if change == Change.REMOVED else (lambda c: abs(c.delta_bytes))
-        if change == Change.ADDED:
-            key = lambda c: c.size_bytes or 0  # noqa: E731
-        return sorted(items, key=lambda c: (-key(c), c.path))[:count]
+        """The largest changes of one kind: by new size (added, moved), base size (removed), |delta| (modified)."""
+
+        def weight(c: FileChange) -> int:
+            if change == Change.REMOVED:
+                return c.base_size_bytes or 0
+            return abs(c.delta_bytes) if change == Change.MODIFIED else c.size_bytes or 0
+
+        return sorted(self.of(change), key=lambda c: (-weight(c), c.path))[:count]
 
 
 def shared_layer_count(base: list[Layer], new: list[Layer]) -> int:
