@@ -55,6 +55,8 @@ def analyze(image: Image) -> Analysis:
                 f"layer {layer.index + 1}: {len(changes.missing_whiteouts)} whiteout(s) of paths that do not "
                 f"exist below ({sample}); counted as 0 bytes"
             )
+        if "" in layer.scan.opaques and layer.index > 0:
+            warnings.append(f"layer {layer.index + 1}: opaque marker at the root hides every file of the layers below")
     size = sum(layer.size_bytes for layer in image.layers)
     user_size = size - (image.layers[0].size_bytes if image.layers else 0)
     inefficiencies = counter.inefficiencies()

@@ -163,8 +163,11 @@ def _threshold(spec: RuleSpec, raw: str) -> float | int | None:
             return parse_bytes(raw)
         except ConfigError:
             raise ConfigError(f"invalid {spec.key} value {raw!r} (a byte size such as 20MB, or disabled)") from None
+    text = raw.strip()
+    # "10%" is what people write for highestSizeIncreasePercent; the rules compare ratios (0.1).
+    scale = 100.0 if text.endswith("%") else 1.0
     try:
-        value = float(raw)
+        value = float(text.removesuffix("%")) / scale
     except ValueError:
         raise ConfigError(f"invalid {spec.key} value {raw!r} (a number, or disabled)") from None
     if value != value:  # NaN

@@ -26,7 +26,7 @@ RULE_FLAGS = (
     ("highestReclaimableBytes", "highest-reclaimable-bytes", "highest bytes a squash would save (default disabled)"),
     ("highestDuplicateContentBytes", "highest-duplicate-content-bytes", "highest duplicated bytes (default disabled)"),
     ("highestSizeIncreaseBytes", "highest-size-increase-bytes", "with --baseline: highest growth in bytes"),
-    ("highestSizeIncreasePercent", "highest-size-increase-percent", "with --baseline: highest growth ratio"),
+    ("highestSizeIncreasePercent", "highest-size-increase-percent", "with --baseline: highest growth, 0.1 or 10%%"),
     ("highestWastedBytesIncrease", "highest-wasted-bytes-increase", "with --baseline: highest wasted growth"),
 )
 """CI rule flags: dive's camelCase names, with kebab-case aliases."""
@@ -67,6 +67,18 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("-j", "--json", metavar="FILE", help="write the analysis as JSON (- for stdout)")
     out.add_argument("--ci", action="store_true", help="evaluate CI rules; exit 1 when one fails (also env CI=true)")
     out.add_argument("--ci-config", metavar="FILE", help="CI rules file (default: .dive-ci if present)")
+    out.add_argument(
+        "--baseline", metavar="BASE", help="with --ci: compare with this image (size-increase rules; implies --ci)"
+    )
+    out.add_argument("--junit", metavar="FILE", help="write the CI rules as a JUnit XML report (implies --ci)")
+    out.add_argument(
+        "--markdown",
+        metavar="FILE",
+        nargs="?",
+        const="",
+        help="write a Markdown CI summary (implies --ci; put it after IMAGE); without FILE: append to "
+        "$GITHUB_STEP_SUMMARY when set, else stdout",
+    )
     out.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     rules = parser.add_argument_group("CI rules (override the rules file; 'disabled' turns one off)")
     for key, kebab, help_text in RULE_FLAGS:
@@ -142,7 +154,7 @@ def make_loader(args: argparse.Namespace) -> Callable:
 
 def run_image(args: argparse.Namespace) -> int:
     """Loads ``args.image`` and does what the flags ask: CI, JSON, explorer or summary."""
-    ci_mode = args.ci or ci_from_env()
+    ci_mode = args.ci or ci_from_env() or bool(args.baseline or args.junit) or args.markdown is not None
     rules = None
     config_source = ""
     if ci_mode:
@@ -161,16 +173,36 @@ def run_image(args: argparse.Namespace) -> int:
         write_json(analysis, args.json)
     from dive_py.report import make_console, render_ci, render_summary
 
-    console = make_console(sys.stdout if args.json != "-" else sys.stderr)
+    markdown_to_stdout = args.markdown is not None and _markdown_target(args.markdown) == "-"
+    console = make_console(sys.stderr if args.json == "-" or markdown_to_stdout else sys.stdout)
     if rules is not None:
         from dive_py.ci import evaluate
 
         report = evaluate(rules, analysis, _baseline(args))
+        _write_ci_reports(args, report)
         render_ci(console, report, config_source)
         return EXIT_OK if report.passed else EXIT_RULE_FAILED
     if not args.json:
         render_summary(console, analysis)
     return EXIT_OK
+
+
+def _markdown_target(value: str) -> str | None:
+    from dive_py.ci_reports import markdown_target
+
+    return markdown_target(value)
+
+
+def _write_ci_reports(args: argparse.Namespace, report) -> None:  # noqa: ANN001 - CiReport
+    """Writes the --junit and --markdown files; one that cannot be written ends the run with exit 2."""
+    if not args.junit and args.markdown is None:
+        return
+    from dive_py.ci_reports import write_junit, write_markdown
+
+    if args.junit:
+        write_junit(report, args.junit)
+    if args.markdown is not None:
+        write_markdown(report, args.markdown)
 
 
 def _baseline(args: argparse.Namespace):  # noqa: ANN202 - Analysis | None
@@ -191,7 +223,16 @@ def _rules_from(args: argparse.Namespace):  # noqa: ANN202
     config = load_ci_config(args.ci_config, overrides)
     for key in config.ignored_keys:
         print(f"divepy: warning: {config.source}: unknown rule {key!r} ignored", file=sys.stderr)
-    return build_rules(config), config.source
+    try:
+        return build_rules(config), config.source
+    except ConfigError as exc:
+        if config.source == "defaults":
+            raise
+        # Name the rules file, unless the bad value is one of the flags (the message names the flag).
+        from dive_py.config import CiConfig
+
+        build_rules(CiConfig(rules={**CiConfig().rules, **{k: v for k, v in overrides.items() if v is not None}}))
+        raise ConfigError(f"{config.source}: {exc.message}") from None
 
 
 def _stderr_progress() -> Callable[[str, int, int], None] | None:

@@ -92,6 +92,7 @@ class ImageComparison:
     """Every changed path, folders included, sorted by path."""
     top_level: list[FolderSize] = field(default_factory=list)
     """Size per top-level folder (``/`` holds the files at the root), sorted by path."""
+    _index: dict[str, Change] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def files(self) -> list[FileChange]:
@@ -128,10 +129,9 @@ class ImageComparison:
 
         Meant for a diff view that colours a tree by change (the index is built on first use).
         """
-        index = self.__dict__.get("_index")
-        if index is None:
-            index = self.__dict__["_index"] = {c.path: c.change for c in self.changes}
-        return index.get("/" + path.strip("/"), Change.UNMODIFIED)
+        if self._index is None:
+            self._index = {c.path: c.change for c in self.changes}
+        return self._index.get("/" + path.strip("/"), Change.UNMODIFIED)
 
     def biggest(self, change: Change, count: int = 10) -> list[FileChange]:
         """The largest changes of one kind: by new size (added, moved), base size (removed), |delta| (modified)."""

@@ -134,5 +134,8 @@ def _read_rules_file(path: str, config: CiConfig) -> None:
         if name is None:
             config.ignored_keys.append(str(key))
             continue
-        config.rules[name] = _yaml_value(value)
+        try:
+            config.rules[name] = _yaml_value(value)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {name}: {exc.message}") from None
     config.source = path

@@ -72,6 +72,13 @@ def render_ci(console: Console, report: CiReport, config_source: str) -> None:
     console.print()
     render_inefficiencies(console, report.analysis)
     console.print()
+    if report.baseline is not None:
+        base, new = report.baseline.size_bytes, report.analysis.size_bytes
+        console.print(
+            f"[bold]Baseline:[/] {escape(report.baseline.image.name)}: {fmt.size(base)} -> {fmt.size(new)} "
+            f"({'+' if new >= base else '-'}{fmt.size(abs(new - base))})"
+        )
+        console.print()
     console.print(f"[bold]Results:[/] (rules from {escape(config_source)})")
     for result in report.results:
         style = _STATUS_STYLE[result.status]

@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -162,7 +163,7 @@ class Podman:
         (self.root / "containers.conf").write_text(
             '[engine]\nevents_logger = "file"\ncgroup_manager = "cgroupfs"\n'
             f'tmp_dir = "{self.root}/tmp"\nstatic_dir = "{self.root}/static"\nvolume_path = "{self.root}/volumes"\n'
-            '[network]\ndefault_network = "none"\n'
+            f'[network]\ndefault_network = "none"\nnetwork_config_dir = "{self.root}/networks"\n'
         )
         self.env = {
             **os.environ,
@@ -173,6 +174,9 @@ class Podman:
         (self.root / "xdg").mkdir()
         self.service: subprocess.Popen | None = None
         self.socket = self.root / "podman.sock"
+
+    RUN_FLAGS = ("--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024")
+    """podman's default rlimits exceed the hard limits of a sandboxed CI machine; runc then refuses."""
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -212,9 +216,10 @@ class Podman:
         if self.service is not None:
             _stop(self.service)
             self.service = None
-        # vfs layers can hold read-only folders; podman's own reset removes its store cleanly.
+        # Containers may hold mounts (shm) in the store: remove them with podman, then the folder.
+        # (Not `podman system reset`: as root it would also drop networks other users made.)
         subprocess.run(
-            ["podman", "system", "reset", "--force"],
+            ["podman", "rm", "--all", "--force", "--time", "0"],
             env=self.env,
             capture_output=True,
             check=False,
@@ -257,12 +262,25 @@ def bcrypt_hash(password: str) -> str:
 class Registry:
     """Debian's docker-registry on 127.0.0.1, optionally with htpasswd (basic) auth."""
 
-    def __init__(self, users: dict[str, str] | None = None) -> None:
+    def __init__(self, users: dict[str, str] | None = None, tls: bool = False) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="divepy-registry-", dir="/tmp"))
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
         self.users = users or {}
+        self.tls = tls
         self.proc: subprocess.Popen | None = None
+
+    def _tls_config(self) -> str:
+        """A self-signed certificate for 127.0.0.1 (openssl), as the ``http.tls`` block."""
+        if shutil.which("openssl") is None:
+            pytest.skip("openssl is not installed")
+        cert, key = self.root / "cert.pem", self.root / "key.pem"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+             "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        return f"  tls:\n    certificate: {cert}\n    key: {key}\n"
 
     def start(self) -> None:
         binary = shutil.which("docker-registry") or shutil.which("registry")
@@ -276,7 +294,7 @@ class Registry:
         (self.root / "config.yml").write_text(
             "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n"
             f"storage:\n  filesystem:\n    rootdirectory: {self.root / 'data'}\n  delete:\n    enabled: true\n"
-            f"http:\n  addr: 127.0.0.1:{self.port}\n" + auth
+            f"http:\n  addr: 127.0.0.1:{self.port}\n" + (self._tls_config() if self.tls else "") + auth
         )
         log = open(self.root / "registry.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
@@ -290,7 +308,13 @@ class Registry:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline and self.proc.poll() is None:
             try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                if self.tls:
+                    context = ssl._create_unverified_context()  # the test's own self-signed certificate
+                    conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+                        "127.0.0.1", self.port, timeout=2, context=context
+                    )
+                else:
+                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
                 conn.request("GET", "/v2/")
                 status = conn.getresponse().status
                 conn.close()
@@ -332,6 +356,16 @@ class Registry:
 @pytest.fixture(scope="session")
 def registry() -> Iterator[Registry]:
     server = Registry()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_registry() -> Iterator[Registry]:
+    server = Registry(tls=True)
     server.start()
     try:
         yield server
@@ -449,3 +483,55 @@ def token_gate(upstream: str, users: dict[str, str] | None = None) -> Iterator[T
         yield gate
     finally:
         gate.stop()
+
+
+def make_index(registry: Registry, entries: list[tuple[str, str]], target: str) -> str:
+    """Pushes a multi-platform index built with ``buildah manifest`` (own vfs storage).
+
+    Args:
+        registry: where the images are and the index goes.
+        entries: (``os/arch[/variant]``, pushed reference) pairs.
+        target: repository:tag of the index.
+    """
+    if shutil.which("buildah") is None:
+        pytest.skip("buildah is not installed (apt-get install buildah; .ci/services.sh does)")
+    root = Path(tempfile.mkdtemp(prefix="divepy-buildah-", dir="/tmp"))
+    (root / "storage.conf").write_text(
+        f'[storage]\ndriver = "vfs"\ngraphroot = "{root}/graph"\nrunroot = "{root}/run"\n'
+    )
+    (root / "auth.json").write_text("{}")
+    env = {k: v for k, v in os.environ.items() if k != "DOCKER_CONFIG"}
+    env.update(CONTAINERS_STORAGE_CONF=str(root / "storage.conf"), REGISTRY_AUTH_FILE=str(root / "auth.json"))
+
+    def buildah(*args: str) -> None:
+        result = subprocess.run(["buildah", *args], env=env, capture_output=True, stdin=subprocess.DEVNULL)
+        if result.returncode != 0:
+            raise AssertionError(f"buildah {' '.join(args[:2])} failed: {result.stderr.decode(errors='replace')}")
+
+    try:
+        buildah("manifest", "create", "divepy-index")
+        for plat, ref in entries:
+            os_name, arch, *variant = plat.split("/")
+            extra = ["--variant", variant[0]] if variant else []
+            buildah(
+                "manifest", "add", "--tls-verify=false", "--os", os_name, "--arch", arch, *extra,
+                "divepy-index", f"docker://{ref}",
+            )  # fmt: skip
+        dest = f"{registry.host}/{target}"
+        buildah("manifest", "push", "--all", "--tls-verify=false", "divepy-index", f"docker://{dest}")
+        return dest
+    finally:
+        subprocess.run(["buildah", "rmi", "--all", "--force"], env=env, capture_output=True, check=False)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def assert_same_analysis(got, want) -> None:  # noqa: ANN001 - two Analysis objects
+    """The figures dive reports agree: efficiency, sizes, wasted bytes, inefficiencies, layers."""
+    assert got.efficiency == want.efficiency
+    assert got.wasted_bytes == want.wasted_bytes
+    assert got.size_bytes == want.size_bytes
+    assert got.user_size_bytes == want.user_size_bytes
+    assert got.inefficiencies == want.inefficiencies
+    assert [layer.size_bytes for layer in got.layers] == [layer.size_bytes for layer in want.layers]
+    assert [layer.command for layer in got.layers] == [layer.command for layer in want.layers]
+    assert [layer.diff_id for layer in got.layers] == [layer.diff_id for layer in want.layers]

@@ -229,3 +229,25 @@ def test_history_shorter_than_layers_shows_missing_commands(tmp_path):
     analysis = _analyse(tmp_path, [[file("a", "1")], [file("b", "2")]], history=[{"created_by": "only one"}])
     assert [layer.command for layer in analysis.layers] == ["only one", "(missing)"]
     assert any("history" in w for w in analysis.warnings)
+
+
+def test_multi_platform_index_needs_a_platform(tmp_path):
+    from tests.fixtures.images import oci_blobs
+
+    amd_blobs, amd_index = oci_blobs([layer_tar([file("arch", "amd64")])])
+    arm_blobs, arm_index = oci_blobs([layer_tar([file("arch", "arm64-v8")])])
+    amd, arm = amd_index["manifests"][0], arm_index["manifests"][0]
+    amd["platform"] = {"os": "linux", "architecture": "amd64"}
+    arm["platform"] = {"os": "linux", "architecture": "arm64", "variant": "v8"}
+    root = tmp_path / "layout"
+    (root / "blobs" / "sha256").mkdir(parents=True)
+    for name, data in {**amd_blobs, **arm_blobs}.items():
+        (root / name).write_bytes(data)
+    (root / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [amd, arm]}))
+    with pytest.raises(ImageSelectionError, match="linux/amd64.*linux/arm64/v8"):
+        load_image(str(root))
+    image = load_image(str(root), LoadOptions(platform="linux/arm64"))
+    assert image.layers[0].scan.entries["arch"].size == len("arm64-v8")
+    with pytest.raises(ImageSelectionError, match="s390x"):
+        load_image(str(root), LoadOptions(platform="linux/s390x"))

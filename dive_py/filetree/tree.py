@@ -35,8 +35,16 @@ class Node:
     def path(self) -> str:
         """Relative path without a leading slash (``""`` for the root)."""
         if self._path is None:
-            parent = self.parent
-            self._path = self.name if parent is None or not parent.name else f"{parent.path}/{self.name}"
+            # Iterative: folders may nest thousands deep, past Python's recursion limit.
+            names = []
+            node: Node | None = self
+            while node is not None and node.name and node._path is None:
+                names.append(node.name)
+                node = node.parent
+            prefix = node._path if node is not None and node.name else None
+            if prefix:
+                names.append(prefix)
+            self._path = "/".join(reversed(names))
         return self._path
 
     def state(self, layer: int) -> FileEntry | None:

@@ -15,7 +15,7 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dive_py.errors import ImageFormatError
+from dive_py.errors import DigestMismatchError, ImageFormatError
 from dive_py.image.compression import HashingReader, decompressing_reader, sniff
 from dive_py.image.layer_tar import clean_member_path, scan_layer
 from dive_py.image.model import LayerScan
@@ -23,6 +23,9 @@ from dive_py.image.tarscan import BLOCK, TarReader, _checksum_ok
 
 SMALL_FILE_LIMIT = 64 << 20
 """Largest manifest, index or config read into memory; larger is hostile or not JSON."""
+
+SMALL_FILES_TOTAL_LIMIT = 256 << 20
+"""Most bytes of non-layer files a one-pass read keeps in memory (it cannot know yet which it needs)."""
 
 Progress = Callable[[int], None]
 
@@ -255,6 +258,7 @@ class StreamImage(ImageFiles):
         self._small: dict[str, bytes] = {}
         self._scans: dict[str, tuple[LayerScan, str]] = {}  # name -> (scan, sha256 of the blob)
         self._errors: dict[str, ImageFormatError] = {}
+        self._small_total = 0
         self.members: dict[str, Member] = {}
         self._consume(read, progress)
 
@@ -283,6 +287,7 @@ class StreamImage(ImageFiles):
         if _looks_like_layer(head):
             hashed = HashingReader(_chain(head, stream.read), None, name)
             try:
+                # Named by member for now; scan() renames errors and warnings once it knows the layer.
                 scan = scan_layer(hashed.read, name, expected_digest=None, expected_diff_id=None)
             except ImageFormatError as exc:
                 # Not fatal yet: the manifest may never name this member.
@@ -292,6 +297,11 @@ class StreamImage(ImageFiles):
             else:
                 self._scans[name] = (scan, hashed.digest)
         elif size <= SMALL_FILE_LIMIT:
+            self._small_total += size
+            if self._small_total > SMALL_FILES_TOTAL_LIMIT:
+                raise ImageFormatError(
+                    f"{self.what}: holds more than {SMALL_FILES_TOTAL_LIMIT >> 20} MB of files that are not layers"
+                )
             rest = [head]
             while chunk := stream.read(1 << 20):
                 rest.append(chunk)
@@ -319,14 +329,23 @@ class StreamImage(ImageFiles):
     def scan(self, name, what, *, expected_digest, expected_diff_id, progress=None) -> LayerScan:  # noqa: ANN001
         resolved = self.resolve(name)
         if resolved in self._errors:
-            raise self._errors[resolved]
+            exc = self._errors[resolved]
+            raise type(exc)(_renamed(exc.message, resolved, what)) from None
         if resolved is None or resolved not in self._scans:
             raise self._missing(name)
         scan, digest = self._scans[resolved]
-        for expected in (expected_digest, expected_diff_id if digest == scan.diff_id else None):
-            if expected and expected.startswith("sha256:") and expected not in (digest, scan.diff_id):
-                raise ImageFormatError(f"{what}: content does not match its digest ({expected[:19]}…)")
+        for expected, actual, label in ((expected_digest, digest, "digest"), (expected_diff_id, scan.diff_id, "diff_id")):
+            if expected and expected.startswith("sha256:") and actual and expected != actual:
+                raise DigestMismatchError(
+                    f"{what}: content does not match its {label} (expected {expected[:19]}…, got {actual[:19]}…)"
+                )
+        scan.warnings = [_renamed(text, resolved, what) for text in scan.warnings]
         return scan
+
+
+def _renamed(text: str, name: str, what: str) -> str:
+    """A message about member ``name`` (as scanned in one pass) reworded to name the layer as ``what``."""
+    return what + text[len(name) :] if text.startswith(name) else f"{what}: {text}"
 
 
 def _looks_like_layer(head: bytes) -> bool:
@@ -357,17 +376,16 @@ def open_image_files(path: str, progress: Progress | None = None) -> ImageFiles:
         raise ImageFormatError(f"{path}: cannot be read ({exc.strerror})") from None
     if stat.S_ISDIR(st.st_mode):
         return FolderImage(path)
+    if not stat.S_ISREG(st.st_mode):
+        # A FIFO or device can be read once only: no sniffing ahead, one pass.
+        with open(path, "rb") as f:
+            read, _ = decompressing_reader(f.read, path)
+            return StreamImage(read, path, progress)
     try:
         with open(path, "rb") as f:
             head = f.read(BLOCK)
     except OSError as exc:
         raise ImageFormatError(f"{path}: cannot be read ({exc.strerror})") from None
-    if not stat.S_ISREG(st.st_mode):
-        f = open(path, "rb")  # noqa: SIM115 - a FIFO or device: one pass
-        try:
-            return StreamImage(f.read, path, progress)
-        finally:
-            f.close()
     if not head:
         raise ImageFormatError(f"{path}: empty file, not an image archive")
     if sniff(head) != "none":

@@ -52,6 +52,8 @@ class HashingReader:
         self.expected = expected
         self.what = what
         self.count = 0
+        self.label = "digest"
+        """What ``expected`` is, for the error: ``digest`` (blob as stored) or ``diff_id`` (uncompressed tar)."""
 
     def read(self, n: int = -1) -> bytes:
         data = self._read(n)
@@ -71,7 +73,7 @@ class HashingReader:
         digest = self.digest
         if digest and self.expected and self.expected.startswith("sha256:") and digest != self.expected:
             raise DigestMismatchError(
-                f"{self.what}: content does not match its digest "
+                f"{self.what}: content does not match its {self.label} "
                 f"(expected {self.expected[:19]}…, got {digest[:19]}…)"
             )
 

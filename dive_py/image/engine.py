@@ -278,7 +278,8 @@ def load_from_engine(client: EngineClient, name: str, options: LoadOptions) -> I
         ImageFormatError: the export is not a readable archive.
     """
     info = client.inspect_image(name)
-    total = info.get("Size") if isinstance(info.get("Size"), int) else 0
+    size = info.get("Size")
+    total = size if isinstance(size, int) else 0
     what = f"{client.name}://{name}"
     response = client.export_image(name, options.platform)
     try:

@@ -95,8 +95,11 @@ def scan_layer(
         if expected_diff_id and expected_digest and expected_diff_id != expected_digest:
             raise ImageFormatError(f"{what}: uncompressed blob's digest differs from its diff_id")
         stored.expected = expected_digest or expected_diff_id
+        if not expected_digest:
+            stored.label = "diff_id"
     else:
-        plain = HashingReader(tar_read, expected_diff_id, what, enabled=verify and bool(expected_diff_id))
+        plain = HashingReader(tar_read, expected_diff_id, what, enabled=verify)
+        plain.label = "diff_id (uncompressed)"
     tar_bytes = plain.read if plain is not stored else tar_read
     reader = TarReader(tar_bytes, what)
     scan = _scan_members(reader, what)
@@ -160,7 +163,12 @@ def _scan_members(reader: TarReader, what: str) -> LayerScan:
         entries[path] = entry
     scan.size_bytes = size_total
     scan.member_count = reader.member_count
-    _resolve_hardlinks(hardlinks, entries)
+    dangling = _resolve_hardlinks(hardlinks, entries)
+    if dangling:
+        sample = ", ".join(f"{e.path!r} -> {e.link[:200]!r}" for e in dangling[:3])
+        scan.warnings.append(
+            f"{what}: {len(dangling)} hard link(s) to paths this layer does not hold ({sample}); shown without content"
+        )
     return scan
 
 
@@ -175,11 +183,19 @@ def _record_whiteout(scan: LayerScan, path: str, base: str) -> None:
         scan.whiteouts.append(f"{parent}/{name}" if parent else name)
 
 
-def _resolve_hardlinks(hardlinks: list[FileEntry], entries: dict[str, FileEntry]) -> None:
-    """Gives each hard link the content hash of its target in the same layer."""
+def _resolve_hardlinks(hardlinks: list[FileEntry], entries: dict[str, FileEntry]) -> list[FileEntry]:
+    """Gives each hard link the content hash of its target in the same layer.
+
+    Returns:
+        The links whose target the layer does not hold (tar writers only link within one tar).
+    """
+    dangling = []
     for entry in hardlinks:
         target_path = posixpath.normpath(entry.link.lstrip("/")) if entry.link else ""
         target = entries.get(target_path)
         if target is not None:
             entry.hash = target.hash
             entry.link = target_path
+        else:
+            dangling.append(entry)
+    return dangling

@@ -56,6 +56,8 @@ def load_json(files: ImageFiles, name: str, kind: type) -> Any:
         value = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise ImageFormatError(f"{files.what}: {name} is not valid JSON") from None
+    except RecursionError:
+        raise ImageFormatError(f"{files.what}: {name} is not valid JSON (nested too deep)") from None
     if not isinstance(value, kind):
         raise ImageFormatError(f"{files.what}: {name} should hold a JSON {kind.__name__}")
     return value
@@ -115,7 +117,7 @@ def _plan_docker(files: ImageFiles, tag: str | None) -> ImagePlan:
                 expected_diff_id=diff_ids[index] or None,
             )
         )
-    tags = [t for t in entry.get("RepoTags") or [] if isinstance(t, str)]
+    tags = _repo_tags(entry)
     source = "docker-archive"
     if files.has("index.json") and files.has("oci-layout"):
         source = "docker-archive (Docker 25+)"
@@ -126,15 +128,26 @@ def _choose_docker_entry(files: ImageFiles, entries: list[dict], tag: str | None
     if tag is None:
         if len(entries) == 1:
             return entries[0]
-        choices = ", ".join(", ".join(e.get("RepoTags") or ["<untagged>"]) for e in entries)
+        choices = ", ".join(", ".join(_repo_tags(e) or ["<untagged>"]) for e in entries)
         raise ImageSelectionError(
             f"{files.what}: holds {len(entries)} images; pick one with IMAGE:tag or --tag ({choices})"
         )
-    matches = [e for e in entries if any(_tag_matches(t, tag) for t in e.get("RepoTags") or [])]
+    matches = [e for e in entries if any(_tag_matches(t, tag) for t in _repo_tags(e))]
     if len(matches) == 1:
         return matches[0]
-    choices = ", ".join(t for e in entries for t in e.get("RepoTags") or [])
+    choices = ", ".join(t for e in entries for t in _repo_tags(e))
     raise ImageSelectionError(f"{files.what}: no single image tagged {tag!r} (choices: {choices or 'none tagged'})")
+
+
+def _repo_tags(entry: dict) -> list[str]:
+    """An entry's ``RepoTags`` that are strings (the field is untrusted JSON)."""
+    tags = entry.get("RepoTags")
+    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+
+
+def _text(value: Any) -> str | None:
+    """``value`` when it is a string, else None (JSON from an archive may hold any type anywhere)."""
+    return value if isinstance(value, str) else None
 
 
 def _tag_matches(candidate: str, wanted: str) -> bool:
@@ -239,7 +252,7 @@ def _expand_index(
             if isinstance(value, str) and value not in ref_names:
                 ref_names.append(value)
         plat = _platform_text(descriptor.get("platform")) or platform
-        if descriptor.get("mediaType") in INDEX_TYPES:
+        if _text(descriptor.get("mediaType")) in INDEX_TYPES:
             name, _ = _blob_name(files, descriptor, "nested index")
             nested = load_json(files, name, dict)
             found.extend(_expand_index(files, nested, ref_names, plat, depth + 1))
@@ -270,7 +283,7 @@ def _choose_candidate(files: ImageFiles, candidates: list[_Candidate], tag: str 
             plats = sorted({c.platform or "unspecified" for c in pool})
             raise ImageSelectionError(f"{files.what}: no image for platform {platform} (choices: {', '.join(plats)})")
         pool = matching
-    distinct = {c.descriptor.get("digest") for c in pool}
+    distinct = {_text(c.descriptor.get("digest")) for c in pool}
     if len(distinct) > 1:
         labels = sorted({f"{'/'.join(c.ref_names) or '<untagged>'} [{c.platform or 'any platform'}]" for c in pool})
         raise ImageSelectionError(

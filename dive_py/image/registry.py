@@ -70,6 +70,11 @@ _ARCH_NAMES = {
 }
 
 
+def _dict(value: Any) -> dict:
+    """The value when it is a JSON object, else an empty one (foreign JSON is never trusted)."""
+    return value if isinstance(value, dict) else {}
+
+
 def default_platform() -> str:
     """This machine's platform in OCI terms, e.g. ``linux/amd64``."""
     machine = platform_module.machine().lower()
@@ -129,11 +134,11 @@ def _docker_config_credentials(host: str) -> Credentials | None:
     if not isinstance(config, dict):
         return None
     keys = _config_keys(host)
-    helpers = config.get("credHelpers") if isinstance(config.get("credHelpers"), dict) else {}
+    helpers = _dict(config.get("credHelpers"))
     for key in keys:
         if isinstance(helpers.get(key), str):
             return _from_helper(helpers[key], key)
-    auths = config.get("auths") if isinstance(config.get("auths"), dict) else {}
+    auths = _dict(config.get("auths"))
     for name, entry in auths.items():
         if _normalise_config_key(name) in keys and isinstance(entry, dict):
             found = _from_auth_entry(entry)
@@ -213,6 +218,7 @@ class RegistryClient:
     downloaded_bytes: int = 0
     """Blob bytes fetched over the network (manifests excluded): tests check the cache with it."""
     _authorization: str | None = None
+    _scheme: str | None = None
     _tried_basic: bool = False
     _token_scopes: set[str] = field(default_factory=set)
 
@@ -221,15 +227,33 @@ class RegistryClient:
         return DOCKER_HUB_API if self.host == DOCKER_HUB else self.host
 
     @property
-    def scheme(self) -> str:
+    def lenient(self) -> bool:
+        """Loopback registries and ``--insecure`` may speak plain http or TLS without a trusted certificate."""
         hostname = urllib.parse.urlsplit(f"//{self.api_host}").hostname or ""
-        return "http" if self.insecure or is_loopback(hostname) else "https"
+        return self.insecure or is_loopback(hostname)
+
+    @property
+    def scheme(self) -> str:
+        if self._scheme is None:
+            self._scheme = self._probe_scheme() if self.lenient else "https"
+        return self._scheme
+
+    def _probe_scheme(self) -> str:
+        """http, unless the registry answers a plain request the way a TLS server does (HTTP 400)."""
+        try:
+            response = self._open(f"http://{self.api_host}/v2/", {})
+        except SourceError:
+            return "https"
+        response.read(65536)
+        response.close()
+        # Go's TLS servers answer plain http with "400 Client sent an HTTP request to an HTTPS server".
+        return "https" if response.status == 400 else "http"
 
     def _open(self, url: str, headers: dict[str, str]) -> http.client.HTTPResponse:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme == "https":
             context = ssl.create_default_context()
-            if self.insecure:
+            if self.lenient:
                 context.check_hostname = False
                 context.verify_mode = ssl.CERT_NONE
             connection: http.client.HTTPConnection = http.client.HTTPSConnection(
@@ -591,7 +615,7 @@ def choose_platform(index: dict, wanted: str, what: str) -> str:
     want = wanted.split("/")
     offered = []
     for entry in entries:
-        plat = entry.get("platform") if isinstance(entry.get("platform"), dict) else {}
+        plat = _dict(entry.get("platform"))
         have = [str(plat.get("os", "")), str(plat.get("architecture", ""))]
         if plat.get("variant"):
             have.append(str(plat["variant"]))
@@ -638,7 +662,7 @@ def _plan(client: RegistryClient, name: ImageName, manifest: dict, cache: BlobCa
     descriptors = manifest.get("layers")
     if not isinstance(descriptors, list):
         raise ImageFormatError(f"{what}: manifest has no layers list")
-    rootfs = config.get("rootfs") if isinstance(config.get("rootfs"), dict) else {}
+    rootfs = _dict(config.get("rootfs"))
     diff_ids = rootfs.get("diff_ids")
     if not isinstance(diff_ids, list) or len(diff_ids) != len(descriptors):
         raise ImageFormatError(f"{what}: the config's rootfs.diff_ids do not match the manifest's layers")

@@ -199,6 +199,16 @@ class TarReader:
         self._pos += padded
         return data
 
+    def _skip_sparse_extensions(self) -> None:
+        """Skips an old-GNU sparse member's extension blocks (more of its map; each ends with a more-follows flag)."""
+        while True:
+            if not self._fill(BLOCK):
+                raise ImageFormatError(f"{self.what} is truncated inside a sparse file's header")
+            more = self._buf[self._pos + 504]
+            self._pos += BLOCK
+            if not more:
+                return
+
     def next(self) -> TarHeader | None:
         """Returns the next member's header (content not yet read), or None at the end."""
         self._skip_pending()
@@ -226,6 +236,8 @@ class TarReader:
                 long_link = self._read_data(size).split(b"\0", 1)[0]
                 continue
             break
+        if typ == b"S" and block[482]:
+            self._skip_sparse_extensions()
         if block[257:263] == b"ustar\x00" and block[345] != 0:
             name = block[345:500].split(b"\0", 1)[0] + b"/" + block[0:100].split(b"\0", 1)[0]
         else:

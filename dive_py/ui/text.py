@@ -11,7 +11,9 @@ _TYPE_CHARS = {"d": "d", "l": "l", "h": "-", "c": "c", "b": "b", "p": "p", "f": 
 
 
 def size_text(size_bytes: int) -> str:
-    """Decimal units, as dive prints them (``4.3 MB``)."""
+    """Decimal units, as dive prints them (``4.3 MB``, ``512 B``)."""
+    if size_bytes < 1000:
+        return f"{size_bytes} B"
     return humanize.naturalsize(size_bytes, format="%.1f")
 
 

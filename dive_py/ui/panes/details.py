@@ -6,11 +6,37 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, Static
+from textual.widget import Widget
+from textual.widgets import Static
 
 from dive_py.analysis import Analysis
 from dive_py.image.model import Layer
+from dive_py.ui.panes.line_list import LineList
 from dive_py.ui.text import size_text
+
+
+class DetailsText(Widget):
+    """One of several texts, as tall as the tallest: switching texts repaints it without a relayout
+    (a relayout repaints the whole screen)."""
+
+    DEFAULT_CSS = "DetailsText { height: auto; }"
+
+    def __init__(self, texts: list[Text], id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.texts = texts
+        self.index = 0
+
+    def render(self) -> Text:
+        return self.texts[self.index] if self.texts else Text()
+
+    def get_content_height(self, container, viewport, width: int) -> int:  # noqa: ANN001
+        console = self.app.console
+        return max((len(text.wrap(console, max(width, 1))) for text in self.texts), default=1)
+
+    def select(self, index: int) -> None:
+        if index != self.index:
+            self.index = index
+            self.refresh()
 
 
 class LayerDetailsPane(VerticalScroll):
@@ -18,15 +44,16 @@ class LayerDetailsPane(VerticalScroll):
 
     BINDINGS = [Binding("k", "scroll_up", show=False), Binding("j", "scroll_down", show=False)]
 
-    def __init__(self, tags: list[str]) -> None:
+    def __init__(self, layers: list[Layer], tags: list[str]) -> None:
         super().__init__(id="layer-details", can_focus=True)
         self.tags = tags
         self.border_title = "Layer Details"
+        self.text = DetailsText([self.describe(layer) for layer in layers], id="layer-details-text")
 
     def compose(self):  # noqa: ANN201
-        yield Static(id="layer-details-text")
+        yield self.text
 
-    def show(self, layer: Layer) -> None:
+    def describe(self, layer: Layer) -> Text:
         text = Text()
         rows = [
             ("Tags:   ", ", ".join(self.tags) or "(none)"),
@@ -44,7 +71,10 @@ class LayerDetailsPane(VerticalScroll):
             text.append(f"{value}\n")
         text.append("Command:\n", style="bold")
         text.append(layer.command or "(none)")
-        self.query_one(Static).update(text)
+        return text
+
+    def show(self, layer: Layer) -> None:
+        self.text.select(layer.index)
 
 
 class ImageDetailsPane(Vertical):
@@ -76,13 +106,14 @@ class ImageDetailsPane(Vertical):
             summary.append(label, style="bold")
             summary.append(value + "\n")
         yield Static(summary, id="image-summary")
-        table: DataTable = DataTable(id="inefficiencies", cursor_type="row")
-        table.add_columns("Count", "Total Space", "Path")
-        for item in a.inefficiencies:
-            table.add_row(str(item.count), size_text(item.cumulative_bytes), item.path, key=item.path)
-        yield table
+        items = a.inefficiencies
+        yield LineList(
+            f"{'Count':>5}  {'Total Space':>11}  Path",
+            len(items),
+            lambda i: f"{items[i].count:>5}  {size_text(items[i].cumulative_bytes):>11}  {items[i].path}",
+            id="inefficiencies",
+        )
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_line_list_chosen(self, event: LineList.Chosen) -> None:
         event.stop()
-        if event.row_key.value:
-            self.post_message(self.PathChosen(event.row_key.value))
+        self.post_message(self.PathChosen(self.analysis.inefficiencies[event.index].path))

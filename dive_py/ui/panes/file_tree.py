@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import Input
 
 from dive_py.filetree.rows import DiffType, RowSet, TreeModel, TreeViewState, tree_prefix
@@ -112,9 +113,13 @@ class FileTreeView(ScrollView, can_focus=True):
         self.rows: RowSet = model.visible(state)
         self.filter_error: str | None = None
         self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
+        self._styles: dict[str, Style] = {}
         self._generation = 0
         self._max_name_width = max(
-            (4 * (depth + 1) + len(node.name) for node, depth in zip(model.order.nodes, model.order.depth, strict=True)),
+            (
+                4 * (depth + 1) + len(node.name)
+                for node, depth in zip(model.order.nodes, model.order.depth, strict=True)
+            ),
             default=0,
         )
         self._update_virtual_size()
@@ -165,7 +170,17 @@ class FileTreeView(ScrollView, can_focus=True):
         width = self._max_name_width + 40 + (ATTRIBUTES_WIDTH if self.show_attributes else 0)
         if self.wrap:
             width = 0
-        self.virtual_size = Size(width, len(self.rows))
+        new, old = Size(width, len(self.rows)), self.virtual_size
+        if new == old:
+            return
+        cw, ch = self.container_size
+        if self.is_mounted and ch and (new.height > ch) == (old.height > ch) and (new.width > cw) == (old.width > cw):
+            # Same scrollbars: update them in place. Assigning virtual_size relayouts (and repaints) the screen.
+            self.set_reactive(Widget.virtual_size, new)
+            self._scroll_update(new)
+            self.refresh()
+        else:
+            self.virtual_size = new
 
     # -- drawing ------------------------------------------------------------
     def render_line(self, y: int) -> Strip:
@@ -179,20 +194,28 @@ class FileTreeView(ScrollView, can_focus=True):
             self._cache[key] = strip
         return strip
 
+    def _style(self, name: str) -> Style:
+        """The widget style plus a component class (cached: computing styles dominates drawing a row)."""
+        style = self._styles.get(name)
+        if style is None:
+            base = self.rich_style
+            style = base if name == "base" else base + self.get_component_rich_style(name, partial=True)
+            self._styles[name] = style
+        return style
+
     def _render_row(self, row: int, scroll_x: int, width: int) -> Strip:
-        base = self.rich_style
+        base = self._style("base")
         if row >= len(self.rows):
             return Strip.blank(width, base)
         rows = self.rows
-        diff = rows.diff_type(row)
-        style = base + self.get_component_rich_style(_CLASS_OF[diff], partial=True)
+        style = self._style(_CLASS_OF[rows.diff_type(row)])
         entry = rows.entry(row)
         segments = []
         if self.show_attributes:
-            attrs = self.get_component_rich_style("filetree--attributes", partial=True)
+            attrs = self._style("filetree--attributes")
             owner = f"{entry.uid}:{entry.gid}" if entry is not None else ""
             size = "" if entry is None else size_text(rows.size(row))
-            segments.append(Segment(f"{mode_text(entry)} {owner:>9} {size:>10}  ", base + attrs))
+            segments.append(Segment(f"{mode_text(entry)} {owner:>9} {size:>10}  ", attrs))
         segments.append(Segment(tree_prefix(rows.is_last(row)), base))
         name = rows.node(row).name
         if entry is not None and entry.link and entry.kind in ("l", "h"):
@@ -201,7 +224,7 @@ class FileTreeView(ScrollView, can_focus=True):
         if row == self.cursor:
             cursor = self.get_component_rich_style("filetree--cursor", partial=True)
             segments = [Segment(text, seg_style + cursor) for text, seg_style, _ in segments]
-            fill = base + cursor
+            fill = self._style("filetree--cursor")
         else:
             fill = base
         strip = Strip(segments)
@@ -213,13 +236,16 @@ class FileTreeView(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._cache.clear()
+        self._styles.clear()
 
     def _on_focus(self, event: events.Focus) -> None:
         self._cache.clear()
+        self._styles.clear()
         self.refresh()
 
     def _on_blur(self, event: events.Blur) -> None:
         self._cache.clear()
+        self._styles.clear()
         self.refresh()
 
     # -- cursor -------------------------------------------------------------
@@ -244,6 +270,9 @@ class FileTreeView(ScrollView, can_focus=True):
         self._scroll_to_cursor()
 
     def _scroll_to_cursor(self) -> None:
+        top, height = self.scroll_offset.y, self.scrollable_content_region.height
+        if height and top <= self.cursor < top + height:
+            return  # already on screen: scrolling would repaint the whole view
         self.scroll_to_region(Region(0, self.cursor, 1, 1), animate=False, force=True, immediate=True)
 
     def action_cursor_up(self) -> None:
@@ -415,7 +444,9 @@ class FileTreePane(Vertical):
     def update_title(self) -> None:
         state = self.view.state
         mode = "aggregated" if state.aggregated else "layer"
-        self.border_title = f"Current Layer Contents ({mode} changes)"
+        title = f"Current Layer Contents ({mode} changes)"
+        if title != self.border_title:
+            self.border_title = title
         notes = []
         if state.hidden:
             notes.append("hidden: " + " ".join(d.name.lower() for d in sorted(state.hidden)))
@@ -427,7 +458,9 @@ class FileTreePane(Vertical):
             notes.append(f"filter: {state.filter}" + (" (invalid)" if self.view.filter_error else ""))
         notes.append("sort: size" if state.sort_by_size else "sort: name")
         notes.append(f"{len(self.view.rows):,} rows")
-        self.border_subtitle = " · ".join(notes)
+        subtitle = " · ".join(notes)
+        if subtitle != self.border_subtitle:  # setting it repaints the whole pane
+            self.border_subtitle = subtitle
 
     def action_open_filter(self) -> None:
         self.open_input("filter", self.view.state.filter)
@@ -464,6 +497,7 @@ class FileTreePane(Vertical):
         if self.mode == "filter":
             self.view.state.filter = event.value
             error = self.view.state.filter_error()
+            self.view.filter_error = error
             event.input.set_class(error is not None, "invalid")
             event.input.border_subtitle = error or ""
             if error is None:
@@ -515,8 +549,19 @@ class FileTreePane(Vertical):
         field.border_subtitle = f"{self.search_index + 1}/{len(self.search_matches)}{note}"
 
 
-_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "m": 1000**2, "mb": 1000**2, "g": 1000**3, "gb": 1000**3,
-          "kib": 1024, "mib": 1024**2, "gib": 1024**3}
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1000,
+    "kb": 1000,
+    "m": 1000**2,
+    "mb": 1000**2,
+    "g": 1000**3,
+    "gb": 1000**3,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+}
 
 
 def parse_size(text: str) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
@@ -13,16 +14,23 @@ COMPARE_MARK = "●"
 """Marks the layers inside the compared range."""
 
 
-class LayersPane(DataTable):
-    """The image's layers, oldest first."""
+class VimTable(DataTable):
+    """A row-cursor table with dive's (vim-like) movement keys."""
 
     BINDINGS = [
         Binding("k", "cursor_up", "Up", show=False),
         Binding("j", "cursor_down", "Down", show=False),
         Binding("u", "page_up", "Page up", show=False),
         Binding("d", "page_down", "Page down", show=False),
-        Binding("g", "scroll_top", "Top", show=False),
-        Binding("G", "scroll_bottom", "Bottom", show=False),
+        Binding("home,g", "scroll_top", "Top", show=False),
+        Binding("end,G", "scroll_bottom", "Bottom", show=False),
+    ]
+
+
+class LayersPane(VimTable):
+    """The image's layers, oldest first."""
+
+    BINDINGS = [
         Binding("ctrl+l", "compare_layer", "Layer changes", id="compare-layer"),
         Binding("ctrl+a", "compare_aggregated", "Aggregated changes", id="compare-all"),
     ]
@@ -43,18 +51,22 @@ class LayersPane(DataTable):
 
     def __init__(self, layers: list[Layer], aggregated: bool = False) -> None:
         super().__init__(id="layers", cursor_type="row", zebra_stripes=False)
-        self.layers = layers
+        self.image_layers = layers
         self.aggregated = aggregated
         """Compare with the first layer rather than with the layer below."""
         self.border_title = "Layers"
         self._posted = 0
+        self._marks: dict[int, str] = {}
 
     def on_mount(self) -> None:
         self.add_column("Cmp", key="cmp")
         self.add_column("Size", key="size")
         self.add_column("Command", key="command")
-        for layer in self.layers:
-            self.add_row(self._mark(layer.index, 0), size_text(layer.size_bytes), layer_label(layer), key=str(layer.index))
+        for layer in self.image_layers:
+            self._marks[layer.index] = self._mark(layer.index, 0)
+            self.add_row(
+                self._mark(layer.index, 0), size_text(layer.size_bytes), Text(layer_label(layer)), key=str(layer.index)
+            )
 
     @property
     def selected(self) -> int:
@@ -65,8 +77,13 @@ class LayersPane(DataTable):
         return COMPARE_MARK if marked else " "
 
     def _update_marks(self) -> None:
-        for layer in self.layers:
-            self.update_cell(str(layer.index), "cmp", self._mark(layer.index, self.cursor_row))
+        """Rewrites only the marks that change: each cell update costs a repaint of the table."""
+        selected = self.cursor_row
+        for layer in self.image_layers:
+            mark = self._mark(layer.index, selected)
+            if self._marks.get(layer.index) != mark:
+                self._marks[layer.index] = mark
+                self.update_cell(str(layer.index), "cmp", mark)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()

@@ -1,0 +1,130 @@
+"""Times the explorer headless (Textual Pilot) on an image: first paint, layer switch, compare toggle,
+collapse-all, filter keystrokes and cursor moves (medians, milliseconds).
+
+Usage: python bench/ui_bench.py IMAGE [--size 120x40] [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from dive_py.analysis import analyze  # noqa: E402
+from dive_py.image.loader import LoadOptions, load_image  # noqa: E402
+from dive_py.ui.app import DivepyApp  # noqa: E402
+
+LAST_DISPLAY = [0.0]
+"""perf_counter() of the last screen update written to the (headless) driver."""
+
+
+def watch_display(app: DivepyApp) -> None:
+    """Records when the app last wrote a screen update: Pilot's own waits (20 ms sleeps) are not latency."""
+    original = app._display
+
+    def display(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        result = original(*args, **kwargs)
+        LAST_DISPLAY[0] = time.perf_counter()
+        return result
+
+    app._display = display
+
+
+async def timed(pilot, *keys: str) -> float:  # noqa: ANN001
+    """Milliseconds from sending the key until the last screen update it caused."""
+    started = time.perf_counter()
+    await pilot.press(*keys)
+    await pilot.pause()
+    if LAST_DISPLAY[0] < started:
+        return 0.0  # nothing to redraw
+    return (LAST_DISPLAY[0] - started) * 1000
+
+
+def report(label: str, samples: list[float]) -> None:
+    if samples:
+        print(
+            f"{label:<28} median {statistics.median(samples):8.1f} ms   max {max(samples):8.1f} ms   n={len(samples)}"
+        )
+
+
+async def run(image: str, size: tuple[int, int], rounds: int) -> None:
+    def load(progress):  # noqa: ANN001, ANN202
+        return analyze(load_image(image, LoadOptions(progress=progress)))
+
+    started = time.perf_counter()
+    app = DivepyApp(load=load, ref=image)
+    watch_display(app)
+    async with app.run_test(size=size) as pilot:
+        while app.explorer is None or app.screen is not app.explorer:
+            await asyncio.sleep(0.05)
+        await pilot.pause()
+        first_paint = time.perf_counter() - started
+        explorer = app.explorer
+        view = explorer.tree_view
+        layers = len(app.analysis.layers)
+        print(f"image: {image}")
+        print(
+            f"layers: {layers}   union nodes: {len(explorer.model.order):,}   visible rows at layer 1: {len(view.rows):,}"
+        )
+        print(f"{'load + analyse + row model':<28} {app.load_seconds:8.2f} s")
+        print(f"{'first paint of the explorer':<28} {first_paint:8.2f} s")
+
+        switch = []
+        for _ in range(rounds):
+            for _ in range(layers - 1):
+                switch.append(await timed(pilot, "down"))
+            for _ in range(layers - 1):
+                switch.append(await timed(pilot, "up"))
+        report("layer switch", switch)
+        await pilot.press("end")
+        await pilot.pause()
+
+        aggregated = []
+        for _ in range(rounds * 3):
+            aggregated.append(await timed(pilot, "ctrl+a"))
+            aggregated.append(await timed(pilot, "ctrl+l"))
+        report("aggregated toggle", aggregated)
+
+        view.focus()
+        await pilot.pause()
+        cursor = [await timed(pilot, "down") for _ in range(50 * rounds)]
+        cursor += [await timed(pilot, "pagedown") for _ in range(10 * rounds)]
+        report("cursor move (down/pgdn)", cursor)
+
+        collapse = [await timed(pilot, "ctrl+t") for _ in range(4 * rounds)]
+        report("collapse-all toggle", collapse)
+
+        keystrokes = []
+        for _ in range(rounds):
+            await pilot.press("slash")
+            await pilot.pause()
+            for char in "usr/src/linux/dri":
+                keystrokes.append(await timed(pilot, char))
+            for _ in range(5):
+                keystrokes.append(await timed(pilot, "backspace"))
+            await pilot.press("escape")
+            await pilot.pause()
+        report("filter keystroke", keystrokes)
+        await pilot.press("q")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{'peak memory (RSS)':<28} {rss:8.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("image")
+    parser.add_argument("--size", default="120x40")
+    parser.add_argument("--rounds", type=int, default=1)
+    args = parser.parse_args()
+    width, height = (int(v) for v in args.size.split("x"))
+    asyncio.run(run(args.image, (width, height), args.rounds))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,236 @@
+"""Provides ``DivepyApp``: composes the panes and wires their messages; behaviour lives in the panes."""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from dive_py.analysis import Analysis
+from dive_py.errors import DivepyError
+from dive_py.filetree.rows import TreeModel, TreeViewState
+from dive_py.filetree.tree import Node
+from dive_py.image.loader import ProgressCallback
+from dive_py.ui.config import UiConfig
+from dive_py.ui.content import ContentReader, ExtractResult
+from dive_py.ui.panes.details import ImageDetailsPane, LayerDetailsPane
+from dive_py.ui.panes.file_tree import FileTreePane, FileTreeView, parse_size
+from dive_py.ui.panes.layers import LayersPane
+from dive_py.ui.screens import ExtractScreen, FileViewScreen, HelpScreen, LoadingScreen, default_extract_folder
+
+PROGRESS_INTERVAL = 0.25
+"""Seconds between two progress updates sent to the UI thread (the loader reports far more often)."""
+
+
+class ExplorerScreen(Screen):
+    """The four panes and the footer."""
+
+    def __init__(self, analysis: Analysis, model: TreeModel, config: UiConfig) -> None:
+        super().__init__(id="explorer")
+        self.analysis = analysis
+        self.model = model
+        self.config = config
+        self.reader = ContentReader(analysis.image)
+        state = TreeViewState(
+            aggregated=config.aggregated,
+            collapse_all=config.collapse_dirs,
+            hidden=set(config.hidden),
+        )
+        self.tree_view = FileTreeView(model, state, show_attributes=config.show_attributes, id="tree")
+        self.layers_pane = LayersPane(analysis.layers, aggregated=config.aggregated)
+        self.layer_details = LayerDetailsPane(analysis.layers, analysis.image.tags)
+        self.tree_pane = FileTreePane(self.tree_view)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield self.layers_pane
+                yield self.layer_details
+                yield ImageDetailsPane(self.analysis)
+            yield self.tree_pane
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.analysis.layers:
+            self.layer_details.show(self.analysis.layers[0])
+        self.layers_pane.focus()
+
+    # -- wiring -------------------------------------------------------------
+    def on_layers_pane_layer_selected(self, event: LayersPane.LayerSelected) -> None:
+        self.tree_view.set_view(event.layer, self.layers_pane.aggregated)
+        self.layer_details.show(self.analysis.layers[event.layer])
+        self.tree_pane.update_title()
+
+    def on_layers_pane_compare_changed(self, event: LayersPane.CompareChanged) -> None:
+        self.tree_view.set_view(self.tree_view.state.layer, event.aggregated)
+        self.tree_pane.update_title()
+
+    def on_file_tree_view_cursor_moved(self, event: FileTreeView.CursorMoved) -> None:
+        self.tree_pane.update_title()
+
+    def on_image_details_pane_path_chosen(self, event: ImageDetailsPane.PathChosen) -> None:
+        self.go_to_path(event.path)
+
+    def go_to_path(self, path: str) -> bool:
+        """Moves the tree cursor to ``path`` (opening folders); False if it is not shown at this layer."""
+        node = self.model.tree.get(path)
+        row = self.tree_view.expand_to(node) if node is not None else None
+        if row is None:
+            self.notify(f"{path} is not shown at this layer or is filtered out", severity="warning")
+            return False
+        self.tree_view.focus()
+        return True
+
+    def on_file_tree_view_requested(self, event: FileTreeView.Requested) -> None:
+        node, layer = event.node, self.tree_view.state.layer
+        if event.what == "search":
+            self.tree_pane.open_input("search")
+        elif event.what == "size":
+            self.tree_pane.open_input("size", str(self.tree_view.state.min_size or ""))
+        elif event.what in ("next", "previous"):
+            self.tree_pane.step_match(1 if event.what == "next" else -1)
+        elif node is None:
+            return
+        elif event.what == "view":
+            if node.children and node.state(layer) is not None and node.state(layer).is_dir:
+                self.tree_view.action_toggle_collapse()
+            else:
+                self.app.push_screen(FileViewScreen(self.reader, self.model.tree, node, self._content_layer(node)))
+        elif event.what == "extract":
+            screen = ExtractScreen(
+                self.reader, self.model.tree, node, self._content_layer(node), default_extract_folder()
+            )
+            self.app.push_screen(screen, self._extracted)
+
+    def _content_layer(self, node: Node) -> int:
+        """The layer whose version of ``node`` is shown (the one below, for a removed path)."""
+        layer = self.tree_view.state.layer
+        row = self.tree_view.rows.row_of(node)
+        return self.tree_view.rows.shown_layer(row) if row is not None else layer
+
+    def _extracted(self, result: ExtractResult | None) -> None:
+        if result is not None:
+            skipped = f", {len(result.skipped)} skipped" if result.skipped else ""
+            self.notify(f"extracted {len(result.written)} paths to {result.root}{skipped}")
+
+
+class DivepyApp(App[int]):
+    """The explorer. Give it a finished ``analysis`` (tests, screenshots) or a ``load`` function (the CLI)."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "divepy"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+        Binding("tab", "focus_next", "Switch pane", id="toggle-view"),
+        Binding("shift+tab", "focus_previous", "Previous pane", show=False),
+        Binding("question_mark", "help", "Help"),
+    ]
+
+    def __init__(
+        self,
+        analysis: Analysis | None = None,
+        *,
+        load: Callable[[ProgressCallback], Analysis] | None = None,
+        ref: str = "",
+        config: UiConfig | None = None,
+    ) -> None:
+        super().__init__()
+        self.analysis = analysis
+        self.load = load
+        self.ref = ref or (analysis.image.name if analysis else "")
+        self.config = config or UiConfig()
+        self.model: TreeModel | None = None
+        self.explorer: ExplorerScreen | None = None
+        self.load_seconds: float | None = None
+        """Wall time of ``load`` plus the row model build (for the benchmark)."""
+
+    def on_mount(self) -> None:
+        if self.config.keymap:
+            self.set_keymap(self.config.keymap)
+        if self.analysis is not None:
+            self._show_explorer(self.analysis, TreeModel(self.analysis.tree, len(self.analysis.layers)))
+        elif self.load is not None:
+            self.push_screen(LoadingScreen(self.ref))
+            self.run_worker(self._load_in_thread, thread=True, exclusive=True, name="load")
+
+    def _load_in_thread(self) -> None:
+        started = time.perf_counter()
+        last = [0.0]
+
+        def progress(label: str, done: int, total: int) -> None:
+            now = time.perf_counter()
+            if now - last[0] >= PROGRESS_INTERVAL or done >= total:
+                last[0] = now
+                self.call_from_thread(self._progress, label, done, total)
+
+        try:
+            analysis = self.load(progress)
+            self.call_from_thread(self._progress, "preparing the view", 1, 1)
+            model = TreeModel(analysis.tree, len(analysis.layers))
+        except DivepyError as exc:
+            self.call_from_thread(self.exit, 2, 2, Text(f"divepy: {exc}", style="red"))
+            return
+        self.load_seconds = time.perf_counter() - started
+        self.call_from_thread(self._show_explorer, analysis, model)
+
+    def _progress(self, label: str, done: int, total: int) -> None:
+        if isinstance(self.screen, LoadingScreen):
+            self.screen.update_progress(label, done, total)
+
+    def _show_explorer(self, analysis: Analysis, model: TreeModel) -> None:
+        # The analysis is long-lived: keep its ~10^5-10^6 objects out of the cyclic GC's scans, whose full
+        # passes would otherwise stall a keystroke now and then (0.1-0.5 s on big images).
+        gc.freeze()
+        self.analysis = analysis
+        self.model = model
+        self.explorer = ExplorerScreen(analysis, model, self.config)
+        if isinstance(self.screen, LoadingScreen):
+            self.switch_screen(self.explorer)
+        else:
+            self.push_screen(self.explorer)
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(help_sections()))
+
+
+def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Every key, by pane, from the bindings themselves (so rebinding cannot leave the help stale)."""
+    sections = []
+    for title, bindings in (
+        ("Everywhere", DivepyApp.BINDINGS),
+        ("Layers", LayersPane.BINDINGS),
+        ("File tree", FileTreeView.BINDINGS + FileTreePane.BINDINGS),
+    ):
+        keys = [(b.key.replace("question_mark", "?").replace("slash", "/"), b.description) for b in bindings]
+        if title == "Layers":
+            keys = [("up/k, down/j", "Select the layer"), ("pgup/u, pgdn/d, home/g, end/G", "Page, first, last")] + [
+                k for k in keys if k[0] not in ("k", "j", "u", "d", "g", "G")
+            ]
+        sections.append((title, keys))
+    sections.append(
+        (
+            "Filter, search, file view",
+            [
+                ("esc", "Close the filter (and clear it) or the search line"),
+                ("enter (filter)", "Keep the filter and go back to the tree"),
+                ("enter (search)", "Next match"),
+                ("[ / ]", "Previous / next page in the file view"),
+                ("tab (details)", "Inefficient files: enter jumps to the path"),
+            ],
+        )
+    )
+    return sections
+
+
+__all__ = ["DivepyApp", "ExplorerScreen", "parse_size"]

@@ -1,0 +1,219 @@
+"""Provides the explorer's other screens: loading, help, file view and the extract prompt."""
+
+from __future__ import annotations
+
+import os
+import string
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Static
+
+from dive_py.errors import DivepyError
+from dive_py.filetree.tree import FileTree, Node
+from dive_py.ui.content import ContentReader, ExtractResult
+from dive_py.ui.text import mode_text, size_text
+
+PAGE_BYTES = 64 * 1024
+"""Bytes of a file shown per page in the file view (large files are paged, never read whole)."""
+
+
+class LoadingScreen(Screen):
+    """Shown while the image is read and analysed off the UI thread."""
+
+    def __init__(self, ref: str) -> None:
+        super().__init__(id="loading")
+        self.ref = ref
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="loading-box"):
+            yield Label(f"divepy: reading {self.ref}", id="loading-title")
+            yield Label("starting…", id="loading-label")
+            yield ProgressBar(total=None, show_eta=False, id="loading-bar")
+
+    def update_progress(self, label: str, done: int, total: int) -> None:
+        self.query_one("#loading-label", Label).update(f"{label}: {size_text(done)} of {size_text(total)}")
+        bar = self.query_one(ProgressBar)
+        bar.update(total=max(total, 1), progress=done)
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key binding of the explorer, by pane."""
+
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+
+    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
+        super().__init__(id="help")
+        self.sections = sections
+
+    def compose(self) -> ComposeResult:
+        text = Text()
+        for title, keys in self.sections:
+            text.append(f"{title}\n", style="bold underline")
+            for key, description in keys:
+                text.append(f"  {key:<24}", style="bold")
+                text.append(f"{description}\n")
+            text.append("\n")
+        with VerticalScroll(id="help-box"):
+            yield Static(text)
+        yield Footer()
+
+
+class FileViewScreen(ModalScreen[None]):
+    """One file at the selected layer: its versions across layers and its content, paged."""
+
+    BINDINGS = [
+        Binding("escape,q", "dismiss", "Close"),
+        Binding("right_square_bracket", "page(1)", "Next page"),
+        Binding("left_square_bracket", "page(-1)", "Previous page"),
+    ]
+
+    def __init__(self, reader: ContentReader, tree: FileTree, node: Node, layer: int) -> None:
+        super().__init__(id="file-view")
+        self.reader = reader
+        self.file_tree = tree
+        self.node = node
+        self.at_layer = layer
+        self.page = 0
+        self.shown_text = ""
+        """The text of the page on screen (decoded text, hex dump or a message)."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="file-view-box") as box:
+            box.border_title = f"/{self.node.path} at layer {self.at_layer + 1}"
+            yield DataTable(id="versions", cursor_type="row")
+            with VerticalScroll(id="file-content-scroll"):
+                yield Static("reading…", id="file-content")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("Layer", "Change", "Mode", "Size", "")
+        previous = None
+        for at, entry in self.node.events:
+            if entry is None:
+                change = "removed"
+            elif previous is None:
+                change = "added"
+            else:
+                change = "unchanged" if entry.same_as(previous) else "modified"
+            size = size_text(entry.size) if entry is not None else ""
+            mark = "◀ shown" if at == max((a for a, _ in self.node.events if a <= self.at_layer), default=-1) else ""
+            table.add_row(str(at + 1), change, mode_text(entry) if entry else "", size, mark)
+            previous = entry
+        table.styles.height = min(len(self.node.events) + 1, 8)
+        self.load_page()
+
+    def action_page(self, step: int) -> None:
+        self.page = max(self.page + step, 0)
+        self.load_page()
+
+    @work(thread=True, exclusive=True)
+    def load_page(self) -> None:
+        page = self.page
+        try:
+            data = self.reader.read(self.node, self.at_layer, self.file_tree.get, (page + 1) * PAGE_BYTES + 1)
+        except DivepyError as exc:
+            self.app.call_from_thread(self._show, Text(str(exc), style="italic"), "")
+            return
+        chunk = data[page * PAGE_BYTES : (page + 1) * PAGE_BYTES]
+        more = len(data) > (page + 1) * PAGE_BYTES
+        note = f"page {page + 1}" + (" · ] next page" if more else " · end") + (" · [ previous" if page else "")
+        self.app.call_from_thread(self._show, render_content(self.node.name, chunk, page * PAGE_BYTES), note)
+
+    def _show(self, content, note: str) -> None:  # noqa: ANN001 - a Rich renderable
+        self.shown_text = content.code if isinstance(content, Syntax) else content.plain
+        self.query_one("#file-content", Static).update(content)
+        self.query_one("#file-view-box").border_subtitle = note
+
+
+def is_binary(data: bytes) -> bool:
+    """NUL bytes, or mostly non-text bytes, mean binary."""
+    if b"\0" in data:
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start < len(data) - 4  # a character cut at the page end is still text
+    return False
+
+
+def render_content(name: str, data: bytes, offset: int = 0):  # noqa: ANN201 - a Rich renderable
+    """Text with syntax colours, or a hex dump of binary bytes."""
+    if not data:
+        return Text("(empty)", style="italic")
+    if is_binary(data):
+        return Text(hex_dump(data, offset))
+    code = data.decode("utf-8", "replace")
+    lexer = Syntax.guess_lexer(name, code)
+    return Syntax(code, lexer, line_numbers=True, word_wrap=False, theme="ansi_dark")
+
+
+_PRINTABLE = set(string.printable.encode()) - set(b"\t\n\r\x0b\x0c")
+
+
+def hex_dump(data: bytes, offset: int = 0) -> str:
+    """``hexdump -C`` style lines."""
+    lines = []
+    for start in range(0, len(data), 16):
+        chunk = data[start : start + 16]
+        hexes = " ".join(f"{b:02x}" for b in chunk)
+        text = "".join(chr(b) if b in _PRINTABLE else "." for b in chunk)
+        lines.append(f"{offset + start:08x}  {hexes:<47}  |{text}|")
+    return "\n".join(lines)
+
+
+class ExtractScreen(ModalScreen[ExtractResult | None]):
+    """Asks for the folder to extract into, then extracts off the UI thread."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, reader: ContentReader, tree: FileTree, node: Node, layer: int, default: str) -> None:
+        super().__init__(id="extract")
+        self.reader = reader
+        self.file_tree = tree
+        self.node = node
+        self.at_layer = layer
+        self.default = default
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="extract-box") as box:
+            box.border_title = f"Extract /{self.node.path} as in layer {self.at_layer + 1}"
+            yield Label("Into folder (created if missing; nothing is overwritten):")
+            yield Input(self.default, id="extract-dest")
+            yield Label("", id="extract-status")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        dest = os.path.expanduser(event.value.strip())
+        if not dest:
+            return
+        self.query_one("#extract-status", Label).update("extracting…")
+        self.extract(dest)
+
+    @work(thread=True, exclusive=True)
+    def extract(self, dest: str) -> None:
+        try:
+            result = self.reader.extract(self.node, self.at_layer, self.file_tree.get, dest)
+        except (DivepyError, OSError) as exc:
+            self.app.call_from_thread(self.query_one("#extract-status", Label).update, f"[red]{exc}[/]")
+            return
+        self.app.call_from_thread(self.dismiss, result)
+
+
+def default_extract_folder(cwd: str | None = None) -> str:
+    """A new folder under the current one: ``divepy-extract``, or ``divepy-extract-2``, … if taken."""
+    base = os.path.join(cwd or os.getcwd(), "divepy-extract")
+    candidate, count = base, 1
+    while os.path.lexists(candidate):
+        count += 1
+        candidate = f"{base}-{count}"
+    return candidate

@@ -1,0 +1,205 @@
+"""registry:// against Debian's docker-registry on 127.0.0.1, images pushed with skopeo.
+
+Covers: same analysis as the saved archive, the layer cache (a second look downloads nothing),
+anonymous and credentialed bearer tokens (a token server in the test), htpasswd basic auth with
+``--username``/``DIVEPY_PASSWORD`` and with ``~/.docker/config.json``, a multi-arch index built by
+``buildah manifest``, and the errors (unknown image, refused credentials, digest mismatch).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from dive_py.analysis import analyze
+from dive_py.cli import main
+from dive_py.errors import DigestMismatchError, ImageFormatError, ImageSelectionError, SourceError
+from dive_py.image.loader import LoadOptions, load_image
+from dive_py.image.registry import BlobCache, RegistryClient, load_with_client
+from dive_py.image.sources import parse_image_name
+from tests.services import (  # noqa: F401 - fixtures
+    CORPUS,
+    TOMCAT_ARCHIVE,
+    Registry,
+    assert_same_analysis,
+    basic_registry,
+    make_index,
+    registry,
+    tls_registry,
+    token_gate,
+)
+
+pytestmark = pytest.mark.engine
+
+
+@pytest.fixture(autouse=True)
+def _private_cache_and_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
+    monkeypatch.delenv("DIVEPY_PASSWORD", raising=False)
+
+
+@pytest.fixture(scope="module")
+def tomcat_ref(registry: Registry) -> str:  # noqa: F811
+    return registry.push(f"docker-archive:{TOMCAT_ARCHIVE}", "tomcat02:1.0")
+
+
+def _archive_analysis():  # noqa: ANN202
+    return analyze(load_image(str(TOMCAT_ARCHIVE)))
+
+
+def test_registry_gives_the_saved_archives_analysis(tomcat_ref: str) -> None:
+    got = analyze(load_image(f"registry://{tomcat_ref}"))
+    assert_same_analysis(got, _archive_analysis())
+    assert got.image.source.startswith("registry")
+
+
+def test_oci_manifest_and_digest_reference(registry: Registry, tmp_path: Path) -> None:  # noqa: F811
+    ref = registry.push(f"docker-archive:{TOMCAT_ARCHIVE}", "tomcat02-oci:1.0", fmt="oci")
+    client = RegistryClient(registry.host)
+    manifest, _ = client.read_small(
+        "/v2/tomcat02-oci/manifests/1.0", "tomcat02-oci", "application/vnd.oci.image.manifest.v1+json"
+    )
+    digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+    got = analyze(load_image(f"registry://{ref.rsplit(':', 1)[0]}@{digest}"))
+    assert_same_analysis(got, _archive_analysis())
+
+
+def test_second_look_downloads_nothing(tomcat_ref: str, tmp_path: Path) -> None:
+    cache = BlobCache(str(tmp_path / "blobs"))
+    name = parse_image_name(tomcat_ref)
+    first = RegistryClient(name.host)
+    load_with_client(first, name, LoadOptions(), cache)
+    assert first.downloaded_bytes > 3_000_000
+    second = RegistryClient(name.host)
+    again = load_with_client(second, name, LoadOptions(), cache)
+    assert second.downloaded_bytes == 0
+    assert_same_analysis(analyze(again), _archive_analysis())
+    assert not list((tmp_path / "blobs").rglob(".part-*"))  # no temp files left behind
+
+
+def test_anonymous_bearer_token(registry: Registry, tomcat_ref: str) -> None:  # noqa: F811
+    with token_gate(registry.host) as gate:
+        got = analyze(load_image(f"registry://{gate.host}/tomcat02:1.0"))
+        assert_same_analysis(got, _archive_analysis())
+        assert any(path.startswith("/token?") for path, _auth in gate.requests)
+
+
+def test_bearer_token_with_credentials(
+    registry: Registry,  # noqa: F811
+    tomcat_ref: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    with token_gate(registry.host, users={"bob": "hunter2"}) as gate:
+        ref = f"registry://{gate.host}/tomcat02:1.0"
+        with pytest.raises(SourceError, match="token server refused anonymous access"):
+            load_image(ref)
+        monkeypatch.setenv("DIVEPY_PASSWORD", "wrong")
+        assert main(["--ci", "--username", "bob", ref]) == 2
+        assert "refused the credentials" in capsys.readouterr().err
+        monkeypatch.setenv("DIVEPY_PASSWORD", "hunter2")
+        got = analyze(load_image(ref, LoadOptions(username="bob")))
+        assert_same_analysis(got, _archive_analysis())
+
+
+def test_htpasswd_basic_auth(basic_registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    ref = basic_registry.push(f"docker-archive:{TOMCAT_ARCHIVE}", "private/tomcat02:1.0", creds="alice:s3cret")
+    with pytest.raises(SourceError, match="authentication refused for private/tomcat02"):
+        load_image(f"registry://{ref}")
+    monkeypatch.setenv("DIVEPY_PASSWORD", "nope")
+    with pytest.raises(SourceError, match="authentication refused"):
+        load_image(f"registry://{ref}", LoadOptions(username="alice"))
+    monkeypatch.setenv("DIVEPY_PASSWORD", "s3cret")
+    assert_same_analysis(analyze(load_image(f"registry://{ref}", LoadOptions(username="alice"))), _archive_analysis())
+    # The same through the docker CLI's config file.
+    monkeypatch.delenv("DIVEPY_PASSWORD")
+    config = tmp_path / "docker-config"
+    config.mkdir()
+    auth = base64.b64encode(b"alice:s3cret").decode()
+    (config / "config.json").write_text(json.dumps({"auths": {basic_registry.host: {"auth": auth}}}))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache2"))  # download again, with the config's creds
+    assert_same_analysis(analyze(load_image(f"registry://{ref}")), _archive_analysis())
+
+
+def test_multi_arch_index(registry: Registry, tomcat_ref: str) -> None:  # noqa: F811
+    other_archive = CORPUS / "edits-mini.docker.tar"
+    if not other_archive.exists():
+        pytest.skip(f"{other_archive} is not available")
+    other = registry.push(f"docker-archive:{other_archive}", "edits-mini:1")
+    index = make_index(registry, [("linux/amd64", tomcat_ref), ("linux/arm64/v8", other)], "multi:1")
+    amd64 = analyze(load_image(f"registry://{index}", LoadOptions(platform="linux/amd64")))
+    assert_same_analysis(amd64, _archive_analysis())
+    arm64 = analyze(load_image(f"registry://{index}", LoadOptions(platform="linux/arm64")))
+    assert_same_analysis(arm64, analyze(load_image(str(other_archive))))
+    with pytest.raises(ImageSelectionError, match=r"no image for platform linux/s390x \(choices: linux/amd64, "):
+        load_image(f"registry://{index}", LoadOptions(platform="linux/s390x"))
+
+
+def test_unknown_image_and_unreachable_registry(registry: Registry, capsys: pytest.CaptureFixture) -> None:  # noqa: F811
+    with pytest.raises(SourceError, match="image nope/nothing:1 not found"):
+        load_image(f"registry://{registry.host}/nope/nothing:1")
+    assert main(["--ci", f"registry://{registry.host}/nope/nothing:1"]) == 2
+    err = capsys.readouterr().err
+    assert "not found" in err
+    with pytest.raises(SourceError, match="cannot connect to 127.0.0.1:1"):
+        load_image("registry://127.0.0.1:1/any:1")
+
+
+def test_digest_mismatch_never_enters_the_cache(registry: Registry, tmp_path: Path) -> None:  # noqa: F811
+    ref = registry.push(f"docker-archive:{TOMCAT_ARCHIVE}", "corrupt/tomcat02:1.0")
+    name = parse_image_name(ref)
+    manifest, _ = RegistryClient(name.host).read_small(
+        "/v2/corrupt/tomcat02/manifests/1.0", "corrupt/tomcat02", "application/vnd.docker.distribution.manifest.v2+json"
+    )
+    biggest = max(json.loads(manifest)["layers"], key=lambda layer: layer["size"])["digest"]
+    hexpart = biggest.split(":")[1]
+    data_file = registry.root / "data/docker/registry/v2/blobs/sha256" / hexpart[:2] / hexpart / "data"
+    original = data_file.read_bytes()
+    try:
+        damaged = bytearray(original)
+        damaged[len(damaged) // 2] ^= 0xFF  # same size, different bytes
+        data_file.write_bytes(bytes(damaged))
+        cache = BlobCache(str(tmp_path / "blobs"))
+        with pytest.raises(ImageFormatError) as raised:
+            load_with_client(RegistryClient(name.host), name, LoadOptions(), cache)
+        assert isinstance(raised.value, DigestMismatchError) or "corrupt" in str(raised.value).lower()
+        assert cache.open(biggest) is None
+        assert not list((tmp_path / "blobs").rglob(".part-*"))
+    finally:
+        data_file.write_bytes(original)
+
+
+def test_tls_registry_on_loopback(tls_registry: Registry) -> None:  # noqa: F811
+    """A loopback registry that speaks TLS (self-signed) is found without --insecure, as docker does."""
+    ref = tls_registry.push(f"docker-archive:{TOMCAT_ARCHIVE}", "tomcat02:1.0")
+    client = RegistryClient(tls_registry.host)
+    got = analyze(load_with_client(client, parse_image_name(ref), LoadOptions(), BlobCache(None)))
+    assert client.scheme == "https"
+    assert_same_analysis(got, _archive_analysis())
+
+
+def test_concurrent_looks_share_the_cache(registry: Registry, tomcat_ref: str, tmp_path: Path) -> None:  # noqa: F811
+    cache_root = str(tmp_path / "shared-cache")
+    name = parse_image_name(tomcat_ref)
+    results: list = []
+
+    def look() -> None:
+        results.append(analyze(load_with_client(RegistryClient(name.host), name, LoadOptions(), BlobCache(cache_root))))
+
+    threads = [threading.Thread(target=look) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert len(results) == 3
+    for got in results:
+        assert_same_analysis(got, _archive_analysis())
+    blobs = list((tmp_path / "shared-cache").rglob("*"))
+    assert not [b for b in blobs if b.name.startswith(".part-")]
+    assert len([b for b in blobs if b.is_file()]) == 6  # 5 layers + the config
