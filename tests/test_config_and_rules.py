@@ -91,8 +91,10 @@ def test_invalid_thresholds_are_configuration_errors(rules):
 
 def test_rules_file_keys_values_and_unknown_keys(tmp_path):
     path = tmp_path / ".dive-ci"
-    path.write_text("rules:\n  lowestEfficiency: 0.95\n  highest-wasted-bytes: 20MB\n  highestUserWastedPercent: disabled\n"
-                    "  somethingElse: 3\n")  # fmt: skip
+    path.write_text(
+        "rules:\n  lowestEfficiency: 0.95\n  highest-wasted-bytes: 20MB\n"
+        "  highestUserWastedPercent: disabled\n  somethingElse: 3\n"
+    )
     config = load_ci_config(str(path), {"lowestEfficiency": "0.5"})
     assert config.rules["lowestEfficiency"] == "0.5"  # flags override the file
     assert config.rules["highestWastedBytes"] == "20MB"

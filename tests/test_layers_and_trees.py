@@ -45,7 +45,8 @@ def test_gnu_long_names_links_and_base256_numbers(tmp_path):
         file(long_name, "content", uid=10**9),
         M(f"{long_dir}/link", "symlink", link="/" + "t" * 200),
     ]
-    analysis = analyze(load_image(str(write_docker_archive(tmp_path / "i.tar", [layer_tar(members, fmt=tarfile.GNU_FORMAT)]))))
+    layer = layer_tar(members, fmt=tarfile.GNU_FORMAT)
+    analysis = analyze(load_image(str(write_docker_archive(tmp_path / "i.tar", [layer]))))
     entries = analysis.layers[0].scan.entries
     assert entries[long_name].uid == 10**9  # GNU writes this uid in base-256
     assert entries[f"{long_dir}/link"].link == "/" + "t" * 200
@@ -53,7 +54,8 @@ def test_gnu_long_names_links_and_base256_numbers(tmp_path):
 
 
 def test_hard_links_share_their_target_content_and_weigh_nothing(tmp_path):
-    analysis = _analyse(tmp_path, [[file("bin/busybox", b"\x7fELF" * 100), M("bin/ls", "hardlink", link="bin/busybox")]])
+    busybox = [file("bin/busybox", b"\x7fELF" * 100), M("bin/ls", "hardlink", link="bin/busybox")]
+    analysis = _analyse(tmp_path, [busybox])
     entries = analysis.layers[0].scan.entries
     assert entries["bin/ls"].kind == "h" and entries["bin/ls"].size == 0
     assert entries["bin/ls"].hash == entries["bin/busybox"].hash != 0

@@ -123,6 +123,8 @@ def apply_settings(config: UiConfig, data: dict[str, Any], where: str = "config"
         if not isinstance(keys, str) or not keys.strip():
             raise ConfigError(f"{where}: keybinding.{binding_id} must be a key name such as 'ctrl+f'")
         config.keymap[binding_id] = ",".join(_key_name(key) for key in keys.split(","))
+        if binding_id == "toggle-sort-order":  # two bindings share the key: one per footer label
+            config.keymap["toggle-sort-order-size"] = config.keymap[binding_id]
 
 
 def _key_name(key: str) -> str:

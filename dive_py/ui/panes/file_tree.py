@@ -73,7 +73,8 @@ class FileTreeView(ScrollView, can_focus=True):
         Binding("ctrl+n", "toggle_modified", "Modified", id="toggle-modified-files"),
         Binding("ctrl+u", "toggle_unmodified", "Unmodified", id="toggle-unmodified-files"),
         Binding("ctrl+b", "toggle_attributes", "Attributes", id="toggle-filetree-attributes"),
-        Binding("ctrl+o", "toggle_sort", "Sort: name", id="toggle-sort-order"),
+        Binding("ctrl+o", "sort_by_size", "Sort: name", id="toggle-sort-order"),
+        Binding("ctrl+o", "sort_by_name", "Sort: size", id="toggle-sort-order-size"),
         Binding("ctrl+p", "toggle_wrap", "Wrap", id="toggle-wrap-tree"),
         Binding("enter", "view_file", "View", id="view-file"),
         Binding("x", "extract", "Extract", id="extract-file"),
@@ -384,9 +385,24 @@ class FileTreeView(ScrollView, can_focus=True):
         self.scroll_to(x=0, animate=False, immediate=True)
         self.rebuild()
 
-    def action_toggle_sort(self) -> None:
-        self.state.sort_by_size = not self.state.sort_by_size
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """One ctrl+o binding at a time, so the footer names the current sort order."""
+        if action == "sort_by_size":
+            return not self.state.sort_by_size
+        if action == "sort_by_name":
+            return self.state.sort_by_size
+        return True
+
+    def action_sort_by_size(self) -> None:
+        self._set_sort(True)
+
+    def action_sort_by_name(self) -> None:
+        self._set_sort(False)
+
+    def _set_sort(self, by_size: bool) -> None:
+        self.state.sort_by_size = by_size
         self.rebuild()
+        self.refresh_bindings()
         self.post_message(self.CursorMoved(self.cursor_node))
 
     def action_view_file(self) -> None:

@@ -12,7 +12,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Region, Size
+from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -99,11 +99,5 @@ class LineList(ScrollView, can_focus=True):
             self.cursor = index
             self.post_message(self.Chosen(index))
 
-    def scroll_to_region(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
-        return super().scroll_to_region(*args, **kwargs)
-
     def get_content_height(self, container, viewport, width: int) -> int:  # noqa: ANN001
         return self.count + 1
-
-    def region_of(self, index: int) -> Region:
-        return Region(0, index + 1, self.size.width, 1)
