@@ -46,6 +46,44 @@ async def timed(pilot, *keys: str) -> float:  # noqa: ANN001
     return (LAST_DISPLAY[0] - started) * 1000
 
 
+def pty_first_paint(cmd: list[str], marker: bytes, timeout: float = 180.0) -> float | None:
+    """Seconds from starting ``cmd`` in a 120x40 pseudo-terminal until ``marker`` is drawn; then sends ``q``."""
+    import fcntl
+    import os
+    import pty
+    import select
+    import struct
+    import termios
+
+    started = time.perf_counter()
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ["TERM"] = "xterm-256color"
+        os.execvp(cmd[0], cmd)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    seen, out = None, b""
+    while time.perf_counter() - started < timeout:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if not ready:
+            continue
+        try:
+            data = os.read(fd, 1 << 20)
+        except OSError:
+            break
+        if not data:
+            break
+        out = (out + data)[-65536:]
+        if seen is None and marker in out:
+            seen = time.perf_counter() - started
+            os.write(fd, b"q")
+    try:
+        os.kill(pid, 9)
+    except ProcessLookupError:
+        pass
+    os.waitpid(pid, 0)
+    return seen
+
+
 def report(label: str, samples: list[float]) -> None:
     if samples:
         print(
@@ -69,9 +107,8 @@ async def run(image: str, size: tuple[int, int], rounds: int) -> None:
         view = explorer.tree_view
         layers = len(app.analysis.layers)
         print(f"image: {image}")
-        print(
-            f"layers: {layers}   union nodes: {len(explorer.model.order):,}   visible rows at layer 1: {len(view.rows):,}"
-        )
+        nodes = len(explorer.model.order)
+        print(f"layers: {layers}   union nodes: {nodes:,}   visible rows at layer 1: {len(view.rows):,}")
         print(f"{'load + analyse + row model':<28} {app.load_seconds:8.2f} s")
         print(f"{'first paint of the explorer':<28} {first_paint:8.2f} s")
 
@@ -121,7 +158,21 @@ def main() -> None:
     parser.add_argument("image")
     parser.add_argument("--size", default="120x40")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--pty", action="store_true", help="also time the first paint in a real pseudo-terminal")
+    parser.add_argument("--dive", action="store_true", help="with --pty: time dive's first paint on the same image")
     args = parser.parse_args()
+    if args.pty:
+        ours = pty_first_paint([sys.executable, "-m", "dive_py", args.image], b"Current Layer Contents")
+        print(f"{'first paint, divepy (pty)':<28} {ours or float('nan'):8.2f} s")
+        if args.dive:
+            import shutil
+
+            dive = shutil.which("dive")
+            source = f"docker-archive://{Path(args.image).resolve()}"
+            theirs = pty_first_paint([dive, source], b"Current Layer Contents")
+            print(f"{'first paint, dive (pty)':<28} {theirs or float('nan'):8.2f} s")
+            if ours and theirs:
+                print(f"{'divepy / dive':<28} {ours / theirs:8.2f}")
     width, height = (int(v) for v in args.size.split("x"))
     asyncio.run(run(args.image, (width, height), args.rounds))
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from dive_py.filetree.efficiency import EfficiencyCounter, Inefficiency, layer_leaves
+from dive_py.errors import DivepyError
+from dive_py.filetree.efficiency import EfficiencyCounter, Inefficiency, layer_visits
 from dive_py.filetree.tree import FileTree
 from dive_py.image.model import REGULAR, Image
 
@@ -47,8 +48,11 @@ def analyze(image: Image) -> Analysis:
     counter = EfficiencyCounter()
     warnings = list(image.warnings)
     for layer in image.layers:
-        changes = tree.apply_layer(layer.index, layer.scan)
-        counter.add_layer(layer_leaves(layer.scan, changes))
+        try:
+            changes = tree.apply_layer(layer.index, layer.scan)
+        except DivepyError as exc:
+            raise type(exc)(f"{image.name}: layer {layer.index + 1}: {exc.message}") from None
+        counter.add_visits(*layer_visits(layer.scan, changes))
         if changes.missing_whiteouts:
             sample = ", ".join("/" + p for p in changes.missing_whiteouts[:3])
             warnings.append(
@@ -96,7 +100,11 @@ def _final_fs_bytes(tree: FileTree, top: int) -> tuple[int, int]:
 
 def _shadowed_bytes(tree: FileTree, layer_count: int) -> list[int]:
     shadowed = [0] * layer_count
-    for node in tree.walk():
+    stack = [tree.root]  # every node, in no order: the sums do not need walk()'s sorted children
+    while stack:
+        node = stack.pop()
+        if node.children:
+            stack.extend(node.children.values())
         events = node.events
         for i in range(len(events) - 1):
             entry = events[i][1]

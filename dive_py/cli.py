@@ -63,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument(
         "--insecure", action="store_true", help="registry over plain http / unverified TLS (always http for localhost)"
     )
+    source.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="neither read nor write the layer cache ($XDG_CACHE_HOME/divepy or ~/.cache/divepy)",
+    )
     out = parser.add_argument_group("output")
     out.add_argument("-j", "--json", metavar="FILE", help="write the analysis as JSON (- for stdout)")
     out.add_argument("--ci", action="store_true", help="evaluate CI rules; exit 1 when one fails (also env CI=true)")
@@ -136,6 +141,7 @@ def load_options(args: argparse.Namespace, progress=None):  # noqa: ANN001, ANN2
         progress=progress,
         username=getattr(args, "username", None),
         insecure=getattr(args, "insecure", False),
+        use_cache=not getattr(args, "no_cache", False),
     )
 
 

@@ -113,17 +113,23 @@ def run_random(args: argparse.Namespace, seeds: dict[str, bytes]) -> int:
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     for index, detail in crashes[:10]:
         print(f"--- crash: input {index} (replay with --seed {args.seed} --replay {index})\n{detail}")
-    print(f"divepy fuzz: seed {args.seed}, {len(seeds)} seed archives, {args.jobs} workers, "
-          f"limits {args.timeout:g} s and {args.memory_mb} MB per input")
+    print(
+        f"divepy fuzz: seed {args.seed}, {len(seeds)} seed archives, {args.jobs} workers, "
+        f"limits {args.timeout:g} s and {args.memory_mb} MB per input"
+    )
     print(f"tried:    {sum(counts.values())}")
     print(f"refused:  {counts['refused']} (DivepyError)")
     print(f"analysed: {counts['ok']}")
     print(f"crashed:  {counts['crash']}")
-    print("by first mutation: " + ", ".join(
-        f"{name} {c['ok']}/{c['refused']}/{c['crash']}" for name, c in sorted(by_mutation.items())
-    ) + "  (analysed/refused/crashed)")
-    print(f"time: {elapsed:.1f} s ({1000 * elapsed / max(sum(counts.values()), 1):.1f} ms an input), "
-          f"peak worker memory {peak_mb:.0f} MB")
+    print(
+        "by first mutation: "
+        + ", ".join(f"{name} {c['ok']}/{c['refused']}/{c['crash']}" for name, c in sorted(by_mutation.items()))
+        + "  (analysed/refused/crashed)"
+    )
+    print(
+        f"time: {elapsed:.1f} s ({1000 * elapsed / max(sum(counts.values()), 1):.1f} ms an input), "
+        f"peak worker memory {peak_mb:.0f} MB"
+    )
     return 0 if not counts["crash"] else 1
 
 
@@ -131,8 +137,11 @@ def run_atheris(args: argparse.Namespace, seeds: dict[str, bytes]) -> int:
     """Coverage-guided: atheris picks the archive and mutation seeds; libFuzzer watches time and memory."""
     import atheris
 
-    with atheris.instrument_imports(include=["dive_py"]):
-        from dive_py.errors import DivepyError  # noqa: F401 - instrumented import
+    import dive_py.analysis
+    import dive_py.export
+    import dive_py.image.loader  # noqa: F401 - load what the target runs, then instrument it all
+
+    atheris.instrument_all()
 
     names = sorted(seeds)
     counts: collections.Counter[str] = collections.Counter()
@@ -153,8 +162,14 @@ def run_atheris(args: argparse.Namespace, seeds: dict[str, bytes]) -> int:
         if sum(counts.values()) == args.inputs:
             report()
 
-    libfuzzer_args = [sys.argv[0], f"-runs={args.inputs}", f"-timeout={int(args.timeout)}",
-                      f"-rss_limit_mb={args.memory_mb}", f"-seed={args.seed}", "-print_final_stats=1"]
+    libfuzzer_args = [
+        sys.argv[0],
+        f"-runs={args.inputs}",
+        f"-timeout={int(args.timeout)}",
+        f"-rss_limit_mb={args.memory_mb}",
+        f"-seed={args.seed}",
+        "-print_final_stats=1",
+    ]
     atheris.Setup(libfuzzer_args, one_input)
     atheris.Fuzz()
     return 0

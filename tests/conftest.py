@@ -19,6 +19,13 @@ def _no_ci_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _private_layer_cache(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Loads write a layer cache: keep it out of the user's ~/.cache."""
+    monkeypatch.delenv("DIVEPY_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+
+
 def shared_image(*parts: str) -> Path:
     """A file under ../shared/images, skipping the test when the shared folder is absent."""
     path = IMAGES.joinpath(*parts)

@@ -48,9 +48,7 @@ def test_mutated_archives_load_or_raise_divepy_error(
     assert load_outcome(data, work, stream=stream) in ("ok", "refused")
 
 
-LAYER = layer_tar(
-    [folder("etc"), file("etc/a", "alpha" * 50), folder("usr/bin"), file("usr/bin/x", b"\x7fELF" * 300)]
-)
+LAYER = layer_tar([folder("etc"), file("etc/a", "alpha" * 50), folder("usr/bin"), file("usr/bin/x", b"\x7fELF" * 300)])
 
 
 @FUZZ
@@ -59,7 +57,9 @@ LAYER = layer_tar(
     cut=st.integers(0, 4096),
     flips=st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(1, 255)), max_size=4),
 )
-def test_mutated_layer_blobs_scan_or_raise_divepy_error(how: str | None, cut: int, flips: list[tuple[int, int]]) -> None:
+def test_mutated_layer_blobs_scan_or_raise_divepy_error(
+    how: str | None, cut: int, flips: list[tuple[int, int]]
+) -> None:
     blob = bytearray(compress(LAYER, how))
     for pos, xor in flips:
         blob[pos % len(blob)] ^= xor

@@ -259,6 +259,14 @@ async def test_dive_test_image_removed_paths(dive_image: Analysis) -> None:
         assert view.rows.diff_type(view.rows.row_of(dive_image.tree.get("root/saved.txt"))) == DiffType.ADDED
 
 
+async def wait_for_load(app: DivepyApp, pilot) -> None:  # noqa: ANN001
+    app.loader.done.wait(30)
+    for _ in range(100):
+        if app.return_code is not None or app.explorer is not None:
+            return
+        await pilot.pause(0.05)
+
+
 async def test_load_error_exits_with_code_2() -> None:
     def load(progress):  # noqa: ANN001, ANN202
         progress("layer 1/1", 0, 10)
@@ -266,8 +274,7 @@ async def test_load_error_exits_with_code_2() -> None:
 
     app = DivepyApp(load=load, ref="nothing.tar")
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await wait_for_load(app, pilot)
     assert app.return_code == 2
 
 
@@ -281,7 +288,7 @@ async def test_loading_screen_then_explorer(tomcat: Analysis) -> None:
 
     app = DivepyApp(load=load, ref=str(TOMCAT))
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()
+        await wait_for_load(app, pilot)
         await pilot.pause()
         assert seen == ["loaded"]
         assert app.explorer is not None and app.screen is app.explorer
@@ -293,3 +300,14 @@ async def test_loading_screen_then_explorer(tomcat: Analysis) -> None:
 def test_parse_size(text: str, value: int) -> None:
     assert parse_size(text) == value
     assert parse_size("lots") is None
+
+
+def test_binary_content_is_shown_as_hex_and_text_with_syntax() -> None:
+    from rich.syntax import Syntax
+    from rich.text import Text
+
+    from dive_py.ui.screens import render_content
+
+    dump = render_content("lib.jar", b"PK\x03\x04\x00\x01binary")
+    assert isinstance(dump, Text) and dump.plain.startswith("00000000  50 4b 03 04 00 01")
+    assert isinstance(render_content("a.py", b"print('hi')\n"), Syntax)

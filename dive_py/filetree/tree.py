@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from dive_py.errors import ImageFormatError
 from dive_py.image.model import DIRECTORY, REGULAR, FileEntry, LayerScan
 
 Event = tuple[int, "FileEntry | None"]
@@ -90,6 +91,9 @@ class LayerChanges:
 
 IMPLIED_DIR_MODE = 0o755
 
+IMPLIED_PATH_BYTES_LIMIT = 256 << 20
+"""Most text of implied folder paths: one 200 kB name 100,000 folders deep would need 10 GB."""
+
 
 class FileTree:
     """The union of all layers' paths; built layer by layer with :meth:`apply_layer`."""
@@ -99,6 +103,8 @@ class FileTree:
         self.root.children = {}
         self.layer_count = 0
         self.node_count = 0
+        self.implied_path_bytes = 0
+        """Text of the folder paths implied so far (bounded: a deep chain costs depth x length)."""
 
     # -- lookup ---------------------------------------------------------------
     def get(self, path: str) -> Node | None:
@@ -132,7 +138,8 @@ class FileTree:
         """
         changes = LayerChanges()
         written = scan.entries
-        for path in scan.whiteouts:
+        # A tar may repeat a whiteout or opaque marker; once each keeps this linear (an opaque walks the folder).
+        for path in dict.fromkeys(scan.whiteouts):
             node = self.get(path)
             if node is None or node.state(layer) is None:
                 changes.missing_whiteouts.append(path)
@@ -140,7 +147,7 @@ class FileTree:
                 continue
             changes.removed[path] = changes.removed.get(path, 0) + _deleted_weight(node, layer)
             _delete_subtree(node, layer)
-        for path in scan.opaques:
+        for path in dict.fromkeys(scan.opaques):
             node = self.get(path) if path else self.root
             if path and path not in written:
                 changes.opaque_dirs.append(path)
@@ -154,19 +161,32 @@ class FileTree:
                     changes.removed[child_path] = _deleted_weight(child, layer)
                 _delete_subtree(child, layer)
         parent_cache: tuple[str, Node] = ("", self.root)
+        last_dir: tuple[str | None, Node] = (None, self.root)  # a folder member is often the next one's parent
         for path, entry in written.items():
             parent_path, _, name = path.rpartition("/")
             if parent_cache[0] == parent_path:
                 parent = parent_cache[1]
             else:
-                parent = self._ensure_dirs(parent_path, layer)
+                # The folder written just before: no walk from the root (3,000-deep trees stay linear).
+                parent = last_dir[1] if last_dir[0] == parent_path else self._ensure_dirs(parent_path, layer)
                 parent_cache = (parent_path, parent)
-            node = self._child(parent, name)
-            before = node.state(layer)
-            if before is not None and before.kind == DIRECTORY and entry.kind != DIRECTORY and node.children:
-                for child in node.children.values():
-                    _delete_subtree(child, layer)  # a file replaced the folder: its contents are gone
-            _set_event(node, layer, entry)
+            children = parent.children
+            if children is None:
+                children = parent.children = {}
+            node = children.get(name)
+            if node is None:
+                # A new path (most of them): nothing below it to replace; _child() inlined for speed.
+                node = children[name] = Node(name, parent)
+                self.node_count += 1
+                node.events.append((layer, entry))
+            else:
+                before = node.state(layer)
+                if before is not None and before.kind == DIRECTORY and entry.kind != DIRECTORY and node.children:
+                    for child in node.children.values():
+                        _delete_subtree(child, layer)  # a file replaced the folder: its contents are gone
+                _set_event(node, layer, entry)
+            if entry.kind == DIRECTORY:
+                last_dir = (path, node)
         self.layer_count = max(self.layer_count, layer + 1)
         return changes
 
@@ -175,13 +195,22 @@ class FileTree:
         node = self.root
         if not path:
             return node
-        walked = []
+        end = -1
         for name in path.split("/"):
-            walked.append(name)
+            end += len(name) + 1  # path[:end] is this folder's path
             node = self._child(node, name)
             current = node.state(layer)
             if current is None or current.kind != DIRECTORY:
-                _set_event(node, layer, FileEntry("/".join(walked), DIRECTORY, 0, IMPLIED_DIR_MODE))
+                self.implied_path_bytes += end
+                if self.implied_path_bytes > IMPLIED_PATH_BYTES_LIMIT:
+                    raise ImageFormatError(
+                        f"folders nest too deep to analyse: over {IMPLIED_PATH_BYTES_LIMIT >> 20} MB of implied "
+                        f"folder paths (e.g. {len(path.split('/'))} folders deep under {path[:60]!r}…)"
+                    )
+                folder_path = path[:end]
+                if node._path is None:
+                    node._path = folder_path  # shared with the entry: no second copy later
+                _set_event(node, layer, FileEntry(folder_path, DIRECTORY, 0, IMPLIED_DIR_MODE))
         return node
 
     # -- queries --------------------------------------------------------------

@@ -74,6 +74,13 @@ class ImageFiles:
     ) -> LayerScan:
         raise NotImplementedError
 
+    def blob_location(self, name: str) -> tuple[str, int, int] | None:
+        """Where a blob's bytes sit in a file, ``(path, offset, size)``; None when not in one.
+
+        Lets layers be scanned by other processes, and looked up in the layer cache.
+        """
+        return None
+
     def close(self) -> None:
         """Releases open files."""
 
@@ -144,6 +151,10 @@ class TarFileImage(ImageFiles):
 
     def size_of(self, name: str) -> int:
         return self._member(name).size
+
+    def blob_location(self, name: str) -> tuple[str, int, int] | None:
+        member = self._member(name)
+        return self._path, member.offset, member.size
 
     def read_bytes(self, name: str) -> bytes:
         member = self._member(name)
@@ -231,6 +242,10 @@ class FolderImage(ImageFiles):
 
     def size_of(self, name: str) -> int:
         return os.stat(self._file(name)).st_size
+
+    def blob_location(self, name: str) -> tuple[str, int, int] | None:
+        local = self._file(name)
+        return local, 0, os.stat(local).st_size
 
     def read_bytes(self, name: str) -> bytes:
         local = self._file(name)
@@ -334,7 +349,8 @@ class StreamImage(ImageFiles):
         if resolved is None or resolved not in self._scans:
             raise self._missing(name)
         scan, digest = self._scans[resolved]
-        for expected, actual, label in ((expected_digest, digest, "digest"), (expected_diff_id, scan.diff_id, "diff_id")):
+        checks = ((expected_digest, digest, "digest"), (expected_diff_id, scan.diff_id, "diff_id"))
+        for expected, actual, label in checks:
             if expected and expected.startswith("sha256:") and actual and expected != actual:
                 raise DigestMismatchError(
                     f"{what}: content does not match its {label} (expected {expected[:19]}…, got {actual[:19]}…)"

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
+import weakref
 import zlib
 from collections.abc import Callable
 
@@ -43,12 +46,28 @@ class PrefixedReader:
         return self._read(n)
 
 
+HASH_QUEUE_CHUNKS = 8
+"""Chunks read ahead of the hashing thread at most: bounds the memory a slow hash can pin."""
+
+
+def _hash_worker(hasher, chunks: queue.Queue) -> None:  # noqa: ANN001 - a hashlib object
+    while (data := chunks.get()) is not None:
+        hasher.update(data)
+        chunks.task_done()
+    chunks.task_done()
+
+
 class HashingReader:
-    """Passes a stream through while computing its sha256, to check a digest at the end."""
+    """Passes a stream through while computing its sha256, to check a digest at the end.
+
+    sha256 is the costliest step of a plain layer (~0.6 ns a byte). hashlib releases the GIL
+    for large updates, so a helper thread hashes while the caller parses the tar.
+    """
 
     def __init__(self, read: Read, expected: str | None, what: str, *, enabled: bool = True) -> None:
         self._read = read
         self._hash = hashlib.sha256() if enabled else None
+        self._chunks: queue.Queue | None = None
         self.expected = expected
         self.what = what
         self.count = 0
@@ -59,14 +78,31 @@ class HashingReader:
         data = self._read(n)
         if data:
             if self._hash is not None:
-                self._hash.update(data)
+                chunks = self._chunks
+                if chunks is None:
+                    chunks = self._start_thread()
+                chunks.put(data)
             self.count += len(data)
         return data
+
+    def _start_thread(self) -> queue.Queue:
+        chunks: queue.Queue = queue.Queue(HASH_QUEUE_CHUNKS)
+        threading.Thread(target=_hash_worker, args=(self._hash, chunks), daemon=True, name="sha256").start()
+        # An abandoned reader (a scan that raised) still ends its thread.
+        self._ender = weakref.finalize(self, chunks.put, None)
+        self._chunks = chunks
+        return chunks
 
     @property
     def digest(self) -> str:
         """``sha256:<hex>`` of what was read, or "" when hashing is off."""
-        return "sha256:" + self._hash.hexdigest() if self._hash is not None else ""
+        if self._hash is None:
+            return ""
+        if self._chunks is not None:
+            self._ender()  # end the helper once it has hashed what was read so far
+            self._chunks.join()
+            self._chunks = None
+        return "sha256:" + self._hash.hexdigest()
 
     def verify(self) -> None:
         """Raises when the bytes read do not match the expected digest."""

@@ -56,7 +56,12 @@ def clean_member_path(raw: bytes, what: str) -> str | None:
     except UnicodeDecodeError:
         raise UnsafePathError(f"{what}: member name is not valid UTF-8: {raw[:80]!r}") from None
     # Absolute names are legal in layer tars and mean the same as relative ones.
-    path = posixpath.normpath(name.lstrip("/"))
+    path = name.lstrip("/")
+    fast = path[2:] if path.startswith("./") else path
+    if fast and "//" not in fast and "/." not in fast and fast[0] not in "./":
+        # Already normal (no empty, "." or ".." part): what normpath would return, ~1 µs sooner.
+        return fast[:-1] if fast[-1] == "/" else fast
+    path = posixpath.normpath(path)
     if path == ".":
         return None
     if path == ".." or path.startswith("../"):

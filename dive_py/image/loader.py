@@ -11,6 +11,7 @@ from dive_py.image.archive import ImageFiles, StreamImage, open_image_files
 from dive_py.image.compression import decompressing_reader
 from dive_py.image.layouts import ImagePlan, plan_image
 from dive_py.image.model import Image, Layer, LayerScan
+from dive_py.image.parallel import prefetch_scans
 from dive_py.image.sources import load_from_route, route_reference
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -42,6 +43,12 @@ class LoadOptions:
     password: str | None = None
     insecure: bool = False
     """Talk plain http (and skip TLS checks) to any registry, not only to localhost."""
+    use_cache: bool = True
+    """Read and write the layer cache in the user cache folder (``--no-cache`` turns it off)."""
+    cache_dir: str | None = None
+    """The cache folder; default ``$XDG_CACHE_HOME/divepy`` or ``~/.cache/divepy``."""
+    workers: int | None = None
+    """Processes that scan layers at once; None picks up to 2, 1 scans in this process."""
 
 
 def split_reference(ref: str, source: str | None = None) -> tuple[str, str | None, str | None]:
@@ -134,11 +141,22 @@ def build_image(files: ImageFiles, plan: ImagePlan, name: str, options: LoadOpti
     history, history_warning = pair_history(plan.config, len(plan.layers))
     if history_warning:
         warnings.append(history_warning)
+    prefetched = prefetch_scans(
+        files,
+        plan.layers,
+        use_cache=options.use_cache,
+        cache_root=options.cache_dir,
+        workers=options.workers,
+        progress=_layer_progress(options.progress, f"reading {len(plan.layers)} layers", 0, total),
+    )
     for index, ref in enumerate(plan.layers):
         what = f"{files.what}: layer {index + 1} ({ref.blob})"
         report = _layer_progress(options.progress, f"layer {index + 1}/{len(plan.layers)}", done, total)
         try:
-            scan = files.scan(
+            found = prefetched.pop(index, None)
+            if isinstance(found, ImageFormatError):
+                raise found
+            scan = found or files.scan(
                 ref.blob,
                 what,
                 expected_digest=ref.expected_digest,

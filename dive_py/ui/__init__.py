@@ -19,10 +19,13 @@ def run_tui(ref: str, load: Callable[[ProgressCallback], Analysis]) -> int:
     Returns:
         The exit code: 0 after a normal quit, 2 when loading failed.
     """
+    from dive_py.ui.loading import BackgroundLoad
+
+    loader = BackgroundLoad(load).start()  # reads the image while Textual is imported and starts up
     from dive_py.ui.app import DivepyApp
     from dive_py.ui.config import load_ui_config
 
-    app = DivepyApp(load=load, ref=ref, config=load_ui_config())
+    app = DivepyApp(load=loader, ref=ref, config=load_ui_config())
     app.run()
     return app.return_code or 0
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import time
 from collections.abc import Callable
 
 from rich.text import Text
@@ -20,13 +19,14 @@ from dive_py.filetree.tree import Node
 from dive_py.image.loader import ProgressCallback
 from dive_py.ui.config import UiConfig
 from dive_py.ui.content import ContentReader, ExtractResult
+from dive_py.ui.loading import BackgroundLoad
 from dive_py.ui.panes.details import ImageDetailsPane, LayerDetailsPane
 from dive_py.ui.panes.file_tree import FileTreePane, FileTreeView, parse_size
 from dive_py.ui.panes.layers import LayersPane
 from dive_py.ui.screens import ExtractScreen, FileViewScreen, HelpScreen, LoadingScreen, default_extract_folder
 
-PROGRESS_INTERVAL = 0.25
-"""Seconds between two progress updates sent to the UI thread (the loader reports far more often)."""
+POLL_INTERVAL = 0.05
+"""Seconds between two looks at the background load (progress and completion)."""
 
 
 class ExplorerScreen(Screen):
@@ -139,52 +139,48 @@ class DivepyApp(App[int]):
         self,
         analysis: Analysis | None = None,
         *,
-        load: Callable[[ProgressCallback], Analysis] | None = None,
+        load: Callable[[ProgressCallback], Analysis] | BackgroundLoad | None = None,
         ref: str = "",
         config: UiConfig | None = None,
     ) -> None:
         super().__init__()
         self.analysis = analysis
-        self.load = load
+        self.loader = None if load is None else load if isinstance(load, BackgroundLoad) else BackgroundLoad(load)
         self.ref = ref or (analysis.image.name if analysis else "")
         self.config = config or UiConfig()
         self.model: TreeModel | None = None
         self.explorer: ExplorerScreen | None = None
-        self.load_seconds: float | None = None
+        self._shown_progress: tuple[str, int, int] | None = None
+
+    @property
+    def load_seconds(self) -> float | None:
         """Wall time of ``load`` plus the row model build (for the benchmark)."""
+        return self.loader.seconds if self.loader is not None else None
 
     def on_mount(self) -> None:
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
         if self.analysis is not None:
             self._show_explorer(self.analysis, TreeModel(self.analysis.tree, len(self.analysis.layers)))
-        elif self.load is not None:
+        elif self.loader is not None:
             self.push_screen(LoadingScreen(self.ref))
-            self.run_worker(self._load_in_thread, thread=True, exclusive=True, name="load")
+            self.loader.start()
+            self._poll = self.set_interval(POLL_INTERVAL, self._check_load)
 
-    def _load_in_thread(self) -> None:
-        started = time.perf_counter()
-        last = [0.0]
-
-        def progress(label: str, done: int, total: int) -> None:
-            now = time.perf_counter()
-            if now - last[0] >= PROGRESS_INTERVAL or done >= total:
-                last[0] = now
-                self.call_from_thread(self._progress, label, done, total)
-
-        try:
-            analysis = self.load(progress)
-            self.call_from_thread(self._progress, "preparing the view", 1, 1)
-            model = TreeModel(analysis.tree, len(analysis.layers))
-        except DivepyError as exc:
-            self.call_from_thread(self.exit, 2, 2, Text(f"divepy: {exc}", style="red"))
+    def _check_load(self) -> None:
+        loader = self.loader
+        if not loader.done.is_set():
+            if loader.progress != self._shown_progress and isinstance(self.screen, LoadingScreen):
+                self._shown_progress = loader.progress
+                self.screen.update_progress(*loader.progress)
             return
-        self.load_seconds = time.perf_counter() - started
-        self.call_from_thread(self._show_explorer, analysis, model)
-
-    def _progress(self, label: str, done: int, total: int) -> None:
-        if isinstance(self.screen, LoadingScreen):
-            self.screen.update_progress(label, done, total)
+        self._poll.stop()
+        if isinstance(loader.error, DivepyError):
+            self.exit(2, 2, Text(f"divepy: {loader.error}", style="red"))
+        elif loader.error is not None:
+            raise loader.error
+        else:
+            self._show_explorer(*loader.result)
 
     def _show_explorer(self, analysis: Analysis, model: TreeModel) -> None:
         # The analysis is long-lived: keep its ~10^5-10^6 objects out of the cyclic GC's scans, whose full

@@ -350,7 +350,8 @@ class FileTreeView(ScrollView, can_focus=True):
         self.rebuild(node)
         row = self.rows.row_of(node)
         if row is not None:
-            self.move_cursor(row)
+            self.cursor = row
+            self.scroll_to_region(Region(0, row, 1, 1), animate=False, force=True, immediate=True, center=True)
         return row
 
     # -- view options -------------------------------------------------------
@@ -482,6 +483,8 @@ class FileTreePane(Vertical):
         self.open_input("filter", self.view.state.filter)
 
     def open_input(self, mode: str, value: str = "") -> None:
+        if mode in ("filter", "search"):
+            self.view.model.paths()  # build the path list now, not on the first keystroke
         field = self.query_one(Input)
         field.placeholder = {
             "filter": "regex on the full path (esc closes and clears, enter keeps)",

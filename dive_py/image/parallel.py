@@ -1,0 +1,196 @@
+"""Provides ``prefetch_scans``: the layers of a seekable image scanned from the cache or in parallel.
+
+Before :func:`dive_py.image.loader.build_image` walks the layers in manifest order, the
+layers whose blobs sit at a known place in a file (a tar archive member, a file of an
+OCI folder) are looked up in the layer cache, and the rest are scanned by up to two
+worker processes, largest first, each sending its scan back in the compact encoding of
+:mod:`dive_py.image.cache` (~17 ms per 100k records against ~240 ms for pickled
+objects). A worker runs the very same :func:`scan_layer` as the serial path, so the
+results are identical; an error is carried back and raised at its layer, in manifest order.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+from dive_py.errors import ImageFormatError
+from dive_py.image.archive import ImageFiles
+from dive_py.image.cache import LayerCache, cache_key, decode_scan, encode_scan, file_reader_at, fingerprint
+from dive_py.image.layer_tar import scan_layer
+from dive_py.image.model import LayerScan
+
+PARALLEL_MIN_BYTES = 48 << 20
+"""Below this many bytes to scan, starting worker processes costs more than it saves."""
+
+MAX_WORKERS = 2
+"""Layers scanned at once; each worker also hashes on a helper thread, so more rarely pays."""
+
+READ_SIZE = 1 << 20
+
+Prefetched = dict[int, "LayerScan | ImageFormatError"]
+
+
+@dataclass(frozen=True, slots=True)
+class BlobJob:
+    """One layer to scan: where its blob is and what it must hash to."""
+
+    index: int
+    path: str
+    offset: int
+    size: int
+    what: str
+    expected_digest: str | None
+    expected_diff_id: str | None
+
+
+def _region_reader(path: str, offset: int, size: int, what: str) -> Callable[[int], bytes]:
+    handle = open(path, "rb")  # noqa: SIM115 - closed at the end of the region
+    handle.seek(offset)
+    left = [size]
+
+    def read(n: int = -1) -> bytes:
+        if left[0] <= 0:
+            handle.close()
+            return b""
+        want = left[0] if n < 0 else min(n, left[0])
+        data = handle.read(want)
+        if not data:
+            handle.close()
+            raise ImageFormatError(f"{what} is truncated")
+        left[0] -= len(data)
+        return data
+
+    return read
+
+
+def scan_job(job: BlobJob, cache_root: str | None = None, key=None, print_value: str = "") -> bytes:  # noqa: ANN001
+    """Scans one blob (in a worker process) and returns its encoded scan; stores it when keyed."""
+    scan = scan_layer(
+        _region_reader(job.path, job.offset, job.size, job.what),
+        job.what,
+        expected_digest=job.expected_digest,
+        expected_diff_id=job.expected_diff_id,
+    )
+    encoded = encode_scan(scan, job.what)
+    if cache_root is not None and key is not None:
+        LayerCache(cache_root).put(key, print_value, encoded)
+    return encoded
+
+
+def _pool_context():  # noqa: ANN202
+    # fork is quick and safe while no other thread runs (the CLI); a UI loads on a thread, so spawn.
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def prefetch_scans(
+    files: ImageFiles,
+    layers: list,  # list[LayerRef]
+    *,
+    use_cache: bool = True,
+    cache_root: str | None = None,
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Prefetched:
+    """Scans what it can of ``layers`` ahead of the serial loop.
+
+    Args:
+        files: the opened image.
+        layers: the plan's layer references, oldest first.
+        use_cache: read and write the layer cache (``--no-cache`` turns it off).
+        cache_root: the cache folder (default: the user cache folder).
+        workers: processes to use (default: up to 2, as CPUs allow); 1 scans here.
+        progress: called with the stored bytes done so far as layers finish.
+
+    Returns:
+        Per layer index: its scan, or the error its scan raised. Layers missing from it
+        (blobs with no file location, e.g. a one-pass stream) are left to the caller.
+    """
+    cache = LayerCache(cache_root) if use_cache else None
+    jobs: list[tuple[BlobJob, object, str]] = []
+    results: Prefetched = {}
+    done = 0
+    for index, ref in enumerate(layers):
+        try:
+            location = files.blob_location(ref.blob)
+        except ImageFormatError:
+            location = None  # a missing blob: the serial loop raises, in manifest order
+        if location is None:
+            continue
+        path, offset, size = location
+        what = f"{files.what}: layer {index + 1} ({ref.blob})"
+        job = BlobJob(index, path, offset, size, what, ref.expected_digest, ref.expected_diff_id)
+        key = cache_key(ref.expected_digest, ref.expected_diff_id, size) if cache is not None else None
+        print_value = ""
+        if key is not None and cache is not None:
+            print_value = fingerprint(file_reader_at(path, offset), size)
+            hit = cache.get(key, print_value, what)
+            if hit is not None:
+                results[index] = hit
+                done += size
+                continue
+        jobs.append((job, key, print_value))
+    if progress is not None and done:
+        progress(done)
+    root = cache.root.rsplit(os.sep, 1)[0] if cache is not None else None
+    count = min(workers or MAX_WORKERS, os.cpu_count() or 1, len(jobs))
+    if count > 1 and sum(job.size for job, _k, _p in jobs) >= PARALLEL_MIN_BYTES:
+        _scan_in_workers(jobs, results, count, root, progress, done)
+    else:
+        for job, key, print_value in jobs:
+            try:
+                encoded = scan_job(job, root, key, print_value) if key is not None else None
+                results[job.index] = decode_scan(encoded, job.what) if encoded is not None else _scan_here(job)
+            except ImageFormatError as exc:
+                results[job.index] = exc
+            done += job.size
+            if progress is not None:
+                progress(done)
+    return results
+
+
+def _scan_here(job: BlobJob) -> LayerScan:
+    return scan_layer(
+        _region_reader(job.path, job.offset, job.size, job.what),
+        job.what,
+        expected_digest=job.expected_digest,
+        expected_diff_id=job.expected_diff_id,
+    )
+
+
+def _scan_in_workers(
+    jobs: list[tuple[BlobJob, object, str]],
+    results: Prefetched,
+    count: int,
+    root: str | None,
+    progress: Callable[[int], None] | None,
+    done: int,
+) -> None:
+    # Largest first: the longest scan starts at once and the small ones fill in around it.
+    ordered = sorted(jobs, key=lambda item: -item[0].size)
+    with ProcessPoolExecutor(max_workers=count, mp_context=_pool_context()) as pool:
+        futures: dict[Future, BlobJob] = {
+            pool.submit(scan_job, job, root, key, print_value): job for job, key, print_value in ordered
+        }
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                results[job.index] = decode_scan(future.result(), job.what)
+            except ImageFormatError as exc:
+                results[job.index] = exc
+            except (BrokenProcessPool, OSError):
+                # A worker that died (killed, out of memory): scan the layer here instead.
+                try:
+                    results[job.index] = _scan_here(job)
+                except ImageFormatError as exc:
+                    results[job.index] = exc
+            done += job.size
+            if progress is not None:
+                progress(done)

@@ -1,0 +1,59 @@
+"""Provides ``BackgroundLoad``: reads and analyses the image in a thread while Textual starts and draws.
+
+It imports nothing from Textual, so ``run_tui`` can start it before Textual is imported: the
+import (half a second) then overlaps with reading the image. The UI polls it rather than being
+called from the thread, so a busy loader never waits on the UI and vice versa.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dive_py.analysis import Analysis
+    from dive_py.filetree.rows import TreeModel
+    from dive_py.image.loader import ProgressCallback
+
+
+class BackgroundLoad:
+    """``load(progress)`` plus the row model build, run once in a daemon thread."""
+
+    def __init__(self, load: Callable[[ProgressCallback], Analysis]) -> None:
+        self.load = load
+        self.progress: tuple[str, int, int] = ("starting", 0, 0)
+        """The latest ``(label, done, total)`` the loader reported."""
+        self.result: tuple[Analysis, TreeModel] | None = None
+        self.error: BaseException | None = None
+        self.seconds: float | None = None
+        """Wall time from start to a finished model (or an error)."""
+        self.done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="divepy-load", daemon=True)
+
+    def start(self) -> BackgroundLoad:
+        if not self._thread.is_alive() and not self.done.is_set():
+            self._thread.start()
+        return self
+
+    @property
+    def started(self) -> bool:
+        return self._thread.ident is not None
+
+    def _report(self, label: str, done: int, total: int) -> None:
+        self.progress = (label, done, total)
+
+    def _run(self) -> None:
+        started = time.perf_counter()
+        try:
+            analysis = self.load(self._report)
+            self.progress = ("preparing the view", 1, 1)
+            from dive_py.filetree.rows import TreeModel
+
+            self.result = (analysis, TreeModel(analysis.tree, len(analysis.layers)))
+        except BaseException as exc:  # noqa: BLE001 - handed to the UI thread, which shows or re-raises it
+            self.error = exc
+        finally:
+            self.seconds = time.perf_counter() - started
+            self.done.set()

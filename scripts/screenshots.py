@@ -1,0 +1,88 @@
+"""Writes SVG screenshots of the real app on the bundled example into ``screenshots/``.
+
+Usage: python scripts/screenshots.py [IMAGE] [OUTDIR]    (defaults: examples/tomcat02.tar, screenshots/)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from dive_py.analysis import analyze  # noqa: E402
+from dive_py.image.loader import load_image  # noqa: E402
+from dive_py.ui.app import DivepyApp  # noqa: E402
+
+SIZE = (120, 40)
+"""Terminal size of every screenshot (the snapshot tests use the same)."""
+
+
+async def overview(pilot) -> None:  # noqa: ANN001
+    await pilot.pause()
+
+
+async def commit_layer(pilot) -> None:  # noqa: ANN001
+    await pilot.press("end")  # layer 5: the `docker commit` of the copied webapps
+    pilot.app.explorer.go_to_path("/usr/local/tomcat/webapps")
+    await pilot.pause()
+
+
+async def aggregated(pilot) -> None:  # noqa: ANN001
+    await pilot.press("end", "ctrl+a")
+    pilot.app.explorer.tree_view.focus()
+    await pilot.press("ctrl+u")  # hide unmodified: what changed since the first layer
+    await pilot.pause()
+
+
+async def filtered(pilot) -> None:  # noqa: ANN001
+    await pilot.press("end")
+    pilot.app.explorer.tree_view.focus()
+    await pilot.press("slash")
+    for field in pilot.app.screen.query("Input"):
+        field.cursor_blink = False
+    await pilot.press(*r"webapps/.*\.jsp$")
+
+
+async def file_view(pilot) -> None:  # noqa: ANN001
+    await pilot.press("end")
+    pilot.app.explorer.go_to_path("/usr/local/tomcat/webapps/ROOT/index.html")
+    await pilot.press("enter")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+SHOTS: list[tuple[str, Callable[..., Awaitable[None]]]] = [
+    ("overview", overview),
+    ("commit-layer", commit_layer),
+    ("aggregated", aggregated),
+    ("filter", filtered),
+    ("file-view", file_view),
+]
+"""(file name, script) per screenshot."""
+
+
+async def shoot(image: str, outdir: Path) -> None:
+    analysis = analyze(load_image(image))
+    outdir.mkdir(parents=True, exist_ok=True)
+    for name, script in SHOTS:
+        app = DivepyApp(analysis)
+        async with app.run_test(size=SIZE) as pilot:
+            await script(pilot)
+            path = app.save_screenshot(filename=f"{name}.svg", path=str(outdir))
+            print(path)
+
+
+def main() -> None:
+    os.chdir(ROOT)  # a relative image name on screen, whatever the caller's folder
+    image = sys.argv[1] if len(sys.argv) > 1 else "examples/tomcat02.tar"
+    outdir = Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "screenshots"
+    asyncio.run(shoot(image, outdir))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,212 @@
+"""The layer cache: hits skip the scan, misses and bad entries fall back to it, --no-cache bypasses it."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from dive_py.analysis import analyze
+from dive_py.cli import build_parser, load_options
+from dive_py.errors import DigestMismatchError
+from dive_py.image import cache as cache_module
+from dive_py.image import parallel
+from dive_py.image.cache import CacheKey, LayerCache, cache_key, decode_scan, encode_scan
+from dive_py.image.loader import LoadOptions, load_image
+from dive_py.image.model import FileEntry, LayerScan
+from tests.fixtures.images import (
+    file,
+    folder,
+    layer_tar,
+    opaque,
+    whiteout,
+    write_docker_archive,
+    write_oci_archive,
+)
+
+
+@pytest.fixture(autouse=True)
+def _cache_small_layers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache_module, "CACHE_MIN_BLOB", 0)
+
+
+def _layers(tag: bytes = b"") -> list[bytes]:
+    return [
+        layer_tar([folder("etc"), file("etc/passwd", b"root:x:0:0" + tag), file("bin/sh", b"\x7fELF" * 100)]),
+        layer_tar([file("etc/passwd", b"root:x:0:0:changed" + tag), whiteout("bin/sh"), folder("opt")]),
+        layer_tar([opaque("opt"), file("opt/app", b"app" * 1000 + tag), file("etc/link", kind="hardlink")]),
+    ]
+
+
+def _figures(path: Path, **options) -> tuple:  # noqa: ANN003
+    analysis = analyze(load_image(str(path), LoadOptions(**options)))
+    entries = [
+        (layer.index, [(e.path, e.kind, e.size, e.mode, e.uid, e.gid, e.link, e.hash) for e in layer.scan.entries.values()])
+        for layer in analysis.layers
+    ]
+    return (
+        analysis.efficiency,
+        analysis.size_bytes,
+        analysis.wasted_bytes,
+        [(i.path, i.count, i.cumulative_bytes) for i in analysis.inefficiencies],
+        [(layer.scan.whiteouts, layer.scan.opaques, layer.scan.diff_id, layer.scan.member_count) for layer in analysis.layers],
+        entries,
+        analysis.warnings,
+    )
+
+
+def _entry_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*.scan"))
+
+
+def _no_scans(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("the layer was scanned although the cache holds it")
+
+    monkeypatch.setattr(parallel, "scan_layer", refuse)
+
+
+def test_encoding_round_trips_every_field() -> None:
+    scan = LayerScan(
+        entries={
+            "a/b": FileEntry("a/b", "f", 12, 0o4755, 1000, -2, "", 2**64 - 1),
+            "a/l": FileEntry("a/l", "l", 0, 0o777, 0, 0, "../b\udcff", 0),
+            "a": FileEntry("a", "d", 0, 0o755),
+        },
+        whiteouts=["x/y"],
+        opaques=["", "z"],
+        size_bytes=123,
+        member_count=7,
+        diff_id="sha256:" + "0" * 64,
+        warnings=["img: layer 2 (blob): something odd", "other"],
+    )
+    back = decode_scan(encode_scan(scan, "img: layer 2 (blob)"), "new: layer 3 (b)")
+    assert list(back.entries) == list(scan.entries)
+    for path, entry in scan.entries.items():
+        got = back.entries[path]
+        assert [getattr(got, f) for f in FileEntry.__slots__] == [getattr(entry, f) for f in FileEntry.__slots__]
+    assert (back.whiteouts, back.opaques, back.size_bytes, back.member_count, back.diff_id) == (
+        scan.whiteouts,
+        scan.opaques,
+        scan.size_bytes,
+        scan.member_count,
+        scan.diff_id,
+    )
+    assert back.warnings == ["new: layer 3 (b): something odd", "other"]
+
+
+def test_second_load_is_a_hit_and_gives_the_same_figures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    archive = write_docker_archive(tmp_path / "img.tar", _layers())
+    first = _figures(archive)
+    assert len(_entry_files(Path(os.environ["XDG_CACHE_HOME"]))) == 3
+    _no_scans(monkeypatch)
+    assert _figures(archive) == first
+
+
+def test_oci_archive_is_keyed_by_blob_digest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    archive = write_oci_archive(tmp_path / "oci.tar", _layers(), compression="gzip")
+    first = _figures(archive)
+    names = [p.name for p in _entry_files(Path(os.environ["XDG_CACHE_HOME"]))]
+    assert names and all("-digest-" in name for name in names)
+    _no_scans(monkeypatch)
+    assert _figures(archive) == first
+
+
+def test_changed_image_misses(tmp_path: Path) -> None:
+    archive = tmp_path / "img.tar"
+    write_docker_archive(archive, _layers())
+    before = _figures(archive)
+    write_docker_archive(archive, _layers(b"-v2"))  # same path, new content: new diff_ids
+    after = _figures(archive)
+    assert after != before
+    assert after == _figures(archive, use_cache=False)
+
+
+def test_rewritten_blob_under_a_stale_name_is_not_served(tmp_path: Path) -> None:
+    """Same declared digest and size, other bytes: the fingerprint misses and the full scan catches it."""
+    archive = write_oci_archive(tmp_path / "oci.tar", _layers(), compression=None)
+    _figures(archive)
+    data = bytearray(archive.read_bytes())
+    marker = data.find(b"\x7fELF" * 100)
+    data[marker : marker + 4] = b"\x7fELG"
+    archive.write_bytes(bytes(data))
+    with pytest.raises(DigestMismatchError):
+        _figures(archive)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "empty", "other-version"])
+def test_corrupt_entry_is_ignored_and_rewritten(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str) -> None:
+    archive = write_docker_archive(tmp_path / "img.tar", _layers())
+    first = _figures(archive)
+    entries = _entry_files(Path(os.environ["XDG_CACHE_HOME"]))
+    victim = entries[0]
+    data = victim.read_bytes()
+    damaged = {
+        "truncate": data[: len(data) // 2],
+        "flip": data[:-20] + bytes([data[-20] ^ 1]) + data[-19:],
+        "garbage": os.urandom(len(data)),
+        "empty": b"",
+        "other-version": data.replace(b"DIVEPYSC\x01", b"DIVEPYSC\x63", 1),
+    }[damage]
+    victim.write_bytes(damaged)
+    assert _figures(archive) == first
+    assert victim.read_bytes() == data  # rewritten by the scan that replaced it
+    _no_scans(monkeypatch)
+    assert _figures(archive) == first
+
+
+def test_no_cache_neither_reads_nor_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    archive = write_docker_archive(tmp_path / "img.tar", _layers())
+    first = _figures(archive, use_cache=False)
+    assert not _entry_files(Path(os.environ["XDG_CACHE_HOME"]))
+    _figures(archive)  # fills the cache
+    calls = []
+    original = parallel.scan_layer
+    monkeypatch.setattr(parallel, "scan_layer", lambda *a, **k: calls.append(1) or original(*a, **k))
+    assert _figures(archive, use_cache=False) == first
+    assert len(calls) == 3
+
+
+def test_cli_flag_reaches_load_options() -> None:
+    assert load_options(build_parser().parse_args(["img.tar", "--no-cache"])).use_cache is False
+    assert load_options(build_parser().parse_args(["img.tar"])).use_cache is True
+
+
+def test_only_stated_sha256_digests_are_keys() -> None:
+    digest = "sha256:" + "ab" * 32
+    assert cache_key(digest, None, 10) == CacheKey(digest, "digest", 10)
+    assert cache_key(None, digest, 10) == CacheKey(digest, "diff_id", 10)
+    assert cache_key("sha512:" + "ab" * 64, "sha256:../../etc", 10) is None
+    assert cache_key(None, None, 10) is None
+
+
+def _hammer(root: str, rounds: int) -> int:
+    key = CacheKey("sha256:" + "cd" * 32, "digest", 4096)
+    store = LayerCache(root)
+    scan = LayerScan(entries={f"f{i}": FileEntry(f"f{i}", "f", i) for i in range(2000)}, size_bytes=42)
+    encoded = encode_scan(scan)
+    bad = 0
+    for _ in range(rounds):
+        store.put(key, "print", encoded)
+        got = store.get(key, "print")
+        if got is None or len(got.entries) != 2000 or got.size_bytes != 42:
+            bad += 1
+    return bad
+
+
+def test_concurrent_writers_and_readers_never_see_half_an_entry(tmp_path: Path) -> None:
+    with ProcessPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(_hammer, [str(tmp_path)] * 4, [60] * 4))
+    assert results == [0, 0, 0, 0]
+    leftovers = [p for p in tmp_path.rglob("*") if p.is_file() and not p.name.endswith(".scan")]
+    assert leftovers == []
+
+
+def test_unwritable_cache_folder_still_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    archive = write_docker_archive(tmp_path / "img.tar", _layers())
+    expected = _figures(archive, use_cache=False)
+    assert _figures(archive, cache_dir=str(blocker)) == expected

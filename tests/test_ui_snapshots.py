@@ -1,0 +1,77 @@
+"""SVG snapshots of the explorer's main screens on the bundled tomcat02 example (120x40)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from dive_py.analysis import Analysis, analyze
+from dive_py.image.loader import load_image
+from dive_py.ui.app import DivepyApp
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZE = (120, 40)
+
+
+@pytest.fixture(scope="module")
+def tomcat() -> Analysis:
+    """Loaded by a relative path, so the image name on screen does not depend on the checkout folder."""
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        return analyze(load_image("examples/tomcat02.tar"))
+    finally:
+        os.chdir(cwd)
+
+
+@pytest.fixture(autouse=True)
+def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)  # the file view reads contents back from the archive by its relative name
+
+
+async def _no_blink(pilot) -> None:  # noqa: ANN001
+    for field in pilot.app.screen.query("Input"):
+        field.cursor_blink = False
+
+
+class TestExplorer:
+    def test_overview(self, snap_compare, tomcat: Analysis) -> None:  # noqa: ANN001
+        assert snap_compare(DivepyApp(tomcat), terminal_size=SIZE)
+
+    def test_commit_layer_webapps_added(self, snap_compare, tomcat: Analysis) -> None:  # noqa: ANN001
+        async def go(pilot) -> None:  # noqa: ANN001
+            await pilot.press("end")
+            pilot.app.explorer.go_to_path("/usr/local/tomcat/webapps")
+            await pilot.pause()
+
+        assert snap_compare(DivepyApp(tomcat), run_before=go, terminal_size=SIZE)
+
+    def test_aggregated(self, snap_compare, tomcat: Analysis) -> None:  # noqa: ANN001
+        assert snap_compare(DivepyApp(tomcat), press=["end", "ctrl+a"], terminal_size=SIZE)
+
+
+class TestTreeTools:
+    def test_filter(self, snap_compare, tomcat: Analysis) -> None:  # noqa: ANN001
+        async def go(pilot) -> None:  # noqa: ANN001
+            await pilot.press("end")
+            pilot.app.explorer.tree_view.focus()
+            await pilot.press("slash")
+            await _no_blink(pilot)
+            await pilot.press(*"webapps/ROOT")
+
+        assert snap_compare(DivepyApp(tomcat), run_before=go, terminal_size=SIZE)
+
+    def test_file_view(self, snap_compare, tomcat: Analysis) -> None:  # noqa: ANN001
+        async def go(pilot) -> None:  # noqa: ANN001
+            await pilot.press("end")
+            pilot.app.explorer.go_to_path("/etc/passwd")
+            await pilot.press("enter")
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+
+        assert snap_compare(DivepyApp(tomcat), run_before=go, terminal_size=SIZE)
+
+    def test_help(self, snap_compare, tomcat: Analysis) -> None:  # noqa: ANN001
+        assert snap_compare(DivepyApp(tomcat), press=["question_mark"], terminal_size=SIZE)
