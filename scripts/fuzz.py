@@ -193,6 +193,10 @@ def main(argv: list[str] | None = None) -> int:
     if not paths:
         parser.error(f"no seed archives (*.tar) under {args.images}")
     seeds = {path.name: path.read_bytes() for path in paths}
+    # Loads write a layer cache: keep this run's out of the user's ~/.cache (workers inherit the setting).
+    cache_home = tempfile.TemporaryDirectory(prefix="divepy-fuzz-cache-")
+    os.environ.pop("DIVEPY_CACHE_DIR", None)
+    os.environ["XDG_CACHE_HOME"] = cache_home.name
     if args.atheris:
         return run_atheris(args, seeds)
     return run_random(args, seeds)

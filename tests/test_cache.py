@@ -17,6 +17,7 @@ from dive_py.image.cache import CacheKey, LayerCache, cache_key, decode_scan, en
 from dive_py.image.loader import LoadOptions, load_image
 from dive_py.image.model import FileEntry, LayerScan
 from tests.fixtures.images import (
+    M,
     file,
     folder,
     layer_tar,
@@ -36,22 +37,23 @@ def _layers(tag: bytes = b"") -> list[bytes]:
     return [
         layer_tar([folder("etc"), file("etc/passwd", b"root:x:0:0" + tag), file("bin/sh", b"\x7fELF" * 100)]),
         layer_tar([file("etc/passwd", b"root:x:0:0:changed" + tag), whiteout("bin/sh"), folder("opt")]),
-        layer_tar([opaque("opt"), file("opt/app", b"app" * 1000 + tag), file("etc/link", kind="hardlink")]),
+        layer_tar([opaque("opt"), file("opt/app", b"app" * 1000 + tag), M("etc/link", "hardlink", link="opt/app")]),
     ]
 
 
 def _figures(path: Path, **options) -> tuple:  # noqa: ANN003
     analysis = analyze(load_image(str(path), LoadOptions(**options)))
     entries = [
-        (layer.index, [(e.path, e.kind, e.size, e.mode, e.uid, e.gid, e.link, e.hash) for e in layer.scan.entries.values()])
+        [(e.path, e.kind, e.size, e.mode, e.uid, e.gid, e.link, e.hash) for e in layer.scan.entries.values()]
         for layer in analysis.layers
     ]
+    scans = [(s.whiteouts, s.opaques, s.diff_id, s.member_count) for s in (layer.scan for layer in analysis.layers)]
     return (
         analysis.efficiency,
         analysis.size_bytes,
         analysis.wasted_bytes,
         [(i.path, i.count, i.cumulative_bytes) for i in analysis.inefficiencies],
-        [(layer.scan.whiteouts, layer.scan.opaques, layer.scan.diff_id, layer.scan.member_count) for layer in analysis.layers],
+        scans,
         entries,
         analysis.warnings,
     )

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from dive_py.filetree.rows import DiffType, TreeModel, TreeViewState, render_rows, visible_rows
+from dive_py.filetree.rows import ABSENT, DiffType, TreeModel, TreeViewState, render_rows, visible_rows
 from dive_py.filetree.tree import FileTree
 from dive_py.image.model import FileEntry, LayerScan
 
@@ -115,6 +115,15 @@ def test_aggregated_compares_with_the_first_layer(tree: FileTree) -> None:
         A     └── local
         A         └── app.py
     """)
+
+def test_aggregated_first_layer_is_all_added_as_in_layer_mode(tree: FileTree) -> None:
+    assert rows_text(tree, layer=0, aggregated=True) == rows_text(tree, layer=0)
+    model = TreeModel(tree, 3)
+    assert set(model.codes(0, True)) - {ABSENT} == {DiffType.ADDED}
+    # The layers above still compare with the first layer's contents as unmodified, whatever was computed first.
+    assert model.codes(1, True) == model.codes(1, False)
+    assert rows_text(tree, layer=2, aggregated=True).splitlines()[1] == ". │   ├── bash → sh"
+
 
 
 def test_hidden_types_keep_folders_that_hold_visible_rows(tree: FileTree) -> None:

@@ -237,7 +237,9 @@ class TreeModel:
         if cached is not None:
             return cached
         if aggregated and layer > 0:
-            codes = bytearray(self._own_codes(layer - 1, True))
+            # Compared with the first layer: what it holds starts unmodified (at layer 0 itself, it is all added).
+            below = self._own_codes(layer - 1, True) if layer > 1 else self.presence(0).translate(_TO_UNMODIFIED)
+            codes = bytearray(below)
             for pos, entry, _prev, first in self.changes[layer]:
                 if entry is None:
                     codes[pos] = DiffType.REMOVED
@@ -246,7 +248,7 @@ class TreeModel:
                 else:
                     codes[pos] = DiffType.UNMODIFIED if entry.same_as(first) else DiffType.MODIFIED
         elif layer == 0:
-            codes = bytearray(self.presence(0).translate(_TO_UNMODIFIED if aggregated else _TO_ADDED))
+            codes = bytearray(self.presence(0).translate(_TO_ADDED))  # compared with nothing, in both modes
         else:
             codes = bytearray(self.presence(layer).translate(_TO_UNMODIFIED))
             for pos, entry, prev, _first in self.changes[layer]:

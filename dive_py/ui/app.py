@@ -72,9 +72,6 @@ class ExplorerScreen(Screen):
         self.tree_view.set_view(self.tree_view.state.layer, event.aggregated)
         self.tree_pane.update_title()
 
-    def on_file_tree_view_cursor_moved(self, event: FileTreeView.CursorMoved) -> None:
-        self.tree_pane.update_title()
-
     def on_image_details_pane_path_chosen(self, event: ImageDetailsPane.PathChosen) -> None:
         self.go_to_path(event.path)
 
@@ -90,13 +87,7 @@ class ExplorerScreen(Screen):
 
     def on_file_tree_view_requested(self, event: FileTreeView.Requested) -> None:
         node, layer = event.node, self.tree_view.state.layer
-        if event.what == "search":
-            self.tree_pane.open_input("search")
-        elif event.what == "size":
-            self.tree_pane.open_input("size", str(self.tree_view.state.min_size or ""))
-        elif event.what in ("next", "previous"):
-            self.tree_pane.step_match(1 if event.what == "next" else -1)
-        elif node is None:
+        if node is None:
             return
         elif event.what == "view":
             if node.children and node.state(layer) is not None and node.state(layer).is_dir:
@@ -221,6 +212,7 @@ def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
                 ("esc", "Close the filter (and clear it) or the search line"),
                 ("enter (filter)", "Keep the filter and go back to the tree"),
                 ("enter (search)", "Next match"),
+                ("ctrl+p (tree)", "Wrap long rows onto more lines; off: shift+wheel scrolls sideways"),
                 ("[ / ]", "Previous / next page in the file view"),
                 ("tab (details)", "Inefficient files: enter jumps to the path"),
             ],

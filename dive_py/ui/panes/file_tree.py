@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import re
+from array import array
+from bisect import bisect_right
+from itertools import accumulate
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -24,6 +28,8 @@ from dive_py.ui.text import mode_text, size_text
 
 ATTRIBUTES_WIDTH = 32
 """Cells of the permission, uid:gid and size columns (dive's layout)."""
+MIN_WRAP = 12
+"""Fewest cells of a name a wrapped continuation line holds (deep rows in a narrow pane indent less)."""
 
 _CLASS_OF = {
     DiffType.ADDED: "filetree--added",
@@ -43,6 +49,8 @@ class FileTreeView(ScrollView, can_focus=True):
         "filetree--unmodified",
         "filetree--cursor",
         "filetree--attributes",
+        "filetree--moved",
+        "filetree--note",
     }
     DEFAULT_CSS = """
     FileTreeView { background: $surface; }
@@ -51,11 +59,14 @@ class FileTreeView(ScrollView, can_focus=True):
     FileTreeView > .filetree--modified { color: $warning; }
     FileTreeView > .filetree--unmodified { }
     FileTreeView > .filetree--attributes { color: $text-muted; }
+    FileTreeView > .filetree--moved { color: $accent; }
+    FileTreeView > .filetree--note { color: $text-muted; text-style: italic; }
     FileTreeView > .filetree--cursor { background: $primary 40%; }
     FileTreeView:focus > .filetree--cursor { background: $primary; color: $text; text-style: bold; }
     FileTreeView:ansi > .filetree--added { color: ansi_green; }
     FileTreeView:ansi > .filetree--removed { color: ansi_red; }
     FileTreeView:ansi > .filetree--modified { color: ansi_yellow; }
+    FileTreeView:ansi > .filetree--moved { color: ansi_cyan; }
     """
     BINDINGS = [
         Binding("up,k", "cursor_up", "Up", show=False),
@@ -103,15 +114,30 @@ class FileTreeView(ScrollView, can_focus=True):
             self.what = what
             self.node = node
 
-    def __init__(self, model: TreeModel, state: TreeViewState, *, show_attributes: bool = True, id: str | None = None):  # noqa: A002
+    def __init__(
+        self,
+        model: TreeModel,
+        state: TreeViewState,
+        *,
+        show_attributes: bool = True,
+        notes: dict[Node, tuple[str, str | None]] | None = None,
+        id: str | None = None,  # noqa: A002
+    ) -> None:
         super().__init__(id=id)
         self.model = model
         self.state = state
         self.show_attributes = show_attributes
         """Draw the permission, uid:gid and size columns."""
+        self.notes = notes or {}
+        """Per node: a suffix drawn after the name (``← moved from /a``) and a component class for the
+        name instead of its diff colour (None keeps it)."""
         self.wrap = False
-        """Fit rows to the width with an ellipsis instead of scrolling sideways."""
+        """Wrap long rows onto continuation lines instead of scrolling sideways."""
         self.rows: RowSet = model.visible(state)
+        self._line_starts: list[int] | None = None
+        """When wrapping made some rows taller: the first line of each row (and the line count last)."""
+        self._wrap_width = 0
+        self._widths: array | None = None
         self.filter_error: str | None = None
         self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
         self._styles: dict[str, Style] = {}
@@ -123,6 +149,11 @@ class FileTreeView(ScrollView, can_focus=True):
             ),
             default=0,
         )
+        for node, (note, _cls) in self.notes.items():
+            pos = model.pos_of.get(node)
+            if pos is not None:
+                width = 4 * (model.order.depth[pos] + 1) + len(node.name) + 1 + len(note)
+                self._max_name_width = max(self._max_name_width, width)
         self._update_virtual_size()
 
     # -- rows ---------------------------------------------------------------
@@ -162,16 +193,93 @@ class FileTreeView(ScrollView, can_focus=True):
             row = min(old_row, max(len(rows) - 1, 0))
         self._generation += 1
         self._cache.clear()
+        self._layout_lines()
         self._update_virtual_size()
         self.cursor = row
         self._scroll_to_cursor()
         self.refresh()
 
+    # -- wrapped lines --------------------------------------------------------
+    @property
+    def line_count(self) -> int:
+        return self._line_starts[-1] if self._line_starts is not None else len(self.rows)
+
+    def line_of(self, row: int) -> int:
+        """First screen line (in the scrolled content) of ``row``."""
+        return self._line_starts[row] if self._line_starts is not None else row
+
+    def row_height(self, row: int) -> int:
+        starts = self._line_starts
+        return starts[row + 1] - starts[row] if starts is not None and row + 1 < len(starts) else 1
+
+    def row_at(self, line: int) -> tuple[int, int]:
+        """The row drawn on content line ``line`` and which of its lines it is (0 for the first)."""
+        starts = self._line_starts
+        if starts is None:
+            return line, 0
+        if line >= starts[-1]:
+            return len(self.rows) + line - starts[-1], 0
+        row = bisect_right(starts, line) - 1
+        return row, line - starts[row]
+
+    def _node_widths(self) -> array:
+        """Cells of each node's glyphs, name, longest link target and note (name order); built once, on demand."""
+        if self._widths is None:
+            order, notes = self.model.order, self.notes
+            widths = array("I")
+            for node, depth in zip(order.nodes, order.depth, strict=True):
+                width = 4 * (depth + 1) + cell_len(node.name)
+                links = [e.link for _, e in node.events if e is not None and e.link and e.kind in ("l", "h")]
+                if links:
+                    width += 3 + max(cell_len(link) for link in links)
+                note = notes.get(node)
+                if note is not None:
+                    width += 1 + cell_len(note[0])
+                widths.append(width)
+            self._widths = widths
+        return self._widths
+
+    def _indent(self, row: int) -> int:
+        """Cells before a continuation line's text: the attribute column and the row's tree glyphs."""
+        attrs = ATTRIBUTES_WIDTH if self.show_attributes else 0
+        return max(min(attrs + 4 * (self.rows.depth(row) + 1), self._wrap_width - MIN_WRAP), 0)
+
+    def _layout_lines(self) -> None:
+        """Works out which rows wrap at the current width (only rows wider than the pane take more lines)."""
+        self._line_starts = None
+        width = self.size.width - self.styles.scrollbar_size_vertical  # kept free whether or not it shows
+        rows = self.rows
+        if not self.wrap or not len(rows) or width <= MIN_WRAP:
+            return
+        self._wrap_width = width
+        widths = self._node_widths()
+        order = rows.order
+        positions = rows.positions if order.base is None else map(order.base.__getitem__, rows.positions)
+        limit = width - (ATTRIBUTES_WIDTH if self.show_attributes else 0)
+        long_rows = [row for row, cells in enumerate(map(widths.__getitem__, positions)) if cells > limit]
+        if not long_rows:
+            return
+        heights = [1] * len(rows)
+        for row in long_rows:
+            pos = rows.positions[row]
+            cells = widths[pos if order.base is None else order.base[pos]] - limit
+            chunk = width - self._indent(row)
+            heights[row] = 1 + -(-cells // chunk)
+        self._line_starts = list(accumulate(heights, initial=0))
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.wrap:
+            self._generation += 1
+            self._cache.clear()
+            self._layout_lines()
+            self._update_virtual_size()
+            self.refresh()
+
     def _update_virtual_size(self) -> None:
         width = self._max_name_width + 40 + (ATTRIBUTES_WIDTH if self.show_attributes else 0)
         if self.wrap:
             width = 0
-        new, old = Size(width, len(self.rows)), self.virtual_size
+        new, old = Size(width, self.line_count), self.virtual_size
         if new == old:
             return
         cw, ch = self.container_size
@@ -186,12 +294,12 @@ class FileTreeView(ScrollView, can_focus=True):
     # -- drawing ------------------------------------------------------------
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
-        row = scroll_y + y
+        row, part = self.row_at(scroll_y + y)
         width = self.scrollable_content_region.width
-        key = (row, row == self.cursor, self.has_focus, scroll_x, width, self._generation, self.show_attributes)
+        key = (row, part, row == self.cursor, self.has_focus, scroll_x, width, self._generation, self.show_attributes)
         strip = self._cache.get(key)
         if strip is None:
-            strip = self._render_row(row, scroll_x, width)
+            strip = self._render_row(row, scroll_x, width, part)
             self._cache[key] = strip
         return strip
 
@@ -204,12 +312,14 @@ class FileTreeView(ScrollView, can_focus=True):
             self._styles[name] = style
         return style
 
-    def _render_row(self, row: int, scroll_x: int, width: int) -> Strip:
+    def _render_row(self, row: int, scroll_x: int, width: int, part: int = 0) -> Strip:
         base = self._style("base")
         if row >= len(self.rows):
             return Strip.blank(width, base)
         rows = self.rows
-        style = self._style(_CLASS_OF[rows.diff_type(row)])
+        node = rows.node(row)
+        note = self.notes.get(node)
+        style = self._style(note[1] if note is not None and note[1] else _CLASS_OF[rows.diff_type(row)])
         entry = rows.entry(row)
         segments = []
         if self.show_attributes:
@@ -217,11 +327,14 @@ class FileTreeView(ScrollView, can_focus=True):
             owner = f"{entry.uid}:{entry.gid}" if entry is not None else ""
             size = "" if entry is None else size_text(rows.size(row))
             segments.append(Segment(f"{mode_text(entry)} {owner:>9} {size:>10}  ", attrs))
-        segments.append(Segment(tree_prefix(rows.is_last(row)), base))
-        name = rows.node(row).name
+        is_last = rows.is_last(row)
+        segments.append(Segment(tree_prefix(is_last), base))
+        name = node.name
         if entry is not None and entry.link and entry.kind in ("l", "h"):
             name = f"{name} → {entry.link}"
         segments.append(Segment(name, style))
+        if note is not None:
+            segments.append(Segment(" " + note[0], self._style("filetree--note")))
         if row == self.cursor:
             cursor = self.get_component_rich_style("filetree--cursor", partial=True)
             segments = [Segment(text, seg_style + cursor) for text, seg_style, _ in segments]
@@ -229,9 +342,17 @@ class FileTreeView(ScrollView, can_focus=True):
         else:
             fill = base
         strip = Strip(segments)
-        if self.wrap and strip.cell_length > width:
-            strip = Strip(list(Segment.adjust_line_length(list(strip), max(width - 1, 0), fill)) + [Segment("…", fill)])
-            return strip.crop_extend(0, width, fill)
+        if self._line_starts is not None:
+            wrap = self._wrap_width
+            if part == 0:
+                return strip.crop(0, wrap).extend_cell_length(width, fill)
+            # A continuation line: blank attribute column, the glyphs of the levels above, then the next chunk.
+            indent = self._indent(row)
+            glyphs = "".join("    " if last else "│   " for last in is_last)
+            lead = (" " * (ATTRIBUTES_WIDTH if self.show_attributes else 0) + glyphs)[:indent]
+            start = wrap + (part - 1) * (wrap - indent)
+            piece = Strip.join([Strip([Segment(lead, fill)]), strip.crop(start, start + wrap - indent)])
+            return piece.extend_cell_length(width, fill)
         return strip.crop_extend(scroll_x, scroll_x + width, fill)
 
     def notify_style_update(self) -> None:
@@ -255,14 +376,15 @@ class FileTreeView(ScrollView, can_focus=True):
         if count and not 0 <= new < count:
             self.cursor = min(max(new, 0), count - 1)
             return
-        self.refresh_lines(old)
-        self.refresh_lines(new)
+        self._refresh_row(old)
+        self._refresh_row(new)
         self.post_message(self.CursorMoved(self.cursor_node))
 
-    def refresh_lines(self, row: int) -> None:
-        y = row - self.scroll_offset.y
-        if 0 <= y < self.size.height:
-            self.refresh(Region(0, y, self.size.width, 1))
+    def _refresh_row(self, row: int) -> None:
+        y = self.line_of(row) - self.scroll_offset.y if row < len(self.rows) else row - self.scroll_offset.y
+        height = self.row_height(row)
+        if -height < y < self.size.height:
+            self.refresh(Region(0, max(y, 0), self.size.width, height + min(y, 0)))
 
     def move_cursor(self, row: int) -> None:
         if not len(self.rows):
@@ -272,9 +394,10 @@ class FileTreeView(ScrollView, can_focus=True):
 
     def _scroll_to_cursor(self) -> None:
         top, height = self.scroll_offset.y, self.scrollable_content_region.height
-        if height and top <= self.cursor < top + height:
+        line, lines = self.line_of(self.cursor), self.row_height(self.cursor)
+        if height and top <= line and line + lines <= top + height:
             return  # already on screen: scrolling would repaint the whole view
-        self.scroll_to_region(Region(0, self.cursor, 1, 1), animate=False, force=True, immediate=True)
+        self.scroll_to_region(Region(0, line, 1, lines), animate=False, force=True, immediate=True)
 
     def action_cursor_up(self) -> None:
         self.move_cursor(self.cursor - 1)
@@ -295,7 +418,7 @@ class FileTreeView(ScrollView, can_focus=True):
         self.move_cursor(len(self.rows) - 1)
 
     def on_click(self, event: events.Click) -> None:
-        row = self.scroll_offset.y + event.y
+        row, _part = self.row_at(self.scroll_offset.y + event.y)
         if 0 <= row < len(self.rows):
             if row == self.cursor and event.chain >= 2:
                 self.action_toggle_collapse()
@@ -351,7 +474,8 @@ class FileTreeView(ScrollView, can_focus=True):
         row = self.rows.row_of(node)
         if row is not None:
             self.cursor = row
-            self.scroll_to_region(Region(0, row, 1, 1), animate=False, force=True, immediate=True, center=True)
+            region = Region(0, self.line_of(row), 1, self.row_height(row))
+            self.scroll_to_region(region, animate=False, force=True, immediate=True, center=True)
         return row
 
     # -- view options -------------------------------------------------------
@@ -444,9 +568,11 @@ class FileTreePane(Vertical):
     mode: reactive[str] = reactive("")
     """What the input line is for: ``"filter"``, ``"search"``, ``"size"`` or ``""`` (closed)."""
 
-    def __init__(self, view: FileTreeView) -> None:
+    def __init__(self, view: FileTreeView, title: str | None = None) -> None:
         super().__init__(id="tree-pane")
         self.view = view
+        self.title = title
+        """The border title; None names the compare mode (the explorer's)."""
         self.search_matches: list[Node] = []
         self.search_index = 0
 
@@ -461,7 +587,7 @@ class FileTreePane(Vertical):
     def update_title(self) -> None:
         state = self.view.state
         mode = "aggregated" if state.aggregated else "layer"
-        title = f"Current Layer Contents ({mode} changes)"
+        title = self.title or f"Current Layer Contents ({mode} changes)"
         if title != self.border_title:
             self.border_title = title
         notes = []
@@ -481,6 +607,21 @@ class FileTreePane(Vertical):
 
     def action_open_filter(self) -> None:
         self.open_input("filter", self.view.state.filter)
+
+    def on_file_tree_view_requested(self, event: FileTreeView.Requested) -> None:
+        """Search and the size filter are the pane's; viewing and extracting go on to the screen."""
+        if event.what == "search":
+            self.open_input("search")
+        elif event.what == "size":
+            self.open_input("size", str(self.view.state.min_size or ""))
+        elif event.what in ("next", "previous"):
+            self.step_match(1 if event.what == "next" else -1)
+        else:
+            return
+        event.stop()
+
+    def on_file_tree_view_cursor_moved(self, event: FileTreeView.CursorMoved) -> None:
+        self.update_title()
 
     def open_input(self, mode: str, value: str = "") -> None:
         if mode in ("filter", "search"):

@@ -1,0 +1,123 @@
+"""Layers scanned in worker processes give exactly what the serial scan gives, errors included."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dive_py.analysis import analyze
+from dive_py.errors import DivepyError
+from dive_py.image import parallel
+from dive_py.image.loader import LoadOptions, load_image
+from tests.conftest import IMAGES
+from tests.fixtures.images import (
+    M,
+    file,
+    folder,
+    layer_tar,
+    opaque,
+    whiteout,
+    write_docker_archive,
+    write_oci_archive,
+    write_oci_folder,
+)
+
+
+@pytest.fixture(autouse=True)
+def _always_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
+
+
+def _layers() -> list[bytes]:
+    return [
+        layer_tar([folder("etc"), file("etc/passwd", "root"), file("usr/bin/tool", b"x" * 5000), file(".hidden", "h")]),
+        layer_tar([file("etc/passwd", "root:changed"), whiteout("usr/bin/tool"), folder("opt"), file("opt/a", "a")]),
+        layer_tar([opaque("opt"), file("opt/b", "b" * 300), M("etc/hl", "hardlink", link="opt/b")]),
+        layer_tar([whiteout("never/existed"), file("./dot/slash", "d"), file("/abs/path", "p")]),
+    ]
+
+
+def signature(path: str, **options) -> tuple:  # noqa: ANN003
+    analysis = analyze(load_image(path, LoadOptions(use_cache=False, **options)))
+    nodes = [
+        (node.path, [(layer, e and (e.kind, e.size, e.mode, e.uid, e.gid, e.link, e.hash)) for layer, e in node.events])
+        for node in analysis.tree.walk()
+    ]
+    scans = [
+        (list(layer.scan.entries), layer.scan.whiteouts, layer.scan.opaques, layer.scan.diff_id, layer.scan.warnings)
+        for layer in analysis.layers
+    ]
+    figures = (analysis.efficiency, analysis.size_bytes, analysis.user_size_bytes, analysis.wasted_bytes)
+    inefficient = [(i.path, i.count, i.cumulative_bytes) for i in analysis.inefficiencies]
+    return figures, inefficient, nodes, scans, analysis.warnings
+
+
+def _built(tmp_path: Path, kind: str) -> str:
+    if kind == "docker":
+        return str(write_docker_archive(tmp_path / "d.tar", _layers()))
+    if kind == "oci-folder":
+        return str(write_oci_folder(tmp_path / "oci", _layers(), compression="zstd"))
+    return str(write_oci_archive(tmp_path / "o.tar", _layers(), compression=kind))
+
+
+@pytest.mark.parametrize("kind", ["docker", "gzip", "zstd", "oci-folder"])
+def test_workers_match_serial_on_built_images(tmp_path: Path, kind: str) -> None:
+    path = _built(tmp_path, kind)
+    assert signature(path, workers=2) == signature(path, workers=1)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "dive/test-docker-image.tar",
+        "dive/test-oci-gzip-image.tar",
+        "corpus/edits-mini.oci-zstd.tar",
+        "seed/tomcat02.tar",
+    ],
+)
+def test_workers_match_serial_on_shared_images(name: str) -> None:
+    path = IMAGES / name
+    if not path.exists():
+        pytest.skip(f"{path} is not available")
+    assert signature(str(path), workers=2) == signature(str(path), workers=1)
+
+
+def test_shared_docker_image_figures_in_workers() -> None:
+    path = IMAGES / "dive" / "test-docker-image.tar"
+    if not path.exists():
+        pytest.skip(f"{path} is not available")
+    analysis = analyze(load_image(str(path), LoadOptions(use_cache=False, workers=2)))
+    assert (analysis.efficiency, analysis.size_bytes, analysis.user_size_bytes, analysis.wasted_bytes) == (
+        0.9844212134184309,
+        1220598,
+        66237,
+        32025,
+    )
+
+
+def _error(path: str, **options) -> tuple[type, str]:  # noqa: ANN003
+    with pytest.raises(DivepyError) as info:
+        analyze(load_image(path, LoadOptions(use_cache=False, **options)))
+    return type(info.value), str(info.value)
+
+
+def test_a_worker_error_is_raised_as_the_serial_one(tmp_path: Path) -> None:
+    layers = _layers()
+    path = tmp_path / "bad.tar"
+    write_docker_archive(path, layers)
+    data = bytearray(path.read_bytes())
+    at = data.find(b"root:changed")
+    data[at : at + 4] = b"ROOT"  # layer 2 no longer matches its diff_id
+    path.write_bytes(bytes(data))
+    assert _error(str(path), workers=2) == _error(str(path), workers=1)
+
+
+def test_ignore_errors_skips_the_same_layer_in_workers(tmp_path: Path) -> None:
+    path = tmp_path / "bad.tar"
+    write_docker_archive(path, _layers())
+    data = bytearray(path.read_bytes())
+    at = data.find(b"root:changed")
+    data[at : at + 4] = b"ROOT"
+    path.write_bytes(bytes(data))
+    assert signature(str(path), workers=2, ignore_errors=True) == signature(str(path), workers=1, ignore_errors=True)
