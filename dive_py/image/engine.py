@@ -73,7 +73,7 @@ def _current_context() -> str:
     try:
         with open(os.path.join(docker_config_dir(), "config.json"), encoding="utf-8") as f:
             config = json.load(f)
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return ""
     value = config.get("currentContext") if isinstance(config, dict) else None
     return value if isinstance(value, str) else ""
@@ -88,7 +88,7 @@ def _context_host(name: str) -> EngineHost:
             meta = json.load(f)
         endpoint = meta["Endpoints"]["docker"]
         host = endpoint["Host"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         raise SourceError(f"docker context {name!r} not found or has no docker endpoint ({meta_path})") from None
     tls = None
     tls_dir = os.path.join(docker_config_dir(), "contexts", "tls", digest, "docker")
@@ -192,7 +192,7 @@ class EngineClient:
         _check_status(self.name, response.status, body, f"inspecting {name!r}")
         try:
             value = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise SourceError(f"{self.name}: the engine's answer about {name!r} is not JSON") from None
         if not isinstance(value, dict):
             raise SourceError(f"{self.name}: the engine's answer about {name!r} is not an object")
@@ -252,7 +252,7 @@ def _check_status(name: str, status: int, body: bytes, doing: str) -> None:
         value = json.loads(body)
         if isinstance(value, dict):
             message = str(value.get("message") or value.get("cause") or "")
-    except ValueError:
+    except (ValueError, RecursionError):
         message = body.decode("utf-8", "replace").strip()
     first_line = (message.splitlines() or [""])[0][:300]
     raise SourceError(f"{name}: the engine failed {doing}: HTTP {status} {first_line}".rstrip())

@@ -129,7 +129,7 @@ def _docker_config_credentials(host: str) -> Credentials | None:
     try:
         with open(os.path.join(docker_config_dir(), "config.json"), encoding="utf-8") as f:
             config = json.load(f)
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(config, dict):
         return None
@@ -190,7 +190,7 @@ def _from_helper(helper: str, key: str, *, missing_ok: bool = False) -> Credenti
     try:
         value = json.loads(result.stdout)
         return Credentials(str(value["Username"]), str(value["Secret"]))
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise SourceError(f"registry: {program} gave an answer that is not credentials") from None
 
 
@@ -363,7 +363,7 @@ class RegistryClient:
         try:
             value = json.loads(body)
             token = value.get("token") or value.get("access_token")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             token = None
         if not isinstance(token, str) or not token:
             raise SourceError(f"registry {self.host}: the token server's answer holds no token")
@@ -380,7 +380,7 @@ class RegistryClient:
             errors = json.loads(body).get("errors") or []
             if errors and isinstance(errors[0], dict):
                 code, message = str(errors[0].get("code", "")), str(errors[0].get("message", ""))
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             pass
         if status == 404 or code in ("MANIFEST_UNKNOWN", "NAME_UNKNOWN", "BLOB_UNKNOWN"):
             what = "blob" if "/blobs/" in path else "image"
@@ -645,7 +645,7 @@ def _fetch_manifest(client: RegistryClient, name: ImageName, reference: str, cac
 def _json_object(data: bytes, what: str) -> dict:
     try:
         value = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ImageFormatError(f"{what} is not valid JSON") from None
     if not isinstance(value, dict):
         raise ImageFormatError(f"{what} is not a JSON object")
