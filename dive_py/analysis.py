@@ -1,14 +1,34 @@
-"""Provides ``analyze``: an image in, the figures dive reports (and a few it does not) out."""
+"""Provides ``analyze``: an image in, the figures dive reports (and a few it does not) out.
+
+When the image was loaded with the cache on, the figures are cached too, in
+``<cache>/figures-v<N>/``, keyed by the chain of the layers' diff_ids (each one computed by
+a full scan when its layer was read, or proven for a cached scan) and the versions of the
+scan and figure formats: the same layers give the same figures whatever the archive.
+Opening the image again then needs neither the layers' entries nor the union tree, which
+is built on first use of :attr:`Analysis.tree`.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+
+import xxhash
 
 from dive_py.errors import DivepyError
 from dive_py.filetree.efficiency import EfficiencyCounter, Inefficiency, layer_visits
 from dive_py.filetree.tree import FileTree
+from dive_py.image.cache import CACHE_VERSION, write_atomically
 from dive_py.image.model import REGULAR, Image
+
+FIGURES_VERSION = 1
+"""Bump whenever a figure is computed differently: cached figures of older versions are then never read."""
+
+_DIFF_ID = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 @dataclass
@@ -16,7 +36,6 @@ class Analysis:
     """Everything divepy knows about one image; the UI, CI rules and export read it."""
 
     image: Image
-    tree: FileTree
     efficiency: float
     """dive's efficiency score, 0..1."""
     size_bytes: int
@@ -36,14 +55,47 @@ class Analysis:
     layer_shadowed_bytes: list[int]
     """Per layer: bytes it adds that later layers overwrite or delete."""
     warnings: list[str] = field(default_factory=list)
+    _tree: FileTree | None = field(default=None, repr=False, compare=False)
 
     @property
     def layers(self):  # noqa: ANN201 - list[Layer]
         return self.image.layers
 
+    @property
+    def tree(self) -> FileTree:
+        """The union tree of all layers; stacked on first use when the figures came from the cache."""
+        if self._tree is None:
+            self._tree = _stack(self.image)
+        return self._tree
+
 
 def analyze(image: Image) -> Analysis:
-    """Stacks the layers and computes dive's figures plus reclaimable and duplicate bytes."""
+    """Stacks the layers and computes dive's figures plus reclaimable and duplicate bytes.
+
+    Figures cached for the same chain of layers are used as they are (see the module).
+    """
+    key = figures_key(image)
+    if key is not None:
+        cached = _load_figures(image, key)
+        if cached is not None:
+            return cached
+    analysis = _analyze(image)
+    if key is not None:
+        _store_figures(image, key, analysis)
+    return analysis
+
+
+def _stack(image: Image) -> FileTree:
+    tree = FileTree()
+    for layer in image.layers:
+        try:
+            tree.apply_layer(layer.index, layer.scan)
+        except DivepyError as exc:
+            raise type(exc)(f"{image.name}: layer {layer.index + 1}: {exc.message}") from None
+    return tree
+
+
+def _analyze(image: Image) -> Analysis:
     tree = FileTree()
     counter = EfficiencyCounter()
     warnings = list(image.warnings)
@@ -68,7 +120,7 @@ def analyze(image: Image) -> Analysis:
     final_size, duplicates = _final_fs_bytes(tree, len(image.layers) - 1)
     return Analysis(
         image=image,
-        tree=tree,
+        _tree=tree,
         efficiency=counter.score(),
         size_bytes=size,
         user_size_bytes=user_size,
@@ -111,3 +163,79 @@ def _shadowed_bytes(tree: FileTree, layer_count: int) -> list[int]:
             if entry is not None and entry.kind == REGULAR:
                 shadowed[events[i][0]] += entry.size
     return shadowed
+
+
+# -- the figure cache --------------------------------------------------------------------
+
+
+def figures_key(image: Image) -> str | None:
+    """The figure cache's key for an image, or None when it is not to be cached.
+
+    Only images loaded with the cache on, every layer of which has a computed diff_id
+    (a layer skipped by ``--ignore-errors`` has none), have one.
+    """
+    if image.cache_dir is None or not image.layers:
+        return None
+    chain = [layer.scan.diff_id for layer in image.layers]
+    if not all(_DIFF_ID.fullmatch(diff_id) for diff_id in chain):
+        return None
+    text = f"divepy figures {FIGURES_VERSION} scans {CACHE_VERSION}\n" + "\n".join(chain)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def _figures_path(image: Image, key: str) -> str:
+    return os.path.join(image.cache_dir or "", f"figures-v{FIGURES_VERSION}", key[:2], key + ".json")
+
+
+def _store_figures(image: Image, key: str, analysis: Analysis) -> None:
+    record = {
+        "key": key,
+        "layers": len(image.layers),
+        "efficiency": analysis.efficiency,
+        "wasted": analysis.wasted_bytes,
+        "inefficiencies": [[i.path, i.count, i.cumulative_bytes] for i in analysis.inefficiencies],
+        "final": analysis.final_size_bytes,
+        "duplicates": analysis.duplicate_content_bytes,
+        "shadowed": analysis.layer_shadowed_bytes,
+        "warnings": analysis.warnings[len(image.warnings) :],  # the image's own come from the load
+    }
+    body = json.dumps(record, separators=(",", ":")).encode("utf-8", "surrogatepass")
+    write_atomically(_figures_path(image, key), body + b"\n" + xxhash.xxh3_64_hexdigest(body).encode("ascii"))
+
+
+def _load_figures(image: Image, key: str) -> Analysis | None:
+    """The cached figures as an :class:`Analysis` (tree not built), or None when missing or unusable."""
+    try:
+        with open(_figures_path(image, key), "rb") as f:
+            data = f.read()
+        body, _, check = data.rpartition(b"\n")
+        if xxhash.xxh3_64_hexdigest(body).encode("ascii") != check:
+            return None
+        record = json.loads(body.decode("utf-8", "surrogatepass"))
+        if record["key"] != key or record["layers"] != len(image.layers):
+            return None
+        shadowed = [int(value) for value in record["shadowed"]]
+        if len(shadowed) != len(image.layers):
+            return None
+        inefficiencies = [Inefficiency(str(p), int(count), int(size)) for p, count, size in record["inefficiencies"]]
+        efficiency = float(record["efficiency"])
+        wasted, final, duplicates = int(record["wasted"]), int(record["final"]), int(record["duplicates"])
+        warnings = [*image.warnings, *(str(w) for w in record["warnings"])]
+    except (OSError, ValueError, TypeError, KeyError, UnicodeDecodeError):
+        return None
+    size = sum(layer.size_bytes for layer in image.layers)
+    user_size = size - image.layers[0].size_bytes
+    return Analysis(
+        image=image,
+        efficiency=efficiency,
+        size_bytes=size,
+        user_size_bytes=user_size,
+        wasted_bytes=wasted,
+        user_wasted_ratio=wasted / user_size if user_size else 0.0,
+        inefficiencies=inefficiencies,
+        reclaimable_bytes=max(size - final, 0),
+        duplicate_content_bytes=duplicates,
+        final_size_bytes=final,
+        layer_shadowed_bytes=shadowed,
+        warnings=warnings,
+    )

@@ -1,7 +1,7 @@
 """Provides ``divepy diff BASE NEW``: load two images, compare them, then show, or write ``--json``.
 
-The explorer's diff view (``dive_py.ui``) is meant to call :func:`make_diff_loader` and read the
-:class:`~dive_py.compare.ImageComparison` it returns; until it exists, a terminal gets the text summary too.
+In a terminal (and without ``--json``) the explorer's diff view (``dive_py.ui.run_diff_tui``) opens on
+the comparison :func:`make_diff_loader` returns; otherwise the text summary is printed.
 """
 
 from __future__ import annotations
@@ -87,6 +87,10 @@ def main_diff(argv: Sequence[str]) -> int:
     from dive_py.report import make_console
 
     args = build_diff_parser().parse_args(list(argv))
+    if not args.json and sys.stdout.isatty() and sys.stdin.isatty():
+        from dive_py.ui import run_diff_tui  # the only import of the UI here: it loads Textual
+
+        return run_diff_tui(f"{args.base} and {args.new}", make_diff_loader(args))
     comparison = make_diff_loader(args)(_stderr_progress())
     for side, analysis in (("base", comparison.base), ("new", comparison.new)):
         for warning in analysis.warnings:
@@ -95,9 +99,7 @@ def main_diff(argv: Sequence[str]) -> int:
         from dive_py.export import write_text_atomic
 
         write_text_atomic(args.json, json.dumps(comparison_to_dict(comparison), indent=2) + "\n")
-    # The explorer's diff view is to open here when stdin and stdout are a terminal and --json is not
-    # given (dive_py.ui, in progress, via make_diff_loader); meanwhile a terminal gets the text summary.
-    if not args.json:
+    if not args.json:  # not a terminal: the text summary
         render_diff(make_console(sys.stdout), comparison)
     return EXIT_OK
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -15,8 +16,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dive_py.analysis import analyze  # noqa: E402
+from dive_py.compare import compare  # noqa: E402
 from dive_py.image.loader import load_image  # noqa: E402
 from dive_py.ui.app import DivepyApp  # noqa: E402
+from dive_py.ui.diff import DivepyDiffApp  # noqa: E402
+from tests.fixtures.truncate import write_first_layers  # noqa: E402
 
 SIZE = (120, 40)
 """Terminal size of every screenshot (the snapshot tests use the same)."""
@@ -66,6 +70,13 @@ SHOTS: list[tuple[str, Callable[..., Awaitable[None]]]] = [
 """(file name, script) per screenshot."""
 
 
+async def diff_view(pilot) -> None:  # noqa: ANN001
+    pilot.app.explorer.tree_view.focus()
+    await pilot.press("ctrl+u", "ctrl+b")  # hide unmodified (what the commit changed) and the attributes
+    pilot.app.explorer.go_to_path("/usr/local/tomcat/webapps/ROOT/index.html")
+    await pilot.pause()
+
+
 async def shoot(image: str, outdir: Path) -> None:
     analysis = analyze(load_image(image))
     outdir.mkdir(parents=True, exist_ok=True)
@@ -75,6 +86,23 @@ async def shoot(image: str, outdir: Path) -> None:
             await script(pilot)
             path = app.save_screenshot(filename=f"{name}.svg", path=str(outdir))
             print(path)
+    # `divepy diff`: the image against its own first layers (the parent it was committed from),
+    # both loaded by short relative names from a scratch folder so the screen does not show it.
+    cwd = os.getcwd()
+    with tempfile.TemporaryDirectory() as scratch:
+        source = Path(image).resolve()
+        stem = source.name.removesuffix(".tar")
+        write_first_layers(source, Path(scratch) / f"{stem}-parent.tar", len(analysis.layers) - 1)
+        (Path(scratch) / source.name).symlink_to(source)
+        os.chdir(scratch)
+        try:
+            comparison = compare(analyze(load_image(f"{stem}-parent.tar")), analyze(load_image(source.name)))
+            app = DivepyDiffApp(comparison)
+            async with app.run_test(size=SIZE) as pilot:
+                await diff_view(pilot)
+                print(app.save_screenshot(filename="diff.svg", path=str(outdir.resolve())))
+        finally:
+            os.chdir(cwd)
 
 
 def main() -> None:

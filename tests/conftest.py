@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,9 +20,18 @@ def _no_ci_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_user_cache_in_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Module and session fixtures load images before any test's own fixtures run: keep theirs out of ~/.cache too."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("DIVEPY_CACHE_DIR", raising=False)
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache-session")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _private_layer_cache(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Loads write a layer cache: keep it out of the user's ~/.cache."""
+    """Loads write a layer cache: keep it out of the user's ~/.cache, and start each test with an empty one."""
     monkeypatch.delenv("DIVEPY_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
 

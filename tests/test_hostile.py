@@ -597,23 +597,15 @@ def test_a_broken_big_layer_leaves_no_cache_entry(in_tmp: Path, capsys: pytest.C
     assert {p for p, size in listing(cache).items() if size != -1} == {p for p, s in before.items() if s != -1}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dive_py/image/cache.py trusts a blob by declared digest, size and 8 sampled slices: bytes changed "
-    "between the slices skip the digest check (issue 6: verify while streaming)",
-)
 def test_a_tampered_layer_is_refused_even_when_its_digest_is_cached(
     in_tmp: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from dive_py.image.cache import FINGERPRINT_SLICE, FINGERPRINT_SLICES
-
     name, layer = _big_layer_archive(in_tmp)
     code, _out, err = run(["--ci", name], capsys)  # a clean load fills the cache
     assert code in (0, 1), err
     with tarfile.open(in_tmp / name) as tar:
         (member,) = [m for m in tar.getmembers() if m.name.endswith("layer.tar")]
-    step = (len(layer) - FINGERPRINT_SLICE) // (FINGERPRINT_SLICES - 1)
-    pos = member.offset_data + FINGERPRINT_SLICE + (step - FINGERPRINT_SLICE) // 2  # between two sampled slices
+    pos = member.offset_data + len(layer) // 2 + 12345  # one byte in the middle of a file's content
     data = bytearray((in_tmp / name).read_bytes())
     data[pos] ^= 0x01
     (in_tmp / name).write_bytes(bytes(data))

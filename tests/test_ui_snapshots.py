@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 
 from dive_py.analysis import Analysis, analyze
+from dive_py.compare import ImageComparison
 from dive_py.image.loader import load_image
 from dive_py.ui.app import DivepyApp
+from dive_py.ui.diff import DivepyDiffApp
+from tests.test_ui_diff import tomcat_diff  # noqa: F401 - the fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZE = (120, 40)
@@ -75,3 +78,13 @@ class TestTreeTools:
 
     def test_help(self, snap_compare, tomcat: Analysis) -> None:  # noqa: ANN001
         assert snap_compare(DivepyApp(tomcat), press=["question_mark"], terminal_size=SIZE)
+
+
+class TestDiff:
+    def test_diff_view(self, snap_compare, tomcat_diff: ImageComparison) -> None:  # noqa: ANN001, F811
+        async def go(pilot) -> None:  # noqa: ANN001
+            await pilot.press("ctrl+u")
+            pilot.app.explorer.go_to_path("/usr/local/tomcat/webapps/ROOT/index.html")
+            await pilot.pause()
+
+        assert snap_compare(DivepyDiffApp(tomcat_diff), run_before=go, terminal_size=SIZE)

@@ -3,16 +3,21 @@
 A scan is stored as columns (joined path bytes, ``array`` numbers) rather than objects:
 100k records encode in ~20 ms and decode in ~60 ms, where pickled objects cost several
 times that (``../shared/PERF-NOTES.md``). The same encoding carries scans back from the
-worker processes of :mod:`dive_py.image.parallel`.
+worker processes of :mod:`dive_py.image.parallel`. A scan read from the cache decodes its
+small metadata at once and its entries only when something asks for them
+(:class:`CachedLayerScan`), so ``--ci`` with cached figures never builds them.
 
 Entries live in ``$XDG_CACHE_HOME/divepy/layers-v<N>`` (``~/.cache/divepy``), one file a
-layer, named by the blob's declared digest and its size in the archive. A digest the
-layout states (``blobs/sha256/HEX``, a config's ``diff_ids``) is what a full scan would
-verify, so a blob that changed has another digest and another entry. A rewritten blob
-that keeps a stale name is caught by its size and a sampled fingerprint (head, tail and
-middle slices). Entries are written to a temporary file and renamed into place, so
-concurrent runs never read half an entry; a trailing checksum catches corrupt ones,
-which are ignored and rewritten.
+layer, named by the blob's declared digest and its size in the archive. An entry is
+written only after a full scan verified the blob against that digest. Using it again
+needs the same bytes: beside each entry, a small ``.where`` file lists the file regions
+(real path, device, inode, size, mtime and ctime in ns, offset, length) the digest was
+verified in; a blob read from one of those, unchanged, is trusted as is. Any other blob
+(another file, or the same file touched since) is sha256-hashed as stored, which is cheap
+next to a scan, and the entry serves only when the hash matches (then the region is
+recorded). Entries are written to a temporary file and renamed into place, so concurrent
+runs never read half an entry; a trailing checksum catches corrupt ones, which are
+ignored and rewritten.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import contextlib
 import json
 import os
 import re
+import stat
 import struct
 import sys
 import tempfile
@@ -32,15 +38,14 @@ import xxhash
 
 from dive_py.image.model import FileEntry, LayerScan
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 """Bump whenever a scan's content or this encoding changes: old entries are then never read."""
 
 CACHE_MIN_BLOB = 256 << 10
 """Smaller layers scan in about the time a cache lookup takes; they are not cached."""
 
-FINGERPRINT_SLICES = 8
-FINGERPRINT_SLICE = 16 << 10
-"""The fingerprint reads 8 × 16 KiB spread over the blob: ~1 ms, however large the blob."""
+REGIONS_KEPT = 8
+"""File regions remembered per entry (the same layer in several archives, or copies of one)."""
 
 _MAGIC = b"DIVEPYSC"
 _HEADER = struct.Struct("<8sII")  # magic, version, meta length
@@ -106,6 +111,16 @@ def decode_scan(data: bytes, what: str = "") -> LayerScan:
     Raises:
         CorruptEntryError: the bytes are not a complete entry of this version.
     """
+    scan = decode_scan_lazily(data, what)
+    scan.entries  # noqa: B018 - decodes the columns now
+    return scan
+
+
+def decode_scan_lazily(data: bytes, what: str = "") -> CachedLayerScan:
+    """Like :func:`decode_scan`, but the entries are decoded on first access.
+
+    The checksum and the metadata are checked now: a corrupt entry raises here, never later.
+    """
     if len(data) < _HEADER.size + 8 or xxhash.xxh3_64_digest(memoryview(data)[:-8]) != data[-8:]:
         raise CorruptEntryError("checksum mismatch or truncated")
     magic, version, meta_len = _HEADER.unpack_from(data)
@@ -114,29 +129,46 @@ def decode_scan(data: bytes, what: str = "") -> LayerScan:
     pos = _HEADER.size
     try:
         meta = json.loads(data[pos : pos + meta_len].decode("utf-8", "surrogatepass"))
-        pos += meta_len
         count = meta["count"]
-        paths_end = pos + meta["paths"]
-        paths = data[pos:paths_end].decode("utf-8", "surrogatepass").split("\0") if count else []
-        kinds = data[paths_end : paths_end + count].decode("ascii")
-        pos = paths_end + count
-        columns = {}
-        for name, code in _COLUMNS:
-            column = array(code)
-            end = pos + count * column.itemsize
-            column.frombytes(data[pos:end])
-            if meta["byteorder"] != sys.byteorder:
-                column.byteswap()
-            columns[name] = column
-            pos = end
-    except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
+        end = pos + meta_len + meta["paths"] + count + sum(count * array(code).itemsize for _n, code in _COLUMNS)
+        warnings = [what + w[len(_WHAT) :] if w.startswith(_WHAT) else w for w in meta["warnings"]]
+        scan = CachedLayerScan(
+            lambda: _decode_entries(data, pos + meta_len, meta),
+            whiteouts=meta["whiteouts"],
+            opaques=meta["opaques"],
+            size_bytes=meta["size_bytes"],
+            member_count=meta["member_count"],
+            diff_id=meta["diff_id"],
+            warnings=warnings,
+        )
+    except (KeyError, TypeError, ValueError, AttributeError, UnicodeDecodeError) as exc:
         raise CorruptEntryError(f"malformed entry ({exc})") from None
-    if pos != len(data) - 8 or len(paths) != count or len(kinds) != count:
+    if end != len(data) - 8 or not isinstance(count, int) or count < 0:
         raise CorruptEntryError("column lengths disagree")
+    return scan
+
+
+def _decode_entries(data: bytes, pos: int, meta: dict) -> dict[str, FileEntry]:
+    count = meta["count"]
+    paths_end = pos + meta["paths"]
+    paths = data[pos:paths_end].decode("utf-8", "surrogatepass").split("\0") if count else []
+    kinds = data[paths_end : paths_end + count].decode("ascii")
+    pos = paths_end + count
+    columns = {}
+    for name, code in _COLUMNS:
+        column = array(code)
+        end = pos + count * column.itemsize
+        column.frombytes(data[pos:end])
+        if meta["byteorder"] != sys.byteorder:
+            column.byteswap()
+        columns[name] = column
+        pos = end
+    if len(paths) != count or len(kinds) != count:
+        raise CorruptEntryError("column lengths disagree")  # pragma: no cover - the checksum matched
     links = [""] * count
     for index, link in meta["links"]:
         links[index] = link
-    entries = {
+    return {
         path: FileEntry(path, kind, size, mode, uid, gid, link, digest)
         for path, kind, size, mode, uid, gid, link, digest in zip(
             paths,
@@ -150,16 +182,33 @@ def decode_scan(data: bytes, what: str = "") -> LayerScan:
             strict=True,
         )
     }
-    warnings = [what + w[len(_WHAT) :] if w.startswith(_WHAT) else w for w in meta["warnings"]]
-    return LayerScan(
-        entries=entries,
-        whiteouts=meta["whiteouts"],
-        opaques=meta["opaques"],
-        size_bytes=meta["size_bytes"],
-        member_count=meta["member_count"],
-        diff_id=meta["diff_id"],
-        warnings=warnings,
-    )
+
+
+class CachedLayerScan(LayerScan):
+    """A :class:`LayerScan` whose ``entries`` are decoded from the cached bytes on first access.
+
+    Everything else (sizes, whiteouts, diff_id, warnings) is there at once: ``--ci`` with
+    cached figures needs no entries at all.
+    """
+
+    def __init__(self, decode: Callable[[], dict[str, FileEntry]], **fields) -> None:  # noqa: ANN003
+        self._decode: Callable[[], dict[str, FileEntry]] | None = decode
+        super().__init__(entries=None, **fields)  # type: ignore[arg-type]
+
+    @property
+    def entries(self) -> dict[str, FileEntry]:  # type: ignore[override]
+        if self._entries is None:
+            decode, self._decode = self._decode, None
+            self._entries = decode() if decode is not None else {}
+        return self._entries
+
+    @entries.setter
+    def entries(self, value: dict[str, FileEntry] | None) -> None:
+        self._entries = value
+
+    @property
+    def entries_loaded(self) -> bool:
+        return self._entries is not None
 
 
 def default_cache_dir() -> str:
@@ -197,27 +246,19 @@ def cache_key(expected_digest: str | None, expected_diff_id: str | None, blob_si
     return None
 
 
-def fingerprint(read_at: Callable[[int, int], bytes], size: int) -> str:
-    """xxh3-64 of a few slices spread over a blob (``read_at(offset, length)``)."""
-    hasher = xxhash.xxh3_64()
-    hasher.update(size.to_bytes(8, "little"))
-    if size <= FINGERPRINT_SLICES * FINGERPRINT_SLICE:
-        hasher.update(read_at(0, size))
-    else:
-        step = (size - FINGERPRINT_SLICE) // (FINGERPRINT_SLICES - 1)
-        for i in range(FINGERPRINT_SLICES):
-            hasher.update(read_at(i * step, FINGERPRINT_SLICE))
-    return hasher.hexdigest()
+def file_region(path: str, offset: int, size: int) -> list | None:
+    """Names a blob's bytes in a file as it is now: real path, device, inode, size, mtime, ctime, offset, length.
 
-
-def file_reader_at(path: str, base: int = 0) -> Callable[[int, int], bytes]:
-    """A ``read_at(offset, length)`` over a file region starting at ``base``."""
-
-    def read_at(offset: int, length: int) -> bytes:
-        with open(path, "rb") as f:
-            return os.pread(f.fileno(), length, base + offset)
-
-    return read_at
+    None when the file cannot be stat'ed or is no regular file (then nothing is trusted).
+    """
+    try:
+        real = os.path.realpath(path)
+        st = os.stat(real)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return [real, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, offset, size]
 
 
 class LayerCache:
@@ -235,42 +276,65 @@ class LayerCache:
     def path_for(self, key: CacheKey) -> str:
         return os.path.join(self.root, key.file_name())
 
-    def get(self, key: CacheKey, fingerprint_value: str, what: str = "") -> LayerScan | None:
-        """The stored scan, or None when missing, corrupt, stale or unreadable."""
+    def get(self, key: CacheKey, what: str = "") -> CachedLayerScan | None:
+        """The stored scan (entries decoded later), or None when missing, corrupt, stale or unreadable.
+
+        A hit says what the blob's scan is, not that the blob at hand holds those bytes:
+        see :meth:`vouches_for` and :meth:`remember`.
+        """
         try:
             with open(self.path_for(key), "rb") as f:
                 data = f.read()
-        except OSError:
-            self.misses += 1
-            return None
-        stored_print, sep, rest = data.partition(b"\n")
-        if not sep or stored_print.decode("ascii", "replace") != fingerprint_value:
-            self.misses += 1
-            return None
-        try:
-            scan = decode_scan(rest, what)
-        except CorruptEntryError:
+            scan = decode_scan_lazily(data, what)
+        except (OSError, CorruptEntryError):
             self.misses += 1
             return None
         self.hits += 1
         return scan
 
-    def put(self, key: CacheKey, fingerprint_value: str, encoded: bytes) -> bool:
+    def put(self, key: CacheKey, encoded: bytes) -> bool:
         """Stores an encoded scan atomically (temp file, then rename); False if it could not."""
-        target = self.path_for(key)
-        folder = os.path.dirname(target)
+        return write_atomically(self.path_for(key), encoded)
+
+    def _regions_path(self, key: CacheKey) -> str:
+        return self.path_for(key)[: -len(".scan")] + ".where"
+
+    def _regions(self, key: CacheKey) -> list[list]:
         try:
-            os.makedirs(folder, exist_ok=True)
-            fd, temp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-        except OSError:
+            with open(self._regions_path(key), "rb") as f:
+                regions = json.loads(f.read())
+        except (OSError, ValueError):
+            return []
+        return [r for r in regions if isinstance(r, list)] if isinstance(regions, list) else []
+
+    def vouches_for(self, key: CacheKey, region: list | None) -> bool:
+        """Whether ``key``'s digest was verified over this very file region, unchanged since."""
+        return region is not None and region in self._regions(key)
+
+    def remember(self, key: CacheKey, region: list | None) -> bool:
+        """Records that the blob at ``region`` was just verified to match ``key``'s digest."""
+        if region is None:
             return False
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(fingerprint_value.encode("ascii") + b"\n")
-                f.write(encoded)
-            os.replace(temp, target)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            return False
-        return True
+        same_place = (region[0], region[6])  # the same blob position in the same file: only its latest state counts
+        regions = [region, *(r for r in self._regions(key) if len(r) == len(region) and (r[0], r[6]) != same_place)]
+        data = json.dumps(regions[:REGIONS_KEPT], separators=(",", ":")).encode("utf-8", "surrogatepass")
+        return write_atomically(self._regions_path(key), data)
+
+
+def write_atomically(target: str, data: bytes) -> bool:
+    """Writes a file through a temporary file and a rename, so that readers see all or nothing; False on failure."""
+    folder = os.path.dirname(target)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    except OSError:
+        return False
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(temp, target)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        return False
+    return True

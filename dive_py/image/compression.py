@@ -49,6 +49,10 @@ class PrefixedReader:
 HASH_QUEUE_CHUNKS = 8
 """Chunks read ahead of the hashing thread at most: bounds the memory a slow hash can pin."""
 
+HASH_THREAD_AFTER = 8 << 20
+"""Bytes hashed inline before a helper thread takes over: most blobs are small, and a thread
+(start, queue hand-offs, join) costs more than hashing a few MB (~5 ms) on the caller's thread."""
+
 
 def _hash_worker(hasher, chunks: queue.Queue) -> None:  # noqa: ANN001 - a hashlib object
     while (data := chunks.get()) is not None:
@@ -61,7 +65,8 @@ class HashingReader:
     """Passes a stream through while computing its sha256, to check a digest at the end.
 
     sha256 is the costliest step of a plain layer (~0.6 ns a byte). hashlib releases the GIL
-    for large updates, so a helper thread hashes while the caller parses the tar.
+    for large updates, so past the first :data:`HASH_THREAD_AFTER` bytes a helper thread
+    hashes while the caller parses the tar.
     """
 
     def __init__(self, read: Read, expected: str | None, what: str, *, enabled: bool = True) -> None:
@@ -79,9 +84,12 @@ class HashingReader:
         if data:
             if self._hash is not None:
                 chunks = self._chunks
-                if chunks is None:
-                    chunks = self._start_thread()
-                chunks.put(data)
+                if chunks is not None:
+                    chunks.put(data)
+                elif self.count + len(data) <= HASH_THREAD_AFTER:
+                    self._hash.update(data)  # a small blob: starting a thread costs more than it saves
+                else:
+                    self._start_thread().put(data)
             self.count += len(data)
         return data
 

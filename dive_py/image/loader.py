@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from dive_py.errors import DivepyError, ImageFormatError
 from dive_py.image.archive import ImageFiles, StreamImage, open_image_files
+from dive_py.image.cache import default_cache_dir
 from dive_py.image.compression import decompressing_reader
 from dive_py.image.layouts import ImagePlan, plan_image
 from dive_py.image.model import Image, Layer, LayerScan
@@ -194,6 +195,7 @@ def build_image(files: ImageFiles, plan: ImagePlan, name: str, options: LoadOpti
         config=plan.config,
         source=plan.source,
         warnings=warnings,
+        cache_dir=(options.cache_dir or default_cache_dir()) if options.use_cache else None,
     )
 
 

@@ -168,6 +168,8 @@ class Image:
     source: str = ""
     """Which layout it was read from, e.g. ``docker-archive``."""
     warnings: list[str] = field(default_factory=list)
+    cache_dir: str | None = None
+    """The divepy cache folder when the load used the cache: the analysis caches its figures there too."""
 
     @property
     def size_bytes(self) -> int:

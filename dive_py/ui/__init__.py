@@ -1,11 +1,15 @@
-"""Provides the terminal explorer (Textual). Only ``cli.py`` imports this package, and only to start the UI."""
+"""Provides the terminal explorer (Textual). Only ``cli.py`` and ``compare_cli.py`` import this package, to start it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from dive_py.analysis import Analysis
 from dive_py.image.loader import ProgressCallback
+
+if TYPE_CHECKING:
+    from dive_py.compare import ImageComparison
 
 
 def run_tui(ref: str, load: Callable[[ProgressCallback], Analysis]) -> int:
@@ -30,6 +34,24 @@ def run_tui(ref: str, load: Callable[[ProgressCallback], Analysis]) -> int:
     return app.return_code or 0
 
 
+def run_diff_tui(ref: str, load: Callable[[ProgressCallback], ImageComparison]) -> int:
+    """Like :func:`run_tui`, for ``divepy diff``: ``load`` compares two images (``compare_cli.make_diff_loader``).
+
+    Returns:
+        The exit code: 0 after a normal quit, 2 when loading failed.
+    """
+    from dive_py.filetree.diff import build_diff_model
+    from dive_py.ui.loading import BackgroundLoad
+
+    loader = BackgroundLoad(load, build_diff_model).start()
+    from dive_py.ui.config import load_ui_config
+    from dive_py.ui.diff import DivepyDiffApp
+
+    app = DivepyDiffApp(load=loader, ref=ref, config=load_ui_config())
+    app.run()
+    return app.return_code or 0
+
+
 def __getattr__(name: str):  # noqa: ANN202 - lazy: importing dive_py.ui must not pull in Textual
     if name == "DivepyApp":
         from dive_py.ui.app import DivepyApp
@@ -38,4 +60,4 @@ def __getattr__(name: str):  # noqa: ANN202 - lazy: importing dive_py.ui must no
     raise AttributeError(name)
 
 
-__all__ = ["DivepyApp", "run_tui"]
+__all__ = ["DivepyApp", "run_diff_tui", "run_tui"]

@@ -141,6 +141,7 @@ class DivepyApp(App[int]):
         self.config = config or UiConfig()
         self.model: TreeModel | None = None
         self.explorer: ExplorerScreen | None = None
+        """The explorer screen once shown (a ``DiffScreen`` in the diff view: both have ``tree_view``)."""
         self._shown_progress: tuple[str, int, int] | None = None
 
     @property
@@ -151,12 +152,19 @@ class DivepyApp(App[int]):
     def on_mount(self) -> None:
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
-        if self.analysis is not None:
-            self._show_explorer(self.analysis, TreeModel(self.analysis.tree, len(self.analysis.layers)))
+        ready = self._given()
+        if ready is not None:
+            self._show_explorer(*ready)
         elif self.loader is not None:
             self.push_screen(LoadingScreen(self.ref))
             self.loader.start()
             self._poll = self.set_interval(POLL_INTERVAL, self._check_load)
+
+    def _given(self) -> tuple[Analysis, TreeModel] | None:
+        """What to show at once when the app was given a finished analysis (else None: load it)."""
+        if self.analysis is None:
+            return None
+        return self.analysis, TreeModel(self.analysis.tree, len(self.analysis.layers))
 
     def _check_load(self) -> None:
         loader = self.loader
@@ -174,16 +182,20 @@ class DivepyApp(App[int]):
             self._show_explorer(*loader.result)
 
     def _show_explorer(self, analysis: Analysis, model: TreeModel) -> None:
+        self.analysis = analysis
+        self.model = model
+        self._show_screen(ExplorerScreen(analysis, model, self.config))
+
+    def _show_screen(self, screen: Screen) -> None:
+        """Shows the explorer screen (in place of the loading screen, if it is up)."""
         # The analysis is long-lived: keep its ~10^5-10^6 objects out of the cyclic GC's scans, whose full
         # passes would otherwise stall a keystroke now and then (0.1-0.5 s on big images).
         gc.freeze()
-        self.analysis = analysis
-        self.model = model
-        self.explorer = ExplorerScreen(analysis, model, self.config)
+        self.explorer = screen
         if isinstance(self.screen, LoadingScreen):
-            self.switch_screen(self.explorer)
+            self.switch_screen(screen)
         else:
-            self.push_screen(self.explorer)
+            self.push_screen(screen)
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

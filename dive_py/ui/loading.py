@@ -10,22 +10,31 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dive_py.analysis import Analysis
-    from dive_py.filetree.rows import TreeModel
     from dive_py.image.loader import ProgressCallback
 
 
-class BackgroundLoad:
-    """``load(progress)`` plus the row model build, run once in a daemon thread."""
+def tree_model(analysis: Analysis) -> Any:  # noqa: ANN401 - a TreeModel (rows is imported in the thread)
+    """The explorer's row model for one analysed image."""
+    from dive_py.filetree.rows import TreeModel
 
-    def __init__(self, load: Callable[[ProgressCallback], Analysis]) -> None:
+    return TreeModel(analysis.tree, len(analysis.layers))
+
+
+class BackgroundLoad:
+    """``load(progress)`` plus the row model build (``prepare``), run once in a daemon thread."""
+
+    def __init__(self, load: Callable[[ProgressCallback], Any], prepare: Callable[[Any], Any] = tree_model) -> None:
         self.load = load
+        self.prepare = prepare
+        """Builds what the view needs from what ``load`` returned (off the UI thread too)."""
         self.progress: tuple[str, int, int] = ("starting", 0, 0)
         """The latest ``(label, done, total)`` the loader reported."""
-        self.result: tuple[Analysis, TreeModel] | None = None
+        self.result: tuple[Any, Any] | None = None
+        """``(loaded, prepared)``: an Analysis and its TreeModel, or a comparison and its diff model."""
         self.error: BaseException | None = None
         self.seconds: float | None = None
         """Wall time from start to a finished model (or an error)."""
@@ -47,11 +56,9 @@ class BackgroundLoad:
     def _run(self) -> None:
         started = time.perf_counter()
         try:
-            analysis = self.load(self._report)
+            loaded = self.load(self._report)
             self.progress = ("preparing the view", 1, 1)
-            from dive_py.filetree.rows import TreeModel
-
-            self.result = (analysis, TreeModel(analysis.tree, len(analysis.layers)))
+            self.result = (loaded, self.prepare(loaded))
         except BaseException as exc:  # noqa: BLE001 - handed to the UI thread, which shows or re-raises it
             self.error = exc
         finally:

@@ -262,9 +262,8 @@ class FileTreeView(ScrollView, can_focus=True):
         heights = [1] * len(rows)
         for row in long_rows:
             pos = rows.positions[row]
-            cells = widths[pos if order.base is None else order.base[pos]] - limit
-            chunk = width - self._indent(row)
-            heights[row] = 1 + -(-cells // chunk)
+            name_cells = widths[pos if order.base is None else order.base[pos]] - 4 * (rows.depth(row) + 1)
+            heights[row] = max(-(-name_cells // (width - self._indent(row))), 1)
         self._line_starts = list(accumulate(heights, initial=0))
 
     def on_resize(self, event: events.Resize) -> None:
@@ -321,39 +320,42 @@ class FileTreeView(ScrollView, can_focus=True):
         note = self.notes.get(node)
         style = self._style(note[1] if note is not None and note[1] else _CLASS_OF[rows.diff_type(row)])
         entry = rows.entry(row)
-        segments = []
+        attrs_text = ""
         if self.show_attributes:
-            attrs = self._style("filetree--attributes")
             owner = f"{entry.uid}:{entry.gid}" if entry is not None else ""
             size = "" if entry is None else size_text(rows.size(row))
-            segments.append(Segment(f"{mode_text(entry)} {owner:>9} {size:>10}  ", attrs))
+            attrs_text = f"{mode_text(entry)} {owner:>9} {size:>10}  "
         is_last = rows.is_last(row)
-        segments.append(Segment(tree_prefix(is_last), base))
+        glyphs = tree_prefix(is_last)
         name = node.name
         if entry is not None and entry.link and entry.kind in ("l", "h"):
             name = f"{name} → {entry.link}"
-        segments.append(Segment(name, style))
+        segments = [Segment(name, style)]
         if note is not None:
             segments.append(Segment(" " + note[0], self._style("filetree--note")))
+        attrs_style = self._style("filetree--attributes")
+        fill = base
         if row == self.cursor:
             cursor = self.get_component_rich_style("filetree--cursor", partial=True)
             segments = [Segment(text, seg_style + cursor) for text, seg_style, _ in segments]
+            attrs_style, base = attrs_style + cursor, base + cursor
             fill = self._style("filetree--cursor")
-        else:
-            fill = base
-        strip = Strip(segments)
-        if self._line_starts is not None:
-            wrap = self._wrap_width
-            if part == 0:
-                return strip.crop(0, wrap).extend_cell_length(width, fill)
-            # A continuation line: blank attribute column, the glyphs of the levels above, then the next chunk.
+        wrap = self._wrap_width
+        lead_cells = len(attrs_text) + len(glyphs)
+        if self._line_starts is not None and (part or lead_cells + Strip(segments).cell_length > wrap):
+            # Wrapped: every line is a lead (attributes and glyphs, or blanks and the glyphs going on down)
+            # cut to the row's indent, then the next chunk of the name.
             indent = self._indent(row)
-            glyphs = "".join("    " if last else "│   " for last in is_last)
-            lead = (" " * (ATTRIBUTES_WIDTH if self.show_attributes else 0) + glyphs)[:indent]
-            start = wrap + (part - 1) * (wrap - indent)
-            piece = Strip.join([Strip([Segment(lead, fill)]), strip.crop(start, start + wrap - indent)])
-            return piece.extend_cell_length(width, fill)
-        return strip.crop_extend(scroll_x, scroll_x + width, fill)
+            if part:
+                attrs_text = " " * len(attrs_text)
+                glyphs = "".join("    " if last else "│   " for last in is_last)
+            keep = max(indent - len(attrs_text), 0)  # deep rows in a narrow pane lose their outer glyphs
+            lead = [Segment(attrs_text[:indent], attrs_style), Segment(glyphs[len(glyphs) - keep :], base)]
+            chunk = wrap - indent
+            piece = Strip(segments).crop(part * chunk, (part + 1) * chunk)
+            return Strip.join([Strip(lead), piece]).extend_cell_length(width, fill)
+        lead = [Segment(attrs_text, attrs_style), Segment(glyphs, base)] if attrs_text else [Segment(glyphs, base)]
+        return Strip(lead + segments).crop_extend(scroll_x, scroll_x + width, fill)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()

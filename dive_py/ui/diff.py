@@ -1,0 +1,226 @@
+"""Provides the diff view: the explorer's file tree over a comparison of two images, with a summary pane.
+
+Everything about the comparison comes from :mod:`dive_py.compare` (figures, changes, moves and copies)
+and :mod:`dive_py.filetree.diff` (its two-layer tree); this module only lays them out.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from dive_py.analysis import Analysis
+from dive_py.compare import Change, FileChange, ImageComparison
+from dive_py.filetree.diff import DiffModel, build_diff_model
+from dive_py.filetree.rows import DiffType
+from dive_py.filetree.tree import Node
+from dive_py.ui.app import DivepyApp, help_sections
+from dive_py.ui.config import UiConfig
+from dive_py.ui.content import ContentReader, ExtractResult
+from dive_py.ui.loading import BackgroundLoad
+from dive_py.ui.panes.file_tree import FileTreePane, FileTreeView
+from dive_py.ui.panes.line_list import LineList
+from dive_py.ui.screens import ExtractScreen, FileViewScreen, HelpScreen, default_extract_folder
+from dive_py.ui.text import size_text
+
+_MARK = {
+    Change.ADDED: ("+", "green"),
+    Change.REMOVED: ("-", "red"),
+    Change.MODIFIED: ("~", "yellow"),
+    Change.MOVED: (">", "cyan"),
+}
+
+
+def signed(num_bytes: int) -> str:
+    """``+3.4 MB``, ``-512 B``, ``0 B``."""
+    if num_bytes == 0:
+        return "0 B"
+    return ("+" if num_bytes > 0 else "-") + size_text(abs(num_bytes))
+
+
+def summary_text(c: ImageComparison) -> Text:
+    """Both images, shared layers, counts and bytes per kind of change, size change per top-level folder."""
+    text = Text()
+    for label, analysis in (("Base: ", c.base), ("New:  ", c.new)):
+        image = analysis.image
+        text.append(label, style="bold")
+        text.append(f"{image.name}  ({len(image.layers)} layers, {size_text(analysis.size_bytes)})\n")
+    text.append("Shared layers: ", style="bold")
+    text.append(f"{c.shared_layers} of {len(c.base.layers)} / {len(c.new.layers)}\n\n")
+    text.append("Files and links\n", style="bold underline")
+    modified = c.of(Change.MODIFIED)
+    for change, count, figure in (
+        (Change.ADDED, len(c.of(Change.ADDED)), signed(c.added_bytes)),
+        (Change.REMOVED, len(c.of(Change.REMOVED)), signed(-c.removed_bytes)),
+        (Change.MODIFIED, len(modified), signed(sum(m.delta_bytes for m in modified))),
+        (Change.MOVED, len(c.of(Change.MOVED)), ""),
+    ):
+        mark, style = _MARK[change]
+        text.append(f"  {mark} {change.value:<9}", style=style)
+        text.append(f"{count:>7,}  {figure:>10}\n")
+    if c.copies:
+        text.append(f"  ({len(c.copies):,} added files are copies of base files)\n", style="dim")
+    text.append("Final file system ", style="bold")
+    text.append(signed(c.size_delta_bytes) + " · ")
+    text.append("image size ", style="bold")
+    text.append(signed(c.image_size_delta_bytes) + "\n")
+    folders = [f for f in c.top_level if f.delta_bytes]
+    if folders:
+        text.append("\nSize by top-level folder\n", style="bold underline")
+        for folder in folders:
+            sizes = f"{size_text(folder.base_size_bytes):>9} → {size_text(folder.size_bytes):>9}"
+            text.append(f"  {folder.path:<14} {sizes}")
+            text.append(f"  {signed(folder.delta_bytes)}\n", style="green" if folder.delta_bytes > 0 else "red")
+    return text
+
+
+def _weight(item: FileChange) -> int:
+    return max(item.size_bytes or 0, item.base_size_bytes or 0)
+
+
+class DiffSummaryPane(Vertical):
+    """The comparison's figures, and its biggest changes (``enter`` jumps to the path in the tree)."""
+
+    class PathChosen(Message):
+        def __init__(self, path: str) -> None:
+            super().__init__()
+            self.path = path
+
+    def __init__(self, comparison: ImageComparison) -> None:
+        super().__init__(id="diff-summary")
+        self.comparison = comparison
+        self.border_title = "Comparison"
+        self.biggest = sorted(comparison.files, key=lambda f: (-_weight(f), f.path))
+
+    def compose(self) -> ComposeResult:
+        yield Static(summary_text(self.comparison), id="diff-figures")
+        items = self.biggest
+
+        def line(i: int) -> str:
+            item = items[i]
+            return f"{_MARK[item.change][0]} {item.change.value:<8} {signed(item.delta_bytes):>10}  {item.path}"
+
+        yield LineList(f"  {'Change':<8} {'Delta':>10}  Path (biggest first)", len(items), line, id="diff-biggest")
+
+    def on_line_list_chosen(self, event: LineList.Chosen) -> None:
+        event.stop()
+        self.post_message(self.PathChosen(self.biggest[event.index].path))
+
+
+class DiffScreen(Screen):
+    """The summary pane and the file tree of the comparison, with the explorer's keys."""
+
+    AUTO_FOCUS = "#tree"
+
+    def __init__(self, diff: DiffModel, config: UiConfig) -> None:
+        super().__init__(id="diff")
+        self.diff = diff
+        self.comparison = diff.comparison
+        state = diff.state(collapse_all=config.collapse_dirs, hidden=set(config.hidden))
+        notes = {node: (note.text, "filetree--moved" if note.moved else None) for node, note in diff.notes.items()}
+        self.tree_view = FileTreeView(diff.model, state, show_attributes=config.show_attributes, notes=notes, id="tree")
+        base, new = self.comparison.base.image.name, self.comparison.new.image.name
+        self.tree_pane = FileTreePane(self.tree_view, title=f"Changes from {base} to {new}")
+        self.readers = {id(a): ContentReader(a.image) for a in (self.comparison.base, self.comparison.new)}
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield DiffSummaryPane(self.comparison)
+            yield self.tree_pane
+        yield Footer()
+
+    def on_diff_summary_pane_path_chosen(self, event: DiffSummaryPane.PathChosen) -> None:
+        self.go_to_path(event.path)
+
+    def go_to_path(self, path: str) -> bool:
+        """Moves the tree cursor to ``path`` (opening folders); False if it is filtered out."""
+        node = self.diff.tree.get(path)
+        row = self.tree_view.expand_to(node) if node is not None else None
+        if row is None:
+            self.notify(f"{path} is not shown or is filtered out", severity="warning")
+            return False
+        self.tree_view.focus()
+        return True
+
+    def side_of(self, node: Node) -> tuple[Analysis, Node | None]:
+        """The image whose version a row shows (the base for a removed path) and that image's node."""
+        row = self.tree_view.rows.row_of(node)
+        removed = row is not None and self.tree_view.rows.diff_type(row) == DiffType.REMOVED
+        analysis = self.comparison.base if removed else self.comparison.new
+        return analysis, analysis.tree.get(node.path)
+
+    def on_file_tree_view_requested(self, event: FileTreeView.Requested) -> None:
+        node = event.node
+        if node is None or event.what not in ("view", "extract"):
+            return
+        analysis, side_node = self.side_of(node)
+        if side_node is None:
+            return
+        top = len(analysis.layers) - 1
+        reader = self.readers[id(analysis)]
+        if event.what == "view":
+            if node.children and side_node.state(top) is not None and side_node.state(top).is_dir:
+                self.tree_view.action_toggle_collapse()
+            else:
+                self.app.push_screen(FileViewScreen(reader, analysis.tree, side_node, top))
+        else:
+            screen = ExtractScreen(reader, analysis.tree, side_node, top, default_extract_folder())
+            self.app.push_screen(screen, self._extracted)
+
+    def _extracted(self, result: ExtractResult | None) -> None:
+        if result is not None:
+            skipped = f", {len(result.skipped)} skipped" if result.skipped else ""
+            self.notify(f"extracted {len(result.written)} paths to {result.root}{skipped}")
+
+
+class DivepyDiffApp(DivepyApp):
+    """The diff view. Give it a finished ``comparison`` (tests, screenshots) or a ``load`` returning one (the CLI)."""
+
+    TITLE = "divepy diff"
+
+    def __init__(
+        self,
+        comparison: ImageComparison | None = None,
+        *,
+        load=None,  # noqa: ANN001 - Callable[[ProgressCallback], ImageComparison] or a BackgroundLoad
+        ref: str = "",
+        config: UiConfig | None = None,
+    ) -> None:
+        if load is not None and not isinstance(load, BackgroundLoad):
+            load = BackgroundLoad(load, build_diff_model)
+        super().__init__(load=load, ref=ref, config=config)
+        self.comparison = comparison
+        self.diff: DiffModel | None = None
+
+    def _given(self) -> tuple[ImageComparison, DiffModel] | None:
+        return (self.comparison, build_diff_model(self.comparison)) if self.comparison is not None else None
+
+    def _show_explorer(self, comparison: ImageComparison, diff: DiffModel) -> None:
+        self.comparison = comparison
+        self.diff = diff
+        self._show_screen(DiffScreen(diff, self.config))
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        sections = [s for s in help_sections() if s[0] != "Layers"]
+        sections.insert(
+            1,
+            (
+                "Diff view",
+                [
+                    ("colours", "Green added, red removed, yellow modified, cyan moved (← from, → to)"),
+                    ("← copy of", "An added file whose content is already in the base image"),
+                    ("tab", "Summary pane: enter on a change jumps to its path"),
+                ],
+            ),
+        )
+        self.push_screen(HelpScreen(sections))
+
+
+__all__ = ["DiffScreen", "DiffSummaryPane", "DivepyDiffApp", "summary_text"]
