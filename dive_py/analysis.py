@@ -23,7 +23,7 @@ from dive_py.errors import DivepyError
 from dive_py.filetree.efficiency import EfficiencyCounter, Inefficiency, layer_visits
 from dive_py.filetree.tree import FileTree
 from dive_py.image.cache import CACHE_VERSION, write_atomically
-from dive_py.image.model import REGULAR, Image
+from dive_py.image.model import REGULAR, Image, LayerScan
 
 FIGURES_VERSION = 1
 """Bump whenever a figure is computed differently: cached figures of older versions are then never read."""
@@ -78,6 +78,7 @@ def analyze(image: Image) -> Analysis:
     if key is not None:
         cached = _load_figures(image, key)
         if cached is not None:
+            image.stacked = None
             return cached
     analysis = _analyze(image)
     if key is not None:
@@ -95,24 +96,63 @@ def _stack(image: Image) -> FileTree:
     return tree
 
 
-def _analyze(image: Image) -> Analysis:
-    tree = FileTree()
-    counter = EfficiencyCounter()
-    warnings = list(image.warnings)
-    for layer in image.layers:
+class Stacker:
+    """Stacks layers in order into the union tree and the efficiency counter.
+
+    The loader feeds it each layer as soon as that layer and all below it are scanned,
+    while the other layers are still being scanned (see :func:`dive_py.image.loader.build_image`);
+    :func:`analyze` stacks whatever is left.
+    """
+
+    def __init__(self) -> None:
+        self.tree = FileTree()
+        self.counter = EfficiencyCounter()
+        self.warnings: list[str] = []
+        self.scans: list[LayerScan] = []
+        """The scans stacked so far, layer 0 first."""
+        self.error: DivepyError | None = None
+        """What stopped the stacking (then the tree is half-built and only good for re-raising)."""
+
+    def add(self, index: int, scan: LayerScan) -> bool:
+        """Stacks layer ``index`` (the next one); False when it failed (see :attr:`error`)."""
+        if self.error is not None or index != len(self.scans):
+            return False
         try:
-            changes = tree.apply_layer(layer.index, layer.scan)
+            changes = self.tree.apply_layer(index, scan)
         except DivepyError as exc:
-            raise type(exc)(f"{image.name}: layer {layer.index + 1}: {exc.message}") from None
-        counter.add_visits(*layer_visits(layer.scan, changes))
+            self.error = exc
+            return False
+        self.scans.append(scan)
+        self.counter.add_visits(*layer_visits(scan, changes))
         if changes.missing_whiteouts:
             sample = ", ".join("/" + p for p in changes.missing_whiteouts[:3])
-            warnings.append(
-                f"layer {layer.index + 1}: {len(changes.missing_whiteouts)} whiteout(s) of paths that do not "
+            self.warnings.append(
+                f"layer {index + 1}: {len(changes.missing_whiteouts)} whiteout(s) of paths that do not "
                 f"exist below ({sample}); counted as 0 bytes"
             )
-        if "" in layer.scan.opaques and layer.index > 0:
-            warnings.append(f"layer {layer.index + 1}: opaque marker at the root hides every file of the layers below")
+        if "" in scan.opaques and index > 0:
+            self.warnings.append(f"layer {index + 1}: opaque marker at the root hides every file of the layers below")
+        return True
+
+
+def _analyze(image: Image) -> Analysis:
+    stacker = image.stacked if isinstance(image.stacked, Stacker) else None
+    image.stacked = None
+    layers = image.layers
+    if (
+        stacker is None
+        or len(stacker.scans) > len(layers)
+        or any(scan is not layer.scan for scan, layer in zip(stacker.scans, layers, strict=False))
+    ):
+        stacker = Stacker()
+    for layer in layers[len(stacker.scans) :]:
+        if not stacker.add(layer.index, layer.scan):
+            break
+    if stacker.error is not None:
+        failed = len(stacker.scans)
+        raise type(stacker.error)(f"{image.name}: layer {failed + 1}: {stacker.error.message}") from None
+    tree, counter = stacker.tree, stacker.counter
+    warnings = [*image.warnings, *stacker.warnings]
     size = sum(layer.size_bytes for layer in image.layers)
     user_size = size - (image.layers[0].size_bytes if image.layers else 0)
     inefficiencies = counter.inefficiencies()

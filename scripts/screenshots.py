@@ -17,13 +17,15 @@ sys.path.insert(0, str(ROOT))
 
 from dive_py.analysis import analyze  # noqa: E402
 from dive_py.compare import compare  # noqa: E402
-from dive_py.image.loader import load_image  # noqa: E402
+from dive_py.image.loader import LoadOptions, load_image  # noqa: E402
 from dive_py.ui.app import DivepyApp  # noqa: E402
 from dive_py.ui.diff import DivepyDiffApp  # noqa: E402
 from tests.fixtures.truncate import write_first_layers  # noqa: E402
 
 SIZE = (120, 40)
 """Terminal size of every screenshot (the snapshot tests use the same)."""
+NO_CACHE = LoadOptions(use_cache=False)
+"""The script reads the bundled example only; it leaves the user's layer cache alone."""
 
 
 async def overview(pilot) -> None:  # noqa: ANN001
@@ -78,7 +80,7 @@ async def diff_view(pilot) -> None:  # noqa: ANN001
 
 
 async def shoot(image: str, outdir: Path) -> None:
-    analysis = analyze(load_image(image))
+    analysis = analyze(load_image(image, NO_CACHE))
     outdir.mkdir(parents=True, exist_ok=True)
     for name, script in SHOTS:
         app = DivepyApp(analysis)
@@ -96,7 +98,8 @@ async def shoot(image: str, outdir: Path) -> None:
         (Path(scratch) / source.name).symlink_to(source)
         os.chdir(scratch)
         try:
-            comparison = compare(analyze(load_image(f"{stem}-parent.tar")), analyze(load_image(source.name)))
+            base = analyze(load_image(f"{stem}-parent.tar", NO_CACHE))
+            comparison = compare(base, analyze(load_image(source.name, NO_CACHE)))
             app = DivepyDiffApp(comparison)
             async with app.run_test(size=SIZE) as pilot:
                 await diff_view(pilot)

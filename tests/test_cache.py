@@ -212,3 +212,101 @@ def test_unwritable_cache_folder_still_loads(tmp_path: Path, monkeypatch: pytest
     archive = write_docker_archive(tmp_path / "img.tar", _layers())
     expected = _figures(archive, use_cache=False)
     assert _figures(archive, cache_dir=str(blocker)) == expected
+
+
+# -- trust: a cached scan serves only a blob proven to hold its bytes ---------------------
+
+
+def test_a_copy_of_the_archive_is_hashed_once_then_trusted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    archive = write_docker_archive(tmp_path / "img.tar", _layers())
+    first = _figures(archive)
+    copy = tmp_path / "copy.tar"
+    copy.write_bytes(archive.read_bytes())
+    _no_scans(monkeypatch)
+    hashed = []
+    original = parallel.blob_matches
+    monkeypatch.setattr(parallel, "blob_matches", lambda *a: hashed.append(1) or original(*a))
+    assert _figures(copy) == first  # another file: each blob is hashed, not scanned
+    assert len(hashed) == 3
+    assert _figures(copy) == first  # now this file is known as well
+    assert _figures(archive) == first
+    assert len(hashed) == 3
+
+
+def test_a_touched_file_is_hashed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    archive = write_docker_archive(tmp_path / "img.tar", _layers())
+    first = _figures(archive)
+    archive.write_bytes(archive.read_bytes())  # same bytes, new mtime and ctime
+    _no_scans(monkeypatch)
+    hashed = []
+    original = parallel.blob_matches
+    monkeypatch.setattr(parallel, "blob_matches", lambda *a: hashed.append(1) or original(*a))
+    assert _figures(archive) == first
+    assert len(hashed) == 3
+
+
+def test_a_cached_blob_whose_config_names_another_diff_id_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.fixtures import images
+
+    layers = [layer_tar([file("a.txt", b"a" * 1000)])]
+    archive = write_oci_archive(tmp_path / "oci.tar", layers, compression="gzip")
+    _figures(archive)  # caches the blob by its digest
+    honest = images.image_config
+    monkeypatch.setattr(
+        images,
+        "image_config",
+        lambda *a: {**honest(*a), "rootfs": {"type": "layers", "diff_ids": ["sha256:" + "0" * 64]}},
+    )
+    bad = write_oci_archive(tmp_path / "bad.tar", layers, compression="gzip")
+    with pytest.raises(DigestMismatchError):
+        _figures(bad)
+
+
+# -- the figure cache ------------------------------------------------------------------
+
+
+def test_warm_figures_need_neither_entries_nor_the_tree(tmp_path: Path) -> None:
+    from dive_py.image.cache import CachedLayerScan
+
+    archive = write_docker_archive(tmp_path / "img.tar", _layers())
+    expected = _figures(archive, use_cache=False)
+    analyze(load_image(str(archive)))  # fills both caches
+    analysis = analyze(load_image(str(archive)))
+    assert all(isinstance(layer.scan, CachedLayerScan) and not layer.scan.entries_loaded for layer in analysis.layers)
+    assert analysis._tree is None
+    summary = (analysis.efficiency, analysis.size_bytes, analysis.wasted_bytes, analysis.final_size_bytes)
+    assert summary == (
+        expected[0],
+        expected[1],
+        expected[2],
+        analyze(load_image(str(archive), LoadOptions(use_cache=False))).final_size_bytes,
+    )
+    assert _figures(archive) == expected  # entries and tree on demand give the same answers
+    assert list(analysis.tree.walk()) and analysis.layers[0].scan.entries_loaded
+
+
+def test_figures_are_keyed_by_the_whole_chain_of_layers(tmp_path: Path) -> None:
+    from dive_py.analysis import figures_key
+
+    a = write_docker_archive(tmp_path / "a.tar", _layers())
+    b = write_docker_archive(tmp_path / "b.tar", [*_layers()[:2], layer_tar([file("opt/app", b"other")])])
+    c = write_docker_archive(tmp_path / "c.tar", _layers()[:2])
+    keys = {figures_key(load_image(str(p))) for p in (a, b, c)}
+    assert len(keys) == 3 and None not in keys
+    for path in (a, b, c):
+        assert _figures(path) == _figures(path, use_cache=False)
+        assert _figures(path) == _figures(path, use_cache=False)  # from the figure cache
+
+
+def test_a_corrupt_figure_file_is_ignored(tmp_path: Path) -> None:
+    archive = write_docker_archive(tmp_path / "img.tar", _layers())
+    expected = _figures(archive)
+    (figures,) = Path(os.environ["XDG_CACHE_HOME"]).rglob("figures-v*/*/*.json")
+    data = figures.read_bytes()
+    figures.write_bytes(data.replace(b'"efficiency":', b'"efficiency":1', 1))
+    assert _figures(archive) == expected
+    figures.write_bytes(b"{}")
+    assert _figures(archive) == expected
+    assert _figures(archive, use_cache=False) == expected

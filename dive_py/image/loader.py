@@ -8,12 +8,18 @@ from dataclasses import dataclass
 
 from dive_py.errors import DivepyError, ImageFormatError
 from dive_py.image.archive import ImageFiles, StreamImage, open_image_files
-from dive_py.image.cache import default_cache_dir
+from dive_py.image.cache import CachedLayerScan, default_cache_dir
 from dive_py.image.compression import decompressing_reader
 from dive_py.image.layouts import ImagePlan, plan_image
 from dive_py.image.model import Image, Layer, LayerScan
 from dive_py.image.parallel import prefetch_scans
 from dive_py.image.sources import load_from_route, route_reference
+
+STACK_WHILE_SCANNING = False
+"""Stack each layer into the union tree as soon as it and those below are scanned, while worker processes
+scan the rest. Measured on large.docker.tar (2 cores): 15-20 % less wall time cold (2.15 -> 1.95 s), but
+the tree then grows while the workers still live, and the summed peak RSS of all processes rises from
+~125 to ~165 MB, past dive's (141-169 MB). Off while peak memory <= dive's is a target (issue 5)."""
 
 ProgressCallback = Callable[[str, int, int], None]
 """Called as ``progress(label, done_bytes, total_bytes)`` while layers are read."""
@@ -142,6 +148,9 @@ def build_image(files: ImageFiles, plan: ImagePlan, name: str, options: LoadOpti
     history, history_warning = pair_history(plan.config, len(plan.layers))
     if history_warning:
         warnings.append(history_warning)
+    from dive_py.analysis import Stacker  # here: the analysis imports the image model
+
+    stacker = Stacker()
     prefetched = prefetch_scans(
         files,
         plan.layers,
@@ -149,6 +158,7 @@ def build_image(files: ImageFiles, plan: ImagePlan, name: str, options: LoadOpti
         cache_root=options.cache_dir,
         workers=options.workers,
         progress=_layer_progress(options.progress, f"reading {len(plan.layers)} layers", 0, total),
+        ready=(lambda index, scan: _stack_scanned(stacker, index, scan)) if STACK_WHILE_SCANNING else None,
     )
     for index, ref in enumerate(plan.layers):
         what = f"{files.what}: layer {index + 1} ({ref.blob})"
@@ -196,7 +206,18 @@ def build_image(files: ImageFiles, plan: ImagePlan, name: str, options: LoadOpti
         source=plan.source,
         warnings=warnings,
         cache_dir=(options.cache_dir or default_cache_dir()) if options.use_cache else None,
+        stacked=stacker,
     )
+
+
+def _stack_scanned(stacker, index: int, scan: LayerScan) -> bool:  # noqa: ANN001 - analysis.Stacker
+    """Stacks a freshly scanned layer while the others are scanned; stops at one the cache holds.
+
+    The entries of a cached scan are decoded only if the figures are not cached as well.
+    """
+    if isinstance(scan, CachedLayerScan) and not scan.entries_loaded:
+        return False
+    return stacker.add(index, scan)
 
 
 def _blob_size(files: ImageFiles, name: str) -> int:

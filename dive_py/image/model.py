@@ -170,6 +170,8 @@ class Image:
     warnings: list[str] = field(default_factory=list)
     cache_dir: str | None = None
     """The divepy cache folder when the load used the cache: the analysis caches its figures there too."""
+    stacked: object | None = field(default=None, repr=False, compare=False)
+    """Layers the loader already stacked while others were still being scanned (an ``analysis.Stacker``)."""
 
     @property
     def size_bytes(self) -> int:

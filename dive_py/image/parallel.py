@@ -119,6 +119,7 @@ def prefetch_scans(
     cache_root: str | None = None,
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
+    ready: Callable[[int, LayerScan], bool] | None = None,
 ) -> Prefetched:
     """Scans what it can of ``layers`` ahead of the serial loop.
 
@@ -129,6 +130,9 @@ def prefetch_scans(
         cache_root: the cache folder (default: the user cache folder).
         workers: processes to use (default: up to 2, as CPUs allow); 1 scans here.
         progress: called with the stored bytes done so far as layers finish.
+        ready: called with each layer's scan, in manifest order, as soon as it and every layer
+            below it are scanned (while the rest still are); returning False stops the calls.
+            Not called for a layer whose scan failed, nor for any above it.
 
     Returns:
         Per layer index: its scan, or the error its scan raised. Layers missing from it
@@ -174,10 +178,12 @@ def prefetch_scans(
                 cache.remember(key, region)
             results[job.index] = hit
             done += job.size
+    feed = _Feed(results, ready)
+    feed()
     root = cache.root.rsplit(os.sep, 1)[0] if cache is not None else None
     count = min(workers or MAX_WORKERS, os.cpu_count() or 1, len(jobs))
     if count > 1 and sum(job.size for job, _k, _r in jobs) >= PARALLEL_MIN_BYTES:
-        _scan_in_workers(jobs, results, count, root, progress, done, cache)
+        _scan_in_workers(jobs, results, count, root, progress, done, cache, feed)
     else:
         for job, key, region in jobs:
             try:
@@ -190,7 +196,27 @@ def prefetch_scans(
             done += job.size
             if progress is not None:
                 progress(done)
+            feed()
     return results
+
+
+class _Feed:
+    """Hands the scans to ``ready`` in manifest order, as far as the layers below are done."""
+
+    def __init__(self, results: Prefetched, ready: Callable[[int, LayerScan], bool] | None) -> None:
+        self.results = results
+        self.ready = ready
+        self.next = 0
+
+    def __call__(self) -> None:
+        while self.ready is not None:
+            scan = self.results.get(self.next)
+            if scan is None:
+                return  # not scanned yet, or left to the serial loop
+            if isinstance(scan, ImageFormatError) or not self.ready(self.next, scan):
+                self.ready = None
+                return
+            self.next += 1
 
 
 def _remember(cache: LayerCache | None, job: BlobJob, key: CacheKey | None, region: list | None) -> None:
@@ -217,13 +243,17 @@ def _scan_in_workers(
     progress: Callable[[int], None] | None,
     done: int,
     cache: LayerCache | None,
+    feed: _Feed,
 ) -> None:
-    # Largest first: the longest scan starts at once and the small ones fill in around it.
-    ordered = sorted(jobs, key=lambda item: -item[0].size)
+    # The largest first, so that the longest scan starts at once; then the rest in manifest order, so
+    # that the layers can be stacked here, bottom up, while the workers scan those above.
+    largest = max(jobs, key=lambda item: item[0].size)
+    ordered = [largest, *(item for item in jobs if item is not largest)]
     with ProcessPoolExecutor(max_workers=count, mp_context=_pool_context()) as pool:
         futures: dict[Future, tuple[BlobJob, CacheKey | None, list | None]] = {
             pool.submit(scan_job, item[0], root, item[1]): item for item in ordered
         }
+        pool.shutdown(wait=False)  # a worker with nothing left to do exits now: its memory is not held to the end
         for future in as_completed(futures):
             job, key, region = futures[future]
             try:
@@ -241,3 +271,4 @@ def _scan_in_workers(
             done += job.size
             if progress is not None:
                 progress(done)
+            feed()
