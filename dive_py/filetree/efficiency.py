@@ -30,32 +30,12 @@ class Inefficiency:
     """Sum of all of its visits' weights, the first copy included (dive's "wasted space")."""
 
 
-def layer_leaves(scan: LayerScan, changes: LayerChanges) -> list[tuple[str, int]]:
-    """The leaves of one layer's own tree as dive visits them, with their weights.
-
-    dive walks each layer tree depth first with children sorted by name; the order
-    only decides which of several equal paths is listed first.
-    """
-    nodes: dict[str, tuple[str, int]] = {}  # sort key -> (path, weight)
-    for path, entry in scan.entries.items():
-        nodes[path.replace("/", "\0")] = (path, entry.size)
-    for path, weight in changes.removed.items():
-        parent, _, name = path.rpartition("/")
-        key = (parent + "\0" if parent else "") + WHITEOUT_PREFIX + name
-        nodes[key.replace("/", "\0")] = (path, weight)
-    for path in changes.opaque_dirs:
-        nodes.setdefault(path.replace("/", "\0"), (path, 0))
-    keys = sorted(nodes)
-    leaves = []
-    for i, key in enumerate(keys):
-        if i + 1 < len(keys) and keys[i + 1].startswith(key + "\0"):
-            continue  # has children in this layer: not a leaf
-        leaves.append(nodes[key])
-    return leaves
-
-
 def layer_visits(scan: LayerScan, changes: LayerChanges) -> tuple[list[tuple[str, str, int]], set[str]]:
-    """The leaves of :func:`layer_leaves` as ``(sort key, path, weight)``, in no particular order.
+    """The leaves of one layer's own tree as ``(sort key, path, weight)``, in no particular order.
+
+    dive walks each layer tree depth first with children sorted by name (the key: the path
+    with ``/`` as ``\\0``, whiteouts named ``.wh.NAME``); that order only decides which of
+    several equal paths is listed first.
 
     Sorting 100k keys per image cost more than the rest of the efficiency pass; only the
     paths that become inefficient need dive's order, so :meth:`EfficiencyCounter.add_visits`
@@ -98,22 +78,8 @@ class EfficiencyCounter:
         self._records: dict[str, list[int]] = {}  # path -> [count, cumulative, minimum]
         self._second_visit_order: list[str] = []
 
-    def add_layer(self, leaves: list[tuple[str, int]]) -> None:
-        records = self._records
-        for path, weight in leaves:
-            record = records.get(path)
-            if record is None:
-                records[path] = [1, weight, weight]
-                continue
-            record[0] += 1
-            record[1] += weight
-            if weight < record[2]:
-                record[2] = weight
-            if record[0] == 2:
-                self._second_visit_order.append(path)
-
     def add_visits(self, visits: list[tuple[str, str, int]], twice: set[str] = frozenset()) -> None:  # noqa: B006
-        """Same as :meth:`add_layer` over :func:`layer_visits`, without sorting every leaf.
+        """Counts one layer's visits (from :func:`layer_visits`), without sorting every leaf.
 
         Totals do not depend on order; the order in which paths reach their second visit
         does (it breaks ties in the list), so only those are put in dive's order here.

@@ -1,0 +1,57 @@
+"""The fast efficiency pass against a plain transcription of dive's visiting order.
+
+dive (``efficiency.go``) visits every leaf of each layer's tree depth first, children by
+name, and appends a path to its list when the path gets its second visit. divepy only
+sorts the paths that become inefficient; this checks that it gets the same list.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dive_py.analysis import analyze
+from dive_py.filetree.gosort import go_sort
+from dive_py.filetree.tree import FileTree
+from dive_py.image.loader import LoadOptions, load_image
+from dive_py.image.model import WHITEOUT_PREFIX
+from tests.conftest import IMAGES
+
+
+def _leaves_in_dive_order(scan, changes):  # noqa: ANN001, ANN202
+    nodes = {path.replace("/", "\0"): (path, entry.size) for path, entry in scan.entries.items()}
+    for path, weight in changes.removed.items():
+        parent, _, name = path.rpartition("/")
+        nodes[((parent + "/") if parent else "").replace("/", "\0") + WHITEOUT_PREFIX + name] = (path, weight)
+    for path in changes.opaque_dirs:
+        nodes.setdefault(path.replace("/", "\0"), (path, 0))
+    keys = sorted(nodes)
+    return [nodes[k] for i, k in enumerate(keys) if not (i + 1 < len(keys) and keys[i + 1].startswith(k + "\0"))]
+
+
+def _reference(image):  # noqa: ANN001, ANN202
+    tree, records, order = FileTree(), {}, []
+    for layer in image.layers:
+        for path, weight in _leaves_in_dive_order(layer.scan, tree.apply_layer(layer.index, layer.scan)):
+            record = records.setdefault(path, [0, 0, weight])
+            record[0] += 1
+            record[1] += weight
+            record[2] = min(record[2], weight)
+            if record[0] == 2:
+                order.append(path)
+    found = [("/" + p, records[p][0], records[p][1]) for p in order]
+    go_sort(found, lambda a, b: a[2] < b[2])
+    found.reverse()
+    total = sum(r[1] for r in records.values())
+    return found, (sum(r[2] for r in records.values()) / total if total else 1.0)
+
+
+ARCHIVES = sorted(str(p.relative_to(IMAGES)) for p in IMAGES.glob("*/*.tar")) if IMAGES.exists() else []
+
+
+@pytest.mark.parametrize("archive", ARCHIVES)
+def test_fast_pass_equals_dives_visiting_order(archive):
+    options = LoadOptions(use_cache=False)
+    expected, efficiency = _reference(load_image(str(IMAGES / archive), options))
+    analysis = analyze(load_image(str(IMAGES / archive), options))
+    assert [(i.path, i.count, i.cumulative_bytes) for i in analysis.inefficiencies] == expected
+    assert analysis.efficiency == efficiency
