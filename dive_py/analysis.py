@@ -10,11 +10,14 @@ is built on first use of :attr:`Analysis.tree`.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
 import re
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import xxhash
@@ -84,6 +87,28 @@ def analyze(image: Image) -> Analysis:
     if key is not None:
         _store_figures(image, key, analysis)
     return analysis
+
+
+@contextmanager
+def long_lived() -> Iterator[None]:
+    """Pauses the cyclic GC while an image is loaded and analysed; freezes what was built when it succeeds.
+
+    A load builds ~10^6 objects (records, nodes, entries) that live as long as the program: with the GC on,
+    its passes traverse them again and again (on the 101k-file image: 7 full passes, ~0.35 s of a 2 s
+    load, then more at exit). Frozen (:func:`gc.freeze`), they stay out of every later pass. For the
+    command line and the explorer only: a frozen tree that is dropped is never collected (parent links).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    except BaseException:
+        if enabled:
+            gc.enable()
+        raise
+    if enabled:
+        gc.freeze()
+        gc.enable()
 
 
 def _stack(image: Image) -> FileTree:

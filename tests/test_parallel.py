@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import gc
+import os
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 
-from dive_py.analysis import analyze
+from dive_py.analysis import analyze, long_lived
 from dive_py.errors import DivepyError
 from dive_py.image import parallel
 from dive_py.image.loader import LoadOptions, load_image
-from tests.conftest import IMAGES
+from tests.conftest import IMAGES, REPO
 from tests.fixtures.images import (
     M,
     file,
@@ -121,3 +126,61 @@ def test_ignore_errors_skips_the_same_layer_in_workers(tmp_path: Path) -> None:
     data[at : at + 4] = b"ROOT"
     path.write_bytes(bytes(data))
     assert signature(str(path), workers=2, ignore_errors=True) == signature(str(path), workers=1, ignore_errors=True)
+
+
+def _in_fresh_interpreter(body: str, tmp_path: Path) -> None:
+    """Runs test code in a new interpreter: workers are forked ahead only while one thread runs,
+    which a pytest process (threads of other tests' servers) cannot promise."""
+    code = (
+        "from pathlib import Path\n"
+        "from dive_py.image import parallel\n"
+        "from tests.test_parallel import _built, signature\n"
+        f"tmp_path = Path({str(tmp_path)!r})\n"
+        "assert parallel.prestart_workers(2), 'workers were not forked ahead'\n" + textwrap.dedent(body)
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_prestarted_workers_serve_the_next_load_once(tmp_path: Path) -> None:
+    _in_fresh_interpreter(
+        """
+        path = _built(tmp_path, "docker")
+        assert len(parallel._prestarted) == 1
+        assert signature(path, workers=2) == signature(path, workers=1)  # the first load takes them
+        assert parallel._prestarted == []
+        """,
+        tmp_path,
+    )
+
+
+def test_prestarted_workers_a_load_does_not_need_are_shut_down(tmp_path: Path) -> None:
+    _in_fresh_interpreter(
+        """
+        path = _built(tmp_path, "docker")
+        pool, _count = parallel._prestarted[0]
+        signature(path, workers=1)
+        assert parallel._prestarted == []
+        try:
+            pool.submit(int)
+        except RuntimeError:
+            pass
+        else:
+            raise AssertionError("the unused workers were not shut down")
+        """,
+        tmp_path,
+    )
+
+
+def test_long_lived_pauses_the_gc_and_restores_it() -> None:
+    assert gc.isenabled()
+    try:
+        with long_lived():
+            assert not gc.isenabled()
+        assert gc.isenabled()
+        with pytest.raises(ValueError), long_lived():
+            raise ValueError("a failed load")
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()

@@ -128,7 +128,7 @@ class Order:
         """Position of each node's parent; -1 for the root's children."""
         self.end = end
         self.depth = depth
-        self.depth_bytes = bytes(min(d, 255) for d in depth)
+        self.depth_bytes = bytes(depth.tolist()) if max(depth, default=0) < 256 else bytes(min(d, 255) for d in depth)
         self.folders = [p for p in range(len(nodes)) if end[p] > p + 1]
         """Positions of nodes that have children (in any layer)."""
         self.base = base

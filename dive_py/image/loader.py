@@ -56,6 +56,9 @@ class LoadOptions:
     """The cache folder; default ``$XDG_CACHE_HOME/divepy`` or ``~/.cache/divepy``."""
     workers: int | None = None
     """Processes that scan layers at once; None picks up to 2, 1 scans in this process."""
+    stack_while_scanning: bool | None = None
+    """Stack layers while the workers scan the rest; None: :data:`STACK_WHILE_SCANNING`. The explorer turns
+    it on: ~0.06 s sooner on the large image, and the extra memory is far below dive's UI (near 1 GB)."""
 
 
 def split_reference(ref: str, source: str | None = None) -> tuple[str, str | None, str | None]:
@@ -151,6 +154,9 @@ def build_image(files: ImageFiles, plan: ImagePlan, name: str, options: LoadOpti
     from dive_py.analysis import Stacker  # here: the analysis imports the image model
 
     stacker = Stacker()
+    stack_while_scanning = options.stack_while_scanning
+    if stack_while_scanning is None:
+        stack_while_scanning = STACK_WHILE_SCANNING
     prefetched = prefetch_scans(
         files,
         plan.layers,
@@ -158,7 +164,7 @@ def build_image(files: ImageFiles, plan: ImagePlan, name: str, options: LoadOpti
         cache_root=options.cache_dir,
         workers=options.workers,
         progress=_layer_progress(options.progress, f"reading {len(plan.layers)} layers", 0, total),
-        ready=(lambda index, scan: _stack_scanned(stacker, index, scan)) if STACK_WHILE_SCANNING else None,
+        ready=(lambda index, scan: _stack_scanned(stacker, index, scan)) if stack_while_scanning else None,
     )
     for index, ref in enumerate(plan.layers):
         what = f"{files.what}: layer {index + 1} ({ref.blob})"

@@ -111,6 +111,39 @@ def _pool_context():  # noqa: ANN202
     return multiprocessing.get_context("spawn")
 
 
+_prestarted: list[tuple[ProcessPoolExecutor, int]] = []
+"""Worker processes forked ahead by :func:`prestart_workers`, for the next :func:`prefetch_scans`."""
+
+
+def prestart_workers(workers: int | None = None) -> bool:
+    """Forks the scan workers now, while this process runs one thread, for the next :func:`prefetch_scans`.
+
+    The explorer calls it before it starts its loader thread and Textual: workers started from that
+    thread would have to be spawned (a fresh interpreter that imports divepy again, plus multiprocessing's
+    resource tracker: ~0.3 s of CPU on top of Textual's start-up, on 2 cores). The next
+    :func:`prefetch_scans` takes them, and shuts them down when it has nothing for them.
+
+    Returns:
+        Whether workers were started (fork unavailable, another thread running or one CPU: no).
+    """
+    count = min(workers or MAX_WORKERS, os.cpu_count() or 1)
+    if _prestarted or count < 2 or threading.active_count() != 1:
+        return False
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    pool = ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("fork"))
+    pool.submit(os.getpid)  # with fork, the first submit forks every worker, before the pool's own thread starts
+    _prestarted.append((pool, count))
+    return True
+
+
+def _take_prestarted() -> tuple[ProcessPoolExecutor, int] | None:
+    try:
+        return _prestarted.pop()
+    except IndexError:
+        return None
+
+
 def prefetch_scans(
     files: ImageFiles,
     layers: list,  # list[LayerRef]
@@ -138,6 +171,24 @@ def prefetch_scans(
         Per layer index: its scan, or the error its scan raised. Layers missing from it
         (blobs with no file location, e.g. a one-pass stream) are left to the caller.
     """
+    prestarted = _take_prestarted()
+    try:
+        return _prefetch(files, layers, use_cache, cache_root, workers, progress, ready, prestarted)
+    finally:
+        if prestarted is not None:
+            prestarted[0].shutdown(wait=False)  # a no-op when the scans used it (they shut it down)
+
+
+def _prefetch(
+    files: ImageFiles,
+    layers: list,
+    use_cache: bool,
+    cache_root: str | None,
+    workers: int | None,
+    progress: Callable[[int], None] | None,
+    ready: Callable[[int, LayerScan], bool] | None,
+    prestarted: tuple[ProcessPoolExecutor, int] | None,
+) -> Prefetched:
     cache = LayerCache(cache_root) if use_cache else None
     jobs: list[tuple[BlobJob, CacheKey | None, list | None]] = []
     unproven: list[tuple[BlobJob, CacheKey, list | None, LayerScan]] = []
@@ -183,7 +234,7 @@ def prefetch_scans(
     root = cache.root.rsplit(os.sep, 1)[0] if cache is not None else None
     count = min(workers or MAX_WORKERS, os.cpu_count() or 1, len(jobs))
     if count > 1 and sum(job.size for job, _k, _r in jobs) >= PARALLEL_MIN_BYTES:
-        _scan_in_workers(jobs, results, count, root, progress, done, cache, feed)
+        _scan_in_workers(jobs, results, count, root, progress, done, cache, feed, prestarted)
     else:
         for job, key, region in jobs:
             try:
@@ -244,12 +295,17 @@ def _scan_in_workers(
     done: int,
     cache: LayerCache | None,
     feed: _Feed,
+    prestarted: tuple[ProcessPoolExecutor, int] | None = None,
 ) -> None:
     # The largest first, so that the longest scan starts at once; then the rest in manifest order, so
     # that the layers can be stacked here, bottom up, while the workers scan those above.
     largest = max(jobs, key=lambda item: item[0].size)
     ordered = [largest, *(item for item in jobs if item is not largest)]
-    with ProcessPoolExecutor(max_workers=count, mp_context=_pool_context()) as pool:
+    if prestarted is not None and prestarted[1] >= count:
+        pool = prestarted[0]
+    else:
+        pool = ProcessPoolExecutor(max_workers=count, mp_context=_pool_context())
+    with pool:
         futures: dict[Future, tuple[BlobJob, CacheKey | None, list | None]] = {
             pool.submit(scan_job, item[0], root, item[1]): item for item in ordered
         }

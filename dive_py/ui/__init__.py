@@ -23,8 +23,10 @@ def run_tui(ref: str, load: Callable[[ProgressCallback], Analysis]) -> int:
     Returns:
         The exit code: 0 after a normal quit, 2 when loading failed.
     """
+    from dive_py.image.parallel import prestart_workers
     from dive_py.ui.loading import BackgroundLoad
 
+    prestart_workers()  # forked now, while this is the only thread: the loader thread could only spawn them
     loader = BackgroundLoad(load).start()  # reads the image while Textual is imported and starts up
     from dive_py.ui.app import DivepyApp
     from dive_py.ui.config import load_ui_config

@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -126,6 +127,9 @@ class DivepyApp(App[int]):
         Binding("question_mark", "help", "Help"),
     ]
 
+    class Loaded(Message):
+        """Posted from the loader thread when the background load has ended (see ``BackgroundLoad.on_done``)."""
+
     def __init__(
         self,
         analysis: Analysis | None = None,
@@ -143,6 +147,7 @@ class DivepyApp(App[int]):
         self.explorer: ExplorerScreen | None = None
         """The explorer screen once shown (a ``DiffScreen`` in the diff view: both have ``tree_view``)."""
         self._shown_progress: tuple[str, int, int] | None = None
+        self._load_handled = False
 
     @property
     def load_seconds(self) -> float | None:
@@ -157,8 +162,12 @@ class DivepyApp(App[int]):
             self._show_explorer(*ready)
         elif self.loader is not None:
             self.push_screen(LoadingScreen(self.ref))
+            self.loader.on_done = lambda: self.post_message(self.Loaded())
             self.loader.start()
-            self._poll = self.set_interval(POLL_INTERVAL, self._check_load)
+            self._poll = self.set_interval(POLL_INTERVAL, self._check_load)  # progress; and an end before on_done
+
+    def on_divepy_app_loaded(self, _event: Loaded) -> None:
+        self._check_load()
 
     def _given(self) -> tuple[Analysis, TreeModel] | None:
         """What to show at once when the app was given a finished analysis (else None: load it)."""
@@ -168,11 +177,14 @@ class DivepyApp(App[int]):
 
     def _check_load(self) -> None:
         loader = self.loader
+        if self._load_handled:
+            return  # both the message and a poll tick saw the end
         if not loader.done.is_set():
             if loader.progress != self._shown_progress and isinstance(self.screen, LoadingScreen):
                 self._shown_progress = loader.progress
                 self.screen.update_progress(*loader.progress)
             return
+        self._load_handled = True
         self._poll.stop()
         if isinstance(loader.error, DivepyError):
             self.exit(2, 2, Text(f"divepy: {loader.error}", style="red"))

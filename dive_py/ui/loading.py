@@ -1,8 +1,10 @@
 """Provides ``BackgroundLoad``: reads and analyses the image in a thread while Textual starts and draws.
 
 It imports nothing from Textual, so ``run_tui`` can start it before Textual is imported: the
-import (half a second) then overlaps with reading the image. The UI polls it rather than being
-called from the thread, so a busy loader never waits on the UI and vice versa.
+import (half a second) then overlaps with reading the image. The UI polls it for progress rather than
+being called from the thread, so a busy loader never waits on the UI and vice versa; only the end
+is signalled (``on_done``: the app posts itself a message, which never blocks), so the explorer
+does not wait for the next poll.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ class BackgroundLoad:
         self.seconds: float | None = None
         """Wall time from start to a finished model (or an error)."""
         self.done = threading.Event()
+        self.on_done: Callable[[], None] | None = None
+        """Called from the thread once :attr:`done` is set; must not block (the app posts itself a message)."""
         self._thread = threading.Thread(target=self._run, name="divepy-load", daemon=True)
 
     def start(self) -> BackgroundLoad:
@@ -54,13 +58,19 @@ class BackgroundLoad:
         self.progress = (label, done, total)
 
     def _run(self) -> None:
+        from dive_py.analysis import long_lived
+
         started = time.perf_counter()
         try:
-            loaded = self.load(self._report)
-            self.progress = ("preparing the view", 1, 1)
-            self.result = (loaded, self.prepare(loaded))
+            with long_lived():
+                loaded = self.load(self._report)
+                self.progress = ("preparing the view", 1, 1)
+                self.result = (loaded, self.prepare(loaded))
         except BaseException as exc:  # noqa: BLE001 - handed to the UI thread, which shows or re-raises it
             self.error = exc
         finally:
             self.seconds = time.perf_counter() - started
             self.done.set()
+            on_done = self.on_done
+            if on_done is not None:
+                on_done()
