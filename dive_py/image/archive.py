@@ -169,23 +169,7 @@ class TarFileImage(ImageFiles):
     def open_blob(self, name: str) -> Callable[[int], bytes]:
         """A ``read(n)`` over one member's bytes, from its own file handle."""
         member = self._member(name)
-        handle = open(self._path, "rb")  # noqa: SIM115 - closed when the read is exhausted
-        handle.seek(member.offset)
-        left = [member.size]
-
-        def read(n: int = -1) -> bytes:
-            if left[0] <= 0:
-                handle.close()
-                return b""
-            want = left[0] if n < 0 else min(n, left[0])
-            data = handle.read(want)
-            if not data:
-                handle.close()
-                raise ImageFormatError(f"{self.what} is truncated inside {name!r}")
-            left[0] -= len(data)
-            return data
-
-        return read
+        return region_reader(self._path, member.offset, member.size, f"{self.what} is truncated inside {name!r}")
 
     def scan(self, name, what, *, expected_digest, expected_diff_id, progress=None) -> LayerScan:  # noqa: ANN001
         return scan_layer(
@@ -198,6 +182,31 @@ class TarFileImage(ImageFiles):
 
     def close(self) -> None:
         self._file.close()
+
+
+def region_reader(path: str, offset: int, size: int, truncated: str) -> Callable[[int], bytes]:
+    """A ``read(n)`` over ``size`` bytes of a file from ``offset``, on its own handle.
+
+    Args:
+        truncated: the error message when the file ends before the region does.
+    """
+    handle = open(path, "rb")  # noqa: SIM115 - closed at the end of the region
+    handle.seek(offset)
+    left = [size]
+
+    def read(n: int = -1) -> bytes:
+        if left[0] <= 0:
+            handle.close()
+            return b""
+        want = left[0] if n < 0 else min(n, left[0])
+        data = handle.read(want)
+        if not data:
+            handle.close()
+            raise ImageFormatError(truncated)
+        left[0] -= len(data)
+        return data
+
+    return read
 
 
 _MEMBER_KINDS = {b"0": "file", b"\0": "file", b"7": "file", b"5": "dir", b"2": "symlink", b"1": "hardlink"}

@@ -22,7 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from dive_py.errors import ImageFormatError
-from dive_py.image.archive import ImageFiles
+from dive_py.image.archive import ImageFiles, region_reader
 from dive_py.image.cache import CacheKey, LayerCache, cache_key, decode_scan, encode_scan, file_region
 from dive_py.image.compression import decompressing_reader
 from dive_py.image.layer_tar import scan_layer
@@ -52,30 +52,10 @@ class BlobJob:
     expected_diff_id: str | None
 
 
-def _region_reader(path: str, offset: int, size: int, what: str) -> Callable[[int], bytes]:
-    handle = open(path, "rb")  # noqa: SIM115 - closed at the end of the region
-    handle.seek(offset)
-    left = [size]
-
-    def read(n: int = -1) -> bytes:
-        if left[0] <= 0:
-            handle.close()
-            return b""
-        want = left[0] if n < 0 else min(n, left[0])
-        data = handle.read(want)
-        if not data:
-            handle.close()
-            raise ImageFormatError(f"{what} is truncated")
-        left[0] -= len(data)
-        return data
-
-    return read
-
-
 def scan_job(job: BlobJob, cache_root: str | None = None, key: CacheKey | None = None) -> bytes:
     """Scans one blob (in a worker process) and returns its encoded scan; stores it when keyed."""
     scan = scan_layer(
-        _region_reader(job.path, job.offset, job.size, job.what),
+        region_reader(job.path, job.offset, job.size, f"{job.what} is truncated"),
         job.what,
         expected_digest=job.expected_digest,
         expected_diff_id=job.expected_diff_id,
@@ -93,7 +73,7 @@ def blob_matches(job: BlobJob, key: CacheKey) -> bool:
     serve a blob the cache has not seen at this place before.
     """
     try:
-        read = _region_reader(job.path, job.offset, job.size, job.what)
+        read = region_reader(job.path, job.offset, job.size, f"{job.what} is truncated")
         if key.kind == "diff_id":
             read, _compression = decompressing_reader(read, job.what)
         hasher = hashlib.sha256()
@@ -279,7 +259,7 @@ def _remember(cache: LayerCache | None, job: BlobJob, key: CacheKey | None, regi
 
 def _scan_here(job: BlobJob) -> LayerScan:
     return scan_layer(
-        _region_reader(job.path, job.offset, job.size, job.what),
+        region_reader(job.path, job.offset, job.size, f"{job.what} is truncated"),
         job.what,
         expected_digest=job.expected_digest,
         expected_diff_id=job.expected_diff_id,
