@@ -177,25 +177,49 @@ def _analyze(image: Image) -> Analysis:
         failed = len(stacker.scans)
         raise type(stacker.error)(f"{image.name}: layer {failed + 1}: {stacker.error.message}") from None
     tree, counter = stacker.tree, stacker.counter
-    warnings = [*image.warnings, *stacker.warnings]
+    inefficiencies = counter.inefficiencies()
+    final_size, duplicates = _final_fs_bytes(tree, len(image.layers) - 1)
+    return _assemble(
+        image,
+        efficiency=counter.score(),
+        inefficiencies=inefficiencies,
+        wasted=sum(item.cumulative_bytes for item in inefficiencies),
+        final=final_size,
+        duplicates=duplicates,
+        shadowed=_shadowed_bytes(tree, len(image.layers)),
+        warnings=[*image.warnings, *stacker.warnings],
+        tree=tree,
+    )
+
+
+def _assemble(
+    image: Image,
+    *,
+    efficiency: float,
+    inefficiencies: list[Inefficiency],
+    wasted: int,
+    final: int,
+    duplicates: int,
+    shadowed: list[int],
+    warnings: list[str],
+    tree: FileTree | None = None,
+) -> Analysis:
+    """An :class:`Analysis` from the stacked figures; sizes and ratios derive from the layers here only."""
     size = sum(layer.size_bytes for layer in image.layers)
     user_size = size - (image.layers[0].size_bytes if image.layers else 0)
-    inefficiencies = counter.inefficiencies()
-    wasted = sum(item.cumulative_bytes for item in inefficiencies)
-    final_size, duplicates = _final_fs_bytes(tree, len(image.layers) - 1)
     return Analysis(
         image=image,
         _tree=tree,
-        efficiency=counter.score(),
+        efficiency=efficiency,
         size_bytes=size,
         user_size_bytes=user_size,
         wasted_bytes=wasted,
         user_wasted_ratio=wasted / user_size if user_size else 0.0,
         inefficiencies=inefficiencies,
-        reclaimable_bytes=max(size - final_size, 0),
+        reclaimable_bytes=max(size - final, 0),
         duplicate_content_bytes=duplicates,
-        final_size_bytes=final_size,
-        layer_shadowed_bytes=_shadowed_bytes(tree, len(image.layers)),
+        final_size_bytes=final,
+        layer_shadowed_bytes=shadowed,
         warnings=warnings,
     )
 
@@ -288,19 +312,13 @@ def _load_figures(image: Image, key: str) -> Analysis | None:
         warnings = [*image.warnings, *(str(w) for w in record["warnings"])]
     except (OSError, ValueError, TypeError, KeyError, UnicodeDecodeError):
         return None
-    size = sum(layer.size_bytes for layer in image.layers)
-    user_size = size - image.layers[0].size_bytes
-    return Analysis(
-        image=image,
+    return _assemble(
+        image,
         efficiency=efficiency,
-        size_bytes=size,
-        user_size_bytes=user_size,
-        wasted_bytes=wasted,
-        user_wasted_ratio=wasted / user_size if user_size else 0.0,
         inefficiencies=inefficiencies,
-        reclaimable_bytes=max(size - final, 0),
-        duplicate_content_bytes=duplicates,
-        final_size_bytes=final,
-        layer_shadowed_bytes=shadowed,
+        wasted=wasted,
+        final=final,
+        duplicates=duplicates,
+        shadowed=shadowed,
         warnings=warnings,
     )

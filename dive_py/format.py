@@ -18,9 +18,11 @@ def size(num_bytes: int) -> str:
     return f"{value:.0f} {_UNITS[exponent]}" if value >= 10 else f"{value:.1f} {_UNITS[exponent]}"
 
 
-def size_long(num_bytes: int) -> str:
-    """Bytes for a person: ``3.4 MB (3,369,944 bytes)``."""
-    return f"{humanize.naturalsize(num_bytes)} ({num_bytes:,} bytes)"
+def size_text(num_bytes: int) -> str:
+    """Decimal units with one decimal, as the explorer shows them (``4.3 MB``, ``512 B``)."""
+    if num_bytes < 1000:
+        return f"{num_bytes} B"
+    return humanize.naturalsize(num_bytes, format="%.1f")
 
 
 def percent(ratio: float, digits: int = 2) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from dive_py.errors import ImageFormatError
-from dive_py.image.model import DIRECTORY, REGULAR, FileEntry, LayerScan
+from dive_py.image.model import DIRECTORY, FileEntry, LayerScan
 
 Event = tuple[int, "FileEntry | None"]
 
@@ -236,9 +236,6 @@ class FileTree:
                         yield child, entry
                         stack.append(child)
 
-    def subtree_size(self, node: Node, layer: int) -> int:
-        """Bytes of the regular files present below (and at) ``node`` at ``layer``."""
-        return _live_bytes(node, layer, regular_only=True)
 
 
 def _set_event(node: Node, layer: int, entry: FileEntry | None) -> None:
@@ -264,7 +261,8 @@ def _delete_subtree(node: Node, layer: int) -> None:
             stack.extend(current.children.values())
 
 
-def _live_bytes(node: Node, layer: int, *, regular_only: bool) -> int:
+def _live_bytes(node: Node, layer: int) -> int:
+    """Stored bytes of every member present at and below ``node`` at ``layer`` (as dive's sizer sums them)."""
     total = 0
     stack = [node]
     while stack:
@@ -272,8 +270,7 @@ def _live_bytes(node: Node, layer: int, *, regular_only: bool) -> int:
         entry = current.state(layer)
         if entry is None:
             continue
-        if not regular_only or entry.kind == REGULAR:
-            total += entry.size
+        total += entry.size
         if current.children:
             stack.extend(current.children.values())
     return total
@@ -285,4 +282,4 @@ def _deleted_weight(node: Node, layer: int) -> int:
     entry = node.state(below)
     if entry is None or entry.kind != DIRECTORY:
         return 0
-    return _live_bytes(node, below, regular_only=False)
+    return _live_bytes(node, below)

@@ -205,16 +205,15 @@ def _prefetch(
             if not ok:
                 jobs.append((job, key, region))  # the full scan reports what is wrong with it
                 continue
-            if file_region(job.path, job.offset, job.size) == region:
-                cache.remember(key, region)
+            _remember(cache, job, key, region)
             results[job.index] = hit
             done += job.size
-    feed = _Feed(results, ready)
+    feed = _Feed(results, ready, progress, done)
     feed()
     root = cache.root.rsplit(os.sep, 1)[0] if cache is not None else None
     count = min(workers or MAX_WORKERS, os.cpu_count() or 1, len(jobs))
     if count > 1 and sum(job.size for job, _k, _r in jobs) >= PARALLEL_MIN_BYTES:
-        _scan_in_workers(jobs, results, count, root, progress, done, cache, feed, prestarted)
+        _scan_in_workers(jobs, results, count, root, cache, feed, prestarted)
     else:
         for job, key, region in jobs:
             try:
@@ -224,20 +223,33 @@ def _prefetch(
                 results[job.index] = exc
             else:
                 _remember(cache, job, key, region)
-            done += job.size
-            if progress is not None:
-                progress(done)
-            feed()
+            feed.finished(job)
     return results
 
 
 class _Feed:
     """Hands the scans to ``ready`` in manifest order, as far as the layers below are done."""
 
-    def __init__(self, results: Prefetched, ready: Callable[[int, LayerScan], bool] | None) -> None:
+    def __init__(
+        self,
+        results: Prefetched,
+        ready: Callable[[int, LayerScan], bool] | None,
+        progress: Callable[[int], None] | None,
+        done: int,
+    ) -> None:
         self.results = results
         self.ready = ready
+        self.progress = progress
+        self.done = done
+        """Stored bytes settled so far (scanned, failed, or answered by the cache)."""
         self.next = 0
+
+    def finished(self, job: BlobJob) -> None:
+        """One more blob settled: report progress and hand on what is now in order."""
+        self.done += job.size
+        if self.progress is not None:
+            self.progress(self.done)
+        self()
 
     def __call__(self) -> None:
         while self.ready is not None:
@@ -271,8 +283,6 @@ def _scan_in_workers(
     results: Prefetched,
     count: int,
     root: str | None,
-    progress: Callable[[int], None] | None,
-    done: int,
     cache: LayerCache | None,
     feed: _Feed,
     prestarted: tuple[ProcessPoolExecutor, int] | None = None,
@@ -304,7 +314,4 @@ def _scan_in_workers(
                     results[job.index] = exc
             else:
                 _remember(cache, job, key, region)
-            done += job.size
-            if progress is not None:
-                progress(done)
-            feed()
+            feed.finished(job)

@@ -18,6 +18,7 @@ from dive_py.compare import Change, FileChange, ImageComparison
 from dive_py.filetree.diff import DiffModel, build_diff_model
 from dive_py.filetree.rows import DiffType
 from dive_py.filetree.tree import Node
+from dive_py.format import size_text
 from dive_py.ui.app import DivepyApp, help_sections
 from dive_py.ui.config import UiConfig
 from dive_py.ui.content import ContentReader, ExtractResult
@@ -25,7 +26,6 @@ from dive_py.ui.loading import BackgroundLoad
 from dive_py.ui.panes.file_tree import FileTreePane, FileTreeView
 from dive_py.ui.panes.line_list import LineList
 from dive_py.ui.screens import ExtractScreen, FileViewScreen, HelpScreen, default_extract_folder
-from dive_py.ui.text import size_text
 
 _MARK = {
     Change.ADDED: ("+", "green"),

@@ -16,8 +16,9 @@ from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Static
 
 from dive_py.errors import DivepyError
 from dive_py.filetree.tree import FileTree, Node
+from dive_py.format import size_text
 from dive_py.ui.content import ContentReader, ExtractResult
-from dive_py.ui.text import mode_text, size_text
+from dive_py.ui.text import mode_text
 
 PAGE_BYTES = 64 * 1024
 """Bytes of a file shown per page in the file view (large files are paged, never read whole)."""

@@ -1,20 +1,11 @@
-"""Provides the small text formatters the panes share (sizes, permissions, ids)."""
+"""Provides the small text formatters the panes share (permissions, ids); sizes are in ``format.py``."""
 
 from __future__ import annotations
-
-import humanize
 
 from dive_py.image.model import FileEntry
 
 _TYPE_CHARS = {"d": "d", "l": "l", "h": "-", "c": "c", "b": "b", "p": "p", "f": "-"}
 """ls's type column per kind; a hard link is a regular file to ls."""
-
-
-def size_text(size_bytes: int) -> str:
-    """Decimal units, as dive prints them (``4.3 MB``, ``512 B``)."""
-    if size_bytes < 1000:
-        return f"{size_bytes} B"
-    return humanize.naturalsize(size_bytes, format="%.1f")
 
 
 def mode_text(entry: FileEntry | None) -> str:

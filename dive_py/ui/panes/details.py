@@ -10,9 +10,9 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from dive_py.analysis import Analysis
+from dive_py.format import size_text
 from dive_py.image.model import Layer
 from dive_py.ui.panes.line_list import LineList
-from dive_py.ui.text import size_text
 
 
 class DetailsText(Widget):

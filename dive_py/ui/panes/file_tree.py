@@ -24,7 +24,8 @@ from textual.widgets import Input
 
 from dive_py.filetree.rows import DiffType, RowSet, TreeModel, TreeViewState, tree_prefix
 from dive_py.filetree.tree import Node
-from dive_py.ui.text import mode_text, size_text
+from dive_py.format import size_text
+from dive_py.ui.text import mode_text
 
 ATTRIBUTES_WIDTH = 32
 """Cells of the permission, uid:gid and size columns (dive's layout)."""
