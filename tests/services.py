@@ -138,15 +138,19 @@ class DockerDaemon:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def _with_seed_loaded(engine):  # noqa: ANN001, ANN202 - DockerDaemon | Podman
+    """Starts an engine, loads the seed image into it, and stops it after the session."""
+    engine.start()
+    try:
+        engine.run("load", "-i", str(seed_archive()))
+        yield engine
+    finally:
+        engine.stop()
+
+
 @pytest.fixture(scope="session")
 def dockerd() -> Iterator[DockerDaemon]:
-    daemon = DockerDaemon()
-    daemon.start()
-    try:
-        daemon.run("load", "-i", str(seed_archive()))
-        yield daemon
-    finally:
-        daemon.stop()
+    yield from _with_seed_loaded(DockerDaemon())
 
 
 # -- podman --------------------------------------------------------------------
@@ -230,13 +234,7 @@ class Podman:
 
 @pytest.fixture(scope="session")
 def podman() -> Iterator[Podman]:
-    engine = Podman()
-    engine.start()
-    try:
-        engine.run("load", "-i", str(seed_archive()))
-        yield engine
-    finally:
-        engine.stop()
+    yield from _with_seed_loaded(Podman())
 
 
 # -- docker-registry -------------------------------------------------------------
