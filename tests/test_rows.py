@@ -116,6 +116,7 @@ def test_aggregated_compares_with_the_first_layer(tree: FileTree) -> None:
         A         └── app.py
     """)
 
+
 def test_aggregated_first_layer_is_all_added_as_in_layer_mode(tree: FileTree) -> None:
     assert rows_text(tree, layer=0, aggregated=True) == rows_text(tree, layer=0)
     model = TreeModel(tree, 3)
@@ -123,7 +124,6 @@ def test_aggregated_first_layer_is_all_added_as_in_layer_mode(tree: FileTree) ->
     # The layers above still compare with the first layer's contents as unmodified, whatever was computed first.
     assert model.codes(1, True) == model.codes(1, False)
     assert rows_text(tree, layer=2, aggregated=True).splitlines()[1] == ". │   ├── bash → sh"
-
 
 
 def test_hidden_types_keep_folders_that_hold_visible_rows(tree: FileTree) -> None:

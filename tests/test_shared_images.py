@@ -86,8 +86,11 @@ def test_tomcat02_commit_layer_is_all_duplicate_content():
     added = [n for n in analysis.tree.walk(webapps) if n.state(4) and n.state(4).kind == "f"]
     assert len(added) == 539
     assert sum(n.state(4).size for n in added) == 3369944
-    dist = {n.path.split("webapps.dist/", 1)[1]: n.state(4).hash
-            for n in analysis.tree.walk(analysis.tree.get("usr/local/tomcat/webapps.dist")) if n.state(4).kind == "f"}
+    dist = {
+        n.path.split("webapps.dist/", 1)[1]: n.state(4).hash
+        for n in analysis.tree.walk(analysis.tree.get("usr/local/tomcat/webapps.dist"))
+        if n.state(4).kind == "f"
+    }
     for node in added:
         assert dist[node.path.split("webapps/", 1)[1]] == node.state(4).hash
     # dive scores none of this as waste; the duplicate-content figure does.

@@ -237,7 +237,6 @@ class FileTree:
                         stack.append(child)
 
 
-
 def _set_event(node: Node, layer: int, entry: FileEntry | None) -> None:
     events = node.events
     if events and events[-1][0] == layer:

@@ -31,14 +31,14 @@ import struct
 import sys
 import tempfile
 from array import array
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import xxhash
 
-from dive_py.image.model import FileEntry, LayerScan
+from dive_py.image.columns import NUMBER_COLUMNS, LayerColumns
+from dive_py.image.model import FileEntry, LayerScan, LazyLayerScan
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 """Bump whenever a scan's content or this encoding changes: old entries are then never read."""
 
 CACHE_MIN_BLOB = 256 << 10
@@ -50,13 +50,12 @@ REGIONS_KEPT = 8
 _MAGIC = b"DIVEPYSC"
 _HEADER = struct.Struct("<8sII")  # magic, version, meta length
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
-_COLUMNS = (("sizes", "q"), ("modes", "I"), ("uids", "q"), ("gids", "q"), ("hashes", "Q"))
 _WHAT = "\x00what\x00"
 """Stands for the layer's name (``archive: layer N (blob)``) in stored warnings."""
 
 
 def _checked_typecodes() -> None:
-    for _name, code in _COLUMNS:
+    for _name, code in NUMBER_COLUMNS:
         if array(code).itemsize != 8 and code in "qQ":
             raise RuntimeError("64-bit array items are required")  # pragma: no cover
 
@@ -70,22 +69,13 @@ def encode_scan(scan: LayerScan, what: str = "") -> bytes:
     Returns:
         Bytes for :func:`decode_scan`, ending with an xxh3-64 checksum of the rest.
     """
-    entries = list(scan.entries.values())
-    paths = "\0".join(e.path for e in entries).encode("utf-8", "surrogatepass")
-    kinds = "".join(e.kind for e in entries).encode("ascii")
-    columns = {
-        "sizes": array("q", [e.size for e in entries]),
-        "modes": array("I", [e.mode for e in entries]),
-        "uids": array("q", [e.uid for e in entries]),
-        "gids": array("q", [e.gid for e in entries]),
-        "hashes": array("Q", [e.hash for e in entries]),
-    }
-    links = [[i, e.link] for i, e in enumerate(entries) if e.link]
+    columns = getattr(scan, "columns", None) or LayerColumns.from_entries(scan.entries)
+    paths = b"\0".join(columns.paths)
     warnings = [_WHAT + w[len(what) :] if what and w.startswith(what) else w for w in scan.warnings]
     meta = {
-        "count": len(entries),
+        "count": len(columns),
         "paths": len(paths),
-        "links": links,
+        "links": sorted(columns.links.items()),
         "whiteouts": scan.whiteouts,
         "opaques": scan.opaques,
         "size_bytes": scan.size_bytes,
@@ -95,8 +85,8 @@ def encode_scan(scan: LayerScan, what: str = "") -> bytes:
         "byteorder": sys.byteorder,
     }
     meta_bytes = json.dumps(meta, separators=(",", ":")).encode("utf-8", "surrogatepass")
-    parts = [_HEADER.pack(_MAGIC, CACHE_VERSION, len(meta_bytes)), meta_bytes, paths, kinds]
-    parts.extend(columns[name].tobytes() for name, _code in _COLUMNS)
+    parts = [_HEADER.pack(_MAGIC, CACHE_VERSION, len(meta_bytes)), meta_bytes, paths, bytes(columns.kinds)]
+    parts.extend(getattr(columns, name).tobytes() for name, _code in NUMBER_COLUMNS)
     body = b"".join(parts)
     return body + xxhash.xxh3_64_digest(body)
 
@@ -130,7 +120,7 @@ def decode_scan_lazily(data: bytes, what: str = "") -> CachedLayerScan:
     try:
         meta = json.loads(data[pos : pos + meta_len].decode("utf-8", "surrogatepass"))
         count = meta["count"]
-        end = pos + meta_len + meta["paths"] + count + sum(count * array(code).itemsize for _n, code in _COLUMNS)
+        end = pos + meta_len + meta["paths"] + count + sum(count * array(code).itemsize for _n, code in NUMBER_COLUMNS)
         warnings = [what + w[len(_WHAT) :] if w.startswith(_WHAT) else w for w in meta["warnings"]]
         scan = CachedLayerScan(
             lambda: _decode_entries(data, pos + meta_len, meta),
@@ -151,64 +141,30 @@ def decode_scan_lazily(data: bytes, what: str = "") -> CachedLayerScan:
 def _decode_entries(data: bytes, pos: int, meta: dict) -> dict[str, FileEntry]:
     count = meta["count"]
     paths_end = pos + meta["paths"]
-    paths = data[pos:paths_end].decode("utf-8", "surrogatepass").split("\0") if count else []
-    kinds = data[paths_end : paths_end + count].decode("ascii")
+    columns = LayerColumns()
+    columns.paths = data[pos:paths_end].split(b"\0") if count else []
+    columns.kinds = bytearray(data[paths_end : paths_end + count])
     pos = paths_end + count
-    columns = {}
-    for name, code in _COLUMNS:
+    for name, code in NUMBER_COLUMNS:
         column = array(code)
         end = pos + count * column.itemsize
         column.frombytes(data[pos:end])
         if meta["byteorder"] != sys.byteorder:
             column.byteswap()
-        columns[name] = column
+        setattr(columns, name, column)
         pos = end
-    if len(paths) != count or len(kinds) != count:
+    if len(columns.paths) != count:
         raise CorruptEntryError("column lengths disagree")  # pragma: no cover - the checksum matched
-    links = [""] * count
-    for index, link in meta["links"]:
-        links[index] = link
-    return {
-        path: FileEntry(path, kind, size, mode, uid, gid, link, digest)
-        for path, kind, size, mode, uid, gid, link, digest in zip(
-            paths,
-            kinds,
-            columns["sizes"],
-            columns["modes"],
-            columns["uids"],
-            columns["gids"],
-            links,
-            columns["hashes"],
-            strict=True,
-        )
-    }
+    columns.links = {int(index): str(link) for index, link in meta["links"]}
+    return columns.entries()
 
 
-class CachedLayerScan(LayerScan):
-    """A :class:`LayerScan` whose ``entries`` are decoded from the cached bytes on first access.
+class CachedLayerScan(LazyLayerScan):
+    """A scan read from the cache: its ``entries`` are decoded from the cached bytes on first access.
 
     Everything else (sizes, whiteouts, diff_id, warnings) is there at once: ``--ci`` with
     cached figures needs no entries at all.
     """
-
-    def __init__(self, decode: Callable[[], dict[str, FileEntry]], **fields) -> None:  # noqa: ANN003
-        self._decode: Callable[[], dict[str, FileEntry]] | None = decode
-        super().__init__(entries=None, **fields)  # type: ignore[arg-type]
-
-    @property
-    def entries(self) -> dict[str, FileEntry]:  # type: ignore[override]
-        if self._entries is None:
-            decode, self._decode = self._decode, None
-            self._entries = decode() if decode is not None else {}
-        return self._entries
-
-    @entries.setter
-    def entries(self, value: dict[str, FileEntry] | None) -> None:
-        self._entries = value
-
-    @property
-    def entries_loaded(self) -> bool:
-        return self._entries is not None
 
 
 def default_cache_dir() -> str:

@@ -6,6 +6,7 @@ stored (maybe compressed); ``diff_id`` the hash of the uncompressed layer tar.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 REGULAR = "f"
@@ -176,3 +177,38 @@ class Image:
     @property
     def size_bytes(self) -> int:
         return sum(layer.size_bytes for layer in self.layers)
+
+
+class LazyLayerScan(LayerScan):
+    """A :class:`LayerScan` whose ``entries`` are made on first access: from columns, or by a decode function.
+
+    A scan made in a worker process or read from the cache is sent and stored as columns;
+    the entry objects are only made where the layers are stacked, and not at all when the
+    figures come from the cache.
+    """
+
+    def __init__(self, decode: Callable[[], dict[str, FileEntry]] | None = None, **fields) -> None:  # noqa: ANN003
+        self._decode = decode
+        self.columns = None
+        """The scan's :class:`~dive_py.image.columns.LayerColumns`, when it was made from them."""
+        super().__init__(entries=None, **fields)  # type: ignore[arg-type]
+
+    def set_columns(self, columns) -> None:  # noqa: ANN001 - columns.LayerColumns (which imports this module)
+        self.columns = columns
+        self._entries = None
+        self._decode = columns.entries
+
+    @property
+    def entries(self) -> dict[str, FileEntry]:  # type: ignore[override]
+        if self._entries is None:
+            decode, self._decode = self._decode, None
+            self._entries = decode() if decode is not None else {}
+        return self._entries
+
+    @entries.setter
+    def entries(self, value: dict[str, FileEntry] | None) -> None:
+        self._entries = value
+
+    @property
+    def entries_loaded(self) -> bool:
+        return self._entries is not None
