@@ -159,15 +159,12 @@ def test_prestarted_workers_a_load_does_not_need_are_shut_down(tmp_path: Path) -
     _in_fresh_interpreter(
         """
         path = _built(tmp_path, "docker")
-        pool, _count = parallel._prestarted[0]
+        workers = parallel._prestarted[0]
         signature(path, workers=1)
         assert parallel._prestarted == []
-        try:
-            pool.submit(int)
-        except RuntimeError:
-            pass
-        else:
-            raise AssertionError("the unused workers were not shut down")
+        for worker in workers:
+            worker.process.join(timeout=10)
+            assert worker.process.exitcode == 0, "the unused workers were not stopped"
         """,
         tmp_path,
     )

@@ -46,7 +46,7 @@ class PrefixedReader:
         return self._read(n)
 
 
-HASH_QUEUE_CHUNKS = 8
+HASH_QUEUE_CHUNKS = 3
 """Chunks read ahead of the hashing thread at most: bounds the memory a slow hash can pin."""
 
 HASH_THREAD_AFTER = 8 << 20

@@ -17,14 +17,14 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
 
 from dive_py.errors import ImageFormatError
 from dive_py.image.archive import ImageFiles, region_reader
 from dive_py.image.cache import CacheKey, LayerCache, cache_key, decode_scan, encode_scan, file_region
-from dive_py.image.compression import decompressing_reader
+from dive_py.image.compression import GZIP_MAGIC, ZSTD_MAGIC, decompressing_reader
 from dive_py.image.layer_tar import scan_layer
 from dive_py.image.model import LayerScan
 
@@ -50,6 +50,20 @@ class BlobJob:
     what: str
     expected_digest: str | None
     expected_diff_id: str | None
+
+
+def estimate_work(job: BlobJob) -> int:
+    """The uncompressed size of a blob: a gzip stream ends with it (mod 4 GiB); zstd is taken as 1:3."""
+    try:
+        with open(job.path, "rb") as f:
+            f.seek(job.offset)
+            head = f.read(4)
+            if head.startswith(GZIP_MAGIC) and job.size >= 18:
+                f.seek(job.offset + job.size - 4)
+                return max(job.size, int.from_bytes(f.read(4), "little"))
+    except OSError:
+        return job.size
+    return job.size * 3 if head.startswith(ZSTD_MAGIC) else job.size
 
 
 def scan_job(job: BlobJob, cache_root: str | None = None, key: CacheKey | None = None) -> bytes:
@@ -91,7 +105,67 @@ def _pool_context():  # noqa: ANN202
     return multiprocessing.get_context("spawn")
 
 
-_prestarted: list[tuple[ProcessPoolExecutor, int]] = []
+Assignment = list[tuple[BlobJob, "CacheKey | None"]]
+
+
+def _worker_main(conn: Connection) -> None:
+    """A worker process: gets the cache folder and its jobs once, sends each layer's result when done, then exits.
+
+    A result is the encoded scan, the :class:`ImageFormatError` the scan raised, or None for
+    anything else (the main process then scans that layer itself and reports what it finds).
+    """
+    try:
+        cache_root, jobs = conn.recv()
+        for job, key in jobs:
+            try:
+                encoded = scan_job(job, cache_root, key)
+            except ImageFormatError as exc:
+                conn.send((job.index, exc))
+            except Exception:  # noqa: BLE001 - reported as "scan it here", where it raises properly
+                conn.send((job.index, None))
+            else:
+                conn.send((job.index, b""))
+                conn.send_bytes(encoded)  # as it is: no pickled copy
+                del encoded
+    except (EOFError, OSError, KeyboardInterrupt):
+        pass
+    finally:
+        conn.close()
+
+
+class _Worker:
+    """One scan process. It exits as soon as its last layer is sent, so that its memory is not
+    held while the main process builds the tree (a process pool keeps idle workers to the end)."""
+
+    def __init__(self, context) -> None:  # noqa: ANN001 - a multiprocessing context
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_worker_main, args=(child,), daemon=True, name="divepy-scan")
+        self.process.start()
+        child.close()
+        self.waiting: dict[int, tuple[BlobJob, CacheKey | None]] = {}
+        """Jobs sent and not answered yet, by layer index."""
+
+    def start(self, jobs: Assignment, cache_root: str | None = None) -> None:
+        self.waiting = {job.index: (job, key) for job, key in jobs}
+        try:
+            self.conn.send((cache_root, jobs))
+        except OSError:
+            pass  # a dead worker: its jobs are scanned in the main process (see _collect)
+
+    def stop(self) -> None:
+        """Sends no jobs: the process exits at once."""
+        self.start([])
+        self.finish()
+
+    def finish(self) -> None:
+        self.conn.close()
+        self.process.join(timeout=5)
+        if self.process.is_alive():  # pragma: no cover - a stuck worker
+            self.process.kill()
+            self.process.join()
+
+
+_prestarted: list[list[_Worker]] = []
 """Worker processes forked ahead by :func:`prestart_workers`, for the next :func:`prefetch_scans`."""
 
 
@@ -101,7 +175,7 @@ def prestart_workers(workers: int | None = None) -> bool:
     The explorer calls it before it starts its loader thread and Textual: workers started from that
     thread would have to be spawned (a fresh interpreter that imports divepy again, plus multiprocessing's
     resource tracker: ~0.3 s of CPU on top of Textual's start-up, on 2 cores). The next
-    :func:`prefetch_scans` takes them, and shuts them down when it has nothing for them.
+    :func:`prefetch_scans` takes them, and stops those it has nothing for.
 
     Returns:
         Whether workers were started (fork unavailable, another thread running or one CPU: no).
@@ -111,13 +185,12 @@ def prestart_workers(workers: int | None = None) -> bool:
         return False
     if "fork" not in multiprocessing.get_all_start_methods():
         return False
-    pool = ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("fork"))
-    pool.submit(os.getpid)  # with fork, the first submit forks every worker, before the pool's own thread starts
-    _prestarted.append((pool, count))
+    context = multiprocessing.get_context("fork")
+    _prestarted.append([_Worker(context) for _ in range(count)])
     return True
 
 
-def _take_prestarted() -> tuple[ProcessPoolExecutor, int] | None:
+def _take_prestarted() -> list[_Worker] | None:
     try:
         return _prestarted.pop()
     except IndexError:
@@ -155,8 +228,9 @@ def prefetch_scans(
     try:
         return _prefetch(files, layers, use_cache, cache_root, workers, progress, ready, prestarted)
     finally:
-        if prestarted is not None:
-            prestarted[0].shutdown(wait=False)  # a no-op when the scans used it (they shut it down)
+        for worker in prestarted or []:
+            if worker.process.exitcode is None and not worker.conn.closed:
+                worker.stop()  # not needed by this load
 
 
 def _prefetch(
@@ -167,7 +241,7 @@ def _prefetch(
     workers: int | None,
     progress: Callable[[int], None] | None,
     ready: Callable[[int, LayerScan], bool] | None,
-    prestarted: tuple[ProcessPoolExecutor, int] | None,
+    prestarted: list[_Worker] | None,
 ) -> Prefetched:
     cache = LayerCache(cache_root) if use_cache else None
     jobs: list[tuple[BlobJob, CacheKey | None, list | None]] = []
@@ -285,33 +359,79 @@ def _scan_in_workers(
     root: str | None,
     cache: LayerCache | None,
     feed: _Feed,
-    prestarted: tuple[ProcessPoolExecutor, int] | None = None,
+    prestarted: list[_Worker] | None = None,
 ) -> None:
-    # The largest first, so that the longest scan starts at once; then the rest in manifest order, so
-    # that the layers can be stacked here, bottom up, while the workers scan those above.
-    largest = max(jobs, key=lambda item: item[0].size)
-    ordered = [largest, *(item for item in jobs if item is not largest)]
-    if prestarted is not None and prestarted[1] >= count:
-        pool = prestarted[0]
+    regions = {job.index: region for job, _key, region in jobs}
+    assignments = assign_jobs([(job, key) for job, key, _region in jobs], count, estimate_work)
+    if prestarted is not None and len(prestarted) >= len(assignments):
+        workers = prestarted[: len(assignments)]
     else:
-        pool = ProcessPoolExecutor(max_workers=count, mp_context=_pool_context())
-    with pool:
-        futures: dict[Future, tuple[BlobJob, CacheKey | None, list | None]] = {
-            pool.submit(scan_job, item[0], root, item[1]): item for item in ordered
-        }
-        pool.shutdown(wait=False)  # a worker with nothing left to do exits now: its memory is not held to the end
-        for future in as_completed(futures):
-            job, key, region = futures[future]
+        context = _pool_context()
+        workers = [_Worker(context) for _ in assignments]
+    for worker, assignment in zip(workers, assignments, strict=True):
+        worker.start(assignment, root)
+    active = list(workers)
+    while active:
+        for conn in wait([worker.conn for worker in active]):
+            worker = next(w for w in active if w.conn is conn)
             try:
-                results[job.index] = decode_scan(future.result(), job.what)
-            except ImageFormatError as exc:
-                results[job.index] = exc
-            except (BrokenProcessPool, OSError):
-                # A worker that died (killed, out of memory): scan the layer here instead.
-                try:
-                    results[job.index] = _scan_here(job)
-                except ImageFormatError as exc:
-                    results[job.index] = exc
-            else:
-                _remember(cache, job, key, region)
-            feed.finished(job)
+                index, result = conn.recv()
+                if result == b"":
+                    result = conn.recv_bytes()
+            except (EOFError, OSError):
+                # A worker that died (killed, out of memory): scan its layers here instead.
+                active.remove(worker)
+                worker.finish()
+                for job, key in sorted(worker.waiting.values(), key=lambda item: item[0].index):
+                    _settle(job, key, regions[job.index], None, results, cache, feed)
+                worker.waiting.clear()
+                continue
+            job, key = worker.waiting.pop(index)
+            _settle(job, key, regions[index], result, results, cache, feed)
+            if not worker.waiting:
+                active.remove(worker)
+                worker.finish()
+
+
+def assign_jobs(
+    jobs: list[tuple[BlobJob, CacheKey | None]], count: int, weigh: Callable[[BlobJob], int] = lambda job: job.size
+) -> list[Assignment]:
+    """Splits the layers between ``count`` workers by size, each worker taking its share bottom layer first.
+
+    The largest layers are placed first, each with the least loaded worker (a 4/3-optimal split),
+    so that the workers end at about the same time; within a worker, manifest order lets the
+    main process stack the lower layers while the upper ones are still being scanned.
+    """
+    shares: list[Assignment] = [[] for _ in range(count)]
+    loads = [0] * count
+    weights = {item[0].index: weigh(item[0]) for item in jobs}
+    for item in sorted(jobs, key=lambda item: (-weights[item[0].index], item[0].index)):
+        least = loads.index(min(loads))
+        shares[least].append(item)
+        loads[least] += weights[item[0].index]
+    return [sorted(share, key=lambda item: item[0].index) for share in shares if share]
+
+
+def _settle(
+    job: BlobJob,
+    key: CacheKey | None,
+    region: list | None,
+    result: bytes | ImageFormatError | None,
+    results: Prefetched,
+    cache: LayerCache | None,
+    feed: _Feed,
+) -> None:
+    """Records one layer's outcome from a worker (None: scan it here)."""
+    try:
+        if result is None:
+            results[job.index] = _scan_here(job)
+        elif isinstance(result, ImageFormatError):
+            results[job.index] = result
+        else:
+            results[job.index] = decode_scan(result, job.what)
+    except ImageFormatError as exc:
+        results[job.index] = exc
+    else:
+        if result is not None:
+            _remember(cache, job, key, region)
+    feed.finished(job)
