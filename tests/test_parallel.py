@@ -181,3 +181,65 @@ def test_long_lived_pauses_the_gc_and_restores_it() -> None:
         assert gc.isenabled()
     finally:
         gc.unfreeze()
+
+
+def _job(index: int, size: int) -> parallel.BlobJob:
+    return parallel.BlobJob(index, "blob", 0, size, f"layer {index + 1}", None, None)
+
+
+def test_layers_are_split_by_size_and_each_share_runs_bottom_up() -> None:
+    sizes = [121, 426, 935, 53, 1, 9, 45, 1, 43, 1, 2, 1, 1, 2, 123]  # large.docker.tar, in MB
+    shares = parallel.assign_jobs([(_job(i, size), None) for i, size in enumerate(sizes)], 2)
+    assert [[job.index for job, _key in share] for share in shares] == [
+        [2],
+        [0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14],
+    ]
+    loads = sorted(sum(job.size for job, _key in share) for share in shares)
+    assert loads == [sum(sizes) - 935, 935]
+    assert parallel.assign_jobs([(_job(0, 5), None)], 2) == [[(_job(0, 5), None)]]
+
+
+def test_gzip_layers_are_weighed_by_their_uncompressed_size(tmp_path: Path) -> None:
+    import gzip
+
+    blob = tmp_path / "layer.gz"
+    blob.write_bytes(gzip.compress(b"\0" * 1_000_000))
+    job = parallel.BlobJob(0, str(blob), 0, blob.stat().st_size, "layer 1", None, None)
+    assert parallel.estimate_work(job) == 1_000_000 > job.size
+
+
+def test_a_worker_that_dies_leaves_its_layers_to_the_main_process(tmp_path: Path) -> None:
+    _in_fresh_interpreter(
+        """
+        import multiprocessing, os
+        for worker in parallel._take_prestarted():
+            worker.stop()
+        path = _built(tmp_path, "docker")
+        original = parallel.scan_job
+        def dying(job, root=None, key=None):
+            if job.index == 1:
+                (tmp_path / "died").write_text("")
+                os._exit(3)  # killed mid-scan (out of memory, a signal)
+            return original(job, root, key)
+        parallel.scan_job = dying  # the workers are forked after this: they run it
+        parallel.PARALLEL_MIN_BYTES = 0
+        assert signature(path, workers=2) == signature(path, workers=1)
+        assert (tmp_path / "died").exists()
+        assert multiprocessing.active_children() == []
+        """,
+        tmp_path,
+    )
+
+
+def test_workers_are_gone_when_the_load_returns(tmp_path: Path) -> None:
+    _in_fresh_interpreter(
+        """
+        import multiprocessing
+        parallel.PARALLEL_MIN_BYTES = 0
+        workers = parallel._prestarted[0]
+        signature(_built(tmp_path, "gzip"), workers=2)
+        assert multiprocessing.active_children() == []
+        assert [w.process.exitcode for w in workers] == [0, 0]
+        """,
+        tmp_path,
+    )
