@@ -16,6 +16,7 @@ from typing import NoReturn
 
 from dive_py import __version__
 from dive_py.errors import ConfigError, DivepyError
+from dive_py.malloc import tune_malloc
 
 EXIT_OK, EXIT_RULE_FAILED, EXIT_ERROR = 0, 1, 2
 
@@ -95,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs divepy; returns the exit code (never raises for bad input)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    tune_malloc()
     try:
         return _dispatch(argv)
     except DivepyError as exc:

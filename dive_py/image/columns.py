@@ -122,18 +122,8 @@ class LayerColumns:
         """The rows as entries by path (after :meth:`finish`)."""
         if not self.paths:
             return {}
-        paths = b"\0".join(self.paths).decode("utf-8").split("\0")
-        kinds = self.kinds.decode("ascii")
-        links = self.links
-        entries = {
-            path: FileEntry(path, kind, size, mode, uid, gid, "", digest)
-            for path, kind, size, mode, uid, gid, digest in zip(
-                paths, kinds, self.sizes, self.modes, self.uids, self.gids, self.hashes, strict=True
-            )
-        }
-        for row, link in links.items():
-            entries[paths[row]].link = link
-        return entries
+        text = b"\0".join(self.paths).decode("utf-8").split("\0")
+        return make_entries(text, self.kinds, self.sizes, self.modes, self.uids, self.gids, self.hashes, self.links)
 
     @classmethod
     def from_entries(cls, entries: dict[str, FileEntry]) -> LayerColumns:
@@ -150,3 +140,25 @@ class LayerColumns:
                 entry.hash,
             )
         return columns
+
+
+def make_entries(
+    paths: list[str],
+    kinds: bytes | bytearray,
+    sizes: array,
+    modes: array,
+    uids: array,
+    gids: array,
+    hashes: array,
+    links: dict[int, str],
+) -> dict[str, FileEntry]:
+    """Entries by path from columns whose paths are already text (each row's path is unique)."""
+    entries = {
+        path: FileEntry(path, kind, size, mode, uid, gid, "", digest)
+        for path, kind, size, mode, uid, gid, digest in zip(
+            paths, kinds.decode("ascii"), sizes, modes, uids, gids, hashes, strict=True
+        )
+    }
+    for row, link in links.items():
+        entries[paths[row]].link = link
+    return entries
