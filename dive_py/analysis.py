@@ -178,7 +178,7 @@ def _analyze(image: Image) -> Analysis:
         raise type(stacker.error)(f"{image.name}: layer {failed + 1}: {stacker.error.message}") from None
     tree, counter = stacker.tree, stacker.counter
     inefficiencies = counter.inefficiencies()
-    final_size, duplicates = _final_fs_bytes(tree, len(image.layers) - 1)
+    final_size, duplicates, shadowed = _tree_bytes(tree, len(image.layers))
     return _assemble(
         image,
         efficiency=counter.score(),
@@ -186,7 +186,7 @@ def _analyze(image: Image) -> Analysis:
         wasted=sum(item.cumulative_bytes for item in inefficiencies),
         final=final_size,
         duplicates=duplicates,
-        shadowed=_shadowed_bytes(tree, len(image.layers)),
+        shadowed=shadowed,
         warnings=[*image.warnings, *stacker.warnings],
         tree=tree,
     )
@@ -224,34 +224,35 @@ def _assemble(
     )
 
 
-def _final_fs_bytes(tree: FileTree, top: int) -> tuple[int, int]:
-    """Bytes of regular files at the top layer, and of those whose content repeats."""
-    if top < 0:
-        return 0, 0
-    total = 0
-    seen: dict[tuple[int, int], int] = defaultdict(int)
-    for _node, entry in tree.live_nodes(top):
-        if entry.kind == REGULAR:
-            total += entry.size
-            if entry.size:
-                seen[(entry.hash, entry.size)] += 1
-    duplicates = sum(size * (count - 1) for (_hash, size), count in seen.items() if count > 1)
-    return total, duplicates
+def _tree_bytes(tree: FileTree, layer_count: int) -> tuple[int, int, list[int]]:
+    """One walk over every node: bytes of regular files in the final file system, bytes of those
+    whose content repeats, and per layer the bytes it adds that later layers overwrite or delete.
 
-
-def _shadowed_bytes(tree: FileTree, layer_count: int) -> list[int]:
+    A node is in the final file system when its last event is a version: deleting a folder
+    deletes what it holds, and a path added again under it re-adds the folder (tree.py).
+    """
     shadowed = [0] * layer_count
-    stack = [tree.root]  # every node, in no order: the sums do not need walk()'s sorted children
+    final = 0
+    seen: dict[tuple[int, int], int] = defaultdict(int)
+    stack = [tree.root]  # in no order: the sums do not need walk()'s sorted children
     while stack:
         node = stack.pop()
         if node.children:
             stack.extend(node.children.values())
-        events = node.events
-        for i in range(len(events) - 1):
-            entry = events[i][1]
+        flat = node.flat
+        if not flat:
+            continue
+        last = flat[-1]
+        if last is not None and last.kind == REGULAR:
+            final += last.size
+            if last.size:
+                seen[(last.hash, last.size)] += 1
+        for i in range(1, len(flat) - 2, 2):  # every version but the last
+            entry = flat[i]
             if entry is not None and entry.kind == REGULAR:
-                shadowed[events[i][0]] += entry.size
-    return shadowed
+                shadowed[flat[i - 1]] += entry.size
+    duplicates = sum(size * (count - 1) for (_hash, size), count in seen.items() if count > 1)
+    return final, duplicates, shadowed
 
 
 # -- the figure cache --------------------------------------------------------------------

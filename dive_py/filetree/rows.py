@@ -200,9 +200,10 @@ class TreeModel:
         changes = self.changes
         for pos, node in enumerate(self.order.nodes):
             prev = None
-            events = node.events
-            first = events[0][1] if events and events[0][0] == 0 else None
-            for layer, entry in events:
+            flat = node.flat
+            first = flat[1] if flat and flat[0] == 0 else None
+            for i in range(0, len(flat), 2):
+                layer, entry = flat[i], flat[i + 1]
                 if layer < self.layer_count:
                     changes[layer].append((pos, entry, prev, first))
                 prev = entry
