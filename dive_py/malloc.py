@@ -5,7 +5,8 @@ each such chunk with a fresh ``mmap`` and unmaps it when freed, so every chunk i
 faulted in page by page again: on the 1.76 GB benchmark image that is ~450,000 page
 faults, ~0.15 s of kernel time. With a fixed mmap threshold above the chunk size the
 chunks come from the heap and are reused, already mapped; the trim threshold keeps
-freed chunks for the next ones instead of returning them to the kernel at once.
+freed chunks for the next ones instead of returning them to the kernel at once, and one
+arena serves every thread.
 Measured in bench/README.md; a no-op where the C library is not glibc.
 """
 
@@ -15,8 +16,9 @@ import ctypes
 
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
+M_ARENA_MAX = -8
 
-MMAP_THRESHOLD = 4 << 20
+MMAP_THRESHOLD = 2 << 20
 TRIM_THRESHOLD = 12 << 20
 
 
@@ -28,4 +30,8 @@ def tune_malloc() -> bool:
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
-    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    # One arena: scan and hash threads take turns on the GIL anyway, and each extra arena would keep
+    # its own trim threshold of freed buffers.
+    results = [mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD), mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)]
+    results.append(mallopt(M_ARENA_MAX, 1))
+    return all(results)

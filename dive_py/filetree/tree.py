@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from sys import intern
 
 from dive_py.errors import ImageFormatError
 from dive_py.image.model import DIRECTORY, FileEntry, LayerScan
@@ -184,6 +185,7 @@ class FileTree:
             node = children.get(name)
             if node is None:
                 # A new path (most of them): nothing below it to replace; _child() inlined for speed.
+                name = intern(name)  # file names repeat (a third of them here): one string each
                 node = children[name] = Node(name, parent, (layer, entry))
                 self.node_count += 1
             else:
