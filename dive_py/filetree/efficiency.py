@@ -75,7 +75,9 @@ class EfficiencyCounter:
     """Accumulates visits layer by layer; read the figures at the end."""
 
     def __init__(self) -> None:
-        self._records: dict[str, list[int]] = {}  # path -> [count, cumulative, minimum]
+        # path -> its one visit's weight, or [count, cumulative, minimum] from its second visit on: most paths
+        # are visited once, and a list each would cost ~10 MB on a 100k-file image.
+        self._records: dict[str, int | list[int]] = {}
         self._second_visit_order: list[str] = []
 
     def add_visits(self, visits: list[tuple[str, str, int]], twice: set[str] = frozenset()) -> None:  # noqa: B006
@@ -89,14 +91,15 @@ class EfficiencyCounter:
         for key, path, weight in visits:
             record = records.get(path)
             if record is None:
-                records[path] = [1, weight, weight]
-                continue
-            record[0] += 1
-            record[1] += weight
-            if weight < record[2]:
-                record[2] = weight
-            if record[0] == 2:
+                records[path] = weight
+            elif record.__class__ is int:
+                records[path] = [2, record + weight, min(record, weight)]
                 second.append((key, path))
+            else:
+                record[0] += 1
+                record[1] += weight
+                if weight < record[2]:
+                    record[2] = weight
         if twice and second:
             second = [(self._second_key(key, path, visits, twice), path) for key, path in second]
         second.sort()
@@ -107,20 +110,28 @@ class EfficiencyCounter:
         if path not in twice:
             return key
         keys = sorted(k for k, p, _w in visits if p == path)
-        before = self._records[path][0] - len(keys)  # visits from lower layers
+        before = self._count(path) - len(keys)  # visits from lower layers
         return keys[1 - before]
 
+    def _count(self, path: str) -> int:
+        record = self._records[path]
+        return 1 if record.__class__ is int else record[0]  # type: ignore[index]
+
     def score(self) -> float:
-        minimum = sum(r[2] for r in self._records.values())
-        discovered = sum(r[1] for r in self._records.values())
+        minimum = discovered = 0
+        for record in self._records.values():
+            if record.__class__ is int:
+                minimum += record  # type: ignore[operator]
+                discovered += record  # type: ignore[operator]
+            else:
+                minimum += record[2]  # type: ignore[index]
+                discovered += record[1]  # type: ignore[index]
         return 1.0 if discovered == 0 else minimum / discovered
 
     def inefficiencies(self) -> list[Inefficiency]:
         """Paths visited at least twice, largest cumulative size first, ties in dive's order."""
-        found = [
-            Inefficiency("/" + path, self._records[path][0], self._records[path][1])
-            for path in self._second_visit_order
-        ]
+        records = self._records
+        found = [Inefficiency("/" + path, records[path][0], records[path][1]) for path in self._second_visit_order]  # type: ignore[index]
         # dive builds this list in discovery order, sorts it ascending with Go's sort.Sort
         # (pdqsort, not stable) and lists it in reverse; Go's exact algorithm is what puts
         # equal sizes (e.g. several 0-byte folders) in the order dive shows.
