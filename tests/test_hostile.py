@@ -118,6 +118,7 @@ BROKEN = [
     (h.escaping_member_in_outer, "escapes the image root"),
     (h.nul_in_member_name, "NUL"),
     (h.non_utf8_member_name, "UTF-8"),
+    (h.huge_pax_uid, "uid out of range"),
     (h.path_nested_100k_deep, "layer 1: folders nest too deep to analyse"),
 ]
 

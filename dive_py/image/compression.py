@@ -147,7 +147,15 @@ def _gzip_reader(raw: PrefixedReader, what: str) -> Read:
 
 
 class _MultiMemberGzip:
-    """Inflates a gzip stream of one or more members (estargz writes one per file)."""
+    """Inflates a gzip stream of one or more members (estargz writes one per file).
+
+    The input is fed to the decompressor in pieces of :data:`PIECE` bytes: when an output limit
+    stops it, the decompressor copies the input it did not consume, so a whole 1 MiB chunk
+    would be copied again for every limited call (the tar reader asks for a few hundred bytes
+    when a header straddles two chunks).
+    """
+
+    PIECE = 256 << 10
 
     def __init__(self, read: Read, zmod, what: str) -> None:  # noqa: ANN001
         self._read = read
@@ -155,34 +163,48 @@ class _MultiMemberGzip:
         self._what = what
         self._d = zmod.decompressobj(31)
         self._started = False
-        self._input = b""
+        self._raw: bytes = b""  # compressed bytes read from the stream
+        self._at = 0  # how far _raw was fed
+        self._tail: bytes = b""  # input the decompressor left when its output limit was reached
         self._done = False
+
+    def _next_input(self) -> bytes | memoryview:
+        if self._tail:
+            data, self._tail = self._tail, b""
+            return data
+        if self._at >= len(self._raw):
+            self._raw, self._at = self._read(CHUNK), 0
+            if not self._raw:
+                return b""
+        piece = memoryview(self._raw)[self._at : self._at + self.PIECE]
+        self._at += len(piece)
+        return piece
 
     def read(self, n: int = -1) -> bytes:
         want = n if n > 0 else CHUNK
         while not self._done:
             if self._d.eof:
-                # Member finished: what follows is another member, zero padding or the end.
-                self._input = (self._d.unused_data + self._input).lstrip(b"\0")
+                # Member finished: what follows (the rest of the piece first) is another member,
+                # zero padding or the end.
+                self._tail = self._d.unused_data
                 self._d = self._zmod.decompressobj(31)
                 self._started = False
-            if not self._input:
-                self._input = self._read(CHUNK)
-                if not self._input:
-                    if self._started:
-                        raise ImageFormatError(f"{self._what}: gzip stream is truncated")
-                    self._done = True
-                    break
-                if not self._started:
-                    self._input = self._input.lstrip(b"\0")
-                    if not self._input:
-                        continue
+            data = self._next_input()
+            if not len(data):
+                if self._started:
+                    raise ImageFormatError(f"{self._what}: gzip stream is truncated")
+                self._done = True
+                break
+            if not self._started and data[0] == 0:
+                data = bytes(data).lstrip(b"\0")
+                if not data:
+                    continue
             try:
-                out = self._d.decompress(self._input, want)
+                out = self._d.decompress(data, want)
             except Exception as exc:  # zlib.error or isal's error: a corrupt stream
                 raise ImageFormatError(f"{self._what}: corrupt gzip stream ({exc})") from None
             self._started = True
-            self._input = self._d.unconsumed_tail
+            self._tail = self._d.unconsumed_tail
             if out:
                 return out
         return b""

@@ -146,6 +146,8 @@ _FAST_KINDS = bytes(
     ord(_KINDS[bytes([flag])]) if flag != ord("S") and bytes([flag]) in _KINDS else 0 for flag in range(256)
 )
 """Kind letter (ASCII) by tar type flag byte, for the members the hot loop reads itself; 0 for the rest."""
+_INT64 = 1 << 63
+
 _F, _D, _L, _H = (ord(kind) for kind in (REGULAR, DIRECTORY, SYMLINK, HARDLINK))
 
 
@@ -242,6 +244,9 @@ def _scan_members(reader: TarReader, what: str, scan: LayerScan) -> LayerColumns
 
 def _add_member(columns: LayerColumns, scan: LayerScan, reader: TarReader, header: TarHeader, what: str) -> None:
     """Reads one member the general way: any name, type, whiteout or extended header."""
+    for field, value in (("size", header.size), ("uid", header.uid), ("gid", header.gid)):
+        if not -_INT64 <= value < _INT64:  # PAX and base-256 numbers have no bound; the columns are 64-bit
+            raise ImageFormatError(f"{what}: {field} out of range in a tar header ({str(value)[:30]})")
     path = clean_member_path(header.name, what)
     if path is None:
         return

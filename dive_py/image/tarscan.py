@@ -138,18 +138,30 @@ class TarReader:
 
     # -- buffer management -------------------------------------------------
     def _fill(self, need: int) -> bool:
-        """Makes ``need`` bytes available at ``_pos``; False at a clean end of stream."""
+        """Makes ``need`` bytes available at ``_pos``; False at a clean end of stream.
+
+        At a chunk boundary the next chunk becomes the buffer as it is; a header split between
+        two chunks is completed with a read of just its missing bytes. Joining the rest of a
+        buffer with a whole new chunk copied every byte of a layer once more (~0.1 s a GB).
+        """
         buf, pos = self._buf, self._pos
-        if len(buf) - pos >= need:
-            return True
-        parts = [buf[pos:]]
         have = len(buf) - pos
+        if have >= need:
+            return True
+        if have == 0:
+            chunk = self._read(max(self._chunk, need))
+            self._offset += pos
+            self._buf, self._pos = chunk, 0
+            if len(chunk) >= need or not chunk:
+                return len(chunk) >= need
+            buf, pos, have = chunk, 0, len(chunk)  # a short read: top it up below
+        parts = [buf[pos:]]
         while have < need:
-            chunk = self._read(max(self._chunk, need - have))
-            if not chunk:
+            piece = self._read(need - have)
+            if not piece:
                 break
-            parts.append(chunk)
-            have += len(chunk)
+            parts.append(piece)
+            have += len(piece)
         self._offset += pos
         self._buf = b"".join(parts)
         self._pos = 0
