@@ -234,11 +234,7 @@ def _tree_bytes(tree: FileTree, layer_count: int) -> tuple[int, int, list[int]]:
     shadowed = [0] * layer_count
     final = 0
     seen: dict[tuple[int, int], int] = defaultdict(int)
-    stack = [tree.root]  # in no order: the sums do not need walk()'s sorted children
-    while stack:
-        node = stack.pop()
-        if node.children:
-            stack.extend(node.children.values())
+    for node in tree.nodes:  # in no order: the sums do not need walk()'s sorted children
         flat = node.flat
         if not flat:
             continue
@@ -247,10 +243,11 @@ def _tree_bytes(tree: FileTree, layer_count: int) -> tuple[int, int, list[int]]:
             final += last.size
             if last.size:
                 seen[(last.hash, last.size)] += 1
-        for i in range(1, len(flat) - 2, 2):  # every version but the last
-            entry = flat[i]
-            if entry is not None and entry.kind == REGULAR:
-                shadowed[flat[i - 1]] += entry.size
+        if len(flat) > 2:
+            for i in range(1, len(flat) - 2, 2):  # every version but the last
+                entry = flat[i]
+                if entry is not None and entry.kind == REGULAR:
+                    shadowed[flat[i - 1]] += entry.size
     duplicates = sum(size * (count - 1) for (_hash, size), count in seen.items() if count > 1)
     return final, duplicates, shadowed
 

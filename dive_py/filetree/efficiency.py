@@ -31,44 +31,49 @@ class Inefficiency:
 
 
 def layer_visits(scan: LayerScan, changes: LayerChanges) -> tuple[list[tuple[str, str, int]], set[str]]:
-    """The leaves of one layer's own tree as ``(sort key, path, weight)``, in no particular order.
+    """The leaves of one layer's own tree as ``(key, path, weight)``, in no particular order.
 
-    dive walks each layer tree depth first with children sorted by name (the key: the path
-    with ``/`` as ``\\0``, whiteouts named ``.wh.NAME``); that order only decides which of
-    several equal paths is listed first.
-
-    Sorting 100k keys per image cost more than the rest of the efficiency pass; only the
-    paths that become inefficient need dive's order, so :meth:`EfficiencyCounter.add_visits`
-    sorts just those. A key is a leaf unless another key of the layer lies below it.
+    dive walks each layer tree depth first with children sorted by name; a whiteout is the
+    node ``.wh.NAME`` beside ``NAME``. The key names that node: the path itself for a file,
+    ``parent/.wh.name`` for a whiteout. dive's order (:func:`sort_key`) only decides which of
+    several equal paths is listed first; sorting 100k keys per image cost more than the rest
+    of the efficiency pass, so :meth:`EfficiencyCounter.add_visits` sorts just the paths that
+    become inefficient. A key is a leaf unless another key of the layer lies below it.
 
     Returns:
         The visits, and the paths visited twice in this layer (a whiteout and a new version).
     """
-    nodes: dict[str, tuple[str, int]] = {}  # sort key -> (path, weight)
-    for path, entry in scan.entries.items():
-        nodes[path.replace("/", "\0")] = (path, entry.size)
-    twice: set[str] = set()
     entries = scan.entries
+    weights: dict[str, int] = {path: entry.size for path, entry in entries.items()}  # key -> weight
+    paths: dict[str, str] = {}  # key -> path, where they differ (whiteouts)
+    twice: set[str] = set()
     for path, weight in changes.removed.items():
         parent, _, name = path.rpartition("/")
-        key = (parent + "\0" if parent else "") + WHITEOUT_PREFIX + name
-        nodes[key.replace("/", "\0")] = (path, weight)
+        key = (parent + "/" if parent else "") + WHITEOUT_PREFIX + name
+        weights[key] = weight
+        paths[key] = path
         if path in entries:
             twice.add(path)
     for path in changes.opaque_dirs:
-        nodes.setdefault(path.replace("/", "\0"), (path, 0))
+        weights.setdefault(path, 0)
         if path in changes.removed:
             twice.add(path)
     inner: set[str] = set()
-    for key in nodes:
-        end = key.rfind("\0")
+    for key in weights:
+        end = key.rfind("/")
         while end > 0:
             parent = key[:end]
             if parent in inner:
                 break
             inner.add(parent)
-            end = parent.rfind("\0")
-    return [(key, path, weight) for key, (path, weight) in nodes.items() if key not in inner], twice
+            end = parent.rfind("/")
+    get = paths.get
+    return [(key, get(key, key), weight) for key, weight in weights.items() if key not in inner], twice
+
+
+def sort_key(key: str) -> str:
+    """dive's order of tree nodes: depth first, children by name (``/`` sorts before every name byte)."""
+    return key.replace("/", "\0")
 
 
 class EfficiencyCounter:
@@ -102,14 +107,16 @@ class EfficiencyCounter:
                     record[2] = weight
         if twice and second:
             second = [(self._second_key(key, path, visits, twice), path) for key, path in second]
+        else:
+            second = [(sort_key(key), path) for key, path in second]
         second.sort()
         self._second_visit_order.extend(path for _key, path in second)
 
     def _second_key(self, key: str, path: str, visits: list[tuple[str, str, int]], twice: set[str]) -> str:
         """For a path visited twice in one layer: the key of the visit that, in dive's order, was its second."""
         if path not in twice:
-            return key
-        keys = sorted(k for k, p, _w in visits if p == path)
+            return sort_key(key)
+        keys = sorted(sort_key(k) for k, p, _w in visits if p == path)
         before = self._count(path) - len(keys)  # visits from lower layers
         return keys[1 - before]
 

@@ -110,10 +110,15 @@ class FileTree:
     def __init__(self) -> None:
         self.root = Node("", None)
         self.root.children = {}
+        self.nodes: list[Node] = []
+        """Every node but the root, in the order they were made: for sums over all nodes without a walk."""
         self.layer_count = 0
-        self.node_count = 0
         self.implied_path_bytes = 0
         """Text of the folder paths implied so far (bounded: a deep chain costs depth x length)."""
+
+    @property
+    def node_count(self) -> int:
+        return len(self.nodes)
 
     # -- lookup ---------------------------------------------------------------
     def get(self, path: str) -> Node | None:
@@ -135,7 +140,7 @@ class FileTree:
         child = children.get(name)
         if child is None:
             child = children[name] = Node(name, node)
-            self.node_count += 1
+            self.nodes.append(child)
         return child
 
     # -- stacking -------------------------------------------------------------
@@ -170,14 +175,17 @@ class FileTree:
                     changes.removed[child_path] = _deleted_weight(child, layer)
                 _delete_subtree(child, layer)
         parent_cache: tuple[str, Node] = ("", self.root)
-        last_dir: tuple[str | None, Node] = (None, self.root)  # a folder member is often the next one's parent
+        # Folders present at this layer, by path: tars list a folder, its files, its subfolders, then more
+        # files of the folder; each is found again without a walk from the root (3,000-deep trees stay linear).
+        folders: dict[str, Node] = {"": self.root}
         for path, entry in written.items():
             parent_path, _, name = path.rpartition("/")
             if parent_cache[0] == parent_path:
                 parent = parent_cache[1]
             else:
-                # The folder written just before: no walk from the root (3,000-deep trees stay linear).
-                parent = last_dir[1] if last_dir[0] == parent_path else self._ensure_dirs(parent_path, layer)
+                parent = folders.get(parent_path)
+                if parent is None:
+                    parent = folders[parent_path] = self._ensure_dirs(parent_path, layer)
                 parent_cache = (parent_path, parent)
             children = parent.children
             if children is None:
@@ -187,15 +195,17 @@ class FileTree:
                 # A new path (most of them): nothing below it to replace; _child() inlined for speed.
                 name = intern(name)  # file names repeat (a third of them here): one string each
                 node = children[name] = Node(name, parent, (layer, entry))
-                self.node_count += 1
+                self.nodes.append(node)
             else:
                 before = node.state(layer)
-                if before is not None and before.kind == DIRECTORY and entry.kind != DIRECTORY and node.children:
-                    for child in node.children.values():
+                if before is not None and before.kind == DIRECTORY and entry.kind != DIRECTORY:
+                    for child in (node.children or {}).values():
                         _delete_subtree(child, layer)  # a file replaced the folder: its contents are gone
+                    folders = {"": self.root}  # some of those may be known folders: forget them all (rare)
+                    parent_cache = ("", self.root)
                 _set_event(node, layer, entry)
             if entry.kind == DIRECTORY:
-                last_dir = (path, node)
+                folders[path] = node
         self.layer_count = max(self.layer_count, layer + 1)
         return changes
 
