@@ -3,11 +3,12 @@
 Before :func:`dive_py.image.loader.build_image` walks the layers in manifest order, the
 layers whose blobs sit at a known place in a file (a tar archive member, a file of an
 OCI folder) are looked up in the layer cache (an entry serves only a blob proven to hold
-the bytes it was made from: see :mod:`dive_py.image.cache`), and the rest are scanned by up to two
-worker processes, largest first, each sending its scan back in the compact encoding of
-:mod:`dive_py.image.cache` (~17 ms per 100k records against ~240 ms for pickled
-objects). A worker runs the very same :func:`scan_layer` as the serial path, so the
-results are identical; an error is carried back and raised at its layer, in manifest order.
+the bytes it was made from: see :mod:`dive_py.image.cache`), and the rest are split in two
+shares by size: one is scanned on a thread of this process, the other by a worker process that
+sends each scan back in the compact encoding of :mod:`dive_py.image.cache` (~17 ms per 100k
+records against ~240 ms for pickled objects) and exits when its share is done. Both run the
+very same :func:`scan_layer` as the serial path, so the results are identical; an error is
+carried back and raised at its layer, in manifest order.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ PARALLEL_MIN_BYTES = 48 << 20
 """Below this many bytes to scan, starting worker processes costs more than it saves."""
 
 MAX_WORKERS = 2
-"""Layers scanned at once; each worker also hashes on a helper thread, so more rarely pays."""
+"""Layers scanned at once (shares); each scan also hashes on a helper thread, so more rarely pays."""
 
 READ_SIZE = 1 << 20
 
