@@ -46,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="See inside a container image, layer by layer: where the bytes go and what is wasted.",
         epilog="Subcommands: `divepy build [docker build args]`, `divepy diff BASE NEW`.",
     )
-    parser.add_argument("image", metavar="IMAGE", help="image archive, OCI folder or reference (see --source)")
+    parser.add_argument(
+        "image", metavar="IMAGE", nargs="?", help="image archive, OCI folder or reference (see --source)"
+    )
     parser.add_argument("--version", action="version", version=f"divepy {__version__}")
     source = parser.add_argument_group("image source")
     source.add_argument(
@@ -82,8 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         nargs="?",
         const="",
-        help="write a Markdown CI summary (implies --ci; put it after IMAGE); without FILE: append to "
-        "$GITHUB_STEP_SUMMARY when set, else stdout",
+        help="write a Markdown CI summary (implies --ci); without FILE: append to $GITHUB_STEP_SUMMARY when "
+        "set, else stdout",
     )
     out.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     rules = parser.add_argument_group("CI rules (override the rules file; 'disabled' turns one off)")
@@ -139,8 +141,19 @@ def _dispatch(argv: list[str]) -> int:
         from dive_py.compare_cli import main_diff
 
         return main_diff(argv[1:])
-    args = build_parser().parse_args(argv)
-    return run_image(args)
+    return run_image(parse_args(argv))
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """Parses the image command line; exits 2 with argparse's message when it is wrong."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.image is None and args.markdown:
+        # "--markdown IMAGE": the optional FILE took the image (argparse cannot tell them apart).
+        args.image, args.markdown = args.markdown, ""
+    if args.image is None:
+        parser.error("the following arguments are required: IMAGE")
+    return args
 
 
 def ci_from_env() -> bool:

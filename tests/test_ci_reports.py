@@ -208,6 +208,15 @@ def test_markdown_without_file_or_step_summary_goes_to_stdout(paths, cli_env, ca
     assert "Result: PASS" in captured.err  # the text report moves out of the way
 
 
+def test_markdown_before_the_image_does_not_take_it_for_its_file(paths, cli_env, capsys):
+    assert main(["--ci", "--markdown", paths[1]]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("## divepy: ✅ PASS")
+    assert Path(paths[1]).read_bytes()[:2] != b"##"  # the image was read, not overwritten with a summary
+    assert main(["--ci", "--markdown"]) == 2
+    assert "required: IMAGE" in capsys.readouterr().err
+
+
 def test_report_files_are_written_whole_or_not_at_all(paths, cli_env, capsys):
     old = cli_env / "report.xml"
     old.write_text("x" * 100_000)

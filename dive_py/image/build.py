@@ -99,7 +99,7 @@ def main_build(argv: list[str], run_image: Callable[[argparse.Namespace], int]) 
         argv: the arguments after ``build``.
         run_image: the CLI's image runner (explore, ``--ci`` or ``--json``).
     """
-    from dive_py.cli import RULE_FLAGS, build_parser
+    from dive_py.cli import RULE_FLAGS, build_parser, parse_args
 
     rule_flags = {f"--{key}" for key, _kebab, _help in RULE_FLAGS} | {f"--{k}" for _key, k, _help in RULE_FLAGS}
     parser = build_parser()
@@ -110,5 +110,5 @@ def main_build(argv: list[str], run_image: Callable[[argparse.Namespace], int]) 
     if not build_args:
         raise ConfigError("divepy build: give the build's arguments, e.g. `divepy build -t app:dev .`")
     image_id = run_build(build_args, engine)
-    args = parser.parse_args([*own, "--source", engine, image_id])
+    args = parse_args([*own, "--source", engine, image_id])
     return run_image(args)
