@@ -310,3 +310,46 @@ def test_a_corrupt_figure_file_is_ignored(tmp_path: Path) -> None:
     figures.write_bytes(b"{}")
     assert _figures(archive) == expected
     assert _figures(archive, use_cache=False) == expected
+
+
+def test_the_cache_keeps_within_its_limit_dropping_the_least_recently_used(tmp_path: Path, monkeypatch) -> None:
+    from dive_py.image.cache import CACHE_VERSION, cache_limit, prune_cache
+
+    root = tmp_path / "cache"
+    layers = root / f"layers-v{CACHE_VERSION}" / "ab"
+    layers.mkdir(parents=True)
+    for age, name in enumerate(["old", "mid", "new"]):
+        (layers / f"{name}-digest-1.scan").write_bytes(b"x" * 1000)
+        (layers / f"{name}-digest-1.where").write_text("[]")
+        os.utime(layers / f"{name}-digest-1.scan", ns=(age * 10**9, age * 10**9))
+    stale = root / f"layers-v{CACHE_VERSION - 1}" / "cd"
+    stale.mkdir(parents=True)
+    (stale / "x.scan").write_bytes(b"y" * 500)
+    figures = root / "figures-v1"
+    figures.mkdir()
+    (figures / "f.json").write_text("{}")
+    assert prune_cache(str(root), limit=2000) == 500 + 1000
+    assert sorted(p.name for p in layers.iterdir()) == [
+        "mid-digest-1.scan",
+        "mid-digest-1.where",
+        "new-digest-1.scan",
+        "new-digest-1.where",
+    ]
+    assert not stale.parent.exists() and (figures / "f.json").exists()
+    assert prune_cache(str(root), limit=2000) == 0
+    monkeypatch.setenv("DIVEPY_CACHE_LIMIT", "1kB")
+    assert cache_limit() == 1000
+    monkeypatch.setenv("DIVEPY_CACHE_LIMIT", "lots")
+    assert cache_limit() == 4 << 30
+
+
+def test_a_cache_hit_counts_as_a_recent_use(tmp_path: Path) -> None:
+    path = tmp_path / "d.tar"
+    write_docker_archive(path, [layer_tar([file(f"f{i}", b"z" * 3000) for i in range(200)])])
+    cache_dir = tmp_path / "cache"
+    options = LoadOptions(cache_dir=str(cache_dir))
+    load_image(str(path), options)
+    (entry,) = cache_dir.rglob("*.scan")
+    os.utime(entry, ns=(0, 0))
+    load_image(str(path), options)
+    assert entry.stat().st_mtime_ns > 0

@@ -251,6 +251,8 @@ class LayerCache:
             self.misses += 1
             return None
         self.hits += 1
+        with contextlib.suppress(OSError):
+            os.utime(self.path_for(key))  # recently used: pruned last
         return scan
 
     def put(self, key: CacheKey, encoded: bytes) -> bool:
@@ -299,3 +301,75 @@ def write_atomically(target: str, data: bytes) -> bool:
             os.unlink(temp)
         return False
     return True
+
+
+CACHE_LIMIT_BYTES = 4 << 30
+"""Default size of the layer cache (``$DIVEPY_CACHE_LIMIT``, e.g. ``500MB``, overrides it)."""
+
+_VERSIONED = re.compile(r"layers-v\d+")
+
+
+def cache_limit() -> int:
+    """The layer cache's size limit in bytes: ``$DIVEPY_CACHE_LIMIT`` (a size such as ``2GB``) or the default."""
+    text = os.environ.get("DIVEPY_CACHE_LIMIT", "").strip()
+    if text:
+        from dive_py.config import parse_bytes
+        from dive_py.errors import ConfigError
+
+        try:
+            return max(parse_bytes(text), 0)
+        except (ConfigError, ValueError):
+            pass  # a bad value does not stop an analysis: the default applies
+    return CACHE_LIMIT_BYTES
+
+
+def prune_cache(root: str | None = None, limit: int | None = None) -> int:
+    """Keeps the layer cache within ``limit`` bytes: drops the layer folders of other format versions,
+    then the least recently used entries (their ``.where`` files with them). Safe beside other runs: a
+    reader that finds an entry gone reads it as a miss. (Figures are a few kB an image: kept.)
+
+    Returns:
+        Bytes freed.
+    """
+    root = root or default_cache_dir()
+    limit = cache_limit() if limit is None else limit
+    freed = 0
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return 0
+    for name in names:
+        if _VERSIONED.fullmatch(name) and name != f"layers-v{CACHE_VERSION}":
+            freed += _remove_tree(os.path.join(root, name))  # written by another version of divepy: never read
+    entries = []
+    for folder, _dirs, files in os.walk(os.path.join(root, f"layers-v{CACHE_VERSION}")):
+        for name in files:
+            if name.endswith(".scan"):
+                path = os.path.join(folder, name)
+                with contextlib.suppress(OSError):
+                    st = os.stat(path)
+                    entries.append((st.st_mtime_ns, st.st_size, path))
+    total = sum(size for _when, size, _path in entries)
+    for _when, size, path in sorted(entries):
+        if total <= limit:
+            break
+        for victim in (path, path[: -len(".scan")] + ".where"):
+            with contextlib.suppress(OSError):
+                os.unlink(victim)
+        total -= size
+        freed += size
+    return freed
+
+
+def _remove_tree(path: str) -> int:
+    freed = 0
+    for folder, _dirs, files in os.walk(path, topdown=False):
+        for name in files:
+            with contextlib.suppress(OSError):
+                full = os.path.join(folder, name)
+                size = os.lstat(full).st_size
+                os.unlink(full)
+                freed += size
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)
+    return freed

@@ -25,7 +25,16 @@ from multiprocessing.connection import Connection
 
 from dive_py.errors import ImageFormatError
 from dive_py.image.archive import ImageFiles, region_reader
-from dive_py.image.cache import CacheKey, LayerCache, cache_key, decode_scan, encode_scan, file_region
+from dive_py.image.cache import (
+    CachedLayerScan,
+    CacheKey,
+    LayerCache,
+    cache_key,
+    decode_scan,
+    encode_scan,
+    file_region,
+    prune_cache,
+)
 from dive_py.image.compression import decompressing_reader, sniff
 from dive_py.image.layer_tar import scan_layer
 from dive_py.image.model import LayerScan
@@ -222,7 +231,12 @@ def prefetch_scans(
     """
     prestarted = _take_prestarted()
     try:
-        return _prefetch(files, layers, use_cache, cache_root, workers, progress, ready, prestarted)
+        results = _prefetch(files, layers, use_cache, cache_root, workers, progress, ready, prestarted)
+        if use_cache and any(
+            isinstance(scan, LayerScan) and not isinstance(scan, CachedLayerScan) for scan in results.values()
+        ):
+            prune_cache(cache_root)  # new entries were written
+        return results
     finally:
         for worker in prestarted or []:
             if worker.process.exitcode is None and not worker.conn.closed:
@@ -294,6 +308,8 @@ def _prefetch(
             else:
                 _remember(cache, job, key, region)
             feed.finished(job)
+    if root is not None and any(key is not None for _job, key, _region in jobs):
+        prune_cache(root)  # entries were written: keep the cache within its limit
     return results
 
 
