@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 import re
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -225,30 +225,25 @@ def _assemble(
 
 
 def _tree_bytes(tree: FileTree, layer_count: int) -> tuple[int, int, list[int]]:
-    """One walk over every node: bytes of regular files in the final file system, bytes of those
-    whose content repeats, and per layer the bytes it adds that later layers overwrite or delete.
+    """Bytes of regular files in the final file system, bytes of those whose content repeats, and per
+    layer the bytes it adds that later layers overwrite or delete.
 
     A node is in the final file system when its last event is a version: deleting a folder
     deletes what it holds, and a path added again under it re-adds the folder (tree.py).
+    (Comprehensions over the flat node list: this runs after the last layer, while nothing else can.)
     """
+    flats = [node.flat for node in tree.nodes]
+    final_files = [entry for flat in flats if (entry := flat[-1]) is not None and entry.kind == REGULAR]
+    final = sum(entry.size for entry in final_files)
+    copies = Counter((entry.hash, entry.size) for entry in final_files if entry.size)
+    duplicates = sum(size * (count - 1) for (_hash, size), count in copies.items() if count > 1)
     shadowed = [0] * layer_count
-    final = 0
-    seen: dict[tuple[int, int], int] = defaultdict(int)
-    for node in tree.nodes:  # in no order: the sums do not need walk()'s sorted children
-        flat = node.flat
-        if not flat:
-            continue
-        last = flat[-1]
-        if last is not None and last.kind == REGULAR:
-            final += last.size
-            if last.size:
-                seen[(last.hash, last.size)] += 1
+    for flat in flats:
         if len(flat) > 2:
             for i in range(1, len(flat) - 2, 2):  # every version but the last
                 entry = flat[i]
                 if entry is not None and entry.kind == REGULAR:
                     shadowed[flat[i - 1]] += entry.size
-    duplicates = sum(size * (count - 1) for (_hash, size), count in seen.items() if count > 1)
     return final, duplicates, shadowed
 
 

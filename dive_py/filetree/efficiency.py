@@ -84,6 +84,10 @@ class EfficiencyCounter:
         # are visited once, and a list each would cost ~10 MB on a 100k-file image.
         self._records: dict[str, int | list[int]] = {}
         self._second_visit_order: list[str] = []
+        self._minimum = 0
+        """Σ of every path's smallest visit, kept as visits come (no pass over all paths at the end)."""
+        self._discovered = 0
+        """Σ of all visits."""
 
     def add_visits(self, visits: list[tuple[str, str, int]], twice: set[str] = frozenset()) -> None:  # noqa: B006
         """Counts one layer's visits (from :func:`layer_visits`), without sorting every leaf.
@@ -93,18 +97,26 @@ class EfficiencyCounter:
         """
         records = self._records
         second: list[tuple[str, str]] = []
+        lowered = 0  # how much the smallest visits of paths seen before went down
+        fresh = 0
         for key, path, weight in visits:
             record = records.get(path)
             if record is None:
                 records[path] = weight
+                fresh += weight
             elif record.__class__ is int:
+                if weight < record:
+                    lowered += record - weight
                 records[path] = [2, record + weight, min(record, weight)]
                 second.append((key, path))
             else:
                 record[0] += 1
                 record[1] += weight
                 if weight < record[2]:
+                    lowered += record[2] - weight
                     record[2] = weight
+        self._minimum += fresh - lowered
+        self._discovered += sum(weight for _key, _path, weight in visits)
         if twice and second:
             second = [(self._second_key(key, path, visits, twice), path) for key, path in second]
         else:
@@ -125,15 +137,7 @@ class EfficiencyCounter:
         return 1 if record.__class__ is int else record[0]  # type: ignore[index]
 
     def score(self) -> float:
-        minimum = discovered = 0
-        for record in self._records.values():
-            if record.__class__ is int:
-                minimum += record  # type: ignore[operator]
-                discovered += record  # type: ignore[operator]
-            else:
-                minimum += record[2]  # type: ignore[index]
-                discovered += record[1]  # type: ignore[index]
-        return 1.0 if discovered == 0 else minimum / discovered
+        return 1.0 if self._discovered == 0 else self._minimum / self._discovered
 
     def inefficiencies(self) -> list[Inefficiency]:
         """Paths visited at least twice, largest cumulative size first, ties in dive's order."""
