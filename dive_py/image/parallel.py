@@ -13,11 +13,13 @@ carried back and raised at its layer, in manifest order.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import multiprocessing
 import os
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -47,13 +49,6 @@ MAX_WORKERS = 2
 
 READ_SIZE = 1 << 20
 
-STACKING_SHARE = 0.3
-"""Stacking the layers costs the main process a good part of a scan's work: when every layer is a plain
-tar, its own share of the scan starts this fraction of all the work behind. On the 101k-file image that is
-~0.1 s sooner than an even split (0.2: ~0.06 s), for ~10 MB more at the peak (the worker lives longer
-beside the growing tree; 121-125 MB in all, dive 168 MB). With
-compressed layers the split stays even: there the same 15 MB would take the peak past dive's own
-(122-155 MB on the gzip variant, against 113-115 MB for divepy), for the same 0.05-0.09 s."""
 
 Prefetched = dict[int, "LayerScan | ImageFormatError"]
 
@@ -114,22 +109,25 @@ Assignment = list[tuple[BlobJob, "CacheKey | None"]]
 
 
 def _worker_main(conn: Connection) -> None:
-    """A worker process: gets the cache folder and its jobs once, sends each layer's result when done, then exits.
+    """A worker process: gets the cache folder and a job at a time, sends each layer's result when done,
+    and exits when it gets no job.
 
     A result is the encoded scan, the :class:`ImageFormatError` the scan raised, or None for
     anything else (the main process then scans that layer itself and reports what it finds).
     """
     try:
-        cache_root, jobs = conn.recv()
-        for job, key in jobs:
+        while True:
+            cache_root, job, key = conn.recv()
+            if job is None:
+                break
             try:
                 encoded = scan_job(job, cache_root, key)
             except ImageFormatError as exc:
-                conn.send((job.index, exc))
+                conn.send(exc)
             except Exception:  # noqa: BLE001 - reported as "scan it here", where it raises properly
-                conn.send((job.index, None))
+                conn.send(None)
             else:
-                conn.send((job.index, b""))
+                conn.send(b"")
                 conn.send_bytes(encoded)  # as it is: no pickled copy
                 del encoded
     except (EOFError, OSError, KeyboardInterrupt):
@@ -139,7 +137,7 @@ def _worker_main(conn: Connection) -> None:
 
 
 class _Worker:
-    """One scan process. It exits as soon as its last layer is sent, so that its memory is not
+    """One scan process. It exits as soon as it is given no more layers, so that its memory is not
     held while the main process builds the tree (a process pool keeps idle workers to the end)."""
 
     def __init__(self, context) -> None:  # noqa: ANN001 - a multiprocessing context
@@ -147,20 +145,21 @@ class _Worker:
         self.process = context.Process(target=_worker_main, args=(child,), daemon=True, name="divepy-scan")
         self.process.start()
         child.close()
-        self.waiting: dict[int, tuple[BlobJob, CacheKey | None]] = {}
-        """Jobs sent and not answered yet, by layer index."""
 
-    def start(self, jobs: Assignment, cache_root: str | None = None) -> None:
-        self.waiting = {job.index: (job, key) for job, key in jobs}
-        try:
-            self.conn.send((cache_root, jobs))
-        except OSError:
-            pass  # a dead worker: its jobs are scanned in the main process (see _collect)
+    def scan(self, job: BlobJob, key: CacheKey | None, cache_root: str | None) -> bytes | ImageFormatError | None:
+        """One layer's result (see :func:`_worker_main`).
+
+        Raises:
+            EOFError, OSError: the worker died (killed, out of memory).
+        """
+        self.conn.send((cache_root, job, key))
+        result = self.conn.recv()
+        return self.conn.recv_bytes() if result == b"" else result
 
     def stop(self) -> None:
-        """Sends no jobs: the process exits at once."""
-        self.start([])
-        self.finish()
+        """Sends no job: the process exits at once (:meth:`finish` reaps it)."""
+        with contextlib.suppress(OSError):
+            self.conn.send((None, None, None))
 
     def finish(self) -> None:
         self.conn.close()
@@ -241,6 +240,7 @@ def prefetch_scans(
         for worker in prestarted or []:
             if worker.process.exitcode is None and not worker.conn.closed:
                 worker.stop()  # not needed by this load
+                worker.finish()
 
 
 def _prefetch(
@@ -373,46 +373,80 @@ def _scan_in_workers(
     feed: _Feed,
     prestarted: list[_Worker] | None = None,
 ) -> None:
-    """Scans the layers in ``count`` shares: one on a thread of this process, the others in worker processes.
+    """Scans the layers with ``count`` scanners: a thread of this process and worker processes.
 
     sha256 and inflating free the GIL (they are most of a scan's cost), so a scan thread here runs
-    beside the stacking of the layers with little contention, and its share needs no second copy of
-    the interpreter, no sending between processes and no decoding: on the 101k-file image, as fast
-    as two workers and ~25 MB less at the peak (bench/README.md).
+    beside the stacking of the layers with little contention, and its layers need no second copy of
+    the interpreter, no sending between processes and no decoding (bench/README.md).
+
+    Plain layers are handed out as scanners come free (the workers start with the largest, this
+    process with the bottom layer), so that all end together. Compressed layers are split ahead, by
+    their uncompressed size: a worker then ends when its share does, and its memory is free before
+    this process has built the whole tree (handing them out would keep it to the end, ~15 MB more
+    at the peak than dive's own on the gzip benchmark).
     """
     regions = {job.index: region for job, _key, region in jobs}
     kinds = {job.index: blob_kind(job) for job, _key, _region in jobs}
-    head_start = STACKING_SHARE if all(kind == "none" for kind, _work in kinds.values()) else 0.0
     pairs = [(job, key) for job, key, _region in jobs]
-    shares = assign_jobs(pairs, count, lambda job: kinds[job.index][1], head_start)
-    # Worker processes take the shares with the largest layers, so that they end (and free their memory)
-    # before this process, which also stacks every layer, has built the whole tree.
-    away, here = shares[:-1], shares[-1:]
-    outcomes: queue.Queue = queue.Queue()
     spares = list(prestarted or [])
-    workers = [spares.pop() if spares else None for _ in away]
+    if all(kind == "none" for kind, _work in kinds.values()):
+        by_size = sorted(pairs, key=lambda item: -kinds[item[0].index][1])
+        firsts, left = by_size[: count - 1], by_size[count - 1 :]
+        # This process starts with the bottom layer (stacking can begin), then the rest go largest first,
+        # so that no large layer is left for the end while the other scanner idles.
+        bottom = [min(left, key=lambda item: item[0].index)] if left else []
+        rest = deque(bottom + [item for item in left if item not in bottom])
+        takers = [_taker([first], rest) for first in firsts] + [_taker([], rest)]
+    else:
+        shares = assign_jobs(pairs, count, lambda job: kinds[job.index][1])
+        takers = [_taker(share, deque()) for share in shares]
+    workers = [spares.pop() if spares else None for _ in takers[:-1]]
     if None in workers:
         context = _pool_context()  # before the threads below start: fork needs a single-threaded process
         workers = [worker or _Worker(context) for worker in workers]
     for worker in spares:
         worker.stop()
-    for worker, share in zip(workers, away, strict=True):
-        worker.start(share, root)
-        threading.Thread(target=_pump, args=(worker, outcomes), daemon=True, name="divepy-pump").start()
-    for share in here:
-        threading.Thread(target=_scan_share, args=(share, root, outcomes), daemon=True, name="divepy-scan").start()
+        worker.finish()
+    outcomes: queue.Queue = queue.Queue()
+    pumps = [
+        threading.Thread(target=_pump, args=(worker, take, root, outcomes), daemon=True, name="divepy-pump")
+        for worker, take in zip(workers, takers, strict=False)
+    ]
+    for pump in pumps:
+        pump.start()
+    threading.Thread(target=_scan_share, args=(takers[-1], root, outcomes), daemon=True, name="divepy-scan").start()
     for _ in range(len(jobs)):
         job, key, result = outcomes.get()
         if isinstance(result, BaseException) and not isinstance(result, ImageFormatError):
             raise result  # a bug in a scan thread: reported like one in this thread
         _settle(job, key, regions[job.index], result, results, cache, feed)
-    for worker in workers:
-        worker.finish()  # a worker exits by itself after its last layer (its memory is free then): reap it
+    for pump, worker in zip(pumps, workers, strict=True):
+        pump.join()  # it has told its worker to stop (the worker's memory is free once it has)
+        worker.finish()
 
 
-def _scan_share(share: Assignment, root: str | None, outcomes: queue.Queue) -> None:
-    """A scan thread: scans its layers in order and stores them in the cache when keyed."""
-    for job, key in share:
+Take = Callable[[], "tuple[BlobJob, CacheKey | None] | None"]
+
+
+def _taker(own: Assignment, shared: deque) -> Take:
+    """The next layer for one scanner: its own ones first, then any left in ``shared`` (None: done)."""
+    own = list(own)
+
+    def take() -> tuple[BlobJob, CacheKey | None] | None:
+        if own:
+            return own.pop(0)
+        try:
+            return shared.popleft()  # atomic: scanners on other threads take from it too
+        except IndexError:
+            return None
+
+    return take
+
+
+def _scan_share(take: Take, root: str | None, outcomes: queue.Queue) -> None:
+    """A scan thread: scans layers as it takes them and stores them in the cache when keyed."""
+    while (item := take()) is not None:
+        job, key = item
         try:
             scan = _scan_here(job)
             if root is not None and key is not None:
@@ -423,19 +457,23 @@ def _scan_share(share: Assignment, root: str | None, outcomes: queue.Queue) -> N
             outcomes.put((job, key, scan))
 
 
-def _pump(worker: _Worker, outcomes: queue.Queue) -> None:
-    """Passes a worker process's results on as they come; a worker that dies leaves its layers to this process."""
-    try:
-        while worker.waiting:
-            index, result = worker.conn.recv()
-            if result == b"":
-                result = worker.conn.recv_bytes()
-            job, key = worker.waiting.pop(index)
-            outcomes.put((job, key, result))
-    except (EOFError, OSError):
-        for job, key in sorted(worker.waiting.values(), key=lambda item: item[0].index):
+def _pump(worker: _Worker, take: Take, root: str | None, outcomes: queue.Queue) -> None:
+    """Feeds a worker process layers as it takes them and passes its results on; when the worker
+    dies, the layer it had is scanned again in this process, and the pump takes no more."""
+    while (item := take()) is not None:
+        job, key = item
+        try:
+            result = worker.scan(job, key, root)
+        except (EOFError, OSError):
             outcomes.put((job, key, None))  # killed, out of memory: scanned again here
-        worker.waiting.clear()
+            rest = []
+            while (left := take()) is not None:
+                rest.append(left)
+            for job, key in rest:
+                outcomes.put((job, key, None))
+            return
+        outcomes.put((job, key, result))
+    worker.stop()
 
 
 def blob_kind(job: BlobJob) -> tuple[str, int]:
@@ -454,22 +492,17 @@ def blob_kind(job: BlobJob) -> tuple[str, int]:
 
 
 def assign_jobs(
-    jobs: list[tuple[BlobJob, CacheKey | None]],
-    count: int,
-    weigh: Callable[[BlobJob], int] = lambda job: job.size,
-    head_start: float = 0.0,
+    jobs: list[tuple[BlobJob, CacheKey | None]], count: int, weigh: Callable[[BlobJob], int] = lambda job: job.size
 ) -> list[Assignment]:
     """Splits the layers between ``count`` workers by size, each worker taking its share bottom layer first.
 
     The largest layers are placed first, each with the least loaded worker (a 4/3-optimal split),
     so that the workers end at about the same time; within a worker, manifest order lets the
-    main process stack the lower layers while the upper ones are still being scanned. The last
-    share starts ``head_start`` (a fraction of all the work) behind: its scanner also stacks.
+    main process stack the lower layers while the upper ones are still being scanned.
     """
     shares: list[Assignment] = [[] for _ in range(count)]
     weights = {item[0].index: weigh(item[0]) for item in jobs}
-    loads = [0.0] * count
-    loads[-1] = head_start * sum(weights.values())
+    loads = [0] * count
     for item in sorted(jobs, key=lambda item: (-weights[item[0].index], item[0].index)):
         least = loads.index(min(loads))
         shares[least].append(item)
