@@ -3,12 +3,12 @@
 Before :func:`dive_py.image.loader.build_image` walks the layers in manifest order, the
 layers whose blobs sit at a known place in a file (a tar archive member, a file of an
 OCI folder) are looked up in the layer cache (an entry serves only a blob proven to hold
-the bytes it was made from: see :mod:`dive_py.image.cache`), and the rest are split in two
-shares by size: one is scanned on a thread of this process, the other by a worker process that
-sends each scan back in the compact encoding of :mod:`dive_py.image.cache` (~17 ms per 100k
-records against ~240 ms for pickled objects) and exits when its share is done. Both run the
-very same :func:`scan_layer` as the serial path, so the results are identical; an error is
-carried back and raised at its layer, in manifest order.
+the bytes it was made from: see :mod:`dive_py.image.cache`), and the rest are scanned by a
+thread of this process and a worker process (see :func:`_scan_in_workers` for who takes which).
+The worker sends each scan back in the compact encoding of :mod:`dive_py.image.cache` (~17 ms
+per 100k records against ~240 ms for pickled objects) and exits when it gets no more layers.
+Both run the very same :func:`scan_layer` as the serial path, so the results are identical; an
+error is carried back and raised at its layer, in manifest order.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from multiprocessing.connection import Connection
 from dive_py.errors import ImageFormatError
 from dive_py.image.archive import ImageFiles, region_reader
 from dive_py.image.cache import (
-    CachedLayerScan,
     CacheKey,
     LayerCache,
     cache_key,
@@ -48,7 +47,6 @@ MAX_WORKERS = 2
 """Layers scanned at once (shares); each scan also hashes on a helper thread, so more rarely pays."""
 
 READ_SIZE = 1 << 20
-
 
 Prefetched = dict[int, "LayerScan | ImageFormatError"]
 
@@ -230,12 +228,7 @@ def prefetch_scans(
     """
     prestarted = _take_prestarted()
     try:
-        results = _prefetch(files, layers, use_cache, cache_root, workers, progress, ready, prestarted)
-        if use_cache and any(
-            isinstance(scan, LayerScan) and not isinstance(scan, CachedLayerScan) for scan in results.values()
-        ):
-            prune_cache(cache_root)  # new entries were written
-        return results
+        return _prefetch(files, layers, use_cache, cache_root, workers, progress, ready, prestarted)
     finally:
         for worker in prestarted or []:
             if worker.process.exitcode is None and not worker.conn.closed:
