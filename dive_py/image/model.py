@@ -203,6 +203,7 @@ class LazyLayerScan(LayerScan):
         if self._entries is None:
             decode, self._decode = self._decode, None
             self._entries = decode() if decode is not None else {}
+            self.columns = None  # the entries hold it all now (~100 bytes a member less to keep)
         return self._entries
 
     @entries.setter
