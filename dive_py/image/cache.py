@@ -69,7 +69,9 @@ def encode_scan(scan: LayerScan, what: str = "") -> bytes:
     Returns:
         Bytes for :func:`decode_scan`, ending with an xxh3-64 checksum of the rest.
     """
-    columns = getattr(scan, "columns", None) or LayerColumns.from_entries(scan.entries)
+    columns = getattr(scan, "columns", None)  # a fresh scan's; else made from the entries
+    if columns is None:
+        columns = LayerColumns.from_entries(scan.entries)
     paths = b"\0".join(columns.paths)
     warnings = [_WHAT + w[len(what) :] if what and w.startswith(what) else w for w in scan.warnings]
     meta = {
