@@ -328,7 +328,15 @@ def test_the_cache_keeps_within_its_limit_dropping_the_least_recently_used(tmp_p
     figures = root / "figures-v1"
     figures.mkdir()
     (figures / "f.json").write_text("{}")
-    assert prune_cache(str(root), limit=2000) == 500 + 1000
+    blobs = root / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+    (blobs / ("b" * 64)).write_bytes(b"b" * 700)  # a registry blob, used before every layer entry
+    os.utime(blobs / ("b" * 64), ns=(0, 0))
+    (blobs / ".part-abc").write_bytes(b"p" * 300)  # a download that was killed an hour ago
+    os.utime(blobs / ".part-abc", ns=(0, 0))
+    (blobs / ".part-now").write_bytes(b"q" * 10)  # one under way
+    assert prune_cache(str(root), limit=2000) == 500 + 300 + 700 + 1000
+    assert sorted(p.name for p in blobs.iterdir()) == [".part-now"]
     assert sorted(p.name for p in layers.iterdir()) == [
         "mid-digest-1.scan",
         "mid-digest-1.where",

@@ -203,3 +203,21 @@ def test_concurrent_looks_share_the_cache(registry: Registry, tomcat_ref: str, t
     blobs = list((tmp_path / "shared-cache").rglob("*"))
     assert not [b for b in blobs if b.name.startswith(".part-")]
     assert len([b for b in blobs if b.is_file()]) == 6  # 5 layers + the config
+
+
+def test_file_contents_come_from_the_blob_cache(tomcat_ref: str) -> None:
+    from dive_py.errors import DivepyError
+    from dive_py.image.registry import cache_dir
+    from dive_py.ui.content import ContentReader
+
+    pulled, saved = analyze(load_image(f"registry://{tomcat_ref}")), _archive_analysis()
+    top = len(saved.layers) - 1
+    path = next(p for p, e in saved.layers[top].scan.entries.items() if e.kind == "f" and e.size > 1000)
+    want = ContentReader(saved.image).read(saved.tree.get(path), top, saved.tree.get, 1 << 20)
+    got = ContentReader(pulled.image).read(pulled.tree.get(path), top, pulled.tree.get, 1 << 20)
+    assert got == want and len(got) > 1000
+    for blob in (Path(cache_dir()) / "blobs").rglob("*"):
+        if blob.is_file():
+            blob.unlink()
+    with pytest.raises(DivepyError, match="no longer in divepy's cache"):
+        ContentReader(pulled.image).read(pulled.tree.get(path), top, pulled.tree.get, 1 << 20)

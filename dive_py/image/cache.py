@@ -30,6 +30,7 @@ import stat
 import struct
 import sys
 import tempfile
+import time
 from array import array
 from dataclasses import dataclass
 
@@ -326,9 +327,10 @@ def cache_limit() -> int:
 
 
 def prune_cache(root: str | None = None, limit: int | None = None) -> int:
-    """Keeps the layer cache within ``limit`` bytes: drops the layer folders of other format versions,
-    then the least recently used entries (their ``.where`` files with them). Safe beside other runs: a
-    reader that finds an entry gone reads it as a miss. (Figures are a few kB an image: kept.)
+    """Keeps the cache within ``limit`` bytes: drops the layer folders of other format versions and
+    downloads that never finished, then the least recently used layer entries (their ``.where`` files
+    with them) and registry blobs. Safe beside other runs: a reader that finds a file gone reads it as
+    a miss. (Figures are a few kB an image: kept.)
 
     Returns:
         Bytes freed.
@@ -343,19 +345,26 @@ def prune_cache(root: str | None = None, limit: int | None = None) -> int:
     for name in names:
         if _VERSIONED.fullmatch(name) and name != f"layers-v{CACHE_VERSION}":
             freed += _remove_tree(os.path.join(root, name))  # written by another version of divepy: never read
-    entries = []
-    for folder, _dirs, files in os.walk(os.path.join(root, f"layers-v{CACHE_VERSION}")):
-        for name in files:
-            if name.endswith(".scan"):
+    entries = []  # (last use, size, path)
+    stale = time.time_ns() - 3600 * 10**9
+    for top in (f"layers-v{CACHE_VERSION}", "blobs"):
+        for folder, _dirs, files in os.walk(os.path.join(root, top)):
+            for name in files:
                 path = os.path.join(folder, name)
                 with contextlib.suppress(OSError):
                     st = os.stat(path)
-                    entries.append((st.st_mtime_ns, st.st_size, path))
+                    if name.startswith((".part-", ".tmp-")):
+                        if st.st_mtime_ns < stale:  # left by a run that was killed
+                            os.unlink(path)
+                            freed += st.st_size
+                    elif not name.endswith(".where"):
+                        entries.append((st.st_mtime_ns, st.st_size, path))
     total = sum(size for _when, size, _path in entries)
     for _when, size, path in sorted(entries):
         if total <= limit:
             break
-        for victim in (path, path[: -len(".scan")] + ".where"):
+        victims = [path, path[: -len(".scan")] + ".where"] if path.endswith(".scan") else [path]
+        for victim in victims:
             with contextlib.suppress(OSError):
                 os.unlink(victim)
         total -= size

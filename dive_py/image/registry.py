@@ -12,6 +12,7 @@ only once its digest checked out, so a second look downloads no layer.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import http.client
 import ipaddress
@@ -29,6 +30,7 @@ from typing import Any
 
 from dive_py.errors import DigestMismatchError, ImageFormatError, ImageSelectionError, SourceError
 from dive_py.image.archive import ImageFiles
+from dive_py.image.cache import default_cache_dir, prune_cache
 from dive_py.image.engine import docker_config_dir
 from dive_py.image.layer_tar import scan_layer
 from dive_py.image.layouts import ImagePlan, LayerRef
@@ -82,9 +84,8 @@ def default_platform() -> str:
 
 
 def cache_dir() -> str:
-    """Where verified blobs are kept: ``$XDG_CACHE_HOME/divepy`` or ``~/.cache/divepy``."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "divepy")
+    """Where verified blobs are kept (under ``blobs/``): divepy's cache folder, as for layer scans."""
+    return default_cache_dir()
 
 
 def is_loopback(hostname: str) -> bool:
@@ -426,6 +427,8 @@ class BlobCache:
         if size is not None and size >= 0 and os.fstat(f.fileno()).st_size != size:
             f.close()
             return None
+        with contextlib.suppress(OSError):
+            os.utime(path)  # recently used: pruned last (cache.prune_cache)
         return f
 
     def writer(self, digest: str) -> _CacheWriter | None:
@@ -585,6 +588,8 @@ def load_with_client(
     files = RegistryImage(client, name, cache, sizes)
     image = build_image(files, plan, f"registry://{name}", options)
     image.source = f"registry ({manifest.get('mediaType') or 'manifest'} {manifest_digest[:19]})"
+    if client.downloaded_bytes:
+        prune_cache(cache.root)  # blobs were added: keep the cache within its limit
     return image
 
 
