@@ -2,4 +2,5 @@
 
 from dive_py.cli import console_main
 
-console_main()
+if __name__ == "__main__":  # not when a spawned worker process imports the parent's main module
+    console_main()

@@ -241,3 +241,32 @@ def test_workers_are_gone_when_the_load_returns(tmp_path: Path) -> None:
         """,
         tmp_path,
     )
+
+
+@pytest.mark.parametrize("kind", ["docker", "gzip"])
+def test_spawned_workers_scan_too(tmp_path: Path, kind: str) -> None:
+    """Where fork is not safe (another thread runs), the worker is a fresh interpreter: it must work."""
+    _in_fresh_interpreter(
+        f"""
+        import multiprocessing
+        from dive_py.image.cache import CachedLayerScan
+        from dive_py.image.loader import LoadOptions, load_image
+        for worker in parallel._take_prestarted():
+            worker.stop()
+            worker.finish()
+        parallel.PARALLEL_MIN_BYTES = 0
+        parallel._pool_context = lambda: multiprocessing.get_context("spawn")
+        path = _built(tmp_path, "{kind}")
+        scans = [layer.scan for layer in load_image(path, LoadOptions(use_cache=False, workers=2)).layers]
+        assert any(isinstance(scan, CachedLayerScan) for scan in scans), "no layer came back from a worker"
+        assert signature(path, workers=2) == signature(path, workers=1)
+        """,
+        tmp_path,
+    )
+
+
+def test_a_spawned_worker_does_not_run_the_command_again() -> None:
+    """A spawned process imports the parent's main module as ``__mp_main__``: ``python -m dive_py`` must not start."""
+    code = "import runpy; runpy.run_module('dive_py.__main__', run_name='__mp_main__'); print('imported only')"
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "imported only", done.stderr[-500:]
