@@ -176,20 +176,14 @@ def load_options(args: argparse.Namespace, progress=None):  # noqa: ANN001, ANN2
     )
 
 
-def make_loader(args: argparse.Namespace, *, explorer: bool = False) -> Callable:
-    """A ``load(progress) -> Analysis`` for the image the flags name (the UI runs it off-thread).
-
-    ``explorer``: for the UI, which stacks layers while the others are scanned (see ``LoadOptions``).
-    """
+def make_loader(args: argparse.Namespace) -> Callable:
+    """A ``load(progress) -> Analysis`` for the image the flags name (the UI runs it off-thread)."""
 
     def load(progress=None):  # noqa: ANN001, ANN202
         from dive_py.analysis import analyze
         from dive_py.image.loader import load_image
 
-        options = load_options(args, progress)
-        if explorer:
-            options.stack_while_scanning = True
-        return analyze(load_image(args.image, options))
+        return analyze(load_image(args.image, load_options(args, progress)))
 
     return load
 
@@ -205,7 +199,7 @@ def run_image(args: argparse.Namespace) -> int:
     if wants_ui:
         from dive_py.ui import run_tui
 
-        return run_tui(args.image, make_loader(args, explorer=True))
+        return run_tui(args.image, make_loader(args))
     from dive_py.analysis import long_lived
 
     with long_lived():
