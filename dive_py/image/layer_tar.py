@@ -173,10 +173,13 @@ def _scan_members(reader: TarReader, what: str, scan: LayerScan) -> LayerColumns
     adler32, xxh3, fast_kinds, unclean = zlib.adler32, xxhash.xxh3_64_intdigest, _FAST_KINDS, _UNCLEAN.search
     size_total = fast_members = 0
     buf, pos = reader._buf, reader._pos
-    view = memoryview(buf)
+    view, end = memoryview(buf), len(buf)
     fast = not reader._global
+    # Bound methods: each saves an attribute lookup a member and column.
+    add_path, add_kind, add_size, add_hash = paths.append, kinds.append, sizes.append, hashes.append
+    add_mode, add_uid, add_gid = modes.append, uids.append, gids.append
     while True:
-        if fast and len(buf) - pos >= BLOCK:
+        if fast and end - pos >= BLOCK:
             block = buf[pos : pos + BLOCK]
             kind = fast_kinds[block[156]]
             size = -1
@@ -210,23 +213,23 @@ def _scan_members(reader: TarReader, what: str, scan: LayerScan) -> LayerColumns
                     digest = 0
                     if kind == _F:
                         padded = pos + ((size + BLOCK - 1) & -BLOCK)
-                        if padded <= len(buf):
+                        if padded <= end:
                             digest = xxh3(view[pos : pos + size])
                             pos = padded
                         else:  # the content runs past the buffer: the reader refills
                             reader._pos, reader._pending = pos, padded - pos
                             digest = reader.hash_content(size)
                             buf, pos = reader._buf, reader._pos
-                            view = memoryview(buf)
+                            view, end = memoryview(buf), len(buf)
                     elif kind == _L or kind == _H:
                         links[len(paths)] = block[157:257].partition(b"\0")[0].decode("utf-8", "surrogateescape")
-                    paths.append(path)
-                    kinds.append(kind)
-                    sizes.append(size)
-                    modes.append(mode_uid_gid[0])
-                    uids.append(mode_uid_gid[1])
-                    gids.append(mode_uid_gid[2])
-                    hashes.append(digest)
+                    add_path(path)
+                    add_kind(kind)
+                    add_size(size)
+                    add_mode(mode_uid_gid[0])
+                    add_uid(mode_uid_gid[1])
+                    add_gid(mode_uid_gid[2])
+                    add_hash(digest)
                     size_total += size
                     fast_members += 1
                     continue
@@ -238,7 +241,7 @@ def _scan_members(reader: TarReader, what: str, scan: LayerScan) -> LayerColumns
         _add_member(columns, scan, reader, header, what)
         reader._skip_pending()
         buf, pos = reader._buf, reader._pos
-        view = memoryview(buf)
+        view, end = memoryview(buf), len(buf)
         fast = not reader._global
     scan.size_bytes = size_total
     reader.member_count += fast_members
