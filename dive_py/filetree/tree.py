@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from sys import intern
 
 from dive_py.errors import ImageFormatError
 from dive_py.image.model import DIRECTORY, FileEntry, LayerScan
@@ -174,37 +173,37 @@ class FileTree:
                 if child_path not in written and child_path not in changes.removed:
                     changes.removed[child_path] = _deleted_weight(child, layer)
                 _delete_subtree(child, layer)
-        parent_cache: tuple[str, Node] = ("", self.root)
+        cached_path, cached_parent = "", self.root  # the parent of the entry before (usually the same)
         # Folders present at this layer, by path: tars list a folder, its files, its subfolders, then more
         # files of the folder; each is found again without a walk from the root (3,000-deep trees stay linear).
         folders: dict[str, Node] = {"": self.root}
+        add_node, directory = self.nodes.append, DIRECTORY
         for path, entry in written.items():
             parent_path, _, name = path.rpartition("/")
-            if parent_cache[0] == parent_path:
-                parent = parent_cache[1]
+            if cached_path == parent_path:
+                parent = cached_parent
             else:
                 parent = folders.get(parent_path)
                 if parent is None:
                     parent = folders[parent_path] = self._ensure_dirs(parent_path, layer)
-                parent_cache = (parent_path, parent)
+                cached_path, cached_parent = parent_path, parent
             children = parent.children
             if children is None:
                 children = parent.children = {}
             node = children.get(name)
             if node is None:
                 # A new path (most of them): nothing below it to replace; _child() inlined for speed.
-                name = intern(name)  # file names repeat (a third of them here): one string each
                 node = children[name] = Node(name, parent, (layer, entry))
-                self.nodes.append(node)
+                add_node(node)
             else:
                 before = node.state(layer)
-                if before is not None and before.kind == DIRECTORY and entry.kind != DIRECTORY:
+                if before is not None and before.kind == directory and entry.kind != directory:
                     for child in (node.children or {}).values():
                         _delete_subtree(child, layer)  # a file replaced the folder: its contents are gone
                     folders = {"": self.root}  # some of those may be known folders: forget them all (rare)
-                    parent_cache = ("", self.root)
+                    cached_path, cached_parent = "", self.root
                 _set_event(node, layer, entry)
-            if entry.kind == DIRECTORY:
+            if entry.kind == directory:
                 folders[path] = node
         self.layer_count = max(self.layer_count, layer + 1)
         return changes
