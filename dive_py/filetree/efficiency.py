@@ -58,15 +58,16 @@ def layer_visits(scan: LayerScan, changes: LayerChanges) -> tuple[list[tuple[str
         weights.setdefault(path, 0)
         if path in changes.removed:
             twice.add(path)
-    inner: set[str] = set()
-    for key in weights:
-        end = key.rfind("/")
-        while end > 0:
-            parent = key[:end]
-            if parent in inner:
-                break
-            inner.add(parent)
-            end = parent.rfind("/")
+    # Inner keys: every folder with a key below it. The parents of all keys, then the ancestors of the
+    # parents that are no key themselves (folders the tar does not list; a listed one's parent is in).
+    inner = {key.rpartition("/")[0] for key in weights}
+    implied = [parent for parent in inner if parent and parent not in weights]
+    while implied:
+        above = implied.pop().rpartition("/")[0]
+        if above and above not in inner:
+            inner.add(above)
+            if above not in weights:
+                implied.append(above)
     get = paths.get
     return [(key, get(key, key), weight) for key, weight in weights.items() if key not in inner], twice
 
