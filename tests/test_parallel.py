@@ -197,6 +197,8 @@ def test_layers_are_split_by_size_and_each_share_runs_bottom_up() -> None:
     loads = sorted(sum(job.size for job, _key in share) for share in shares)
     assert loads == [sum(sizes) - 935, 935]
     assert parallel.assign_jobs([(_job(0, 5), None)], 2) == [[(_job(0, 5), None)]]
+    behind = parallel.assign_jobs([(_job(i, size), None) for i, size in enumerate([50, 40, 30, 20])], 2, head_start=0.5)
+    assert [[job.index for job, _key in share] for share in behind] == [[0, 1, 3], [2]]  # 110 vs 70 + 30
 
 
 def test_gzip_layers_are_weighed_by_their_uncompressed_size(tmp_path: Path) -> None:

@@ -48,6 +48,12 @@ MAX_WORKERS = 2
 
 READ_SIZE = 1 << 20
 
+STACKING_SHARE = 0.15
+"""With compressed layers (split ahead), this process's share starts this fraction of all the work behind,
+as it also stacks every layer. On the gzip benchmark: 2.18-2.23 s against 2.36-2.39 s for an even split;
+the worker then lives ~0.15 s longer beside the growing tree: 116-117 MB at the peak instead of 99-102
+(dive: 122-174 MB)."""
+
 Prefetched = dict[int, "LayerScan | ImageFormatError"]
 
 
@@ -391,7 +397,7 @@ def _scan_in_workers(
         rest = deque(bottom + [item for item in left if item not in bottom])
         takers = [_taker([first], rest) for first in firsts] + [_taker([], rest)]
     else:
-        shares = assign_jobs(pairs, count, lambda job: kinds[job.index][1])
+        shares = assign_jobs(pairs, count, lambda job: kinds[job.index][1], STACKING_SHARE)
         takers = [_taker(share, deque()) for share in shares]
     workers = [spares.pop() if spares else None for _ in takers[:-1]]
     if None in workers:
@@ -485,17 +491,22 @@ def blob_kind(job: BlobJob) -> tuple[str, int]:
 
 
 def assign_jobs(
-    jobs: list[tuple[BlobJob, CacheKey | None]], count: int, weigh: Callable[[BlobJob], int] = lambda job: job.size
+    jobs: list[tuple[BlobJob, CacheKey | None]],
+    count: int,
+    weigh: Callable[[BlobJob], int] = lambda job: job.size,
+    head_start: float = 0.0,
 ) -> list[Assignment]:
     """Splits the layers between ``count`` workers by size, each worker taking its share bottom layer first.
 
     The largest layers are placed first, each with the least loaded worker (a 4/3-optimal split),
     so that the workers end at about the same time; within a worker, manifest order lets the
-    main process stack the lower layers while the upper ones are still being scanned.
+    main process stack the lower layers while the upper ones are still being scanned. The last
+    share starts ``head_start`` (a fraction of all the work) behind: its scanner also stacks.
     """
     shares: list[Assignment] = [[] for _ in range(count)]
     weights = {item[0].index: weigh(item[0]) for item in jobs}
-    loads = [0] * count
+    loads = [0.0] * count
+    loads[-1] = head_start * sum(weights.values())
     for item in sorted(jobs, key=lambda item: (-weights[item[0].index], item[0].index)):
         least = loads.index(min(loads))
         shares[least].append(item)
