@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from typing import TextIO
 
 from rich.console import Console
@@ -17,9 +19,20 @@ INEFFICIENT_ROWS = 50
 _STATUS_STYLE = {RuleStatus.PASS: "green", RuleStatus.FAIL: "bold red", RuleStatus.SKIP: "dim"}
 
 
+class _Console(Console):
+    """Rich's console, but a reader that goes away (``divepy --ci IMAGE | head``) does not decide the exit
+    code: the rest of the output is dropped and divepy exits as the analysis says (Rich exits 1)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.file.fileno())  # the final flush then writes nowhere instead of failing
+
+
 def make_console(stream: TextIO) -> Console:
     """A console that colours only a terminal, and never when NO_COLOR is set (Rich's rule)."""
-    return Console(file=stream, highlight=False, soft_wrap=True, emoji=False)
+    return _Console(file=stream, highlight=False, soft_wrap=True, emoji=False)
 
 
 def render_summary(console: Console, analysis: Analysis) -> None:

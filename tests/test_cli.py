@@ -113,3 +113,15 @@ def test_console_script_and_module_entry_point(test_image, tmp_path):
     )
     assert done.returncode == 1 and "Result: FAIL" in done.stdout
     assert (REPO / "dive_py" / "__main__.py").exists()
+
+
+@pytest.mark.parametrize(("flags", "code"), [([], 0), (["--ci"], 0), (["--ci", "--lowestEfficiency", "0.999"], 1)])
+def test_a_reader_that_stops_early_does_not_change_the_exit_code(flags: list[str], code: int) -> None:
+    """``divepy --ci IMAGE | head -1``: the rest of the output is dropped; the exit code is the analysis's."""
+    command = [sys.executable, "-m", "dive_py", *flags, str(EXAMPLE)]
+    with subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None
+        proc.stdout.close()  # the reader goes away before the report is written: every write fails
+        stderr = proc.stderr.read().decode() if proc.stderr else ""
+        assert proc.wait(timeout=60) == code, stderr
+    assert "Traceback" not in stderr and "Broken pipe" not in stderr
