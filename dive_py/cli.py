@@ -101,6 +101,7 @@ def console_main() -> NoReturn:
     on a 100k-file image, for nothing. Everything divepy writes is written (and files closed) by
     then: flush the standard streams and leave.
     """
+    tune_malloc()  # for the process and the workers it forks
     code = main()
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -114,7 +115,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs divepy; returns the exit code (never raises for bad input)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    tune_malloc()
     try:
         return _dispatch(argv)
     except DivepyError as exc:

@@ -207,7 +207,7 @@ def test_concurrent_looks_share_the_cache(registry: Registry, tomcat_ref: str, t
 
 def test_file_contents_come_from_the_blob_cache(tomcat_ref: str) -> None:
     from dive_py.errors import DivepyError
-    from dive_py.image.registry import cache_dir
+    from dive_py.image.cache import default_cache_dir
     from dive_py.ui.content import ContentReader
 
     pulled, saved = analyze(load_image(f"registry://{tomcat_ref}")), _archive_analysis()
@@ -216,7 +216,7 @@ def test_file_contents_come_from_the_blob_cache(tomcat_ref: str) -> None:
     want = ContentReader(saved.image).read(saved.tree.get(path), top, saved.tree.get, 1 << 20)
     got = ContentReader(pulled.image).read(pulled.tree.get(path), top, pulled.tree.get, 1 << 20)
     assert got == want and len(got) > 1000
-    for blob in (Path(cache_dir()) / "blobs").rglob("*"):
+    for blob in (Path(default_cache_dir()) / "blobs").rglob("*"):
         if blob.is_file():
             blob.unlink()
     with pytest.raises(DivepyError, match="no longer in divepy's cache"):

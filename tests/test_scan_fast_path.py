@@ -44,36 +44,35 @@ def _ustar_prefix_layer() -> bytes:
     return buf.getvalue()
 
 
-CRAFTED = {
-    "mixed": [
-        folder("etc"),
-        file("etc/passwd", "root:x:0:0"),
-        file("./etc/hosts", "127.0.0.1", mode=0o600, uid=1000, gid=1000),
-        file("/abs/path", "x"),
-        file("etc/.hidden", "dot"),
-        M("etc/link", "symlink", link="passwd"),
-        M("etc/hard", "hardlink", link="etc/passwd"),
-        M("dangling", "hardlink", link="nowhere"),
-        M("dev/null", "char"),
-        M("dev/sda", "block"),
-        M("run/fifo", "fifo"),
-        whiteout("var/cache"),
-        opaque("usr/share"),
-        file("etc/passwd", "replaced later in the same layer"),
-        file("big", b"\x01" * 70_000),
-        file("empty"),
-        file("usr/bin/su", "setuid", mode=0o4755),
-        file("oldstyle/"),  # a pre-POSIX folder: a regular member named with a trailing slash
-        M(".", "dir"),
-        M("pax/" + "n" * 150, "file", b"long name through PAX"),
-        file("uni/caf\u00e9", "utf-8 name"),
-    ],
-}
+MIXED = [
+    folder("etc"),
+    file("etc/passwd", "root:x:0:0"),
+    file("./etc/hosts", "127.0.0.1", mode=0o600, uid=1000, gid=1000),
+    file("/abs/path", "x"),
+    file("etc/.hidden", "dot"),
+    M("etc/link", "symlink", link="passwd"),
+    M("etc/hard", "hardlink", link="etc/passwd"),
+    M("dangling", "hardlink", link="nowhere"),
+    M("dev/null", "char"),
+    M("dev/sda", "block"),
+    M("run/fifo", "fifo"),
+    whiteout("var/cache"),
+    opaque("usr/share"),
+    file("etc/passwd", "replaced later in the same layer"),
+    file("big", b"\x01" * 70_000),
+    file("empty"),
+    file("usr/bin/su", "setuid", mode=0o4755),
+    file("oldstyle/"),  # a pre-POSIX folder: a regular member named with a trailing slash
+    M(".", "dir"),
+    M("pax/" + "n" * 150, "file", b"long name through PAX"),
+    file("uni/caf\u00e9", "utf-8 name"),
+]
+"""Every kind of member, in the forms the fast path takes and those it leaves to the general path."""
 
 
 @pytest.mark.parametrize("fmt", [tarfile.PAX_FORMAT, tarfile.GNU_FORMAT])
 def test_crafted_layers_read_the_same_both_ways(fmt: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    blob = make_layer(CRAFTED["mixed"], fmt=fmt)
+    blob = make_layer(MIXED, fmt=fmt)
     fast, general = _both_ways(blob, monkeypatch)
     assert fast == general
     scan = scan_layer(io.BytesIO(blob).read, "layer")

@@ -165,6 +165,11 @@ class _Worker:
         with contextlib.suppress(OSError):
             self.conn.send((None, None, None))
 
+    def dismiss(self) -> None:
+        """Stops a worker that gets no layer, and reaps it."""
+        self.stop()
+        self.finish()
+
     def finish(self) -> None:
         self.conn.close()
         self.process.join(timeout=5)
@@ -238,8 +243,7 @@ def prefetch_scans(
     finally:
         for worker in prestarted or []:
             if worker.process.exitcode is None and not worker.conn.closed:
-                worker.stop()  # not needed by this load
-                worker.finish()
+                worker.dismiss()  # not needed by this load
 
 
 def _prefetch(
@@ -300,8 +304,7 @@ def _prefetch(
     else:
         for job, key, region in jobs:
             try:
-                encoded = scan_job(job, root, key) if key is not None else None
-                results[job.index] = decode_scan(encoded, job.what) if encoded is not None else _scan_here(job)
+                results[job.index] = _scan_and_store(job, root, key)
             except ImageFormatError as exc:
                 results[job.index] = exc
             else:
@@ -363,6 +366,14 @@ def _scan_here(job: BlobJob) -> LayerScan:
     )
 
 
+def _scan_and_store(job: BlobJob, cache_root: str | None, key: CacheKey | None) -> LayerScan:
+    """Scans one blob in this process and stores its scan in the cache when keyed."""
+    scan = _scan_here(job)
+    if cache_root is not None and key is not None:
+        LayerCache(cache_root).put(key, encode_scan(scan, job.what))
+    return scan
+
+
 def _scan_in_workers(
     jobs: list[tuple[BlobJob, CacheKey | None, list | None]],
     results: Prefetched,
@@ -404,12 +415,11 @@ def _scan_in_workers(
         context = _pool_context()  # before the threads below start: fork needs a single-threaded process
         workers = [worker or _Worker(context) for worker in workers]
     for worker in spares:
-        worker.stop()
-        worker.finish()
+        worker.dismiss()
     outcomes: queue.Queue = queue.Queue()
     pumps = [
         threading.Thread(target=_pump, args=(worker, take, root, outcomes), daemon=True, name="divepy-pump")
-        for worker, take in zip(workers, takers, strict=False)
+        for worker, take in zip(workers, takers[:-1], strict=True)
     ]
     for pump in pumps:
         pump.start()
@@ -447,9 +457,7 @@ def _scan_share(take: Take, root: str | None, outcomes: queue.Queue) -> None:
     while (item := take()) is not None:
         job, key = item
         try:
-            scan = _scan_here(job)
-            if root is not None and key is not None:
-                LayerCache(root).put(key, encode_scan(scan, job.what))
+            scan = _scan_and_store(job, root, key)
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
             outcomes.put((job, key, exc))
         else:

@@ -83,11 +83,6 @@ def default_platform() -> str:
     return f"linux/{_ARCH_NAMES.get(machine, machine)}"
 
 
-def cache_dir() -> str:
-    """Where verified blobs are kept (under ``blobs/``): divepy's cache folder, as for layer scans."""
-    return default_cache_dir()
-
-
 def is_loopback(hostname: str) -> bool:
     """Whether a host name is this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
     if hostname.lower() == "localhost":
@@ -409,7 +404,7 @@ class BlobCache:
     """Verified blobs by digest on disk; safe for concurrent runs (temp file + ``os.replace``)."""
 
     def __init__(self, root: str | None = None) -> None:
-        self.root = root or cache_dir()
+        self.root = root or default_cache_dir()  # blobs go under blobs/, beside the layer scans
 
     def path(self, digest: str) -> str:
         algorithm, _, hexpart = digest.partition(":")
