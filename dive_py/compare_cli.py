@@ -12,11 +12,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.markup import escape
-
 from dive_py import format as fmt
 from dive_py.compare import Change, FileChange, ImageComparison, compare, comparison_to_dict
+from dive_py.report import Part, ReportWriter
 
 if TYPE_CHECKING:
     from dive_py.image.loader import ProgressCallback
@@ -104,70 +102,70 @@ def main_diff(argv: Sequence[str]) -> int:
     return EXIT_OK
 
 
-def render_diff(console: Console, comparison: ImageComparison) -> None:
+def render_diff(out: ReportWriter, comparison: ImageComparison) -> None:
     """Prints the comparison: both images, shared layers, counts, per-folder sizes and the biggest changes."""
     c = comparison
     for label, analysis in (("Base", c.base), ("New", c.new)):
         image = analysis.image
-        console.print(
-            f"[bold]{label + ':':<5}[/] {escape(image.name)}  ({image.source}, {len(image.layers)} layers, "
-            f"{fmt.size(analysis.size_bytes)})"
+        out.print(
+            (f"{label + ':':<5}", "bold"),
+            f" {image.name}  ({image.source}, {len(image.layers)} layers, {fmt.size(analysis.size_bytes)})",
         )
-    console.print(f"[bold]Shared layers:[/] {c.shared_layers}")
-    console.print()
-    console.print("[bold]Changes[/] (files and links):")
-    console.print(f"  added     {len(c.of(Change.ADDED)):>7}  {fmt.size(c.added_bytes):>9}")
-    console.print(f"  removed   {len(c.of(Change.REMOVED)):>7}  {fmt.size(c.removed_bytes):>9}")
+    out.print(("Shared layers:", "bold"), f" {c.shared_layers}")
+    out.print()
+    out.print(("Changes", "bold"), " (files and links):")
+    out.print(f"  added     {len(c.of(Change.ADDED)):>7}  {fmt.size(c.added_bytes):>9}")
+    out.print(f"  removed   {len(c.of(Change.REMOVED)):>7}  {fmt.size(c.removed_bytes):>9}")
     modified = c.of(Change.MODIFIED)
-    console.print(f"  modified  {len(modified):>7}  {_signed(sum(m.delta_bytes for m in modified)):>9}")
-    console.print(f"  moved     {len(c.of(Change.MOVED)):>7}")
+    out.print(f"  modified  {len(modified):>7}  {_signed(sum(m.delta_bytes for m in modified)):>9}")
+    out.print(f"  moved     {len(c.of(Change.MOVED)):>7}")
     if c.copies:
-        console.print(f"  ({len(c.copies)} added files are copies of files already in the base)")
-    console.print(f"  final file system {_signed(c.size_delta_bytes)}, image size {_signed(c.image_size_delta_bytes)}")
-    _render_folders(console, c)
-    _render_biggest(console, c)
+        out.print(f"  ({len(c.copies)} added files are copies of files already in the base)")
+    out.print(f"  final file system {_signed(c.size_delta_bytes)}, image size {_signed(c.image_size_delta_bytes)}")
+    _render_folders(out, c)
+    _render_biggest(out, c)
 
 
-def _render_folders(console: Console, comparison: ImageComparison) -> None:
+def _render_folders(out: ReportWriter, comparison: ImageComparison) -> None:
     changed = [f for f in comparison.top_level if f.delta_bytes]
     if not changed:
         return
-    console.print()
-    console.print("[bold]Size by top-level folder:[/]")
+    out.print()
+    out.print(("Size by top-level folder:", "bold"))
     for folder in changed:
-        console.print(
-            f"  {escape(folder.path):<20} {fmt.size(folder.base_size_bytes):>9} -> {fmt.size(folder.size_bytes):>9}"
+        out.print(
+            f"  {folder.path:<20} {fmt.size(folder.base_size_bytes):>9} -> {fmt.size(folder.size_bytes):>9}"
             f"  ({_signed(folder.delta_bytes)})"
         )
 
 
-def _render_biggest(console: Console, comparison: ImageComparison) -> None:
+def _render_biggest(out: ReportWriter, comparison: ImageComparison) -> None:
     files = comparison.files
     if not files:
-        console.print()
-        console.print("[bold]No file changed.[/]")
+        out.print()
+        out.print(("No file changed.", "bold"))
         return
-    console.print()
-    console.print("[bold]Biggest changes:[/]")
+    out.print()
+    out.print(("Biggest changes:", "bold"))
     for item in sorted(files, key=lambda f: (-_weight(f), f.path))[:DIFF_ROWS]:
         mark, style = _MARK[item.change]
-        console.print(f"  [{style}]{mark}[/] {_signed(item.delta_bytes):>9}  {escape(item.path)}{_note(item)}")
+        out.print("  ", (mark, style), f" {_signed(item.delta_bytes):>9}  {item.path}", *_note(item))
     if len(files) > DIFF_ROWS:
-        console.print(f"  ... and {len(files) - DIFF_ROWS} more (--json lists them all)")
+        out.print(f"  ... and {len(files) - DIFF_ROWS} more (--json lists them all)")
 
 
 def _weight(item: FileChange) -> int:
     return max(item.size_bytes or 0, item.base_size_bytes or 0)
 
 
-def _note(item: FileChange) -> str:
+def _note(item: FileChange) -> tuple[Part, ...]:
     if item.moved_from:
-        return f"  [dim](moved from {escape(item.moved_from)})[/]"
+        return ("  ", (f"(moved from {item.moved_from})", "dim"))
     if item.copy_of:
-        return f"  [dim](copy of {escape(item.copy_of)})[/]"
+        return ("  ", (f"(copy of {item.copy_of})", "dim"))
     if item.changed:
-        return f"  [dim]({', '.join(item.changed)})[/]"
-    return ""
+        return ("  ", (f"({', '.join(item.changed)})", "dim"))
+    return ()
 
 
 def _signed(num_bytes: int) -> str:

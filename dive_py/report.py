@@ -1,13 +1,16 @@
-"""Provides the text reports: the ``--ci`` report and the plain summary (Rich, colour only on a terminal)."""
+"""Provides the text reports: the ``--ci`` report and the plain summary.
+
+A report is written line by line as parts: plain text, or ``(text, style)`` for a Rich
+style. On a terminal Rich shows the styles; anywhere else (a pipe, a file, a CI log) the
+parts are written as they are, which is what Rich would write there, without importing
+Rich (~20 ms: a tenth of what is left of ``--ci`` after the layers are read).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
-from typing import TextIO
-
-from rich.console import Console
-from rich.markup import escape
+from typing import Protocol, TextIO
 
 from dive_py import format as fmt
 from dive_py.analysis import Analysis
@@ -18,37 +21,90 @@ INEFFICIENT_ROWS = 50
 
 _STATUS_STYLE = {RuleStatus.PASS: "green", RuleStatus.FAIL: "bold red", RuleStatus.SKIP: "dim"}
 
-
-class _Console(Console):
-    """Rich's console, but a reader that goes away (``divepy --ci IMAGE | head``) does not decide the exit
-    code: the rest of the output is dropped and divepy exits as the analysis says (Rich exits 1)."""
-
-    def on_broken_pipe(self) -> None:
-        self.quiet = True
-        with contextlib.suppress(OSError, ValueError):
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, self.file.fileno())  # the final flush then writes nowhere instead of failing
+Part = str | tuple[str, str]
+"""A piece of a report line: text as it is, or ``(text, style)``."""
 
 
-def make_console(stream: TextIO) -> Console:
-    """A console that colours only a terminal, and never when NO_COLOR is set (Rich's rule)."""
-    return _Console(file=stream, highlight=False, soft_wrap=True, emoji=False)
+class ReportWriter(Protocol):
+    def print(self, *parts: Part) -> None:
+        """Writes one line made of ``parts`` (none: an empty line)."""
 
 
-def render_summary(console: Console, analysis: Analysis) -> None:
+def make_console(stream: TextIO) -> ReportWriter:
+    """Rich on a terminal (as Rich decides: ``TTY_COMPATIBLE``, ``FORCE_COLOR``, isatty), else plain text."""
+    if _is_terminal(stream):
+        return _StyledWriter(stream)
+    return _PlainWriter(stream)
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    # Rich's own rule (rich.console.Console.is_terminal), minus the Jupyter and IDLE cases.
+    compatible = os.environ.get("TTY_COMPATIBLE", "")
+    if compatible in ("0", "1"):
+        return compatible == "1"
+    force = os.environ.get("FORCE_COLOR")
+    if force is not None:
+        return force != ""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _drop_output(stream: TextIO) -> None:
+    """A reader that went away (``divepy --ci IMAGE | head``) does not decide the exit code: the rest of
+    the output goes nowhere (the final flush included) and divepy exits as the analysis says."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+
+
+class _PlainWriter:
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.dropped = False
+
+    def print(self, *parts: Part) -> None:
+        if self.dropped:
+            return
+        try:
+            self.stream.write("".join(part if isinstance(part, str) else part[0] for part in parts) + "\n")
+        except BrokenPipeError:
+            self.dropped = True
+            _drop_output(self.stream)
+
+
+class _StyledWriter:
+    def __init__(self, stream: TextIO) -> None:
+        from rich.console import Console
+        from rich.text import Text
+
+        class _Console(Console):
+            def on_broken_pipe(self) -> None:  # Rich would exit 1
+                self.quiet = True
+                _drop_output(self.file)
+
+        self.console: Console = _Console(file=stream, highlight=False, soft_wrap=True, emoji=False)
+        self._assemble = Text.assemble
+
+    def print(self, *parts: Part) -> None:
+        self.console.print(self._assemble(*parts) if parts else "")
+
+
+def render_summary(out: ReportWriter, analysis: Analysis) -> None:
     image = analysis.image
-    console.print(f"[bold]Image:[/] {escape(image.name)}  ({image.source}, {len(image.layers)} layers)")
-    console.print("[bold]Layers:[/]")
+    out.print(("Image:", "bold"), f" {image.name}  ({image.source}, {len(image.layers)} layers)")
+    out.print(("Layers:", "bold"))
     for layer in image.layers:
         command = layer.short_command if layer.index else f"FROM {layer.id[:15]}"
-        console.print(f"  {layer.index + 1:>3}  {fmt.size(layer.size_bytes):>8}  {escape(command[:100])}")
-    console.print()
-    render_metrics(console, analysis)
-    console.print()
-    render_inefficiencies(console, analysis)
+        out.print(f"  {layer.index + 1:>3}  {fmt.size(layer.size_bytes):>8}  {command[:100]}")
+    out.print()
+    render_metrics(out, analysis)
+    out.print()
+    render_inefficiencies(out, analysis)
 
 
-def render_metrics(console: Console, analysis: Analysis) -> None:
+def render_metrics(out: ReportWriter, analysis: Analysis) -> None:
     rows = [
         ("efficiency", f"{analysis.efficiency * 100:.4f} %"),
         ("wastedBytes", f"{analysis.wasted_bytes} bytes ({fmt.size(analysis.wasted_bytes)})"),
@@ -61,45 +117,45 @@ def render_metrics(console: Console, analysis: Analysis) -> None:
             f"{analysis.duplicate_content_bytes} bytes ({fmt.size(analysis.duplicate_content_bytes)})",
         ),
     ]
-    console.print("[bold]Analysis:[/]")
+    out.print(("Analysis:", "bold"))
     for label, value in rows:
-        console.print(f"  {label + ':':<23} {value}")
+        out.print(f"  {label + ':':<23} {value}")
 
 
-def render_inefficiencies(console: Console, analysis: Analysis) -> None:
+def render_inefficiencies(out: ReportWriter, analysis: Analysis) -> None:
     items = analysis.inefficiencies
     if not items:
-        console.print("[bold]Inefficient Files:[/] (None)")
+        out.print(("Inefficient Files:", "bold"), " (None)")
         return
-    console.print("[bold]Inefficient Files:[/]")
-    console.print("[bold]  Count  Wasted Space  File Path[/]")
+    out.print(("Inefficient Files:", "bold"))
+    out.print(("  Count  Wasted Space  File Path", "bold"))
     for item in items[:INEFFICIENT_ROWS]:
-        console.print(f"  {item.count:>5}  {fmt.size(item.cumulative_bytes):>12}  {escape(item.path)}")
+        out.print(f"  {item.count:>5}  {fmt.size(item.cumulative_bytes):>12}  {item.path}")
     if len(items) > INEFFICIENT_ROWS:
-        console.print(f"  ... and {len(items) - INEFFICIENT_ROWS} more (--json lists them all)")
+        out.print(f"  ... and {len(items) - INEFFICIENT_ROWS} more (--json lists them all)")
 
 
-def render_ci(console: Console, report: CiReport, config_source: str) -> None:
+def render_ci(out: ReportWriter, report: CiReport, config_source: str) -> None:
     """Prints metrics, inefficient files, each rule's verdict and the summary line."""
-    render_metrics(console, report.analysis)
-    console.print()
-    render_inefficiencies(console, report.analysis)
-    console.print()
+    render_metrics(out, report.analysis)
+    out.print()
+    render_inefficiencies(out, report.analysis)
+    out.print()
     if report.baseline is not None:
         base, new = report.baseline.size_bytes, report.analysis.size_bytes
-        console.print(
-            f"[bold]Baseline:[/] {escape(report.baseline.image.name)}: {fmt.size(base)} -> {fmt.size(new)} "
-            f"({'+' if new >= base else '-'}{fmt.size(abs(new - base))})"
+        out.print(
+            ("Baseline:", "bold"),
+            f" {report.baseline.image.name}: {fmt.size(base)} -> {fmt.size(new)} "
+            f"({'+' if new >= base else '-'}{fmt.size(abs(new - base))})",
         )
-        console.print()
-    console.print(f"[bold]Results:[/] (rules from {escape(config_source)})")
+        out.print()
+    out.print(("Results:", "bold"), f" (rules from {config_source})")
     for result in report.results:
-        style = _STATUS_STYLE[result.status]
         detail = result.message if result.status != RuleStatus.PASS else result.message or result.configuration
-        console.print(f"  [{style}]{result.status.value}[/]: {result.key}: {escape(detail)}")
+        out.print("  ", (result.status.value, _STATUS_STYLE[result.status]), f": {result.key}: {detail}")
     verdict = "PASS" if report.passed else "FAIL"
-    style = "bold green" if report.passed else "bold red"
-    console.print(
-        f"[{style}]Result: {verdict}[/] [Total:{len(report.results)}] [Passed:{report.count(RuleStatus.PASS)}] "
-        f"[Failed:{report.count(RuleStatus.FAIL)}] [Skipped:{report.count(RuleStatus.SKIP)}]"
+    out.print(
+        (f"Result: {verdict}", "bold green" if report.passed else "bold red"),
+        f" [Total:{len(report.results)}] [Passed:{report.count(RuleStatus.PASS)}] "
+        f"[Failed:{report.count(RuleStatus.FAIL)}] [Skipped:{report.count(RuleStatus.SKIP)}]",
     )
