@@ -1,14 +1,16 @@
-"""The layer scanner's inline fast path reads every member exactly as its general path does.
+"""The layer scanner's fast paths read every member exactly as its general path does.
 
-``layer_tar._scan_members`` parses plain headers with clean names itself and hands
-everything else to :meth:`TarReader.next`. Each layer here is scanned twice, once with
-the fast path turned off (``_FAST_KINDS`` all zero), and the two scans must encode to
-the same bytes: paths, kinds, sizes, modes, owners, content hashes, links, whiteouts,
-warnings and member counts.
+``layer_tar._scan_members`` reads runs of plain members in C (``_tarfast.scan_run``, when
+built), parses other plain headers with clean names in Python, and hands everything else
+to :meth:`TarReader.next`. Each layer here is scanned three ways -- as shipped, with the C
+loop off, and with both fast paths off (``_FAST_KINDS`` all zero) -- and the scans must
+encode to the same bytes: paths, kinds, sizes, modes, owners, content hashes, links,
+whiteouts, warnings and member counts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import tarfile
 
@@ -25,12 +27,33 @@ from tests.fixtures.images import layer_tar as make_layer
 SHARED = sorted(p for p in IMAGES.rglob("*.tar")) if IMAGES.exists() else []
 
 
-def _both_ways(blob: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple[bytes, bytes]:
-    fast = encode_scan(scan_layer(io.BytesIO(blob).read, "layer"))
+WAYS = ["shipped", "python", "general"]
+"""``shipped``: the C loop when built; ``python``: the inline Python fast path alone; ``general``: neither."""
+
+
+@contextlib.contextmanager
+def _way(way: str, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN202
     with monkeypatch.context() as patch:
-        patch.setattr(layer_tar, "_FAST_KINDS", bytes(256))
-        general = encode_scan(scan_layer(io.BytesIO(blob).read, "layer"))
-    return fast, general
+        if way != "shipped":
+            patch.setattr(layer_tar, "_scan_run", None)
+        if way == "general":
+            patch.setattr(layer_tar, "_FAST_KINDS", bytes(256))
+        yield
+
+
+def _all_ways(blob: bytes, monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    scans = []
+    for way in WAYS:
+        with _way(way, monkeypatch):
+            scans.append(encode_scan(scan_layer(io.BytesIO(blob).read, "layer")))
+    return scans
+
+
+def _both_ways(blob: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple[bytes, bytes]:
+    """The shipped scan, and the general one (after checking the Python fast path reads as they do)."""
+    shipped, python, general = _all_ways(blob, monkeypatch)
+    assert python == general
+    return shipped, general
 
 
 def _ustar_prefix_layer() -> bytes:
@@ -109,11 +132,11 @@ def _chunked(blob: bytes, size: int):  # noqa: ANN202
 
 
 @pytest.mark.parametrize("archive", SHARED, ids=lambda p: p.name)
-def test_shared_archives_read_the_same_both_ways(archive, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_shared_archives_read_the_same_every_way(archive, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
     options = LoadOptions(use_cache=False, workers=1)
-    fast = [encode_scan(layer.scan) for layer in load_image(str(archive), options).layers]
-    with monkeypatch.context() as patch:
-        patch.setattr(layer_tar, "_FAST_KINDS", bytes(256))
-        general = [encode_scan(layer.scan) for layer in load_image(str(archive), options).layers]
-    assert fast == general
-    assert sum(len(layer) for layer in fast) > 0
+    scans = []
+    for way in WAYS:
+        with _way(way, monkeypatch):
+            scans.append([encode_scan(layer.scan) for layer in load_image(str(archive), options).layers])
+    assert scans[0] == scans[1] == scans[2]
+    assert sum(len(layer) for layer in scans[0]) > 0

@@ -7,6 +7,7 @@ inside is parsed, and every regular file's content is hashed in place.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 import zlib
@@ -31,6 +32,13 @@ from dive_py.image.model import (
     LazyLayerScan,
 )
 from dive_py.image.tarscan import BLOCK, TarHeader, TarReader, _number
+
+try:  # the hot loop in C (optional: built when a compiler is at hand; DIVEPY_PURE_PYTHON=1 turns it off)
+    from dive_py.image._tarfast import scan_run as _scan_run
+except ImportError:  # pragma: no cover - depends on the build
+    _scan_run = None
+if os.environ.get("DIVEPY_PURE_PYTHON"):
+    _scan_run = None
 
 _KINDS = {
     b"0": REGULAR,
@@ -178,7 +186,22 @@ def _scan_members(reader: TarReader, what: str, scan: LayerScan) -> LayerColumns
     # Bound methods: each saves an attribute lookup a member and column.
     add_path, add_kind, add_size, add_hash = paths.append, kinds.append, sizes.append, hashes.append
     add_mode, add_uid, add_gid = modes.append, uids.append, gids.append
+    run = _scan_run
     while True:
+        if run is not None and fast and end - pos >= BLOCK:
+            # A run of plain members in C; the member it stops at (if any) is read below.
+            pos, run_bytes, run_kinds, run_sizes, run_modes, run_uids, run_gids, run_hashes = run(
+                buf, pos, xxh3, paths, links
+            )
+            if run_kinds:
+                kinds += run_kinds
+                sizes.frombytes(run_sizes)
+                modes.frombytes(run_modes)
+                uids.frombytes(run_uids)
+                gids.frombytes(run_gids)
+                hashes.frombytes(run_hashes)
+                size_total += run_bytes
+                fast_members += len(run_kinds)
         if fast and end - pos >= BLOCK:
             block = buf[pos : pos + BLOCK]
             kind = fast_kinds[block[156]]
