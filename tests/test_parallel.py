@@ -32,6 +32,7 @@ from tests.fixtures.images import (
 @pytest.fixture(autouse=True)
 def _always_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(parallel, "WORKER_MIN_BYTES", 0)
 
 
 def _layers() -> list[bytes]:
@@ -222,7 +223,7 @@ def test_a_worker_that_dies_leaves_its_layers_to_the_main_process(tmp_path: Path
             (tmp_path / "died").write_text("")
             os._exit(3)  # killed mid-scan (out of memory, a signal)
         parallel.scan_job = dying  # the workers are forked after this: they run it
-        parallel.PARALLEL_MIN_BYTES = 0
+        parallel.PARALLEL_MIN_BYTES = parallel.WORKER_MIN_BYTES = 0
         assert signature(path, workers=2) == signature(path, workers=1)
         assert (tmp_path / "died").exists()
         assert multiprocessing.active_children() == []
@@ -235,7 +236,7 @@ def test_workers_are_gone_when_the_load_returns(tmp_path: Path) -> None:
     _in_fresh_interpreter(
         """
         import multiprocessing
-        parallel.PARALLEL_MIN_BYTES = 0
+        parallel.PARALLEL_MIN_BYTES = parallel.WORKER_MIN_BYTES = 0
         workers = parallel._prestarted[0]
         signature(_built(tmp_path, "gzip"), workers=2)
         assert multiprocessing.active_children() == []
@@ -256,7 +257,7 @@ def test_spawned_workers_scan_too(tmp_path: Path, kind: str) -> None:
         for worker in parallel._take_prestarted():
             worker.stop()
             worker.finish()
-        parallel.PARALLEL_MIN_BYTES = 0
+        parallel.PARALLEL_MIN_BYTES = parallel.WORKER_MIN_BYTES = 0
         parallel._pool_context = lambda: multiprocessing.get_context("spawn")
         path = _built(tmp_path, "{kind}")
         scans = [layer.scan for layer in load_image(path, LoadOptions(use_cache=False, workers=2)).layers]
@@ -272,3 +273,16 @@ def test_a_spawned_worker_does_not_run_the_command_again() -> None:
     code = "import runpy; runpy.run_module('dive_py.__main__', run_name='__mp_main__'); print('imported only')"
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "imported only", done.stderr[-500:]
+
+
+def test_small_plain_layers_are_scanned_here_not_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Layers under WORKER_MIN_BYTES stay in this process, scanned last in manifest order (a round trip
+    to a worker costs more than their scan); the worker starts with the largest, this process at the bottom."""
+    monkeypatch.setattr(parallel, "WORKER_MIN_BYTES", 1000)
+    sizes = [5000, 10, 9000, 20, 3000, 7000, 30]
+    worker, here = parallel.plain_takers([(_job(i, size), None) for i, size in enumerate(sizes)], 2)
+    assert worker()[0].index == 2  # its own first: the largest
+    assert here()[0].index == 0  # the bottom layer
+    assert worker()[0].index == 5 and here()[0].index == 4  # then the large ones, largest first
+    assert worker() is None  # no small layer is sent
+    assert [here()[0].index for _ in range(3)] == [1, 3, 6] and here() is None
