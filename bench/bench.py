@@ -98,7 +98,7 @@ def run_once(command: list[str], env: dict[str, str], cwd: str) -> Run:
     return Run(wall, usage.ru_maxrss, max(peak[0], usage.ru_maxrss), proc.returncode)
 
 
-def bench_image(image: str, runs: int, dive: str) -> list[Series]:
+def bench_image(image: str, runs: int, dive: str, pure_python: bool = False) -> list[Series]:
     with tempfile.TemporaryDirectory(prefix="divepy-bench-") as tmp:
         home, cwd, cache = (os.path.join(tmp, name) for name in ("home", "cwd", "cache"))
         for folder in (home, cwd, cache):
@@ -112,15 +112,17 @@ def bench_image(image: str, runs: int, dive: str) -> list[Series]:
         }
         divepy = [sys.executable, "-m", "dive_py", "--ci", image]
         commands = {
-            "divepy --no-cache": [*divepy, "--no-cache"],
-            "divepy (warm cache)": divepy,
-            "dive": [dive, "--ci", "--source", "docker-archive", image],
+            "divepy --no-cache": ([*divepy, "--no-cache"], env),
+            "divepy (warm cache)": (divepy, env),
+            "dive": ([dive, "--ci", "--source", "docker-archive", image], env),
         }
+        if pure_python:  # as without a C compiler at install time
+            commands["divepy, no C, no cache"] = ([*divepy, "--no-cache"], {**env, "DIVEPY_PURE_PYTHON": "1"})
         run_once(divepy, env, cwd)  # primes the layer cache (and the page cache for everyone)
         series = {label: Series(label) for label in commands}
         for _round in range(runs):
-            for label, command in commands.items():
-                series[label].runs.append(run_once(command, env, cwd))
+            for label, (command, command_env) in commands.items():
+                series[label].runs.append(run_once(command, command_env, cwd))
         return list(series.values())
 
 
@@ -154,13 +156,14 @@ def main() -> int:
     parser.add_argument("images", nargs="+", metavar="IMAGE")
     parser.add_argument("--runs", type=int, default=3, help="timed runs per tool (default 3)")
     parser.add_argument("--dive", default=_dive_binary(), help="the dive binary")
+    parser.add_argument("--pure-python", action="store_true", help="also time divepy without its C loop")
     args = parser.parse_args()
     version = subprocess.run([args.dive, "--version"], capture_output=True, text=True).stdout.strip()
     cpus = f"{platform.machine()}, {os.cpu_count()} CPUs"
     print(f"machine: {cpus}, {platform.platform()}; Python {platform.python_version()}")
     print(f"reference: {version}; RSS/dive compares tree RSS (all processes) with dive's")
     for image in args.images:
-        report(image, bench_image(os.path.abspath(image), args.runs, args.dive))
+        report(image, bench_image(os.path.abspath(image), args.runs, args.dive, args.pure_python))
     return 0
 
 
