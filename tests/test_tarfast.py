@@ -15,6 +15,8 @@ from array import array
 
 import pytest
 import xxhash
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dive_py.image import layer_tar
 
@@ -146,3 +148,54 @@ def test_a_layer_reads_the_same_with_the_c_loop_off(monkeypatch: pytest.MonkeyPa
         (e.path, e.kind, e.size, e.hash) for e in python.values()
     ]
     assert len(shipped) == 300  # the folders are implied
+
+
+def _outcome(blob: bytes) -> bytes | str:
+    """The encoded scan, or the error the scan raised (each way must give the same)."""
+    from dive_py.errors import DivepyError
+    from dive_py.image.cache import encode_scan
+
+    try:
+        return encode_scan(layer_tar.scan_layer(io.BytesIO(blob).read, "layer"))
+    except DivepyError as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+_FIELDS = {"name": (0, 100), "mode": (100, 8), "uid": (108, 8), "size": (124, 12), "type": (156, 1), "link": (157, 100)}
+
+
+@needs_c
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    names=st.lists(st.text(alphabet="ab./\x00\u00e9", min_size=1, max_size=12), min_size=1, max_size=6),
+    edits=st.lists(
+        st.tuples(
+            st.integers(0, 5),
+            st.sampled_from(sorted(_FIELDS)),
+            st.binary(min_size=1, max_size=4),
+            st.integers(0, 11),
+            st.booleans(),
+        ),
+        max_size=4,
+    ),
+)
+def test_c_and_python_agree_on_odd_headers(names, edits, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    """Random names and byte edits of header fields (the checksum fixed or not): the scan is the same, or
+    fails the same way, with the C loop on and off."""
+    members = [_member(name.replace("\x00", "") or "x", name.encode()[:5] * (i + 1)) for i, name in enumerate(names)]
+    for which, field, value, at, fix in edits:
+        if which >= len(members):
+            continue
+        block = bytearray(members[which][:512])
+        start, width = _FIELDS[field]
+        for offset, byte in enumerate(value[: max(width - at % width, 0)]):
+            block[start + at % width + offset] = byte
+        if fix:
+            block[148:156] = b" " * 8
+            block[148:156] = b"%06o\0 " % sum(block)
+        members[which] = bytes(block) + members[which][512:]
+    blob = b"".join(members) + bytes(1024)
+    shipped = _outcome(blob)
+    with monkeypatch.context() as patch:  # undone after each example (the fixture lives for all of them)
+        patch.setattr(layer_tar, "_scan_run", None)
+        assert _outcome(blob) == shipped
