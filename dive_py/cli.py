@@ -210,19 +210,19 @@ def run_image(args: argparse.Namespace) -> int:
         from dive_py.export import write_json
 
         write_json(analysis, args.json)
-    from dive_py.report import make_console, render_ci, render_summary
+    from dive_py.report import make_writer, render_ci, render_summary
 
     markdown_to_stdout = args.markdown is not None and _markdown_target(args.markdown) == "-"
-    console = make_console(sys.stderr if args.json == "-" or markdown_to_stdout else sys.stdout)
+    out = make_writer(sys.stderr if args.json == "-" or markdown_to_stdout else sys.stdout)
     if rules is not None:
         from dive_py.ci import evaluate
 
         report = evaluate(rules, analysis, _baseline(args))
         _write_ci_reports(args, report)
-        render_ci(console, report, config_source)
+        render_ci(out, report, config_source)
         return EXIT_OK if report.passed else EXIT_RULE_FAILED
     if not args.json:
-        render_summary(console, analysis)
+        render_summary(out, analysis)
     return EXIT_OK
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from dive_py import format as fmt
 from dive_py.compare import Change, FileChange, ImageComparison, compare, comparison_to_dict
-from dive_py.report import Part, ReportWriter
+from dive_py.report import Part, ReportWriter, make_writer
 
 if TYPE_CHECKING:
     from dive_py.image.loader import ProgressCallback
@@ -82,7 +82,6 @@ def main_diff(argv: Sequence[str]) -> int:
         argv: the arguments after ``diff``.
     """
     from dive_py.cli import EXIT_OK, _stderr_progress
-    from dive_py.report import make_console
 
     args = build_diff_parser().parse_args(list(argv))
     if not args.json and sys.stdout.isatty() and sys.stdin.isatty():
@@ -98,7 +97,7 @@ def main_diff(argv: Sequence[str]) -> int:
 
         write_text_atomic(args.json, json.dumps(comparison_to_dict(comparison), indent=2) + "\n")
     if not args.json:  # not a terminal: the text summary
-        render_diff(make_console(sys.stdout), comparison)
+        render_diff(make_writer(sys.stdout), comparison)
     return EXIT_OK
 
 

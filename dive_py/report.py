@@ -30,7 +30,7 @@ class ReportWriter(Protocol):
         """Writes one line made of ``parts`` (none: an empty line)."""
 
 
-def make_console(stream: TextIO) -> ReportWriter:
+def make_writer(stream: TextIO) -> ReportWriter:
     """Rich on a terminal (as Rich decides: ``TTY_COMPATIBLE``, ``FORCE_COLOR``, isatty), else plain text."""
     if _is_terminal(stream):
         return _StyledWriter(stream)
@@ -79,16 +79,16 @@ class _StyledWriter:
         from rich.console import Console
         from rich.text import Text
 
-        class _Console(Console):
-            def on_broken_pipe(self) -> None:  # Rich would exit 1
-                self.quiet = True
-                _drop_output(self.file)
-
-        self.console: Console = _Console(file=stream, highlight=False, soft_wrap=True, emoji=False)
+        self.console = Console(file=stream, highlight=False, soft_wrap=True, emoji=False)
+        self.console.on_broken_pipe = self._on_broken_pipe  # Rich's own would exit 1
         self._assemble = Text.assemble
 
+    def _on_broken_pipe(self) -> None:
+        self.console.quiet = True
+        _drop_output(self.console.file)
+
     def print(self, *parts: Part) -> None:
-        self.console.print(self._assemble(*parts) if parts else "")
+        self.console.print(self._assemble(*parts))
 
 
 def render_summary(out: ReportWriter, analysis: Analysis) -> None:

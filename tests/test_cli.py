@@ -115,11 +115,16 @@ def test_console_script_and_module_entry_point(test_image, tmp_path):
     assert (REPO / "dive_py" / "__main__.py").exists()
 
 
+@pytest.mark.parametrize("colour", ["", "1"], ids=["plain", "rich"])
 @pytest.mark.parametrize(("flags", "code"), [([], 0), (["--ci"], 0), (["--ci", "--lowestEfficiency", "0.999"], 1)])
-def test_a_reader_that_stops_early_does_not_change_the_exit_code(flags: list[str], code: int) -> None:
-    """``divepy --ci IMAGE | head -1``: the rest of the output is dropped; the exit code is the analysis's."""
+def test_a_reader_that_stops_early_does_not_change_the_exit_code(flags: list[str], code: int, colour: str) -> None:
+    """``divepy --ci IMAGE | head -1``: the rest of the output is dropped; the exit code is the analysis's
+    (written as plain text, or by Rich when FORCE_COLOR asks for styles)."""
     command = [sys.executable, "-m", "dive_py", *flags, str(EXAMPLE)]
-    with subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+    env = (
+        {**os.environ, "FORCE_COLOR": colour} if colour else {k: v for k, v in os.environ.items() if k != "FORCE_COLOR"}
+    )
+    with subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         assert proc.stdout is not None
         proc.stdout.close()  # the reader goes away before the report is written: every write fails
         stderr = proc.stderr.read().decode() if proc.stderr else ""

@@ -14,7 +14,7 @@ from dive_py.compare import compare
 from dive_py.compare_cli import render_diff
 from dive_py.config import CiConfig
 from dive_py.image.loader import LoadOptions, load_image
-from dive_py.report import _PlainWriter, _StyledWriter, make_console, render_ci, render_summary
+from dive_py.report import _PlainWriter, _StyledWriter, make_writer, render_ci, render_summary
 from tests.conftest import EXAMPLE, REPO, shared_image
 
 
@@ -54,12 +54,12 @@ def test_a_terminal_gets_rich_styles(analysis, monkeypatch) -> None:
     monkeypatch.setenv("FORCE_COLOR", "1")
     monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
     out = io.StringIO()
-    writer = make_console(out)
+    writer = make_writer(out)
     assert isinstance(writer, _StyledWriter)
     render_ci(writer, report, "defaults")
     assert "\x1b[1mResults:" in out.getvalue()
     monkeypatch.setenv("TTY_COMPATIBLE", "0")
-    assert isinstance(make_console(io.StringIO()), _PlainWriter)
+    assert isinstance(make_writer(io.StringIO()), _PlainWriter)
 
 
 def test_ci_report_to_a_pipe_does_not_import_rich(tmp_path) -> None:
