@@ -75,13 +75,7 @@ class BlobJob:
 
 def scan_job(job: BlobJob, cache_root: str | None = None, key: CacheKey | None = None) -> bytes:
     """Scans one blob (in a worker process) and returns its encoded scan; stores it when keyed."""
-    scan = scan_layer(
-        region_reader(job.path, job.offset, job.size, f"{job.what} is truncated"),
-        job.what,
-        expected_digest=job.expected_digest,
-        expected_diff_id=job.expected_diff_id,
-    )
-    encoded = encode_scan(scan, job.what)
+    encoded = encode_scan(_scan_here(job), job.what)
     if cache_root is not None and key is not None:
         LayerCache(cache_root).put(key, encoded)
     return encoded
