@@ -24,7 +24,8 @@ from tests.conftest import IMAGES
 from tests.fixtures.images import M, file, folder, opaque, whiteout
 from tests.fixtures.images import layer_tar as make_layer
 
-SHARED = sorted(p for p in IMAGES.rglob("*.tar")) if IMAGES.exists() else []
+SHARED = sorted(p for folder in ("seed", "dive", "corpus") for p in (IMAGES / folder).rglob("*.tar"))
+"""Our own reference archives; ``external/`` (other projects' test data) has tests of its own."""
 
 
 WAYS = ["shipped", "python", "general"]
