@@ -1,4 +1,4 @@
-"""Builds the optional C hot loop of the layer scanner (``dive_py/image/_tarfast.c``); the rest is in pyproject.toml.
+"""Builds the optional C hot loop of the layer scanner (``dive_py/layers/_tarfast.c``); the rest is in pyproject.toml.
 
 ``optional=True``: without a C compiler or Python's headers the build goes on without it, and divepy
 reads every member in Python (the same results, ~0.1 s slower on a 100k-file image).
@@ -8,6 +8,6 @@ from setuptools import Extension, setup
 
 setup(
     ext_modules=[
-        Extension("dive_py.image._tarfast", ["dive_py/image/_tarfast.c"], optional=True, extra_compile_args=["-O2"])
+        Extension("dive_py.layers._tarfast", ["dive_py/layers/_tarfast.c"], optional=True, extra_compile_args=["-O2"])
     ]
 )

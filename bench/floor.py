@@ -21,9 +21,9 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-from dive_py.image.archive import region_reader
-from dive_py.image.compression import decompressing_reader
-from dive_py.image.loader import open_image_files, plan_image
+from dive_py.layers.compression import decompressing_reader
+from dive_py.load.image import open_image_files, plan_image
+from dive_py.sources.archive import region_reader
 
 sys.path.insert(0, os.path.dirname(__file__))
 from bench import _dive_binary  # noqa: E402

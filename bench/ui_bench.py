@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dive_py.analysis import analyze  # noqa: E402
-from dive_py.image.loader import LoadOptions, load_image  # noqa: E402
+from dive_py.analysis.analyze import analyze  # noqa: E402
+from dive_py.load.image import LoadOptions, load_image  # noqa: E402
 from dive_py.ui.app import DivepyApp  # noqa: E402
 
 LAST_DISPLAY = [0.0]

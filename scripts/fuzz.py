@@ -137,9 +137,8 @@ def run_atheris(args: argparse.Namespace, seeds: dict[str, bytes]) -> int:
     """Coverage-guided: atheris picks the archive and mutation seeds; libFuzzer watches time and memory."""
     import atheris
 
-    import dive_py.analysis
-    import dive_py.export
-    import dive_py.image.loader  # noqa: F401 - load what the target runs, then instrument it all
+    import dive_py.analysis.analyze
+    import dive_py.load.image  # noqa: F401 - load what the target runs, then instrument it all
 
     atheris.instrument_all()
 

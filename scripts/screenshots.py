@@ -15,9 +15,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dive_py.analysis import analyze  # noqa: E402
-from dive_py.compare import compare  # noqa: E402
-from dive_py.image.loader import LoadOptions, load_image  # noqa: E402
+from dive_py.analysis.analyze import analyze  # noqa: E402
+from dive_py.analysis.compare import compare  # noqa: E402
+from dive_py.load.image import LoadOptions, load_image  # noqa: E402
 from dive_py.ui.app import DivepyApp  # noqa: E402
 from dive_py.ui.diff import DivepyDiffApp  # noqa: E402
 from tests.fixtures.truncate import write_first_layers  # noqa: E402

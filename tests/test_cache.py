@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.analysis import analyze
-from dive_py.cli import build_parser, load_options
+from dive_py.analysis.analyze import analyze
+from dive_py.cache import scans as cache_module
+from dive_py.cache.scans import CacheKey, LayerCache, cache_key, decode_scan, encode_scan
+from dive_py.cli.main import build_parser, load_options
 from dive_py.errors import DigestMismatchError
-from dive_py.image import cache as cache_module
-from dive_py.image import parallel
-from dive_py.image.cache import CacheKey, LayerCache, cache_key, decode_scan, encode_scan
-from dive_py.image.loader import LoadOptions, load_image
-from dive_py.image.model import FileEntry, LayerScan
+from dive_py.load import parallel
+from dive_py.load.image import LoadOptions, load_image
+from dive_py.model import FileEntry, LayerScan
 from tests.fixtures.images import (
     M,
     file,
@@ -268,7 +268,7 @@ def test_a_cached_blob_whose_config_names_another_diff_id_is_refused(
 
 
 def test_warm_figures_need_neither_entries_nor_the_tree(tmp_path: Path) -> None:
-    from dive_py.image.cache import CachedLayerScan
+    from dive_py.cache.scans import CachedLayerScan
 
     archive = write_docker_archive(tmp_path / "img.tar", _layers())
     expected = _figures(archive, use_cache=False)
@@ -288,7 +288,7 @@ def test_warm_figures_need_neither_entries_nor_the_tree(tmp_path: Path) -> None:
 
 
 def test_figures_are_keyed_by_the_whole_chain_of_layers(tmp_path: Path) -> None:
-    from dive_py.analysis import figures_key
+    from dive_py.analysis.analyze import figures_key
 
     a = write_docker_archive(tmp_path / "a.tar", _layers())
     b = write_docker_archive(tmp_path / "b.tar", [*_layers()[:2], layer_tar([file("opt/app", b"other")])])
@@ -313,7 +313,7 @@ def test_a_corrupt_figure_file_is_ignored(tmp_path: Path) -> None:
 
 
 def test_the_cache_keeps_within_its_limit_dropping_the_least_recently_used(tmp_path: Path, monkeypatch) -> None:
-    from dive_py.image.cache import CACHE_VERSION, cache_limit, prune_cache
+    from dive_py.cache.scans import CACHE_VERSION, cache_limit, prune_cache
 
     root = tmp_path / "cache"
     layers = root / f"layers-v{CACHE_VERSION}" / "ab"

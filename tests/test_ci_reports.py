@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.analysis import Analysis, analyze
-from dive_py.ci import CiReport, RuleStatus, build_rules, evaluate
-from dive_py.ci_reports import _code, junit_xml, markdown_summary
-from dive_py.cli import main
-from dive_py.config import CiConfig
-from dive_py.image.loader import load_image
+from dive_py.analysis.analyze import Analysis, analyze
+from dive_py.ci.config import CiConfig
+from dive_py.ci.rules import CiReport, RuleStatus, build_rules, evaluate
+from dive_py.cli.main import main
+from dive_py.load.image import load_image
+from dive_py.reports.ci_files import _code, junit_xml, markdown_summary
 from tests.conftest import shared_image
 from tests.fixtures.truncate import write_first_layers
 

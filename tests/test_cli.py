@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from dive_py.cli import main
+from dive_py.cli.main import main
 from tests.conftest import EXAMPLE, REPO, shared_image
 
 
@@ -97,7 +97,7 @@ def test_json_to_stdout(test_image, capsys):
 
 def test_ci_and_json_never_import_textual(test_image, tmp_path):
     code = (
-        "import sys; from dive_py.cli import main; "
+        "import sys; from dive_py.cli.main import main; "
         f"rc = main(['--ci', '--json', {str(tmp_path / 'o.json')!r}, {test_image!r}]); "
         "print('TEXTUAL' if 'textual' in sys.modules else 'HEADLESS', rc)"
     )

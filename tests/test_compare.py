@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.analysis import Analysis, analyze
-from dive_py.cli import main
-from dive_py.compare import Change, compare, comparison_to_dict
-from dive_py.image.loader import load_image
+from dive_py.analysis.analyze import Analysis, analyze
+from dive_py.analysis.compare import Change, compare, comparison_to_dict
+from dive_py.cli.main import main
+from dive_py.load.image import load_image
 from tests.conftest import REPO, shared_image
 from tests.fixtures.truncate import write_first_layers
 
@@ -210,7 +210,7 @@ def test_diff_errors_exit_2(tomcat_pair, capsys, monkeypatch, tmp_path):
 
 def test_diff_json_never_imports_textual(tomcat_pair, tmp_path):
     code = (
-        "import sys; from dive_py.cli import main; "
+        "import sys; from dive_py.cli.main import main; "
         f"rc = main(['diff', {str(tomcat_pair[0])!r}, {str(tomcat_pair[1])!r}, '--json', 'o.json']); "
         "assert rc == 0 and 'textual' not in sys.modules, rc"
     )

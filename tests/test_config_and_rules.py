@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from dive_py.analysis import analyze
-from dive_py.ci import RuleStatus, build_rules, evaluate
-from dive_py.config import CiConfig, load_ci_config, parse_bytes
+from dive_py.analysis.analyze import analyze
+from dive_py.ci.config import CiConfig, load_ci_config, parse_bytes
+from dive_py.ci.rules import RuleStatus, build_rules, evaluate
 from dive_py.errors import ConfigError
-from dive_py.image.loader import load_image
+from dive_py.load.image import load_image
 from tests.conftest import shared_image
 
 

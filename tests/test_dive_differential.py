@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from dive_py.analysis import analyze
-from dive_py.export import analysis_to_dict
-from dive_py.image.loader import load_image
+from dive_py.analysis.analyze import analyze
+from dive_py.load.image import load_image
+from dive_py.reports.export import analysis_to_dict
 from tests.conftest import IMAGES
 from tests.fixtures.dive_oracle import deopaque_layers, rewrite_docker_archive, run_dive_json
 

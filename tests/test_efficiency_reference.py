@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from dive_py.analysis import analyze
-from dive_py.filetree.gosort import go_sort
-from dive_py.filetree.tree import FileTree
-from dive_py.image.loader import LoadOptions, load_image
-from dive_py.image.model import WHITEOUT_PREFIX
+from dive_py.analysis.analyze import analyze
+from dive_py.load.image import LoadOptions, load_image
+from dive_py.model import WHITEOUT_PREFIX
+from dive_py.trees.gosort import go_sort
+from dive_py.trees.tree import FileTree
 from tests.conftest import IMAGES
 
 

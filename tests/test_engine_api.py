@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.analysis import analyze
-from dive_py.cli import main
+from dive_py.analysis.analyze import analyze
+from dive_py.cli.main import main
 from dive_py.errors import ImageFormatError, SourceError
-from dive_py.image.engine import resolve_docker_host
-from dive_py.image.loader import LoadOptions, load_image
-from dive_py.image.sources import parse_image_name, route_reference
+from dive_py.load.image import LoadOptions, load_image
+from dive_py.sources.engine import resolve_docker_host
+from dive_py.sources.reference import parse_image_name, route_reference
 from tests.services import CORPUS, TOMCAT_ARCHIVE, assert_same_analysis
 
 

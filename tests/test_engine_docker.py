@@ -11,10 +11,10 @@ import threading
 
 import pytest
 
-from dive_py.analysis import analyze
-from dive_py.cli import main
+from dive_py.analysis.analyze import analyze
+from dive_py.cli.main import main
 from dive_py.errors import SourceError
-from dive_py.image.loader import LoadOptions, load_image
+from dive_py.load.image import LoadOptions, load_image
 from tests.services import TOMCAT_ARCHIVE, DockerDaemon, assert_same_analysis, dockerd  # noqa: F401
 
 pytestmark = pytest.mark.engine

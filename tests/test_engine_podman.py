@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from dive_py.analysis import analyze
-from dive_py.cli import main
+from dive_py.analysis.analyze import analyze
+from dive_py.cli.main import main
 from dive_py.errors import SourceError
-from dive_py.image.loader import load_image
+from dive_py.load.image import load_image
 from tests.services import TOMCAT_ARCHIVE, Podman, assert_same_analysis, podman  # noqa: F401
 
 pytestmark = pytest.mark.engine

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dive_py.errors import DivepyError
-from dive_py.image.layer_tar import scan_layer
+from dive_py.layers.scan import scan_layer
 from tests.conftest import IMAGES
 from tests.fixtures.images import compress, file, folder, layer_tar
 from tests.fixtures.mutate import MUTATIONS, apply, load_outcome, seed_archives

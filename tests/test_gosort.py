@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.filetree import gosort
-from dive_py.filetree.gosort import go_sort
+from dive_py.trees import gosort
+from dive_py.trees.gosort import go_sort
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -101,8 +101,8 @@ def image(*candidates: str) -> Path:
 
 
 def inefficient(path: Path) -> list[tuple[str, int, int]]:
-    from dive_py.analysis import analyze
-    from dive_py.image.loader import load_image
+    from dive_py.analysis.analyze import analyze
+    from dive_py.load.image import load_image
 
     analysis = analyze(load_image(str(path)))
     return [(item.path, item.count, item.cumulative_bytes) for item in analysis.inefficiencies]

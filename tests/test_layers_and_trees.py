@@ -8,9 +8,9 @@ import tarfile
 
 import pytest
 
-from dive_py.analysis import analyze
+from dive_py.analysis.analyze import analyze
 from dive_py.errors import ImageSelectionError
-from dive_py.image.loader import LoadOptions, load_image
+from dive_py.load.image import LoadOptions, load_image
 from tests.fixtures.images import (
     M,
     file,

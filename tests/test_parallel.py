@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.analysis import analyze, long_lived
+from dive_py.analysis.analyze import analyze, long_lived
 from dive_py.errors import DivepyError
-from dive_py.image import parallel
-from dive_py.image.loader import LoadOptions, load_image
+from dive_py.load import parallel
+from dive_py.load.image import LoadOptions, load_image
 from tests.conftest import IMAGES, REPO
 from tests.fixtures.images import (
     M,
@@ -134,7 +134,7 @@ def _in_fresh_interpreter(body: str, tmp_path: Path) -> None:
     which a pytest process (threads of other tests' servers) cannot promise."""
     code = (
         "from pathlib import Path\n"
-        "from dive_py.image import parallel\n"
+        "from dive_py.load import parallel\n"
         "from tests.test_parallel import _built, signature\n"
         f"tmp_path = Path({str(tmp_path)!r})\n"
         "assert parallel.prestart_workers(2), 'workers were not forked ahead'\n" + textwrap.dedent(body)
@@ -252,8 +252,8 @@ def test_spawned_workers_scan_too(tmp_path: Path, kind: str) -> None:
     _in_fresh_interpreter(
         f"""
         import multiprocessing
-        from dive_py.image.cache import CachedLayerScan
-        from dive_py.image.loader import LoadOptions, load_image
+        from dive_py.cache.scans import CachedLayerScan
+        from dive_py.load.image import LoadOptions, load_image
         for worker in parallel._take_prestarted():
             worker.stop()
             worker.finish()

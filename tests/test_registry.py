@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.analysis import analyze
-from dive_py.cli import main
+from dive_py.analysis.analyze import analyze
+from dive_py.cli.main import main
 from dive_py.errors import DigestMismatchError, ImageFormatError, ImageSelectionError, SourceError
-from dive_py.image.loader import LoadOptions, load_image
-from dive_py.image.registry import BlobCache, RegistryClient, load_with_client
-from dive_py.image.sources import parse_image_name
+from dive_py.load.image import LoadOptions, load_image
+from dive_py.sources.reference import parse_image_name
+from dive_py.sources.registry.image import BlobCache, RegistryClient, load_with_client
 from tests.services import (  # noqa: F401 - fixtures
     CORPUS,
     TOMCAT_ARCHIVE,
@@ -206,9 +206,9 @@ def test_concurrent_looks_share_the_cache(registry: Registry, tomcat_ref: str, t
 
 
 def test_file_contents_come_from_the_blob_cache(tomcat_ref: str) -> None:
+    from dive_py.cache.scans import default_cache_dir
+    from dive_py.contents.reader import ContentReader
     from dive_py.errors import DivepyError
-    from dive_py.image.cache import default_cache_dir
-    from dive_py.ui.content import ContentReader
 
     pulled, saved = analyze(load_image(f"registry://{tomcat_ref}")), _archive_analysis()
     top = len(saved.layers) - 1

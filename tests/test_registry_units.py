@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from dive_py.cli.build import split_build_args
 from dive_py.errors import ConfigError, ImageSelectionError, SourceError
-from dive_py.image.build import split_build_args
-from dive_py.image.registry import (
+from dive_py.sources.registry.image import (
     BlobCache,
     Credentials,
     _parse_challenge,

@@ -8,13 +8,13 @@ import sys
 
 import pytest
 
-from dive_py.analysis import analyze
-from dive_py.ci import build_rules, evaluate
-from dive_py.compare import compare
-from dive_py.compare_cli import render_diff
-from dive_py.config import CiConfig
-from dive_py.image.loader import LoadOptions, load_image
-from dive_py.report import _PlainWriter, _StyledWriter, make_writer, render_ci, render_summary
+from dive_py.analysis.analyze import analyze
+from dive_py.analysis.compare import compare
+from dive_py.ci.config import CiConfig
+from dive_py.ci.rules import build_rules, evaluate
+from dive_py.cli.diff import render_diff
+from dive_py.load.image import LoadOptions, load_image
+from dive_py.reports.text import _PlainWriter, _StyledWriter, make_writer, render_ci, render_summary
 from tests.conftest import EXAMPLE, REPO, shared_image
 
 
@@ -64,7 +64,7 @@ def test_a_terminal_gets_rich_styles(analysis, monkeypatch) -> None:
 
 def test_ci_report_to_a_pipe_does_not_import_rich(tmp_path) -> None:
     probe = (
-        "import sys; from dive_py.cli import main; code = main(['--ci', sys.argv[1]]); "
+        "import sys; from dive_py.cli.main import main; code = main(['--ci', sys.argv[1]]); "
         "print('RICH' if any(m.startswith('rich') for m in sys.modules) else 'NO-RICH', file=sys.stderr); "
         "sys.exit(code)"
     )

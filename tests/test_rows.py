@@ -6,9 +6,9 @@ import textwrap
 
 import pytest
 
-from dive_py.filetree.rows import ABSENT, DiffType, TreeModel, TreeViewState, render_rows, visible_rows
-from dive_py.filetree.tree import FileTree
-from dive_py.image.model import FileEntry, LayerScan
+from dive_py.model import FileEntry, LayerScan
+from dive_py.trees.rows import ABSENT, DiffType, TreeModel, TreeViewState, render_rows, visible_rows
+from dive_py.trees.tree import FileTree
 
 
 def _scan(*entries: FileEntry, whiteouts: tuple[str, ...] = (), opaques: tuple[str, ...] = ()) -> LayerScan:

@@ -16,10 +16,10 @@ import tarfile
 
 import pytest
 
-from dive_py.image import layer_tar
-from dive_py.image.cache import encode_scan
-from dive_py.image.layer_tar import scan_layer
-from dive_py.image.loader import LoadOptions, load_image
+from dive_py.cache.scans import encode_scan
+from dive_py.layers import scan as layer_tar
+from dive_py.layers.scan import scan_layer
+from dive_py.load.image import LoadOptions, load_image
 from tests.conftest import IMAGES
 from tests.fixtures.images import M, file, folder, opaque, whiteout
 from tests.fixtures.images import layer_tar as make_layer

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dive_py.analysis import analyze
-from dive_py.image.loader import load_image
+from dive_py.analysis.analyze import analyze
+from dive_py.load.image import load_image
 from tests.conftest import EXAMPLE, IMAGES, shared_image
 
 TOMCAT_INEFFICIENT = [

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.analysis import analyze
-from dive_py.image.loader import LoadOptions, load_image, load_stream
+from dive_py.analysis.analyze import analyze
+from dive_py.load.image import LoadOptions, load_image, load_stream
 from tests.services import TOMCAT_ARCHIVE, assert_same_analysis, seed_archive
 
 REPO = Path(__file__).resolve().parents[1]

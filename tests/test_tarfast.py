@@ -1,4 +1,4 @@
-"""The C loop of the layer scanner (``dive_py.image._tarfast.scan_run``): what it takes and where it stops.
+"""The C loop of the layer scanner (``dive_py.layers._tarfast.scan_run``): what it takes and where it stops.
 
 It must take only members the Python paths read the same way (tests/test_scan_fast_path.py compares
 whole scans); here, that it stops exactly at each kind of member it leaves to them, and never reads
@@ -18,7 +18,7 @@ import xxhash
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dive_py.image import layer_tar
+from dive_py.layers import scan as layer_tar
 
 scan_run = layer_tar._scan_run
 
@@ -27,7 +27,7 @@ def test_the_c_loop_is_built_where_a_compiler_is() -> None:
     compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
     if shutil.which(compiler) is None:
         pytest.skip("no C compiler: divepy runs the Python path alone")
-    from dive_py.image import _tarfast  # noqa: F401 - fails when the build skipped it
+    from dive_py.layers import _tarfast  # noqa: F401 - fails when the build skipped it
 
     assert scan_run is not None, "DIVEPY_PURE_PYTHON is set"
 
@@ -152,8 +152,8 @@ def test_a_layer_reads_the_same_with_the_c_loop_off(monkeypatch: pytest.MonkeyPa
 
 def _outcome(blob: bytes) -> bytes | str:
     """The encoded scan, or the error the scan raised (each way must give the same)."""
+    from dive_py.cache.scans import encode_scan
     from dive_py.errors import DivepyError
-    from dive_py.image.cache import encode_scan
 
     try:
         return encode_scan(layer_tar.scan_layer(io.BytesIO(blob).read, "layer"))

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.analysis import Analysis, analyze
+from dive_py.analysis.analyze import Analysis, analyze
 from dive_py.errors import DivepyError
-from dive_py.filetree.rows import DiffType
-from dive_py.image.loader import load_image
+from dive_py.load.image import load_image
+from dive_py.trees.rows import DiffType
 from dive_py.ui.app import DivepyApp
 from dive_py.ui.panes.file_tree import FileTreeView, parse_size
 from dive_py.ui.panes.layers import LayersPane

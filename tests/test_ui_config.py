@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dive_py.errors import ConfigError
-from dive_py.filetree.rows import DiffType
+from dive_py.trees.rows import DiffType
 from dive_py.ui.config import UiConfig, load_ui_config
 
 
@@ -75,8 +75,8 @@ def test_bad_values_are_config_errors(tmp_path: Path, text: str) -> None:
 
 
 async def test_keymap_rebinds_the_app(tmp_path: Path) -> None:
-    from dive_py.analysis import analyze
-    from dive_py.image.loader import load_image
+    from dive_py.analysis.analyze import analyze
+    from dive_py.load.image import load_image
     from dive_py.ui.app import DivepyApp
 
     root = Path(__file__).resolve().parent.parent
@@ -91,5 +91,5 @@ async def test_keymap_rebinds_the_app(tmp_path: Path) -> None:
 
 
 def test_importing_the_ui_package_does_not_import_textual() -> None:
-    code = "import sys, dive_py.ui, dive_py.filetree.rows; assert 'textual' not in sys.modules, 'textual imported'"
+    code = "import sys, dive_py.ui, dive_py.trees.rows; assert 'textual' not in sys.modules, 'textual imported'"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)

@@ -7,13 +7,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from dive_py.analysis import Analysis, analyze
-from dive_py.compare import Change, FileChange, ImageComparison, compare
-from dive_py.filetree.diff import build_diff_model
-from dive_py.filetree.rows import DiffType, render_rows
-from dive_py.filetree.tree import FileTree
-from dive_py.image.loader import load_image
-from dive_py.image.model import FileEntry, LayerScan
+from dive_py.analysis.analyze import Analysis, analyze
+from dive_py.analysis.compare import Change, FileChange, ImageComparison, compare
+from dive_py.analysis.compare_tree import build_diff_model
+from dive_py.load.image import load_image
+from dive_py.model import FileEntry, LayerScan
+from dive_py.trees.rows import DiffType, render_rows
+from dive_py.trees.tree import FileTree
 from dive_py.ui.app import DivepyApp
 from dive_py.ui.diff import DiffScreen, DivepyDiffApp
 from dive_py.ui.panes.file_tree import FileTreeView

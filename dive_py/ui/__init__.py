@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from dive_py.analysis import Analysis
-from dive_py.image.loader import ProgressCallback
+from dive_py.analysis.analyze import Analysis
+from dive_py.load.image import ProgressCallback
 
 if TYPE_CHECKING:
-    from dive_py.compare import ImageComparison
+    from dive_py.analysis.compare import ImageComparison
 
 
 def run_tui(ref: str, load: Callable[[ProgressCallback], Analysis]) -> int:
@@ -23,7 +23,7 @@ def run_tui(ref: str, load: Callable[[ProgressCallback], Analysis]) -> int:
     Returns:
         The exit code: 0 after a normal quit, 2 when loading failed.
     """
-    from dive_py.image.parallel import prestart_workers
+    from dive_py.load.parallel import prestart_workers
     from dive_py.ui.loading import BackgroundLoad
 
     prestart_workers()  # forked now, while this is the only thread: the loader thread could only spawn them
@@ -42,7 +42,7 @@ def run_diff_tui(ref: str, load: Callable[[ProgressCallback], ImageComparison]) 
     Returns:
         The exit code: 0 after a normal quit, 2 when loading failed.
     """
-    from dive_py.filetree.diff import build_diff_model
+    from dive_py.analysis.compare_tree import build_diff_model
     from dive_py.ui.loading import BackgroundLoad
 
     loader = BackgroundLoad(load, build_diff_model).start()

@@ -13,13 +13,13 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from dive_py.analysis import Analysis
+from dive_py.analysis.analyze import Analysis
+from dive_py.contents.reader import ContentReader, ExtractResult
 from dive_py.errors import DivepyError
-from dive_py.filetree.rows import TreeModel, TreeViewState
-from dive_py.filetree.tree import Node
-from dive_py.image.loader import ProgressCallback
+from dive_py.load.image import ProgressCallback
+from dive_py.trees.rows import TreeModel, TreeViewState
+from dive_py.trees.tree import Node
 from dive_py.ui.config import UiConfig
-from dive_py.ui.content import ContentReader, ExtractResult
 from dive_py.ui.loading import BackgroundLoad
 from dive_py.ui.panes.details import ImageDetailsPane, LayerDetailsPane
 from dive_py.ui.panes.file_tree import FileTreePane, FileTreeView, parse_size

@@ -1,7 +1,7 @@
 """Provides the diff view: the explorer's file tree over a comparison of two images, with a summary pane.
 
-Everything about the comparison comes from :mod:`dive_py.compare` (figures, changes, moves and copies)
-and :mod:`dive_py.filetree.diff` (its two-layer tree); this module only lays them out.
+Everything about the comparison comes from :mod:`dive_py.analysis.compare` (figures, changes, moves and copies)
+and :mod:`dive_py.analysis.compare_tree` (its two-layer tree); this module only lays them out.
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from dive_py.analysis import Analysis
-from dive_py.compare import Change, FileChange, ImageComparison
-from dive_py.filetree.diff import DiffModel, build_diff_model
-from dive_py.filetree.rows import DiffType
-from dive_py.filetree.tree import Node
+from dive_py.analysis.analyze import Analysis
+from dive_py.analysis.compare import Change, FileChange, ImageComparison
+from dive_py.analysis.compare_tree import DiffModel, build_diff_model
+from dive_py.contents.reader import ContentReader, ExtractResult
 from dive_py.format import size_text
+from dive_py.trees.rows import DiffType
+from dive_py.trees.tree import Node
 from dive_py.ui.app import DivepyApp, help_sections
 from dive_py.ui.config import UiConfig
-from dive_py.ui.content import ContentReader, ExtractResult
 from dive_py.ui.loading import BackgroundLoad
 from dive_py.ui.panes.file_tree import FileTreePane, FileTreeView
 from dive_py.ui.panes.line_list import LineList

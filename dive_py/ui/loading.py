@@ -15,13 +15,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dive_py.analysis import Analysis
-    from dive_py.image.loader import ProgressCallback
+    from dive_py.analysis.analyze import Analysis
+    from dive_py.load.image import ProgressCallback
 
 
 def tree_model(analysis: Analysis) -> Any:  # noqa: ANN401 - a TreeModel (rows is imported in the thread)
     """The explorer's row model for one analysed image."""
-    from dive_py.filetree.rows import TreeModel
+    from dive_py.trees.rows import TreeModel
 
     return TreeModel(analysis.tree, len(analysis.layers))
 
@@ -58,7 +58,7 @@ class BackgroundLoad:
         self.progress = (label, done, total)
 
     def _run(self) -> None:
-        from dive_py.analysis import long_lived
+        from dive_py.analysis.analyze import long_lived
 
         started = time.perf_counter()
         try:

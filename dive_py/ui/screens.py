@@ -14,10 +14,10 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Static
 
+from dive_py.contents.reader import ContentReader, ExtractResult
 from dive_py.errors import DivepyError
-from dive_py.filetree.tree import FileTree, Node
 from dive_py.format import size_text
-from dive_py.ui.content import ContentReader, ExtractResult
+from dive_py.trees.tree import FileTree, Node
 from dive_py.ui.text import mode_text
 
 PAGE_BYTES = 64 * 1024

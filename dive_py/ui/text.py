@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dive_py.image.model import FileEntry
+from dive_py.model import FileEntry
 
 _TYPE_CHARS = {"d": "d", "l": "l", "h": "-", "c": "c", "b": "b", "p": "p", "f": "-"}
 """ls's type column per kind; a hard link is a regular file to ls."""

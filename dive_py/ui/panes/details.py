@@ -9,9 +9,9 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
 
-from dive_py.analysis import Analysis
+from dive_py.analysis.analyze import Analysis
 from dive_py.format import size_text
-from dive_py.image.model import Layer
+from dive_py.model import Layer
 from dive_py.ui.panes.line_list import LineList
 
 

@@ -22,9 +22,9 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Input
 
-from dive_py.filetree.rows import DiffType, RowSet, TreeModel, TreeViewState, tree_prefix
-from dive_py.filetree.tree import Node
 from dive_py.format import size_text
+from dive_py.trees.rows import DiffType, RowSet, TreeModel, TreeViewState, tree_prefix
+from dive_py.trees.tree import Node
 from dive_py.ui.text import mode_text
 
 ATTRIBUTES_WIDTH = 32

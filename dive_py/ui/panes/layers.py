@@ -8,7 +8,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from dive_py.format import size_text
-from dive_py.image.model import Layer
+from dive_py.model import Layer
 from dive_py.ui.text import short_id
 
 COMPARE_MARK = "●"

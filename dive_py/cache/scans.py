@@ -1,0 +1,386 @@
+"""Provides the layer cache and the compact encoding of a :class:`LayerScan`.
+
+A scan is stored as columns (joined path bytes, ``array`` numbers) rather than objects:
+100k records encode in ~20 ms and decode in ~60 ms, where pickled objects cost several
+times that (``../shared/PERF-NOTES.md``). The same encoding carries scans back from the
+worker processes of :mod:`dive_py.load.parallel`. A scan read from the cache decodes its
+small metadata at once and its entries only when something asks for them
+(:class:`CachedLayerScan`), so ``--ci`` with cached figures never builds them.
+
+Entries live in ``$XDG_CACHE_HOME/divepy/layers-v<N>`` (``~/.cache/divepy``), one file a
+layer, named by the blob's declared digest and its size in the archive. An entry is
+written only after a full scan verified the blob against that digest. Using it again
+needs the same bytes: beside each entry, a small ``.where`` file lists the file regions
+(real path, device, inode, size, mtime and ctime in ns, offset, length) the digest was
+verified in; a blob read from one of those, unchanged, is trusted as is. Any other blob
+(another file, or the same file touched since) is sha256-hashed as stored, which is cheap
+next to a scan, and the entry serves only when the hash matches (then the region is
+recorded). Entries are written to a temporary file and renamed into place, so concurrent
+runs never read half an entry; a trailing checksum catches corrupt ones, which are
+ignored and rewritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import stat
+import struct
+import sys
+import tempfile
+import time
+from array import array
+from dataclasses import dataclass
+
+import xxhash
+
+from dive_py.layers.columns import NUMBER_COLUMNS, LayerColumns, make_entries
+from dive_py.model import FileEntry, LayerScan, LazyLayerScan
+
+CACHE_VERSION = 3
+"""Bump whenever a scan's content or this encoding changes: old entries are then never read."""
+
+CACHE_MIN_BLOB = 256 << 10
+"""Smaller layers scan in about the time a cache lookup takes; they are not cached."""
+
+REGIONS_KEPT = 8
+"""File regions remembered per entry (the same layer in several archives, or copies of one)."""
+
+_MAGIC = b"DIVEPYSC"
+_HEADER = struct.Struct("<8sII")  # magic, version, meta length
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_WHAT = "\x00what\x00"
+"""Stands for the layer's name (``archive: layer N (blob)``) in stored warnings."""
+
+
+def _checked_typecodes() -> None:
+    for _name, code in NUMBER_COLUMNS:
+        if array(code).itemsize != 8 and code in "qQ":
+            raise RuntimeError("64-bit array items are required")  # pragma: no cover
+
+
+_checked_typecodes()
+
+
+def encode_scan(scan: LayerScan, what: str = "") -> bytes:
+    """Encodes a scan as columns; ``what`` (the layer's name in warnings) is left out.
+
+    Returns:
+        Bytes for :func:`decode_scan`, ending with an xxh3-64 checksum of the rest.
+    """
+    columns = getattr(scan, "columns", None)  # a fresh scan's; else made from the entries
+    if columns is None:
+        columns = LayerColumns.from_entries(scan.entries)
+    paths = b"\0".join(columns.paths)
+    warnings = [_WHAT + w[len(what) :] if what and w.startswith(what) else w for w in scan.warnings]
+    meta = {
+        "count": len(columns),
+        "paths": len(paths),
+        "links": sorted(columns.links.items()),
+        "whiteouts": scan.whiteouts,
+        "opaques": scan.opaques,
+        "size_bytes": scan.size_bytes,
+        "member_count": scan.member_count,
+        "diff_id": scan.diff_id,
+        "warnings": warnings,
+        "byteorder": sys.byteorder,
+    }
+    meta_bytes = json.dumps(meta, separators=(",", ":")).encode("utf-8", "surrogatepass")
+    parts = [_HEADER.pack(_MAGIC, CACHE_VERSION, len(meta_bytes)), meta_bytes, paths, columns.kinds]
+    parts.extend(getattr(columns, name) for name, _code in NUMBER_COLUMNS)
+    checksum = xxhash.xxh3_64()
+    for part in parts:
+        checksum.update(part)
+    parts.append(checksum.digest())
+    return b"".join(parts)  # one copy: a 100k-entry scan is ~10 MB, and workers are measured by their peak
+
+
+class CorruptEntryError(ValueError):
+    """Encoded bytes that are truncated, from another version, or fail their checksum."""
+
+
+def decode_scan(data: bytes, what: str = "") -> LayerScan:
+    """Rebuilds the :class:`LayerScan` that :func:`encode_scan` encoded.
+
+    Raises:
+        CorruptEntryError: the bytes are not a complete entry of this version.
+    """
+    scan = decode_scan_lazily(data, what)
+    scan.entries  # noqa: B018 - decodes the columns now
+    return scan
+
+
+def decode_scan_lazily(data: bytes, what: str = "") -> CachedLayerScan:
+    """Like :func:`decode_scan`, but the entries are decoded on first access.
+
+    The checksum and the metadata are checked now: a corrupt entry raises here, never later.
+    """
+    if len(data) < _HEADER.size + 8 or xxhash.xxh3_64_digest(memoryview(data)[:-8]) != data[-8:]:
+        raise CorruptEntryError("checksum mismatch or truncated")
+    magic, version, meta_len = _HEADER.unpack_from(data)
+    if magic != _MAGIC or version != CACHE_VERSION:
+        raise CorruptEntryError("not a scan of this version")
+    pos = _HEADER.size
+    try:
+        meta = json.loads(data[pos : pos + meta_len].decode("utf-8", "surrogatepass"))
+        count = meta["count"]
+        end = pos + meta_len + meta["paths"] + count + sum(count * array(code).itemsize for _n, code in NUMBER_COLUMNS)
+        warnings = [what + w[len(_WHAT) :] if w.startswith(_WHAT) else w for w in meta["warnings"]]
+        scan = CachedLayerScan(
+            lambda: _decode_entries(data, pos + meta_len, meta),
+            whiteouts=meta["whiteouts"],
+            opaques=meta["opaques"],
+            size_bytes=meta["size_bytes"],
+            member_count=meta["member_count"],
+            diff_id=meta["diff_id"],
+            warnings=warnings,
+        )
+    except (KeyError, TypeError, ValueError, AttributeError, UnicodeDecodeError) as exc:
+        raise CorruptEntryError(f"malformed entry ({exc})") from None
+    if end != len(data) - 8 or not isinstance(count, int) or count < 0:
+        raise CorruptEntryError("column lengths disagree")
+    return scan
+
+
+def _decode_entries(data: bytes, pos: int, meta: dict) -> dict[str, FileEntry]:
+    count = meta["count"]
+    paths_end = pos + meta["paths"]
+    # Straight to the path strings the entries keep: no per-path bytes objects in between, which would be
+    # freed among the long-lived entries and leave the heap fragmented (~20 MB on the 101k-file image).
+    paths = data[pos:paths_end].decode("utf-8", "surrogatepass").split("\0") if count else []
+    kinds = data[paths_end : paths_end + count]
+    pos = paths_end + count
+    columns = []
+    for _name, code in NUMBER_COLUMNS:
+        column = array(code)
+        end = pos + count * column.itemsize
+        column.frombytes(data[pos:end])
+        if meta["byteorder"] != sys.byteorder:
+            column.byteswap()
+        columns.append(column)
+        pos = end
+    if len(paths) != count:
+        raise CorruptEntryError("column lengths disagree")  # pragma: no cover - the checksum matched
+    links = {int(index): str(link) for index, link in meta["links"]}
+    return make_entries(paths, kinds, *columns, links)
+
+
+class CachedLayerScan(LazyLayerScan):
+    """A scan read from the cache: its ``entries`` are decoded from the cached bytes on first access.
+
+    Everything else (sizes, whiteouts, diff_id, warnings) is there at once: ``--ci`` with
+    cached figures needs no entries at all.
+    """
+
+
+def default_cache_dir() -> str:
+    """``$XDG_CACHE_HOME/divepy`` or ``~/.cache/divepy`` (``$DIVEPY_CACHE_DIR`` overrides both)."""
+    explicit = os.environ.get("DIVEPY_CACHE_DIR")
+    if explicit:
+        return explicit
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "divepy")
+
+
+@dataclass(frozen=True)
+class CacheKey:
+    """Names one layer's entry: the digest the layout declares for it and the blob's size."""
+
+    digest: str
+    """``sha256:<hex>`` of the blob as stored, or of the uncompressed tar (``kind`` says which)."""
+    kind: str
+    """``digest`` or ``diff_id``."""
+    blob_size: int
+
+    def file_name(self) -> str:
+        hexpart = self.digest.partition(":")[2]
+        return f"{hexpart[:2]}/{hexpart}-{self.kind}-{self.blob_size}.scan"
+
+
+def cache_key(expected_digest: str | None, expected_diff_id: str | None, blob_size: int) -> CacheKey | None:
+    """The key for a layer whose layout states a sha256, or None (then it is never cached)."""
+    if blob_size < CACHE_MIN_BLOB:
+        return None
+    if expected_digest and _DIGEST.fullmatch(expected_digest):
+        return CacheKey(expected_digest, "digest", blob_size)
+    if expected_diff_id and _DIGEST.fullmatch(expected_diff_id):
+        return CacheKey(expected_diff_id, "diff_id", blob_size)
+    return None
+
+
+def file_region(path: str, offset: int, size: int) -> list | None:
+    """Names a blob's bytes in a file as it is now: real path, device, inode, size, mtime, ctime, offset, length.
+
+    None when the file cannot be stat'ed or is no regular file (then nothing is trusted).
+    """
+    try:
+        real = os.path.realpath(path)
+        st = os.stat(real)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return [real, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, offset, size]
+
+
+class LayerCache:
+    """Scans of layers on disk, by :class:`CacheKey`; every failure reads as a miss.
+
+    Args:
+        root: the cache folder (default :func:`default_cache_dir`).
+    """
+
+    def __init__(self, root: str | None = None) -> None:
+        self.root = os.path.join(root or default_cache_dir(), f"layers-v{CACHE_VERSION}")
+        self.hits = 0
+        self.misses = 0
+
+    def path_for(self, key: CacheKey) -> str:
+        return os.path.join(self.root, key.file_name())
+
+    def get(self, key: CacheKey, what: str = "") -> CachedLayerScan | None:
+        """The stored scan (entries decoded later), or None when missing, corrupt, stale or unreadable.
+
+        A hit says what the blob's scan is, not that the blob at hand holds those bytes:
+        see :meth:`vouches_for` and :meth:`remember`.
+        """
+        try:
+            with open(self.path_for(key), "rb") as f:
+                data = f.read()
+            scan = decode_scan_lazily(data, what)
+        except (OSError, CorruptEntryError):
+            self.misses += 1
+            return None
+        self.hits += 1
+        with contextlib.suppress(OSError):
+            os.utime(self.path_for(key))  # recently used: pruned last
+        return scan
+
+    def put(self, key: CacheKey, encoded: bytes) -> bool:
+        """Stores an encoded scan atomically (temp file, then rename); False if it could not."""
+        return write_atomically(self.path_for(key), encoded)
+
+    def _regions_path(self, key: CacheKey) -> str:
+        return self.path_for(key)[: -len(".scan")] + ".where"
+
+    def _regions(self, key: CacheKey) -> list[list]:
+        try:
+            with open(self._regions_path(key), "rb") as f:
+                regions = json.loads(f.read())
+        except (OSError, ValueError):
+            return []
+        return [r for r in regions if isinstance(r, list)] if isinstance(regions, list) else []
+
+    def vouches_for(self, key: CacheKey, region: list | None) -> bool:
+        """Whether ``key``'s digest was verified over this very file region, unchanged since."""
+        return region is not None and region in self._regions(key)
+
+    def remember(self, key: CacheKey, region: list | None) -> bool:
+        """Records that the blob at ``region`` was just verified to match ``key``'s digest."""
+        if region is None:
+            return False
+        same_place = (region[0], region[6])  # the same blob position in the same file: only its latest state counts
+        regions = [region, *(r for r in self._regions(key) if len(r) == len(region) and (r[0], r[6]) != same_place)]
+        data = json.dumps(regions[:REGIONS_KEPT], separators=(",", ":")).encode("utf-8", "surrogatepass")
+        return write_atomically(self._regions_path(key), data)
+
+
+def write_atomically(target: str, data: bytes) -> bool:
+    """Writes a file through a temporary file and a rename, so that readers see all or nothing; False on failure."""
+    folder = os.path.dirname(target)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    except OSError:
+        return False
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(temp, target)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        return False
+    return True
+
+
+CACHE_LIMIT_BYTES = 4 << 30
+"""Default size of the layer cache (``$DIVEPY_CACHE_LIMIT``, e.g. ``500MB``, overrides it)."""
+
+_VERSIONED = re.compile(r"layers-v\d+")
+
+
+def cache_limit() -> int:
+    """The layer cache's size limit in bytes: ``$DIVEPY_CACHE_LIMIT`` (a size such as ``2GB``) or the default."""
+    text = os.environ.get("DIVEPY_CACHE_LIMIT", "").strip()
+    if text:
+        from dive_py.ci.config import parse_bytes
+        from dive_py.errors import ConfigError
+
+        try:
+            return max(parse_bytes(text), 0)
+        except (ConfigError, ValueError):
+            pass  # a bad value does not stop an analysis: the default applies
+    return CACHE_LIMIT_BYTES
+
+
+def prune_cache(root: str | None = None, limit: int | None = None) -> int:
+    """Keeps the cache within ``limit`` bytes: drops the layer folders of other format versions and
+    downloads that never finished, then the least recently used layer entries (their ``.where`` files
+    with them) and registry blobs. Safe beside other runs: a reader that finds a file gone reads it as
+    a miss. (Figures are a few kB an image: kept.)
+
+    Returns:
+        Bytes freed.
+    """
+    root = root or default_cache_dir()
+    limit = cache_limit() if limit is None else limit
+    freed = 0
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return 0
+    for name in names:
+        if _VERSIONED.fullmatch(name) and name != f"layers-v{CACHE_VERSION}":
+            freed += _remove_tree(os.path.join(root, name))  # written by another version of divepy: never read
+    entries = []  # (last use, size, path)
+    stale = time.time_ns() - 3600 * 10**9
+    for top in (f"layers-v{CACHE_VERSION}", "blobs"):
+        for folder, _dirs, files in os.walk(os.path.join(root, top)):
+            for name in files:
+                path = os.path.join(folder, name)
+                with contextlib.suppress(OSError):
+                    st = os.stat(path)
+                    if name.startswith((".part-", ".tmp-")):
+                        if st.st_mtime_ns < stale:  # left by a run that was killed
+                            os.unlink(path)
+                            freed += st.st_size
+                    elif not name.endswith(".where"):
+                        entries.append((st.st_mtime_ns, st.st_size, path))
+    total = sum(size for _when, size, _path in entries)
+    for _when, size, path in sorted(entries):
+        if total <= limit:
+            break
+        victims = [path, path[: -len(".scan")] + ".where"] if path.endswith(".scan") else [path]
+        for victim in victims:
+            with contextlib.suppress(OSError):
+                os.unlink(victim)
+        total -= size
+        freed += size
+    return freed
+
+
+def _remove_tree(path: str) -> int:
+    freed = 0
+    for folder, _dirs, files in os.walk(path, topdown=False):
+        for name in files:
+            with contextlib.suppress(OSError):
+                full = os.path.join(folder, name)
+                size = os.lstat(full).st_size
+                os.unlink(full)
+                freed += size
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)
+    return freed

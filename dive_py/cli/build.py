@@ -1,0 +1,114 @@
+"""Provides ``divepy build``: run ``docker build`` (or ``podman build``), then explore the result.
+
+As ``dive build`` does, every argument goes to the engine's build command except divepy's own
+output flags; the build writes the new image's id to an ``--iidfile`` in a temp folder, and the
+image is then read from the same engine's store by that id.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+
+from dive_py.errors import ConfigError, SourceError
+from dive_py.sources.engine import podman_command
+
+ENGINES = ("docker", "podman")
+
+_OWN_SWITCHES = {"--ci", "--debug", "--insecure", "--ignore-errors", "-i"}
+"""divepy flags without a value that ``divepy build`` keeps for itself."""
+
+_OWN_OPTIONS = {"--json", "-j", "--ci-config", "--engine"}
+"""divepy flags with a value that ``divepy build`` keeps for itself (the rest go to the build)."""
+
+
+def split_build_args(argv: list[str], rule_flags: set[str]) -> tuple[list[str], list[str], str]:
+    """Separates divepy's flags from the engine's build arguments.
+
+    Args:
+        argv: what followed ``divepy build``.
+        rule_flags: divepy's CI rule flags (they take a value).
+
+    Returns:
+        (divepy flags, build arguments, engine name).
+
+    Raises:
+        ConfigError: ``--engine`` names no known engine, or a flag lacks its value.
+    """
+    own: list[str] = []
+    build: list[str] = []
+    engine = os.environ.get("DIVEPY_ENGINE", "docker")
+    valued = _OWN_OPTIONS | rule_flags
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        name, eq, value = arg.partition("=")
+        if arg in _OWN_SWITCHES:
+            own.append(arg)
+        elif name in valued:
+            if not eq:
+                if index + 1 >= len(argv):
+                    raise ConfigError(f"divepy build: {name} needs a value")
+                index += 1
+                value = argv[index]
+            if name == "--engine":
+                engine = value
+            else:
+                own.extend([name, value])
+        else:
+            build.append(arg)
+        index += 1
+    if engine not in ENGINES:
+        raise ConfigError(f"divepy build: --engine {engine!r}: choose one of {', '.join(ENGINES)}")
+    return own, build, engine
+
+
+def run_build(build_args: list[str], engine: str) -> str:
+    """Runs the engine's build with an iid file; returns the new image's id.
+
+    Raises:
+        SourceError: the engine's CLI is missing, the build fails, or it names no image.
+    """
+    command = ["docker"] if engine == "docker" else podman_command()
+    if shutil.which(command[0]) is None:
+        raise SourceError(f"divepy build: the {engine} command ({command[0]}) is not installed")
+    with tempfile.TemporaryDirectory(prefix="divepy-build-") as folder:
+        iid_file = os.path.join(folder, "iid")
+        # The build's own output goes to the terminal: it is the user's build log.
+        result = subprocess.run([*command, "build", "--iidfile", iid_file, *build_args], check=False)
+        if result.returncode != 0:
+            raise SourceError(f"divepy build: `{engine} build` failed (exit {result.returncode})")
+        try:
+            with open(iid_file, encoding="utf-8") as f:
+                image_id = f.read().strip()
+        except OSError:
+            image_id = ""
+    if not image_id:
+        raise SourceError(f"divepy build: `{engine} build` wrote no image id")
+    return image_id
+
+
+def main_build(argv: list[str], run_image: Callable[[argparse.Namespace], int]) -> int:
+    """``divepy build [docker build args]``: build, then analyse the image like ``divepy IMAGE``.
+
+    Args:
+        argv: the arguments after ``build``.
+        run_image: the CLI's image runner (explore, ``--ci`` or ``--json``).
+    """
+    from dive_py.cli.main import RULE_FLAGS, build_parser, parse_args
+
+    rule_flags = {f"--{key}" for key, _kebab, _help in RULE_FLAGS} | {f"--{k}" for _key, k, _help in RULE_FLAGS}
+    parser = build_parser()
+    known = set(parser._option_string_actions)  # noqa: SLF001 - argparse has no public list of flags
+    if "--baseline" in known:
+        rule_flags.add("--baseline")
+    own, build_args, engine = split_build_args(argv, rule_flags)
+    if not build_args:
+        raise ConfigError("divepy build: give the build's arguments, e.g. `divepy build -t app:dev .`")
+    image_id = run_build(build_args, engine)
+    args = parse_args([*own, "--source", engine, image_id])
+    return run_image(args)

@@ -1,0 +1,173 @@
+"""Provides ``divepy diff BASE NEW``: load two images, compare them, then show, or write ``--json``.
+
+In a terminal (and without ``--json``) the explorer's diff view (``dive_py.ui.run_diff_tui``) opens on
+the comparison :func:`make_diff_loader` returns; otherwise the text summary is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from dive_py import format as fmt
+from dive_py.analysis.compare import Change, FileChange, ImageComparison, compare, comparison_to_dict
+from dive_py.reports.text import Part, ReportWriter, make_writer
+
+if TYPE_CHECKING:
+    from dive_py.load.image import ProgressCallback
+
+DIFF_ROWS = 30
+"""Rows of the biggest-changes list in the text summary; ``--json`` has them all."""
+
+_MARK = {
+    Change.ADDED: ("+", "green"),
+    Change.REMOVED: ("-", "red"),
+    Change.MODIFIED: ("~", "yellow"),
+    Change.MOVED: (">", "cyan"),
+}
+
+
+def build_diff_parser() -> argparse.ArgumentParser:
+    from dive_py.cli.main import _Parser
+
+    parser = _Parser(
+        prog="divepy diff",
+        description="Compare two images: shared layers, then files added, removed, modified and moved.",
+    )
+    parser.add_argument("base", metavar="BASE", help="the image before (archive, OCI folder or reference)")
+    parser.add_argument("new", metavar="NEW", help="the image after")
+    parser.add_argument("-j", "--json", metavar="FILE", help="write the comparison as JSON (- for stdout)")
+    source = parser.add_argument_group("image source (applies to both images)")
+    source.add_argument(
+        "--source",
+        choices=["docker-archive", "oci-archive", "oci-dir", "archive", "docker", "podman", "registry"],
+        help="where the images come from (default: a path if it exists, else docker)",
+    )
+    source.add_argument("--tag", help="pick this image when an archive holds several (or suffix a path with :TAG)")
+    source.add_argument("--platform", help="pick this platform (os/arch[/variant]) from a multi-platform image")
+    source.add_argument("-i", "--ignore-errors", action="store_true", help="compare the layers that can be read")
+    source.add_argument("--username", help="registry user name; the password is read from env DIVEPY_PASSWORD")
+    source.add_argument("--insecure", action="store_true", help="registry over plain http / unverified TLS")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    return parser
+
+
+def make_diff_loader(args: argparse.Namespace) -> Callable[..., ImageComparison]:
+    """A ``load(progress=None) -> ImageComparison`` for the two images the flags name.
+
+    This is the entry point for the explorer's diff view: run it off the UI thread, as
+    ``cli.make_loader`` is run for one image; ``progress(label, done, total)`` is called while
+    layers are read.
+    """
+
+    def load(progress: ProgressCallback | None = None) -> ImageComparison:
+        from dive_py.analysis.analyze import analyze
+        from dive_py.cli.main import load_options
+        from dive_py.load.image import load_image
+
+        base = analyze(load_image(args.base, load_options(args, progress)))
+        new = analyze(load_image(args.new, load_options(args, progress)))
+        return compare(base, new)
+
+    return load
+
+
+def main_diff(argv: Sequence[str]) -> int:
+    """Runs ``divepy diff``; returns the exit code (0; bad input raises ``DivepyError``, which ``main`` reports).
+
+    Args:
+        argv: the arguments after ``diff``.
+    """
+    from dive_py.cli.main import EXIT_OK, _stderr_progress
+
+    args = build_diff_parser().parse_args(list(argv))
+    if not args.json and sys.stdout.isatty() and sys.stdin.isatty():
+        from dive_py.ui import run_diff_tui  # the only import of the UI here: it loads Textual
+
+        return run_diff_tui(f"{args.base} and {args.new}", make_diff_loader(args))
+    comparison = make_diff_loader(args)(_stderr_progress())
+    for side, analysis in (("base", comparison.base), ("new", comparison.new)):
+        for warning in analysis.warnings:
+            print(f"divepy: warning: {side}: {warning}", file=sys.stderr)
+    if args.json:
+        from dive_py.reports.export import write_text_atomic
+
+        write_text_atomic(args.json, json.dumps(comparison_to_dict(comparison), indent=2) + "\n")
+    if not args.json:  # not a terminal: the text summary
+        render_diff(make_writer(sys.stdout), comparison)
+    return EXIT_OK
+
+
+def render_diff(out: ReportWriter, comparison: ImageComparison) -> None:
+    """Prints the comparison: both images, shared layers, counts, per-folder sizes and the biggest changes."""
+    c = comparison
+    for label, analysis in (("Base", c.base), ("New", c.new)):
+        image = analysis.image
+        out.print(
+            (f"{label + ':':<5}", "bold"),
+            f" {image.name}  ({image.source}, {len(image.layers)} layers, {fmt.size(analysis.size_bytes)})",
+        )
+    out.print(("Shared layers:", "bold"), f" {c.shared_layers}")
+    out.print()
+    out.print(("Changes", "bold"), " (files and links):")
+    out.print(f"  added     {len(c.of(Change.ADDED)):>7}  {fmt.size(c.added_bytes):>9}")
+    out.print(f"  removed   {len(c.of(Change.REMOVED)):>7}  {fmt.size(c.removed_bytes):>9}")
+    modified = c.of(Change.MODIFIED)
+    out.print(f"  modified  {len(modified):>7}  {_signed(sum(m.delta_bytes for m in modified)):>9}")
+    out.print(f"  moved     {len(c.of(Change.MOVED)):>7}")
+    if c.copies:
+        out.print(f"  ({len(c.copies)} added files are copies of files already in the base)")
+    out.print(f"  final file system {_signed(c.size_delta_bytes)}, image size {_signed(c.image_size_delta_bytes)}")
+    _render_folders(out, c)
+    _render_biggest(out, c)
+
+
+def _render_folders(out: ReportWriter, comparison: ImageComparison) -> None:
+    changed = [f for f in comparison.top_level if f.delta_bytes]
+    if not changed:
+        return
+    out.print()
+    out.print(("Size by top-level folder:", "bold"))
+    for folder in changed:
+        out.print(
+            f"  {folder.path:<20} {fmt.size(folder.base_size_bytes):>9} -> {fmt.size(folder.size_bytes):>9}"
+            f"  ({_signed(folder.delta_bytes)})"
+        )
+
+
+def _render_biggest(out: ReportWriter, comparison: ImageComparison) -> None:
+    files = comparison.files
+    if not files:
+        out.print()
+        out.print(("No file changed.", "bold"))
+        return
+    out.print()
+    out.print(("Biggest changes:", "bold"))
+    for item in sorted(files, key=lambda f: (-_weight(f), f.path))[:DIFF_ROWS]:
+        mark, style = _MARK[item.change]
+        out.print("  ", (mark, style), f" {_signed(item.delta_bytes):>9}  {item.path}", *_note(item))
+    if len(files) > DIFF_ROWS:
+        out.print(f"  ... and {len(files) - DIFF_ROWS} more (--json lists them all)")
+
+
+def _weight(item: FileChange) -> int:
+    return max(item.size_bytes or 0, item.base_size_bytes or 0)
+
+
+def _note(item: FileChange) -> tuple[Part, ...]:
+    if item.moved_from:
+        return ("  ", (f"(moved from {item.moved_from})", "dim"))
+    if item.copy_of:
+        return ("  ", (f"(copy of {item.copy_of})", "dim"))
+    if item.changed:
+        return ("  ", (f"({', '.join(item.changed)})", "dim"))
+    return ()
+
+
+def _signed(num_bytes: int) -> str:
+    if num_bytes == 0:
+        return "0 B"
+    return ("+" if num_bytes > 0 else "-") + fmt.size(abs(num_bytes))

@@ -1,1 +1,0 @@
-"""Per-layer file trees, how they stack, and what they waste (domain; no UI)."""

@@ -1,1 +1,0 @@
-"""Where images come from: archives, folders, engines, registries (domain; no UI)."""
