@@ -22,8 +22,9 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 from dive_py.layers.compression import decompressing_reader
-from dive_py.load.image import open_image_files, plan_image
-from dive_py.sources.archive import region_reader
+from dive_py.sources.archive import open_image_files
+from dive_py.sources.base import region_reader
+from dive_py.sources.layouts import plan_image
 
 sys.path.insert(0, os.path.dirname(__file__))
 from bench import _dive_binary  # noqa: E402

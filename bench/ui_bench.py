@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dive_py.analysis.analyze import analyze  # noqa: E402
-from dive_py.load.image import LoadOptions, load_image  # noqa: E402
+from dive_py.analysis.load import load_analysis  # noqa: E402
+from dive_py.load.image import LoadOptions  # noqa: E402
 from dive_py.ui.app import DivepyApp  # noqa: E402
 
 LAST_DISPLAY = [0.0]
@@ -93,7 +93,7 @@ def report(label: str, samples: list[float]) -> None:
 
 async def run(image: str, size: tuple[int, int], rounds: int) -> None:
     def load(progress):  # noqa: ANN001, ANN202
-        return analyze(load_image(image, LoadOptions(progress=progress)))
+        return load_analysis(image, LoadOptions(progress=progress))
 
     started = time.perf_counter()
     app = DivepyApp(load=load, ref=image)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 REGULAR = "f"
 DIRECTORY = "d"
@@ -27,6 +28,12 @@ KIND_TYPEFLAG = {
     FIFO: ord("6"),
 }
 """Tar type flag per kind, as dive exports it in ``typeFlag``."""
+
+ProgressCallback = Callable[[str, int, int], None]
+"""Called as ``progress(label, done_bytes, total_bytes)`` while an image is read."""
+
+Read = Callable[[int], bytes]
+"""A ``read(n)`` over a stream of bytes (``-1``: the rest)."""
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
@@ -156,6 +163,18 @@ class Layer:
         return text.replace("\n", "↵")
 
 
+class LayerBlobs(Protocol):
+    """What a source hands down to read its layers again: the blob of layer ``index`` as stored."""
+
+    def open_layer(self, index: int) -> Read:
+        """A ``read(n)`` over the layer's blob as stored (maybe compressed).
+
+        Raises:
+            DivepyError: the blob cannot be read again; the message says why and what to do.
+        """
+        ...
+
+
 @dataclass
 class Image:
     """An image: metadata and its layers, oldest first."""
@@ -169,10 +188,8 @@ class Image:
     source: str = ""
     """Which layout it was read from, e.g. ``docker-archive``."""
     warnings: list[str] = field(default_factory=list)
-    cache_dir: str | None = None
-    """The divepy cache folder when the load used the cache: the analysis caches its figures there too."""
-    stacked: object | None = field(default=None, repr=False, compare=False)
-    """Layers the loader already stacked while others were still being scanned (an ``analysis.Stacker``)."""
+    blobs: LayerBlobs | None = field(default=None, repr=False, compare=False)
+    """Opens each layer's blob again after the load: the source's own reader, for file contents."""
 
     @property
     def size_bytes(self) -> int:

@@ -15,9 +15,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dive_py.analysis.analyze import analyze  # noqa: E402
 from dive_py.analysis.compare import compare  # noqa: E402
-from dive_py.load.image import LoadOptions, load_image  # noqa: E402
+from dive_py.analysis.load import load_analysis  # noqa: E402
+from dive_py.load.image import LoadOptions  # noqa: E402
 from dive_py.ui.app import DivepyApp  # noqa: E402
 from dive_py.ui.diff import DivepyDiffApp  # noqa: E402
 from tests.fixtures.truncate import write_first_layers  # noqa: E402
@@ -80,7 +80,7 @@ async def diff_view(pilot) -> None:  # noqa: ANN001
 
 
 async def shoot(image: str, outdir: Path) -> None:
-    analysis = analyze(load_image(image, NO_CACHE))
+    analysis = load_analysis(image, NO_CACHE)
     outdir.mkdir(parents=True, exist_ok=True)
     for name, script in SHOTS:
         app = DivepyApp(analysis)
@@ -98,8 +98,8 @@ async def shoot(image: str, outdir: Path) -> None:
         (Path(scratch) / source.name).symlink_to(source)
         os.chdir(scratch)
         try:
-            base = analyze(load_image(f"{stem}-parent.tar", NO_CACHE))
-            comparison = compare(base, analyze(load_image(source.name, NO_CACHE)))
+            base = load_analysis(f"{stem}-parent.tar", NO_CACHE)
+            comparison = compare(base, load_analysis(source.name, NO_CACHE))
             app = DivepyDiffApp(comparison)
             async with app.run_test(size=SIZE) as pilot:
                 await diff_view(pilot)

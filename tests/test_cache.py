@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.analysis.analyze import analyze
+from dive_py.analysis.load import load_analysis
 from dive_py.cache import scans as cache_module
 from dive_py.cache.scans import CacheKey, LayerCache, cache_key, decode_scan, encode_scan
-from dive_py.cli.main import build_parser, load_options
+from dive_py.cli.options import build_parser, load_options
 from dive_py.errors import DigestMismatchError
 from dive_py.load import parallel
 from dive_py.load.image import LoadOptions, load_image
@@ -42,7 +42,7 @@ def _layers(tag: bytes = b"") -> list[bytes]:
 
 
 def _figures(path: Path, **options) -> tuple:  # noqa: ANN003
-    analysis = analyze(load_image(str(path), LoadOptions(**options)))
+    analysis = load_analysis(str(path), LoadOptions(**options))
     entries = [
         [(e.path, e.kind, e.size, e.mode, e.uid, e.gid, e.link, e.hash) for e in layer.scan.entries.values()]
         for layer in analysis.layers
@@ -272,8 +272,8 @@ def test_warm_figures_need_neither_entries_nor_the_tree(tmp_path: Path) -> None:
 
     archive = write_docker_archive(tmp_path / "img.tar", _layers())
     expected = _figures(archive, use_cache=False)
-    analyze(load_image(str(archive)))  # fills both caches
-    analysis = analyze(load_image(str(archive)))
+    load_analysis(str(archive))  # fills both caches
+    analysis = load_analysis(str(archive))
     assert all(isinstance(layer.scan, CachedLayerScan) and not layer.scan.entries_loaded for layer in analysis.layers)
     assert analysis._tree is None
     summary = (analysis.efficiency, analysis.size_bytes, analysis.wasted_bytes, analysis.final_size_bytes)
@@ -281,14 +281,14 @@ def test_warm_figures_need_neither_entries_nor_the_tree(tmp_path: Path) -> None:
         expected[0],
         expected[1],
         expected[2],
-        analyze(load_image(str(archive), LoadOptions(use_cache=False))).final_size_bytes,
+        load_analysis(str(archive), LoadOptions(use_cache=False)).final_size_bytes,
     )
     assert _figures(archive) == expected  # entries and tree on demand give the same answers
     assert list(analysis.tree.walk()) and analysis.layers[0].scan.entries_loaded
 
 
 def test_figures_are_keyed_by_the_whole_chain_of_layers(tmp_path: Path) -> None:
-    from dive_py.analysis.analyze import figures_key
+    from dive_py.analysis.figures import figures_key
 
     a = write_docker_archive(tmp_path / "a.tar", _layers())
     b = write_docker_archive(tmp_path / "b.tar", [*_layers()[:2], layer_tar([file("opt/app", b"other")])])
@@ -313,7 +313,7 @@ def test_a_corrupt_figure_file_is_ignored(tmp_path: Path) -> None:
 
 
 def test_the_cache_keeps_within_its_limit_dropping_the_least_recently_used(tmp_path: Path, monkeypatch) -> None:
-    from dive_py.cache.scans import CACHE_VERSION, cache_limit, prune_cache
+    from dive_py.cache.store import CACHE_VERSION, cache_limit, prune_cache
 
     root = tmp_path / "cache"
     layers = root / f"layers-v{CACHE_VERSION}" / "ab"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.analysis.analyze import Analysis, analyze
+from dive_py.analysis.analyze import Analysis
+from dive_py.analysis.load import load_analysis
 from dive_py.ci.config import CiConfig
 from dive_py.ci.rules import CiReport, RuleStatus, build_rules, evaluate
 from dive_py.cli.main import main
-from dive_py.load.image import load_image
 from dive_py.reports.ci_files import _code, junit_xml, markdown_summary
 from tests.conftest import shared_image
 from tests.fixtures.truncate import write_first_layers
@@ -29,7 +29,7 @@ def paths(tmp_path_factory) -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def pair(paths) -> tuple[Analysis, Analysis]:
-    return analyze(load_image(paths[0])), analyze(load_image(paths[1]))
+    return load_analysis(paths[0]), load_analysis(paths[1])
 
 
 def _report(pair, baseline: bool = True, **rules: str) -> CiReport:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.analysis.analyze import Analysis, analyze
+from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.compare import Change, compare, comparison_to_dict
+from dive_py.analysis.load import load_analysis
 from dive_py.cli.main import main
-from dive_py.load.image import load_image
 from tests.conftest import REPO, shared_image
 from tests.fixtures.truncate import write_first_layers
 
@@ -22,7 +22,7 @@ DIST = "/usr/local/tomcat/webapps.dist/"
 
 
 def _analyze(path: Path) -> Analysis:
-    return analyze(load_image(str(path)))
+    return load_analysis(str(path))
 
 
 @pytest.fixture(scope="module")

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from dive_py.analysis.analyze import analyze
+from dive_py.analysis.load import load_analysis
 from dive_py.ci.config import CiConfig, load_ci_config, parse_bytes
 from dive_py.ci.rules import RuleStatus, build_rules, evaluate
 from dive_py.errors import ConfigError
-from dive_py.load.image import load_image
 from tests.conftest import shared_image
 
 
@@ -39,7 +38,7 @@ def test_bad_byte_sizes_are_refused(text):
 
 @pytest.fixture(scope="module")
 def test_image_analysis():
-    return analyze(load_image(str(shared_image("dive", "test-docker-image.tar"))))
+    return load_analysis(str(shared_image("dive", "test-docker-image.tar")))
 
 
 def _verdicts(analysis, **rules):

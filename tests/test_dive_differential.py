@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from dive_py.analysis.analyze import analyze
-from dive_py.load.image import load_image
+from dive_py.analysis.load import load_analysis
 from dive_py.reports.export import analysis_to_dict
 from tests.conftest import IMAGES
 from tests.fixtures.dive_oracle import deopaque_layers, rewrite_docker_archive, run_dive_json
@@ -22,7 +21,7 @@ LEGACY = [
 
 
 def _ours(path):
-    return analysis_to_dict(analyze(load_image(str(path))))
+    return analysis_to_dict(load_analysis(str(path)))
 
 
 def _assert_same(ours: dict, dive: dict, *, layers: bool = True) -> None:

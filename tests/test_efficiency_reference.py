@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from dive_py.analysis.analyze import analyze
+from dive_py.analysis.load import load_analysis
 from dive_py.load.image import LoadOptions, load_image
 from dive_py.model import WHITEOUT_PREFIX
 from dive_py.trees.gosort import go_sort
@@ -52,6 +52,6 @@ ARCHIVES = sorted(str(p.relative_to(IMAGES)) for p in IMAGES.glob("*/*.tar")) if
 def test_fast_pass_equals_dives_visiting_order(archive):
     options = LoadOptions(use_cache=False)
     expected, efficiency = _reference(load_image(str(IMAGES / archive), options))
-    analysis = analyze(load_image(str(IMAGES / archive), options))
+    analysis = load_analysis(str(IMAGES / archive), options)
     assert [(i.path, i.count, i.cumulative_bytes) for i in analysis.inefficiencies] == expected
     assert analysis.efficiency == efficiency

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.analysis.analyze import analyze
+from dive_py.analysis.load import load_analysis
 from dive_py.cli.main import main
 from dive_py.errors import ImageFormatError, SourceError
 from dive_py.load.image import LoadOptions, load_image
@@ -116,13 +116,13 @@ def fake_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fak
 
 
 def test_docker25_containerd_store_archive_streams(fake_engine: FakeEngine) -> None:
-    got = analyze(load_image("docker://corpus/edits-mini:1"))
-    assert_same_analysis(got, analyze(load_image(str(CORPUS / "edits-mini.docker25.tar"))))
+    got = load_analysis("docker://corpus/edits-mini:1")
+    assert_same_analysis(got, load_analysis(str(CORPUS / "edits-mini.docker25.tar")))
     assert "Docker 25+" in got.image.source
 
 
 def test_classic_archive_streams(fake_engine: FakeEngine) -> None:
-    assert_same_analysis(analyze(load_image("docker://tomcat02:1.0")), analyze(load_image(str(TOMCAT_ARCHIVE))))
+    assert_same_analysis(load_analysis("docker://tomcat02:1.0"), load_analysis(str(TOMCAT_ARCHIVE)))
     assert fake_engine.requests == ["/images/tomcat02:1.0/json", "/images/tomcat02:1.0/get"]
 
 

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from dive_py.analysis.analyze import analyze
+from dive_py.analysis.load import load_analysis
 from dive_py.cli.main import main
 from dive_py.errors import SourceError
 from dive_py.load.image import LoadOptions, load_image
@@ -28,8 +28,8 @@ def docker_env(dockerd: DockerDaemon, monkeypatch: pytest.MonkeyPatch) -> Docker
 
 
 def test_docker_gives_the_saved_archives_analysis(docker_env: DockerDaemon) -> None:
-    from_engine = analyze(load_image("docker://tomcat02:1.0"))
-    from_archive = analyze(load_image(str(TOMCAT_ARCHIVE)))
+    from_engine = load_analysis("docker://tomcat02:1.0")
+    from_archive = load_analysis(str(TOMCAT_ARCHIVE))
     assert_same_analysis(from_engine, from_archive)
     assert from_engine.image.source.startswith("docker engine")
     assert from_engine.image.tags == ["tomcat02:1.0"]
@@ -48,18 +48,18 @@ def test_seed_scenario_committed_for_real(docker_env: DockerDaemon, tmp_path) ->
     saved = tmp_path / "tomcat03.tar"
     docker.run("save", "-o", str(saved), "divepy/tomcat03:1.0")
 
-    from_engine = analyze(load_image("docker://divepy/tomcat03:1.0"))
-    assert_same_analysis(from_engine, analyze(load_image(str(saved))))
+    from_engine = load_analysis("docker://divepy/tomcat03:1.0")
+    assert_same_analysis(from_engine, load_analysis(str(saved)))
     assert len(from_engine.layers) == 6
     assert from_engine.layers[-1].comment == "edit webapps dir"
     # The copy repeats every file of webapps.dist: it is all wasted space.
-    assert from_engine.wasted_bytes > analyze(load_image(str(TOMCAT_ARCHIVE))).wasted_bytes + 3_000_000
+    assert from_engine.wasted_bytes > load_analysis(str(TOMCAT_ARCHIVE)).wasted_bytes + 3_000_000
 
 
 def test_by_image_id_and_bare_name(docker_env: DockerDaemon) -> None:
     image_id = docker_env.run("image", "inspect", "-f", "{{.Id}}", "tomcat02:1.0").stdout.decode().strip()
-    by_id = analyze(load_image(f"docker://{image_id}"))
-    bare = analyze(load_image("tomcat02:1.0"))  # not a path: the default source, docker
+    by_id = load_analysis(f"docker://{image_id}")
+    bare = load_analysis("tomcat02:1.0")  # not a path: the default source, docker
     assert_same_analysis(by_id, bare)
     by_source = load_image("tomcat02:1.0", LoadOptions(source="docker"))
     assert by_source.config_digest == bare.image.config_digest
@@ -132,6 +132,6 @@ def test_tcp_docker_host_on_loopback(docker_env: DockerDaemon, monkeypatch: pyte
     threading.Thread(target=_relay, args=(listener, str(docker_env.socket)), daemon=True).start()
     try:
         monkeypatch.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{listener.getsockname()[1]}")
-        assert_same_analysis(analyze(load_image("docker://tomcat02:1.0")), analyze(load_image(str(TOMCAT_ARCHIVE))))
+        assert_same_analysis(load_analysis("docker://tomcat02:1.0"), load_analysis(str(TOMCAT_ARCHIVE)))
     finally:
         listener.close()

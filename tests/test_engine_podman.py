@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dive_py.analysis.analyze import analyze
+from dive_py.analysis.load import load_analysis
 from dive_py.cli.main import main
 from dive_py.errors import SourceError
 from dive_py.load.image import load_image
@@ -24,15 +24,15 @@ def podman_env(podman: Podman, monkeypatch: pytest.MonkeyPatch) -> Podman:  # no
 
 
 def test_podman_cli_gives_the_saved_archives_analysis(podman_env: Podman) -> None:
-    got = analyze(load_image("podman://tomcat02:1.0"))
-    assert_same_analysis(got, analyze(load_image(str(TOMCAT_ARCHIVE))))
+    got = load_analysis("podman://tomcat02:1.0")
+    assert_same_analysis(got, load_analysis(str(TOMCAT_ARCHIVE)))
     assert got.image.source.startswith("podman")
 
 
 def test_podman_api_socket(podman_env: Podman, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONTAINER_HOST", podman_env.start_service())
-    got = analyze(load_image("podman://localhost/tomcat02:1.0"))
-    assert_same_analysis(got, analyze(load_image(str(TOMCAT_ARCHIVE))))
+    got = load_analysis("podman://localhost/tomcat02:1.0")
+    assert_same_analysis(got, load_analysis(str(TOMCAT_ARCHIVE)))
     assert got.image.source.startswith("podman engine")
 
 
@@ -49,8 +49,8 @@ def test_seed_scenario_committed_by_podman(podman_env: Podman, tmp_path) -> None
         p.run("rm", "-f", "divepy-tomcat01", check=False)
     saved = tmp_path / "tomcat03.tar"
     p.run("save", "--format", "docker-archive", "-o", str(saved), "divepy/tomcat03:1.0")
-    got = analyze(load_image("podman://divepy/tomcat03:1.0"))
-    assert_same_analysis(got, analyze(load_image(str(saved))))
+    got = load_analysis("podman://divepy/tomcat03:1.0")
+    assert_same_analysis(got, load_analysis(str(saved)))
     assert len(got.layers) == 6
     assert got.layers[-1].size_bytes > 3_000_000  # the copied webapps
     assert got.image.config.get("comment") == "edit webapps dir"  # podman keeps -m in the config

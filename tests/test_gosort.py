@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from dive_py.analysis.load import load_analysis
 from dive_py.trees import gosort
 from dive_py.trees.gosort import go_sort
 
@@ -101,10 +102,8 @@ def image(*candidates: str) -> Path:
 
 
 def inefficient(path: Path) -> list[tuple[str, int, int]]:
-    from dive_py.analysis.analyze import analyze
-    from dive_py.load.image import load_image
 
-    analysis = analyze(load_image(str(path)))
+    analysis = load_analysis(str(path))
     return [(item.path, item.count, item.cumulative_bytes) for item in analysis.inefficiencies]
 
 

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.analysis.analyze import Analysis, analyze
+from dive_py.analysis.analyze import Analysis
+from dive_py.analysis.load import load_analysis
 from dive_py.cli.main import main
-from dive_py.load.image import LoadOptions, load_image
+from dive_py.load.image import LoadOptions
 from dive_py.model import BLOCK_DEVICE, CHAR_DEVICE, DIRECTORY, FIFO, HARDLINK, REGULAR, SYMLINK, FileEntry
 from tests.fixtures import hostile as h
 from tests.fixtures.images import M, file, folder, layer_tar, opaque, sha256, whiteout
@@ -531,7 +532,7 @@ def test_legal_but_nasty_images_are_analysed(case: Nasty, in_tmp: Path, capsys: 
     assert set(listing(in_tmp)) == set(before) | {"out.json"}
     exported = json.loads((in_tmp / "out.json").read_text())
     assert len(exported["layer"]) == len(layers)
-    analysis = analyze(load_image(name))
+    analysis = load_analysis(name)
     case.check(analysis, final_tree(analysis))
     # The summary (no --ci, no --json) renders too.
     code, out, err = run([name], capsys)
@@ -548,11 +549,11 @@ def test_150k_entries_in_one_layer(
     name = h.docker_archive(in_tmp, [layer_tar(h.BASE), layer])
     seen: list[Analysis] = []
 
-    def keep(image):  # noqa: ANN001, ANN202 - the CLI's own analysis, kept to check its figures
-        seen.append(analyze(image))
+    def keep(ref, options=None):  # noqa: ANN001, ANN202 - the CLI's own analysis, kept to check its figures
+        seen.append(load_analysis(ref, options))
         return seen[-1]
 
-    monkeypatch.setattr("dive_py.analysis.analyze.analyze", keep)
+    monkeypatch.setattr("dive_py.analysis.load.load_analysis", keep)
     started = time.monotonic()
     code, _out, err = run(["--ci", name], capsys)
     assert code in (0, 1) and "error" not in err, err
@@ -572,7 +573,7 @@ def test_repeated_whiteouts_and_opaque_markers_stay_linear(in_tmp: Path) -> None
     layers = [h.fast_layer(count, folders=2), marker * count + whiteout_marker * count + b"\0" * 1024]
     name = h.docker_archive(in_tmp, layers)
     started = time.monotonic()
-    analysis = analyze(load_image(name))
+    analysis = load_analysis(name)
     assert time.monotonic() - started < 15
     final = final_tree(analysis)
     assert set(final) == {"data", "data/d000"}
@@ -638,7 +639,7 @@ def test_ignore_errors_skips_a_broken_layer_and_analyses_the_rest(
     assert len(skipped) == 1 and "layer 2" in skipped[0] and "diff_id" in skipped[0]
     exported = json.loads((in_tmp / "out.json").read_text())
     assert [len(layer["fileList"]) for layer in exported["layer"]] == [4, 0, 1]
-    analysis = analyze(load_image(name, LoadOptions(ignore_errors=True)))
+    analysis = load_analysis(name, LoadOptions(ignore_errors=True))
     final = final_tree(analysis)
     assert "top.txt" in final and "etc/os-release" in final and "mid.txt" not in final
 

@@ -8,7 +8,7 @@ import tarfile
 
 import pytest
 
-from dive_py.analysis.analyze import analyze
+from dive_py.analysis.load import load_analysis
 from dive_py.errors import ImageSelectionError
 from dive_py.load.image import LoadOptions, load_image
 from tests.fixtures.images import (
@@ -27,12 +27,12 @@ from tests.fixtures.images import (
 
 def _analyse(tmp_path, layers, **kw):
     path = write_docker_archive(tmp_path / "image.tar", [layer_tar(members) for members in layers], **kw)
-    return analyze(load_image(str(path)))
+    return load_analysis(str(path))
 
 
 def test_pax_global_header_applies_to_every_member(tmp_path):
     layer = layer_tar([file("a.txt", "x"), file("b.txt", "yy")], pax_global={"uid": "4242", "comment": "hi"})
-    analysis = analyze(load_image(str(write_docker_archive(tmp_path / "i.tar", [layer]))))
+    analysis = load_analysis(str(write_docker_archive(tmp_path / "i.tar", [layer])))
     entries = analysis.layers[0].scan.entries
     assert {e.uid for e in entries.values()} == {4242}
 
@@ -46,7 +46,7 @@ def test_gnu_long_names_links_and_base256_numbers(tmp_path):
         M(f"{long_dir}/link", "symlink", link="/" + "t" * 200),
     ]
     layer = layer_tar(members, fmt=tarfile.GNU_FORMAT)
-    analysis = analyze(load_image(str(write_docker_archive(tmp_path / "i.tar", [layer]))))
+    analysis = load_analysis(str(write_docker_archive(tmp_path / "i.tar", [layer])))
     entries = analysis.layers[0].scan.entries
     assert entries[long_name].uid == 10**9  # GNU writes this uid in base-256
     assert entries[f"{long_dir}/link"].link == "/" + "t" * 200
@@ -77,7 +77,7 @@ def test_implied_folders_dot_slash_and_absolute_names(tmp_path):
 
 def test_layer_tar_without_end_blocks_is_read_with_a_warning(tmp_path):
     layer = layer_tar([file("a", "1"), file("b", "22")], terminate=False)
-    analysis = analyze(load_image(str(write_docker_archive(tmp_path / "i.tar", [layer]))))
+    analysis = load_analysis(str(write_docker_archive(tmp_path / "i.tar", [layer])))
     assert set(tree_listing(analysis)) == {"a", "b"}
     assert any("end-of-archive" in w for w in analysis.warnings)
 
@@ -177,7 +177,7 @@ def test_symlinked_layer_member_is_followed_not_read_as_empty(tmp_path):
         info = tarfile.TarInfo("manifest.json")
         info.size = len(manifest)
         tar.addfile(info, io.BytesIO(manifest))
-    analysis = analyze(load_image(str(path)))
+    analysis = load_analysis(str(path))
     assert [len(layer.scan.entries) for layer in analysis.layers] == [1, 1]
     assert analysis.wasted_bytes == 6
 
@@ -185,10 +185,10 @@ def test_symlinked_layer_member_is_followed_not_read_as_empty(tmp_path):
 @pytest.mark.parametrize("compression", [None, "gzip", "zstd"])
 def test_oci_archive_and_folder_give_the_docker_archive_analysis(tmp_path, compression):
     layers = [layer_tar(LOWER), layer_tar([whiteout("d/sub"), file("d/x", b"X" * 100)])]
-    docker = analyze(load_image(str(write_docker_archive(tmp_path / "d.tar", layers))))
-    oci = analyze(load_image(str(write_oci_archive(tmp_path / "o.tar", layers, compression=compression))))
+    docker = load_analysis(str(write_docker_archive(tmp_path / "d.tar", layers)))
+    oci = load_analysis(str(write_oci_archive(tmp_path / "o.tar", layers, compression=compression)))
     (tmp_path / "layout").mkdir()
-    folder_ = analyze(load_image(f"oci://{write_oci_folder(tmp_path / 'layout', layers, compression=compression)}"))
+    folder_ = load_analysis(f"oci://{write_oci_folder(tmp_path / 'layout', layers, compression=compression)}")
     for other in (oci, folder_):
         assert other.efficiency == docker.efficiency
         assert other.wasted_bytes == docker.wasted_bytes

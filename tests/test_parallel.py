@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.analysis.analyze import analyze, long_lived
+from dive_py.analysis.analyze import long_lived
+from dive_py.analysis.load import load_analysis
 from dive_py.errors import DivepyError
 from dive_py.load import parallel
-from dive_py.load.image import LoadOptions, load_image
+from dive_py.load.image import LoadOptions
 from tests.conftest import IMAGES, REPO
 from tests.fixtures.images import (
     M,
@@ -45,7 +46,7 @@ def _layers() -> list[bytes]:
 
 
 def signature(path: str, **options) -> tuple:  # noqa: ANN003
-    analysis = analyze(load_image(path, LoadOptions(use_cache=False, **options)))
+    analysis = load_analysis(path, LoadOptions(use_cache=False, **options))
     nodes = [
         (node.path, [(layer, e and (e.kind, e.size, e.mode, e.uid, e.gid, e.link, e.hash)) for layer, e in node.events])
         for node in analysis.tree.walk()
@@ -93,7 +94,7 @@ def test_shared_docker_image_figures_in_workers() -> None:
     path = IMAGES / "dive" / "test-docker-image.tar"
     if not path.exists():
         pytest.skip(f"{path} is not available")
-    analysis = analyze(load_image(str(path), LoadOptions(use_cache=False, workers=2)))
+    analysis = load_analysis(str(path), LoadOptions(use_cache=False, workers=2))
     assert (analysis.efficiency, analysis.size_bytes, analysis.user_size_bytes, analysis.wasted_bytes) == (
         0.9844212134184309,
         1220598,
@@ -104,7 +105,7 @@ def test_shared_docker_image_figures_in_workers() -> None:
 
 def _error(path: str, **options) -> tuple[type, str]:  # noqa: ANN003
     with pytest.raises(DivepyError) as info:
-        analyze(load_image(path, LoadOptions(use_cache=False, **options)))
+        load_analysis(path, LoadOptions(use_cache=False, **options))
     return type(info.value), str(info.value)
 
 

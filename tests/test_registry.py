@@ -17,11 +17,14 @@ from pathlib import Path
 import pytest
 
 from dive_py.analysis.analyze import analyze
+from dive_py.analysis.load import load_analysis
+from dive_py.cache.blobs import BlobCache
 from dive_py.cli.main import main
 from dive_py.errors import DigestMismatchError, ImageFormatError, ImageSelectionError, SourceError
-from dive_py.load.image import LoadOptions, load_image
+from dive_py.load.image import LoadOptions, build_image, load_image
 from dive_py.sources.reference import parse_image_name
-from dive_py.sources.registry.image import BlobCache, RegistryClient, load_with_client
+from dive_py.sources.registry.client import RegistryClient
+from dive_py.sources.registry.image import open_registry_image
 from tests.services import (  # noqa: F401 - fixtures
     CORPUS,
     TOMCAT_ARCHIVE,
@@ -37,6 +40,15 @@ from tests.services import (  # noqa: F401 - fixtures
 pytestmark = pytest.mark.engine
 
 
+def load_with_client(client: RegistryClient, name, options: LoadOptions, cache: BlobCache):  # noqa: ANN001, ANN201
+    """Loads a registry image through a given client and blob store (the tests read their counters)."""
+    files, plan = open_registry_image(client, name, options.platform, cache)
+    try:
+        return build_image(files, plan, f"registry://{name}", options)
+    finally:
+        files.close()
+
+
 @pytest.fixture(autouse=True)
 def _private_cache_and_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -50,11 +62,11 @@ def tomcat_ref(registry: Registry) -> str:  # noqa: F811
 
 
 def _archive_analysis():  # noqa: ANN202
-    return analyze(load_image(str(TOMCAT_ARCHIVE)))
+    return load_analysis(str(TOMCAT_ARCHIVE))
 
 
 def test_registry_gives_the_saved_archives_analysis(tomcat_ref: str) -> None:
-    got = analyze(load_image(f"registry://{tomcat_ref}"))
+    got = load_analysis(f"registry://{tomcat_ref}")
     assert_same_analysis(got, _archive_analysis())
     assert got.image.source.startswith("registry")
 
@@ -66,7 +78,7 @@ def test_oci_manifest_and_digest_reference(registry: Registry, tmp_path: Path) -
         "/v2/tomcat02-oci/manifests/1.0", "tomcat02-oci", "application/vnd.oci.image.manifest.v1+json"
     )
     digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
-    got = analyze(load_image(f"registry://{ref.rsplit(':', 1)[0]}@{digest}"))
+    got = load_analysis(f"registry://{ref.rsplit(':', 1)[0]}@{digest}")
     assert_same_analysis(got, _archive_analysis())
 
 
@@ -85,7 +97,7 @@ def test_second_look_downloads_nothing(tomcat_ref: str, tmp_path: Path) -> None:
 
 def test_anonymous_bearer_token(registry: Registry, tomcat_ref: str) -> None:  # noqa: F811
     with token_gate(registry.host) as gate:
-        got = analyze(load_image(f"registry://{gate.host}/tomcat02:1.0"))
+        got = load_analysis(f"registry://{gate.host}/tomcat02:1.0")
         assert_same_analysis(got, _archive_analysis())
         assert any(path.startswith("/token?") for path, _auth in gate.requests)
 
@@ -104,7 +116,7 @@ def test_bearer_token_with_credentials(
         assert main(["--ci", "--username", "bob", ref]) == 2
         assert "refused the credentials" in capsys.readouterr().err
         monkeypatch.setenv("DIVEPY_PASSWORD", "hunter2")
-        got = analyze(load_image(ref, LoadOptions(username="bob")))
+        got = load_analysis(ref, LoadOptions(username="bob"))
         assert_same_analysis(got, _archive_analysis())
 
 
@@ -116,7 +128,7 @@ def test_htpasswd_basic_auth(basic_registry: Registry, tmp_path: Path, monkeypat
     with pytest.raises(SourceError, match="authentication refused"):
         load_image(f"registry://{ref}", LoadOptions(username="alice"))
     monkeypatch.setenv("DIVEPY_PASSWORD", "s3cret")
-    assert_same_analysis(analyze(load_image(f"registry://{ref}", LoadOptions(username="alice"))), _archive_analysis())
+    assert_same_analysis(load_analysis(f"registry://{ref}", LoadOptions(username="alice")), _archive_analysis())
     # The same through the docker CLI's config file.
     monkeypatch.delenv("DIVEPY_PASSWORD")
     config = tmp_path / "docker-config"
@@ -124,7 +136,7 @@ def test_htpasswd_basic_auth(basic_registry: Registry, tmp_path: Path, monkeypat
     auth = base64.b64encode(b"alice:s3cret").decode()
     (config / "config.json").write_text(json.dumps({"auths": {basic_registry.host: {"auth": auth}}}))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache2"))  # download again, with the config's creds
-    assert_same_analysis(analyze(load_image(f"registry://{ref}")), _archive_analysis())
+    assert_same_analysis(load_analysis(f"registry://{ref}"), _archive_analysis())
 
 
 def test_multi_arch_index(registry: Registry, tomcat_ref: str) -> None:  # noqa: F811
@@ -133,10 +145,10 @@ def test_multi_arch_index(registry: Registry, tomcat_ref: str) -> None:  # noqa:
         pytest.skip(f"{other_archive} is not available")
     other = registry.push(f"docker-archive:{other_archive}", "edits-mini:1")
     index = make_index(registry, [("linux/amd64", tomcat_ref), ("linux/arm64/v8", other)], "multi:1")
-    amd64 = analyze(load_image(f"registry://{index}", LoadOptions(platform="linux/amd64")))
+    amd64 = load_analysis(f"registry://{index}", LoadOptions(platform="linux/amd64"))
     assert_same_analysis(amd64, _archive_analysis())
-    arm64 = analyze(load_image(f"registry://{index}", LoadOptions(platform="linux/arm64")))
-    assert_same_analysis(arm64, analyze(load_image(str(other_archive))))
+    arm64 = load_analysis(f"registry://{index}", LoadOptions(platform="linux/arm64"))
+    assert_same_analysis(arm64, load_analysis(str(other_archive)))
     with pytest.raises(ImageSelectionError, match=r"no image for platform linux/s390x \(choices: linux/amd64, "):
         load_image(f"registry://{index}", LoadOptions(platform="linux/s390x"))
 
@@ -206,11 +218,11 @@ def test_concurrent_looks_share_the_cache(registry: Registry, tomcat_ref: str, t
 
 
 def test_file_contents_come_from_the_blob_cache(tomcat_ref: str) -> None:
-    from dive_py.cache.scans import default_cache_dir
+    from dive_py.cache.store import default_cache_dir
     from dive_py.contents.reader import ContentReader
     from dive_py.errors import DivepyError
 
-    pulled, saved = analyze(load_image(f"registry://{tomcat_ref}")), _archive_analysis()
+    pulled, saved = load_analysis(f"registry://{tomcat_ref}"), _archive_analysis()
     top = len(saved.layers) - 1
     path = next(p for p, e in saved.layers[top].scan.entries.items() if e.kind == "f" and e.size > 1000)
     want = ContentReader(saved.image).read(saved.tree.get(path), top, saved.tree.get, 1 << 20)

@@ -8,19 +8,19 @@ import sys
 
 import pytest
 
-from dive_py.analysis.analyze import analyze
 from dive_py.analysis.compare import compare
+from dive_py.analysis.load import load_analysis
 from dive_py.ci.config import CiConfig
 from dive_py.ci.rules import build_rules, evaluate
 from dive_py.cli.diff import render_diff
-from dive_py.load.image import LoadOptions, load_image
+from dive_py.load.image import LoadOptions
 from dive_py.reports.text import _PlainWriter, _StyledWriter, make_writer, render_ci, render_summary
 from tests.conftest import EXAMPLE, REPO, shared_image
 
 
 @pytest.fixture(scope="module")
 def analysis():
-    return analyze(load_image(str(shared_image("dive", "test-docker-image.tar")), LoadOptions(use_cache=False)))
+    return load_analysis(str(shared_image("dive", "test-docker-image.tar")), LoadOptions(use_cache=False))
 
 
 def _both(render) -> tuple[str, str]:  # noqa: ANN001

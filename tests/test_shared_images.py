@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dive_py.analysis.analyze import analyze
-from dive_py.load.image import load_image
+from dive_py.analysis.load import load_analysis
 from tests.conftest import EXAMPLE, IMAGES, shared_image
 
 TOMCAT_INEFFICIENT = [
@@ -35,7 +34,7 @@ def _inefficient(analysis):
 
 
 def test_dive_test_image_matches_dive_exactly():
-    analysis = analyze(load_image(str(shared_image("dive", "test-docker-image.tar"))))
+    analysis = load_analysis(str(shared_image("dive", "test-docker-image.tar")))
     assert analysis.efficiency == 0.9844212134184309
     assert analysis.size_bytes == 1220598
     assert analysis.user_size_bytes == 66237
@@ -50,7 +49,7 @@ def test_dive_test_image_matches_dive_exactly():
 
 
 def test_kaniko_tarball_with_gzip_layers():
-    analysis = analyze(load_image(str(shared_image("dive", "test-kaniko-image.tar"))))
+    analysis = load_analysis(str(shared_image("dive", "test-kaniko-image.tar")))
     assert f"{analysis.efficiency * 100:.4f}" == "97.9369"
     assert analysis.wasted_bytes == 46245
     assert analysis.layers[0].id.endswith(".tar.gz")  # dive's id: the layer's file name
@@ -58,7 +57,7 @@ def test_kaniko_tarball_with_gzip_layers():
 
 @pytest.mark.parametrize("name", ["uncompressed", "gzip", "zstd", "estargz"])
 def test_single_layer_oci_archives_report_zero_not_nan(name):
-    analysis = analyze(load_image(str(shared_image("dive", f"test-oci-{name}-image.tar"))))
+    analysis = load_analysis(str(shared_image("dive", f"test-oci-{name}-image.tar")))
     assert analysis.efficiency == 1.0
     assert analysis.wasted_bytes == 0
     assert analysis.user_size_bytes == 0
@@ -68,7 +67,7 @@ def test_single_layer_oci_archives_report_zero_not_nan(name):
 
 @pytest.mark.parametrize("archive", ["seed/tomcat02.tar", "seed/tomcat02.oci-gzip.tar"])
 def test_tomcat02_matches_dive(archive):
-    analysis = analyze(load_image(str(shared_image(*archive.split("/")))))
+    analysis = load_analysis(str(shared_image(*archive.split("/"))))
     assert analysis.efficiency == 0.9939581742497362
     assert analysis.size_bytes == 9673897
     assert analysis.user_size_bytes == 7690858  # layers in manifest order (dive's OCI order is random)
@@ -78,7 +77,7 @@ def test_tomcat02_matches_dive(archive):
 
 
 def test_tomcat02_commit_layer_is_all_duplicate_content():
-    analysis = analyze(load_image(str(EXAMPLE)))
+    analysis = load_analysis(str(EXAMPLE))
     commit = analysis.layers[4]
     assert commit.command == "sleep 1000"
     assert commit.comment == "edit webapps dir" and commit.author == "xiao"
@@ -123,13 +122,13 @@ CORPUS = sorted(p.name for p in (IMAGES / "corpus").glob("*.tar")) if (IMAGES / 
 @pytest.mark.parametrize("build", sorted({name.split(".")[0] for name in CORPUS}))
 def test_every_layout_of_one_build_gives_the_same_analysis(build):
     archives = [name for name in CORPUS if name.split(".")[0] == build]
-    signatures = {name: _signature(analyze(load_image(str(IMAGES / "corpus" / name)))) for name in archives}
+    signatures = {name: _signature(load_analysis(str(IMAGES / "corpus" / name))) for name in archives}
     first = next(iter(signatures.values()))
     for name, signature in signatures.items():
         assert signature == first, name
 
 
 def test_umoci_layer_without_end_blocks_is_read_with_a_warning():
-    analysis = analyze(load_image(str(shared_image("corpus", "edits-umoci.docker.tar"))))
+    analysis = load_analysis(str(shared_image("corpus", "edits-umoci.docker.tar")))
     assert any("end-of-archive" in w for w in analysis.warnings)
     assert len(analysis.layers) == 4

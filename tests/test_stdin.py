@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from dive_py.analysis.analyze import analyze
-from dive_py.load.image import LoadOptions, load_image, load_stream
+from dive_py.analysis.load import load_analysis
+from dive_py.load.image import LoadOptions, load_stream
 from tests.services import TOMCAT_ARCHIVE, assert_same_analysis, seed_archive
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,7 +43,7 @@ def test_load_stream_plain_and_gzip(compress) -> None:  # noqa: ANN001
     if compress is not None:
         data = compress(data)
     got = analyze(load_stream(io.BytesIO(data).read, "stdin", LoadOptions()))
-    assert_same_analysis(got, analyze(load_image(str(TOMCAT_ARCHIVE))))
+    assert_same_analysis(got, load_analysis(str(TOMCAT_ARCHIVE)))
 
 
 def test_stdin_garbage_is_exit_2() -> None:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.analysis.analyze import Analysis, analyze
+from dive_py.analysis.analyze import Analysis
+from dive_py.analysis.load import load_analysis
 from dive_py.errors import DivepyError
-from dive_py.load.image import load_image
 from dive_py.trees.rows import DiffType
 from dive_py.ui.app import DivepyApp
 from dive_py.ui.panes.file_tree import FileTreeView, parse_size
@@ -23,14 +23,14 @@ SIZE = (120, 40)
 
 @pytest.fixture(scope="module")
 def tomcat() -> Analysis:
-    return analyze(load_image(str(TOMCAT)))
+    return load_analysis(str(TOMCAT))
 
 
 @pytest.fixture(scope="module")
 def dive_image() -> Analysis:
     if not DIVE_TEST_IMAGE.exists():
         pytest.skip("dive's test image is not available")
-    return analyze(load_image(str(DIVE_TEST_IMAGE)))
+    return load_analysis(str(DIVE_TEST_IMAGE))
 
 
 def tree_of(app: DivepyApp) -> FileTreeView:

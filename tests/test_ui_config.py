@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from dive_py.analysis.load import load_analysis
 from dive_py.errors import ConfigError
 from dive_py.trees.rows import DiffType
 from dive_py.ui.config import UiConfig, load_ui_config
@@ -75,12 +76,10 @@ def test_bad_values_are_config_errors(tmp_path: Path, text: str) -> None:
 
 
 async def test_keymap_rebinds_the_app(tmp_path: Path) -> None:
-    from dive_py.analysis.analyze import analyze
-    from dive_py.load.image import load_image
     from dive_py.ui.app import DivepyApp
 
     root = Path(__file__).resolve().parent.parent
-    analysis = analyze(load_image(str(root / "examples" / "tomcat02.tar")))
+    analysis = load_analysis(str(root / "examples" / "tomcat02.tar"))
     config = load_ui_config([write(tmp_path / "c.yaml", "keybinding:\n  toggle-filetree-attributes: ctrl+k\n")])
     app = DivepyApp(analysis, config=config)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -7,10 +7,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from dive_py.analysis.analyze import Analysis, analyze
+from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.compare import Change, FileChange, ImageComparison, compare
 from dive_py.analysis.compare_tree import build_diff_model
-from dive_py.load.image import load_image
+from dive_py.analysis.load import load_analysis
 from dive_py.model import FileEntry, LayerScan
 from dive_py.trees.rows import DiffType, render_rows
 from dive_py.trees.tree import FileTree
@@ -36,7 +36,7 @@ def tomcat_diff(tmp_path_factory) -> ImageComparison:
     cwd = os.getcwd()
     os.chdir(folder)
     try:
-        comparison = compare(analyze(load_image("tomcat02-parent.tar")), analyze(load_image("tomcat02.tar")))
+        comparison = compare(load_analysis("tomcat02-parent.tar"), load_analysis("tomcat02.tar"))
     finally:
         os.chdir(cwd)
     comparison.folder = folder  # type: ignore[attr-defined] - where the file view reads contents back
@@ -175,7 +175,7 @@ def test_moves_removals_and_modifications_as_rows() -> None:
 
 @pytest.fixture(scope="module")
 def tomcat() -> Analysis:
-    return analyze(load_image(str(EXAMPLE)))
+    return load_analysis(str(EXAMPLE))
 
 
 async def test_ctrl_p_wraps_long_names_onto_continuation_lines(tomcat: Analysis) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.analysis.analyze import Analysis, analyze
+from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.compare import ImageComparison
-from dive_py.load.image import load_image
+from dive_py.analysis.load import load_analysis
 from dive_py.ui.app import DivepyApp
 from dive_py.ui.diff import DivepyDiffApp
 from tests.test_ui_diff import tomcat_diff  # noqa: F401 - the fixture
@@ -24,7 +24,7 @@ def tomcat() -> Analysis:
     cwd = os.getcwd()
     os.chdir(ROOT)
     try:
-        return analyze(load_image("examples/tomcat02.tar"))
+        return load_analysis("examples/tomcat02.tar")
     finally:
         os.chdir(cwd)
 

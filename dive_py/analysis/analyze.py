@@ -1,37 +1,24 @@
-"""Provides ``analyze``: an image in, the figures dive reports (and a few it does not) out.
+"""Provides :func:`analyze`: an image in, the figures dive reports (and a few it does not) out.
 
-When the image was loaded with the cache on, the figures are cached too, in
-``<cache>/figures-v<N>/``, keyed by the chain of the layers' diff_ids (each one computed by
-a full scan when its layer was read, or proven for a cached scan) and the versions of the
-scan and figure formats: the same layers give the same figures whatever the archive.
-Opening the image again then needs neither the layers' entries nor the union tree, which
-is built on first use of :attr:`Analysis.tree`.
+Given a figures store, figures cached for the same chain of layers are used as they are, and new ones
+are kept (:mod:`dive_py.analysis.figures`); the union tree is then stacked only on first use of
+:attr:`Analysis.tree`.
 """
 
 from __future__ import annotations
 
 import gc
-import hashlib
-import json
-import os
-import re
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import xxhash
-
-from dive_py.cache.scans import CACHE_VERSION, write_atomically
-from dive_py.errors import DivepyError
-from dive_py.model import REGULAR, Image, LayerScan
-from dive_py.trees.efficiency import EfficiencyCounter, Inefficiency, layer_visits
+from dive_py.analysis.figures import figures_key, from_record, to_record
+from dive_py.analysis.stacker import Stacker, stack_tree
+from dive_py.cache.figures import FigureStore
+from dive_py.model import REGULAR, Image
+from dive_py.trees.efficiency import Inefficiency
 from dive_py.trees.tree import FileTree
-
-FIGURES_VERSION = 1
-"""Bump whenever a figure is computed differently: cached figures of older versions are then never read."""
-
-_DIFF_ID = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 @dataclass
@@ -68,25 +55,32 @@ class Analysis:
     def tree(self) -> FileTree:
         """The union tree of all layers; stacked on first use when the figures came from the cache."""
         if self._tree is None:
-            self._tree = _stack(self.image)
+            self._tree = stack_tree(self.image)
         return self._tree
 
 
-def analyze(image: Image) -> Analysis:
+def analyze(image: Image, stacker: Stacker | None = None, figures: FigureStore | None = None) -> Analysis:
     """Stacks the layers and computes dive's figures plus reclaimable and duplicate bytes.
 
-    Figures cached for the same chain of layers are used as they are (see the module).
+    Args:
+        image: the loaded image.
+        stacker: the layers already stacked while others were scanned (see
+            :func:`dive_py.analysis.load.load_analysis`); the rest are stacked here.
+        figures: where to find and keep the figures of this chain of layers; None computes them.
+
+    Raises:
+        DivepyError: a layer cannot be stacked (the message names the layer).
     """
-    key = figures_key(image)
-    if key is not None:
-        cached = _load_figures(image, key)
+    key = figures_key(image) if figures is not None else None
+    if key is not None and figures is not None:
+        record = figures.get(key)
+        cached = from_record(image, key, record) if record is not None else None
         if cached is not None:
-            image.stacked = None
-            return cached
-    analysis = _analyze(image)
-    if key is not None:
-        _store_figures(image, key, analysis)
-    return analysis
+            return _assemble(image, **cached)
+    stacked, tree = _stacked_figures(image, stacker)
+    if key is not None and figures is not None:
+        figures.put(key, to_record(image, key, stacked))
+    return _assemble(image, **stacked, tree=tree)
 
 
 @contextmanager
@@ -111,85 +105,24 @@ def long_lived() -> Iterator[None]:
         gc.enable()
 
 
-def _stack(image: Image) -> FileTree:
-    tree = FileTree()
-    for layer in image.layers:
-        try:
-            tree.apply_layer(layer.index, layer.scan)
-        except DivepyError as exc:
-            raise type(exc)(f"{image.name}: layer {layer.index + 1}: {exc.message}") from None
-    return tree
-
-
-class Stacker:
-    """Stacks layers in order into the union tree and the efficiency counter.
-
-    The loader feeds it each layer as soon as that layer and all below it are scanned,
-    while the other layers are still being scanned (see :func:`dive_py.load.image.build_image`);
-    :func:`analyze` stacks whatever is left.
-    """
-
-    def __init__(self) -> None:
-        self.tree = FileTree()
-        self.counter = EfficiencyCounter()
-        self.warnings: list[str] = []
-        self.scans: list[LayerScan] = []
-        """The scans stacked so far, layer 0 first."""
-        self.error: DivepyError | None = None
-        """What stopped the stacking (then the tree is half-built and only good for re-raising)."""
-
-    def add(self, index: int, scan: LayerScan) -> bool:
-        """Stacks layer ``index`` (the next one); False when it failed (see :attr:`error`)."""
-        if self.error is not None or index != len(self.scans):
-            return False
-        try:
-            changes = self.tree.apply_layer(index, scan)
-        except DivepyError as exc:
-            self.error = exc
-            return False
-        self.scans.append(scan)
-        self.counter.add_visits(*layer_visits(scan, changes))
-        if changes.missing_whiteouts:
-            sample = ", ".join("/" + p for p in changes.missing_whiteouts[:3])
-            self.warnings.append(
-                f"layer {index + 1}: {len(changes.missing_whiteouts)} whiteout(s) of paths that do not "
-                f"exist below ({sample}); counted as 0 bytes"
-            )
-        if "" in scan.opaques and index > 0:
-            self.warnings.append(f"layer {index + 1}: opaque marker at the root hides every file of the layers below")
-        return True
-
-
-def _analyze(image: Image) -> Analysis:
-    stacker = image.stacked if isinstance(image.stacked, Stacker) else None
-    image.stacked = None
-    layers = image.layers
-    if (
-        stacker is None
-        or len(stacker.scans) > len(layers)
-        or any(scan is not layer.scan for scan, layer in zip(stacker.scans, layers, strict=False))
-    ):
+def _stacked_figures(image: Image, stacker: Stacker | None) -> tuple[dict, FileTree]:
+    """The figures of the stacked layers (keywords of :func:`_assemble`) and the union tree."""
+    if stacker is None or not stacker.fits(image):
         stacker = Stacker()
-    for layer in layers[len(stacker.scans) :]:
-        if not stacker.add(layer.index, layer.scan):
-            break
-    if stacker.error is not None:
-        failed = len(stacker.scans)
-        raise type(stacker.error)(f"{image.name}: layer {failed + 1}: {stacker.error.message}") from None
+    stacker.finish(image)
     tree, counter = stacker.tree, stacker.counter
     inefficiencies = counter.inefficiencies()
     final_size, duplicates, shadowed = _tree_bytes(tree, len(image.layers))
-    return _assemble(
-        image,
-        efficiency=counter.score(),
-        inefficiencies=inefficiencies,
-        wasted=sum(item.cumulative_bytes for item in inefficiencies),
-        final=final_size,
-        duplicates=duplicates,
-        shadowed=shadowed,
-        warnings=[*image.warnings, *stacker.warnings],
-        tree=tree,
-    )
+    figures = {
+        "efficiency": counter.score(),
+        "inefficiencies": inefficiencies,
+        "wasted": sum(item.cumulative_bytes for item in inefficiencies),
+        "final": final_size,
+        "duplicates": duplicates,
+        "shadowed": shadowed,
+        "warnings": [*image.warnings, *stacker.warnings],
+    }
+    return figures, tree
 
 
 def _assemble(
@@ -247,71 +180,3 @@ def _tree_bytes(tree: FileTree, layer_count: int) -> tuple[int, int, list[int]]:
     return final, duplicates, shadowed
 
 
-# -- the figure cache --------------------------------------------------------------------
-
-
-def figures_key(image: Image) -> str | None:
-    """The figure cache's key for an image, or None when it is not to be cached.
-
-    Only images loaded with the cache on, every layer of which has a computed diff_id
-    (a layer skipped by ``--ignore-errors`` has none), have one.
-    """
-    if image.cache_dir is None or not image.layers:
-        return None
-    chain = [layer.scan.diff_id for layer in image.layers]
-    if not all(_DIFF_ID.fullmatch(diff_id) for diff_id in chain):
-        return None
-    text = f"divepy figures {FIGURES_VERSION} scans {CACHE_VERSION}\n" + "\n".join(chain)
-    return hashlib.sha256(text.encode("ascii")).hexdigest()
-
-
-def _figures_path(image: Image, key: str) -> str:
-    return os.path.join(image.cache_dir or "", f"figures-v{FIGURES_VERSION}", key[:2], key + ".json")
-
-
-def _store_figures(image: Image, key: str, analysis: Analysis) -> None:
-    record = {
-        "key": key,
-        "layers": len(image.layers),
-        "efficiency": analysis.efficiency,
-        "wasted": analysis.wasted_bytes,
-        "inefficiencies": [[i.path, i.count, i.cumulative_bytes] for i in analysis.inefficiencies],
-        "final": analysis.final_size_bytes,
-        "duplicates": analysis.duplicate_content_bytes,
-        "shadowed": analysis.layer_shadowed_bytes,
-        "warnings": analysis.warnings[len(image.warnings) :],  # the image's own come from the load
-    }
-    body = json.dumps(record, separators=(",", ":")).encode("utf-8", "surrogatepass")
-    write_atomically(_figures_path(image, key), body + b"\n" + xxhash.xxh3_64_hexdigest(body).encode("ascii"))
-
-
-def _load_figures(image: Image, key: str) -> Analysis | None:
-    """The cached figures as an :class:`Analysis` (tree not built), or None when missing or unusable."""
-    try:
-        with open(_figures_path(image, key), "rb") as f:
-            data = f.read()
-        body, _, check = data.rpartition(b"\n")
-        if xxhash.xxh3_64_hexdigest(body).encode("ascii") != check:
-            return None
-        record = json.loads(body.decode("utf-8", "surrogatepass"))
-        if record["key"] != key or record["layers"] != len(image.layers):
-            return None
-        shadowed = [int(value) for value in record["shadowed"]]
-        if len(shadowed) != len(image.layers):
-            return None
-        inefficiencies = [Inefficiency(str(p), int(count), int(size)) for p, count, size in record["inefficiencies"]]
-        efficiency = float(record["efficiency"])
-        wasted, final, duplicates = int(record["wasted"]), int(record["final"]), int(record["duplicates"])
-        warnings = [*image.warnings, *(str(w) for w in record["warnings"])]
-    except (OSError, ValueError, TypeError, KeyError, UnicodeDecodeError):
-        return None
-    return _assemble(
-        image,
-        efficiency=efficiency,
-        inefficiencies=inefficiencies,
-        wasted=wasted,
-        final=final,
-        duplicates=duplicates,
-        shadowed=shadowed,
-        warnings=warnings,
-    )

@@ -14,8 +14,9 @@ import subprocess
 import tempfile
 from collections.abc import Callable
 
+from dive_py.cli.options import RULE_FLAGS, parse_args
 from dive_py.errors import ConfigError, SourceError
-from dive_py.sources.engine import podman_command
+from dive_py.sources.podman import podman_command
 
 ENGINES = ("docker", "podman")
 
@@ -99,13 +100,8 @@ def main_build(argv: list[str], run_image: Callable[[argparse.Namespace], int]) 
         argv: the arguments after ``build``.
         run_image: the CLI's image runner (explore, ``--ci`` or ``--json``).
     """
-    from dive_py.cli.main import RULE_FLAGS, build_parser, parse_args
-
     rule_flags = {f"--{key}" for key, _kebab, _help in RULE_FLAGS} | {f"--{k}" for _key, k, _help in RULE_FLAGS}
-    parser = build_parser()
-    known = set(parser._option_string_actions)  # noqa: SLF001 - argparse has no public list of flags
-    if "--baseline" in known:
-        rule_flags.add("--baseline")
+    rule_flags.add("--baseline")
     own, build_args, engine = split_build_args(argv, rule_flags)
     if not build_args:
         raise ConfigError("divepy build: give the build's arguments, e.g. `divepy build -t app:dev .`")

@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING
 
 from dive_py import format as fmt
 from dive_py.analysis.compare import Change, FileChange, ImageComparison, compare, comparison_to_dict
+from dive_py.cli.options import EXIT_OK, Parser, load_options, stderr_progress
 from dive_py.reports.text import Part, ReportWriter, make_writer
+from dive_py.sources.reference import SOURCE_CHOICES
 
 if TYPE_CHECKING:
-    from dive_py.load.image import ProgressCallback
+    from dive_py.model import ProgressCallback
 
 DIFF_ROWS = 30
 """Rows of the biggest-changes list in the text summary; ``--json`` has them all."""
@@ -31,9 +33,7 @@ _MARK = {
 
 
 def build_diff_parser() -> argparse.ArgumentParser:
-    from dive_py.cli.main import _Parser
-
-    parser = _Parser(
+    parser = Parser(
         prog="divepy diff",
         description="Compare two images: shared layers, then files added, removed, modified and moved.",
     )
@@ -43,7 +43,7 @@ def build_diff_parser() -> argparse.ArgumentParser:
     source = parser.add_argument_group("image source (applies to both images)")
     source.add_argument(
         "--source",
-        choices=["docker-archive", "oci-archive", "oci-dir", "archive", "docker", "podman", "registry"],
+        choices=SOURCE_CHOICES,
         help="where the images come from (default: a path if it exists, else docker)",
     )
     source.add_argument("--tag", help="pick this image when an archive holds several (or suffix a path with :TAG)")
@@ -59,17 +59,15 @@ def make_diff_loader(args: argparse.Namespace) -> Callable[..., ImageComparison]
     """A ``load(progress=None) -> ImageComparison`` for the two images the flags name.
 
     This is the entry point for the explorer's diff view: run it off the UI thread, as
-    ``cli.make_loader`` is run for one image; ``progress(label, done, total)`` is called while
+    ``cli.options.make_loader`` is run for one image; ``progress(label, done, total)`` is called while
     layers are read.
     """
 
     def load(progress: ProgressCallback | None = None) -> ImageComparison:
-        from dive_py.analysis.analyze import analyze
-        from dive_py.cli.main import load_options
-        from dive_py.load.image import load_image
+        from dive_py.analysis.load import load_analysis  # here: --help and bad flags stay quick
 
-        base = analyze(load_image(args.base, load_options(args, progress)))
-        new = analyze(load_image(args.new, load_options(args, progress)))
+        base = load_analysis(args.base, load_options(args, progress))
+        new = load_analysis(args.new, load_options(args, progress))
         return compare(base, new)
 
     return load
@@ -81,14 +79,13 @@ def main_diff(argv: Sequence[str]) -> int:
     Args:
         argv: the arguments after ``diff``.
     """
-    from dive_py.cli.main import EXIT_OK, _stderr_progress
 
     args = build_diff_parser().parse_args(list(argv))
     if not args.json and sys.stdout.isatty() and sys.stdin.isatty():
         from dive_py.ui import run_diff_tui  # the only import of the UI here: it loads Textual
 
         return run_diff_tui(f"{args.base} and {args.new}", make_diff_loader(args))
-    comparison = make_diff_loader(args)(_stderr_progress())
+    comparison = make_diff_loader(args)(stderr_progress())
     for side, analysis in (("base", comparison.base), ("new", comparison.new)):
         for warning in analysis.warnings:
             print(f"divepy: warning: {side}: {warning}", file=sys.stderr)

@@ -10,88 +10,22 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import NoReturn
 
-from dive_py import __version__
+from dive_py.cli.options import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_RULE_FAILED,
+    RULE_FLAGS,
+    ci_from_env,
+    load_options,
+    make_loader,
+    parse_args,
+    stderr_progress,
+)
 from dive_py.errors import ConfigError, DivepyError
 from dive_py.malloc import tune_malloc
-
-EXIT_OK, EXIT_RULE_FAILED, EXIT_ERROR = 0, 1, 2
-
-RULE_FLAGS = (
-    ("lowestEfficiency", "lowest-efficiency", "lowest allowed efficiency, 0-1 (default 0.9)"),
-    ("highestWastedBytes", "highest-wasted-bytes", "highest allowed wasted bytes, e.g. 20MB (default disabled)"),
-    ("highestUserWastedPercent", "highest-user-wasted-percent", "highest wasted/user bytes, 0-1 (default 0.1)"),
-    ("highestReclaimableBytes", "highest-reclaimable-bytes", "highest bytes a squash would save (default disabled)"),
-    ("highestDuplicateContentBytes", "highest-duplicate-content-bytes", "highest duplicated bytes (default disabled)"),
-    ("highestSizeIncreaseBytes", "highest-size-increase-bytes", "with --baseline: highest growth in bytes"),
-    ("highestSizeIncreasePercent", "highest-size-increase-percent", "with --baseline: highest growth, 0.1 or 10%%"),
-    ("highestWastedBytesIncrease", "highest-wasted-bytes-increase", "with --baseline: highest wasted growth"),
-)
-"""CI rule flags: dive's camelCase names, with kebab-case aliases."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a bad flag in one line and exits 2, without the usage dump."""
-
-    def error(self, message: str) -> NoReturn:
-        raise ConfigError(f"{message} (see divepy --help)")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="divepy",
-        description="See inside a container image, layer by layer: where the bytes go and what is wasted.",
-        epilog="Subcommands: `divepy build [docker build args]`, `divepy diff BASE NEW`.",
-    )
-    parser.add_argument(
-        "image", metavar="IMAGE", nargs="?", help="image archive, OCI folder or reference (see --source)"
-    )
-    parser.add_argument("--version", action="version", version=f"divepy {__version__}")
-    source = parser.add_argument_group("image source")
-    source.add_argument(
-        "--source",
-        choices=["docker-archive", "oci-archive", "oci-dir", "archive", "docker", "podman", "registry"],
-        help="where IMAGE comes from (default: a path if it exists, else docker; prefixes docker-archive://, "
-        "oci-archive://, oci://, docker://, podman://, registry://; - reads an archive from stdin)",
-    )
-    source.add_argument("--tag", help="pick this image when an archive holds several")
-    source.add_argument("--platform", help="pick this platform (os/arch[/variant]) from a multi-platform image")
-    source.add_argument(
-        "-i", "--ignore-errors", action="store_true", help="analyse the layers that can be read; skip the rest"
-    )
-    source.add_argument("--username", help="registry user name; the password is read from env DIVEPY_PASSWORD")
-    source.add_argument(
-        "--insecure", action="store_true", help="registry over plain http / unverified TLS (always http for localhost)"
-    )
-    source.add_argument(
-        "--no-cache",
-        action="store_true",
-        help="neither read nor write the layer cache ($XDG_CACHE_HOME/divepy or ~/.cache/divepy)",
-    )
-    out = parser.add_argument_group("output")
-    out.add_argument("-j", "--json", metavar="FILE", help="write the analysis as JSON (- for stdout)")
-    out.add_argument("--ci", action="store_true", help="evaluate CI rules; exit 1 when one fails (also env CI=true)")
-    out.add_argument("--ci-config", metavar="FILE", help="CI rules file (default: .dive-ci if present)")
-    out.add_argument(
-        "--baseline", metavar="BASE", help="with --ci: compare with this image (size-increase rules; implies --ci)"
-    )
-    out.add_argument("--junit", metavar="FILE", help="write the CI rules as a JUnit XML report (implies --ci)")
-    out.add_argument(
-        "--markdown",
-        metavar="FILE",
-        nargs="?",
-        const="",
-        help="write a Markdown CI summary (implies --ci); without FILE: append to $GITHUB_STEP_SUMMARY when "
-        "set, else stdout",
-    )
-    out.add_argument("--debug", action="store_true", help="show tracebacks for errors")
-    rules = parser.add_argument_group("CI rules (override the rules file; 'disabled' turns one off)")
-    for key, kebab, help_text in RULE_FLAGS:
-        rules.add_argument(f"--{key}", f"--{kebab}", dest=key, metavar="VALUE", help=help_text)
-    return parser
 
 
 def console_main() -> NoReturn:
@@ -144,50 +78,6 @@ def _dispatch(argv: list[str]) -> int:
     return run_image(parse_args(argv))
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    """Parses the image command line; exits 2 with argparse's message when it is wrong."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.image is None and args.markdown:
-        # "--markdown IMAGE": the optional FILE took the image (argparse cannot tell them apart).
-        args.image, args.markdown = args.markdown, ""
-    if args.image is None:
-        parser.error("the following arguments are required: IMAGE")
-    return args
-
-
-def ci_from_env() -> bool:
-    """dive's rule: CI mode when the CI variable is true."""
-    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
-
-
-def load_options(args: argparse.Namespace, progress=None):  # noqa: ANN001, ANN201 - LoadOptions
-    from dive_py.load.image import LoadOptions
-
-    return LoadOptions(
-        tag=args.tag,
-        platform=args.platform,
-        source=args.source,
-        ignore_errors=args.ignore_errors,
-        progress=progress,
-        username=getattr(args, "username", None),
-        insecure=getattr(args, "insecure", False),
-        use_cache=not getattr(args, "no_cache", False),
-    )
-
-
-def make_loader(args: argparse.Namespace) -> Callable:
-    """A ``load(progress) -> Analysis`` for the image the flags name (the UI runs it off-thread)."""
-
-    def load(progress=None):  # noqa: ANN001, ANN202
-        from dive_py.analysis.analyze import analyze
-        from dive_py.load.image import load_image
-
-        return analyze(load_image(args.image, load_options(args, progress)))
-
-    return load
-
-
 def run_image(args: argparse.Namespace) -> int:
     """Loads ``args.image`` and does what the flags ask: CI, JSON, explorer or summary."""
     ci_mode = args.ci or ci_from_env() or bool(args.baseline or args.junit) or args.markdown is not None
@@ -203,7 +93,7 @@ def run_image(args: argparse.Namespace) -> int:
     from dive_py.analysis.analyze import long_lived
 
     with long_lived():
-        analysis = make_loader(args)(_stderr_progress())
+        analysis = make_loader(args)(stderr_progress())
     for warning in analysis.warnings:
         print(f"divepy: warning: {warning}", file=sys.stderr)
     if args.json:
@@ -248,10 +138,9 @@ def _baseline(args: argparse.Namespace):  # noqa: ANN202 - Analysis | None
     baseline = getattr(args, "baseline", None)
     if not baseline:
         return None
-    from dive_py.analysis.analyze import analyze
-    from dive_py.load.image import load_image
+    from dive_py.analysis.load import load_analysis
 
-    return analyze(load_image(baseline, load_options(args)))
+    return load_analysis(baseline, load_options(args))
 
 
 def _rules_from(args: argparse.Namespace):  # noqa: ANN202
@@ -272,27 +161,6 @@ def _rules_from(args: argparse.Namespace):  # noqa: ANN202
 
         build_rules(CiConfig(rules={**CiConfig().rules, **{k: v for k, v in overrides.items() if v is not None}}))
         raise ConfigError(f"{config.source}: {exc.message}") from None
-
-
-def _stderr_progress() -> Callable[[str, int, int], None] | None:
-    """Progress on stderr for long loads, only when stderr is a terminal."""
-    if not sys.stderr.isatty():
-        return None
-    last = [0.0]
-
-    def progress(label: str, done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - last[0] < 0.1 and done < total:
-            return
-        last[0] = now
-        if label == "analysing":
-            sys.stderr.write("\r\x1b[2Kdivepy: analysing…\n")
-        else:
-            pct = 100 * done / total if total else 100
-            sys.stderr.write(f"\r\x1b[2Kdivepy: reading {label} {pct:5.1f} %")
-        sys.stderr.flush()
-
-    return progress
 
 
 def _print_error(exc: DivepyError) -> None:

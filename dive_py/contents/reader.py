@@ -15,10 +15,7 @@ from dive_py.errors import DivepyError
 from dive_py.layers.compression import decompressing_reader
 from dive_py.layers.scan import clean_member_path
 from dive_py.layers.tarscan import TarReader
-from dive_py.load.image import split_reference
 from dive_py.model import DIRECTORY, HARDLINK, REGULAR, SYMLINK, FileEntry, Image
-from dive_py.sources.archive import open_image_files
-from dive_py.sources.layouts import plan_image
 from dive_py.trees.tree import Node
 
 CHUNK = 1 << 20
@@ -45,43 +42,16 @@ def version_layer(node: Node, layer: int) -> int | None:
 
 
 class ContentReader:
-    """Reads file contents of one image from its archive, folder, or (for a registry) the blob cache."""
+    """Reads file contents of one image through the reader its source handed down (``Image.blobs``)."""
 
     def __init__(self, image: Image) -> None:
         self.image = image
 
     def _open_layer(self, index: int) -> Callable[[int], bytes]:
-        if self.image.name.startswith("registry://"):
-            return self._cached_blob(index)
-        _source, path, tag = split_reference(self.image.name)
-        if path is None or not os.path.exists(path):
-            raise DivepyError(f"{self.image.name}: contents can only be read from an archive, a folder or a registry")
-        files = open_image_files(path)
-        try:
-            plan = plan_image(files, tag=tag or (self.image.tags[0] if self.image.tags else None))
-        except DivepyError:
-            plan = plan_image(files, tag=tag)
-        blob = plan.layers[index].blob
-        if hasattr(files, "open_blob"):
-            raw = files.open_blob(blob)
-        else:
-            handle = open(files._file(blob), "rb")  # noqa: SIM115 - read to its end by the caller
-            raw = handle.read
-        read, _kind = decompressing_reader(raw, f"layer {index + 1}")
-        return read
-
-    def _cached_blob(self, index: int) -> Callable[[int], bytes]:
-        """A registry layer's blob from the cache it was verified into when the image was read."""
-        from dive_py.sources.registry.image import BlobCache
-
-        digest = self.image.layers[index].digest
-        blob = BlobCache().open(digest)
-        if blob is None:
-            raise DivepyError(
-                f"layer {index + 1}'s blob ({digest[:19]}…) is no longer in divepy's cache: "
-                "open the image again to fetch it"
-            )
-        read, _kind = decompressing_reader(blob.read, f"layer {index + 1}")
+        """The layer's tar, read again through the image's own reader of its blobs."""
+        if self.image.blobs is None:
+            raise DivepyError(f"{self.image.name}: this image was loaded without a reader of its layers")
+        read, _kind = decompressing_reader(self.image.blobs.open_layer(index), f"layer {index + 1}")
         return read
 
     def _members(self, index: int, wanted: set[str]):  # noqa: ANN202 - yields (path, header, reader)

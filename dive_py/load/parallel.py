@@ -31,8 +31,8 @@ from dive_py.cache.scans import (
     decode_scan,
     encode_scan,
     file_region,
-    prune_cache,
 )
+from dive_py.cache.store import prune_cache
 from dive_py.errors import ImageFormatError
 from dive_py.layers.compression import decompressing_reader, sniff
 from dive_py.layers.scan import scan_layer

@@ -1,123 +1,27 @@
-"""Provides the local stores: Docker Engine API exports and Podman saves, streamed into the loader.
+"""Provides ``docker://``: an image streamed out of the Docker Engine API (or Podman's compatible one).
 
-``docker://NAME`` asks the engine (``DOCKER_HOST``, the current docker context, or
-``/var/run/docker.sock``) for ``GET /images/{name}/json`` to tell a missing image from a broken
-one, then streams ``GET /images/{name}/get`` straight into a one-pass archive reader: no temp
-file and no docker CLI. Both the classic store's archive and the containerd store's (Docker 25+,
-OCI layout plus ``manifest.json``) are plain ``docker save`` archives to the loader.
-
-``podman://NAME`` uses Podman's Docker-compatible API when ``CONTAINER_HOST`` names its socket,
-else streams ``podman image save`` from the podman CLI.
+``GET /images/{name}/json`` tells a missing image from a broken one, then ``GET /images/{name}/get`` streams
+straight into a one-pass archive reader (:class:`~dive_py.sources.stream.StreamImage`): no temp file and no
+docker CLI. Both the classic store's archive and the containerd store's (Docker 25+, OCI layout plus
+``manifest.json``) are plain ``docker save`` archives to the reader.
 """
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
-import os
-import shutil
 import socket
-import ssl
-import subprocess
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from dive_py.errors import DivepyError, SourceError
-from dive_py.load.image import LoadOptions, load_stream
-from dive_py.model import Image
-
-DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
-"""Where the Docker CLI looks when neither DOCKER_HOST nor a context says otherwise."""
+from dive_py.cache.blobs import BlobCache
+from dive_py.errors import SourceError
+from dive_py.model import ProgressCallback
+from dive_py.sources.docker_config import EngineHost, resolve_docker_host
+from dive_py.sources.stream import StreamImage, open_stream
 
 API_TIMEOUT = 60.0
 """Seconds to wait for the engine to answer or send more bytes (a big export can pause while it packs)."""
-
-PODMAN_ERROR_LINES = 3
-"""How many lines of podman's stderr to quote in an error."""
-
-
-@dataclass(frozen=True)
-class EngineHost:
-    """Where an engine's API listens."""
-
-    url: str
-    """``unix:///path`` or ``tcp://host:port`` as configured."""
-    tls: ssl.SSLContext | None = None
-    origin: str = "default"
-    """What chose it: ``DOCKER_HOST``, ``context NAME``, ``CONTAINER_HOST`` or ``default``."""
-
-
-def docker_config_dir() -> str:
-    """The docker CLI's config folder: ``DOCKER_CONFIG`` or ``~/.docker``."""
-    return os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
-
-
-def resolve_docker_host() -> EngineHost:
-    """Finds the Docker engine the way the docker CLI does: DOCKER_HOST, then the current context.
-
-    Raises:
-        SourceError: the configured context does not exist or has no docker endpoint.
-    """
-    host = os.environ.get("DOCKER_HOST", "").strip()
-    if host:
-        return EngineHost(host, _tls_from_env(host), "DOCKER_HOST")
-    context = os.environ.get("DOCKER_CONTEXT", "").strip() or _current_context()
-    if context and context != "default":
-        return _context_host(context)
-    return EngineHost(DEFAULT_DOCKER_HOST)
-
-
-def _current_context() -> str:
-    try:
-        with open(os.path.join(docker_config_dir(), "config.json"), encoding="utf-8") as f:
-            config = json.load(f)
-    except (OSError, ValueError, RecursionError):
-        return ""
-    value = config.get("currentContext") if isinstance(config, dict) else None
-    return value if isinstance(value, str) else ""
-
-
-def _context_host(name: str) -> EngineHost:
-    """Reads ``contexts/meta/<sha256(name)>/meta.json``, where the docker CLI stores a context."""
-    digest = hashlib.sha256(name.encode()).hexdigest()
-    meta_path = os.path.join(docker_config_dir(), "contexts", "meta", digest, "meta.json")
-    try:
-        with open(meta_path, encoding="utf-8") as f:
-            meta = json.load(f)
-        endpoint = meta["Endpoints"]["docker"]
-        host = endpoint["Host"]
-    except (OSError, ValueError, KeyError, TypeError, RecursionError):
-        raise SourceError(f"docker context {name!r} not found or has no docker endpoint ({meta_path})") from None
-    tls = None
-    tls_dir = os.path.join(docker_config_dir(), "contexts", "tls", digest, "docker")
-    if os.path.isdir(tls_dir):
-        tls = _tls_context(tls_dir, verify=not endpoint.get("SkipTLSVerify", False))
-    return EngineHost(host, tls, f"context {name}")
-
-
-def _tls_from_env(host: str) -> ssl.SSLContext | None:
-    if not host.startswith("tcp://"):
-        return None
-    verify = os.environ.get("DOCKER_TLS_VERIFY", "") not in ("", "0")
-    cert_path = os.environ.get("DOCKER_CERT_PATH", "")
-    if not verify and not cert_path:
-        return None
-    return _tls_context(cert_path or docker_config_dir(), verify=verify)
-
-
-def _tls_context(folder: str, *, verify: bool) -> ssl.SSLContext:
-    ca = os.path.join(folder, "ca.pem")
-    context = ssl.create_default_context(cafile=ca if os.path.exists(ca) else None)
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
-    if os.path.exists(cert) and os.path.exists(key):
-        context.load_cert_chain(cert, key)
-    return context
-
 
 class _UnixConnection(http.client.HTTPConnection):
     """HTTP over a unix socket (the engine's default endpoint)."""
@@ -270,8 +174,15 @@ def _read_or_fail(response: http.client.HTTPResponse, what: str) -> Callable[[in
     return read
 
 
-def load_from_engine(client: EngineClient, name: str, options: LoadOptions) -> Image:
-    """Streams an image out of an engine's API into the loader.
+def open_engine_image(
+    client: EngineClient,
+    name: str,
+    *,
+    platform: str | None = None,
+    progress: ProgressCallback | None = None,
+    blobs: BlobCache | None = None,
+) -> StreamImage:
+    """Streams an image out of an engine's API into a one-pass reader.
 
     Raises:
         SourceError: the engine is unreachable, the image is missing, or the export fails.
@@ -281,97 +192,15 @@ def load_from_engine(client: EngineClient, name: str, options: LoadOptions) -> I
     size = info.get("Size")
     total = size if isinstance(size, int) else 0
     what = f"{client.name}://{name}"
-    response = client.export_image(name, options.platform)
+    response = client.export_image(name, platform)
     try:
-        image = load_stream(_read_or_fail(response, what), what, _single_image(options), total=total)
+        files = open_stream(_read_or_fail(response, what), what, progress=progress, total=total, blobs=blobs)
     finally:
         response.close()
-    image.source = f"{client.name} engine ({image.source})"
-    return image
+    files.origin = f"{client.name} engine"
+    return files
 
 
-def _single_image(options: LoadOptions) -> LoadOptions:
-    """An export holds just the named image, so a ``--tag`` meant for an archive must not filter it."""
-    if options.tag is None:
-        return options
-    return LoadOptions(**{**options.__dict__, "tag": None})
-
-
-def load_from_docker(name: str, options: LoadOptions) -> Image:
+def open_docker_image(name: str, **kwargs) -> StreamImage:  # noqa: ANN003 - as open_engine_image
     """Reads ``docker://NAME`` from the Docker engine's local store."""
-    return load_from_engine(EngineClient(resolve_docker_host(), "docker"), name, options)
-
-
-# -- podman ------------------------------------------------------------------
-
-
-def podman_command() -> list[str]:
-    """The podman CLI and its global flags: ``DIVEPY_PODMAN`` (split on spaces) or ``podman``."""
-    configured = os.environ.get("DIVEPY_PODMAN", "").split()
-    return configured or ["podman"]
-
-
-def load_from_podman(name: str, options: LoadOptions) -> Image:
-    """Reads ``podman://NAME``: through Podman's API socket when CONTAINER_HOST is set, else its CLI.
-
-    Raises:
-        SourceError: podman is missing or unreachable, or the image is not in its store.
-    """
-    host = os.environ.get("CONTAINER_HOST", "").strip()
-    if host:
-        if host.startswith("ssh://"):
-            raise SourceError(f"podman: CONTAINER_HOST={host} is ssh://, which divepy cannot reach; use unix://")
-        return load_from_engine(EngineClient(EngineHost(host, None, "CONTAINER_HOST"), "podman"), name, options)
-    command = podman_command()
-    if shutil.which(command[0]) is None:
-        raise SourceError(
-            f"podman: the podman command ({command[0]}) is not installed",
-            hint="install podman, or set CONTAINER_HOST to a podman API socket",
-        )
-    _podman_check_exists(command, name)
-    return _podman_save(command, name, options)
-
-
-def _podman_check_exists(command: list[str], name: str) -> None:
-    result = subprocess.run(
-        [*command, "image", "exists", name], capture_output=True, stdin=subprocess.DEVNULL, check=False
-    )
-    if result.returncode == 1:
-        raise SourceError(
-            f"podman: image {name!r} not found in the local store (divepy does not pull)",
-            hint=f"`podman pull {name}` first",
-        )
-    if result.returncode != 0:
-        raise SourceError(f"podman: `podman image exists` failed: {_last_lines(result.stderr)}")
-
-
-def _podman_save(command: list[str], name: str, options: LoadOptions) -> Image:
-    """Streams ``podman image save --format docker-archive NAME`` from the CLI's stdout."""
-    args = [*command, "image", "save", "--format", "docker-archive", name]
-    what = f"podman://{name}"
-    with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL) as proc:
-        assert proc.stdout is not None and proc.stderr is not None
-        error: DivepyError | None = None
-        image = None
-        try:
-            image = load_stream(proc.stdout.read, what, _single_image(options))
-        except DivepyError as exc:
-            error = exc
-        finally:
-            proc.stdout.close()
-            stderr = proc.stderr.read()
-            returncode = proc.wait()
-        broken_pipe = b"broken pipe" in stderr.lower()
-        if returncode != 0 and (error is None or not broken_pipe):
-            # podman's own message explains a cut-off stream better than the archive reader can.
-            raise SourceError(f"podman: `podman image save {name}` failed: {_last_lines(stderr)}") from None
-        if error is not None:
-            raise error
-    assert image is not None
-    image.source = f"podman ({image.source})"
-    return image
-
-
-def _last_lines(stderr: bytes) -> str:
-    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
-    return " / ".join(lines[-PODMAN_ERROR_LINES:]) or "no message"
+    return open_engine_image(EngineClient(resolve_docker_host(), "docker"), name, **kwargs)

@@ -11,18 +11,27 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from dive_py.errors import DivepyError, SourceError
+from dive_py.errors import DivepyError
 
-if TYPE_CHECKING:
-    from dive_py.load.image import LoadOptions
-    from dive_py.model import Image
+ARCHIVE_SOURCES = ("docker-archive", "oci-archive", "oci-dir", "archive")
+"""Sources that read a file or folder; ``archive`` sniffs which layout it holds."""
 
 STORE_SOURCES = ("docker", "podman", "registry")
 """Sources that read an image by name rather than from a file."""
+
+SOURCE_CHOICES = (*ARCHIVE_SOURCES, *STORE_SOURCES)
+"""What ``--source`` accepts."""
+
+_ARCHIVE_PREFIXES = {
+    "docker-archive://": "docker-archive",
+    "docker-archive:": "docker-archive",
+    "oci-archive://": "oci-archive",
+    "oci-archive:": "oci-archive",
+    "oci://": "oci-dir",
+    "oci:": "oci-dir",
+}
 
 STDIN_SOURCE = "stdin"
 
@@ -43,15 +52,59 @@ _REPO = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[.
 
 
 @dataclass(frozen=True)
-class Route:
-    """Where a reference is read from: a store source and the name within it."""
+class Reference:
+    """Where a reference is read from: a source and the name within it."""
 
     source: str
-    """``docker``, ``podman``, ``registry`` or ``stdin``."""
+    """One of :data:`ARCHIVE_SOURCES`, :data:`STORE_SOURCES` or ``stdin``."""
     name: str
-    """The image name as the source knows it (without the ``docker://``-style prefix)."""
+    """The path of an archive or folder, the image name as a store knows it (no ``docker://``), or ``-``."""
+    tag: str | None = None
+    """The image an ``ARCHIVE:TAG`` suffix picks in an archive of several."""
     fallback: bool = False
     """True when a bare name was sent to the default source because no such path exists."""
+
+
+def parse_reference(ref: str, source: str | None = None) -> Reference:
+    """The one parser of what the user typed: prefixes, ``--source``, ``ARCHIVE:TAG``, ``-``, bare names.
+
+    Args:
+        ref: a path, optionally prefixed (``docker-archive://``, ``oci-archive://``, ``oci://``) and
+            suffixed with ``:TAG``; ``-`` for stdin; ``docker://NAME``, ``podman://NAME`` or
+            ``registry://HOST/REPO[:TAG|@DIGEST]``; a bare name that is no path goes to the default store.
+        source: the ``--source`` flag, if given.
+
+    Raises:
+        DivepyError: a prefix and ``--source`` disagree, the source is unknown, or a name is empty.
+    """
+    routed = route_reference(ref, source)
+    if routed is not None:
+        return routed
+    kind, path, tag = split_reference(ref, source)
+    if kind not in ARCHIVE_SOURCES:
+        raise DivepyError(f"{ref}: unknown source {kind!r}")
+    return Reference(kind, path, tag)
+
+
+def split_reference(ref: str, source: str | None = None) -> tuple[str, str, str | None]:
+    """Splits ``[PREFIX]PATH[:TAG]`` into (source, path, tag).
+
+    A ``:tag`` suffix is taken only when the whole text is not itself an existing path.
+    """
+    for prefix, name in _ARCHIVE_PREFIXES.items():
+        if ref.startswith(prefix):
+            if source is not None and source != name:
+                raise DivepyError(f"{ref}: prefix says {name} but --source says {source}")
+            source, ref = name, ref[len(prefix) :]
+            break
+    tag = None
+    if not os.path.exists(ref) and ":" in ref:
+        # The first colon after which the rest is not a path: tags may hold colons (name:1.0).
+        for i, char in enumerate(ref):
+            if char == ":" and os.path.exists(ref[:i]) and "/" not in ref[i + 1 :]:
+                ref, tag = ref[:i], ref[i + 1 :]
+                break
+    return source or "archive", ref, tag
 
 
 @dataclass(frozen=True)
@@ -86,7 +139,7 @@ def default_source() -> str:
     return value
 
 
-def route_reference(ref: str, source: str | None) -> Route | None:
+def route_reference(ref: str, source: str | None) -> Reference | None:
     """Decides whether a reference names a store image or stdin; None leaves it to the archive loader.
 
     Args:
@@ -99,7 +152,7 @@ def route_reference(ref: str, source: str | None) -> Route | None:
     if ref == "-":
         if source not in (None, STDIN_SOURCE, "archive", "docker-archive", "oci-archive"):
             raise DivepyError(f"-: stdin holds an archive, but --source says {source}")
-        return Route(STDIN_SOURCE, "-")
+        return Reference(STDIN_SOURCE, "-")
     for prefix, name in _STORE_PREFIXES.items():
         if ref.startswith(prefix):
             if source is not None and source != name:
@@ -107,11 +160,11 @@ def route_reference(ref: str, source: str | None) -> Route | None:
             rest = ref[len(prefix) :]
             if not rest:
                 raise DivepyError(f"{ref}: no image name after {prefix}")
-            return Route(name, rest)
+            return Reference(name, rest)
     if source in STORE_SOURCES:
-        return Route(source, ref)
+        return Reference(source, ref)
     if source is None and not _has_archive_prefix(ref) and not _exists_as_path(ref) and _looks_like_name(ref):
-        return Route(default_source(), ref, fallback=True)
+        return Reference(default_source(), ref, fallback=True)
     return None
 
 
@@ -168,42 +221,3 @@ def parse_image_name(text: str, *, default_host: str = DOCKER_HUB) -> ImageName:
     if not repository or not _REPO.match(repository):
         raise DivepyError(f"{text}: not a valid image reference (repository {repository!r})")
     return ImageName(host, repository, tag, digest)
-
-
-def load_from_route(route: Route, options: LoadOptions) -> Image:
-    """Reads the image a route names.
-
-    Raises:
-        SourceError: the source cannot give the image; for a default-source fallback the
-            message says which sources were tried.
-    """
-    try:
-        return _load(route, options)
-    except SourceError as exc:
-        if not route.fallback:
-            raise
-        raise SourceError(
-            f"{route.name}: no such file or folder; {exc.message} (tried: archive path, {route.source})",
-            hint="prefix the name with docker://, podman:// or registry://, or give a path to a saved image",
-        ) from None
-
-
-def _load(route: Route, options: LoadOptions) -> Image:
-    # Imported here: these modules import the loader, which imports this module.
-    if route.source == STDIN_SOURCE:
-        from dive_py.load.image import load_stream
-
-        return load_stream(sys.stdin.buffer.read, "stdin", options)
-    if route.source == "docker":
-        from dive_py.sources.engine import load_from_docker
-
-        return load_from_docker(route.name, options)
-    if route.source == "podman":
-        from dive_py.sources.engine import load_from_podman
-
-        return load_from_podman(route.name, options)
-    if route.source == "registry":
-        from dive_py.sources.registry.image import load_from_registry
-
-        return load_from_registry(route.name, options)
-    raise DivepyError(f"{route.name}: unknown source {route.source!r}")

@@ -1,0 +1,47 @@
+"""Provides the figures store of the cache: one small checksummed JSON record an image, by key.
+
+The analysis decides what a key is and what a record holds (:mod:`dive_py.analysis.figures`); this
+module only keeps records safe: written atomically, read back only when their checksum holds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import xxhash
+
+from dive_py.cache.store import figures_dir, write_atomically
+
+
+class FigureStore:
+    """Records by key under ``figures-v<version>/``; every failure reads as a miss.
+
+    Args:
+        root: the cache folder (default: the user's).
+        version: the figures format version (older versions' records are never read).
+    """
+
+    def __init__(self, root: str | None, version: int) -> None:
+        self.folder = figures_dir(root, version)
+
+    def _path(self, key: str) -> str:
+        return os.path.join(self.folder, key[:2], key + ".json")
+
+    def put(self, key: str, record: dict) -> bool:
+        """Stores a record; False when it could not (a read-only cache costs nothing but speed)."""
+        body = json.dumps(record, separators=(",", ":")).encode("utf-8", "surrogatepass")
+        return write_atomically(self._path(key), body + b"\n" + xxhash.xxh3_64_hexdigest(body).encode("ascii"))
+
+    def get(self, key: str) -> dict | None:
+        """The record stored under ``key``, or None when missing, corrupt or unreadable."""
+        try:
+            with open(self._path(key), "rb") as f:
+                data = f.read()
+            body, _, check = data.rpartition(b"\n")
+            if xxhash.xxh3_64_hexdigest(body).encode("ascii") != check:
+                return None
+            record = json.loads(body.decode("utf-8", "surrogatepass"))
+        except (OSError, ValueError, UnicodeDecodeError):
+            return None
+        return record if isinstance(record, dict) else None

@@ -1,0 +1,107 @@
+"""Provides :func:`open_source`: the one place that turns a reference into a source's files and plan.
+
+Every other module is told which source to read by what this returns; only here is the kind of source
+looked at. A source hands back its files (an :class:`~dive_py.sources.base.ImageFiles`, which also reads
+its blobs again later) and the plan of the image chosen in them; streamed sources (stdin, docker://,
+podman://) have read their stream whole by then, keeping each layer blob in the cache's blob store.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+
+from dive_py.cache.blobs import BlobCache
+from dive_py.errors import ImageFormatError, SourceError
+from dive_py.load.options import LoadOptions
+from dive_py.sources.archive import open_image_files
+from dive_py.sources.base import ImageFiles
+from dive_py.sources.engine import open_docker_image
+from dive_py.sources.layouts import ImagePlan, plan_image
+from dive_py.sources.podman import open_podman_image
+from dive_py.sources.reference import ARCHIVE_SOURCES, STDIN_SOURCE, Reference, parse_reference
+from dive_py.sources.registry.image import open_registry_image, registry_client
+from dive_py.sources.stream import open_stream
+
+
+@dataclass
+class OpenedSource:
+    """A source's files and the plan of the one image chosen in them."""
+
+    files: ImageFiles
+    plan: ImagePlan
+    name: str
+    """What to call the image: the reference as typed (``registry://`` references normalised)."""
+
+
+def open_source(ref: str, options: LoadOptions) -> OpenedSource:
+    """Opens what ``ref`` names and plans its image; the caller scans the layers and closes the files.
+
+    Raises:
+        DivepyError: the reference cannot be read as an image; for a bare name sent to the default
+            store, the message says which sources were tried.
+    """
+    reference = parse_reference(ref, options.source)
+    if reference.source in ARCHIVE_SOURCES:
+        return _open_archive(ref, reference, options)
+    try:
+        return _open_store(ref, reference, options)
+    except SourceError as exc:
+        if not reference.fallback:
+            raise
+        raise SourceError(
+            f"{reference.name}: no such file or folder; {exc.message} (tried: archive path, {reference.source})",
+            hint="prefix the name with docker://, podman:// or registry://, or give a path to a saved image",
+        ) from None
+
+
+def _open_archive(ref: str, reference: Reference, options: LoadOptions) -> OpenedSource:
+    files = open_image_files(reference.name)
+    try:
+        _check_layout(files, reference.source, reference.name)
+        plan = plan_image(files, tag=options.tag or reference.tag, platform=options.platform)
+    except BaseException:
+        files.close()
+        raise
+    return OpenedSource(files, plan, ref)
+
+
+def _open_store(ref: str, reference: Reference, options: LoadOptions) -> OpenedSource:
+    blobs = BlobCache(options.cache_dir) if options.use_cache else None
+    if reference.source == "registry":
+        client, name = registry_client(
+            reference.name, username=options.username, password=options.password, insecure=options.insecure
+        )
+        files, plan = open_registry_image(client, name, options.platform, BlobCache(options.cache_dir))
+        return OpenedSource(files, plan, f"registry://{name}")
+    streamed = {"progress": options.progress, "blobs": blobs}
+    tag = None  # an export holds just the named image: a --tag meant for an archive must not filter it
+    if reference.source == STDIN_SOURCE:
+        files = open_stream(sys.stdin.buffer.read, "stdin", **streamed)
+        tag, ref = options.tag, "stdin"
+    elif reference.source == "docker":
+        files = open_docker_image(reference.name, platform=options.platform, **streamed)
+    else:
+        files = open_podman_image(reference.name, platform=options.platform, **streamed)
+    try:
+        plan = plan_image(files, tag=tag, platform=options.platform)
+    except BaseException:
+        files.close()
+        raise
+    if files.origin:
+        plan.source = f"{files.origin} ({plan.source})"
+    return OpenedSource(files, plan, ref if reference.source == STDIN_SOURCE else files.what)
+
+
+def _check_layout(files: ImageFiles, source: str, path: str) -> None:
+    """A forced ``--source`` (or prefix) must match what the path holds."""
+    is_dir = os.path.isdir(path)
+    if source == "oci-dir" and not is_dir:
+        raise ImageFormatError(f"{path}: --source oci-dir wants an OCI layout folder")
+    if source in ("docker-archive", "oci-archive") and is_dir:
+        raise ImageFormatError(f"{path}: --source {source} wants an archive file, not a folder")
+    if source == "oci-archive" and not files.has("index.json"):
+        raise ImageFormatError(f"{path}: not an OCI archive (no index.json)")
+    if source == "docker-archive" and not files.has("manifest.json"):
+        raise ImageFormatError(f"{path}: not a docker-archive (no manifest.json)")

@@ -1,0 +1,143 @@
+"""Provides :class:`ImageFiles`: the files of a saved image by clean relative name, whatever holds them.
+
+Every source hands one of these down: a tar file, an OCI folder, a one-pass stream, a registry. It lists
+names, reads small files (JSON), scans a layer blob, and opens a blob again after the load
+(:meth:`ImageFiles.open_blob`), which is how file contents are read back (:mod:`dive_py.contents`).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from dive_py.errors import ImageFormatError
+from dive_py.model import LayerScan
+
+SMALL_FILE_LIMIT = 64 << 20
+"""Largest manifest, index or config read into memory; larger is hostile or not JSON."""
+
+SMALL_FILES_TOTAL_LIMIT = 256 << 20
+"""Most bytes of non-layer files a one-pass read keeps in memory (it cannot know yet which it needs)."""
+
+Progress = Callable[[int], None]
+
+
+@dataclass(slots=True)
+class Member:
+    """A file of the outer archive."""
+
+    name: str
+    kind: str  # "file", "dir", "symlink", "hardlink", "other"
+    size: int = 0
+    offset: int = 0
+    link: str = ""
+
+
+class ImageFiles:
+    """The files of a saved image, by clean relative name."""
+
+    what: str = "image"
+    """How to name the archive in errors."""
+    origin: str = ""
+    """What served the archive when it is not a file or folder, e.g. ``docker engine``: names the source."""
+
+    def names(self) -> set[str]:
+        raise NotImplementedError
+
+    def has(self, name: str) -> bool:
+        return self.resolve(name) is not None
+
+    def resolve(self, name: str) -> str | None:
+        """Follows symbolic and hard links between members; None when missing."""
+        raise NotImplementedError
+
+    def read_bytes(self, name: str) -> bytes:
+        raise NotImplementedError
+
+    def size_of(self, name: str) -> int:
+        raise NotImplementedError
+
+    def scan(
+        self,
+        name: str,
+        what: str,
+        *,
+        expected_digest: str | None,
+        expected_diff_id: str | None,
+        progress: Progress | None = None,
+    ) -> LayerScan:
+        raise NotImplementedError
+
+    def open_blob(self, name: str) -> Callable[[int], bytes]:
+        """A ``read(n)`` over a blob's stored bytes (maybe compressed), usable after :meth:`close`.
+
+        Raises:
+            DivepyError: the blob cannot be read again (the message says why and what to do).
+        """
+        raise NotImplementedError
+
+    def blob_location(self, name: str) -> tuple[str, int, int] | None:
+        """Where a blob's bytes sit in a file, ``(path, offset, size)``; None when not in one.
+
+        Lets layers be scanned by other processes, and looked up in the layer cache.
+        """
+        return None
+
+    def close(self) -> None:
+        """Releases open files."""
+
+    def _missing(self, name: str) -> ImageFormatError:
+        return ImageFormatError(f"{self.what}: the image names {name!r}, which the archive does not hold")
+
+
+def resolve_links(members: dict[str, Member], name: str) -> str | None:
+    """Follows link members (relative to their folder, or to the archive root for hard links)."""
+    seen = set()
+    current = name
+    while current not in seen:
+        seen.add(current)
+        member = members.get(current)
+        if member is None:
+            return None
+        if member.kind == "symlink":
+            target = member.link
+            base = posixpath.dirname(current)
+            joined = posixpath.normpath(posixpath.join(base, target)) if not target.startswith("/") else target
+            current = joined.lstrip("/")
+        elif member.kind == "hardlink":
+            current = posixpath.normpath(member.link).lstrip("/")
+        else:
+            return current
+    return None  # a loop of links
+
+
+MEMBER_KINDS = {b"0": "file", b"\0": "file", b"7": "file", b"5": "dir", b"2": "symlink", b"1": "hardlink"}
+
+
+def region_reader(path: str, offset: int, size: int, truncated: str) -> Callable[[int], bytes]:
+    """A ``read(n)`` over ``size`` bytes of a file from ``offset``, on its own handle.
+
+    Args:
+        truncated: the error message when the file ends before the region does.
+    """
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed at the end of the region
+        handle.seek(offset)
+    except OSError as exc:
+        raise ImageFormatError(f"{path}: cannot be read ({exc.strerror})") from None
+    left = [size]
+
+    def read(n: int = -1) -> bytes:
+        if left[0] <= 0:
+            handle.close()
+            return b""
+        want = left[0] if n < 0 else min(n, left[0])
+        data = handle.read(want)
+        if not data:
+            handle.close()
+            raise ImageFormatError(truncated)
+        left[0] -= len(data)
+        return data
+
+    return read

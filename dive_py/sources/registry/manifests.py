@@ -1,0 +1,151 @@
+"""Provides registry manifests: resolving a reference through indexes to one platform's manifest, and the
+image's plan (config and layer blobs) from it; manifests and configs fetched by digest are verified and cached."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform as platform_module
+
+from dive_py.cache.blobs import BlobCache
+from dive_py.errors import DigestMismatchError, ImageFormatError, ImageSelectionError
+from dive_py.sources.layouts import ImagePlan, LayerRef
+from dive_py.sources.reference import ImageName
+from dive_py.sources.registry.client import RegistryClient
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+MANIFEST_ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST))
+"""Manifest types divepy reads; schema 1 manifests are refused (no registry serves only those now)."""
+
+_ARCH_NAMES = {
+    "x86_64": "amd64",
+    "amd64": "amd64",
+    "aarch64": "arm64",
+    "arm64": "arm64",
+    "armv7l": "arm/v7",
+    "armv6l": "arm/v6",
+    "i386": "386",
+    "i686": "386",
+    "ppc64le": "ppc64le",
+    "s390x": "s390x",
+    "riscv64": "riscv64",
+}
+
+
+def _dict(value: object) -> dict:
+    """The value when it is a JSON object, else an empty one (foreign JSON is never trusted)."""
+    return value if isinstance(value, dict) else {}
+
+
+def default_platform() -> str:
+    """This machine's platform in OCI terms, e.g. ``linux/amd64``."""
+    machine = platform_module.machine().lower()
+    return f"linux/{_ARCH_NAMES.get(machine, machine)}"
+
+
+def resolve_manifest(
+    client: RegistryClient, name: ImageName, platform: str | None, cache: BlobCache
+) -> tuple[dict, str]:
+    """Fetches the manifest for the reference, descending through an index to one platform."""
+    data, digest = _fetch_manifest(client, name, name.reference, cache)
+    for _depth in range(4):
+        manifest = _json_object(data, f"registry://{name}: manifest")
+        media_type = manifest.get("mediaType")
+        if media_type not in (OCI_INDEX, DOCKER_LIST) and not ("manifests" in manifest and "layers" not in manifest):
+            if manifest.get("schemaVersion") == 1:
+                raise ImageFormatError(f"registry://{name}: schema 1 manifests are not supported")
+            return manifest, digest
+        chosen = choose_platform(manifest, platform or default_platform(), f"registry://{name}")
+        data, digest = _fetch_manifest(client, name, chosen, cache)
+    raise ImageFormatError(f"registry://{name}: indexes nest too deep")
+
+
+def choose_platform(index: dict, wanted: str, what: str) -> str:
+    """The digest of the index entry for ``wanted`` (``os/arch[/variant]``).
+
+    Raises:
+        ImageSelectionError: no entry fits; the message lists the platforms there are.
+    """
+    entries = [m for m in index.get("manifests") or [] if isinstance(m, dict) and isinstance(m.get("digest"), str)]
+    want = wanted.split("/")
+    offered = []
+    for entry in entries:
+        plat = _dict(entry.get("platform"))
+        have = [str(plat.get("os", "")), str(plat.get("architecture", ""))]
+        if plat.get("variant"):
+            have.append(str(plat["variant"]))
+        offered.append("/".join(have))
+        if have[: len(want)] == want or (len(want) == 3 and have == want[:2]):
+            return entry["digest"]
+    choices = ", ".join(p for p in offered if not p.startswith("unknown")) or "none"
+    raise ImageSelectionError(f"{what}: no image for platform {wanted} (choices: {choices})", hint="use --platform")
+
+
+def _fetch_manifest(client: RegistryClient, name: ImageName, reference: str, cache: BlobCache) -> tuple[bytes, str]:
+    by_digest = reference.startswith("sha256:")
+    if by_digest:
+        cached = cache.read_small(reference)
+        if cached is not None:
+            return cached, reference
+    repository = name.repository
+    data, _ = client.read_small(f"/v2/{repository}/manifests/{reference}", repository, MANIFEST_ACCEPT)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    if by_digest and digest != reference:
+        raise DigestMismatchError(f"registry://{name}: manifest does not match its digest {reference[:19]}…")
+    if by_digest:
+        cache.store_small(digest, data)
+    return data, digest
+
+
+def _json_object(data: bytes, what: str) -> dict:
+    try:
+        value = json.loads(data)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ImageFormatError(f"{what} is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise ImageFormatError(f"{what} is not a JSON object")
+    return value
+
+
+def plan_from_manifest(
+    client: RegistryClient, name: ImageName, manifest: dict, cache: BlobCache
+) -> tuple[ImagePlan, dict]:
+    what = f"registry://{name}"
+    config_descriptor = manifest.get("config")
+    if not isinstance(config_descriptor, dict) or not isinstance(config_descriptor.get("digest"), str):
+        raise ImageFormatError(f"{what}: manifest has no config")
+    config_digest = config_descriptor["digest"]
+    config = _json_object(_fetch_blob_small(client, name, config_digest, cache), f"{what}: image config")
+    descriptors = manifest.get("layers")
+    if not isinstance(descriptors, list):
+        raise ImageFormatError(f"{what}: manifest has no layers list")
+    rootfs = _dict(config.get("rootfs"))
+    diff_ids = rootfs.get("diff_ids")
+    if not isinstance(diff_ids, list) or len(diff_ids) != len(descriptors):
+        raise ImageFormatError(f"{what}: the config's rootfs.diff_ids do not match the manifest's layers")
+    layers, sizes = [], {}
+    for index, descriptor in enumerate(descriptors):
+        digest = descriptor.get("digest") if isinstance(descriptor, dict) else None
+        if not isinstance(digest, str) or not digest.startswith("sha256:"):
+            raise ImageFormatError(f"{what}: layer {index + 1} has no sha256 digest")
+        blob = "blobs/sha256/" + digest[7:]
+        sizes[blob] = int(descriptor.get("size") or 0)
+        diff_id = diff_ids[index] if isinstance(diff_ids[index], str) else ""
+        layers.append(LayerRef(blob, digest[7:], digest, diff_id, digest, diff_id or None))
+    tags = [f"{name.host}/{name.repository}:{name.tag}"] if name.tag else []
+    return ImagePlan("registry", config, config_digest, layers, tags), sizes
+
+
+def _fetch_blob_small(client: RegistryClient, name: ImageName, digest: str, cache: BlobCache) -> bytes:
+    cached = cache.read_small(digest)
+    if cached is not None:
+        return cached
+    repository = name.repository
+    data, _ = client.read_small(f"/v2/{repository}/blobs/{digest}", repository)
+    if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
+        raise DigestMismatchError(f"registry://{name}: config does not match its digest {digest[:19]}…")
+    cache.store_small(digest, data)
+    return data
