@@ -13,7 +13,7 @@ from dive_py.cache import scans as cache_module
 from dive_py.cache.scans import CacheKey, LayerCache, cache_key, decode_scan, encode_scan
 from dive_py.cli.options import build_parser, load_options
 from dive_py.errors import DigestMismatchError
-from dive_py.load import parallel
+from dive_py.load import parallel, workers
 from dive_py.load.image import LoadOptions, load_image
 from dive_py.model import FileEntry, LayerScan
 from tests.fixtures.images import (
@@ -67,7 +67,7 @@ def _no_scans(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
         raise AssertionError("the layer was scanned although the cache holds it")
 
-    monkeypatch.setattr(parallel, "scan_layer", refuse)
+    monkeypatch.setattr(workers, "scan_layer", refuse)
 
 
 def test_encoding_round_trips_every_field() -> None:
@@ -165,8 +165,8 @@ def test_no_cache_neither_reads_nor_writes(tmp_path: Path, monkeypatch: pytest.M
     assert not _entry_files(Path(os.environ["XDG_CACHE_HOME"]))
     _figures(archive)  # fills the cache
     calls = []
-    original = parallel.scan_layer
-    monkeypatch.setattr(parallel, "scan_layer", lambda *a, **k: calls.append(1) or original(*a, **k))
+    original = workers.scan_layer
+    monkeypatch.setattr(workers, "scan_layer", lambda *a, **k: calls.append(1) or original(*a, **k))
     assert _figures(archive, use_cache=False) == first
     assert len(calls) == 3
 

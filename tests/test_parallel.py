@@ -14,7 +14,7 @@ import pytest
 from dive_py.analysis.analyze import long_lived
 from dive_py.analysis.load import load_analysis
 from dive_py.errors import DivepyError
-from dive_py.load import parallel
+from dive_py.load import parallel, shares, workers
 from dive_py.load.image import LoadOptions
 from tests.conftest import IMAGES, REPO
 from tests.fixtures.images import (
@@ -33,7 +33,7 @@ from tests.fixtures.images import (
 @pytest.fixture(autouse=True)
 def _always_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(parallel, "WORKER_MIN_BYTES", 0)
+    monkeypatch.setattr(shares, "WORKER_MIN_BYTES", 0)
 
 
 def _layers() -> list[bytes]:
@@ -135,10 +135,10 @@ def _in_fresh_interpreter(body: str, tmp_path: Path) -> None:
     which a pytest process (threads of other tests' servers) cannot promise."""
     code = (
         "from pathlib import Path\n"
-        "from dive_py.load import parallel\n"
+        "from dive_py.load import parallel, shares, workers\n"
         "from tests.test_parallel import _built, signature\n"
         f"tmp_path = Path({str(tmp_path)!r})\n"
-        "assert parallel.prestart_workers(2), 'workers were not forked ahead'\n" + textwrap.dedent(body)
+        "assert workers.prestart_workers(2), 'workers were not forked ahead'\n" + textwrap.dedent(body)
     )
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
@@ -149,9 +149,9 @@ def test_prestarted_workers_serve_the_next_load_once(tmp_path: Path) -> None:
     _in_fresh_interpreter(
         """
         path = _built(tmp_path, "docker")
-        assert len(parallel._prestarted) == 1
+        assert len(workers._prestarted) == 1
         assert signature(path, workers=2) == signature(path, workers=1)  # the first load takes them
-        assert parallel._prestarted == []
+        assert workers._prestarted == []
         """,
         tmp_path,
     )
@@ -161,10 +161,10 @@ def test_prestarted_workers_a_load_does_not_need_are_shut_down(tmp_path: Path) -
     _in_fresh_interpreter(
         """
         path = _built(tmp_path, "docker")
-        workers = parallel._prestarted[0]
+        forked = workers._prestarted[0]
         signature(path, workers=1)
-        assert parallel._prestarted == []
-        for worker in workers:
+        assert workers._prestarted == []
+        for worker in forked:
             worker.process.join(timeout=10)
             assert worker.process.exitcode == 0, "the unused workers were not stopped"
         """,
@@ -185,21 +185,21 @@ def test_long_lived_pauses_the_gc_and_restores_it() -> None:
         gc.unfreeze()
 
 
-def _job(index: int, size: int) -> parallel.BlobJob:
-    return parallel.BlobJob(index, "blob", 0, size, f"layer {index + 1}", None, None)
+def _job(index: int, size: int) -> workers.BlobJob:
+    return workers.BlobJob(index, "blob", 0, size, f"layer {index + 1}", None, None)
 
 
 def test_layers_are_split_by_size_and_each_share_runs_bottom_up() -> None:
     sizes = [121, 426, 935, 53, 1, 9, 45, 1, 43, 1, 2, 1, 1, 2, 123]  # large.docker.tar, in MB
-    shares = parallel.assign_jobs([(_job(i, size), None) for i, size in enumerate(sizes)], 2)
-    assert [[job.index for job, _key in share] for share in shares] == [
+    split = shares.assign_jobs([(_job(i, size), None) for i, size in enumerate(sizes)], 2)
+    assert [[job.index for job, _key in share] for share in split] == [
         [2],
         [0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14],
     ]
-    loads = sorted(sum(job.size for job, _key in share) for share in shares)
+    loads = sorted(sum(job.size for job, _key in share) for share in split)
     assert loads == [sum(sizes) - 935, 935]
-    assert parallel.assign_jobs([(_job(0, 5), None)], 2) == [[(_job(0, 5), None)]]
-    behind = parallel.assign_jobs([(_job(i, size), None) for i, size in enumerate([50, 40, 30, 20])], 2, head_start=0.5)
+    assert shares.assign_jobs([(_job(0, 5), None)], 2) == [[(_job(0, 5), None)]]
+    behind = shares.assign_jobs([(_job(i, size), None) for i, size in enumerate([50, 40, 30, 20])], 2, head_start=0.5)
     assert [[job.index for job, _key in share] for share in behind] == [[0, 1, 3], [2]]  # 110 vs 70 + 30
 
 
@@ -208,8 +208,8 @@ def test_gzip_layers_are_weighed_by_their_uncompressed_size(tmp_path: Path) -> N
 
     blob = tmp_path / "layer.gz"
     blob.write_bytes(gzip.compress(b"\0" * 1_000_000))
-    job = parallel.BlobJob(0, str(blob), 0, blob.stat().st_size, "layer 1", None, None)
-    assert parallel.blob_kind(job) == ("gzip", 1_000_000) and job.size < 1_000_000
+    job = workers.BlobJob(0, str(blob), 0, blob.stat().st_size, "layer 1", None, None)
+    assert shares.blob_kind(job) == ("gzip", 1_000_000) and job.size < 1_000_000
 
 
 @pytest.mark.parametrize("kind", ["gzip", "docker"])  # layers split ahead / handed out as scanners come free
@@ -217,14 +217,14 @@ def test_a_worker_that_dies_leaves_its_layers_to_the_main_process(tmp_path: Path
     _in_fresh_interpreter(
         f"""
         import multiprocessing, os
-        for worker in parallel._take_prestarted():
+        for worker in workers.take_prestarted():
             worker.stop()
         path = _built(tmp_path, "{kind}")
         def dying(job, root=None, key=None):
             (tmp_path / "died").write_text("")
             os._exit(3)  # killed mid-scan (out of memory, a signal)
-        parallel.scan_job = dying  # the workers are forked after this: they run it
-        parallel.PARALLEL_MIN_BYTES = parallel.WORKER_MIN_BYTES = 0
+        workers.scan_job = dying  # the workers are forked after this: they run it
+        parallel.PARALLEL_MIN_BYTES = shares.WORKER_MIN_BYTES = 0
         assert signature(path, workers=2) == signature(path, workers=1)
         assert (tmp_path / "died").exists()
         assert multiprocessing.active_children() == []
@@ -237,11 +237,11 @@ def test_workers_are_gone_when_the_load_returns(tmp_path: Path) -> None:
     _in_fresh_interpreter(
         """
         import multiprocessing
-        parallel.PARALLEL_MIN_BYTES = parallel.WORKER_MIN_BYTES = 0
-        workers = parallel._prestarted[0]
+        parallel.PARALLEL_MIN_BYTES = shares.WORKER_MIN_BYTES = 0
+        forked = workers._prestarted[0]
         signature(_built(tmp_path, "gzip"), workers=2)
         assert multiprocessing.active_children() == []
-        assert [w.process.exitcode for w in workers] == [0]
+        assert [w.process.exitcode for w in forked] == [0]
         """,
         tmp_path,
     )
@@ -255,11 +255,11 @@ def test_spawned_workers_scan_too(tmp_path: Path, kind: str) -> None:
         import multiprocessing
         from dive_py.cache.scans import CachedLayerScan
         from dive_py.load.image import LoadOptions, load_image
-        for worker in parallel._take_prestarted():
+        for worker in workers.take_prestarted():
             worker.stop()
             worker.finish()
-        parallel.PARALLEL_MIN_BYTES = parallel.WORKER_MIN_BYTES = 0
-        parallel._pool_context = lambda: multiprocessing.get_context("spawn")
+        parallel.PARALLEL_MIN_BYTES = shares.WORKER_MIN_BYTES = 0
+        workers.pool_context = lambda: multiprocessing.get_context("spawn")
         path = _built(tmp_path, "{kind}")
         scans = [layer.scan for layer in load_image(path, LoadOptions(use_cache=False, workers=2)).layers]
         assert any(isinstance(scan, CachedLayerScan) for scan in scans), "no layer came back from a worker"
@@ -279,9 +279,9 @@ def test_a_spawned_worker_does_not_run_the_command_again() -> None:
 def test_small_plain_layers_are_scanned_here_not_sent(monkeypatch: pytest.MonkeyPatch) -> None:
     """Layers under WORKER_MIN_BYTES stay in this process, scanned last in manifest order (a round trip
     to a worker costs more than their scan); the worker starts with the largest, this process at the bottom."""
-    monkeypatch.setattr(parallel, "WORKER_MIN_BYTES", 1000)
+    monkeypatch.setattr(shares, "WORKER_MIN_BYTES", 1000)
     sizes = [5000, 10, 9000, 20, 3000, 7000, 30]
-    worker, here = parallel.plain_takers([(_job(i, size), None) for i, size in enumerate(sizes)], 2)
+    worker, here = shares.plain_takers([(_job(i, size), None) for i, size in enumerate(sizes)], 2)
     assert worker()[0].index == 2  # its own first: the largest
     assert here()[0].index == 0  # the bottom layer
     assert worker()[0].index == 5 and here()[0].index == 4  # then the large ones, largest first

@@ -4,50 +4,32 @@ Before :func:`dive_py.load.image.build_image` walks the layers in manifest order
 layers whose blobs sit at a known place in a file (a tar archive member, a file of an
 OCI folder) are looked up in the layer cache (an entry serves only a blob proven to hold
 the bytes it was made from: see :mod:`dive_py.cache.scans`), and the rest are scanned by a
-thread of this process and a worker process (see :func:`_scan_in_workers` for who takes which).
-The worker sends each scan back in the compact encoding of :mod:`dive_py.cache.scans` (~17 ms
-per 100k records against ~240 ms for pickled objects) and exits when it gets no more layers.
-Both run the very same :func:`scan_layer` as the serial path, so the results are identical; an
-error is carried back and raised at its layer, in manifest order.
+thread of this process and a worker process (:mod:`dive_py.load.workers`; who takes
+which: :mod:`dive_py.load.shares`). Both run the very same :func:`scan_layer` as the serial path, so the
+results are identical; an error is carried back and raised at its layer, in manifest order.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import multiprocessing
 import os
 import queue
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from multiprocessing.connection import Connection
 
-from dive_py.cache.scans import (
-    CacheKey,
-    LayerCache,
-    cache_key,
-    decode_scan,
-    encode_scan,
-    file_region,
-)
+from dive_py.cache.scans import CacheKey, LayerCache, cache_key, decode_scan, file_region
 from dive_py.cache.store import prune_cache
 from dive_py.errors import ImageFormatError
-from dive_py.layers.compression import decompressing_reader, sniff
-from dive_py.layers.scan import scan_layer
+from dive_py.layers.compression import decompressing_reader
+from dive_py.load import shares
+from dive_py.load import workers as processes
+from dive_py.load.workers import MAX_WORKERS, BlobJob, Worker, scan_and_store, scan_here
 from dive_py.model import LayerScan
-from dive_py.sources.archive import ImageFiles, region_reader
+from dive_py.sources.base import ImageFiles, region_reader
 
 PARALLEL_MIN_BYTES = 48 << 20
 """Below this many bytes to scan, starting worker processes costs more than it saves."""
-
-WORKER_MIN_BYTES = 4 << 20
-"""Plain layers smaller than this are scanned here, after the others: a round trip to a worker (a job out,
-an encoded scan back, each waiting for this process's GIL) costs more than such a scan (~10 ms against 1)."""
-
-MAX_WORKERS = 2
-"""Layers scanned at once (shares); each scan also hashes on a helper thread, so more rarely pays."""
 
 READ_SIZE = 1 << 20
 
@@ -59,26 +41,6 @@ the worker then lives ~0.15 s longer beside the growing tree: 116-117 MB at the 
 
 Prefetched = dict[int, "LayerScan | ImageFormatError"]
 
-
-@dataclass(frozen=True, slots=True)
-class BlobJob:
-    """One layer to scan: where its blob is and what it must hash to."""
-
-    index: int
-    path: str
-    offset: int
-    size: int
-    what: str
-    expected_digest: str | None
-    expected_diff_id: str | None
-
-
-def scan_job(job: BlobJob, cache_root: str | None = None, key: CacheKey | None = None) -> bytes:
-    """Scans one blob (in a worker process) and returns its encoded scan; stores it when keyed."""
-    encoded = encode_scan(_scan_here(job), job.what)
-    if cache_root is not None and key is not None:
-        LayerCache(cache_root).put(key, encoded)
-    return encoded
 
 
 def blob_matches(job: BlobJob, key: CacheKey) -> bool:
@@ -97,114 +59,6 @@ def blob_matches(job: BlobJob, key: CacheKey) -> bool:
     except (ImageFormatError, OSError):
         return False
     return "sha256:" + hasher.hexdigest() == key.digest
-
-
-def _pool_context():  # noqa: ANN202
-    # fork is quick and safe while no other thread runs (the CLI); a UI loads on a thread, so spawn.
-    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
-
-
-Assignment = list[tuple[BlobJob, "CacheKey | None"]]
-
-
-def _worker_main(conn: Connection) -> None:
-    """A worker process: gets the cache folder and a job at a time, sends each layer's result when done,
-    and exits when it gets no job.
-
-    A result is the encoded scan, the :class:`ImageFormatError` the scan raised, or None for
-    anything else (the main process then scans that layer itself and reports what it finds).
-    """
-    try:
-        while True:
-            cache_root, job, key = conn.recv()
-            if job is None:
-                break
-            try:
-                encoded = scan_job(job, cache_root, key)
-            except ImageFormatError as exc:
-                conn.send(exc)
-            except Exception:  # noqa: BLE001 - reported as "scan it here", where it raises properly
-                conn.send(None)
-            else:
-                conn.send(b"")
-                conn.send_bytes(encoded)  # as it is: no pickled copy
-                del encoded
-    except (EOFError, OSError, KeyboardInterrupt):
-        pass
-    finally:
-        conn.close()
-
-
-class _Worker:
-    """One scan process. It exits as soon as it is given no more layers, so that its memory is not
-    held while the main process builds the tree (a process pool keeps idle workers to the end)."""
-
-    def __init__(self, context) -> None:  # noqa: ANN001 - a multiprocessing context
-        self.conn, child = context.Pipe()
-        self.process = context.Process(target=_worker_main, args=(child,), daemon=True, name="divepy-scan")
-        self.process.start()
-        child.close()
-
-    def scan(self, job: BlobJob, key: CacheKey | None, cache_root: str | None) -> bytes | ImageFormatError | None:
-        """One layer's result (see :func:`_worker_main`).
-
-        Raises:
-            EOFError, OSError: the worker died (killed, out of memory).
-        """
-        self.conn.send((cache_root, job, key))
-        result = self.conn.recv()
-        return self.conn.recv_bytes() if result == b"" else result
-
-    def stop(self) -> None:
-        """Sends no job: the process exits at once (:meth:`finish` reaps it)."""
-        with contextlib.suppress(OSError):
-            self.conn.send((None, None, None))
-
-    def dismiss(self) -> None:
-        """Stops a worker that gets no layer, and reaps it."""
-        self.stop()
-        self.finish()
-
-    def finish(self) -> None:
-        self.conn.close()
-        self.process.join(timeout=5)
-        if self.process.is_alive():  # pragma: no cover - a stuck worker
-            self.process.kill()
-            self.process.join()
-
-
-_prestarted: list[list[_Worker]] = []
-"""Worker processes forked ahead by :func:`prestart_workers`, for the next :func:`prefetch_scans`."""
-
-
-def prestart_workers(workers: int | None = None) -> bool:
-    """Forks the scan workers now, while this process runs one thread, for the next :func:`prefetch_scans`.
-
-    The explorer calls it before it starts its loader thread and Textual: workers started from that
-    thread would have to be spawned (a fresh interpreter that imports divepy again, plus multiprocessing's
-    resource tracker: ~0.3 s of CPU on top of Textual's start-up, on 2 cores). The next
-    :func:`prefetch_scans` takes them, and stops those it has nothing for.
-
-    Returns:
-        Whether workers were started (fork unavailable, another thread running or one CPU: no).
-    """
-    count = min(workers or MAX_WORKERS, os.cpu_count() or 1)
-    if _prestarted or count < 2 or threading.active_count() != 1:
-        return False
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return False
-    context = multiprocessing.get_context("fork")
-    _prestarted.append([_Worker(context) for _ in range(count - 1)])  # one share is scanned on a thread here
-    return True
-
-
-def _take_prestarted() -> list[_Worker] | None:
-    try:
-        return _prestarted.pop()
-    except IndexError:
-        return None
 
 
 def prefetch_scans(
@@ -234,7 +88,7 @@ def prefetch_scans(
         Per layer index: its scan, or the error its scan raised. Layers missing from it
         (blobs with no file location, e.g. a one-pass stream) are left to the caller.
     """
-    prestarted = _take_prestarted()
+    prestarted = processes.take_prestarted()
     try:
         return _prefetch(files, layers, use_cache, cache_root, workers, progress, ready, prestarted)
     finally:
@@ -251,7 +105,7 @@ def _prefetch(
     workers: int | None,
     progress: Callable[[int], None] | None,
     ready: Callable[[int, LayerScan], bool] | None,
-    prestarted: list[_Worker] | None,
+    prestarted: list[Worker] | None,
 ) -> Prefetched:
     cache = LayerCache(cache_root) if use_cache else None
     jobs: list[tuple[BlobJob, CacheKey | None, list | None]] = []
@@ -303,7 +157,7 @@ def _prefetch(
     else:
         for job, key, region in jobs:
             try:
-                results[job.index] = _scan_and_store(job, root, key)
+                results[job.index] = scan_and_store(job, root, key)
             except ImageFormatError as exc:
                 results[job.index] = exc
             else:
@@ -363,23 +217,6 @@ def _remember(cache: LayerCache | None, job: BlobJob, key: CacheKey | None, regi
             cache.remember(key, region)
 
 
-def _scan_here(job: BlobJob) -> LayerScan:
-    return scan_layer(
-        region_reader(job.path, job.offset, job.size, f"{job.what} is truncated"),
-        job.what,
-        expected_digest=job.expected_digest,
-        expected_diff_id=job.expected_diff_id,
-    )
-
-
-def _scan_and_store(job: BlobJob, cache_root: str | None, key: CacheKey | None) -> LayerScan:
-    """Scans one blob in this process and stores its scan in the cache when keyed."""
-    scan = _scan_here(job)
-    if cache_root is not None and key is not None:
-        LayerCache(cache_root).put(key, encode_scan(scan, job.what))
-    return scan
-
-
 def _scan_in_workers(
     jobs: list[tuple[BlobJob, CacheKey | None, list | None]],
     results: Prefetched,
@@ -387,7 +224,7 @@ def _scan_in_workers(
     root: str | None,
     cache: LayerCache | None,
     feed: _Feed,
-    prestarted: list[_Worker] | None = None,
+    prestarted: list[Worker] | None = None,
 ) -> None:
     """Scans the layers with ``count`` scanners: a thread of this process and worker processes.
 
@@ -402,151 +239,40 @@ def _scan_in_workers(
     at the peak than dive's own on the gzip benchmark).
     """
     regions = {job.index: region for job, _key, region in jobs}
-    kinds = {job.index: blob_kind(job) for job, _key, _region in jobs}
+    kinds = {job.index: shares.blob_kind(job) for job, _key, _region in jobs}
     pairs = [(job, key) for job, key, _region in jobs]
     spares = list(prestarted or [])
     if all(kind == "none" for kind, _work in kinds.values()):
-        takers = plain_takers(pairs, count)
+        takers = shares.plain_takers(pairs, count)
     else:
-        shares = assign_jobs(pairs, count, lambda job: kinds[job.index][1], STACKING_SHARE)
-        takers = [_taker(share, deque()) for share in shares]
-    workers = [spares.pop() if spares else None for _ in takers[:-1]]
-    if None in workers:
-        context = _pool_context()  # before the threads below start: fork needs a single-threaded process
-        workers = [worker or _Worker(context) for worker in workers]
+        split = shares.assign_jobs(pairs, count, lambda job: kinds[job.index][1], STACKING_SHARE)
+        takers = [shares.taker(share, deque()) for share in split]
+    helpers = [spares.pop() if spares else None for _ in takers[:-1]]
+    if None in helpers:
+        context = processes.pool_context()  # before the threads below start: fork needs a single-threaded process
+        helpers = [helper or Worker(context) for helper in helpers]
     for worker in spares:
         worker.dismiss()
     outcomes: queue.Queue = queue.Queue()
     pumps = [
-        threading.Thread(target=_pump, args=(worker, take, root, outcomes), daemon=True, name="divepy-pump")
-        for worker, take in zip(workers, takers[:-1], strict=True)
+        threading.Thread(target=shares.pump, args=(worker, take, root, outcomes), daemon=True, name="divepy-pump")
+        for worker, take in zip(helpers, takers[:-1], strict=True)
     ]
     for pump in pumps:
         pump.start()
-    threading.Thread(target=_scan_share, args=(takers[-1], root, outcomes), daemon=True, name="divepy-scan").start()
+    here = threading.Thread(
+        target=shares.scan_share, args=(takers[-1], root, outcomes), daemon=True, name="divepy-scan"
+    )
+    here.start()
     for _ in range(len(jobs)):
         job, key, result = outcomes.get()
         if isinstance(result, BaseException) and not isinstance(result, ImageFormatError):
             raise result  # a bug in a scan thread: reported like one in this thread
         _settle(job, key, regions[job.index], result, results, cache, feed)
         feed.prepare(job.index)
-    for pump, worker in zip(pumps, workers, strict=True):
+    for pump, worker in zip(pumps, helpers, strict=True):
         pump.join()  # it has told its worker to stop (the worker's memory is free once it has)
         worker.finish()
-
-
-Take = Callable[[], "tuple[BlobJob, CacheKey | None] | None"]
-
-
-def plain_takers(pairs: Assignment, count: int) -> list[Take]:
-    """Who scans which plain layer: ``count - 1`` workers, then this process (the last taker).
-
-    Each worker starts with one of the largest layers, this process with the bottom one (stacking
-    can begin); the others go largest first to whichever scanner comes free, so that no large layer
-    is left for the end while the other scanner idles. Layers under :data:`WORKER_MIN_BYTES` are
-    never sent: this process scans them last, in manifest order.
-    """
-    by_size = sorted(pairs, key=lambda item: -item[0].size)
-    firsts, left = by_size[: count - 1], by_size[count - 1 :]
-    bottom = [min(left, key=_index)] if left else []
-    rest = deque(bottom + [item for item in left if item not in bottom and _worth_sending(item)])
-    small = sorted((item for item in left if item not in bottom and not _worth_sending(item)), key=_index)
-    return [_taker([first], rest) for first in firsts] + [_taker([], rest, small)]
-
-
-def _taker(own: Assignment, shared: deque, last: Assignment = ()) -> Take:
-    """The next layer for one scanner: its own ones first, then any left in ``shared``, then its ``last``
-    ones (None: done)."""
-    own = [*own]
-    last = [*last]
-
-    def take() -> tuple[BlobJob, CacheKey | None] | None:
-        if own:
-            return own.pop(0)
-        try:
-            return shared.popleft()  # atomic: scanners on other threads take from it too
-        except IndexError:
-            return last.pop(0) if last else None
-
-    return take
-
-
-def _worth_sending(item: tuple[BlobJob, CacheKey | None]) -> bool:
-    return item[0].size >= WORKER_MIN_BYTES
-
-
-def _index(item: tuple[BlobJob, CacheKey | None]) -> int:
-    return item[0].index
-
-
-def _scan_share(take: Take, root: str | None, outcomes: queue.Queue) -> None:
-    """A scan thread: scans layers as it takes them and stores them in the cache when keyed."""
-    while (item := take()) is not None:
-        job, key = item
-        try:
-            scan = _scan_and_store(job, root, key)
-        except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
-            outcomes.put((job, key, exc))
-        else:
-            outcomes.put((job, key, scan))
-
-
-def _pump(worker: _Worker, take: Take, root: str | None, outcomes: queue.Queue) -> None:
-    """Feeds a worker process layers as it takes them and passes its results on; when the worker
-    dies, the layer it had is scanned again in this process, and the pump takes no more."""
-    while (item := take()) is not None:
-        job, key = item
-        try:
-            result = worker.scan(job, key, root)
-        except (EOFError, OSError):
-            outcomes.put((job, key, None))  # killed, out of memory: scanned again here
-            rest = []
-            while (left := take()) is not None:
-                rest.append(left)
-            for job, key in rest:
-                outcomes.put((job, key, None))
-            return
-        outcomes.put((job, key, result))
-    worker.stop()
-
-
-def blob_kind(job: BlobJob) -> tuple[str, int]:
-    """A blob's compression (sniffed) and the bytes a scan reads after decompressing it (estimated):
-    a gzip stream ends with its size (mod 4 GiB); zstd is taken as 1:3."""
-    try:
-        with open(job.path, "rb") as f:
-            f.seek(job.offset)
-            kind = sniff(f.read(4))
-            if kind == "gzip" and job.size >= 18:
-                f.seek(job.offset + job.size - 4)
-                return kind, max(job.size, int.from_bytes(f.read(4), "little"))
-    except OSError:
-        return "none", job.size
-    return kind, job.size * 3 if kind == "zstd" else job.size
-
-
-def assign_jobs(
-    jobs: list[tuple[BlobJob, CacheKey | None]],
-    count: int,
-    weigh: Callable[[BlobJob], int] = lambda job: job.size,
-    head_start: float = 0.0,
-) -> list[Assignment]:
-    """Splits the layers between ``count`` workers by size, each worker taking its share bottom layer first.
-
-    The largest layers are placed first, each with the least loaded worker (a 4/3-optimal split),
-    so that the workers end at about the same time; within a worker, manifest order lets the
-    main process stack the lower layers while the upper ones are still being scanned. The last
-    share starts ``head_start`` (a fraction of all the work) behind: its scanner also stacks.
-    """
-    shares: list[Assignment] = [[] for _ in range(count)]
-    weights = {item[0].index: weigh(item[0]) for item in jobs}
-    loads = [0.0] * count
-    loads[-1] = head_start * sum(weights.values())
-    for item in sorted(jobs, key=lambda item: (-weights[item[0].index], item[0].index)):
-        least = loads.index(min(loads))
-        shares[least].append(item)
-        loads[least] += weights[item[0].index]
-    return [sorted(share, key=lambda item: item[0].index) for share in shares if share]
 
 
 def _settle(
@@ -561,7 +287,7 @@ def _settle(
     """Records one layer's outcome: a scan, encoded or not, an error, or None (scan it here)."""
     try:
         if result is None:
-            results[job.index] = _scan_here(job)
+            results[job.index] = scan_here(job)
         elif isinstance(result, (LayerScan, ImageFormatError)):
             results[job.index] = result
         else:

@@ -23,7 +23,7 @@ def run_tui(ref: str, load: Callable[[ProgressCallback], Analysis]) -> int:
     Returns:
         The exit code: 0 after a normal quit, 2 when loading failed.
     """
-    from dive_py.load.parallel import prestart_workers
+    from dive_py.load.workers import prestart_workers
     from dive_py.ui.loading import BackgroundLoad
 
     prestart_workers()  # forked now, while this is the only thread: the loader thread could only spawn them
