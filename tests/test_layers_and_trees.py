@@ -11,6 +11,7 @@ import pytest
 from dive_py.analysis.load import load_analysis
 from dive_py.errors import ImageSelectionError
 from dive_py.load.image import LoadOptions, load_image
+from dive_py.sources.platforms import default_platform
 from tests.fixtures.images import (
     M,
     file,
@@ -202,6 +203,7 @@ def test_several_images_need_a_tag(tmp_path):
         manifest = json.load(tar.extractfile("manifest.json"))
         members = [(m, tar.extractfile(m).read()) for m in tar.getmembers() if m.name != "manifest.json"]
     manifest.append({**manifest[0], "RepoTags": ["two:2"]})
+    manifest.append({**manifest[0], "Config": _copy_config(members, tmp_path), "RepoTags": ["three:3"]})
     both = tmp_path / "both.tar"
     with tarfile.open(both, "w") as tar:
         for m, data in members:
@@ -210,10 +212,23 @@ def test_several_images_need_a_tag(tmp_path):
         info = tarfile.TarInfo("manifest.json")
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
-    with pytest.raises(ImageSelectionError, match="one:1.*two:2"):
-        load_image(str(both))
-    assert load_image(str(both), LoadOptions(tag="two:2")).tags == ["two:2"]
+    with pytest.raises(ImageSelectionError, match="holds 2 images.*one:1, two:2; three:3"):
+        load_image(str(both))  # one:1 and two:2 are the same image (the same config): one choice, two names
+    assert load_image(str(both), LoadOptions(tag="three:3")).tags == ["three:3"]
     assert load_image(f"{both}:one:1").tags == ["one:1"]
+    assert load_image(f"{both}:two:2").tags == ["two:2"]
+
+
+def _copy_config(members: list, tmp_path) -> str:  # noqa: ANN001
+    """Adds a second config (the same JSON plus a label) to the member list; returns its name."""
+    config_member, data = next((m, d) for m, d in members if m.name.endswith(".json") and m.name != "manifest.json")
+    other = json.loads(data)
+    other.setdefault("config", {})["Labels"] = {"copy": "yes"}
+    blob = json.dumps(other).encode()
+    info = tarfile.TarInfo("other-config.json")
+    info.size = len(blob)
+    members.append((info, blob))
+    return info.name
 
 
 def test_history_pairs_with_layers_skipping_empty_entries(tmp_path):
@@ -247,8 +262,12 @@ def test_multi_platform_index_needs_a_platform(tmp_path):
         (root / name).write_bytes(data)
     (root / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
     (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [amd, arm]}))
-    with pytest.raises(ImageSelectionError, match="linux/amd64.*linux/arm64/v8"):
-        load_image(str(root))
+    if default_platform() not in ("linux/amd64", "linux/arm64"):
+        with pytest.raises(ImageSelectionError, match="linux/amd64.*linux/arm64/v8"):
+            load_image(str(root))
+    else:  # this machine's platform is one of them: taken as docker pull takes it
+        here = load_image(str(root)).layers[0].scan.entries["arch"].size
+        assert here == len("amd64" if default_platform() == "linux/amd64" else "arm64-v8")
     image = load_image(str(root), LoadOptions(platform="linux/arm64"))
     assert image.layers[0].scan.entries["arch"].size == len("arm64-v8")
     with pytest.raises(ImageSelectionError, match="s390x"):

@@ -11,9 +11,10 @@ import pytest
 from dive_py.cache.blobs import BlobCache
 from dive_py.cli.build import split_build_args
 from dive_py.errors import ConfigError, ImageSelectionError, SourceError
+from dive_py.sources.platforms import default_platform
 from dive_py.sources.registry.client import _parse_challenge
 from dive_py.sources.registry.credentials import Credentials, find_credentials
-from dive_py.sources.registry.manifests import choose_platform, default_platform
+from dive_py.sources.registry.manifests import choose_platform
 
 DOCKER_HUB_KEY = "https://index.docker.io/v1/"
 

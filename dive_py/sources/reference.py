@@ -97,14 +97,24 @@ def split_reference(ref: str, source: str | None = None) -> tuple[str, str, str 
                 raise DivepyError(f"{ref}: prefix says {name} but --source says {source}")
             source, ref = name, ref[len(prefix) :]
             break
-    tag = None
-    if not os.path.exists(ref) and ":" in ref:
-        # The first colon after which the rest is not a path: tags may hold colons (name:1.0).
-        for i, char in enumerate(ref):
-            if char == ":" and os.path.exists(ref[:i]) and "/" not in ref[i + 1 :]:
-                ref, tag = ref[:i], ref[i + 1 :]
-                break
-    return source or "archive", ref, tag
+    path, tag = split_tag(ref)
+    return source or "archive", path, tag
+
+
+def split_tag(ref: str) -> tuple[str, str | None]:
+    """Splits ``PATH:TAG`` at the longest prefix that exists on disk (tags hold ``:`` and ``/``:
+    ``ghcr.io/org/app:1``), or ``PATH@sha256:…`` (a manifest digest picks an image too); the whole
+    text when it exists itself or no prefix does.
+    """
+    if os.path.exists(ref) or ":" not in ref:
+        return ref, None
+    path, at, digest = ref.rpartition("@")
+    if at and digest.startswith("sha256:") and os.path.exists(path):
+        return path, digest
+    for i in range(len(ref) - 1, 0, -1):
+        if ref[i] == ":" and os.path.exists(ref[:i]):
+            return ref[:i], ref[i + 1 :] or None
+    return ref, None
 
 
 @dataclass(frozen=True)
@@ -173,11 +183,8 @@ def _has_archive_prefix(ref: str) -> bool:
 
 
 def _exists_as_path(ref: str) -> bool:
-    if os.path.exists(ref):
-        return True
     # ``path/to/image.tar:tag`` picks a tag inside an archive.
-    path, sep, _tag = ref.rpartition(":")
-    return bool(sep) and bool(path) and os.path.exists(path)
+    return os.path.exists(split_tag(ref)[0])
 
 
 def _looks_like_name(ref: str) -> bool:

@@ -16,7 +16,7 @@ from dive_py.errors import DivepyError, SourceError
 from dive_py.layers.scan import scan_layer
 from dive_py.model import LayerScan
 from dive_py.sources.base import ImageFiles
-from dive_py.sources.layouts import ImagePlan
+from dive_py.sources.plan import ImagePlan
 from dive_py.sources.reference import ImageName, parse_image_name
 from dive_py.sources.registry.client import RegistryClient
 from dive_py.sources.registry.credentials import find_credentials

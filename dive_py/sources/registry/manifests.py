@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform as platform_module
 
 from dive_py.cache.blobs import BlobCache
 from dive_py.errors import DigestMismatchError, ImageFormatError, ImageSelectionError
-from dive_py.sources.layouts import ImagePlan, LayerRef
+from dive_py.sources.artifacts import artifact_type, descriptor_artifact_type
+from dive_py.sources.plan import ImagePlan, LayerRef
+from dive_py.sources.platforms import default_platform, platform_matches, platform_text
 from dive_py.sources.reference import ImageName
 from dive_py.sources.registry.client import RegistryClient
 
@@ -19,31 +20,6 @@ DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 MANIFEST_ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST))
 """Manifest types divepy reads; schema 1 manifests are refused (no registry serves only those now)."""
-
-_ARCH_NAMES = {
-    "x86_64": "amd64",
-    "amd64": "amd64",
-    "aarch64": "arm64",
-    "arm64": "arm64",
-    "armv7l": "arm/v7",
-    "armv6l": "arm/v6",
-    "i386": "386",
-    "i686": "386",
-    "ppc64le": "ppc64le",
-    "s390x": "s390x",
-    "riscv64": "riscv64",
-}
-
-
-def _dict(value: object) -> dict:
-    """The value when it is a JSON object, else an empty one (foreign JSON is never trusted)."""
-    return value if isinstance(value, dict) else {}
-
-
-def default_platform() -> str:
-    """This machine's platform in OCI terms, e.g. ``linux/amd64``."""
-    machine = platform_module.machine().lower()
-    return f"linux/{_ARCH_NAMES.get(machine, machine)}"
 
 
 def resolve_manifest(
@@ -57,6 +33,9 @@ def resolve_manifest(
         if media_type not in (OCI_INDEX, DOCKER_LIST) and not ("manifests" in manifest and "layers" not in manifest):
             if manifest.get("schemaVersion") == 1:
                 raise ImageFormatError(f"registry://{name}: schema 1 manifests are not supported")
+            kind = artifact_type(manifest)
+            if kind is not None:
+                raise ImageSelectionError(f"registry://{name} is not a container image (artifact type {kind})")
             return manifest, digest
         chosen = choose_platform(manifest, platform or default_platform(), f"registry://{name}")
         data, digest = _fetch_manifest(client, name, chosen, cache)
@@ -70,17 +49,14 @@ def choose_platform(index: dict, wanted: str, what: str) -> str:
         ImageSelectionError: no entry fits; the message lists the platforms there are.
     """
     entries = [m for m in index.get("manifests") or [] if isinstance(m, dict) and isinstance(m.get("digest"), str)]
-    want = wanted.split("/")
+    images = [entry for entry in entries if descriptor_artifact_type(entry) is None]  # never an attestation
     offered = []
-    for entry in entries:
-        plat = _dict(entry.get("platform"))
-        have = [str(plat.get("os", "")), str(plat.get("architecture", ""))]
-        if plat.get("variant"):
-            have.append(str(plat["variant"]))
-        offered.append("/".join(have))
-        if have[: len(want)] == want or (len(want) == 3 and have == want[:2]):
+    for entry in images:
+        have = platform_text(entry.get("platform")) or ""
+        offered.append(have)
+        if have and platform_matches(have, wanted):
             return entry["digest"]
-    choices = ", ".join(p for p in offered if not p.startswith("unknown")) or "none"
+    choices = ", ".join(p for p in offered if p) or "none"
     raise ImageSelectionError(f"{what}: no image for platform {wanted} (choices: {choices})", hint="use --platform")
 
 
@@ -122,7 +98,7 @@ def plan_from_manifest(
     descriptors = manifest.get("layers")
     if not isinstance(descriptors, list):
         raise ImageFormatError(f"{what}: manifest has no layers list")
-    rootfs = _dict(config.get("rootfs"))
+    rootfs = config.get("rootfs") if isinstance(config.get("rootfs"), dict) else {}
     diff_ids = rootfs.get("diff_ids")
     if not isinstance(diff_ids, list) or len(diff_ids) != len(descriptors):
         raise ImageFormatError(f"{what}: the config's rootfs.diff_ids do not match the manifest's layers")
