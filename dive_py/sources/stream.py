@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from dive_py.cache.blobs import BlobCache
+from dive_py.cache.store import prune_cache
 from dive_py.errors import DigestMismatchError, DivepyError, ImageFormatError
 from dive_py.layers.compression import HashingReader, decompressing_reader, sniff
 from dive_py.layers.scan import clean_member_path, scan_layer
@@ -46,6 +47,7 @@ class StreamImage(ImageFiles):
         """
         self.what = what
         self._blobs = blobs
+        self._kept_blobs = False
         self._small: dict[str, bytes] = {}
         self._scans: dict[str, tuple[LayerScan, str]] = {}  # name -> (scan, sha256 of the blob)
         self._errors: dict[str, ImageFormatError] = {}
@@ -112,6 +114,7 @@ class StreamImage(ImageFiles):
         self._scans[name] = (scan, hashed.digest)
         if writer is not None:
             writer.commit_as(hashed.digest)  # named by the sha256 of exactly the bytes written
+            self._kept_blobs = True
 
     def names(self) -> set[str]:
         return set(self.members)
@@ -147,6 +150,12 @@ class StreamImage(ImageFiles):
                 )
         scan.warnings = [_renamed(text, resolved, what) for text in scan.warnings]
         return scan
+
+    def close(self) -> None:
+        """Keeps the cache within its limit when blobs were added to it."""
+        if self._kept_blobs and self._blobs is not None:
+            prune_cache(self._blobs.root)
+            self._kept_blobs = False
 
     def open_blob(self, name: str) -> Callable[[int], bytes]:
         """The blob as kept in the blob store while it streamed past."""
