@@ -18,7 +18,7 @@ from dive_py.ci.config import CiConfig
 from dive_py.ci.rules import build_rules, evaluate
 from dive_py.cli.diff import render_diff
 from dive_py.load.image import load_image
-from dive_py.reports.ci_files import markdown_summary
+from dive_py.reports.markdown import markdown_summary
 from dive_py.reports.text import _PlainWriter
 from tests.conftest import shared_image
 from tests.fixtures.truncate import write_first_layers
