@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,7 @@ from dive_py.cli.diff import render_diff
 from dive_py.load.image import load_image
 from dive_py.reports.markdown import markdown_summary
 from dive_py.reports.text import _PlainWriter
-from tests.conftest import shared_image
+from tests.conftest import REPO, shared_image
 from tests.fixtures.truncate import write_first_layers
 
 GOLDEN = Path(__file__).parent / "__snapshots__" / "test_diff_summary"
@@ -90,3 +92,15 @@ def test_diff_renderings_are_unchanged(images, base: str, new: str) -> None:
     comparison = compare(images[base], images[new])
     for kind, render in (("text", _text), ("pane", _pane), ("markdown", _markdown)):
         _check(f"{base}--{new}.{kind}.txt", render(comparison))
+
+
+def test_reports_import_neither_textual_nor_the_ui_nor_the_cli() -> None:
+    modules = ["diff", "export", "figures", "junit", "markdown", "text"]
+    probe = (
+        f"import importlib, sys; [importlib.import_module('dive_py.reports.' + m) for m in {modules!r}]; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich') "
+        "or m.startswith(('dive_py.ui', 'dive_py.cli'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
