@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import humanize
 
@@ -28,3 +29,21 @@ def size_text(num_bytes: int) -> str:
 def percent(ratio: float, digits: int = 2) -> str:
     """A 0..1 ratio as a percent (``98.44 %``)."""
     return f"{ratio * 100:.{digits}f} %"
+
+
+def signed(num_bytes: int, render: Callable[[int], str] = size, *, plus_zero: bool = False) -> str:
+    """A change in bytes with its sign: ``+3.4 MB``, ``-512 B``, and ``0 B`` (``+0 B`` with ``plus_zero``).
+
+    Args:
+        num_bytes: the change; negative for a shrink.
+        render: writes the magnitude: :func:`size` (dive's units, the reports) or :func:`size_text` (the explorer).
+        plus_zero: mark no change as ``+`` too (the CI report's baseline line has always done so).
+    """
+    if num_bytes == 0 and not plus_zero:
+        return render(0)
+    return ("+" if num_bytes >= 0 else "-") + render(abs(num_bytes))
+
+
+def signed_percent(ratio: float) -> str:
+    """A change as a percent with its sign (``+53.46 %``, ``-3.00 %``; no sign for 0)."""
+    return f"{'+' if ratio > 0 else ''}{percent(ratio)}"

@@ -12,7 +12,8 @@ from dive_py.analysis.load import load_analysis
 from dive_py.ci.config import CiConfig
 from dive_py.ci.rules import CiReport, RuleStatus, build_rules, evaluate
 from dive_py.cli.main import main
-from dive_py.reports.ci_files import _code, junit_xml, markdown_summary
+from dive_py.reports.junit import junit_xml
+from dive_py.reports.markdown import _code, markdown_summary
 from tests.conftest import shared_image
 from tests.fixtures.truncate import write_first_layers
 

@@ -1,39 +1,14 @@
-"""CI rules: dive's byte syntax, thresholds, the rules file, and how verdicts are reached."""
+"""CI rules: thresholds, the rules file, and how verdicts are reached."""
 
 from __future__ import annotations
 
 import pytest
 
 from dive_py.analysis.load import load_analysis
-from dive_py.ci.config import CiConfig, load_ci_config, parse_bytes
+from dive_py.ci.config import CiConfig, load_ci_config
 from dive_py.ci.rules import RuleStatus, build_rules, evaluate
 from dive_py.errors import ConfigError
 from tests.conftest import shared_image
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("32025", 32025),
-        ("20Mb", 20_000_000),
-        ("20MB", 20_000_000),
-        ("20mb", 20_000_000),
-        ("20MiB", 20 * 1024**2),
-        ("1.5kB", 1500),
-        ("1.5 KiB", 1536),
-        ("2G", 2_000_000_000),
-        ("1,000", 1000),
-        ("0", 0),
-    ],
-)
-def test_byte_sizes_parse_like_dive(text, expected):
-    assert parse_bytes(text) == expected
-
-
-@pytest.mark.parametrize("text", ["", "abc", "-5", "12 parsecs", "1.2.3"])
-def test_bad_byte_sizes_are_refused(text):
-    with pytest.raises(ConfigError):
-        parse_bytes(text)
 
 
 @pytest.fixture(scope="module")

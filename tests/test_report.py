@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from dive_py import format as fmt
 from dive_py.analysis.compare import compare
 from dive_py.analysis.load import load_analysis
 from dive_py.ci.config import CiConfig
@@ -75,3 +76,16 @@ def test_ci_report_to_a_pipe_does_not_import_rich(tmp_path) -> None:
     assert done.returncode == 0, done.stderr
     assert "Result: PASS" in done.stdout
     assert "NO-RICH" in done.stderr
+
+
+def test_signed_sizes_and_percents() -> None:
+    assert [fmt.signed(n) for n in (3_400_000, -512, 0)] == ["+3.4 MB", "-512 B", "0 B"]
+    assert fmt.signed(0, plus_zero=True) == "+0 B"
+    assert fmt.signed(-4_321, fmt.size_text) == "-4.3 kB"
+    assert [fmt.signed_percent(r) for r in (0.5346, -0.03, 0.0)] == ["+53.46 %", "-3.00 %", "0.00 %"]
+
+
+def test_the_baseline_line_signs_no_change_as_growth(analysis) -> None:
+    report = evaluate(build_rules(CiConfig()), analysis, analysis)
+    plain, _ = _both(lambda out: render_ci(out, report, "defaults"))
+    assert f"{fmt.size(analysis.size_bytes)} -> {fmt.size(analysis.size_bytes)} (+0 B)" in plain

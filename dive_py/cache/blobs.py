@@ -13,12 +13,10 @@ import contextlib
 import hashlib
 import os
 import re
-import tempfile
-from dataclasses import dataclass
-from typing import Any
 
 from dive_py.cache.store import blobs_dir
 from dive_py.errors import ImageFormatError
+from dive_py.files import AtomicWriter
 
 SMALL_BLOB_LIMIT = 4 << 20
 """Largest manifest or config read back whole (the distribution spec suggests 4 MiB for manifests)."""
@@ -59,14 +57,12 @@ class BlobCache:
             digest: the blob's digest, or None when it is known only once the blob has passed
                 (then :meth:`BlobWriter.commit_as` names it).
         """
-        final = self.path(digest) if digest is not None else None
-        folder = os.path.dirname(final) if final else os.path.join(self.folder, "sha256")
+        # Unnamed yet: a placeholder target in the same folder, renamed to the digest on commit_as.
+        final = self.path(digest) if digest is not None else os.path.join(self.folder, "sha256", ".unnamed")
         try:
-            os.makedirs(folder, exist_ok=True)
-            fd, temp = tempfile.mkstemp(prefix=".part-", dir=folder)
+            return BlobWriter(AtomicWriter(final, prefix=".part-"), self)
         except OSError:
             return None
-        return BlobWriter(os.fdopen(fd, "wb"), temp, final, self)
 
     def has(self, digest: str) -> bool:
         """Whether the blob is in the store."""
@@ -89,54 +85,32 @@ class BlobCache:
             writer.commit()
 
 
-@dataclass
 class BlobWriter:
-    """A blob being written: chunks go to a temp file, which enters the store on :meth:`commit`."""
+    """A blob being written: chunks go to a temp file beside the store's, which enters it on :meth:`commit`.
 
-    file: Any
-    temp: str
-    final: str | None
-    store: BlobCache
-    failed: bool = False
+    A failed write (a full disk) costs the cache entry, not the scan the blob is streaming through.
+    """
+
+    def __init__(self, writer: AtomicWriter, store: BlobCache) -> None:
+        self._writer = writer
+        self._store = store
 
     def write(self, data: bytes) -> None:
-        if self.failed:
-            return
-        try:
-            self.file.write(data)
-        except OSError:
-            self.failed = True  # a full disk costs the cache, not the analysis
+        self._writer.write(data)
 
     def commit(self) -> None:
         """Enters the blob under the digest it was opened with (the caller has verified it)."""
-        if self.final is None:
-            raise ValueError("a blob opened without its digest is committed with commit_as")
-        self._enter(self.final)
+        self._writer.commit()
 
     def commit_as(self, digest: str) -> None:
         """Enters the blob under ``digest``, the sha256 the caller computed of the bytes written."""
         try:
-            final = self.store.path(digest)
+            final = self._store.path(digest)
         except ImageFormatError:
             self.discard()
             return
-        self._enter(final)
-
-    def _enter(self, final: str) -> None:
-        try:
-            self.file.close()
-            if not self.failed:
-                os.replace(self.temp, final)
-                return
-        except OSError:
-            pass
-        self.discard()
+        self._writer.commit(final)
 
     def discard(self) -> None:
         """Drops the temp file (a failed download or a blob that did not verify)."""
-        with contextlib.suppress(OSError):
-            self.file.close()
-        with contextlib.suppress(OSError):
-            os.unlink(self.temp)
-
-
+        self._writer.discard()

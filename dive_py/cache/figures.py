@@ -11,7 +11,8 @@ import os
 
 import xxhash
 
-from dive_py.cache.store import figures_dir, write_atomically
+from dive_py.cache.store import figures_dir
+from dive_py.files import write_atomically
 
 
 class FigureStore:

@@ -34,7 +34,8 @@ from dataclasses import dataclass
 
 import xxhash
 
-from dive_py.cache.store import CACHE_VERSION, layers_dir, write_atomically
+from dive_py.cache.store import CACHE_VERSION, layers_dir
+from dive_py.files import write_atomically
 from dive_py.layers.columns import NUMBER_COLUMNS, LayerColumns, make_entries
 from dive_py.model import FileEntry, LayerScan, LazyLayerScan
 

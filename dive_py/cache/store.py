@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
 import time
+
+from dive_py.errors import ConfigError
+from dive_py.units import parse_bytes
 
 CACHE_VERSION = 3
 """Bump whenever a scan's content or its encoding changes: old entries are then never read."""
@@ -41,25 +43,6 @@ def figures_dir(root: str | None, version: int) -> str:
     return os.path.join(root or default_cache_dir(), f"figures-v{version}")
 
 
-def write_atomically(target: str, data: bytes) -> bool:
-    """Writes a file through a temporary file and a rename, so that readers see all or nothing; False on failure."""
-    folder = os.path.dirname(target)
-    try:
-        os.makedirs(folder, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    except OSError:
-        return False
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(temp, target)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        return False
-    return True
-
-
 CACHE_LIMIT_BYTES = 4 << 30
 """Default size of the layer cache (``$DIVEPY_CACHE_LIMIT``, e.g. ``500MB``, overrides it)."""
 
@@ -70,9 +53,6 @@ def cache_limit() -> int:
     """The layer cache's size limit in bytes: ``$DIVEPY_CACHE_LIMIT`` (a size such as ``2GB``) or the default."""
     text = os.environ.get("DIVEPY_CACHE_LIMIT", "").strip()
     if text:
-        from dive_py.ci.config import parse_bytes
-        from dive_py.errors import ConfigError
-
         try:
             return max(parse_bytes(text), 0)
         except (ConfigError, ValueError):

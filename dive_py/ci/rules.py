@@ -1,4 +1,4 @@
-"""Provides the CI rules and their evaluation (no printing: see ``report.py``)."""
+"""Provides the CI rules and their evaluation (no printing: :mod:`dive_py.reports.text` prints them)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from dive_py.analysis.analyze import Analysis
-from dive_py.ci.config import CiConfig, is_disabled, parse_bytes
+from dive_py.ci.config import CiConfig, is_disabled
 from dive_py.errors import ConfigError
+from dive_py.units import parse_bytes
 
 
 class RuleStatus(enum.Enum):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from dive_py import format as fmt
 from dive_py.analysis.compare import Change, FileChange, ImageComparison, compare, comparison_to_dict
 from dive_py.cli.options import EXIT_OK, Parser, load_options, stderr_progress
+from dive_py.reports.diff import CHANGE_MARKS, ChangeCount, DiffSummary, summarize
 from dive_py.reports.text import Part, ReportWriter, make_writer
 from dive_py.sources.reference import SOURCE_CHOICES
 
@@ -23,13 +24,6 @@ if TYPE_CHECKING:
 
 DIFF_ROWS = 30
 """Rows of the biggest-changes list in the text summary; ``--json`` has them all."""
-
-_MARK = {
-    Change.ADDED: ("+", "green"),
-    Change.REMOVED: ("-", "red"),
-    Change.MODIFIED: ("~", "yellow"),
-    Change.MOVED: (">", "cyan"),
-}
 
 
 def build_diff_parser() -> argparse.ArgumentParser:
@@ -100,58 +94,60 @@ def main_diff(argv: Sequence[str]) -> int:
 
 def render_diff(out: ReportWriter, comparison: ImageComparison) -> None:
     """Prints the comparison: both images, shared layers, counts, per-folder sizes and the biggest changes."""
-    c = comparison
-    for label, analysis in (("Base", c.base), ("New", c.new)):
+    summary = summarize(comparison)
+    for label, analysis in (("Base", summary.base), ("New", summary.new)):
         image = analysis.image
         out.print(
             (f"{label + ':':<5}", "bold"),
             f" {image.name}  ({image.source}, {len(image.layers)} layers, {fmt.size(analysis.size_bytes)})",
         )
-    out.print(("Shared layers:", "bold"), f" {c.shared_layers}")
+    out.print(("Shared layers:", "bold"), f" {comparison.shared_layers}")
     out.print()
     out.print(("Changes", "bold"), " (files and links):")
-    out.print(f"  added     {len(c.of(Change.ADDED)):>7}  {fmt.size(c.added_bytes):>9}")
-    out.print(f"  removed   {len(c.of(Change.REMOVED)):>7}  {fmt.size(c.removed_bytes):>9}")
-    modified = c.of(Change.MODIFIED)
-    out.print(f"  modified  {len(modified):>7}  {_signed(sum(m.delta_bytes for m in modified)):>9}")
-    out.print(f"  moved     {len(c.of(Change.MOVED)):>7}")
-    if c.copies:
-        out.print(f"  ({len(c.copies)} added files are copies of files already in the base)")
-    out.print(f"  final file system {_signed(c.size_delta_bytes)}, image size {_signed(c.image_size_delta_bytes)}")
-    _render_folders(out, c)
-    _render_biggest(out, c)
+    for row in summary.changes:
+        out.print(f"  {row.change.value:<10}{row.count:>7}{_figure(row)}")
+    if summary.copies:
+        out.print(f"  ({summary.copies} added files are copies of files already in the base)")
+    out.print(
+        f"  final file system {fmt.signed(comparison.size_delta_bytes)}, "
+        f"image size {fmt.signed(comparison.image_size_delta_bytes)}"
+    )
+    _render_folders(out, summary)
+    _render_biggest(out, summary)
 
 
-def _render_folders(out: ReportWriter, comparison: ImageComparison) -> None:
-    changed = [f for f in comparison.top_level if f.delta_bytes]
-    if not changed:
+def _figure(row: ChangeCount) -> str:
+    """Added and removed bytes as sizes; the modified files' net change, which can go either way, signed."""
+    if row.delta_bytes is None:
+        return ""  # a move changes no bytes
+    figure = fmt.signed(row.delta_bytes) if row.change == Change.MODIFIED else fmt.size(abs(row.delta_bytes))
+    return f"  {figure:>9}"
+
+
+def _render_folders(out: ReportWriter, summary: DiffSummary) -> None:
+    if not summary.folders:
         return
     out.print()
     out.print(("Size by top-level folder:", "bold"))
-    for folder in changed:
+    for folder in summary.folders:
         out.print(
             f"  {folder.path:<20} {fmt.size(folder.base_size_bytes):>9} -> {fmt.size(folder.size_bytes):>9}"
-            f"  ({_signed(folder.delta_bytes)})"
+            f"  ({fmt.signed(folder.delta_bytes)})"
         )
 
 
-def _render_biggest(out: ReportWriter, comparison: ImageComparison) -> None:
-    files = comparison.files
-    if not files:
+def _render_biggest(out: ReportWriter, summary: DiffSummary) -> None:
+    if not summary.biggest:
         out.print()
         out.print(("No file changed.", "bold"))
         return
     out.print()
     out.print(("Biggest changes:", "bold"))
-    for item in sorted(files, key=lambda f: (-_weight(f), f.path))[:DIFF_ROWS]:
-        mark, style = _MARK[item.change]
-        out.print("  ", (mark, style), f" {_signed(item.delta_bytes):>9}  {item.path}", *_note(item))
-    if len(files) > DIFF_ROWS:
-        out.print(f"  ... and {len(files) - DIFF_ROWS} more (--json lists them all)")
-
-
-def _weight(item: FileChange) -> int:
-    return max(item.size_bytes or 0, item.base_size_bytes or 0)
+    for item in summary.biggest[:DIFF_ROWS]:
+        mark, style = CHANGE_MARKS[item.change]
+        out.print("  ", (mark, style), f" {fmt.signed(item.delta_bytes):>9}  {item.path}", *_note(item))
+    if len(summary.biggest) > DIFF_ROWS:
+        out.print(f"  ... and {len(summary.biggest) - DIFF_ROWS} more (--json lists them all)")
 
 
 def _note(item: FileChange) -> tuple[Part, ...]:
@@ -162,9 +158,3 @@ def _note(item: FileChange) -> tuple[Part, ...]:
     if item.changed:
         return ("  ", (f"({', '.join(item.changed)})", "dim"))
     return ()
-
-
-def _signed(num_bytes: int) -> str:
-    if num_bytes == 0:
-        return "0 B"
-    return ("+" if num_bytes > 0 else "-") + fmt.size(abs(num_bytes))

@@ -117,7 +117,7 @@ def run_image(args: argparse.Namespace) -> int:
 
 
 def _markdown_target(value: str) -> str | None:
-    from dive_py.reports.ci_files import markdown_target
+    from dive_py.reports.markdown import markdown_target
 
     return markdown_target(value)
 
@@ -126,7 +126,8 @@ def _write_ci_reports(args: argparse.Namespace, report) -> None:  # noqa: ANN001
     """Writes the --junit and --markdown files; one that cannot be written ends the run with exit 2."""
     if not args.junit and args.markdown is None:
         return
-    from dive_py.reports.ci_files import write_junit, write_markdown
+    from dive_py.reports.junit import write_junit
+    from dive_py.reports.markdown import write_markdown
 
     if args.junit:
         write_junit(report, args.junit)

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
-import tempfile
 from typing import Any
 
 from dive_py.analysis.analyze import Analysis
-from dive_py.errors import DivepyError
+from dive_py.files import write_text_atomic
 from dive_py.model import KIND_TYPEFLAG, REGULAR, WHITEOUT_PREFIX, FileEntry, Layer
 
 
@@ -103,44 +100,10 @@ def _file_dict(entry: FileEntry, diff_type: str) -> dict[str, Any]:
     }
 
 
-def write_text_atomic(path: str, text: str) -> None:
-    """Writes a file whole or not at all (dive leaves stale bytes when the file existed).
-
-    ``-`` writes to standard output.
+def write_json(analysis: Analysis, path: str) -> None:
+    """Writes :func:`analysis_to_dict` as indented JSON to ``path`` atomically (``-`` for stdout).
 
     Raises:
-        DivepyError: the folder does not exist or cannot be written.
+        DivepyError: the file cannot be written.
     """
-    if path == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, temp = tempfile.mkstemp(prefix=".divepy-", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise DivepyError(f"{path}: cannot write ({exc.strerror})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        if os.path.exists(path):
-            os.chmod(temp, os.stat(path).st_mode & 0o777)
-        else:
-            os.chmod(temp, 0o666 & ~_umask())
-        os.replace(temp, path)
-    except OSError as exc:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise DivepyError(f"{path}: cannot write ({exc.strerror})") from None
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_json(analysis: Analysis, path: str) -> None:
     write_text_atomic(path, json.dumps(analysis_to_dict(analysis), indent=2) + "\n")

@@ -146,7 +146,7 @@ def render_ci(out: ReportWriter, report: CiReport, config_source: str) -> None:
         out.print(
             ("Baseline:", "bold"),
             f" {report.baseline.image.name}: {fmt.size(base)} -> {fmt.size(new)} "
-            f"({'+' if new >= base else '-'}{fmt.size(abs(new - base))})",
+            f"({fmt.signed(new - base, plus_zero=True)})",
         )
         out.print()
     out.print(("Results:", "bold"), f" (rules from {config_source})")

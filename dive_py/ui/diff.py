@@ -14,10 +14,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from dive_py.analysis.analyze import Analysis
-from dive_py.analysis.compare import Change, FileChange, ImageComparison
+from dive_py.analysis.compare import ImageComparison
 from dive_py.analysis.compare_tree import DiffModel, build_diff_model
 from dive_py.contents.reader import ContentReader, ExtractResult
-from dive_py.format import size_text
+from dive_py.format import signed, size_text
+from dive_py.reports.diff import CHANGE_MARKS, biggest_first, summarize
 from dive_py.trees.rows import DiffType
 from dive_py.trees.tree import Node
 from dive_py.ui.app import DivepyApp, help_sections
@@ -27,23 +28,10 @@ from dive_py.ui.panes.file_tree import FileTreePane, FileTreeView
 from dive_py.ui.panes.line_list import LineList
 from dive_py.ui.screens import ExtractScreen, FileViewScreen, HelpScreen, default_extract_folder
 
-_MARK = {
-    Change.ADDED: ("+", "green"),
-    Change.REMOVED: ("-", "red"),
-    Change.MODIFIED: ("~", "yellow"),
-    Change.MOVED: (">", "cyan"),
-}
-
-
-def signed(num_bytes: int) -> str:
-    """``+3.4 MB``, ``-512 B``, ``0 B``."""
-    if num_bytes == 0:
-        return "0 B"
-    return ("+" if num_bytes > 0 else "-") + size_text(abs(num_bytes))
-
 
 def summary_text(c: ImageComparison) -> Text:
     """Both images, shared layers, counts and bytes per kind of change, size change per top-level folder."""
+    summary = summarize(c)
     text = Text()
     for label, analysis in (("Base: ", c.base), ("New:  ", c.new)):
         image = analysis.image
@@ -52,34 +40,24 @@ def summary_text(c: ImageComparison) -> Text:
     text.append("Shared layers: ", style="bold")
     text.append(f"{c.shared_layers} of {len(c.base.layers)} / {len(c.new.layers)}\n\n")
     text.append("Files and links\n", style="bold underline")
-    modified = c.of(Change.MODIFIED)
-    for change, count, figure in (
-        (Change.ADDED, len(c.of(Change.ADDED)), signed(c.added_bytes)),
-        (Change.REMOVED, len(c.of(Change.REMOVED)), signed(-c.removed_bytes)),
-        (Change.MODIFIED, len(modified), signed(sum(m.delta_bytes for m in modified))),
-        (Change.MOVED, len(c.of(Change.MOVED)), ""),
-    ):
-        mark, style = _MARK[change]
-        text.append(f"  {mark} {change.value:<9}", style=style)
-        text.append(f"{count:>7,}  {figure:>10}\n")
-    if c.copies:
-        text.append(f"  ({len(c.copies):,} added files are copies of base files)\n", style="dim")
+    for row in summary.changes:
+        figure = "" if row.delta_bytes is None else signed(row.delta_bytes, size_text)
+        text.append(f"  {row.mark} {row.change.value:<9}", style=row.style)
+        text.append(f"{row.count:>7,}  {figure:>10}\n")
+    if summary.copies:
+        text.append(f"  ({summary.copies:,} added files are copies of base files)\n", style="dim")
     text.append("Final file system ", style="bold")
-    text.append(signed(c.size_delta_bytes) + " · ")
+    text.append(signed(c.size_delta_bytes, size_text) + " · ")
     text.append("image size ", style="bold")
-    text.append(signed(c.image_size_delta_bytes) + "\n")
-    folders = [f for f in c.top_level if f.delta_bytes]
-    if folders:
+    text.append(signed(c.image_size_delta_bytes, size_text) + "\n")
+    if summary.folders:
         text.append("\nSize by top-level folder\n", style="bold underline")
-        for folder in folders:
+        for folder in summary.folders:
             sizes = f"{size_text(folder.base_size_bytes):>9} → {size_text(folder.size_bytes):>9}"
             text.append(f"  {folder.path:<14} {sizes}")
-            text.append(f"  {signed(folder.delta_bytes)}\n", style="green" if folder.delta_bytes > 0 else "red")
+            style = "green" if folder.delta_bytes > 0 else "red"
+            text.append(f"  {signed(folder.delta_bytes, size_text)}\n", style=style)
     return text
-
-
-def _weight(item: FileChange) -> int:
-    return max(item.size_bytes or 0, item.base_size_bytes or 0)
 
 
 class DiffSummaryPane(Vertical):
@@ -94,7 +72,7 @@ class DiffSummaryPane(Vertical):
         super().__init__(id="diff-summary")
         self.comparison = comparison
         self.border_title = "Comparison"
-        self.biggest = sorted(comparison.files, key=lambda f: (-_weight(f), f.path))
+        self.biggest = biggest_first(comparison.files)
 
     def compose(self) -> ComposeResult:
         yield Static(summary_text(self.comparison), id="diff-figures")
@@ -102,7 +80,8 @@ class DiffSummaryPane(Vertical):
 
         def line(i: int) -> str:
             item = items[i]
-            return f"{_MARK[item.change][0]} {item.change.value:<8} {signed(item.delta_bytes):>10}  {item.path}"
+            mark = CHANGE_MARKS[item.change][0]
+            return f"{mark} {item.change.value:<8} {signed(item.delta_bytes, size_text):>10}  {item.path}"
 
         yield LineList(f"  {'Change':<8} {'Delta':>10}  Path (biggest first)", len(items), line, id="diff-biggest")
 

@@ -1,92 +1,31 @@
-"""Provides the CI report files: JUnit XML for test-report viewers, Markdown for pull requests and job summaries.
+"""Provides the Markdown summary of the CI rules, for pull requests and job summaries.
 
-Both are built from a :class:`CiReport` (and, with a baseline, an :class:`ImageComparison`)
-and written atomically; neither prints.
+Built from a :class:`CiReport` (and, with a baseline, the figures of :mod:`dive_py.reports.diff`) and written
+atomically; nothing here prints.
 """
 
 from __future__ import annotations
 
 import os
-import xml.etree.ElementTree as ET
 
 from dive_py import format as fmt
 from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.compare import Change, ImageComparison, compare
-from dive_py.ci.rules import RULES, CiReport, RuleResult, RuleSpec, RuleStatus
+from dive_py.ci.rules import CiReport, RuleResult, RuleStatus
 from dive_py.errors import DivepyError
-from dive_py.reports.export import write_text_atomic
+from dive_py.files import write_text_atomic
+from dive_py.reports.diff import DiffSummary, summarize
+from dive_py.reports.figures import SPECS, metric_text
 
 MARKDOWN_ROWS = 10
 """Rows of each file table in the Markdown summary: a pull-request comment must stay short."""
 
-JUNIT_CLASSNAME = "divepy.ci"
-"""Test-report viewers group test cases by class name; one group for all rules."""
-
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 """GitHub Actions renders the Markdown appended to the file this variable names on the job page."""
 
-_SPECS: dict[str, RuleSpec] = {spec.key: spec for spec in RULES}
 _ICON = {RuleStatus.PASS: "✅ PASS", RuleStatus.FAIL: "❌ FAIL", RuleStatus.SKIP: "⏭️ SKIP"}
 
 
-# -- JUnit ------------------------------------------------------------------------------------------------------
-def junit_xml(report: CiReport) -> str:
-    """One ``<testcase>`` per rule: failed rules carry ``<failure>``, skipped ones ``<skipped>``.
-
-    Args:
-        report: the evaluated rules.
-
-    Returns:
-        A JUnit XML document (``<testsuites>`` with one ``<testsuite>``), as text.
-    """
-    counts = {
-        "tests": str(len(report.results)),
-        "failures": str(report.count(RuleStatus.FAIL)),
-        "errors": "0",
-        "skipped": str(report.count(RuleStatus.SKIP)),
-    }
-    root = ET.Element("testsuites", {"name": "divepy", **counts})
-    suite = ET.SubElement(root, "testsuite", {"name": f"divepy ci: {report.analysis.image.name}", **counts})
-    properties = ET.SubElement(suite, "properties")
-    for name, value in _junit_properties(report):
-        ET.SubElement(properties, "property", {"name": name, "value": value})
-    for result in report.results:
-        case = ET.SubElement(suite, "testcase", {"classname": JUNIT_CLASSNAME, "name": result.key, "time": "0"})
-        if result.status == RuleStatus.FAIL:
-            failure = ET.SubElement(case, "failure", {"message": result.message, "type": "RuleFailed"})
-            failure.text = _rule_detail(result, report)
-        elif result.status == RuleStatus.SKIP:
-            ET.SubElement(case, "skipped", {"message": result.message})
-        else:
-            ET.SubElement(case, "system-out").text = result.message
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
-
-
-def _junit_properties(report: CiReport) -> list[tuple[str, str]]:
-    image = report.analysis.image
-    props = [("image", image.name), ("source", image.source), ("sizeBytes", str(report.analysis.size_bytes))]
-    if report.baseline is not None:
-        props += [("baseline", report.baseline.image.name), ("baselineSizeBytes", str(report.baseline.size_bytes))]
-    return props
-
-
-def _rule_detail(result: RuleResult, report: CiReport) -> str:
-    spec = _SPECS.get(result.key)
-    actual = _metric_text(spec, result.actual) if spec else str(result.actual)
-    return f"{result.key}: actual {actual}, threshold {result.configuration}\n{result.message}"
-
-
-def write_junit(report: CiReport, path: str) -> None:
-    """Writes :func:`junit_xml` to ``path`` atomically (``-`` for stdout).
-
-    Raises:
-        DivepyError: the file cannot be written.
-    """
-    write_text_atomic(path, junit_xml(report))
-
-
-# -- Markdown ---------------------------------------------------------------------------------------------------
 def markdown_summary(report: CiReport, comparison: ImageComparison | None = None) -> str:
     """The verdict, each rule's figure and threshold, the top inefficient files and, with a baseline, the change.
 
@@ -115,7 +54,7 @@ def markdown_summary(report: CiReport, comparison: ImageComparison | None = None
         value = _rule_value(result, report)
         lines.append(f"| {result.key} | {_rule_cell(result)} | {value} | {_cell(result.configuration)} |")
     if comparison is not None:
-        lines += _change_section(comparison)
+        lines += _change_section(summarize(comparison))
     lines += _inefficient_section(report.analysis)
     return "\n".join(lines) + "\n"
 
@@ -136,38 +75,17 @@ def _rule_cell(result: RuleResult) -> str:
 
 def _rule_value(result: RuleResult, report: CiReport) -> str:
     """The rule's figure; a disabled rule still shows it, when it can be computed."""
-    spec = _SPECS.get(result.key)
+    spec = SPECS.get(result.key)
     if spec is None:
         return "" if result.actual is None else str(result.actual)
     actual = result.actual
     if actual is None and not (spec.needs_baseline and report.baseline is None):
         actual = spec.metric(report.analysis, report.baseline)
-    return _metric_text(spec, actual)
+    return metric_text(spec, actual)
 
 
-def _metric_text(spec: RuleSpec | None, value: float | int | None) -> str:
-    if value is None:
-        return "n/a"
-    kind = spec.kind if spec else ""
-    if kind == "max-bytes":
-        return _signed_size(int(value)) if spec is not None and spec.needs_baseline else fmt.size(int(value))
-    if kind == "max-growth-ratio":
-        return f"{'+' if value > 0 else ''}{fmt.percent(float(value))}"
-    if kind in ("min-ratio", "max-ratio"):
-        return fmt.percent(float(value))
-    return str(value)
-
-
-def _signed_size(num_bytes: int) -> str:
-    if num_bytes == 0:
-        return "0 B"
-    return ("+" if num_bytes > 0 else "-") + fmt.size(abs(num_bytes))
-
-
-def _change_section(comparison: ImageComparison) -> list[str]:
-    c = comparison
-    base, new = c.base, c.new
-    growth = (new.size_bytes - base.size_bytes) / base.size_bytes if base.size_bytes else 0.0
+def _change_section(summary: DiffSummary) -> list[str]:
+    c, base, new = summary.comparison, summary.base, summary.new
     lines = [
         "",
         "### Size change",
@@ -175,28 +93,34 @@ def _change_section(comparison: ImageComparison) -> list[str]:
         "| | Baseline | Image | Change |",
         "|---|---:|---:|---:|",
         f"| Image size | {fmt.size(base.size_bytes)} | {fmt.size(new.size_bytes)} | "
-        f"{_signed_size(c.image_size_delta_bytes)} ({'+' if growth > 0 else ''}{fmt.percent(growth)}) |",
+        f"{fmt.signed(c.image_size_delta_bytes)} ({fmt.signed_percent(summary.image_growth)}) |",
         f"| Final file system | {fmt.size(base.final_size_bytes)} | {fmt.size(new.final_size_bytes)} | "
-        f"{_signed_size(c.size_delta_bytes)} |",
+        f"{fmt.signed(c.size_delta_bytes)} |",
         f"| Wasted bytes | {fmt.size(base.wasted_bytes)} | {fmt.size(new.wasted_bytes)} | "
-        f"{_signed_size(new.wasted_bytes - base.wasted_bytes)} |",
+        f"{fmt.signed(summary.wasted_delta_bytes)} |",
         f"| Efficiency | {fmt.percent(base.efficiency)} | {fmt.percent(new.efficiency)} | "
-        f"{(new.efficiency - base.efficiency) * 100:+.2f} pts |",
+        f"{summary.efficiency_delta * 100:+.2f} pts |",
         f"| Layers | {len(base.layers)} | {len(new.layers)} | {c.shared_layers} shared |",
         "",
-        f"Files: {len(c.of(Change.ADDED))} added ({fmt.size(c.added_bytes)}), "
-        f"{len(c.of(Change.REMOVED))} removed ({fmt.size(c.removed_bytes)}), "
-        f"{len(c.of(Change.MODIFIED))} modified, {len(c.of(Change.MOVED))} moved; "
-        f"{len(c.copies)} added files are copies of files in the baseline.",
+        f"Files: {summary.count(Change.ADDED)} added ({fmt.size(c.added_bytes)}), "
+        f"{summary.count(Change.REMOVED)} removed ({fmt.size(c.removed_bytes)}), "
+        f"{summary.count(Change.MODIFIED)} modified, {summary.count(Change.MOVED)} moved; "
+        f"{summary.copies} added files are copies of files in the baseline.",
     ]
-    added = c.biggest(Change.ADDED, MARKDOWN_ROWS)
-    if added:
-        lines += ["", "### Biggest added files", "", "| Size | Path | Copy of |", "|---:|---|---|"]
-        for item in added:
-            copy = _code(item.copy_of) if item.copy_of else ""
-            lines.append(f"| {fmt.size(item.size_bytes or 0)} | {_code(item.path)} | {copy} |")
-        if len(c.of(Change.ADDED)) > len(added):
-            lines.append(f"\n… and {len(c.of(Change.ADDED)) - len(added)} more (`divepy diff --json` lists them all)")
+    return lines + _added_section(summary)
+
+
+def _added_section(summary: DiffSummary) -> list[str]:
+    added = summary.comparison.biggest(Change.ADDED, MARKDOWN_ROWS)
+    if not added:
+        return []
+    lines = ["", "### Biggest added files", "", "| Size | Path | Copy of |", "|---:|---|---|"]
+    for item in added:
+        copy = _code(item.copy_of) if item.copy_of else ""
+        lines.append(f"| {fmt.size(item.size_bytes or 0)} | {_code(item.path)} | {copy} |")
+    more = summary.count(Change.ADDED) - len(added)
+    if more > 0:
+        lines.append(f"\n… and {more} more (`divepy diff --json` lists them all)")
     return lines
 
 
