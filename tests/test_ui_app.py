@@ -11,7 +11,8 @@ from dive_py.errors import DivepyError
 from dive_py.load.image import load_image
 from dive_py.trees.rows import DiffType
 from dive_py.ui.app import DivepyApp
-from dive_py.ui.panes.file_tree import FileTreeView, parse_size
+from dive_py.ui.panes.file_tree import parse_size
+from dive_py.ui.panes.file_tree_view import FileTreeView
 from dive_py.ui.panes.layers import LayersPane
 from dive_py.ui.screens import ExtractScreen, FileViewScreen, HelpScreen
 
