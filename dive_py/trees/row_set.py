@@ -70,6 +70,18 @@ class RowSet:
         row = bisect_left(self.positions, pos)
         return row if row < len(self.positions) and self.positions[row] == pos else None
 
+    def nearest_row(self, node: Node | None) -> int | None:
+        """The row showing ``node``, else its nearest visible ancestor's (where a cursor stays when its path
+        leaves the view); None when neither is shown."""
+        if node is None:
+            return None
+        row = self.row_of(node)
+        parent = node.parent
+        while row is None and parent is not None and parent.name:
+            row = self.row_of(parent)
+            parent = parent.parent
+        return row
+
     def is_last(self, row: int) -> tuple[bool, ...]:
         """Whether the row and each of its ancestors is the last visible child of its parent (top first)."""
         order, positions = self.order, self.positions

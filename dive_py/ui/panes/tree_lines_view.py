@@ -92,15 +92,9 @@ class TreeLinesView(ScrollView):
             return
         old_row = self.cursor
         self.rows = rows
-        row = rows.row_of(keep) if keep is not None else None
+        row = rows.nearest_row(keep)
         if row is None:
-            # The path left the view: stay on the nearest visible ancestor, else the same line.
-            node = keep.parent if keep is not None else None
-            while row is None and node is not None and node.name:
-                row = rows.row_of(node)
-                node = node.parent
-        if row is None:
-            row = min(old_row, max(len(rows) - 1, 0))
+            row = min(old_row, max(len(rows) - 1, 0))  # nothing of the path is left: stay on the same line
         self._generation += 1
         self._cache.clear()
         self._layout_lines()
