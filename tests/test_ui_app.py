@@ -11,7 +11,7 @@ from dive_py.analysis.load import load_analysis
 from dive_py.errors import DivepyError
 from dive_py.trees.rows import DiffType
 from dive_py.ui.app import DivepyApp
-from dive_py.ui.panes.file_tree import FileTreeView, parse_size
+from dive_py.ui.panes.file_tree_view import FileTreeView
 from dive_py.ui.panes.layers import LayersPane
 from dive_py.ui.screens import ExtractScreen, FileViewScreen, HelpScreen
 
@@ -296,10 +296,6 @@ async def test_loading_screen_then_explorer(tomcat: Analysis) -> None:
     assert app.return_code == 0
 
 
-@pytest.mark.parametrize(("text", "value"), [("100", 100), ("1.5MB", 1_500_000), ("2k", 2000), ("1 MiB", 1 << 20)])
-def test_parse_size(text: str, value: int) -> None:
-    assert parse_size(text) == value
-    assert parse_size("lots") is None
 
 
 def test_binary_content_is_shown_as_hex_and_text_with_syntax() -> None:

@@ -16,7 +16,7 @@ from dive_py.trees.rows import DiffType, render_rows
 from dive_py.trees.tree import FileTree
 from dive_py.ui.app import DivepyApp
 from dive_py.ui.diff import DiffScreen, DivepyDiffApp
-from dive_py.ui.panes.file_tree import FileTreeView
+from dive_py.ui.panes.file_tree_view import FileTreeView
 from dive_py.ui.panes.line_list import LineList
 from dive_py.ui.screens import FileViewScreen
 from tests.conftest import EXAMPLE, shared_image
@@ -50,7 +50,7 @@ def in_diff_folder(tomcat_diff: ImageComparison, monkeypatch: pytest.MonkeyPatch
 
 def name_colour(view: FileTreeView, row: int) -> str | None:
     """The colour the row's name is drawn in (its first non-blank segment after the tree glyphs)."""
-    strip = view._render_row(row, 0, 200)
+    strip = view.render_row(row, 0, 200)
     for segment in strip:
         if segment.text.strip() and segment.text == view.rows.node(row).name:
             return segment.style.color.name if segment.style and segment.style.color else None
@@ -78,7 +78,7 @@ async def test_diff_view_colours_the_added_webapps(tomcat_diff: ImageComparison)
         assert name_colour(view, 3) == modified.name
         # Each added file names the base file it copies, after its name.
         index = view.rows.row_of(app.explorer.diff.tree.get(WEBAPPS + "ROOT/index.html"))
-        text = view._render_row(index, 0, 300).text
+        text = view.render_row(index, 0, 300).text
         assert text.rstrip().endswith("index.html ← copy of /usr/local/tomcat/webapps.dist/ROOT/index.html")
         assert "539" in str(app.screen.query_one("#diff-figures").render())
 

@@ -1,40 +1,42 @@
-"""Provides the file tree's visible rows: diff types per layer, filters, collapse and sort (pure, no Textual).
+"""Provides ``TreeModel``: the file tree's per-layer columns and its visible rows for a view state (pure, no Textual).
 
-The union tree is flattened once into a preorder (children by name). Every per-layer fact is a
-column over that preorder: presence and diff type as ``bytes`` (one byte per node), folder sizes
-as ``array('q')``. Layer columns are derived from the layer below by replaying only the nodes the
-layer touched, so switching layer costs the layer's changes, not the tree. Filtering, hiding diff
-types and collapsing are byte-mask operations (``bytes.translate``, ``bytes.find``, slice
-assignment, ``itertools.compress``) that run at C speed; the only Python loops left are per folder
-(ancestor closure) or per path (regex), never per visible row. A visible row's tree glyphs are
-worked out when it is drawn, by bisecting the sorted list of visible positions.
+The union tree is flattened once into a preorder (children by name; see :mod:`dive_py.trees.order`).
+Every per-layer fact is a column over that preorder: presence and diff type as ``bytes`` (one byte
+per node), folder sizes as ``array('q')``. Layer columns are derived from the layer below by
+replaying only the nodes the layer touched, so switching layer costs the layer's changes, not the
+tree. Filtering, hiding diff types and collapsing are byte-mask operations (``bytes.translate``,
+``bytes.find``, slice assignment, ``itertools.compress``) that run at C speed; the only Python loops
+left are per folder (ancestor closure) or per path (regex), never per visible row.
+
+The row model's public names are importable from here as well as from their own modules.
 """
 
 from __future__ import annotations
 
 import re
 from array import array
-from bisect import bisect_left
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from enum import IntEnum
 from itertools import compress
 
 from dive_py.model import REGULAR, FileEntry
+from dive_py.trees.order import Order, name_order, size_order
+from dive_py.trees.row_set import RowSet, TreeRow
+from dive_py.trees.row_text import render_rows, tree_prefix
 from dive_py.trees.tree import FileTree, Node
+from dive_py.trees.view_state import ABSENT, DiffType, TreeViewState
 
-
-class DiffType(IntEnum):
-    """How a path at the selected layer compares with the layer(s) it is compared against."""
-
-    ADDED = 1
-    REMOVED = 2
-    MODIFIED = 3
-    UNMODIFIED = 4
-
-
-ABSENT = 0
-"""Code of a node that is not shown at a layer (never existed, or gone before the compared range)."""
+__all__ = [
+    "ABSENT",
+    "SIZE_CACHE_LAYERS",
+    "DiffType",
+    "Order",
+    "RowSet",
+    "TreeModel",
+    "TreeRow",
+    "TreeViewState",
+    "render_rows",
+    "tree_prefix",
+    "visible_rows",
+]
 
 _TO_ADDED = bytes.maketrans(b"\x01", bytes([DiffType.ADDED]))
 _TO_UNMODIFIED = bytes.maketrans(b"\x01", bytes([DiffType.UNMODIFIED]))
@@ -44,131 +46,6 @@ _TOP_LEVEL = bytes([1] + [0] * 255)
 """Translate table: clamped depth -> 1 for the root's children."""
 SIZE_CACHE_LAYERS = 16
 """Layers whose folder-size column is kept; others are recomputed (about 15 ms per 100k nodes)."""
-_DIFF_LETTERS = {
-    ABSENT: "?",
-    DiffType.ADDED: "A",
-    DiffType.REMOVED: "R",
-    DiffType.MODIFIED: "M",
-    DiffType.UNMODIFIED: ".",
-}
-
-
-@dataclass
-class TreeViewState:
-    """What the user chose to see; kept off the domain nodes."""
-
-    layer: int = 0
-    aggregated: bool = False
-    """Compare with the first layer (aggregated changes) instead of with the layer below."""
-    collapse_all: bool = False
-    """Default collapse state of every folder; ``toggled`` holds the exceptions."""
-    toggled: set[str] = field(default_factory=set)
-    """Folder paths (no leading slash) whose collapse state differs from ``collapse_all``."""
-    hidden: set[DiffType] = field(default_factory=set)
-    filter: str = ""
-    """Regular expression searched in each full path (``/etc/passwd``); empty for none."""
-    sort_by_size: bool = False
-    min_size: int = 0
-    """Show only regular files of at least this many bytes (and the folders holding them); 0 for all."""
-    only_changes: bool = False
-    """Hide unmodified paths (folders holding changes stay, marked modified)."""
-
-    def is_collapsed(self, path: str) -> bool:
-        return (path in self.toggled) != self.collapse_all
-
-    def set_collapsed(self, path: str, collapsed: bool) -> None:
-        if collapsed == self.collapse_all:
-            self.toggled.discard(path)
-        else:
-            self.toggled.add(path)
-
-    def filter_error(self) -> str | None:
-        """The reason the filter is not a valid regular expression, or None."""
-        try:
-            re.compile(self.filter)
-        except re.error as exc:
-            return str(exc)
-        return None
-
-
-@dataclass
-class TreeRow:
-    """One visible row, materialised (tests, text rendering and small trees)."""
-
-    depth: int
-    node: Node
-    entry: FileEntry | None
-    diff_type: DiffType
-    is_last: tuple[bool, ...]
-    """For each level from the top down to this row: whether that ancestor (or the row) is the last
-    visible child of its parent; draws the tree glyphs."""
-    size: int
-    """Bytes: the file's size, or the sum of the regular files below a folder."""
-
-
-class Order:
-    """The union tree flattened in preorder, in one sort order.
-
-    Positions of a subtree are contiguous: node ``p`` owns ``p + 1 .. end[p] - 1``.
-    """
-
-    __slots__ = ("nodes", "parent", "end", "depth", "depth_bytes", "folders", "base", "inverse")
-
-    def __init__(
-        self,
-        nodes: list[Node],
-        parent: array,
-        end: array,
-        depth: array,
-        base: list[int] | None = None,
-        inverse: list[int] | None = None,
-    ) -> None:
-        self.nodes = nodes
-        self.parent = parent
-        """Position of each node's parent; -1 for the root's children."""
-        self.end = end
-        self.depth = depth
-        self.depth_bytes = bytes(depth.tolist()) if max(depth, default=0) < 256 else bytes(min(d, 255) for d in depth)
-        self.folders = [p for p in range(len(nodes)) if end[p] > p + 1]
-        """Positions of nodes that have children (in any layer)."""
-        self.base = base
-        """Position in the name order of each position here (None: this is the name order)."""
-        self.inverse = inverse
-        """Position here of each name-order position (None: this is the name order)."""
-
-    def __len__(self) -> int:
-        return len(self.nodes)
-
-    def children(self, pos: int) -> Iterator[int]:
-        end = self.end
-        child, stop = pos + 1, end[pos]
-        while child < stop:
-            yield child
-            child = end[child]
-
-
-def _name_order(tree: FileTree) -> Order:
-    nodes: list[Node] = []
-    parent = array("i")
-    depth = array("H")
-    stack: list[tuple[Node, int, int]] = [(child, -1, 0) for child in reversed(tree.root.sorted_children())]
-    while stack:
-        node, par, d = stack.pop()
-        pos = len(nodes)
-        nodes.append(node)
-        parent.append(par)
-        depth.append(d)
-        children = node.children
-        if children:
-            stack.extend((children[name], pos, d + 1) for name in sorted(children, reverse=True))
-    count = len(nodes)
-    sub = [1] * count
-    for pos in range(count - 1, -1, -1):
-        par = parent[pos]
-        if par >= 0:
-            sub[par] += sub[pos]
-    end = array("i", [pos + sub[pos] for pos in range(count)])
-    return Order(nodes, parent, end, depth)
 
 
 def _and(a: bytes | bytearray, b: bytes | bytearray) -> bytearray:
@@ -193,7 +70,7 @@ class TreeModel:
     def __init__(self, tree: FileTree, layer_count: int) -> None:
         self.tree = tree
         self.layer_count = max(layer_count, 1)
-        self.order = _name_order(tree)
+        self.order = name_order(tree)
         self.pos_of: dict[Node, int] = {node: pos for pos, node in enumerate(self.order.nodes)}
         self.changes: list[list[Change]] = [[] for _ in range(self.layer_count)]
         """Per layer: the nodes it wrote or deleted."""
@@ -325,25 +202,7 @@ class TreeModel:
         cached = self._size_orders.get(layer)
         if cached is not None:
             return cached
-        base = self.order
-        sizes = self.sizes(layer)
-        perm: list[int] = []
-        stack = sorted(_top_positions(base), key=lambda p: -sizes[p])[::-1]
-        while stack:
-            pos = stack.pop()
-            perm.append(pos)
-            if base.end[pos] > pos + 1:
-                kids = sorted(base.children(pos), key=lambda p: -sizes[p])
-                kids.reverse()
-                stack.extend(kids)
-        inverse = [0] * len(perm)
-        for new, old in enumerate(perm):
-            inverse[old] = new
-        base_parent, base_end = base.parent, base.end
-        parent = array("i", [inverse[base_parent[old]] if base_parent[old] >= 0 else -1 for old in perm])
-        end = array("i", [new + base_end[old] - old for new, old in enumerate(perm)])
-        depth = array("H", [base.depth[old] for old in perm])
-        order = Order([base.nodes[old] for old in perm], parent, end, depth, perm, inverse)
+        order = size_order(self.order, self.sizes(layer))
         self._size_orders[layer] = order
         return order
 
@@ -404,6 +263,18 @@ class TreeModel:
         """
         layer = min(max(state.layer, 0), self.layer_count - 1)
         codes = self.codes(layer, state.aggregated)
+        own, narrowed = self._kept(codes, layer, state)
+        # A narrowed view keeps the folders leading to what it kept, else those rows would float free.
+        shown = self._with_folders_above(own, codes) if narrowed else own
+        order = self.size_order(layer) if state.sort_by_size else self.order
+        if order.base is not None:
+            shown = bytearray(map(shown.__getitem__, order.base))
+        self._apply_collapse(order, shown, state)
+        positions = list(compress(range(len(order)), shown))
+        return RowSet(self, order, positions, layer, state.aggregated)
+
+    def _kept(self, codes: bytes, layer: int, state: TreeViewState) -> tuple[bytearray, bool]:
+        """1 for each node shown for itself (diff type not hidden, filters passed); and whether anything narrowed it."""
         hidden = set(state.hidden)
         if state.only_changes:
             hidden.add(DiffType.UNMODIFIED)
@@ -416,21 +287,16 @@ class TreeModel:
         if state.min_size > 0:
             own = _and(own, self.big_file_mask(layer, state.min_size))
             narrowed = True
-        base = self.order
-        if narrowed:
-            shown = bytearray(own)
-            end = base.end
-            for pos in base.folders:
-                if not own[pos] and codes[pos] and own.find(1, pos + 1, end[pos]) >= 0:
-                    shown[pos] = 1
-        else:
-            shown = own
-        order = self.size_order(layer) if state.sort_by_size else base
-        if order.base is not None:
-            shown = bytearray(map(shown.__getitem__, order.base))
-        self._apply_collapse(order, shown, state)
-        positions = list(compress(range(len(order)), shown))
-        return RowSet(self, order, positions, layer, state.aggregated)
+        return own, narrowed
+
+    def _with_folders_above(self, own: bytearray, codes: bytes) -> bytearray:
+        """``own`` plus every present folder holding a node of ``own``."""
+        shown = bytearray(own)
+        end = self.order.end
+        for pos in self.order.folders:
+            if not own[pos] and codes[pos] and own.find(1, pos + 1, end[pos]) >= 0:
+                shown[pos] = 1
+        return shown
 
     def _apply_collapse(self, order: Order, shown: bytearray, state: TreeViewState) -> None:
         end = order.end
@@ -453,118 +319,8 @@ class TreeModel:
         shown[:] = _and(shown, opened)
 
 
-def _top_positions(order: Order) -> list[int]:
-    positions = []
-    pos, count = 0, len(order)
-    while pos < count:
-        positions.append(pos)
-        pos = order.end[pos]
-    return positions
-
-
-class RowSet:
-    """The visible rows of one state: positions in an :class:`Order`, plus what drawing a row needs."""
-
-    def __init__(self, model: TreeModel, order: Order, positions: list[int], layer: int, aggregated: bool) -> None:
-        self.model = model
-        self.order = order
-        self.positions = positions
-        self.layer = layer
-        self.aggregated = aggregated
-        self.codes = model.codes(layer, aggregated)
-
-    def __len__(self) -> int:
-        return len(self.positions)
-
-    def _base(self, pos: int) -> int:
-        return self.order.base[pos] if self.order.base is not None else pos
-
-    def node(self, row: int) -> Node:
-        return self.order.nodes[self.positions[row]]
-
-    def diff_type(self, row: int) -> DiffType:
-        return DiffType(self.codes[self._base(self.positions[row])])
-
-    def depth(self, row: int) -> int:
-        return self.order.depth[self.positions[row]]
-
-    def row_of(self, node: Node) -> int | None:
-        """The row showing ``node``, or None when it is not visible."""
-        pos = self.model.pos_of.get(node)
-        if pos is None:
-            return None
-        if self.order.inverse is not None:
-            pos = self.order.inverse[pos]
-        row = bisect_left(self.positions, pos)
-        return row if row < len(self.positions) and self.positions[row] == pos else None
-
-    def is_last(self, row: int) -> tuple[bool, ...]:
-        """Whether the row and each of its ancestors is the last visible child of its parent (top first)."""
-        order, positions = self.order, self.positions
-        total = len(order)
-        flags = []
-        pos = positions[row]
-        while pos >= 0:
-            par = order.parent[pos]
-            stop = order.end[par] if par >= 0 else total
-            after = bisect_left(positions, order.end[pos])
-            flags.append(not (after < len(positions) and positions[after] < stop))
-            pos = par
-        flags.reverse()
-        return tuple(flags)
-
-    def shown_layer(self, row: int) -> int:
-        """The layer whose version the row shows: the selected one, or for a removed path the one below its removal."""
-        node = self.node(row)
-        if self.codes[self._base(self.positions[row])] != DiffType.REMOVED:
-            return self.layer
-        for at, entry in reversed(node.events):
-            if at <= self.layer and entry is None:
-                return at - 1
-        return self.layer
-
-    def entry(self, row: int) -> FileEntry | None:
-        """The version of the row's path shown (the last one present, for a removed path)."""
-        return self.node(row).state(self.shown_layer(row))
-
-    def size(self, row: int) -> int:
-        layer = self.shown_layer(row)
-        if layer < 0:
-            return 0
-        return self.model.sizes(layer)[self._base(self.positions[row])]
-
-    def row(self, row: int) -> TreeRow:
-        return TreeRow(
-            depth=self.depth(row),
-            node=self.node(row),
-            entry=self.entry(row),
-            diff_type=self.diff_type(row),
-            is_last=self.is_last(row),
-            size=self.size(row),
-        )
-
-
-def tree_prefix(is_last: tuple[bool, ...]) -> str:
-    """dive's tree glyphs for a row, from its ``is_last`` flags."""
-    parts = ["    " if last else "│   " for last in is_last[:-1]]
-    parts.append("└── " if is_last[-1] else "├── ")
-    return "".join(parts)
-
-
 def visible_rows(tree: FileTree, state: TreeViewState, layer_count: int | None = None) -> list[TreeRow]:
     """Every visible row for ``state``, materialised (small trees and tests; the UI uses :class:`TreeModel`)."""
     model = TreeModel(tree, layer_count if layer_count is not None else tree.layer_count)
     rows = model.visible(state)
     return [rows.row(i) for i in range(len(rows))]
-
-
-def render_rows(rows: list[TreeRow], *, sizes: bool = False) -> str:
-    """Plain-text rendering, one row a line: diff letter, glyphs, name (``→ target`` for links)."""
-    lines = []
-    for row in rows:
-        name = row.node.name
-        if row.entry is not None and row.entry.link and row.entry.kind in ("l", "h"):
-            name = f"{name} → {row.entry.link}"
-        size = f" {row.size}" if sizes else ""
-        lines.append(f"{_DIFF_LETTERS[row.diff_type]}{size} {tree_prefix(row.is_last)}{name}")
-    return "\n".join(lines)

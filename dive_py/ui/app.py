@@ -17,12 +17,14 @@ from dive_py.analysis.analyze import Analysis
 from dive_py.contents.reader import ContentReader, ExtractResult
 from dive_py.errors import DivepyError
 from dive_py.load.image import ProgressCallback
-from dive_py.trees.rows import TreeModel, TreeViewState
+from dive_py.trees.rows import TreeModel
 from dive_py.trees.tree import Node
+from dive_py.trees.view_state import TreeViewState
 from dive_py.ui.config import UiConfig
 from dive_py.ui.loading import BackgroundLoad
 from dive_py.ui.panes.details import ImageDetailsPane, LayerDetailsPane
-from dive_py.ui.panes.file_tree import FileTreePane, FileTreeView, parse_size
+from dive_py.ui.panes.file_tree import FileTreePane
+from dive_py.ui.panes.file_tree_view import FileTreeView
 from dive_py.ui.panes.layers import LayersPane
 from dive_py.ui.screens import ExtractScreen, FileViewScreen, HelpScreen, LoadingScreen, default_extract_folder
 
@@ -86,20 +88,17 @@ class ExplorerScreen(Screen):
         self.tree_view.focus()
         return True
 
-    def on_file_tree_view_requested(self, event: FileTreeView.Requested) -> None:
+    def on_file_tree_view_file_opened(self, event: FileTreeView.FileOpened) -> None:
         node, layer = event.node, self.tree_view.state.layer
-        if node is None:
-            return
-        elif event.what == "view":
-            if node.children and node.state(layer) is not None and node.state(layer).is_dir:
-                self.tree_view.action_toggle_collapse()
-            else:
-                self.app.push_screen(FileViewScreen(self.reader, self.model.tree, node, self._content_layer(node)))
-        elif event.what == "extract":
-            screen = ExtractScreen(
-                self.reader, self.model.tree, node, self._content_layer(node), default_extract_folder()
-            )
-            self.app.push_screen(screen, self._extracted)
+        if node.children and node.state(layer) is not None and node.state(layer).is_dir:
+            self.tree_view.action_toggle_collapse()
+        else:
+            self.app.push_screen(FileViewScreen(self.reader, self.model.tree, node, self._content_layer(node)))
+
+    def on_file_tree_view_extract_chosen(self, event: FileTreeView.ExtractChosen) -> None:
+        node = event.node
+        screen = ExtractScreen(self.reader, self.model.tree, node, self._content_layer(node), default_extract_folder())
+        self.app.push_screen(screen, self._extracted)
 
     def _content_layer(self, node: Node) -> int:
         """The layer whose version of ``node`` is shown (the one below, for a removed path)."""
@@ -245,4 +244,4 @@ def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
     return sections
 
 
-__all__ = ["DivepyApp", "ExplorerScreen", "parse_size"]
+__all__ = ["DivepyApp", "ExplorerScreen"]

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from dive_py.errors import ConfigError
-from dive_py.trees.rows import DiffType
+from dive_py.trees.view_state import DiffType
 
 DIFF_NAMES = {
     "added": DiffType.ADDED,

@@ -19,12 +19,13 @@ from dive_py.analysis.compare_tree import DiffModel, build_diff_model
 from dive_py.contents.reader import ContentReader, ExtractResult
 from dive_py.format import signed, size_text
 from dive_py.reports.diff import CHANGE_MARKS, biggest_first, summarize
-from dive_py.trees.rows import DiffType
 from dive_py.trees.tree import Node
+from dive_py.trees.view_state import DiffType
 from dive_py.ui.app import DivepyApp, help_sections
 from dive_py.ui.config import UiConfig
 from dive_py.ui.loading import BackgroundLoad
-from dive_py.ui.panes.file_tree import FileTreePane, FileTreeView
+from dive_py.ui.panes.file_tree import FileTreePane
+from dive_py.ui.panes.file_tree_view import FileTreeView
 from dive_py.ui.panes.line_list import LineList
 from dive_py.ui.screens import ExtractScreen, FileViewScreen, HelpScreen, default_extract_folder
 
@@ -133,23 +134,24 @@ class DiffScreen(Screen):
         analysis = self.comparison.base if removed else self.comparison.new
         return analysis, analysis.tree.get(node.path)
 
-    def on_file_tree_view_requested(self, event: FileTreeView.Requested) -> None:
+    def on_file_tree_view_file_opened(self, event: FileTreeView.FileOpened) -> None:
         node = event.node
-        if node is None or event.what not in ("view", "extract"):
-            return
         analysis, side_node = self.side_of(node)
         if side_node is None:
             return
         top = len(analysis.layers) - 1
-        reader = self.readers[id(analysis)]
-        if event.what == "view":
-            if node.children and side_node.state(top) is not None and side_node.state(top).is_dir:
-                self.tree_view.action_toggle_collapse()
-            else:
-                self.app.push_screen(FileViewScreen(reader, analysis.tree, side_node, top))
+        if node.children and side_node.state(top) is not None and side_node.state(top).is_dir:
+            self.tree_view.action_toggle_collapse()
         else:
-            screen = ExtractScreen(reader, analysis.tree, side_node, top, default_extract_folder())
-            self.app.push_screen(screen, self._extracted)
+            self.app.push_screen(FileViewScreen(self.readers[id(analysis)], analysis.tree, side_node, top))
+
+    def on_file_tree_view_extract_chosen(self, event: FileTreeView.ExtractChosen) -> None:
+        analysis, side_node = self.side_of(event.node)
+        if side_node is None:
+            return
+        top = len(analysis.layers) - 1
+        screen = ExtractScreen(self.readers[id(analysis)], analysis.tree, side_node, top, default_extract_folder())
+        self.app.push_screen(screen, self._extracted)
 
     def _extracted(self, result: ExtractResult | None) -> None:
         if result is not None:

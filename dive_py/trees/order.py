@@ -1,0 +1,109 @@
+"""Provides ``Order``: the union tree flattened in preorder, by name or by size, with subtree spans.
+
+Every per-layer fact about the tree is a column over one of these preorders, so a subtree is a
+contiguous slice and filtering or collapsing it is a byte-mask operation at C speed.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator, Sequence
+
+from dive_py.trees.tree import FileTree, Node
+
+
+class Order:
+    """The union tree flattened in preorder, in one sort order.
+
+    Positions of a subtree are contiguous: node ``p`` owns ``p + 1 .. end[p] - 1``.
+    """
+
+    __slots__ = ("nodes", "parent", "end", "depth", "depth_bytes", "folders", "base", "inverse")
+
+    def __init__(
+        self,
+        nodes: list[Node],
+        parent: array,
+        end: array,
+        depth: array,
+        base: list[int] | None = None,
+        inverse: list[int] | None = None,
+    ) -> None:
+        self.nodes = nodes
+        self.parent = parent
+        """Position of each node's parent; -1 for the root's children."""
+        self.end = end
+        self.depth = depth
+        self.depth_bytes = bytes(depth.tolist()) if max(depth, default=0) < 256 else bytes(min(d, 255) for d in depth)
+        self.folders = [p for p in range(len(nodes)) if end[p] > p + 1]
+        """Positions of nodes that have children (in any layer)."""
+        self.base = base
+        """Position in the name order of each position here (None: this is the name order)."""
+        self.inverse = inverse
+        """Position here of each name-order position (None: this is the name order)."""
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def children(self, pos: int) -> Iterator[int]:
+        end = self.end
+        child, stop = pos + 1, end[pos]
+        while child < stop:
+            yield child
+            child = end[child]
+
+
+def name_order(tree: FileTree) -> Order:
+    """The preorder of ``tree`` with children sorted by name (the order every column is kept in)."""
+    nodes: list[Node] = []
+    parent = array("i")
+    depth = array("H")
+    stack: list[tuple[Node, int, int]] = [(child, -1, 0) for child in reversed(tree.root.sorted_children())]
+    while stack:
+        node, par, d = stack.pop()
+        pos = len(nodes)
+        nodes.append(node)
+        parent.append(par)
+        depth.append(d)
+        children = node.children
+        if children:
+            stack.extend((children[name], pos, d + 1) for name in sorted(children, reverse=True))
+    count = len(nodes)
+    sub = [1] * count
+    for pos in range(count - 1, -1, -1):
+        par = parent[pos]
+        if par >= 0:
+            sub[par] += sub[pos]
+    end = array("i", [pos + sub[pos] for pos in range(count)])
+    return Order(nodes, parent, end, depth)
+
+
+def size_order(base: Order, sizes: Sequence[int]) -> Order:
+    """``base`` (the name order) with children sorted by ``sizes``, largest first (ties keep name order)."""
+    perm: list[int] = []
+    stack = sorted(top_positions(base), key=lambda p: -sizes[p])[::-1]
+    while stack:
+        pos = stack.pop()
+        perm.append(pos)
+        if base.end[pos] > pos + 1:
+            kids = sorted(base.children(pos), key=lambda p: -sizes[p])
+            kids.reverse()
+            stack.extend(kids)
+    inverse = [0] * len(perm)
+    for new, old in enumerate(perm):
+        inverse[old] = new
+    base_parent, base_end = base.parent, base.end
+    parent = array("i", [inverse[base_parent[old]] if base_parent[old] >= 0 else -1 for old in perm])
+    end = array("i", [new + base_end[old] - old for new, old in enumerate(perm)])
+    depth = array("H", [base.depth[old] for old in perm])
+    return Order([base.nodes[old] for old in perm], parent, end, depth, perm, inverse)
+
+
+def top_positions(order: Order) -> list[int]:
+    """Positions of the root's children."""
+    positions = []
+    pos, count = 0, len(order)
+    while pos < count:
+        positions.append(pos)
+        pos = order.end[pos]
+    return positions

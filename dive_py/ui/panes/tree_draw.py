@@ -1,0 +1,100 @@
+"""Provides the drawing of one file tree row as a Strip: attributes, glyphs, name, note, wrapped lines."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
+
+from dive_py.format import size_text
+from dive_py.model import FileEntry
+from dive_py.trees.row_set import RowSet
+from dive_py.trees.row_text import tree_prefix
+from dive_py.trees.tree import Node
+from dive_py.trees.view_state import DiffType
+from dive_py.ui.panes.tree_layout import Notes, RowLines
+from dive_py.ui.text import mode_text
+
+CLASS_OF = {
+    DiffType.ADDED: "filetree--added",
+    DiffType.REMOVED: "filetree--removed",
+    DiffType.MODIFIED: "filetree--modified",
+    DiffType.UNMODIFIED: "filetree--unmodified",
+}
+"""The component class colouring a name, by diff type."""
+
+
+def draw_row(
+    rows: RowSet,
+    row: int,
+    *,
+    style: Callable[[str], Style],
+    cursor: Style | None,
+    notes: Notes,
+    show_attributes: bool,
+    lines: RowLines,
+    scroll_x: int,
+    width: int,
+    part: int = 0,
+) -> Strip:
+    """Draws ``row`` (its line ``part`` when it wraps) ``width`` cells wide, scrolled ``scroll_x`` cells sideways.
+
+    Args:
+        style: the widget style plus a component class (``"base"`` for the widget style alone).
+        cursor: the cursor's style laid over the row, or None when the cursor is elsewhere.
+    """
+    base = style("base")
+    if row >= len(rows):
+        return Strip.blank(width, base)
+    node = rows.node(row)
+    note = notes.get(node)
+    entry = rows.entry(row)
+    attrs_text = _attributes_text(rows, row, entry) if show_attributes else ""
+    is_last = rows.is_last(row)
+    glyphs = tree_prefix(is_last)
+    name_style = style(note[1] if note is not None and note[1] else CLASS_OF[rows.diff_type(row)])
+    segments = [Segment(_name_text(node, entry), name_style)]
+    if note is not None:
+        segments.append(Segment(" " + note[0], style("filetree--note")))
+    attrs_style = style("filetree--attributes")
+    fill = base
+    if cursor is not None:
+        segments = [Segment(text, seg_style + cursor) for text, seg_style, _ in segments]
+        attrs_style, base = attrs_style + cursor, base + cursor
+        fill = style("filetree--cursor")
+    lead_cells = len(attrs_text) + len(glyphs)
+    if lines.starts is not None and (part or lead_cells + Strip(segments).cell_length > lines.wrap_width):
+        indent = lines.indent(rows.depth(row), show_attributes)
+        if part:
+            attrs_text = " " * len(attrs_text)
+            glyphs = "".join("    " if last else "│   " for last in is_last)
+        lead = _wrapped_lead(attrs_text, glyphs, indent, attrs_style, base)
+        chunk = lines.wrap_width - indent
+        piece = Strip(segments).crop(part * chunk, (part + 1) * chunk)
+        return Strip.join([Strip(lead), piece]).extend_cell_length(width, fill)
+    lead = [Segment(attrs_text, attrs_style), Segment(glyphs, base)] if attrs_text else [Segment(glyphs, base)]
+    return Strip(lead + segments).crop_extend(scroll_x, scroll_x + width, fill)
+
+
+def _attributes_text(rows: RowSet, row: int, entry: FileEntry | None) -> str:
+    """dive's permission, uid:gid and size columns (blank owner and size for a path with no version)."""
+    owner = f"{entry.uid}:{entry.gid}" if entry is not None else ""
+    size = "" if entry is None else size_text(rows.size(row))
+    return f"{mode_text(entry)} {owner:>9} {size:>10}  "
+
+
+def _name_text(node: Node, entry: FileEntry | None) -> str:
+    if entry is not None and entry.link and entry.kind in ("l", "h"):
+        return f"{node.name} → {entry.link}"
+    return node.name
+
+
+def _wrapped_lead(attrs_text: str, glyphs: str, indent: int, attrs_style: Style, base: Style) -> list[Segment]:
+    """A wrapped row's lead, cut to its indent: attributes (or blanks) then the glyphs nearest the name.
+
+    Deep rows in a narrow pane lose their outer glyphs, so every line keeps room for the name.
+    """
+    keep = max(indent - len(attrs_text), 0)
+    return [Segment(attrs_text[:indent], attrs_style), Segment(glyphs[len(glyphs) - keep :], base)]

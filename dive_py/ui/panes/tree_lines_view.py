@@ -1,0 +1,247 @@
+"""Provides ``TreeLinesView``: the line-API widget under the file tree: rows, wrapped lines, drawing, cursor."""
+
+from __future__ import annotations
+
+import re
+
+from rich.style import Style
+from textual import events
+from textual.cache import LRUCache
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widget import Widget
+
+from dive_py.trees.row_set import RowSet
+from dive_py.trees.rows import TreeModel
+from dive_py.trees.tree import Node
+from dive_py.trees.view_state import TreeViewState
+from dive_py.ui.panes.tree_draw import draw_row
+from dive_py.ui.panes.tree_layout import ATTRIBUTES_WIDTH, Notes, RowLines
+
+
+class TreeLinesView(ScrollView):
+    """The visible rows of a :class:`TreeModel` for a :class:`TreeViewState`, one line each (more when wrapping).
+
+    It draws, scrolls and moves the cursor; :class:`~dive_py.ui.panes.file_tree_view.FileTreeView` adds the
+    keys that change what is shown, and the styles.
+    """
+
+    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
+    """Row of the cursor in the visible rows."""
+
+    class CursorMoved(Message):
+        """The cursor is on another path (or the rows changed under it)."""
+
+        def __init__(self, node: Node | None) -> None:
+            super().__init__()
+            self.node = node
+
+    def __init__(
+        self,
+        model: TreeModel,
+        state: TreeViewState,
+        *,
+        show_attributes: bool = True,
+        notes: Notes | None = None,
+        id: str | None = None,  # noqa: A002
+    ) -> None:
+        super().__init__(id=id)
+        self.model = model
+        self.state = state
+        self.show_attributes = show_attributes
+        """Draw the permission, uid:gid and size columns."""
+        self.notes = notes or {}
+        """Per node: a suffix drawn after the name (``← moved from /a``) and a component class for the
+        name instead of its diff colour (None keeps it)."""
+        self.wrap = False
+        """Wrap long rows onto continuation lines instead of scrolling sideways."""
+        self.rows: RowSet = model.visible(state)
+        self.lines = RowLines(model, self.notes)
+        self.filter_error: str | None = None
+        self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
+        self._styles: dict[str, Style] = {}
+        self._generation = 0
+        self._update_virtual_size()
+
+    # -- rows ---------------------------------------------------------------
+    @property
+    def cursor_node(self) -> Node | None:
+        return self.rows.node(self.cursor) if len(self.rows) else None
+
+    @property
+    def cursor_path(self) -> str | None:
+        """Absolute path under the cursor (``/etc/passwd``)."""
+        node = self.cursor_node
+        return "/" + node.path if node is not None else None
+
+    def visible_paths(self) -> list[str]:
+        """Absolute paths of every visible row (tests and small trees)."""
+        return ["/" + self.rows.node(i).path for i in range(len(self.rows))]
+
+    def rebuild(self, keep: Node | None = None) -> None:
+        """Recomputes the visible rows after a state change, keeping the cursor on ``keep`` if visible."""
+        keep = keep if keep is not None else self.cursor_node
+        try:
+            rows = self.model.visible(self.state)
+            self.filter_error = None
+        except re.error as exc:
+            self.filter_error = str(exc)
+            return
+        old_row = self.cursor
+        self.rows = rows
+        row = rows.nearest_row(keep)
+        if row is None:
+            row = min(old_row, max(len(rows) - 1, 0))  # nothing of the path is left: stay on the same line
+        self._generation += 1
+        self._cache.clear()
+        self._layout_lines()
+        self._update_virtual_size()
+        self.cursor = row
+        self._scroll_to_cursor()
+        self.refresh()
+
+    # -- wrapped lines --------------------------------------------------------
+    @property
+    def line_count(self) -> int:
+        return self.lines.line_count(len(self.rows))
+
+    def line_of(self, row: int) -> int:
+        """First screen line (in the scrolled content) of ``row``."""
+        return self.lines.line_of(row)
+
+    def row_height(self, row: int) -> int:
+        return self.lines.row_height(row)
+
+    def row_at(self, line: int) -> tuple[int, int]:
+        """The row drawn on content line ``line`` and which of its lines it is (0 for the first)."""
+        return self.lines.row_at(line, len(self.rows))
+
+    def _layout_lines(self) -> None:
+        width = self.size.width - self.styles.scrollbar_size_vertical  # kept free whether or not it shows
+        self.lines.layout(self.rows, width, self.wrap, self.show_attributes)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.wrap:
+            self._generation += 1
+            self._cache.clear()
+            self._layout_lines()
+            self._update_virtual_size()
+            self.refresh()
+
+    def _update_virtual_size(self) -> None:
+        width = self.lines.max_name_width + 40 + (ATTRIBUTES_WIDTH if self.show_attributes else 0)
+        if self.wrap:
+            width = 0
+        new, old = Size(width, self.line_count), self.virtual_size
+        if new == old:
+            return
+        cw, ch = self.container_size
+        if self.is_mounted and ch and (new.height > ch) == (old.height > ch) and (new.width > cw) == (old.width > cw):
+            # Same scrollbars: update them in place. Assigning virtual_size relayouts (and repaints) the screen.
+            self.set_reactive(Widget.virtual_size, new)
+            self._scroll_update(new)
+            self.refresh()
+        else:
+            self.virtual_size = new
+
+    # -- drawing ------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        row, part = self.row_at(scroll_y + y)
+        width = self.scrollable_content_region.width
+        key = (row, part, row == self.cursor, self.has_focus, scroll_x, width, self._generation, self.show_attributes)
+        strip = self._cache.get(key)
+        if strip is None:
+            strip = self.render_row(row, scroll_x, width, part)
+            self._cache[key] = strip
+        return strip
+
+    def _style(self, name: str) -> Style:
+        """The widget style plus a component class (cached: computing styles dominates drawing a row)."""
+        style = self._styles.get(name)
+        if style is None:
+            base = self.rich_style
+            style = base if name == "base" else base + self.get_component_rich_style(name, partial=True)
+            self._styles[name] = style
+        return style
+
+    def render_row(self, row: int, scroll_x: int, width: int, part: int = 0) -> Strip:
+        """Draws ``row`` (its line ``part`` when it wraps), ``width`` cells from ``scroll_x``."""
+        cursor = self.get_component_rich_style("filetree--cursor", partial=True) if row == self.cursor else None
+        return draw_row(
+            self.rows,
+            row,
+            style=self._style,
+            cursor=cursor,
+            notes=self.notes,
+            show_attributes=self.show_attributes,
+            lines=self.lines,
+            scroll_x=scroll_x,
+            width=width,
+            part=part,
+        )
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._cache.clear()
+        self._styles.clear()
+
+    def _on_focus(self, event: events.Focus) -> None:
+        self._cache.clear()
+        self._styles.clear()
+        self.refresh()
+
+    def _on_blur(self, event: events.Blur) -> None:
+        self._cache.clear()
+        self._styles.clear()
+        self.refresh()
+
+    # -- cursor -------------------------------------------------------------
+    def watch_cursor(self, old: int, new: int) -> None:
+        count = len(self.rows)
+        if count and not 0 <= new < count:
+            self.cursor = min(max(new, 0), count - 1)
+            return
+        self._refresh_row(old)
+        self._refresh_row(new)
+        self.post_message(self.CursorMoved(self.cursor_node))
+
+    def _refresh_row(self, row: int) -> None:
+        y = self.line_of(row) - self.scroll_offset.y if row < len(self.rows) else row - self.scroll_offset.y
+        height = self.row_height(row)
+        if -height < y < self.size.height:
+            self.refresh(Region(0, max(y, 0), self.size.width, height + min(y, 0)))
+
+    def move_cursor(self, row: int) -> None:
+        if not len(self.rows):
+            return
+        self.cursor = min(max(row, 0), len(self.rows) - 1)
+        self._scroll_to_cursor()
+
+    def _scroll_to_cursor(self) -> None:
+        top, height = self.scroll_offset.y, self.scrollable_content_region.height
+        line, lines = self.line_of(self.cursor), self.row_height(self.cursor)
+        if height and top <= line and line + lines <= top + height:
+            return  # already on screen: scrolling would repaint the whole view
+        self.scroll_to_region(Region(0, line, 1, lines), animate=False, force=True, immediate=True)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self.cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self.cursor + 1)
+
+    def action_page_up(self) -> None:
+        self.move_cursor(self.cursor - max(self.scrollable_content_region.height - 1, 1))
+
+    def action_page_down(self) -> None:
+        self.move_cursor(self.cursor + max(self.scrollable_content_region.height - 1, 1))
+
+    def action_cursor_home(self) -> None:
+        self.move_cursor(0)
+
+    def action_cursor_end(self) -> None:
+        self.move_cursor(len(self.rows) - 1)
