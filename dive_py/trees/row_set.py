@@ -8,15 +8,20 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from dive_py.model import FileEntry
 from dive_py.trees.order import Order
 from dive_py.trees.tree import Node
 from dive_py.trees.view_state import DiffType
 
-if TYPE_CHECKING:
-    from dive_py.trees.rows import TreeModel
+
+class RowSource(Protocol):
+    """What a row set asks of the tree model (:class:`dive_py.trees.rows.TreeModel`, which builds row sets)."""
+
+    pos_of: dict[Node, int]
+
+    def codes(self, layer: int, aggregated: bool = False) -> bytes: ...
 
 
 @dataclass
@@ -37,7 +42,7 @@ class TreeRow:
 class RowSet:
     """The visible rows of one state: positions in an :class:`Order`, plus what drawing a row needs."""
 
-    def __init__(self, model: TreeModel, order: Order, positions: list[int], layer: int, aggregated: bool) -> None:
+    def __init__(self, model: RowSource, order: Order, positions: list[int], layer: int, aggregated: bool) -> None:
         self.model = model
         self.order = order
         self.positions = positions
