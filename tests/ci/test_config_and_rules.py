@@ -9,7 +9,7 @@ from dive_py.ci.config import CiConfig, load_ci_config, parse_bytes
 from dive_py.ci.rules import RuleStatus, build_rules, evaluate
 from dive_py.errors import ConfigError
 from dive_py.load.image import load_image
-from tests.conftest import shared_image
+from tests.fixtures.paths import shared_image
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import pytest
 from dive_py.errors import ConfigError
 from dive_py.trees.rows import DiffType
 from dive_py.ui.config import UiConfig, load_ui_config
+from tests.fixtures.paths import EXAMPLE, REPO, child_env
 
 
 def write(path: Path, text: str) -> Path:
@@ -79,8 +80,7 @@ async def test_keymap_rebinds_the_app(tmp_path: Path) -> None:
     from dive_py.load.image import load_image
     from dive_py.ui.app import DivepyApp
 
-    root = Path(__file__).resolve().parent.parent
-    analysis = analyze(load_image(str(root / "examples" / "tomcat02.tar")))
+    analysis = analyze(load_image(str(EXAMPLE)))
     config = load_ui_config([write(tmp_path / "c.yaml", "keybinding:\n  toggle-filetree-attributes: ctrl+k\n")])
     app = DivepyApp(analysis, config=config)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -92,4 +92,4 @@ async def test_keymap_rebinds_the_app(tmp_path: Path) -> None:
 
 def test_importing_the_ui_package_does_not_import_textual() -> None:
     code = "import sys, dive_py.ui, dive_py.trees.rows; assert 'textual' not in sys.modules, 'textual imported'"
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, env=child_env())

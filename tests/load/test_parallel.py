@@ -15,7 +15,6 @@ from dive_py.analysis.analyze import analyze, long_lived
 from dive_py.errors import DivepyError
 from dive_py.load import parallel
 from dive_py.load.image import LoadOptions, load_image
-from tests.conftest import IMAGES, REPO
 from tests.fixtures.images import (
     M,
     file,
@@ -27,6 +26,7 @@ from tests.fixtures.images import (
     write_oci_archive,
     write_oci_folder,
 )
+from tests.fixtures.paths import IMAGES, REPO
 
 
 @pytest.fixture(autouse=True)
@@ -135,7 +135,7 @@ def _in_fresh_interpreter(body: str, tmp_path: Path) -> None:
     code = (
         "from pathlib import Path\n"
         "from dive_py.load import parallel\n"
-        "from tests.test_parallel import _built, signature\n"
+        "from tests.load.test_parallel import _built, signature\n"
         f"tmp_path = Path({str(tmp_path)!r})\n"
         "assert parallel.prestart_workers(2), 'workers were not forked ahead'\n" + textwrap.dedent(body)
     )

@@ -6,7 +6,7 @@ import pytest
 
 from dive_py.analysis.analyze import analyze
 from dive_py.load.image import load_image
-from tests.conftest import EXAMPLE, IMAGES, shared_image
+from tests.fixtures.paths import EXAMPLE, IMAGES, shared_image
 
 TOMCAT_INEFFICIENT = [
     (2, 48110, "/usr/local/tomcat/bin/catalina.sh"),
