@@ -62,6 +62,7 @@ async def test_diff_view_colours_the_added_webapps(tomcat_diff: ImageComparison)
         assert "539" in str(app.screen.query_one("#diff-figures").render())
 
 
+@pytest.mark.slow  # about 4 s of key presses
 async def test_diff_view_keys_hide_filter_collapse_and_jump(tomcat_diff: ImageComparison, in_diff_folder) -> None:
     app = DivepyDiffApp(tomcat_diff)
     async with app.run_test(size=SIZE) as pilot:
