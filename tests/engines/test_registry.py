@@ -30,11 +30,18 @@ from tests.services import (  # noqa: F401 - fixtures
     basic_registry,
     make_index,
     registry,
+    seed_archive,
     tls_registry,
     token_gate,
 )
 
 pytestmark = pytest.mark.engine
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _needs_the_seed() -> None:
+    """Every test here pushes the seed archive: skip them all when ../shared is not there."""
+    seed_archive()
 
 
 @pytest.fixture(autouse=True)

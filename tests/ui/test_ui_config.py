@@ -1,9 +1,7 @@
-"""Tests the explorer's config files (divepy's and dive's keys) and that ``dive_py.ui`` loads Textual lazily."""
+"""Tests the explorer's config files: divepy's and dive's keys, bad values, a rebound key."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +9,7 @@ import pytest
 from dive_py.errors import ConfigError
 from dive_py.trees.rows import DiffType
 from dive_py.ui.config import UiConfig, load_ui_config
-from tests.fixtures.paths import EXAMPLE, REPO, child_env
+from tests.fixtures.paths import EXAMPLE
 
 
 def write(path: Path, text: str) -> Path:
@@ -88,8 +86,3 @@ async def test_keymap_rebinds_the_app(tmp_path: Path) -> None:
         view.focus()
         await pilot.press("ctrl+k")
         assert not view.show_attributes
-
-
-def test_importing_the_ui_package_does_not_import_textual() -> None:
-    code = "import sys, dive_py.ui, dive_py.trees.rows; assert 'textual' not in sys.modules, 'textual imported'"
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, env=child_env())
