@@ -1,16 +1,12 @@
-"""Shared test set-up: where the real archives are, and a clean environment."""
+"""Shared test set-up for every folder: a clean environment (no CI mode, no user cache).
+
+Paths and helpers are in tests/fixtures/paths.py; the explorer's example fixtures in tests/ui/conftest.py."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-IMAGES = SHARED / "images"
-EXAMPLE = REPO / "examples" / "tomcat02.tar"
 
 
 @pytest.fixture(autouse=True)
@@ -34,11 +30,3 @@ def _private_layer_cache(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyte
     """Loads write a layer cache: keep it out of the user's ~/.cache, and start each test with an empty one."""
     monkeypatch.delenv("DIVEPY_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
-
-
-def shared_image(*parts: str) -> Path:
-    """A file under ../shared/images, skipping the test when the shared folder is absent."""
-    path = IMAGES.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"{path} is not available")
-    return path

@@ -33,6 +33,7 @@ from tests.services import (  # noqa: F401 - fixtures
     basic_registry,
     make_index,
     registry,
+    seed_archive,
     tls_registry,
     token_gate,
 )
@@ -47,6 +48,12 @@ def load_with_client(client: RegistryClient, name, options: LoadOptions, cache: 
         return build_image(files, plan, f"registry://{name}", options)
     finally:
         files.close()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _needs_the_seed() -> None:
+    """Every test here pushes the seed archive: skip them all when ../shared is not there."""
+    seed_archive()
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,8 @@ import pytest
 
 from dive_py.analysis.load import load_analysis
 from dive_py.reports.export import analysis_to_dict
-from tests.conftest import IMAGES
 from tests.fixtures.dive_oracle import deopaque_layers, rewrite_docker_archive, run_dive_json
+from tests.fixtures.paths import IMAGES
 
 LEGACY = [
     "dive/test-docker-image.tar",

@@ -1,6 +1,6 @@
 """The C loop of the layer scanner (``dive_py.layers._tarfast.scan_run``): what it takes and where it stops.
 
-It must take only members the Python paths read the same way (tests/test_scan_fast_path.py compares
+It must take only members the Python paths read the same way (tests/layers/test_scan_fast_path.py compares
 whole scans); here, that it stops exactly at each kind of member it leaves to them, and never reads
 past its buffer whatever a header claims.
 """

@@ -17,8 +17,8 @@ import pytest
 from dive_py.cli.main import main
 from dive_py.errors import ImageSelectionError
 from dive_py.load.image import LoadOptions, load_image
-from tests.conftest import IMAGES
 from tests.fixtures.images import file, layer_tar, oci_blobs, sha256
+from tests.fixtures.paths import IMAGES
 
 EXTERNAL = IMAGES / "external"
 SPDX = "application/spdx+json"

@@ -22,7 +22,7 @@ from dive_py.ci.rules import build_rules, evaluate
 from dive_py.cli.diff import render_diff
 from dive_py.reports.markdown import markdown_summary
 from dive_py.reports.text import _PlainWriter
-from tests.conftest import REPO, shared_image
+from tests.fixtures.paths import REPO, shared_image
 from tests.fixtures.truncate import write_first_layers
 
 GOLDEN = Path(__file__).parent / "__snapshots__" / "test_diff_summary"

@@ -14,7 +14,7 @@ from dive_py.load.image import LoadOptions, load_image
 from dive_py.model import WHITEOUT_PREFIX
 from dive_py.trees.gosort import go_sort
 from dive_py.trees.tree import FileTree
-from tests.conftest import IMAGES
+from tests.fixtures.paths import IMAGES
 
 
 def _leaves_in_dive_order(scan, changes):  # noqa: ANN001, ANN202

@@ -20,9 +20,9 @@ from dive_py.cache.scans import encode_scan
 from dive_py.layers import scan as layer_tar
 from dive_py.layers.scan import scan_layer
 from dive_py.load.image import LoadOptions, load_image
-from tests.conftest import IMAGES
 from tests.fixtures.images import M, file, folder, opaque, whiteout
 from tests.fixtures.images import layer_tar as make_layer
+from tests.fixtures.paths import IMAGES
 
 SHARED = sorted(p for folder in ("seed", "dive", "corpus") for p in (IMAGES / folder).rglob("*.tar"))
 """Our own reference archives; ``external/`` (other projects' test data) has tests of its own."""

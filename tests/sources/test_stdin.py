@@ -14,9 +14,8 @@ import pytest
 from dive_py.analysis.analyze import analyze
 from dive_py.analysis.load import load_analysis
 from dive_py.load.image import LoadOptions, load_stream
+from tests.fixtures.paths import REPO
 from tests.services import TOMCAT_ARCHIVE, assert_same_analysis, seed_archive
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _cli(stdin: bytes, *args: str) -> subprocess.CompletedProcess:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from types import SimpleNamespace
 
 import pytest
 
 from dive_py.analysis.analyze import Analysis
-from dive_py.analysis.compare import Change, FileChange, ImageComparison, compare
+from dive_py.analysis.compare import Change, FileChange, ImageComparison
 from dive_py.analysis.compare_tree import build_diff_model
-from dive_py.analysis.load import load_analysis
 from dive_py.model import FileEntry, LayerScan
 from dive_py.trees.rows import DiffType, render_rows
 from dive_py.trees.tree import FileTree
@@ -19,28 +17,9 @@ from dive_py.ui.diff import DiffScreen, DivepyDiffApp
 from dive_py.ui.panes.file_tree_view import FileTreeView
 from dive_py.ui.panes.line_list import LineList
 from dive_py.ui.screens import FileViewScreen
-from tests.conftest import EXAMPLE, shared_image
-from tests.fixtures.truncate import write_first_layers
 
 SIZE = (120, 40)
 WEBAPPS = "/usr/local/tomcat/webapps/"
-
-
-@pytest.fixture(scope="module")
-def tomcat_diff(tmp_path_factory) -> ImageComparison:
-    """tomcat02.tar against its own first four layers, both loaded by relative names (stable on screen)."""
-    new = shared_image("seed", "tomcat02.tar")
-    folder = tmp_path_factory.mktemp("diff")
-    write_first_layers(new, folder / "tomcat02-parent.tar", 4)
-    (folder / "tomcat02.tar").symlink_to(new)
-    cwd = os.getcwd()
-    os.chdir(folder)
-    try:
-        comparison = compare(load_analysis("tomcat02-parent.tar"), load_analysis("tomcat02.tar"))
-    finally:
-        os.chdir(cwd)
-    comparison.folder = folder  # type: ignore[attr-defined] - where the file view reads contents back
-    return comparison
 
 
 @pytest.fixture
@@ -83,6 +62,7 @@ async def test_diff_view_colours_the_added_webapps(tomcat_diff: ImageComparison)
         assert "539" in str(app.screen.query_one("#diff-figures").render())
 
 
+@pytest.mark.slow  # about 4 s of key presses
 async def test_diff_view_keys_hide_filter_collapse_and_jump(tomcat_diff: ImageComparison, in_diff_folder) -> None:
     app = DivepyDiffApp(tomcat_diff)
     async with app.run_test(size=SIZE) as pilot:
@@ -171,11 +151,6 @@ def test_moves_removals_and_modifications_as_rows() -> None:
     assert notes == {"a/new": "← moved from /a/old", "a/old": "→ moved to /a/new"}
     assert all(note.moved for note in diff.notes.values())
     assert diff.change(diff.tree.get("a/new")).change == Change.MOVED
-
-
-@pytest.fixture(scope="module")
-def tomcat() -> Analysis:
-    return load_analysis(str(EXAMPLE))
 
 
 async def test_ctrl_p_wraps_long_names_onto_continuation_lines(tomcat: Analysis) -> None:

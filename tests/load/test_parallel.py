@@ -16,7 +16,6 @@ from dive_py.analysis.load import load_analysis
 from dive_py.errors import DivepyError
 from dive_py.load import parallel, shares, workers
 from dive_py.load.image import LoadOptions
-from tests.conftest import IMAGES, REPO
 from tests.fixtures.images import (
     M,
     file,
@@ -28,6 +27,7 @@ from tests.fixtures.images import (
     write_oci_archive,
     write_oci_folder,
 )
+from tests.fixtures.paths import IMAGES, REPO
 
 
 @pytest.fixture(autouse=True)
@@ -136,7 +136,7 @@ def _in_fresh_interpreter(body: str, tmp_path: Path) -> None:
     code = (
         "from pathlib import Path\n"
         "from dive_py.load import parallel, shares, workers\n"
-        "from tests.test_parallel import _built, signature\n"
+        "from tests.load.test_parallel import _built, signature\n"
         f"tmp_path = Path({str(tmp_path)!r})\n"
         "assert workers.prestart_workers(2), 'workers were not forked ahead'\n" + textwrap.dedent(body)
     )

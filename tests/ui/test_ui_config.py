@@ -1,9 +1,7 @@
-"""Tests the explorer's config files (divepy's and dive's keys) and that ``dive_py.ui`` loads Textual lazily."""
+"""Tests the explorer's config files: divepy's and dive's keys, bad values, a rebound key."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +10,7 @@ from dive_py.analysis.load import load_analysis
 from dive_py.errors import ConfigError
 from dive_py.trees.rows import DiffType
 from dive_py.ui.config import UiConfig, load_ui_config
+from tests.fixtures.paths import EXAMPLE
 
 
 def write(path: Path, text: str) -> Path:
@@ -78,8 +77,7 @@ def test_bad_values_are_config_errors(tmp_path: Path, text: str) -> None:
 async def test_keymap_rebinds_the_app(tmp_path: Path) -> None:
     from dive_py.ui.app import DivepyApp
 
-    root = Path(__file__).resolve().parent.parent
-    analysis = load_analysis(str(root / "examples" / "tomcat02.tar"))
+    analysis = load_analysis(str(EXAMPLE))
     config = load_ui_config([write(tmp_path / "c.yaml", "keybinding:\n  toggle-filetree-attributes: ctrl+k\n")])
     app = DivepyApp(analysis, config=config)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -87,8 +85,3 @@ async def test_keymap_rebinds_the_app(tmp_path: Path) -> None:
         view.focus()
         await pilot.press("ctrl+k")
         assert not view.show_attributes
-
-
-def test_importing_the_ui_package_does_not_import_textual() -> None:
-    code = "import sys, dive_py.ui, dive_py.trees.rows; assert 'textual' not in sys.modules, 'textual imported'"
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from dive_py.cli.main import main
-from tests.conftest import EXAMPLE, REPO, shared_image
+from tests.fixtures.paths import EXAMPLE, REPO, child_env, shared_image
 
 
 @pytest.fixture
@@ -101,13 +101,13 @@ def test_ci_and_json_never_import_textual(test_image, tmp_path):
         f"rc = main(['--ci', '--json', {str(tmp_path / 'o.json')!r}, {test_image!r}]); "
         "print('TEXTUAL' if 'textual' in sys.modules else 'HEADLESS', rc)"
     )
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env = child_env()  # this checkout's dive_py, whatever the child's working directory
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert done.stdout.strip().splitlines()[-1] == "HEADLESS 1", done.stderr
 
 
 def test_console_script_and_module_entry_point(test_image, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env = child_env()  # this checkout's dive_py, whatever the child's working directory
     done = subprocess.run(
         [sys.executable, "-m", "dive_py", "--ci", test_image], cwd=tmp_path, env=env, capture_output=True, text=True
     )

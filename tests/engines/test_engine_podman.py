@@ -36,6 +36,7 @@ def test_podman_api_socket(podman_env: Podman, monkeypatch: pytest.MonkeyPatch) 
     assert got.image.source.startswith("podman engine")
 
 
+@pytest.mark.slow  # about 20 s: podman runs and commits a container
 def test_seed_scenario_committed_by_podman(podman_env: Podman, tmp_path) -> None:  # noqa: ANN001
     p = podman_env
     p.run("rm", "-f", "divepy-tomcat01", check=False)

@@ -14,16 +14,11 @@ from dive_py.ui.app import DivepyApp
 from dive_py.ui.panes.file_tree_view import FileTreeView
 from dive_py.ui.panes.layers import LayersPane
 from dive_py.ui.screens import ExtractScreen, FileViewScreen, HelpScreen
+from tests.fixtures.paths import EXAMPLE, IMAGES
 
-ROOT = Path(__file__).resolve().parent.parent
-TOMCAT = ROOT / "examples" / "tomcat02.tar"
-DIVE_TEST_IMAGE = Path("/work/shared/images/dive/test-docker-image.tar")
+TOMCAT = EXAMPLE
+DIVE_TEST_IMAGE = IMAGES / "dive" / "test-docker-image.tar"
 SIZE = (120, 40)
-
-
-@pytest.fixture(scope="module")
-def tomcat() -> Analysis:
-    return load_analysis(str(TOMCAT))
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dive_py.analysis.load import load_analysis
-from tests.conftest import EXAMPLE, IMAGES, shared_image
+from tests.fixtures.paths import EXAMPLE, IMAGES, shared_image
 
 TOMCAT_INEFFICIENT = [
     (2, 48110, "/usr/local/tomcat/bin/catalina.sh"),

@@ -542,6 +542,7 @@ def test_legal_but_nasty_images_are_analysed(case: Nasty, in_tmp: Path, capsys: 
 ENTRIES = 150_000
 
 
+@pytest.mark.slow  # 150,000 members: 1.7 s here, several on a slow machine
 def test_150k_entries_in_one_layer(
     in_tmp: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -565,6 +566,7 @@ def test_150k_entries_in_one_layer(
     assert time.monotonic() - started < 60
 
 
+@pytest.mark.slow  # 40,000 markers over 20,000 files
 def test_repeated_whiteouts_and_opaque_markers_stay_linear(in_tmp: Path) -> None:
     """20,000 copies of one opaque marker over a 20,000-file folder took 95 s when each copy walked the folder."""
     count = 20_000

@@ -8,7 +8,7 @@ from dive_py.analysis.load import load_analysis
 from dive_py.ci.config import CiConfig, load_ci_config
 from dive_py.ci.rules import RuleStatus, build_rules, evaluate
 from dive_py.errors import ConfigError
-from tests.conftest import shared_image
+from tests.fixtures.paths import shared_image
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from dive_py.errors import DivepyError
 from dive_py.layers.scan import scan_layer
-from tests.conftest import IMAGES
 from tests.fixtures.images import compress, file, folder, layer_tar
 from tests.fixtures.mutate import MUTATIONS, apply, load_outcome, seed_archives
+from tests.fixtures.paths import IMAGES
 
 SEEDS = seed_archives(IMAGES) if IMAGES.exists() else []
 SEED_BYTES = {path.name: path.read_bytes() for path in SEEDS}

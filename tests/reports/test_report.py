@@ -16,7 +16,7 @@ from dive_py.ci.rules import build_rules, evaluate
 from dive_py.cli.diff import render_diff
 from dive_py.load.image import LoadOptions
 from dive_py.reports.text import _PlainWriter, _StyledWriter, make_writer, render_ci, render_summary
-from tests.conftest import EXAMPLE, REPO, shared_image
+from tests.fixtures.paths import EXAMPLE, REPO, shared_image
 
 
 @pytest.fixture(scope="module")

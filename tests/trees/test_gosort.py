@@ -19,8 +19,7 @@ import pytest
 from dive_py.analysis.load import load_analysis
 from dive_py.trees import gosort
 from dive_py.trees.gosort import go_sort
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.fixtures.paths import REPO
 
 
 def key_less(a: tuple[int, int], b: tuple[int, int]) -> bool:

@@ -2,36 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-import pytest
-
 from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.compare import ImageComparison
-from dive_py.analysis.load import load_analysis
 from dive_py.ui.app import DivepyApp
 from dive_py.ui.diff import DivepyDiffApp
-from tests.test_ui_diff import tomcat_diff  # noqa: F401 - the fixture
 
-ROOT = Path(__file__).resolve().parent.parent
 SIZE = (120, 40)
-
-
-@pytest.fixture(scope="module")
-def tomcat() -> Analysis:
-    """Loaded by a relative path, so the image name on screen does not depend on the checkout folder."""
-    cwd = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        return load_analysis("examples/tomcat02.tar")
-    finally:
-        os.chdir(cwd)
-
-
-@pytest.fixture(autouse=True)
-def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(ROOT)  # the file view reads contents back from the archive by its relative name
 
 
 async def _no_blink(pilot) -> None:  # noqa: ANN001

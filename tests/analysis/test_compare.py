@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.compare import Change, compare, comparison_to_dict
 from dive_py.analysis.load import load_analysis
 from dive_py.cli.main import main
-from tests.conftest import REPO, shared_image
+from tests.fixtures.paths import child_env, shared_image
 from tests.fixtures.truncate import write_first_layers
 
 WEBAPPS = "/usr/local/tomcat/webapps/"
@@ -214,8 +213,7 @@ def test_diff_json_never_imports_textual(tomcat_pair, tmp_path):
         f"rc = main(['diff', {str(tomcat_pair[0])!r}, {str(tomcat_pair[1])!r}, '--json', 'o.json']); "
         "assert rc == 0 and 'textual' not in sys.modules, rc"
     )
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
-    env["PYTHONPATH"] = str(REPO)
+    env = child_env()
     subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, check=True)
     assert json.loads((tmp_path / "o.json").read_text())["sharedLayers"] == 4
 

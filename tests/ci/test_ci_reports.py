@@ -14,7 +14,7 @@ from dive_py.ci.rules import CiReport, RuleStatus, build_rules, evaluate
 from dive_py.cli.main import main
 from dive_py.reports.junit import junit_xml
 from dive_py.reports.markdown import _code, markdown_summary
-from tests.conftest import shared_image
+from tests.fixtures.paths import shared_image
 from tests.fixtures.truncate import write_first_layers
 
 BASE_SIZE, NEW_SIZE = 6_303_953, 9_673_897

@@ -1,0 +1,52 @@
+"""The explorer's tests: the bundled example and a diff of the seed image, loaded once per module."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from dive_py.analysis.analyze import Analysis
+from dive_py.analysis.compare import ImageComparison, compare
+from dive_py.analysis.load import load_analysis
+from tests.fixtures.paths import REPO, shared_image
+from tests.fixtures.truncate import write_first_layers
+
+
+@pytest.fixture(autouse=True)
+def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file view and extract read contents back from the archive by its relative name (see ``tomcat``)."""
+    monkeypatch.chdir(REPO)
+
+
+@pytest.fixture(scope="module")
+def tomcat() -> Analysis:
+    """The bundled example, examples/tomcat02.tar, loaded by its name relative to the checkout.
+
+    Relative, so the image name on screen (snapshots) does not depend on where the checkout is; tests that
+    read contents back from the archive run in the checkout (``monkeypatch.chdir(REPO)``). One per module:
+    a module's tests may change it (the explorer keeps view state on it).
+    """
+    cwd = os.getcwd()
+    os.chdir(REPO)
+    try:
+        return load_analysis("examples/tomcat02.tar")
+    finally:
+        os.chdir(cwd)
+
+
+@pytest.fixture(scope="module")
+def tomcat_diff(tmp_path_factory: pytest.TempPathFactory) -> ImageComparison:
+    """tomcat02.tar against its own first four layers, both loaded by relative names (stable on screen)."""
+    new = shared_image("seed", "tomcat02.tar")
+    folder = tmp_path_factory.mktemp("diff")
+    write_first_layers(new, folder / "tomcat02-parent.tar", 4)
+    (folder / "tomcat02.tar").symlink_to(new)
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        comparison = compare(load_analysis("tomcat02-parent.tar"), load_analysis("tomcat02.tar"))
+    finally:
+        os.chdir(cwd)
+    comparison.folder = folder  # type: ignore[attr-defined] - where the file view reads contents back
+    return comparison
