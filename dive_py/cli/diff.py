@@ -43,6 +43,9 @@ def build_diff_parser() -> argparse.ArgumentParser:
     source.add_argument("--tag", help="pick this image when an archive holds several (or suffix a path with :TAG)")
     source.add_argument("--platform", help="pick this platform (os/arch[/variant]) from a multi-platform image")
     source.add_argument("-i", "--ignore-errors", action="store_true", help="compare the layers that can be read")
+    source.add_argument(
+        "--namespace", help="containerd namespace (default: $CONTAINERD_NAMESPACE or default; Kubernetes: k8s.io)"
+    )
     source.add_argument("--username", help="registry user name; the password is read from env DIVEPY_PASSWORD")
     source.add_argument("--insecure", action="store_true", help="registry over plain http / unverified TLS")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")

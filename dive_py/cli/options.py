@@ -56,13 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument(
         "--source",
         choices=SOURCE_CHOICES,
-        help="where IMAGE comes from (default: a path if it exists, else docker; prefixes docker-archive://, "
-        "oci-archive://, oci://, docker://, podman://, registry://; - reads an archive from stdin)",
+        help="where IMAGE comes from (default: a path if it exists, else docker, podman, containerd in turn; "
+        "prefixes docker-archive://, oci-archive://, oci://, docker://, podman://, containerd://, registry://; "
+        "- reads an archive from stdin)",
     )
     source.add_argument("--tag", help="pick this image when an archive holds several")
     source.add_argument("--platform", help="pick this platform (os/arch[/variant]) from a multi-platform image")
     source.add_argument(
         "-i", "--ignore-errors", action="store_true", help="analyse the layers that can be read; skip the rest"
+    )
+    source.add_argument(
+        "--namespace", help="containerd namespace (default: $CONTAINERD_NAMESPACE or default; Kubernetes: k8s.io)"
     )
     source.add_argument("--username", help="registry user name; the password is read from env DIVEPY_PASSWORD")
     source.add_argument(
@@ -122,6 +126,7 @@ def load_options(args: argparse.Namespace, progress: ProgressCallback | None = N
         ignore_errors=args.ignore_errors,
         progress=progress,
         username=getattr(args, "username", None),
+        namespace=getattr(args, "namespace", None),
         insecure=getattr(args, "insecure", False),
         use_cache=not getattr(args, "no_cache", False),
     )

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from dive_py.cache.blobs import BlobCache
 from dive_py.errors import ImageFormatError, SourceError
 from dive_py.load.options import LoadOptions
 from dive_py.sources.archive import open_image_files
 from dive_py.sources.base import ImageFiles
+from dive_py.sources.containerd import open_containerd_image
 from dive_py.sources.engine import open_docker_image
 from dive_py.sources.layouts import ImagePlan, plan_image
 from dive_py.sources.podman import open_podman_image
-from dive_py.sources.reference import ARCHIVE_SOURCES, STDIN_SOURCE, Reference, parse_reference
+from dive_py.sources.reference import ARCHIVE_SOURCES, STDIN_SOURCE, Reference, fallback_sources, parse_reference
 from dive_py.sources.registry.image import open_registry_image, registry_client
 from dive_py.sources.stream import open_stream
 
@@ -45,15 +46,24 @@ def open_source(ref: str, options: LoadOptions) -> OpenedSource:
     reference = parse_reference(ref, options.source)
     if reference.source in ARCHIVE_SOURCES:
         return _open_archive(ref, reference, options)
-    try:
+    if not reference.fallback:
         return _open_store(ref, reference, options)
-    except SourceError as exc:
-        if not reference.fallback:
-            raise
-        raise SourceError(
-            f"{reference.name}: no such file or folder; {exc.message} (tried: archive path, {reference.source})",
-            hint="prefix the name with docker://, podman:// or registry://, or give a path to a saved image",
-        ) from None
+    return _open_bare_name(ref, reference, options)
+
+
+def _open_bare_name(ref: str, reference: Reference, options: LoadOptions) -> OpenedSource:
+    """A name that is no path: the local stores in turn; the error says what each answered."""
+    answers = []
+    for source in fallback_sources():
+        try:
+            return _open_store(ref, replace(reference, source=source), options)
+        except SourceError as exc:
+            answers.append(exc.message)
+    tried = ", ".join(fallback_sources())
+    raise SourceError(
+        f"{reference.name}: no such file or folder; {'; '.join(answers)} (tried: archive path, {tried})",
+        hint="prefix the name with docker://, podman://, containerd:// or registry://, or give a path to a saved image",
+    )
 
 
 def _open_archive(ref: str, reference: Reference, options: LoadOptions) -> OpenedSource:
@@ -82,8 +92,10 @@ def _open_store(ref: str, reference: Reference, options: LoadOptions) -> OpenedS
         tag, ref = options.tag, "stdin"
     elif reference.source == "docker":
         files = open_docker_image(reference.name, platform=options.platform, **streamed)
-    else:
+    elif reference.source == "podman":
         files = open_podman_image(reference.name, platform=options.platform, **streamed)
+    else:
+        files = open_containerd_image(reference.name, options.namespace)
     try:
         plan = plan_image(files, tag=tag, platform=options.platform)
     except BaseException:

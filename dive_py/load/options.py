@@ -25,6 +25,8 @@ class LoadOptions:
     username: str | None = None
     """Registry user (``--username``); the password comes from ``DIVEPY_PASSWORD``."""
     password: str | None = None
+    namespace: str | None = None
+    """containerd namespace (``--namespace``); default ``CONTAINERD_NAMESPACE`` or ``default``."""
     insecure: bool = False
     """Talk plain http (and skip TLS checks) to any registry, not only to localhost."""
     use_cache: bool = True

@@ -18,7 +18,7 @@ from dive_py.errors import DivepyError
 ARCHIVE_SOURCES = ("docker-archive", "oci-archive", "oci-dir", "archive")
 """Sources that read a file or folder; ``archive`` sniffs which layout it holds."""
 
-STORE_SOURCES = ("docker", "podman", "registry")
+STORE_SOURCES = ("docker", "podman", "containerd", "registry")
 """Sources that read an image by name rather than from a file."""
 
 SOURCE_CHOICES = (*ARCHIVE_SOURCES, *STORE_SOURCES)
@@ -36,9 +36,17 @@ _ARCHIVE_PREFIXES = {
 STDIN_SOURCE = "stdin"
 
 DEFAULT_SOURCE = "docker"
-"""Where a bare name goes when it is not a path (dive's ``--source`` default); ``DIVEPY_SOURCE`` overrides."""
+"""Where a bare name goes first when it is not a path (dive's ``--source`` default); ``DIVEPY_SOURCE`` overrides."""
 
-_STORE_PREFIXES = {"docker://": "docker", "podman://": "podman", "registry://": "registry"}
+FALLBACK_SOURCES = ("docker", "podman", "containerd")
+"""The local stores a bare name is looked for in, in order, when ``DIVEPY_SOURCE`` names none."""
+
+_STORE_PREFIXES = {
+    "docker://": "docker",
+    "podman://": "podman",
+    "containerd://": "containerd",
+    "registry://": "registry",
+}
 
 DOCKER_HUB = "docker.io"
 """The registry a name without a host refers to."""
@@ -139,6 +147,13 @@ class ImageName:
         if self.digest:
             text += f"@{self.digest}"
         return text
+
+
+def fallback_sources() -> tuple[str, ...]:
+    """The stores a bare name is looked for in: ``DIVEPY_SOURCE`` alone when set, else :data:`FALLBACK_SOURCES`."""
+    if os.environ.get("DIVEPY_SOURCE", "").strip():
+        return (default_source(),)
+    return FALLBACK_SOURCES
 
 
 def default_source() -> str:
