@@ -122,6 +122,10 @@ class LayerScan:
     """Regular members by path; a later member of the same path replaces the earlier."""
     whiteouts: list[str] = field(default_factory=list)
     """Paths a ``.wh.NAME`` member deletes from the layers below."""
+    whiteout_attributes: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    """Mode (12 bits), uid and gid of the ``.wh.NAME`` member by the path it deletes (the last member of a
+    path wins), as dive exports them; a path missing here reads as ``(0, 0, 0)``. A side table: whiteouts
+    are rare, and the path list above stays what the stacking reads."""
     opaques: list[str] = field(default_factory=list)
     """Folders a ``.wh..wh..opq`` marker empties of everything from the layers below."""
     size_bytes: int = 0

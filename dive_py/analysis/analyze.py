@@ -8,6 +8,7 @@ are kept (:mod:`dive_py.analysis.figures`); the union tree is then stacked only 
 from __future__ import annotations
 
 import gc
+import math
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,7 +35,9 @@ class Analysis:
     """Size of all layers but the first (the base image)."""
     wasted_bytes: int
     user_wasted_ratio: float
-    """wasted_bytes / user_size_bytes; 0 when there are no user bytes (dive gives NaN)."""
+    """wasted_bytes / user_size_bytes. With no user bytes (the layers above the first add none, or there is
+    one layer): ``inf`` when bytes are wasted, as in dive (the ratio fails any threshold), else 0 (dive:
+    NaN). :func:`user_wasted_ratio` computes it."""
     inefficiencies: list[Inefficiency]
     reclaimable_bytes: int
     """Σ layer bytes − bytes of the final file system: what squashing would save."""
@@ -147,7 +150,7 @@ def _assemble(
         size_bytes=size,
         user_size_bytes=user_size,
         wasted_bytes=wasted,
-        user_wasted_ratio=wasted / user_size if user_size else 0.0,
+        user_wasted_ratio=user_wasted_ratio(wasted, user_size),
         inefficiencies=inefficiencies,
         reclaimable_bytes=max(size - final, 0),
         duplicate_content_bytes=duplicates,
@@ -155,6 +158,14 @@ def _assemble(
         layer_shadowed_bytes=shadowed,
         warnings=warnings,
     )
+
+
+def user_wasted_ratio(wasted: int, user_size: int) -> float:
+    """wasted / user_size; with no user bytes ``inf`` when something is wasted (dive's +Inf), else 0 (dive's
+    NaN, which passes every rule in dive too)."""
+    if user_size:
+        return wasted / user_size
+    return math.inf if wasted else 0.0
 
 
 def _tree_bytes(tree: FileTree, layer_count: int) -> tuple[int, int, list[int]]:

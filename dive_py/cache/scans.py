@@ -77,6 +77,7 @@ def encode_scan(scan: LayerScan, what: str = "") -> bytes:
         "paths": len(paths),
         "links": sorted(columns.links.items()),
         "whiteouts": scan.whiteouts,
+        "whiteout_attributes": scan.whiteout_attributes,
         "opaques": scan.opaques,
         "size_bytes": scan.size_bytes,
         "member_count": scan.member_count,
@@ -128,6 +129,7 @@ def decode_scan_lazily(data: bytes, what: str = "") -> CachedLayerScan:
         scan = CachedLayerScan(
             lambda: _decode_entries(data, pos + meta_len, meta),
             whiteouts=meta["whiteouts"],
+            whiteout_attributes=_whiteout_attributes(meta["whiteout_attributes"]),
             opaques=meta["opaques"],
             size_bytes=meta["size_bytes"],
             member_count=meta["member_count"],
@@ -139,6 +141,16 @@ def decode_scan_lazily(data: bytes, what: str = "") -> CachedLayerScan:
     if end != len(data) - 8 or not isinstance(count, int) or count < 0:
         raise CorruptEntryError("column lengths disagree")
     return scan
+
+
+def _whiteout_attributes(stored: dict) -> dict[str, tuple[int, int, int]]:
+    """The whiteouts' (mode, uid, gid) by path; each distinct triple is one tuple (they repeat)."""
+    shared: dict[tuple[int, int, int], tuple[int, int, int]] = {}
+    attributes = {}
+    for path, (mode, uid, gid) in stored.items():
+        triple = (int(mode), int(uid), int(gid))
+        attributes[str(path)] = shared.setdefault(triple, triple)
+    return attributes
 
 
 def _decode_entries(data: bytes, pos: int, meta: dict) -> dict[str, FileEntry]:

@@ -16,7 +16,7 @@ import time
 from dive_py.errors import ConfigError
 from dive_py.units import parse_bytes
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 """Bump whenever a scan's content or its encoding changes: old entries are then never read."""
 
 def default_cache_dir() -> str:

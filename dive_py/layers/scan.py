@@ -287,7 +287,7 @@ def _add_member(columns: LayerColumns, scan: LayerScan, reader: TarReader, heade
         return
     base = path.rpartition("/")[2]
     if base.startswith(WHITEOUT_PREFIX):
-        _record_whiteout(scan, path, base)
+        _record_whiteout(scan, path, base, (header.mode & 0o7777, header.uid, header.gid))
         return
     if kind == REGULAR and header.name.endswith(b"/"):
         kind = DIRECTORY  # pre-POSIX tars mark folders by a trailing slash only
@@ -300,7 +300,8 @@ def _add_member(columns: LayerColumns, scan: LayerScan, reader: TarReader, heade
     )
 
 
-def _record_whiteout(scan: LayerScan, path: str, base: str) -> None:
+def _record_whiteout(scan: LayerScan, path: str, base: str, attributes: tuple[int, int, int]) -> None:
+    """Records a whiteout or opaque marker; a whiteout keeps its member's mode, uid and gid (``--json``)."""
     parent = path.rpartition("/")[0]
     if base == OPAQUE_MARKER:
         scan.opaques.append(parent)
@@ -308,4 +309,6 @@ def _record_whiteout(scan: LayerScan, path: str, base: str) -> None:
         return  # aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): not a deletion
     else:
         name = base[len(WHITEOUT_PREFIX) :]
-        scan.whiteouts.append(f"{parent}/{name}" if parent else name)
+        deleted = f"{parent}/{name}" if parent else name
+        scan.whiteouts.append(deleted)
+        scan.whiteout_attributes[deleted] = attributes

@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import json
+import math
+import sys
 from typing import Any
 
 from dive_py.analysis.analyze import Analysis
 from dive_py.files import write_text_atomic
 from dive_py.model import KIND_TYPEFLAG, REGULAR, WHITEOUT_PREFIX, FileEntry, Layer
+
+JSON_MAX = sys.float_info.max
+"""What ``--json`` writes for an infinite ratio: JSON has no Infinity, and this largest finite double
+(1.7976931348623157e308) parses as a number everywhere (Python, JavaScript, Go) and exceeds any threshold."""
+
+_NO_ATTRIBUTES = (0, 0, 0)
+"""Mode, uid and gid of a whiteout whose member's header is unknown (a scan made in code)."""
+
+
+def json_number(value: float) -> float:
+    """``value`` as JSON can carry it: ±inf as ±:data:`JSON_MAX` (NaN is never a figure here)."""
+    if math.isinf(value):
+        return JSON_MAX if value > 0 else -JSON_MAX
+    return value
 
 
 def analysis_to_dict(analysis: Analysis) -> dict[str, Any]:
@@ -23,7 +39,7 @@ def analysis_to_dict(analysis: Analysis) -> dict[str, Any]:
                 for item in analysis.inefficiencies
             ],
             "userSizeBytes": analysis.user_size_bytes,
-            "userWastedPercent": analysis.user_wasted_ratio,
+            "userWastedPercent": json_number(analysis.user_wasted_ratio),
             "reclaimableBytes": analysis.reclaimable_bytes,
             "duplicateContentBytes": analysis.duplicate_content_bytes,
             "finalSizeBytes": analysis.final_size_bytes,
@@ -53,13 +69,13 @@ def _file_list(analysis: Analysis, layer: Layer) -> list[dict[str, Any]]:
     items: dict[str, dict[str, Any]] = {}
     for path, entry in layer.scan.entries.items():
         items[path.replace("/", "\0")] = _file_dict(entry, _diff_type(analysis, layer.index, entry))
+    attributes = layer.scan.whiteout_attributes
     for path in layer.scan.whiteouts:
         parent, _, name = path.rpartition("/")
         shown = f"{parent}/{WHITEOUT_PREFIX}{name}" if parent else WHITEOUT_PREFIX + name
-        items[shown.replace("/", "\0")] = {
-            "path": shown, "typeFlag": KIND_TYPEFLAG[REGULAR], "linkName": "", "size": 0, "fileMode": 0,
-            "uid": 0, "gid": 0, "isDir": False, "diffType": "removed", "hash": None,
-        }  # fmt: skip
+        mode, uid, gid = attributes.get(path, _NO_ATTRIBUTES)
+        member = FileEntry(shown, REGULAR, 0, mode, uid, gid)  # the .wh. member as its tar header has it
+        items[shown.replace("/", "\0")] = {**_file_dict(member, "removed"), "hash": None}
     return [items[key] for key in _children_first(sorted(items))]
 
 
@@ -106,4 +122,4 @@ def write_json(analysis: Analysis, path: str) -> None:
     Raises:
         DivepyError: the file cannot be written.
     """
-    write_text_atomic(path, json.dumps(analysis_to_dict(analysis), indent=2) + "\n")
+    write_text_atomic(path, json.dumps(analysis_to_dict(analysis), indent=2, allow_nan=False) + "\n")

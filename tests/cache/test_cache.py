@@ -77,7 +77,8 @@ def test_encoding_round_trips_every_field() -> None:
             "a/l": FileEntry("a/l", "l", 0, 0o777, 0, 0, "../b\udcff", 0),
             "a": FileEntry("a", "d", 0, 0o755),
         },
-        whiteouts=["x/y"],
+        whiteouts=["x/y", "w"],
+        whiteout_attributes={"x/y": (0o4755, 1000, -2), "w": (0, 0, 2**40)},
         opaques=["", "z"],
         size_bytes=123,
         member_count=7,
@@ -89,6 +90,7 @@ def test_encoding_round_trips_every_field() -> None:
     for path, entry in scan.entries.items():
         got = back.entries[path]
         assert [getattr(got, f) for f in FileEntry.__slots__] == [getattr(entry, f) for f in FileEntry.__slots__]
+    assert back.whiteout_attributes == scan.whiteout_attributes
     assert (back.whiteouts, back.opaques, back.size_bytes, back.member_count, back.diff_id) == (
         scan.whiteouts,
         scan.opaques,
