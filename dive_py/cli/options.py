@@ -46,33 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="divepy",
         description="See inside a container image, layer by layer: where the bytes go and what is wasted.",
-        epilog="Subcommands: `divepy build [docker build args]`, `divepy diff BASE NEW`.",
+        epilog="Subcommands: `divepy build [docker build args]`, `divepy diff BASE NEW`, `divepy cat IMAGE PATH`, "
+        "`divepy extract IMAGE PATH DEST`.",
     )
     parser.add_argument(
         "image", metavar="IMAGE", nargs="?", help="image archive, OCI folder or reference (see --source)"
     )
     parser.add_argument("--version", action="version", version=f"divepy {__version__}")
-    source = parser.add_argument_group("image source")
-    source.add_argument(
-        "--source",
-        choices=SOURCE_CHOICES,
-        help="where IMAGE comes from (default: a path if it exists, else docker; prefixes docker-archive://, "
-        "oci-archive://, oci://, docker://, podman://, registry://; - reads an archive from stdin)",
-    )
-    source.add_argument("--tag", help="pick this image when an archive holds several")
-    source.add_argument("--platform", help="pick this platform (os/arch[/variant]) from a multi-platform image")
-    source.add_argument(
-        "-i", "--ignore-errors", action="store_true", help="analyse the layers that can be read; skip the rest"
-    )
-    source.add_argument("--username", help="registry user name; the password is read from env DIVEPY_PASSWORD")
-    source.add_argument(
-        "--insecure", action="store_true", help="registry over plain http / unverified TLS (always http for localhost)"
-    )
-    source.add_argument(
-        "--no-cache",
-        action="store_true",
-        help="neither read nor write the layer cache ($XDG_CACHE_HOME/divepy or ~/.cache/divepy)",
-    )
+    add_source_flags(parser)
     out = parser.add_argument_group("output")
     out.add_argument("-j", "--json", metavar="FILE", help="write the analysis as JSON (- for stdout)")
     out.add_argument("--ci", action="store_true", help="evaluate CI rules; exit 1 when one fails (also env CI=true)")
@@ -94,6 +75,35 @@ def build_parser() -> argparse.ArgumentParser:
     for key, kebab, help_text in RULE_FLAGS:
         rules.add_argument(f"--{key}", f"--{kebab}", dest=key, metavar="VALUE", help=help_text)
     return parser
+
+
+def add_source_flags(parser: argparse.ArgumentParser) -> None:
+    """Adds the flags that say where an image comes from and how to read it (see :func:`load_options`).
+
+    Args:
+        parser: the image command's parser, or a subcommand's that loads one image (``cat``, ``extract``).
+    """
+    source = parser.add_argument_group("image source")
+    source.add_argument(
+        "--source",
+        choices=SOURCE_CHOICES,
+        help="where IMAGE comes from (default: a path if it exists, else docker; prefixes docker-archive://, "
+        "oci-archive://, oci://, docker://, podman://, registry://; - reads an archive from stdin)",
+    )
+    source.add_argument("--tag", help="pick this image when an archive holds several")
+    source.add_argument("--platform", help="pick this platform (os/arch[/variant]) from a multi-platform image")
+    source.add_argument(
+        "-i", "--ignore-errors", action="store_true", help="analyse the layers that can be read; skip the rest"
+    )
+    source.add_argument("--username", help="registry user name; the password is read from env DIVEPY_PASSWORD")
+    source.add_argument(
+        "--insecure", action="store_true", help="registry over plain http / unverified TLS (always http for localhost)"
+    )
+    source.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="neither read nor write the layer cache ($XDG_CACHE_HOME/divepy or ~/.cache/divepy)",
+    )
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
