@@ -75,6 +75,14 @@ def _dispatch(argv: list[str]) -> int:
         from dive_py.cli.diff import main_diff
 
         return main_diff(argv[1:])
+    if argv and argv[0] == "cat":
+        from dive_py.cli.cat import main_cat
+
+        return main_cat(argv[1:])
+    if argv and argv[0] == "extract":
+        from dive_py.cli.extract import main_extract
+
+        return main_extract(argv[1:])
     return run_image(parse_args(argv))
 
 

@@ -46,12 +46,43 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="divepy",
         description="See inside a container image, layer by layer: where the bytes go and what is wasted.",
-        epilog="Subcommands: `divepy build [docker build args]`, `divepy diff BASE NEW`.",
+        epilog="Subcommands: `divepy build [docker build args]`, `divepy diff BASE NEW`, `divepy cat IMAGE PATH`, "
+        "`divepy extract IMAGE PATH DEST`.",
     )
     parser.add_argument(
         "image", metavar="IMAGE", nargs="?", help="image archive, OCI folder or reference (see --source)"
     )
     parser.add_argument("--version", action="version", version=f"divepy {__version__}")
+    add_source_flags(parser)
+    out = parser.add_argument_group("output")
+    out.add_argument("-j", "--json", metavar="FILE", help="write the analysis as JSON (- for stdout)")
+    out.add_argument("--ci", action="store_true", help="evaluate CI rules; exit 1 when one fails (also env CI=true)")
+    out.add_argument("--ci-config", metavar="FILE", help="CI rules file (default: .dive-ci if present)")
+    out.add_argument(
+        "--baseline", metavar="BASE", help="with --ci: compare with this image (size-increase rules; implies --ci)"
+    )
+    out.add_argument("--junit", metavar="FILE", help="write the CI rules as a JUnit XML report (implies --ci)")
+    out.add_argument(
+        "--markdown",
+        metavar="FILE",
+        nargs="?",
+        const="",
+        help="write a Markdown CI summary (implies --ci); without FILE: append to $GITHUB_STEP_SUMMARY when "
+        "set, else stdout",
+    )
+    out.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    rules = parser.add_argument_group("CI rules (override the rules file; 'disabled' turns one off)")
+    for key, kebab, help_text in RULE_FLAGS:
+        rules.add_argument(f"--{key}", f"--{kebab}", dest=key, metavar="VALUE", help=help_text)
+    return parser
+
+
+def add_source_flags(parser: argparse.ArgumentParser) -> None:
+    """Adds the flags that say where an image comes from and how to read it (see :func:`load_options`).
+
+    Args:
+        parser: the image command's parser, or a subcommand's that loads one image (``cat``, ``extract``).
+    """
     source = parser.add_argument_group("image source")
     source.add_argument(
         "--source",
@@ -77,27 +108,6 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="neither read nor write the layer cache ($XDG_CACHE_HOME/divepy or ~/.cache/divepy)",
     )
-    out = parser.add_argument_group("output")
-    out.add_argument("-j", "--json", metavar="FILE", help="write the analysis as JSON (- for stdout)")
-    out.add_argument("--ci", action="store_true", help="evaluate CI rules; exit 1 when one fails (also env CI=true)")
-    out.add_argument("--ci-config", metavar="FILE", help="CI rules file (default: .dive-ci if present)")
-    out.add_argument(
-        "--baseline", metavar="BASE", help="with --ci: compare with this image (size-increase rules; implies --ci)"
-    )
-    out.add_argument("--junit", metavar="FILE", help="write the CI rules as a JUnit XML report (implies --ci)")
-    out.add_argument(
-        "--markdown",
-        metavar="FILE",
-        nargs="?",
-        const="",
-        help="write a Markdown CI summary (implies --ci); without FILE: append to $GITHUB_STEP_SUMMARY when "
-        "set, else stdout",
-    )
-    out.add_argument("--debug", action="store_true", help="show tracebacks for errors")
-    rules = parser.add_argument_group("CI rules (override the rules file; 'disabled' turns one off)")
-    for key, kebab, help_text in RULE_FLAGS:
-        rules.add_argument(f"--{key}", f"--{kebab}", dest=key, metavar="VALUE", help=help_text)
-    return parser
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -1,45 +1,31 @@
-"""Provides file contents for the file view and extraction, read back from the image's layer blobs.
+"""Provides file contents for the file view, ``cat`` and extraction, read back from the image's layer blobs.
 
 The analysis keeps no file contents (images are large), so a file's bytes are read again from the
-blob of the layer that wrote its current version; one pass over a blob serves a whole extraction.
+blob of the layer that wrote its current version, through the reader the image's source handed down
+(``Image.blobs``): archives and folders read their own files, streamed sources (stdin, engines) the
+copy the blob cache kept as the blob streamed past.
 """
 
 from __future__ import annotations
 
-import os
-import posixpath
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 
+from dive_py.contents.extract import ExtractResult, TreeGet, extract_node
+from dive_py.contents.paths import version_layer
 from dive_py.errors import DivepyError
 from dive_py.layers.compression import decompressing_reader
 from dive_py.layers.scan import clean_member_path
-from dive_py.layers.tarscan import TarReader
-from dive_py.model import DIRECTORY, HARDLINK, REGULAR, SYMLINK, FileEntry, Image
+from dive_py.layers.tarscan import TarHeader, TarReader
+from dive_py.model import DIRECTORY, HARDLINK, REGULAR, SYMLINK, Image
 from dive_py.trees.tree import Node
 
+__all__ = ["CHUNK", "TAR_TYPES", "ContentReader", "ExtractResult", "version_layer"]
+
 CHUNK = 1 << 20
-"""Bytes copied at a time while extracting."""
+"""Bytes copied at a time: a large file is never held whole."""
 
-
-@dataclass
-class ExtractResult:
-    """What an extraction wrote and what it left out."""
-
-    root: str
-    """The path created inside the destination folder."""
-    written: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    """Paths not written (devices, fifos, missing content), with the reason."""
-
-
-def version_layer(node: Node, layer: int) -> int | None:
-    """The layer that wrote the version of ``node`` present at ``layer``, or None if absent."""
-    for at, entry in reversed(node.events):
-        if at <= layer:
-            return at if entry is not None else None
-    return None
-
+TAR_TYPES = {REGULAR: (b"0", b"\0", b"7", b""), DIRECTORY: (b"5",), SYMLINK: (b"2",)}
+"""Tar type flags per kind asked for: regular files (incl. old-style and contiguous), folders, symlinks."""
 
 class ContentReader:
     """Reads file contents of one image through the reader its source handed down (``Image.blobs``)."""
@@ -54,20 +40,34 @@ class ContentReader:
         read, _kind = decompressing_reader(self.image.blobs.open_layer(index), f"layer {index + 1}")
         return read
 
-    def _members(self, index: int, wanted: set[str]):  # noqa: ANN202 - yields (path, header, reader)
+    def members(self, index: int, wanted: dict[str, str]) -> Iterator[tuple[str, TarHeader, TarReader]]:
+        """One pass over layer ``index``'s tar, yielding the wanted members as they come.
+
+        Args:
+            index: the layer, 0-based.
+            wanted: path (as the tree names it) -> its kind there (regular file, folder or symlink).
+
+        Returns:
+            ``(path, header, reader)`` per member found, each path once; the caller may read the
+            member's content from ``reader`` before asking for the next. Stops once all are found.
+        """
         reader = TarReader(self._open_layer(index), f"layer {index + 1}")
-        left = set(wanted)
+        left = {path: TAR_TYPES[kind] for path, kind in wanted.items()}
         for header in reader:
             if not left:
                 break
             path = clean_member_path(header.name, f"layer {index + 1}")
-            if path in left and header.type in (b"0", b"\0", b"7", b""):
-                left.discard(path)
+            if header.type in left.get(path, ()):
+                del left[path]
                 yield path, header, reader
 
-    def _resolve(self, node: Node, layer: int, tree_get: Callable[[str], Node | None]) -> tuple[str, int] | None:
-        """(path, layer) whose stored bytes are the content of ``node`` at ``layer`` (hard links followed)."""
-        for _ in range(8):
+    def content_source(self, node: Node, layer: int, tree_get: TreeGet) -> tuple[str, int] | None:
+        """(path, layer) whose stored bytes are the content of ``node`` at ``layer`` (hard links followed).
+
+        Returns:
+            None when the version there is not a regular file (or a hard link to one).
+        """
+        for _ in range(8):  # a hard link names a regular file; a few hops cover odd tars, loops end here
             entry = node.state(layer)
             at = version_layer(node, layer)
             if entry is None or at is None:
@@ -82,108 +82,63 @@ class ContentReader:
             node, layer = target, at
         return None
 
-    def read(self, node: Node, layer: int, tree_get: Callable[[str], Node | None], limit: int) -> bytes:
-        """The first ``limit`` bytes of the file at ``node`` as it is in ``layer``.
+    def chunks(self, node: Node, layer: int, tree_get: TreeGet) -> Iterator[bytes]:
+        """The content of the file at ``node`` as it is in ``layer``, in chunks of at most :data:`CHUNK`.
 
         Raises:
-            DivepyError: the path is not a regular file there, or the archive cannot be read.
+            DivepyError: the path is not a regular file there, or the layer cannot be read.
         """
-        found = self._resolve(node, layer, tree_get)
+        found = self.content_source(node, layer, tree_get)
         if found is None:
             raise DivepyError(f"/{node.path} has no file content at layer {layer + 1}")
         path, at = found
-        for _path, header, reader in self._members(at, {path}):
+        for _path, header, reader in self.members(at, {path: REGULAR}):
             stream = reader.content_stream(header.size)
-            parts, left = [], min(limit, header.size)
+            left = header.size
             while left > 0:
                 data = stream.read(min(left, CHUNK))
                 if not data:
                     break
-                parts.append(data)
                 left -= len(data)
-            return b"".join(parts)
+                yield data
+            return
         raise DivepyError(f"/{path} was not found in layer {at + 1}'s blob")
 
-    def extract(self, node: Node, layer: int, tree_get: Callable[[str], Node | None], dest: str) -> ExtractResult:
-        """Writes ``node`` (file or folder) as it is in ``layer`` into the folder ``dest``.
-
-        Creates ``dest`` if needed, then ``dest/<name>``; never writes outside ``dest`` and never
-        replaces an existing file (raises instead).
+    def read(self, node: Node, layer: int, tree_get: TreeGet, limit: int) -> bytes:
+        """The first ``limit`` bytes of the file at ``node`` as it is in ``layer``.
 
         Raises:
-            DivepyError: the target exists, a path would leave ``dest``, or the archive cannot be read.
+            DivepyError: the path is not a regular file there, or the layer cannot be read.
         """
-        os.makedirs(dest, exist_ok=True)
-        root = os.path.realpath(dest)
-        top = node.name or "root"
-        result = ExtractResult(os.path.join(root, top))
-        if os.path.lexists(result.root):
-            raise DivepyError(f"{result.root} already exists; not overwritten")
-        items = self._plan(node, layer)
-        links: list[tuple[str, str]] = []
-        by_layer: dict[int, dict[str, list[tuple[str, int]]]] = {}
-        for rel, item_node, entry in items:
-            target = _inside(root, posixpath.join(top, rel) if rel else top)
-            if entry.kind == DIRECTORY:
-                os.mkdir(target, 0o700)
-                result.written.append(target)
-            elif entry.kind == SYMLINK:
-                links.append((target, entry.link))
-            elif entry.kind in (REGULAR, HARDLINK):
-                source = self._resolve(item_node, layer, tree_get)
-                if source is None:
-                    result.skipped.append(f"/{item_node.path}: no content")
-                    continue
-                by_layer.setdefault(source[1], {}).setdefault(source[0], []).append((target, entry.mode))
-            else:
-                result.skipped.append(f"/{item_node.path}: special file ({entry.kind}) not extracted")
-        for at, wanted in sorted(by_layer.items()):
-            for path, header, reader in self._members(at, set(wanted)):
-                targets = wanted[path]
-                stream = reader.content_stream(header.size)
-                handles = [os.open(t, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600) for t, _ in targets]
-                try:
-                    while data := stream.read(CHUNK):
-                        for handle in handles:
-                            os.write(handle, data)
-                finally:
-                    for handle in handles:
-                        os.close(handle)
-                stream.finish()
-                for t, mode in targets:
-                    os.chmod(t, mode & 0o777)
-                    result.written.append(t)
-        for target, link in links:  # last, so no file is ever written through a link
-            os.symlink(link, target)
-            result.written.append(target)
-        for rel, _node, entry in reversed(items):
-            if entry.kind == DIRECTORY:
-                os.chmod(_inside(root, posixpath.join(top, rel) if rel else top), (entry.mode & 0o777) | 0o700)
-        return result
+        parts, have = [], 0
+        chunks = self.chunks(node, layer, tree_get)
+        for data in chunks:
+            parts.append(data[: limit - have])
+            have += len(parts[-1])
+            if have >= limit:
+                chunks.close()  # the rest of the blob is not needed
+                break
+        return b"".join(parts)
 
-    def _plan(self, node: Node, layer: int) -> list[tuple[str, Node, FileEntry]]:
-        """(path relative to ``node``, version) of everything present below ``node``, parents first."""
-        items: list[tuple[str, Node, FileEntry]] = []
-        stack = [(node, "")]
-        while stack:
-            current, rel = stack.pop()
-            entry = current.state(layer)
-            if entry is None:
-                continue
-            items.append((rel, current, entry))
-            if entry.kind == DIRECTORY and current.children:
-                for child in sorted(current.children.values(), key=lambda n: n.name, reverse=True):
-                    stack.append((child, posixpath.join(rel, child.name) if rel else child.name))
-        return items
+    def copy(self, node: Node, layer: int, tree_get: TreeGet, write: Callable[[bytes], object]) -> int:
+        """Writes the whole content of the file at ``node`` as it is in ``layer`` with ``write``.
 
+        Returns:
+            The number of bytes written.
 
-def _inside(root: str, rel: str) -> str:
-    """``root/rel``, refusing anything that would leave ``root``."""
-    clean = posixpath.normpath(rel)
-    if clean.startswith("../") or clean == ".." or clean.startswith("/"):
-        raise DivepyError(f"{rel!r} would be written outside {root}")
-    target = os.path.join(root, clean)
-    parent = os.path.realpath(os.path.dirname(target))
-    if parent != root and not parent.startswith(root + os.sep):
-        raise DivepyError(f"{rel!r} would be written outside {root}")
-    return target
+        Raises:
+            DivepyError: the path is not a regular file there, or the layer cannot be read.
+        """
+        total = 0
+        for data in self.chunks(node, layer, tree_get):
+            write(data)
+            total += len(data)
+        return total
+
+    def extract(self, node: Node, layer: int, tree_get: TreeGet, dest: str) -> ExtractResult:
+        """Writes ``node`` (file or folder) as it is in ``layer`` into the folder ``dest``.
+
+        See :func:`dive_py.contents.extract.extract_node` (modes and modification times kept,
+        nothing written outside ``dest``, nothing overwritten).
+        """
+        return extract_node(self, node, layer, tree_get, dest)

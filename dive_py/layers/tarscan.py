@@ -39,6 +39,8 @@ class TarHeader:
     linkname: bytes
     offset: int
     """Offset of the member's content in the (uncompressed) stream."""
+    mtime_ns: int = 0
+    """Modification time in nanoseconds since the epoch (PAX ``mtime`` when present)."""
 
 
 def _number(field: bytes, what: str) -> int:
@@ -61,6 +63,21 @@ def _number(field: bytes, what: str) -> int:
         return int(text, 8)
     except ValueError:
         raise ImageFormatError(f"bad {what} field in a tar header: {field[:16]!r}") from None
+
+
+def _mtime_ns(block: bytes, ext: dict[bytes, bytes]) -> int:
+    """The member's modification time in nanoseconds: PAX ``mtime`` (``1700000000.123456789``) if set.
+
+    Lenient: the analysis never needed the time, so a bad one reads as 0 rather than failing the layer.
+    """
+    try:
+        if b"mtime" not in ext:
+            return _number(block[136:148], "mtime") * 1_000_000_000
+        whole, _, fraction = ext[b"mtime"].strip().partition(b".")
+        nanos = int(fraction[:9].ljust(9, b"0")) if fraction else 0  # digits, not a float: no rounding
+        return int(whole) * 1_000_000_000 + (-nanos if whole.startswith(b"-") else nanos)
+    except (ValueError, ImageFormatError):
+        return 0
 
 
 def _checksum_ok(block: bytes) -> bool:
@@ -293,7 +310,7 @@ class TarReader:
         self.member_count += 1
         offset = self._offset + self._pos
         self._pending = (data_size + BLOCK - 1) // BLOCK * BLOCK
-        return TarHeader(name, typ, size, mode, uid, gid, linkname, offset)
+        return TarHeader(name, typ, size, mode, uid, gid, linkname, offset, _mtime_ns(block, ext))
 
     def hash_content(self, size: int) -> int:
         """Reads the current member's ``size`` content bytes and returns their xxh3-64."""
