@@ -16,6 +16,7 @@ import pytest
 
 from dive_py.cli.main import main
 from tests.fixtures.images import write_oci_folder
+from tests.fixtures.paths import REPO
 from tests.services import (  # noqa: F401 - fixtures
     DockerDaemon,
     Podman,
@@ -27,7 +28,6 @@ from tests.services import (  # noqa: F401 - fixtures
 )
 
 INDEX = "usr/local/tomcat/webapps/ROOT/index.html"
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _layer_tars(archive: Path) -> list[bytes]:

@@ -134,6 +134,13 @@ def test_cli_json_and_ci(env: Containerd, capsys: pytest.CaptureFixture[str]) ->
     assert main(["--ci", "--source", "containerd", "--namespace", K8S, "tomcat02:1.0"]) == 0
 
 
+def test_cat_gives_the_archives_bytes(env: Containerd, capsysbinary: pytest.CaptureFixture) -> None:
+    from tests.engines.test_cat_engines import INDEX, _expected
+
+    assert main(["cat", "--namespace", K8S, "containerd://tomcat02:1.0", "/" + INDEX]) == 0
+    assert capsysbinary.readouterr().out == _expected(EXAMPLE)
+
+
 def test_layers_are_read_from_the_content_store_and_cached(env: Containerd) -> None:
     """The blobs are plain files of the content store: scanned where they lie, found in the layer cache again."""
     from dive_py.cache.scans import CachedLayerScan
