@@ -13,9 +13,8 @@ from collections.abc import Callable
 
 from dive_py.errors import ImageFormatError
 from dive_py.layers.compression import decompressing_reader, sniff
-from dive_py.layers.scan import clean_member_path, scan_layer
+from dive_py.layers.scan import clean_member_path
 from dive_py.layers.tarscan import BLOCK, TarReader, _checksum_ok
-from dive_py.model import LayerScan
 from dive_py.sources.base import (
     MEMBER_KINDS,
     SMALL_FILE_LIMIT,
@@ -91,14 +90,6 @@ class TarFileImage(ImageFiles):
         member = self._member(name)
         return region_reader(self._path, member.offset, member.size, f"{self.what} is truncated inside {name!r}")
 
-    def scan(self, name, what, *, expected_digest, expected_diff_id, progress=None) -> LayerScan:  # noqa: ANN001
-        return scan_layer(
-            self.open_blob(name),
-            what,
-            expected_digest=expected_digest,
-            expected_diff_id=expected_diff_id,
-            progress=progress,
-        )
 
     def close(self) -> None:
         self._file.close()

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from dive_py.errors import ImageFormatError
+from dive_py.layers.scan import scan_layer
 from dive_py.model import LayerScan
 
 SMALL_FILE_LIMIT = 64 << 20
@@ -67,7 +68,14 @@ class ImageFiles:
         expected_diff_id: str | None,
         progress: Progress | None = None,
     ) -> LayerScan:
-        raise NotImplementedError
+        """Scans a layer blob, checking it against the digests the layout states for it."""
+        return scan_layer(
+            self.open_blob(name),
+            what,
+            expected_digest=expected_digest,
+            expected_diff_id=expected_diff_id,
+            progress=progress,
+        )
 
     def open_blob(self, name: str) -> Callable[[int], bytes]:
         """A ``read(n)`` over a blob's stored bytes (maybe compressed), usable after :meth:`close`.
@@ -138,6 +146,18 @@ def region_reader(path: str, offset: int, size: int, truncated: str) -> Callable
             handle.close()
             raise ImageFormatError(truncated)
         left[0] -= len(data)
+        return data
+
+    return read
+
+
+def closing_reader(handle) -> Callable[[int], bytes]:  # noqa: ANN001 - a binary file
+    """``handle.read`` that closes the file at its end (a blob handed out to be read once)."""
+
+    def read(n: int = -1) -> bytes:
+        data = handle.read(n)
+        if not data:
+            handle.close()
         return data
 
     return read

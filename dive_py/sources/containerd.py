@@ -21,8 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from dive_py.errors import DivepyError, ImageFormatError, SourceError
-from dive_py.layers.scan import scan_layer
-from dive_py.model import LayerScan
 from dive_py.sources.base import SMALL_FILE_LIMIT, ImageFiles, region_reader
 from dive_py.sources.reference import parse_image_name
 
@@ -264,14 +262,6 @@ class ContentStoreImage(ImageFiles):
             raise self._missing(name)
         return self._ctr.stream(self._digest(name))
 
-    def scan(self, name, what, *, expected_digest, expected_diff_id, progress=None) -> LayerScan:  # noqa: ANN001
-        return scan_layer(
-            self.open_blob(name),
-            what,
-            expected_digest=expected_digest,
-            expected_diff_id=expected_diff_id,
-            progress=progress,
-        )
 
 
 def open_containerd_image(ref: str, namespace: str | None = None) -> ContentStoreImage:

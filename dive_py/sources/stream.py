@@ -23,6 +23,7 @@ from dive_py.sources.base import (
     ImageFiles,
     Member,
     Progress,
+    closing_reader,
     resolve_links,
 )
 
@@ -174,7 +175,7 @@ class StreamImage(ImageFiles):
                 f"{self.what}: the layer blob {digest[:19]}… is no longer in divepy's cache (the cache was "
                 "pruned or could not be written): open the image again to read its files"
             )
-        return _closing_reader(handle)
+        return closing_reader(handle)
 
 
 def _renamed(text: str, name: str, what: str) -> str:
@@ -210,18 +211,6 @@ def _teed(read: Callable[[int], bytes], write: Callable[[bytes], None]) -> Calla
         return data
 
     return teed
-
-
-def _closing_reader(handle) -> Callable[[int], bytes]:  # noqa: ANN001 - a binary file
-    """``handle.read`` that closes the file at its end."""
-
-    def read(n: int = -1) -> bytes:
-        data = handle.read(n)
-        if not data:
-            handle.close()
-        return data
-
-    return read
 
 
 def open_stream(

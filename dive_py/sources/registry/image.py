@@ -15,7 +15,7 @@ from dive_py.cache.store import prune_cache
 from dive_py.errors import DivepyError, SourceError
 from dive_py.layers.scan import scan_layer
 from dive_py.model import LayerScan
-from dive_py.sources.base import ImageFiles
+from dive_py.sources.base import ImageFiles, closing_reader
 from dive_py.sources.plan import ImagePlan
 from dive_py.sources.reference import ImageName, parse_image_name
 from dive_py.sources.registry.client import RegistryClient
@@ -99,21 +99,11 @@ class RegistryImage(ImageFiles):
                 f"{self.what}: the layer blob {digest[:19]}… is no longer in divepy's cache: "
                 "open the image again to fetch it"
             )
-        return _closing(blob)
+        return closing_reader(blob)
 
     def close(self) -> None:
         if self.client.downloaded_bytes:
             prune_cache(self.cache.root)  # blobs were added: keep the cache within its limit
-
-
-def _closing(handle) -> Callable[[int], bytes]:  # noqa: ANN001 - a binary file
-    def read(n: int = -1) -> bytes:
-        data = handle.read(n)
-        if not data:
-            handle.close()
-        return data
-
-    return read
 
 
 def registry_client(
