@@ -21,7 +21,7 @@ from dive_py.format import signed, size_text
 from dive_py.reports.diff import CHANGE_MARKS, biggest_first, summarize
 from dive_py.trees.tree import Node
 from dive_py.trees.view_state import DiffType
-from dive_py.ui.app import DivepyApp, help_sections
+from dive_py.ui.app import VIEW_BINDINGS, DivepyApp, help_sections
 from dive_py.ui.config import UiConfig
 from dive_py.ui.loading import BackgroundLoad
 from dive_py.ui.panes.file_tree import FileTreePane
@@ -95,6 +95,7 @@ class DiffScreen(Screen):
     """The summary pane and the file tree of the comparison, with the explorer's keys."""
 
     AUTO_FOCUS = "#tree"
+    BINDINGS = VIEW_BINDINGS
 
     def __init__(self, diff: DiffModel, config: UiConfig) -> None:
         super().__init__(id="diff")
@@ -113,6 +114,13 @@ class DiffScreen(Screen):
                 yield DiffSummaryPane(self.comparison)
             yield self.tree_pane
         yield Footer()
+
+    def toggle_view(self) -> None:
+        """Tab: the summary's list of changes and the file tree, back and forth."""
+        if self.tree_pane.has_focus_within:
+            self.query_one("#diff-biggest").focus()
+        else:
+            self.tree_view.focus()
 
     def on_diff_summary_pane_path_chosen(self, event: DiffSummaryPane.PathChosen) -> None:
         self.go_to_path(event.path)

@@ -5,24 +5,38 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.reactive import reactive
+from textual.widget import Widget
 from textual.widgets import Input
 
 from dive_py.errors import ConfigError
 from dive_py.format import size_text
 from dive_py.trees.tree import Node
 from dive_py.ui.panes.file_tree_view import FileTreeView
+from dive_py.ui.panes.tree_draw import header_text
 from dive_py.ui.panes.tree_lines_view import TreeLinesView
 from dive_py.units import parse_bytes
 
 __all__ = ["FileTreePane"]
 
 
+class TreeHeader(Widget):
+    """The column header over the tree (``Permission  UID:GID  Size  Filetree``)."""
+
+    DEFAULT_CSS = "TreeHeader { height: 1; text-style: bold; color: $text-muted; }"
+
+    def __init__(self, view: TreeLinesView) -> None:
+        super().__init__(id="tree-header")
+        self.view = view
+
+    def render(self) -> str:
+        return header_text(self.view.look)
+
+
 class FileTreePane(Vertical):
     """The bordered file tree, with the filter/search line under it."""
 
     BINDINGS = [
-        Binding("ctrl+f,slash", "open_filter", "Filter", id="filter-files"),
-        Binding("escape", "close_input", "Close", show=False),
+        Binding("escape", "close_input", "Close the input line, or clear a kept filter", show=False),
     ]
 
     mode: reactive[str] = reactive("")
@@ -37,6 +51,7 @@ class FileTreePane(Vertical):
         self.search_index = 0
 
     def compose(self):  # noqa: ANN201
+        yield TreeHeader(self.view)
         yield self.view
         yield Input(id="tree-input")
 
@@ -64,9 +79,15 @@ class FileTreePane(Vertical):
         subtitle = " · ".join(notes)
         if subtitle != self.border_subtitle:  # setting it repaints the whole pane
             self.border_subtitle = subtitle
+        if self.is_mounted:
+            self.query_one(TreeHeader).refresh()  # attributes or markers may have been toggled
 
-    def action_open_filter(self) -> None:
-        self.open_input("filter", self.view.state.filter)
+    def toggle_filter(self) -> None:
+        """Opens the filter line (from any pane); when it is open, closes it and keeps the filter."""
+        if self.mode == "filter":
+            self.close_input()
+        else:
+            self.open_input("filter", self.view.state.filter)
 
     # Search and the size filter are the pane's; opening and extracting a file go on to the screen.
     def on_file_tree_view_search_opened(self, event: FileTreeView.SearchOpened) -> None:
@@ -104,8 +125,10 @@ class FileTreePane(Vertical):
         field.focus()
 
     def action_close_input(self) -> None:
-        if self.mode == "filter":
+        """esc: closes the filter and clears it (or clears a kept filter, from the tree); closes the search."""
+        if self.mode in ("filter", "") and self.view.state.filter:
             self.view.state.filter = ""
+            self.view.filter_error = None
             self.view.rebuild()
         self.close_input()
 
@@ -173,4 +196,3 @@ class FileTreePane(Vertical):
         field = self.query_one(Input)
         note = "" if row is not None else " (hidden by a filter)"
         field.border_subtitle = f"{self.search_index + 1}/{len(self.search_matches)}{note}"
-
