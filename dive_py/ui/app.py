@@ -13,7 +13,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from dive_py.analysis.analyze import Analysis
 from dive_py.contents.reader import ContentReader, ExtractResult
@@ -24,6 +23,7 @@ from dive_py.trees.rows import TreeModel
 from dive_py.trees.tree import Node
 from dive_py.trees.view_state import TreeViewState
 from dive_py.ui.config import UiConfig
+from dive_py.ui.key_bar import KeyBar
 from dive_py.ui.loading import BackgroundLoad
 from dive_py.ui.panes.details import ImageDetailsPane, LayerDetailsPane
 from dive_py.ui.panes.file_tree import FileTreePane
@@ -78,7 +78,7 @@ class ExplorerScreen(Screen):
                 yield self.layer_details
                 yield ImageDetailsPane(self.analysis)
             yield self.tree_pane
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.set_class(self.config.ascii_only, "-ascii")
@@ -278,21 +278,24 @@ class DivepyApp(App[int]):
         self.push_screen(HelpScreen(help_sections()))
 
 
+HELP_KEY_NAMES = {"question_mark": "?", "slash": "/", "ctrl+underscore": "ctrl+_", "pageup": "pgup", "pagedown": "pgdn"}
+
+
+def help_keys(bindings: list[Binding]) -> list[tuple[str, str]]:
+    """Each key once: (keys, description); two bindings of one key (``ctrl+o``'s two sort orders) share a line."""
+    keys: dict[str, str] = {}
+    for binding in bindings:
+        key = ", ".join(HELP_KEY_NAMES.get(k.strip(), k.strip()) for k in binding.key.split(","))
+        keys[key] = f"{keys[key]} / {binding.description}" if key in keys else binding.description
+    return list(keys.items())
+
+
 def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
     """Every key, by pane, from the bindings themselves (so rebinding cannot leave the help stale)."""
-    sections = []
-    for title, bindings in (
-        ("Everywhere", VIEW_BINDINGS + DivepyApp.BINDINGS),
-        ("Layers", LayersPane.BINDINGS),
-        ("File tree", FileTreeView.BINDINGS + FileTreePane.BINDINGS),
-    ):
-        keys = [(b.key.replace("question_mark", "?").replace("slash", "/"), b.description) for b in bindings]
-        if title == "Layers":
-            keys = [("up/k, down/j", "Select the layer"), ("pgup/u, pgdn/d, home/g, end/G", "Page, first, last")] + [
-                k for k in keys if k[0] not in ("k", "j", "u", "d", "g", "G")
-            ]
-        sections.append((title, keys))
-    sections.append(
+    return [
+        ("Everywhere", help_keys(VIEW_BINDINGS + DivepyApp.BINDINGS)),
+        ("Layers", help_keys(LayersPane.BINDINGS)),
+        ("File tree", help_keys(FileTreeView.BINDINGS + FileTreePane.BINDINGS)),
         (
             "Filter, search, file view",
             [
@@ -301,11 +304,11 @@ def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
                 ("enter (search)", "Next match"),
                 ("ctrl+p (tree)", "Wrap long rows onto more lines; off: shift+wheel scrolls sideways"),
                 ("[ / ]", "Previous / next page in the file view"),
-                ("tab (details)", "Inefficient files: enter jumps to the path"),
+                ("enter (details)", "Inefficient files: jump to the path"),
+                ("h, l (details)", "Scroll the layer details sideways (ids and digests are never broken)"),
             ],
-        )
-    )
-    return sections
+        ),
+    ]
 
 
 __all__ = ["DivepyApp", "ExplorerScreen"]

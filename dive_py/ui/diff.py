@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.compare import ImageComparison
@@ -23,6 +23,7 @@ from dive_py.trees.tree import Node
 from dive_py.trees.view_state import DiffType
 from dive_py.ui.app import VIEW_BINDINGS, DivepyApp, help_sections
 from dive_py.ui.config import UiConfig
+from dive_py.ui.key_bar import KeyBar
 from dive_py.ui.loading import BackgroundLoad
 from dive_py.ui.panes.file_tree import FileTreePane
 from dive_py.ui.panes.file_tree_view import FileTreeView
@@ -113,7 +114,7 @@ class DiffScreen(Screen):
             with Vertical(id="left"):
                 yield DiffSummaryPane(self.comparison)
             yield self.tree_pane
-        yield Footer()
+        yield KeyBar()
 
     def toggle_view(self) -> None:
         """Tab: the summary's list of changes and the file tree, back and forth."""

@@ -43,6 +43,10 @@ class LoadingScreen(Screen):
         bar.update(total=max(total, 1), progress=done)
 
 
+HELP_KEY_COLUMN = 24
+"""Widest key column of the help; longer keys put their text on the next line."""
+
+
 class HelpScreen(ModalScreen[None]):
     """Every key binding of the explorer, by pane."""
 
@@ -54,10 +58,13 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         text = Text()
+        column = min(max((len(key) for _, keys in self.sections for key, _ in keys), default=0), HELP_KEY_COLUMN)
         for title, keys in self.sections:
             text.append(f"{title}\n", style="bold underline")
             for key, description in keys:
-                text.append(f"  {key:<24}", style="bold")
+                text.append(f"  {key:<{column}}", style="bold")
+                # A key wider than the column gets its text on the next line: never run into it.
+                text.append(f"\n  {'':<{column}}  " if len(key) > column else "  ")
                 text.append(f"{description}\n")
             text.append("\n")
         with VerticalScroll(id="help-box"):

@@ -268,3 +268,58 @@ async def test_first_change_can_be_turned_off(tomcat: Analysis) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("end")
         assert tree_of(app).cursor_path == "/bin"
+
+
+# -- 11. the footer fits; the help lists each key once ---------------------------------------------------------
+@pytest.mark.parametrize("width", [60, 80, 160])
+async def test_footer_fits_and_starts_with_tab_and_filter(tomcat: Analysis, width: int) -> None:
+    app = DivepyApp(tomcat)
+    async with app.run_test(size=(width, 24)) as pilot:
+        await pilot.pause()
+        bar = app.screen.query_one("KeyBar")
+        tree_of(app).focus()
+        await pilot.pause()
+        lines = [line.plain for line in bar.lines(width)]
+        assert len(lines) <= 2 and all(len(line) <= width for line in lines)
+        assert lines[0].startswith(" tab Switch view  ^f Filter") and lines[-1].endswith("? Help")
+        if width >= 160:
+            assert "o Only changes" in " ".join(lines) and "m Min size" in " ".join(lines)
+        await pilot.press("slash")
+        assert bar.lines(width)[0].plain.startswith("typing filters paths by regex")
+
+
+def test_help_lists_each_key_once() -> None:
+    from dive_py.ui.app import help_sections
+
+    for _title, keys in help_sections():
+        names = [key for key, _ in keys]
+        assert len(names) == len(set(names))
+
+
+# -- 14. layer details never break a digest ---------------------------------------------------------------------
+async def test_layer_details_keep_digests_whole(tomcat: Analysis) -> None:
+    app = DivepyApp(tomcat)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        fields = app.explorer.layer_details.fields
+        lines = fields.render().plain.split("\n")
+        digest = tomcat.layers[0].digest
+        assert any(line.endswith(digest) for line in lines)
+        assert fields.size.width >= max(len(line) for line in lines)  # whole, scrolled sideways if need be
+
+
+# -- 17. small things -----------------------------------------------------------------------------------------------
+async def test_search_counts_and_empty_filter_note(tomcat: Analysis) -> None:
+    app = DivepyApp(tomcat)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = tree_of(app)
+        view.focus()
+        await pilot.press("s", *"etc/passwd")
+        field = app.explorer.tree_pane.query_one("#tree-input")
+        assert field.border_subtitle in ("1 match", "2 matches")
+        await pilot.press("escape", "s")
+        assert field.value == ""
+        await pilot.press("escape", "slash", *"no-such-path")
+        assert row_text(view, 0).startswith("no path matches the filter")
+        await pilot.press("escape", "ctrl+e")
+        assert app.screen.id == "extract"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import ScrollableContainer, Vertical
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
@@ -33,28 +33,59 @@ class DetailsText(Widget):
         console = self.app.console
         return max((len(text.wrap(console, max(width, 1))) for text in self.texts), default=1)
 
+    def get_content_width(self, container, viewport) -> int:  # noqa: ANN001
+        """As wide as the widest line of any text (what the unwrapped id and digest lines need)."""
+        return max((line.cell_len for text in self.texts for line in text.split("\n")), default=1)
+
     def select(self, index: int) -> None:
         if index != self.index:
             self.index = index
             self.refresh()
 
 
-class LayerDetailsPane(VerticalScroll):
-    """Tags, id, digest, size and the full command of the selected layer."""
+class LayerDetailsPane(ScrollableContainer):
+    """Tags, id, digest, size and the full command of the selected layer.
 
-    BINDINGS = [Binding("k", "scroll_up", show=False), Binding("j", "scroll_down", show=False)]
+    Ids and digests are never broken across lines (so they can be copied whole): those lines scroll
+    sideways when the pane is narrow; only the command wraps.
+    """
+
+    DEFAULT_CSS = """
+    LayerDetailsPane #layer-details-fields { width: auto; }
+    LayerDetailsPane #layer-details-command { width: 100%; }
+    """
+    BINDINGS = [
+        Binding("k", "scroll_up", show=False),
+        Binding("j", "scroll_down", show=False),
+        Binding("h", "scroll_left", show=False),
+        Binding("l", "scroll_right", show=False),
+    ]
 
     def __init__(self, layers: list[Layer], tags: list[str]) -> None:
         super().__init__(id="layer-details", can_focus=True)
         self.tags = tags
         self.border_title = "Layer Details"
-        self.text = DetailsText([self.describe(layer) for layer in layers], id="layer-details-text")
+        self.fields = DetailsText([self.describe(layer) for layer in layers], id="layer-details-fields")
+        self.command = DetailsText([self.command_text(layer) for layer in layers], id="layer-details-command")
 
     def compose(self):  # noqa: ANN201
-        yield self.text
+        yield self.fields
+        yield self.command
+
+    @property
+    def text(self) -> DetailsText:
+        """The id, digest and size lines (the command is in ``command``)."""
+        return self.fields
+
+    def command_text(self, layer: Layer) -> Text:
+        text = Text()
+        text.append("Command:\n", style="bold")
+        text.append(layer.command or "(none)")
+        return text
 
     def describe(self, layer: Layer) -> Text:
-        text = Text()
+        """The lines that never wrap: tags, ids, digests, size, date, comment."""
+        text = Text(no_wrap=True, overflow="ignore")
         rows = [
             ("Tags:   ", ", ".join(self.tags) or "(none)"),
             ("Id:     ", layer.id),
@@ -69,12 +100,12 @@ class LayerDetailsPane(VerticalScroll):
         for label, value in rows:
             text.append(label, style="bold")
             text.append(f"{value}\n")
-        text.append("Command:\n", style="bold")
-        text.append(layer.command or "(none)")
+        text.rstrip()
         return text
 
     def show(self, layer: Layer) -> None:
-        self.text.select(layer.index)
+        self.fields.select(layer.index)
+        self.command.select(layer.index)
 
 
 class ImageDetailsPane(Vertical):

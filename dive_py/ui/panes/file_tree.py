@@ -82,6 +82,14 @@ class FileTreePane(Vertical):
         if self.is_mounted:
             self.query_one(TreeHeader).refresh()  # attributes or markers may have been toggled
 
+    def input_hint(self) -> str | None:
+        """What typing does in the open input line (the footer shows it while the line has focus)."""
+        return {
+            "filter": "typing filters paths by regex · enter keeps · esc clears · ^f closes",
+            "search": "typing finds a path fragment · enter next match · esc closes",
+            "size": "type a size (1MB, 500k, 0 for all) · enter applies · esc closes",
+        }.get(self.mode)
+
     def toggle_filter(self) -> None:
         """Opens the filter line (from any pane); when it is open, closes it and keeps the filter."""
         if self.mode == "filter":
@@ -184,7 +192,8 @@ class FileTreePane(Vertical):
             nodes[pos] for pos, path in enumerate(model.paths()) if codes[pos] and needle in path.lower()
         ]
         field = self.query_one(Input)
-        field.border_subtitle = f"{len(self.search_matches)} matches"
+        count = len(self.search_matches)
+        field.border_subtitle = f"{count} match" if count == 1 else f"{count} matches"
         if self.search_matches:
             self.view.expand_to(self.search_matches[0])
 

@@ -50,8 +50,14 @@ class FileTreeView(TreeLinesView, can_focus=True):
         Binding("end,G", "cursor_end", "Bottom", show=False),
         Binding("left,h", "collapse_or_parent", "Parent", show=False),
         Binding("right,l", "expand_or_child", "Expand", show=False),
+        # In order of use: the footer shows them so.
+        Binding("enter", "view_file", "View", id="view-file"),
         Binding("space", "toggle_collapse", "Collapse", id="toggle-collapse-dir"),
         Binding("ctrl+space,ctrl+@,ctrl+t", "toggle_collapse_all", "Collapse all", id="toggle-collapse-all-dir"),
+        Binding("s", "search", "Search", id="search"),
+        Binding("n", "next_match", "Next match", show=False),
+        Binding("N", "previous_match", "Previous match", show=False),
+        Binding("o", "toggle_only_changes", "Only changes", id="only-changes"),
         Binding("ctrl+a", "toggle_added", "Added", id="toggle-added-files"),
         Binding("ctrl+r", "toggle_removed", "Removed", id="toggle-removed-files"),
         Binding("ctrl+n", "toggle_modified", "Modified", id="toggle-modified-files"),
@@ -59,15 +65,10 @@ class FileTreeView(TreeLinesView, can_focus=True):
         Binding("ctrl+b", "toggle_attributes", "Attributes", id="toggle-filetree-attributes"),
         Binding("ctrl+o", "sort_by_size", "Sort: name", id="toggle-sort-order"),
         Binding("ctrl+o", "sort_by_name", "Sort: size", id="toggle-sort-order-size"),
-        Binding("ctrl+p", "toggle_wrap", "Wrap", id="toggle-wrap-tree"),
-        Binding("c", "toggle_markers", "Marks", id="toggle-change-markers"),
-        Binding("enter", "view_file", "View", id="view-file"),
-        Binding("x", "extract", "Extract", id="extract-file"),
-        Binding("s", "search", "Search", id="search"),
-        Binding("n", "next_match", "Next match", show=False),
-        Binding("N", "previous_match", "Previous match", show=False),
-        Binding("o", "toggle_only_changes", "Only changes", id="only-changes"),
         Binding("m", "size_filter", "Min size", id="size-filter"),
+        Binding("x,ctrl+e", "extract", "Extract", id="extract-file"),
+        Binding("c", "toggle_markers", "Marks", id="toggle-change-markers"),
+        Binding("ctrl+p", "toggle_wrap", "Wrap", id="toggle-wrap-tree"),
     ]
 
     class FileOpened(Message):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.cache import LRUCache
@@ -204,6 +205,8 @@ class TreeLinesView(ScrollView):
 
     def render_row(self, row: int, scroll_x: int, width: int, part: int = 0) -> Strip:
         """Draws ``row`` (its line ``part`` when it wraps), ``width`` cells from ``scroll_x``."""
+        if row == 0 and not len(self.rows):
+            return Strip([Segment(self.empty_note(), self._style("filetree--note"))]).extend_cell_length(width)
         cursor = self.get_component_rich_style("filetree--cursor", partial=True) if row == self.cursor else None
         return draw_row(
             self.rows,
@@ -217,6 +220,14 @@ class TreeLinesView(ScrollView):
             width=width,
             part=part,
         )
+
+    def empty_note(self) -> str:
+        """Said in the pane when no row is left to show."""
+        if self.state.filter:
+            return f"no path matches the filter {self.state.filter!r}"
+        if self.state.hidden or self.state.only_changes or self.state.min_size:
+            return "nothing left to show: every path is hidden"
+        return "nothing to show at this layer"
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
