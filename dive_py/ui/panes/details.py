@@ -10,7 +10,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from dive_py.analysis.analyze import Analysis
-from dive_py.format import size_text
+from dive_py.format import size as dive_size
 from dive_py.model import Layer
 from dive_py.ui.panes.line_list import LineList
 
@@ -91,7 +91,7 @@ class LayerDetailsPane(ScrollableContainer):
             ("Id:     ", layer.id),
             ("Digest: ", layer.digest),
             ("DiffID: ", layer.diff_id),
-            ("Size:   ", size_text(layer.size_bytes)),
+            ("Size:   ", dive_size(layer.size_bytes)),
         ]
         if layer.created:
             rows.append(("Created:", " " + layer.created))
@@ -128,11 +128,11 @@ class ImageDetailsPane(Vertical):
         summary = Text()
         for label, value in (
             ("Image name: ", a.image.name),
-            ("Total Image size: ", size_text(a.size_bytes)),
-            ("Potential wasted space: ", size_text(a.wasted_bytes)),
+            ("Total Image size: ", dive_size(a.size_bytes)),
+            ("Potential wasted space: ", dive_size(a.wasted_bytes)),
             ("Image efficiency score: ", f"{a.efficiency * 100:.0f} %"),
-            ("Reclaimable by squashing: ", size_text(a.reclaimable_bytes)),
-            ("Duplicate content: ", size_text(a.duplicate_content_bytes)),
+            ("Reclaimable by squashing: ", dive_size(a.reclaimable_bytes)),
+            ("Duplicate content: ", dive_size(a.duplicate_content_bytes)),
         ):
             summary.append(label, style="bold")
             summary.append(value + "\n")
@@ -141,7 +141,7 @@ class ImageDetailsPane(Vertical):
         yield LineList(
             f"{'Count':>5}  {'Total Space':>11}  Path",
             len(items),
-            lambda i: f"{items[i].count:>5}  {size_text(items[i].cumulative_bytes):>11}  {items[i].path}",
+            lambda i: f"{items[i].count:>5}  {dive_size(items[i].cumulative_bytes):>11}  {items[i].path}",
             id="inefficiencies",
         )
 

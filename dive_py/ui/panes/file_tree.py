@@ -9,7 +9,7 @@ from textual.widget import Widget
 from textual.widgets import Input
 
 from dive_py.errors import ConfigError
-from dive_py.format import size_text
+from dive_py.format import size as dive_size
 from dive_py.trees.tree import Node
 from dive_py.ui.panes.file_tree_view import FileTreeView
 from dive_py.ui.panes.tree_draw import header_text
@@ -71,7 +71,7 @@ class FileTreePane(Vertical):
         if state.only_changes:
             notes.append("only changes")
         if state.min_size:
-            notes.append(f"≥ {size_text(state.min_size)}")
+            notes.append(f"≥ {dive_size(state.min_size)}")
         if state.filter:
             notes.append(f"filter: {state.filter}" + (" (invalid)" if self.view.filter_error else ""))
         notes.append("sort: size" if state.sort_by_size else "sort: name")

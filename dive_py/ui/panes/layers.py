@@ -16,7 +16,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from dive_py.format import size_text
+from dive_py.format import size as dive_size
 from dive_py.model import Layer
 from dive_py.ui.text import short_id
 
@@ -77,7 +77,7 @@ class LayersPane(ScrollView, can_focus=True):
         """Compare with the first layer rather than with the layer below."""
         self.mark = ASCII_COMPARE_MARK if ascii_only else COMPARE_MARK
         self.border_title = "Layers"
-        self.sizes = [size_text(layer.size_bytes) for layer in layers]
+        self.sizes = [dive_size(layer.size_bytes) for layer in layers]
         self.labels = [layer_label(layer) for layer in layers]
 
     def on_mount(self) -> None:

@@ -8,7 +8,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
 
-from dive_py.format import size_text
+from dive_py.format import size as dive_size
 from dive_py.model import FileEntry
 from dive_py.trees.row_set import RowSet
 from dive_py.trees.row_text import DIFF_MARKS, UNICODE_GLYPHS, Glyphs, tree_prefix
@@ -112,7 +112,7 @@ def header_text(look: RowLook) -> str:
 def _attributes_text(rows: RowSet, row: int, entry: FileEntry | None) -> str:
     """dive's permission, uid:gid and size columns (blank owner and size for a path with no version)."""
     owner = f"{entry.uid}:{entry.gid}" if entry is not None else ""
-    size = "" if entry is None else size_text(rows.size(row))
+    size = "" if entry is None else dive_size(rows.size(row))
     return f"{mode_text(entry)} {owner:>11} {size:>10}  "
 
 
