@@ -7,6 +7,7 @@ visible positions, so building the rows never loops over them in Python.
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,6 +23,8 @@ class RowSource(Protocol):
     pos_of: dict[Node, int]
 
     def codes(self, layer: int, aggregated: bool = False) -> bytes: ...
+
+    def sizes(self, layer: int) -> Sequence[int]: ...
 
 
 @dataclass
@@ -42,8 +45,19 @@ class TreeRow:
 class RowSet:
     """The visible rows of one state: positions in an :class:`Order`, plus what drawing a row needs."""
 
-    def __init__(self, model: RowSource, order: Order, positions: list[int], layer: int, aggregated: bool) -> None:
+    def __init__(
+        self,
+        model: RowSource,
+        order: Order,
+        positions: list[int],
+        layer: int,
+        aggregated: bool,
+        kept_sizes: Sequence[int] | None = None,
+    ) -> None:
         self.model = model
+        self.kept_sizes = kept_sizes
+        """When a filter or a hidden diff type narrowed the view: bytes per node (name order) counting only
+        the files kept, so folder sizes follow what is shown; else None (every file counts)."""
         self.order = order
         self.positions = positions
         self.layer = layer
@@ -120,7 +134,10 @@ class RowSet:
         layer = self.shown_layer(row)
         if layer < 0:
             return 0
-        return self.model.sizes(layer)[self._base(self.positions[row])]
+        pos = self._base(self.positions[row])
+        if self.kept_sizes is not None and layer == self.layer:
+            return self.kept_sizes[pos]
+        return self.model.sizes(layer)[pos]
 
     def row(self, row: int) -> TreeRow:
         return TreeRow(

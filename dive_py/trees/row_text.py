@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from dive_py.trees.row_set import TreeRow
 from dive_py.trees.view_state import ABSENT, DiffType
 
@@ -14,10 +16,45 @@ _DIFF_LETTERS = {
 }
 
 
-def tree_prefix(is_last: tuple[bool, ...]) -> str:
-    """dive's tree glyphs for a row, from its ``is_last`` flags."""
-    parts = ["    " if last else "│   " for last in is_last[:-1]]
-    parts.append("└── " if is_last[-1] else "├── ")
+DIFF_MARKS = {
+    ABSENT: " ",
+    DiffType.ADDED: "+",
+    DiffType.REMOVED: "-",
+    DiffType.MODIFIED: "~",
+    DiffType.UNMODIFIED: " ",
+}
+"""The marker before a changed row's attributes (no colour needed to tell the changes; the diff report's marks)."""
+
+
+@dataclass(frozen=True)
+class Glyphs:
+    """The four-cell pieces a tree row's prefix is made of."""
+
+    through: str
+    """An ancestor with later siblings: the line goes on down."""
+    blank: str
+    """An ancestor that was its parent's last child."""
+    branch: str
+    last: str
+    collapsed_branch: str
+    """A collapsed folder (dive's ``⊕``)."""
+    collapsed_last: str
+    arrow: str
+    """Between a link and its target."""
+
+
+UNICODE_GLYPHS = Glyphs("│   ", "    ", "├── ", "└── ", "├─⊕ ", "└─⊕ ", " → ")
+ASCII_GLYPHS = Glyphs("|   ", "    ", "|-- ", "`-- ", "|-+ ", "`-+ ", " -> ")
+"""For a terminal that cannot draw box characters (a C locale), as dive falls back."""
+
+
+def tree_prefix(is_last: tuple[bool, ...], collapsed: bool = False, glyphs: Glyphs = UNICODE_GLYPHS) -> str:
+    """dive's tree glyphs for a row, from its ``is_last`` flags; ``collapsed`` marks a closed folder."""
+    parts = [glyphs.blank if last else glyphs.through for last in is_last[:-1]]
+    if collapsed:
+        parts.append(glyphs.collapsed_last if is_last[-1] else glyphs.collapsed_branch)
+    else:
+        parts.append(glyphs.last if is_last[-1] else glyphs.branch)
     return "".join(parts)
 
 

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
+from dataclasses import replace
 
 from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from dive_py.analysis.analyze import Analysis
 from dive_py.contents.reader import ContentReader, ExtractResult
 from dive_py.errors import DivepyError
 from dive_py.load.image import ProgressCallback
+from dive_py.trees.row_text import ASCII_GLYPHS, UNICODE_GLYPHS
 from dive_py.trees.rows import TreeModel
 from dive_py.trees.tree import Node
 from dive_py.trees.view_state import TreeViewState
 from dive_py.ui.config import UiConfig
+from dive_py.ui.key_bar import KeyBar
 from dive_py.ui.loading import BackgroundLoad
 from dive_py.ui.panes.details import ImageDetailsPane, LayerDetailsPane
 from dive_py.ui.panes.file_tree import FileTreePane
@@ -32,8 +35,17 @@ POLL_INTERVAL = 0.05
 """Seconds between two looks at the background load (progress and completion)."""
 
 
+VIEW_BINDINGS = [
+    Binding("tab", "app.toggle_view", "Switch view", id="toggle-view"),
+    Binding("shift+tab", "app.focus_previous", "Every pane in turn", show=False),
+]
+"""The explorer screens' pane keys (a screen's own, as Textual's screens bind tab to the next pane)."""
+
+
 class ExplorerScreen(Screen):
     """The four panes and the footer."""
+
+    BINDINGS = VIEW_BINDINGS
 
     def __init__(self, analysis: Analysis, model: TreeModel, config: UiConfig) -> None:
         super().__init__(id="explorer")
@@ -46,8 +58,16 @@ class ExplorerScreen(Screen):
             collapse_all=config.collapse_dirs,
             hidden=set(config.hidden),
         )
-        self.tree_view = FileTreeView(model, state, show_attributes=config.show_attributes, id="tree")
-        self.layers_pane = LayersPane(analysis.layers, aggregated=config.aggregated)
+        self.tree_view = FileTreeView(
+            model,
+            state,
+            show_attributes=config.show_attributes,
+            markers=config.markers,
+            glyphs=ASCII_GLYPHS if config.ascii_only else UNICODE_GLYPHS,
+            id="tree",
+        )
+        self.tree_view.cursor_to_first_change = config.cursor_to_first_change
+        self.layers_pane = LayersPane(analysis.layers, aggregated=config.aggregated, ascii_only=config.ascii_only)
         self.layer_details = LayerDetailsPane(analysis.layers, analysis.image.tags)
         self.tree_pane = FileTreePane(self.tree_view)
 
@@ -58,12 +78,23 @@ class ExplorerScreen(Screen):
                 yield self.layer_details
                 yield ImageDetailsPane(self.analysis)
             yield self.tree_pane
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
+        self.set_class(self.config.ascii_only, "-ascii")
         if self.analysis.layers:
             self.layer_details.show(self.analysis.layers[0])
         self.layers_pane.focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        fit_to_size(self, event.size.width, event.size.height)
+
+    def toggle_view(self) -> None:
+        """Tab, as in dive: the Layers pane and the file tree, back and forth."""
+        if self.tree_pane.has_focus_within:
+            self.layers_pane.focus()
+        else:
+            self.tree_view.focus()
 
     # -- wiring -------------------------------------------------------------
     def on_layers_pane_layer_selected(self, event: LayersPane.LayerSelected) -> None:
@@ -112,6 +143,19 @@ class ExplorerScreen(Screen):
             self.notify(f"extracted {len(result.written)} paths to {result.root}{skipped}")
 
 
+NARROW_WIDTH = 110
+"""Below this many columns the left column shrinks to its compact form (dive: 8 columns below 90), leaving the
+file tree room for names."""
+SHORT_HEIGHT = 24
+"""At or below this many rows the details panes give up their minimum heights."""
+
+
+def fit_to_size(screen: Screen, width: int, height: int) -> None:
+    """Marks ``screen`` narrow or short (the stylesheet lays out the compact forms)."""
+    screen.set_class(width < NARROW_WIDTH, "-narrow")
+    screen.set_class(height <= SHORT_HEIGHT, "-short")
+
+
 class DivepyApp(App[int]):
     """The explorer. Give it a finished ``analysis`` (tests, screenshots) or a ``load`` function (the CLI)."""
 
@@ -121,9 +165,9 @@ class DivepyApp(App[int]):
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
-        Binding("tab", "focus_next", "Switch pane", id="toggle-view"),
-        Binding("shift+tab", "focus_previous", "Previous pane", show=False),
+        Binding("ctrl+f,slash,ctrl+underscore", "filter", "Filter", id="filter-files"),
         Binding("question_mark", "help", "Help"),
+        Binding("ctrl+z", "suspend_process", "Suspend", show=False),
     ]
 
     class Loaded(Message):
@@ -138,10 +182,13 @@ class DivepyApp(App[int]):
         config: UiConfig | None = None,
     ) -> None:
         super().__init__()
+        config = replace(config) if config is not None else UiConfig()
+        if self.no_color:  # Textual took NO_COLOR out of the environment; monochrome needs the markers
+            config.markers = True
+        self.config = config
         self.analysis = analysis
         self.loader = None if load is None else load if isinstance(load, BackgroundLoad) else BackgroundLoad(load)
         self.ref = ref or (analysis.image.name if analysis else "")
-        self.config = config or UiConfig()
         self.model: TreeModel | None = None
         self.explorer: ExplorerScreen | None = None
         """The explorer screen once shown (a ``DiffScreen`` in the diff view: both have ``tree_view``)."""
@@ -154,6 +201,10 @@ class DivepyApp(App[int]):
         return self.loader.seconds if self.loader is not None else None
 
     def on_mount(self) -> None:
+        if self.config.theme in self.available_themes:
+            self.theme = self.config.theme
+        elif self.config.theme:
+            self.notify(f"unknown theme {self.config.theme!r}: try ansi-dark or ansi-light", severity="warning")
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
         ready = self._given()
@@ -208,27 +259,43 @@ class DivepyApp(App[int]):
         else:
             self.push_screen(screen)
 
+    def action_toggle_view(self) -> None:
+        toggle = getattr(self.screen, "toggle_view", None)
+        if toggle is not None:
+            toggle()
+        else:
+            self.action_focus_next()
+
+    def action_filter(self) -> None:
+        """Opens the filter from any pane (focus moves to the tree); a second press closes it, keeping it."""
+        pane = getattr(self.screen, "tree_pane", None)
+        if pane is not None:
+            pane.toggle_filter()
+
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(help_sections()))
 
 
+HELP_KEY_NAMES = {"question_mark": "?", "slash": "/", "ctrl+underscore": "ctrl+_", "pageup": "pgup", "pagedown": "pgdn"}
+
+
+def help_keys(bindings: list[Binding]) -> list[tuple[str, str]]:
+    """Each key once: (keys, description); two bindings of one key (``ctrl+o``'s two sort orders) share a line."""
+    keys: dict[str, str] = {}
+    for binding in bindings:
+        key = ", ".join(HELP_KEY_NAMES.get(k.strip(), k.strip()) for k in binding.key.split(","))
+        keys[key] = f"{keys[key]} / {binding.description}" if key in keys else binding.description
+    return list(keys.items())
+
+
 def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
     """Every key, by pane, from the bindings themselves (so rebinding cannot leave the help stale)."""
-    sections = []
-    for title, bindings in (
-        ("Everywhere", DivepyApp.BINDINGS),
-        ("Layers", LayersPane.BINDINGS),
-        ("File tree", FileTreeView.BINDINGS + FileTreePane.BINDINGS),
-    ):
-        keys = [(b.key.replace("question_mark", "?").replace("slash", "/"), b.description) for b in bindings]
-        if title == "Layers":
-            keys = [("up/k, down/j", "Select the layer"), ("pgup/u, pgdn/d, home/g, end/G", "Page, first, last")] + [
-                k for k in keys if k[0] not in ("k", "j", "u", "d", "g", "G")
-            ]
-        sections.append((title, keys))
-    sections.append(
+    return [
+        ("Everywhere", help_keys(VIEW_BINDINGS + DivepyApp.BINDINGS)),
+        ("Layers", help_keys(LayersPane.BINDINGS)),
+        ("File tree", help_keys(FileTreeView.BINDINGS + FileTreePane.BINDINGS)),
         (
             "Filter, search, file view",
             [
@@ -237,11 +304,11 @@ def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
                 ("enter (search)", "Next match"),
                 ("ctrl+p (tree)", "Wrap long rows onto more lines; off: shift+wheel scrolls sideways"),
                 ("[ / ]", "Previous / next page in the file view"),
-                ("tab (details)", "Inefficient files: enter jumps to the path"),
+                ("enter (details)", "Inefficient files: jump to the path"),
+                ("h, l (details)", "Scroll the layer details sideways (ids and digests are never broken)"),
             ],
-        )
-    )
-    return sections
+        ),
+    ]
 
 
 __all__ = ["DivepyApp", "ExplorerScreen"]

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ BINDING_IDS = (
     "search",
     "only-changes",
     "size-filter",
+    "toggle-change-markers",
 )
 """Binding ids that ``keybinding.<id>`` may rebind (dive's names, plus divepy's own)."""
 
@@ -72,6 +74,42 @@ class UiConfig:
     """Start in aggregated compare mode (``layer.show-aggregated-changes``)."""
     keymap: dict[str, str] = field(default_factory=dict)
     """Binding id -> comma-separated Textual key names."""
+    markers: bool = False
+    """Mark changed rows ``+``/``~``/``-`` (``filetree.show-markers``; on by itself under ``NO_COLOR``)."""
+    ascii_only: bool = False
+    """Draw the tree and the borders in ASCII (a C or other non-UTF-8 locale)."""
+    theme: str | None = None
+    """A Textual theme name (``ansi-dark`` and ``ansi-light`` use the terminal's own palette)."""
+    cursor_to_first_change: bool = True
+    """On arriving at a layer in layer-changes mode, put the cursor on its first change
+    (``filetree.cursor-to-first-change``)."""
+
+
+_COERCED = {"C.UTF-8", "C.utf8", "UTF-8"}
+"""What Python writes into ``LC_CTYPE`` when it coerces a C locale (PEP 538): not the user's choice."""
+
+
+def locale_is_ascii(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the locale names no UTF-8 charset (``LANG=C``, ``POSIX``, ``en_US.ISO-8859-1``, none).
+
+    Read from the environment as the C library would (``LC_ALL``, then ``LC_CTYPE``, then ``LANG``),
+    skipping the ``LC_CTYPE`` Python itself sets when it coerces a C locale to UTF-8.
+    """
+    env = os.environ if environ is None else environ
+    ctype = env.get("LC_CTYPE", "")
+    value = env.get("LC_ALL") or (ctype if ctype not in _COERCED else "") or env.get("LANG", "") or ctype
+    if ctype in _COERCED and not env.get("LC_ALL") and env.get("LANG", "C") in ("C", "POSIX"):
+        value = env.get("LANG", "C")
+    return "utf8" not in value.lower().replace("-", "")
+
+
+def from_environment(config: UiConfig, environ: Mapping[str, str] | None = None) -> UiConfig:
+    """Settings the terminal implies: markers under ``NO_COLOR``, ASCII drawing in a non-UTF-8 locale."""
+    env = os.environ if environ is None else environ
+    if "NO_COLOR" in env:  # https://no-color.org: set to anything
+        config.markers = True
+    config.ascii_only = locale_is_ascii(env)
+    return config
 
 
 def load_ui_config(paths: list[Path] | None = None) -> UiConfig:
@@ -91,7 +129,7 @@ def load_ui_config(paths: list[Path] | None = None) -> UiConfig:
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: config must be a mapping")
         apply_settings(config, data, str(path))
-    return config
+    return from_environment(config)
 
 
 def _section(data: dict[str, Any], name: str) -> dict[str, Any]:
@@ -117,6 +155,13 @@ def apply_settings(config: UiConfig, data: dict[str, Any], where: str = "config"
     config.collapse_dirs = _bool(filetree, "collapse-dir", config.collapse_dirs, where)
     config.show_attributes = _bool(filetree, "show-attributes", config.show_attributes, where)
     config.aggregated = _bool(_section(data, "layer"), "show-aggregated-changes", config.aggregated, where)
+    config.markers = _bool(filetree, "show-markers", config.markers, where)
+    config.cursor_to_first_change = _bool(filetree, "cursor-to-first-change", config.cursor_to_first_change, where)
+    theme = data.get("theme")
+    if theme is not None:
+        if not isinstance(theme, str):
+            raise ConfigError(f"{where}: theme must be a theme name such as 'ansi-dark'")
+        config.theme = theme
     for binding_id, keys in _section(data, "keybinding").items():
         if binding_id not in BINDING_IDS:
             continue  # dive keys with no counterpart here are ignored

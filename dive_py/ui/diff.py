@@ -11,18 +11,20 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.compare import ImageComparison
 from dive_py.analysis.compare_tree import DiffModel, build_diff_model
 from dive_py.contents.reader import ContentReader, ExtractResult
-from dive_py.format import signed, size_text
+from dive_py.format import signed
+from dive_py.format import size as dive_size
 from dive_py.reports.diff import CHANGE_MARKS, biggest_first, summarize
 from dive_py.trees.tree import Node
 from dive_py.trees.view_state import DiffType
-from dive_py.ui.app import DivepyApp, help_sections
+from dive_py.ui.app import VIEW_BINDINGS, DivepyApp, help_sections
 from dive_py.ui.config import UiConfig
+from dive_py.ui.key_bar import KeyBar
 from dive_py.ui.loading import BackgroundLoad
 from dive_py.ui.panes.file_tree import FileTreePane
 from dive_py.ui.panes.file_tree_view import FileTreeView
@@ -37,27 +39,27 @@ def summary_text(c: ImageComparison) -> Text:
     for label, analysis in (("Base: ", c.base), ("New:  ", c.new)):
         image = analysis.image
         text.append(label, style="bold")
-        text.append(f"{image.name}  ({len(image.layers)} layers, {size_text(analysis.size_bytes)})\n")
+        text.append(f"{image.name}  ({len(image.layers)} layers, {dive_size(analysis.size_bytes)})\n")
     text.append("Shared layers: ", style="bold")
     text.append(f"{c.shared_layers} of {len(c.base.layers)} / {len(c.new.layers)}\n\n")
     text.append("Files and links\n", style="bold underline")
     for row in summary.changes:
-        figure = "" if row.delta_bytes is None else signed(row.delta_bytes, size_text)
+        figure = "" if row.delta_bytes is None else signed(row.delta_bytes, dive_size)
         text.append(f"  {row.mark} {row.change.value:<9}", style=row.style)
         text.append(f"{row.count:>7,}  {figure:>10}\n")
     if summary.copies:
         text.append(f"  ({summary.copies:,} added files are copies of base files)\n", style="dim")
     text.append("Final file system ", style="bold")
-    text.append(signed(c.size_delta_bytes, size_text) + " · ")
+    text.append(signed(c.size_delta_bytes, dive_size) + " · ")
     text.append("image size ", style="bold")
-    text.append(signed(c.image_size_delta_bytes, size_text) + "\n")
+    text.append(signed(c.image_size_delta_bytes, dive_size) + "\n")
     if summary.folders:
         text.append("\nSize by top-level folder\n", style="bold underline")
         for folder in summary.folders:
-            sizes = f"{size_text(folder.base_size_bytes):>9} → {size_text(folder.size_bytes):>9}"
+            sizes = f"{dive_size(folder.base_size_bytes):>9} → {dive_size(folder.size_bytes):>9}"
             text.append(f"  {folder.path:<14} {sizes}")
             style = "green" if folder.delta_bytes > 0 else "red"
-            text.append(f"  {signed(folder.delta_bytes, size_text)}\n", style=style)
+            text.append(f"  {signed(folder.delta_bytes, dive_size)}\n", style=style)
     return text
 
 
@@ -82,7 +84,7 @@ class DiffSummaryPane(Vertical):
         def line(i: int) -> str:
             item = items[i]
             mark = CHANGE_MARKS[item.change][0]
-            return f"{mark} {item.change.value:<8} {signed(item.delta_bytes, size_text):>10}  {item.path}"
+            return f"{mark} {item.change.value:<8} {signed(item.delta_bytes, dive_size):>10}  {item.path}"
 
         yield LineList(f"  {'Change':<8} {'Delta':>10}  Path (biggest first)", len(items), line, id="diff-biggest")
 
@@ -95,6 +97,7 @@ class DiffScreen(Screen):
     """The summary pane and the file tree of the comparison, with the explorer's keys."""
 
     AUTO_FOCUS = "#tree"
+    BINDINGS = VIEW_BINDINGS
 
     def __init__(self, diff: DiffModel, config: UiConfig) -> None:
         super().__init__(id="diff")
@@ -112,7 +115,14 @@ class DiffScreen(Screen):
             with Vertical(id="left"):
                 yield DiffSummaryPane(self.comparison)
             yield self.tree_pane
-        yield Footer()
+        yield KeyBar()
+
+    def toggle_view(self) -> None:
+        """Tab: the summary's list of changes and the file tree, back and forth."""
+        if self.tree_pane.has_focus_within:
+            self.query_one("#diff-biggest").focus()
+        else:
+            self.tree_view.focus()
 
     def on_diff_summary_pane_path_chosen(self, event: DiffSummaryPane.PathChosen) -> None:
         self.go_to_path(event.path)

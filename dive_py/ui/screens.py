@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Static
 
 from dive_py.contents.reader import ContentReader, ExtractResult
 from dive_py.errors import DivepyError
-from dive_py.format import size_text
+from dive_py.format import size as dive_size
 from dive_py.trees.tree import FileTree, Node
 from dive_py.ui.text import mode_text
 
@@ -38,9 +38,13 @@ class LoadingScreen(Screen):
             yield ProgressBar(total=None, show_eta=False, id="loading-bar")
 
     def update_progress(self, label: str, done: int, total: int) -> None:
-        self.query_one("#loading-label", Label).update(f"{label}: {size_text(done)} of {size_text(total)}")
+        self.query_one("#loading-label", Label).update(f"{label}: {dive_size(done)} of {dive_size(total)}")
         bar = self.query_one(ProgressBar)
         bar.update(total=max(total, 1), progress=done)
+
+
+HELP_KEY_COLUMN = 24
+"""Widest key column of the help; longer keys put their text on the next line."""
 
 
 class HelpScreen(ModalScreen[None]):
@@ -54,10 +58,13 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         text = Text()
+        column = min(max((len(key) for _, keys in self.sections for key, _ in keys), default=0), HELP_KEY_COLUMN)
         for title, keys in self.sections:
             text.append(f"{title}\n", style="bold underline")
             for key, description in keys:
-                text.append(f"  {key:<24}", style="bold")
+                text.append(f"  {key:<{column}}", style="bold")
+                # A key wider than the column gets its text on the next line: never run into it.
+                text.append(f"\n  {'':<{column}}  " if len(key) > column else "  ")
                 text.append(f"{description}\n")
             text.append("\n")
         with VerticalScroll(id="help-box"):
@@ -103,7 +110,7 @@ class FileViewScreen(ModalScreen[None]):
                 change = "added"
             else:
                 change = "unchanged" if entry.same_as(previous) else "modified"
-            size = size_text(entry.size) if entry is not None else ""
+            size = dive_size(entry.size) if entry is not None else ""
             mark = "◀ shown" if at == max((a for a, _ in self.node.events if a <= self.at_layer), default=-1) else ""
             table.add_row(str(at + 1), change, mode_text(entry) if entry else "", size, mark)
             previous = entry

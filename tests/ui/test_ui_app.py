@@ -176,7 +176,7 @@ async def test_inefficient_file_jumps_to_the_path(tomcat: Analysis) -> None:
     app = DivepyApp(tomcat)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("end", "ctrl+t")
-        await pilot.press("tab", "tab", "enter")
+        await pilot.press("shift+tab", "shift+tab", "enter")  # shift+tab reaches every pane
         view = tree_of(app)
         assert app.focused is view
         assert view.cursor_path == tomcat.inefficiencies[0].path
@@ -289,8 +289,6 @@ async def test_loading_screen_then_explorer(tomcat: Analysis) -> None:
         assert app.explorer is not None and app.screen is app.explorer
         await pilot.press("q")
     assert app.return_code == 0
-
-
 
 
 def test_binary_content_is_shown_as_hex_and_text_with_syntax() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.compare import ImageComparison
 from dive_py.ui.app import DivepyApp
+from dive_py.ui.config import UiConfig
 from dive_py.ui.diff import DivepyDiffApp
 
 SIZE = (120, 40)
@@ -64,3 +65,17 @@ class TestDiff:
             await pilot.pause()
 
         assert snap_compare(DivepyDiffApp(tomcat_diff), run_before=go, terminal_size=SIZE)
+
+
+class TestSmallTerminals:
+    """Issue 14: names on the most common terminal size and smaller, without colour, in a C locale."""
+
+    def test_80x24(self, snap_compare, tomcat: Analysis) -> None:  # noqa: ANN001
+        assert snap_compare(DivepyApp(tomcat), press=["end", "tab"], terminal_size=(80, 24))
+
+    def test_60x20(self, snap_compare, tomcat: Analysis) -> None:  # noqa: ANN001
+        assert snap_compare(DivepyApp(tomcat), press=["tab"], terminal_size=(60, 20))
+
+    def test_ascii_with_markers_80x24(self, snap_compare, tomcat: Analysis) -> None:  # noqa: ANN001
+        config = UiConfig(markers=True, ascii_only=True)
+        assert snap_compare(DivepyApp(tomcat, config=config), press=["end", "tab"], terminal_size=(80, 24))

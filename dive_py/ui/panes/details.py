@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import ScrollableContainer, Vertical
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
 
 from dive_py.analysis.analyze import Analysis
-from dive_py.format import size_text
+from dive_py.format import size as dive_size
 from dive_py.model import Layer
 from dive_py.ui.panes.line_list import LineList
 
@@ -33,34 +33,65 @@ class DetailsText(Widget):
         console = self.app.console
         return max((len(text.wrap(console, max(width, 1))) for text in self.texts), default=1)
 
+    def get_content_width(self, container, viewport) -> int:  # noqa: ANN001
+        """As wide as the widest line of any text (what the unwrapped id and digest lines need)."""
+        return max((line.cell_len for text in self.texts for line in text.split("\n")), default=1)
+
     def select(self, index: int) -> None:
         if index != self.index:
             self.index = index
             self.refresh()
 
 
-class LayerDetailsPane(VerticalScroll):
-    """Tags, id, digest, size and the full command of the selected layer."""
+class LayerDetailsPane(ScrollableContainer):
+    """Tags, id, digest, size and the full command of the selected layer.
 
-    BINDINGS = [Binding("k", "scroll_up", show=False), Binding("j", "scroll_down", show=False)]
+    Ids and digests are never broken across lines (so they can be copied whole): those lines scroll
+    sideways when the pane is narrow; only the command wraps.
+    """
+
+    DEFAULT_CSS = """
+    LayerDetailsPane #layer-details-fields { width: auto; }
+    LayerDetailsPane #layer-details-command { width: 100%; }
+    """
+    BINDINGS = [
+        Binding("k", "scroll_up", show=False),
+        Binding("j", "scroll_down", show=False),
+        Binding("h", "scroll_left", show=False),
+        Binding("l", "scroll_right", show=False),
+    ]
 
     def __init__(self, layers: list[Layer], tags: list[str]) -> None:
         super().__init__(id="layer-details", can_focus=True)
         self.tags = tags
         self.border_title = "Layer Details"
-        self.text = DetailsText([self.describe(layer) for layer in layers], id="layer-details-text")
+        self.fields = DetailsText([self.describe(layer) for layer in layers], id="layer-details-fields")
+        self.command = DetailsText([self.command_text(layer) for layer in layers], id="layer-details-command")
 
     def compose(self):  # noqa: ANN201
-        yield self.text
+        yield self.fields
+        yield self.command
+
+    @property
+    def text(self) -> DetailsText:
+        """The id, digest and size lines (the command is in ``command``)."""
+        return self.fields
+
+    def command_text(self, layer: Layer) -> Text:
+        text = Text()
+        text.append("Command:\n", style="bold")
+        text.append(layer.command or "(none)")
+        return text
 
     def describe(self, layer: Layer) -> Text:
-        text = Text()
+        """The lines that never wrap: tags, ids, digests, size, date, comment."""
+        text = Text(no_wrap=True, overflow="ignore")
         rows = [
             ("Tags:   ", ", ".join(self.tags) or "(none)"),
             ("Id:     ", layer.id),
             ("Digest: ", layer.digest),
             ("DiffID: ", layer.diff_id),
-            ("Size:   ", size_text(layer.size_bytes)),
+            ("Size:   ", dive_size(layer.size_bytes)),
         ]
         if layer.created:
             rows.append(("Created:", " " + layer.created))
@@ -69,12 +100,12 @@ class LayerDetailsPane(VerticalScroll):
         for label, value in rows:
             text.append(label, style="bold")
             text.append(f"{value}\n")
-        text.append("Command:\n", style="bold")
-        text.append(layer.command or "(none)")
+        text.rstrip()
         return text
 
     def show(self, layer: Layer) -> None:
-        self.text.select(layer.index)
+        self.fields.select(layer.index)
+        self.command.select(layer.index)
 
 
 class ImageDetailsPane(Vertical):
@@ -97,11 +128,11 @@ class ImageDetailsPane(Vertical):
         summary = Text()
         for label, value in (
             ("Image name: ", a.image.name),
-            ("Total Image size: ", size_text(a.size_bytes)),
-            ("Potential wasted space: ", size_text(a.wasted_bytes)),
+            ("Total Image size: ", dive_size(a.size_bytes)),
+            ("Potential wasted space: ", dive_size(a.wasted_bytes)),
             ("Image efficiency score: ", f"{a.efficiency * 100:.0f} %"),
-            ("Reclaimable by squashing: ", size_text(a.reclaimable_bytes)),
-            ("Duplicate content: ", size_text(a.duplicate_content_bytes)),
+            ("Reclaimable by squashing: ", dive_size(a.reclaimable_bytes)),
+            ("Duplicate content: ", dive_size(a.duplicate_content_bytes)),
         ):
             summary.append(label, style="bold")
             summary.append(value + "\n")
@@ -110,7 +141,7 @@ class ImageDetailsPane(Vertical):
         yield LineList(
             f"{'Count':>5}  {'Total Space':>11}  Path",
             len(items),
-            lambda i: f"{items[i].count:>5}  {size_text(items[i].cumulative_bytes):>11}  {items[i].path}",
+            lambda i: f"{items[i].count:>5}  {dive_size(items[i].cumulative_bytes):>11}  {items[i].path}",
             id="inefficiencies",
         )
 

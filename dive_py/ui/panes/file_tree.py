@@ -5,24 +5,38 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.reactive import reactive
+from textual.widget import Widget
 from textual.widgets import Input
 
 from dive_py.errors import ConfigError
-from dive_py.format import size_text
+from dive_py.format import size as dive_size
 from dive_py.trees.tree import Node
 from dive_py.ui.panes.file_tree_view import FileTreeView
+from dive_py.ui.panes.tree_draw import header_text
 from dive_py.ui.panes.tree_lines_view import TreeLinesView
 from dive_py.units import parse_bytes
 
 __all__ = ["FileTreePane"]
 
 
+class TreeHeader(Widget):
+    """The column header over the tree (``Permission  UID:GID  Size  Filetree``)."""
+
+    DEFAULT_CSS = "TreeHeader { height: 1; text-style: bold; color: $text-muted; }"
+
+    def __init__(self, view: TreeLinesView) -> None:
+        super().__init__(id="tree-header")
+        self.view = view
+
+    def render(self) -> str:
+        return header_text(self.view.look)
+
+
 class FileTreePane(Vertical):
     """The bordered file tree, with the filter/search line under it."""
 
     BINDINGS = [
-        Binding("ctrl+f,slash", "open_filter", "Filter", id="filter-files"),
-        Binding("escape", "close_input", "Close", show=False),
+        Binding("escape", "close_input", "Close the input line, or clear a kept filter", show=False),
     ]
 
     mode: reactive[str] = reactive("")
@@ -37,6 +51,7 @@ class FileTreePane(Vertical):
         self.search_index = 0
 
     def compose(self):  # noqa: ANN201
+        yield TreeHeader(self.view)
         yield self.view
         yield Input(id="tree-input")
 
@@ -56,7 +71,7 @@ class FileTreePane(Vertical):
         if state.only_changes:
             notes.append("only changes")
         if state.min_size:
-            notes.append(f"≥ {size_text(state.min_size)}")
+            notes.append(f"≥ {dive_size(state.min_size)}")
         if state.filter:
             notes.append(f"filter: {state.filter}" + (" (invalid)" if self.view.filter_error else ""))
         notes.append("sort: size" if state.sort_by_size else "sort: name")
@@ -64,9 +79,23 @@ class FileTreePane(Vertical):
         subtitle = " · ".join(notes)
         if subtitle != self.border_subtitle:  # setting it repaints the whole pane
             self.border_subtitle = subtitle
+        if self.is_mounted:
+            self.query_one(TreeHeader).refresh()  # attributes or markers may have been toggled
 
-    def action_open_filter(self) -> None:
-        self.open_input("filter", self.view.state.filter)
+    def input_hint(self) -> str | None:
+        """What typing does in the open input line (the footer shows it while the line has focus)."""
+        return {
+            "filter": "typing filters paths by regex · enter keeps · esc clears · ^f closes",
+            "search": "typing finds a path fragment · enter next match · esc closes",
+            "size": "type a size (1MB, 500k, 0 for all) · enter applies · esc closes",
+        }.get(self.mode)
+
+    def toggle_filter(self) -> None:
+        """Opens the filter line (from any pane); when it is open, closes it and keeps the filter."""
+        if self.mode == "filter":
+            self.close_input()
+        else:
+            self.open_input("filter", self.view.state.filter)
 
     # Search and the size filter are the pane's; opening and extracting a file go on to the screen.
     def on_file_tree_view_search_opened(self, event: FileTreeView.SearchOpened) -> None:
@@ -104,8 +133,10 @@ class FileTreePane(Vertical):
         field.focus()
 
     def action_close_input(self) -> None:
-        if self.mode == "filter":
+        """esc: closes the filter and clears it (or clears a kept filter, from the tree); closes the search."""
+        if self.mode in ("filter", "") and self.view.state.filter:
             self.view.state.filter = ""
+            self.view.filter_error = None
             self.view.rebuild()
         self.close_input()
 
@@ -161,7 +192,8 @@ class FileTreePane(Vertical):
             nodes[pos] for pos, path in enumerate(model.paths()) if codes[pos] and needle in path.lower()
         ]
         field = self.query_one(Input)
-        field.border_subtitle = f"{len(self.search_matches)} matches"
+        count = len(self.search_matches)
+        field.border_subtitle = f"{count} match" if count == 1 else f"{count} matches"
         if self.search_matches:
             self.view.expand_to(self.search_matches[0])
 
@@ -173,4 +205,3 @@ class FileTreePane(Vertical):
         field = self.query_one(Input)
         note = "" if row is not None else " (hidden by a filter)"
         field.border_subtitle = f"{self.search_index + 1}/{len(self.search_matches)}{note}"
-

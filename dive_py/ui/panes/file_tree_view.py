@@ -50,8 +50,14 @@ class FileTreeView(TreeLinesView, can_focus=True):
         Binding("end,G", "cursor_end", "Bottom", show=False),
         Binding("left,h", "collapse_or_parent", "Parent", show=False),
         Binding("right,l", "expand_or_child", "Expand", show=False),
+        # In order of use: the footer shows them so.
+        Binding("enter", "view_file", "View", id="view-file"),
         Binding("space", "toggle_collapse", "Collapse", id="toggle-collapse-dir"),
-        Binding("ctrl+space,ctrl+t", "toggle_collapse_all", "Collapse all", id="toggle-collapse-all-dir"),
+        Binding("ctrl+space,ctrl+@,ctrl+t", "toggle_collapse_all", "Collapse all", id="toggle-collapse-all-dir"),
+        Binding("s", "search", "Search", id="search"),
+        Binding("n", "next_match", "Next match", show=False),
+        Binding("N", "previous_match", "Previous match", show=False),
+        Binding("o", "toggle_only_changes", "Only changes", id="only-changes"),
         Binding("ctrl+a", "toggle_added", "Added", id="toggle-added-files"),
         Binding("ctrl+r", "toggle_removed", "Removed", id="toggle-removed-files"),
         Binding("ctrl+n", "toggle_modified", "Modified", id="toggle-modified-files"),
@@ -59,14 +65,10 @@ class FileTreeView(TreeLinesView, can_focus=True):
         Binding("ctrl+b", "toggle_attributes", "Attributes", id="toggle-filetree-attributes"),
         Binding("ctrl+o", "sort_by_size", "Sort: name", id="toggle-sort-order"),
         Binding("ctrl+o", "sort_by_name", "Sort: size", id="toggle-sort-order-size"),
-        Binding("ctrl+p", "toggle_wrap", "Wrap", id="toggle-wrap-tree"),
-        Binding("enter", "view_file", "View", id="view-file"),
-        Binding("x", "extract", "Extract", id="extract-file"),
-        Binding("s", "search", "Search", id="search"),
-        Binding("n", "next_match", "Next match", show=False),
-        Binding("N", "previous_match", "Previous match", show=False),
-        Binding("o", "toggle_only_changes", "Only changes", id="only-changes"),
         Binding("m", "size_filter", "Min size", id="size-filter"),
+        Binding("x,ctrl+e", "extract", "Extract", id="extract-file"),
+        Binding("c", "toggle_markers", "Marks", id="toggle-change-markers"),
+        Binding("ctrl+p", "toggle_wrap", "Wrap", id="toggle-wrap-tree"),
     ]
 
     class FileOpened(Message):
@@ -182,7 +184,11 @@ class FileTreeView(TreeLinesView, can_focus=True):
         self.post_message(self.CursorMoved(self.cursor_node))
 
     def action_toggle_attributes(self) -> None:
-        self.show_attributes = not self.show_attributes
+        self.show_attributes = self.attributes_wanted = not self.show_attributes
+        self.rebuild()
+
+    def action_toggle_markers(self) -> None:
+        self.markers = not self.markers
         self.rebuild()
 
     def action_toggle_wrap(self) -> None:
@@ -233,10 +239,28 @@ class FileTreeView(TreeLinesView, can_focus=True):
     def action_previous_match(self) -> None:
         self.post_message(self.PreviousMatchChosen())
 
+    cursor_to_first_change = False
+    """On arriving at another layer in layer-changes mode, move the cursor to the layer's first change
+    (unless it is on a change already), so the changes are on screen."""
+
     def set_view(self, layer: int, aggregated: bool) -> None:
         """Shows another layer or compare mode; the cursor stays on its path when it is still shown."""
         if (layer, aggregated) != (self.state.layer, self.state.aggregated):
+            arrived = layer != self.state.layer
             self.state.layer = layer
             self.state.aggregated = aggregated
             self.rebuild()
+            if arrived and not aggregated and self.cursor_to_first_change:
+                self._show_first_change()
             self.post_message(self.CursorMoved(self.cursor_node))
+
+    def _show_first_change(self) -> None:
+        node = self.cursor_node
+        if node is not None and self.model.changed_by(node, self.state.layer):
+            return
+        first = self.model.first_change(self.state.layer)
+        row = self.rows.nearest_row(first)
+        if row is not None and row != self.cursor:
+            self.cursor = row
+            top = max(self.line_of(row) - 1, 0)  # the change near the top, what follows it below
+            self.scroll_to(y=top, animate=False, force=True, immediate=True)

@@ -8,13 +8,13 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
 
-from dive_py.format import size_text
+from dive_py.format import size as dive_size
 from dive_py.model import FileEntry
 from dive_py.trees.row_set import RowSet
-from dive_py.trees.row_text import tree_prefix
+from dive_py.trees.row_text import DIFF_MARKS, UNICODE_GLYPHS, Glyphs, tree_prefix
 from dive_py.trees.tree import Node
 from dive_py.trees.view_state import DiffType
-from dive_py.ui.panes.tree_layout import Notes, RowLines
+from dive_py.ui.panes.tree_layout import Notes, RowLines, lead_width
 from dive_py.ui.text import mode_text
 
 CLASS_OF = {
@@ -26,6 +26,27 @@ CLASS_OF = {
 """The component class colouring a name, by diff type."""
 
 
+class RowLook:
+    """How rows are drawn, beyond the view state: attributes, change markers, glyphs, which folders are closed."""
+
+    def __init__(
+        self,
+        show_attributes: bool = True,
+        markers: bool = False,
+        glyphs: Glyphs = UNICODE_GLYPHS,
+        is_collapsed: Callable[[Node], bool] | None = None,
+    ) -> None:
+        self.show_attributes = show_attributes
+        self.markers = markers
+        """A ``+``/``~``/``-`` before each changed row, for monochrome terminals and colour-blind users."""
+        self.glyphs = glyphs
+        self.is_collapsed = is_collapsed or (lambda _node: False)
+
+    @property
+    def lead(self) -> int:
+        return lead_width(self.show_attributes, self.markers)
+
+
 def draw_row(
     rows: RowSet,
     row: int,
@@ -33,7 +54,7 @@ def draw_row(
     style: Callable[[str], Style],
     cursor: Style | None,
     notes: Notes,
-    show_attributes: bool,
+    look: RowLook,
     lines: RowLines,
     scroll_x: int,
     width: int,
@@ -51,11 +72,14 @@ def draw_row(
     node = rows.node(row)
     note = notes.get(node)
     entry = rows.entry(row)
-    attrs_text = _attributes_text(rows, row, entry) if show_attributes else ""
+    diff = rows.diff_type(row)
+    attrs_text = _attributes_text(rows, row, entry) if look.show_attributes else ""
+    if look.markers:
+        attrs_text = DIFF_MARKS[diff] + " " + attrs_text
     is_last = rows.is_last(row)
-    glyphs = tree_prefix(is_last)
-    name_style = style(note[1] if note is not None and note[1] else CLASS_OF[rows.diff_type(row)])
-    segments = [Segment(_name_text(node, entry), name_style)]
+    glyphs = tree_prefix(is_last, bool(node.children) and look.is_collapsed(node), look.glyphs)
+    name_style = style(note[1] if note is not None and note[1] else CLASS_OF[diff])
+    segments = [Segment(_name_text(node, entry, look.glyphs), name_style)]
     if note is not None:
         segments.append(Segment(" " + note[0], style("filetree--note")))
     attrs_style = style("filetree--attributes")
@@ -66,10 +90,10 @@ def draw_row(
         fill = style("filetree--cursor")
     lead_cells = len(attrs_text) + len(glyphs)
     if lines.starts is not None and (part or lead_cells + Strip(segments).cell_length > lines.wrap_width):
-        indent = lines.indent(rows.depth(row), show_attributes)
+        indent = lines.indent(rows.depth(row), look.lead)
         if part:
             attrs_text = " " * len(attrs_text)
-            glyphs = "".join("    " if last else "│   " for last in is_last)
+            glyphs = "".join(look.glyphs.blank if last else look.glyphs.through for last in is_last)
         lead = _wrapped_lead(attrs_text, glyphs, indent, attrs_style, base)
         chunk = lines.wrap_width - indent
         piece = Strip(segments).crop(part * chunk, (part + 1) * chunk)
@@ -78,16 +102,23 @@ def draw_row(
     return Strip(lead + segments).crop_extend(scroll_x, scroll_x + width, fill)
 
 
+def header_text(look: RowLook) -> str:
+    """dive's column header over the tree, aligned with the rows' columns."""
+    marker = "  " if look.markers else ""
+    attrs = f"{'Permission':<10} {'UID:GID':>11} {'Size':>10}  " if look.show_attributes else ""
+    return f"{marker}{attrs}Filetree"
+
+
 def _attributes_text(rows: RowSet, row: int, entry: FileEntry | None) -> str:
     """dive's permission, uid:gid and size columns (blank owner and size for a path with no version)."""
     owner = f"{entry.uid}:{entry.gid}" if entry is not None else ""
-    size = "" if entry is None else size_text(rows.size(row))
-    return f"{mode_text(entry)} {owner:>9} {size:>10}  "
+    size = "" if entry is None else dive_size(rows.size(row))
+    return f"{mode_text(entry)} {owner:>11} {size:>10}  "
 
 
-def _name_text(node: Node, entry: FileEntry | None) -> str:
+def _name_text(node: Node, entry: FileEntry | None, glyphs: Glyphs) -> str:
     if entry is not None and entry.link and entry.kind in ("l", "h"):
-        return f"{node.name} → {entry.link}"
+        return f"{node.name}{glyphs.arrow}{entry.link}"
     return node.name
 
 

@@ -15,13 +15,20 @@ from dive_py.trees.row_set import RowSet
 from dive_py.trees.rows import TreeModel
 from dive_py.trees.tree import Node
 
-ATTRIBUTES_WIDTH = 32
-"""Cells of the permission, uid:gid and size columns (dive's layout)."""
+ATTRIBUTES_WIDTH = 35
+"""Cells of the permission, uid:gid and size columns (dive's layout: ``65534:65534`` fits the owner column)."""
+MARKER_WIDTH = 2
+"""Cells of the change marker (``+ ``, ``~ ``, ``- ``) drawn before the attributes when markers are on."""
 MIN_WRAP = 12
 """Fewest cells of a name a wrapped continuation line holds (deep rows in a narrow pane indent less)."""
 
 Notes = dict[Node, tuple[str, str | None]]
 """Per node: a suffix drawn after the name and a component class for the name (None keeps its diff colour)."""
+
+
+def lead_width(show_attributes: bool, markers: bool) -> int:
+    """Cells before a row's tree glyphs: the change marker and the attribute columns, when shown."""
+    return (ATTRIBUTES_WIDTH if show_attributes else 0) + (MARKER_WIDTH if markers else 0)
 
 
 class RowLines:
@@ -64,12 +71,11 @@ class RowLines:
         row = bisect_right(starts, line) - 1
         return row, line - starts[row]
 
-    def indent(self, depth: int, show_attributes: bool) -> int:
-        """Cells before a continuation line's text: the attribute column and the row's tree glyphs."""
-        attrs = ATTRIBUTES_WIDTH if show_attributes else 0
-        return max(min(attrs + 4 * (depth + 1), self.wrap_width - MIN_WRAP), 0)
+    def indent(self, depth: int, lead: int) -> int:
+        """Cells before a continuation line's text: the ``lead`` (marker, attributes) and the row's tree glyphs."""
+        return max(min(lead + 4 * (depth + 1), self.wrap_width - MIN_WRAP), 0)
 
-    def layout(self, rows: RowSet, width: int, wrap: bool, show_attributes: bool) -> None:
+    def layout(self, rows: RowSet, width: int, wrap: bool, lead: int) -> None:
         """Works out which rows wrap at ``width`` (only rows wider than the pane take more lines)."""
         self.starts = None
         if not wrap or not len(rows) or width <= MIN_WRAP:
@@ -78,7 +84,7 @@ class RowLines:
         widths = self.node_widths()
         order = rows.order
         positions = rows.positions if order.base is None else map(order.base.__getitem__, rows.positions)
-        limit = width - (ATTRIBUTES_WIDTH if show_attributes else 0)
+        limit = width - lead
         long_rows = [row for row, cells in enumerate(map(widths.__getitem__, positions)) if cells > limit]
         if not long_rows:
             return
@@ -87,7 +93,7 @@ class RowLines:
             pos = rows.positions[row]
             depth = rows.depth(row)
             name_cells = widths[pos if order.base is None else order.base[pos]] - 4 * (depth + 1)
-            heights[row] = max(-(-name_cells // (width - self.indent(depth, show_attributes))), 1)
+            heights[row] = max(-(-name_cells // (width - self.indent(depth, lead))), 1)
         self.starts = list(accumulate(heights, initial=0))
 
     def node_widths(self) -> array:

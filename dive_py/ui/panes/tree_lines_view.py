@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.cache import LRUCache
@@ -15,11 +16,16 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from dive_py.trees.row_set import RowSet
+from dive_py.trees.row_text import UNICODE_GLYPHS, Glyphs
 from dive_py.trees.rows import TreeModel
 from dive_py.trees.tree import Node
 from dive_py.trees.view_state import TreeViewState
-from dive_py.ui.panes.tree_draw import draw_row
-from dive_py.ui.panes.tree_layout import ATTRIBUTES_WIDTH, Notes, RowLines
+from dive_py.ui.panes.tree_draw import RowLook, draw_row
+from dive_py.ui.panes.tree_layout import Notes, RowLines
+
+ATTRIBUTES_MIN_WIDTH = 60
+"""Below this many cells the tree pane hides the attribute columns by itself, so names stay visible
+(``ctrl+b`` still shows them)."""
 
 
 class TreeLinesView(ScrollView):
@@ -45,14 +51,18 @@ class TreeLinesView(ScrollView):
         state: TreeViewState,
         *,
         show_attributes: bool = True,
+        markers: bool = False,
+        glyphs: Glyphs = UNICODE_GLYPHS,
         notes: Notes | None = None,
         id: str | None = None,  # noqa: A002
     ) -> None:
         super().__init__(id=id)
         self.model = model
         self.state = state
-        self.show_attributes = show_attributes
-        """Draw the permission, uid:gid and size columns."""
+        self.look = RowLook(show_attributes, markers, glyphs, lambda node: state.is_collapsed(node.path))
+        self.attributes_wanted = show_attributes
+        """The user's choice (config, ``ctrl+b``); a narrow pane hides the attributes whatever it is."""
+        self._narrow: bool | None = None
         self.notes = notes or {}
         """Per node: a suffix drawn after the name (``← moved from /a``) and a component class for the
         name instead of its diff colour (None keeps it)."""
@@ -65,6 +75,24 @@ class TreeLinesView(ScrollView):
         self._styles: dict[str, Style] = {}
         self._generation = 0
         self._update_virtual_size()
+
+    @property
+    def show_attributes(self) -> bool:
+        """Draw the permission, uid:gid and size columns."""
+        return self.look.show_attributes
+
+    @show_attributes.setter
+    def show_attributes(self, value: bool) -> None:
+        self.look.show_attributes = value
+
+    @property
+    def markers(self) -> bool:
+        """Draw a change marker before each changed row."""
+        return self.look.markers
+
+    @markers.setter
+    def markers(self, value: bool) -> None:
+        self.look.markers = value
 
     # -- rows ---------------------------------------------------------------
     @property
@@ -121,9 +149,16 @@ class TreeLinesView(ScrollView):
 
     def _layout_lines(self) -> None:
         width = self.size.width - self.styles.scrollbar_size_vertical  # kept free whether or not it shows
-        self.lines.layout(self.rows, width, self.wrap, self.show_attributes)
+        self.lines.layout(self.rows, width, self.wrap, self.look.lead)
 
     def on_resize(self, event: events.Resize) -> None:
+        narrow = event.size.width < ATTRIBUTES_MIN_WIDTH
+        if narrow != self._narrow:  # only on crossing the limit, so ctrl+b is obeyed until the next crossing
+            self._narrow = narrow
+            if self.show_attributes != (self.attributes_wanted and not narrow):
+                self.show_attributes = self.attributes_wanted and not narrow
+                self.rebuild()
+                return
         if self.wrap:
             self._generation += 1
             self._cache.clear()
@@ -132,7 +167,7 @@ class TreeLinesView(ScrollView):
             self.refresh()
 
     def _update_virtual_size(self) -> None:
-        width = self.lines.max_name_width + 40 + (ATTRIBUTES_WIDTH if self.show_attributes else 0)
+        width = self.lines.max_name_width + 40 + self.look.lead
         if self.wrap:
             width = 0
         new, old = Size(width, self.line_count), self.virtual_size
@@ -152,7 +187,7 @@ class TreeLinesView(ScrollView):
         scroll_x, scroll_y = self.scroll_offset
         row, part = self.row_at(scroll_y + y)
         width = self.scrollable_content_region.width
-        key = (row, part, row == self.cursor, self.has_focus, scroll_x, width, self._generation, self.show_attributes)
+        key = (row, part, row == self.cursor, self.has_focus, scroll_x, width, self._generation, self.look.lead)
         strip = self._cache.get(key)
         if strip is None:
             strip = self.render_row(row, scroll_x, width, part)
@@ -170,6 +205,8 @@ class TreeLinesView(ScrollView):
 
     def render_row(self, row: int, scroll_x: int, width: int, part: int = 0) -> Strip:
         """Draws ``row`` (its line ``part`` when it wraps), ``width`` cells from ``scroll_x``."""
+        if row == 0 and not len(self.rows):
+            return Strip([Segment(self.empty_note(), self._style("filetree--note"))]).extend_cell_length(width)
         cursor = self.get_component_rich_style("filetree--cursor", partial=True) if row == self.cursor else None
         return draw_row(
             self.rows,
@@ -177,12 +214,20 @@ class TreeLinesView(ScrollView):
             style=self._style,
             cursor=cursor,
             notes=self.notes,
-            show_attributes=self.show_attributes,
+            look=self.look,
             lines=self.lines,
             scroll_x=scroll_x,
             width=width,
             part=part,
         )
+
+    def empty_note(self) -> str:
+        """Said in the pane when no row is left to show."""
+        if self.state.filter:
+            return f"no path matches the filter {self.state.filter!r}"
+        if self.state.hidden or self.state.only_changes or self.state.min_size:
+            return "nothing left to show: every path is hidden"
+        return "nothing to show at this layer"
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
