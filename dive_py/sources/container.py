@@ -88,7 +88,8 @@ def open_container(
         return _open(client, info, f"{source}://{name}", progress, blobs)
     raise SourceError(
         f"container {name!r}: {'; '.join(answers)}",
-        hint="`docker ps -a` or `podman ps -a` lists the containers; docker-container:// or podman-container:// picks one engine",
+        hint="`docker ps -a` or `podman ps -a` lists the containers; "
+        "docker-container:// or podman-container:// asks one engine",
     )
 
 
@@ -269,7 +270,7 @@ def _history_entry(info: dict) -> dict:
     config = info.get("Config") if isinstance(info.get("Config"), dict) else {}
     command = config.get("Cmd") if isinstance(config.get("Cmd"), list) else []
     return {
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z"),
+        "created": datetime.datetime.now(datetime.UTC).isoformat().replace("+00:00", "Z"),
         "created_by": " ".join(str(part) for part in command),
         "comment": f"container {container_name(info)} (not committed)",
     }
