@@ -35,7 +35,7 @@ from dive_py.sources.base import ImageFiles
 from dive_py.sources.docker_config import EngineHost, resolve_docker_host
 from dive_py.sources.engine import EngineClient, _check_status, _quote, _read_or_fail, open_engine_image
 from dive_py.sources.layouts import ImagePlan, LayerRef, plan_image
-from dive_py.sources.writable_layer import Changes, LayerFilter, chunk_reader, parse_changes
+from dive_py.sources.writable_layer import WHITEOUT_MODES, Changes, LayerFilter, chunk_reader, parse_changes
 
 ATTEMPTS = 3
 """Reads of a container that keeps changing before its layer is shown with a line saying so."""
@@ -205,7 +205,7 @@ def _read_once(
         read = _read_or_fail(response, what)
         if progress is not None:
             read = _counting(read, lambda count: progress(f"reading {what}", count, count))
-        layer_filter = LayerFilter(changes, what)
+        layer_filter = LayerFilter(changes, what, WHITEOUT_MODES.get(client.name, 0o600))
         layer = _scan_and_keep(chunk_reader(layer_filter.chunks(read)), f"{what}: writable layer", blobs)
     finally:
         response.close()

@@ -26,8 +26,9 @@ MODIFIED, ADDED, DELETED = 0, 1, 2
 CHUNK = 1 << 20
 """Bytes of a member's content passed on at a time."""
 
-WHITEOUT_MODE = 0o600
-"""What overlay2's diff writes for a whiteout (its character device turned into an empty file)."""
+WHITEOUT_MODES = {"docker": 0o600, "podman": 0}
+"""The mode of a whiteout as each engine's commit writes it: Docker's overlay2 diff turns the character
+device into an empty file of mode 0600; containers/storage writes a bare header of mode 0."""
 
 _PRELUDE_TYPES = (b"x", b"L", b"K")
 """PAX extended header and GNU long name / long link: they belong to the member after them."""
@@ -83,6 +84,7 @@ class LayerFilter:
 
     changes: Changes
     what: str
+    whiteout_mode: int = WHITEOUT_MODES["docker"]
     seen: set[str] = field(default_factory=set)
 
     @property
@@ -103,16 +105,16 @@ class LayerFilter:
                 reader.skip(_padded(member.size))
         for path in sorted(self.changes.deleted):
             # A deleted folder that is there again (removed and made anew) hides all below it: opaque.
-            yield whiteout_header(path, opaque=path in self.seen)
+            yield whiteout_header(path, self.whiteout_mode, opaque=path in self.seen)
         yield _ZERO_BLOCK * 2
 
 
-def whiteout_header(path: str, *, opaque: bool = False) -> bytes:
+def whiteout_header(path: str, mode: int, *, opaque: bool = False) -> bytes:
     """The member that deletes ``path`` in the layers below (or, opaque, what was below the folder ``path``)."""
     parent, name = posixpath.split(path)
     target = posixpath.join(path, OPAQUE_MARKER) if opaque else posixpath.join(parent, WHITEOUT_PREFIX + name)
     info = tarfile.TarInfo(target)
-    info.mode = WHITEOUT_MODE
+    info.mode = mode
     info.mtime = int(time.time())
     return info.tobuf(tarfile.PAX_FORMAT)
 
