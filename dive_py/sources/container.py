@@ -86,9 +86,12 @@ def open_container(
             answers.append(exc.message)
             continue
         return _open(client, info, f"{source}://{name}", progress, blobs)
+    unreachable = all("cannot reach the engine" in answer for answer in answers)
     raise SourceError(
         f"container {name!r}: {'; '.join(answers)}",
-        hint="`docker ps -a` or `podman ps -a` lists the containers; "
+        hint="is dockerd (or `podman system service`) running? set DOCKER_HOST or CONTAINER_HOST to its socket"
+        if unreachable
+        else "`docker ps -a` or `podman ps -a` lists the containers; "
         "docker-container:// or podman-container:// asks one engine",
     )
 
