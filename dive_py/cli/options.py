@@ -89,7 +89,8 @@ def add_source_flags(parser: argparse.ArgumentParser) -> None:
         choices=SOURCE_CHOICES,
         help="where IMAGE comes from (default: a path if it exists, else docker, podman, containerd in turn; "
         "prefixes docker-archive://, oci-archive://, oci://, docker://, podman://, containerd://, registry://; "
-        "- reads an archive from stdin)",
+        "- reads an archive from stdin; container://NAME_OR_ID, docker-container://, podman-container:// read a "
+        "container's image with its writable layer on top, as docker commit would add it)",
     )
     source.add_argument("--tag", help="pick this image when an archive holds several")
     source.add_argument("--platform", help="pick this platform (os/arch[/variant]) from a multi-platform image")

@@ -17,11 +17,19 @@ from dive_py.errors import ImageFormatError, SourceError
 from dive_py.load.options import LoadOptions
 from dive_py.sources.archive import open_image_files
 from dive_py.sources.base import ImageFiles
+from dive_py.sources.container import open_container
 from dive_py.sources.containerd import open_containerd_image
 from dive_py.sources.engine import open_docker_image
 from dive_py.sources.layouts import ImagePlan, plan_image
 from dive_py.sources.podman import open_podman_image
-from dive_py.sources.reference import ARCHIVE_SOURCES, STDIN_SOURCE, Reference, fallback_sources, parse_reference
+from dive_py.sources.reference import (
+    ARCHIVE_SOURCES,
+    CONTAINER_SOURCES,
+    STDIN_SOURCE,
+    Reference,
+    fallback_sources,
+    parse_reference,
+)
 from dive_py.sources.registry.image import open_registry_image, registry_client
 from dive_py.sources.stream import open_stream
 
@@ -46,6 +54,8 @@ def open_source(ref: str, options: LoadOptions) -> OpenedSource:
     reference = parse_reference(ref, options.source)
     if reference.source in ARCHIVE_SOURCES:
         return _open_archive(ref, reference, options)
+    if reference.source in CONTAINER_SOURCES:
+        return _open_container(reference, options)
     if not reference.fallback:
         return _open_store(ref, reference, options)
     return _open_bare_name(ref, reference, options)
@@ -75,6 +85,14 @@ def _open_archive(ref: str, reference: Reference, options: LoadOptions) -> Opene
         files.close()
         raise
     return OpenedSource(files, plan, ref)
+
+
+def _open_container(reference: Reference, options: LoadOptions) -> OpenedSource:
+    """A container: its image and, on top, its writable layer as ``docker commit`` would store it."""
+    blobs = BlobCache(options.cache_dir) if options.use_cache else None
+    files, plan = open_container(reference.name, reference.source, progress=options.progress, blobs=blobs)
+    plan.source = f"{files.origin} ({plan.source})"
+    return OpenedSource(files, plan, files.what)
 
 
 def _open_store(ref: str, reference: Reference, options: LoadOptions) -> OpenedSource:

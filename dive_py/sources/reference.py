@@ -2,7 +2,8 @@
 
 A reference is an archive path (``docker-archive://``, ``oci-archive://``, ``oci://`` or a bare
 path, handled by the loader), ``-`` for an archive on stdin, or the name of an image in a store:
-``docker://NAME[:TAG|@DIGEST]``, ``podman://NAME`` or ``registry://HOST/REPO[:TAG|@DIGEST]``.
+``docker://NAME[:TAG|@DIGEST]``, ``podman://NAME`` or ``registry://HOST/REPO[:TAG|@DIGEST]``; or a
+container, ``container://NAME_OR_ID`` (``docker-container://``, ``podman-container://``).
 A bare name that is not an existing path goes to the default source (docker), and the error
 then says which sources were tried.
 """
@@ -21,7 +22,10 @@ ARCHIVE_SOURCES = ("docker-archive", "oci-archive", "oci-dir", "archive")
 STORE_SOURCES = ("docker", "podman", "containerd", "registry")
 """Sources that read an image by name rather than from a file."""
 
-SOURCE_CHOICES = (*ARCHIVE_SOURCES, *STORE_SOURCES)
+CONTAINER_SOURCES = ("container", "docker-container", "podman-container")
+"""Sources that read a container: its image plus its writable layer, not committed."""
+
+SOURCE_CHOICES = (*ARCHIVE_SOURCES, *STORE_SOURCES, *CONTAINER_SOURCES)
 """What ``--source`` accepts."""
 
 _ARCHIVE_PREFIXES = {
@@ -46,6 +50,9 @@ _STORE_PREFIXES = {
     "podman://": "podman",
     "containerd://": "containerd",
     "registry://": "registry",
+    "container://": "container",
+    "docker-container://": "docker-container",
+    "podman-container://": "podman-container",
 }
 
 DOCKER_HUB = "docker.io"
@@ -186,7 +193,7 @@ def route_reference(ref: str, source: str | None) -> Reference | None:
             if not rest:
                 raise DivepyError(f"{ref}: no image name after {prefix}")
             return Reference(name, rest)
-    if source in STORE_SOURCES:
+    if source in STORE_SOURCES or source in CONTAINER_SOURCES:
         return Reference(source, ref)
     if source is None and not _has_archive_prefix(ref) and not _exists_as_path(ref) and _looks_like_name(ref):
         return Reference(default_source(), ref, fallback=True)
