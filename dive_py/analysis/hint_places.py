@@ -1,0 +1,116 @@
+"""Provides the places of hints: a group's files gathered under the top folders the pattern covers as a whole.
+
+A folder is covered when every regular file (of some bytes) present under it at the group's reference
+layer belongs to the group: ``chmod -R /app`` gives ``/app``, ``rm -rf /var/lib/apt/lists/*`` gives
+``/var/lib/apt/lists``. Covered folders and the files left are the group's units; units under the same
+parent folder (or, for caches and temporary files, the same cache root) make one hint.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from dive_py.model import DIRECTORY, REGULAR
+from dive_py.trees.tree import FileTree
+
+MAX_PATHS = 20
+"""Paths listed in one hint, biggest first."""
+
+
+@dataclass
+class Group:
+    """The stored versions of one kind that one layer's fix would remove."""
+
+    kind: str
+    layer: int
+    ref: int
+    """The layer at which folders are judged covered; -1 for the last (final file system)."""
+    files: dict[str, int] = field(default_factory=dict)
+    """Path (as the tree names it) -> bytes."""
+    related: Counter = field(default_factory=Counter)
+    """The other layer each version involves (deleting, replacing, source layer; a cache's ``name:root``), by bytes."""
+    sources: dict[str, str] = field(default_factory=dict)
+    """For copies: path -> the path of the earlier live copy."""
+
+
+@dataclass
+class Place:
+    """One hint's worth of a group: the units under one place and their bytes."""
+
+    place: str
+    units: list[tuple[str, int]]
+    """(path, bytes), biggest first."""
+    files: list[str]
+    """Every file of the group under this place."""
+
+    @property
+    def bytes(self) -> int:
+        return sum(size for _unit, size in self.units)
+
+
+def places(tree: FileTree, group: Group, ref: int, caps: re.Pattern | None) -> list[Place]:
+    """The group split into places; ``caps`` (for caches) names the root no unit may climb above."""
+    files = group.files
+    covered = _covered_folders(tree, files, ref)
+    units: dict[str, int] = defaultdict(int)
+    unit_files: dict[str, list[str]] = defaultdict(list)
+    roots: dict[str, str] = {}
+    for path, size in files.items():
+        cap = ""
+        if caps is not None and (found := caps.match(path)) is not None:
+            cap = found.group(found.lastgroup or 0)
+        unit, parent = path, posixpath.dirname(path)
+        while parent and parent in covered and (not cap or parent.startswith(cap)):
+            unit, parent = parent, posixpath.dirname(parent)
+        units[unit] += size
+        unit_files[unit].append(path)
+        roots[unit] = cap or posixpath.dirname(unit)
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for unit in units:
+        grouped[roots[unit]].append(unit)
+    out = []
+    for place, members in grouped.items():
+        ranked = sorted(((unit, units[unit]) for unit in members), key=lambda item: (-item[1], item[0]))
+        out.append(Place(place, ranked, [f for unit in members for f in unit_files[unit]]))
+    return out
+
+
+def _covered_folders(tree: FileTree, files: dict[str, int], ref: int) -> set[str]:
+    """The folders above the group's files whose every file (of some bytes) at ``ref`` is one of them.
+
+    Judged deepest first, so a folder's subfolders are judged before it (no recursion: trees nest deep).
+    """
+    candidates: set[str] = set()
+    for path in files:
+        parent = posixpath.dirname(path)
+        while parent and parent not in candidates:
+            candidates.add(parent)
+            parent = posixpath.dirname(parent)
+    covered: set[str] = set()
+    for folder in sorted(candidates, key=lambda p: -p.count("/")):
+        node = tree.get(folder)
+        if node is not None and node.children and _all_in(node, folder, files, candidates, covered, ref):
+            covered.add(folder)
+    return covered
+
+
+def _all_in(node, folder: str, files: dict, candidates: set, covered: set, ref: int) -> bool:  # noqa: ANN001
+    """Whether every file present under ``node`` at ``ref`` is in ``files`` (subfolders judged already)."""
+    for name, child in node.children.items():
+        entry = child.state(ref)
+        if entry is None:
+            continue
+        path = f"{folder}/{name}"
+        if entry.kind == REGULAR:
+            if entry.size and path not in files:
+                return False
+        elif entry.kind == DIRECTORY:
+            if path in candidates:
+                if path not in covered:
+                    return False
+            elif child.children and any(c.state(ref) is not None for c in child.children.values()):
+                return False  # holds something none of the group's files are in
+    return True
