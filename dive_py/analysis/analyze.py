@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from dive_py.analysis.figures import figures_key, from_record, to_record
+from dive_py.analysis.hints import DEFAULT_MIN_BYTES
 from dive_py.analysis.stacker import Stacker, stack_tree
 from dive_py.cache.figures import FigureStore
 from dive_py.model import REGULAR, Image
@@ -49,6 +50,8 @@ class Analysis:
     """Per layer: bytes it adds that later layers overwrite or delete."""
     warnings: list[str] = field(default_factory=list)
     _tree: FileTree | None = field(default=None, repr=False, compare=False)
+    hint_min_bytes: int = DEFAULT_MIN_BYTES
+    """The smallest hint reported (``--hint-min-size``); :func:`dive_py.analysis.extras.hint_report` reads it."""
     extras: dict = field(default_factory=dict, repr=False, compare=False)
     """Hints and packages once computed (:mod:`dive_py.analysis.extras`)."""
     cached_record: dict | None = field(default=None, repr=False, compare=False)
@@ -204,5 +207,3 @@ def _tree_bytes(tree: FileTree, layer_count: int) -> tuple[int, int, list[int]]:
                 if entry is not None and entry.kind == REGULAR:
                     shadowed[flat[i - 1]] += entry.size
     return final, duplicates, shadowed
-
-

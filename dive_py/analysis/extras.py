@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from dive_py.analysis.hints import DEFAULT_MIN_BYTES, Hint, HintReport, find_hints
+from dive_py.analysis.hints import Hint, HintReport, find_hints
 from dive_py.analysis.packages import LayerPackages, PackageReport, find_packages
 
 if TYPE_CHECKING:
@@ -24,8 +24,10 @@ _LOCK = threading.Lock()
 """One computation at a time: the explorer's background worker and a report may ask together."""
 
 
-def hint_report(analysis: Analysis, min_bytes: int = DEFAULT_MIN_BYTES) -> HintReport:
-    """The image's hints saving at least ``min_bytes``, biggest first."""
+def hint_report(analysis: Analysis, min_bytes: int | None = None) -> HintReport:
+    """The image's hints saving at least ``min_bytes`` (default: the analysis' ``hint_min_bytes``), biggest first."""
+    if min_bytes is None:
+        min_bytes = analysis.hint_min_bytes
     with _LOCK:
         cached = analysis.extras.get("hints")
         if cached is None and min_bytes >= CACHED_MIN_BYTES:

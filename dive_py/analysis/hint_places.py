@@ -8,7 +8,6 @@ parent folder (or, for caches and temporary files, the same cache root) make one
 
 from __future__ import annotations
 
-import posixpath
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -53,21 +52,22 @@ class Place:
 
 def places(tree: FileTree, group: Group, ref: int, caps: re.Pattern | None) -> list[Place]:
     """The group split into places; ``caps`` (for caches) names the root no unit may climb above."""
-    files = group.files
-    covered = _covered_folders(tree, files, ref)
+    covered = _covered_folders(tree, group.files, ref)
     units: dict[str, int] = defaultdict(int)
     unit_files: dict[str, list[str]] = defaultdict(list)
     roots: dict[str, str] = {}
-    for path, size in files.items():
+    tops: dict[tuple[str, str], str] = {}  # (folder, cap) -> its highest covered ancestor (itself included)
+    for path, size in group.files.items():
         cap = ""
         if caps is not None and (found := caps.match(path)) is not None:
             cap = found.group(found.lastgroup or 0)
-        unit, parent = path, posixpath.dirname(path)
-        while parent and parent in covered and (not cap or parent.startswith(cap)):
-            unit, parent = parent, posixpath.dirname(parent)
+        parent = path.rpartition("/")[0]
+        unit = path
+        if parent in covered:
+            unit = tops.get((parent, cap)) or tops.setdefault((parent, cap), _top(parent, covered, cap))
         units[unit] += size
         unit_files[unit].append(path)
-        roots[unit] = cap or posixpath.dirname(unit)
+        roots[unit] = cap or unit.rpartition("/")[0]
     grouped: dict[str, list[str]] = defaultdict(list)
     for unit in units:
         grouped[roots[unit]].append(unit)
@@ -78,6 +78,14 @@ def places(tree: FileTree, group: Group, ref: int, caps: re.Pattern | None) -> l
     return out
 
 
+def _top(folder: str, covered: set[str], cap: str) -> str:
+    """The highest covered folder from ``folder`` up (``folder`` is covered), not above ``cap``."""
+    parent = folder.rpartition("/")[0]
+    while parent and parent in covered and (not cap or parent.startswith(cap)):
+        folder, parent = parent, parent.rpartition("/")[0]
+    return folder
+
+
 def _covered_folders(tree: FileTree, files: dict[str, int], ref: int) -> set[str]:
     """The folders above the group's files whose every file (of some bytes) at ``ref`` is one of them.
 
@@ -85,10 +93,10 @@ def _covered_folders(tree: FileTree, files: dict[str, int], ref: int) -> set[str
     """
     candidates: set[str] = set()
     for path in files:
-        parent = posixpath.dirname(path)
+        parent = path.rpartition("/")[0]
         while parent and parent not in candidates:
             candidates.add(parent)
-            parent = posixpath.dirname(parent)
+            parent = parent.rpartition("/")[0]
     covered: set[str] = set()
     for folder in sorted(candidates, key=lambda p: -p.count("/")):
         node = tree.get(folder)

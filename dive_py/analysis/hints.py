@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 
 from dive_py.analysis.hint_fixes import fix_text
 from dive_py.analysis.hint_places import MAX_PATHS, Group, places
-from dive_py.model import REGULAR, Image
+from dive_py.model import REGULAR, FileEntry, Image
 from dive_py.trees.tree import FileTree
 
-DEFAULT_MIN_BYTES = 64 * 1024
+DEFAULT_MIN_BYTES = 64_000
 """Hints that would save less than this are left out (``--hint-min-size``, ``hints: minSize`` in .dive-ci)."""
 
 KINDS = (
@@ -58,7 +58,6 @@ _CACHES = re.compile(
 """Package-manager caches and temporary folders, by the root the pattern covers (paths have no leading /)."""
 _CACHE_PREFIXES = ("var/", "etc/apk/", "root/", "home/", "go/", "usr/local/share/.cache/", "tmp/")
 """A cheap first test: most paths start with none of these, and skip the expression."""
-
 
 
 @dataclass(frozen=True)
@@ -146,9 +145,9 @@ def find_hints(image: Image, tree: FileTree, min_bytes: int = DEFAULT_MIN_BYTES)
         min_bytes: the smallest hint kept.
     """
     collect = _Collector()
-    live, deleted = _walk(tree, collect)
+    buckets, deleted = _walk(image, tree, collect)
     _classify_deleted(image, deleted, collect)
-    _classify_copies(live, collect)
+    _classify_copies(buckets, collect)
     hints = _place_hints(image, tree, collect.groups.values(), min_bytes)
     hints.sort(key=lambda hint: (-hint.bytes, hint.layer, hint.kind, hint.paths))
     return HintReport(hints, min_bytes, image.size_bytes)
@@ -170,14 +169,16 @@ def _place_hints(image: Image, tree: FileTree, groups, min_bytes: int) -> list[H
     return hints
 
 
-def _walk(tree: FileTree, collect: _Collector) -> tuple[list, list]:
-    """Classifies replaced versions and cache files; returns the other live files and the deleted versions."""
-    live: list = []  # (layer, entry) of final regular files outside caches
+def _walk(image: Image, tree: FileTree, collect: _Collector) -> tuple[list[list], list]:
+    """Classifies replaced versions and cache files; returns the other live files by layer and the deleted versions.
+
+    One loop with everything bound locally: it visits every node of the image (~10^5 on a large one).
+    """
+    buckets: list[list] = [[] for _ in image.layers]  # final regular files outside caches, by layer
     deleted: list = []  # (layer, deleting layer, entry)
-    add_live, add_deleted, add = live.append, deleted.append, collect.add
+    add_deleted, add = deleted.append, collect.add
     caches, prefixes, regular = _CACHES.match, _CACHE_PREFIXES, REGULAR
-    for node in tree.nodes:
-        flat = node.flat
+    for flat in [node.flat for node in tree.nodes]:
         if len(flat) > 2:
             for i in range(1, len(flat) - 2, 2):  # every version but the last
                 entry = flat[i]
@@ -193,16 +194,13 @@ def _walk(tree: FileTree, collect: _Collector) -> tuple[list, list]:
         entry = flat[-1]
         if entry is None or entry.kind != regular or not entry.size:
             continue
-        path = entry.path
-        if path.startswith(prefixes):
-            found = caches(path)
-            if found is not None:
-                name = found.lastgroup or "temp"
-                kind = "temp-files" if name == "temp" else "package-cache"
-                add(kind, flat[-2], -1, path, entry.size, f"{name}:{found.group(name)}")
-                continue
-        add_live((flat[-2], entry))
-    return live, deleted
+        if entry.path.startswith(prefixes) and (found := caches(entry.path)) is not None:
+            name = found.lastgroup or "temp"
+            kind = "temp-files" if name == "temp" else "package-cache"
+            add(kind, flat[-2], -1, entry.path, entry.size, f"{name}:{found.group(name)}")
+            continue
+        buckets[flat[-2]].append(entry)
+    return buckets, deleted
 
 
 def _classify_deleted(image: Image, deleted: list, collect: _Collector) -> None:
@@ -228,16 +226,20 @@ def _content_index(image: Image, layer: int) -> dict:
     }
 
 
-def _classify_copies(live: list, collect: _Collector) -> None:
-    """Live files whose content was already live at another path from an earlier layer: ``duplicate-content``."""
-    first: dict = {}
-    for layer, entry in live:
-        key = (entry.hash, entry.size)
-        known = first.get(key)
-        if known is None or layer < known[0]:
-            first[key] = (layer, entry.path)
-    for layer, entry in live:
-        source_layer, source = first[(entry.hash, entry.size)]
-        if source_layer < layer:
-            collect.add("duplicate-content", layer, -1, entry.path, entry.size, source_layer)
-            collect.groups["duplicate-content", layer, -1].sources[entry.path] = source
+def _classify_copies(buckets: list[list], collect: _Collector) -> None:
+    """Live files whose content was already live at another path from an earlier layer: ``duplicate-content``.
+
+    Layer by layer, so the first copy of a content is known before its copies are met (keyed by the
+    64-bit content hash alone, the size compared on a match: a tuple key a file costs more).
+    """
+    first: dict[int, tuple[int, FileEntry]] = {}
+    for layer, bucket in enumerate(buckets):
+        if first:
+            for entry in [entry for entry in bucket if entry.hash in first]:
+                source_layer, source = first[entry.hash]
+                if source.size == entry.size:
+                    collect.add("duplicate-content", layer, -1, entry.path, entry.size, source_layer)
+                    collect.groups["duplicate-content", layer, -1].sources[entry.path] = source.path
+        for entry in bucket:
+            if entry.hash not in first:
+                first[entry.hash] = (layer, entry)

@@ -93,11 +93,11 @@ def _named(node: Node | None, name: str) -> bool:
 def find_packages(image: Image, tree: FileTree) -> PackageReport:
     """Per layer, the packages it added, removed or changed (empty for a layer that touched none)."""
     report = PackageReport([LayerPackages() for _ in image.layers])
-    databases = [
-        (node, parser)
-        for node in tree.nodes
-        if (node.name in _NAMES or _named(node.parent, "status.d")) and (parser := database_parser(node))
-    ]
+    names = _NAMES
+    found = [node for node in tree.nodes if node.name in names]
+    status_d = tree.get("var/lib/dpkg/status.d")
+    found += list((status_d.children or {}).values()) if status_d is not None else []
+    databases = [(node, parser) for node in found if (parser := database_parser(node)) is not None]
     if _named(tree.get("var/lib/rpm/Packages"), "Packages"):
         report.warnings.append("packages: the Berkeley DB rpm database (/var/lib/rpm/Packages) cannot be read")
     if not databases:
@@ -183,3 +183,14 @@ def _changes(before: dict[PackageKey, Package], after: dict[PackageKey, Package]
             changes.changed.append(package)
     changes.removed = [package for key, package in sorted(before.items()) if key not in after]
     return changes
+
+
+def installed(report: PackageReport) -> dict[tuple[str, str], Package]:
+    """The packages of the final image by (manager, name): every layer's changes replayed."""
+    packages: dict[tuple[str, str], Package] = {}
+    for layer in report.layers:
+        for package in layer.removed:
+            packages.pop((package.manager, package.name), None)
+        for package in (*layer.added, *layer.changed):
+            packages[package.manager, package.name] = package
+    return packages

@@ -173,4 +173,3 @@ class FileTreePane(Vertical):
         field = self.query_one(Input)
         note = "" if row is not None else " (hidden by a filter)"
         field.border_subtitle = f"{self.search_index + 1}/{len(self.search_matches)}{note}"
-
