@@ -52,7 +52,7 @@ class Place:
 
 def places(tree: FileTree, group: Group, ref: int, caps: re.Pattern | None) -> list[Place]:
     """The group split into places; ``caps`` (for caches) names the root no unit may climb above."""
-    covered = _covered_folders(tree, group.files, ref)
+    covered = _covered_folders(tree, group, ref)
     units: dict[str, int] = defaultdict(int)
     unit_files: dict[str, list[str]] = defaultdict(list)
     roots: dict[str, str] = {}
@@ -86,23 +86,67 @@ def _top(folder: str, covered: set[str], cap: str) -> str:
     return folder
 
 
-def _covered_folders(tree: FileTree, files: dict[str, int], ref: int) -> set[str]:
-    """The folders above the group's files whose every file (of some bytes) at ``ref`` is one of them.
+def _covered_folders(tree: FileTree, group: Group, ref: int) -> set[str]:
+    """The folders above the group's files whose every file (of some bytes) at ``ref`` is one of them, and
+    that the pattern changed as a folder too (:func:`_folder_fits`).
 
     Judged deepest first, so a folder's subfolders are judged before it (no recursion: trees nest deep).
     """
-    candidates: set[str] = set()
+    files = group.files
+    counts: dict[str, int] = defaultdict(int)  # the group's files under each folder above them
     for path in files:
         parent = path.rpartition("/")[0]
-        while parent and parent not in candidates:
-            candidates.add(parent)
+        while parent:
+            counts[parent] += 1
             parent = parent.rpartition("/")[0]
+    candidates = set(counts)
     covered: set[str] = set()
     for folder in sorted(candidates, key=lambda p: -p.count("/")):
         node = tree.get(folder)
-        if node is not None and node.children and _all_in(node, folder, files, candidates, covered, ref):
+        if (
+            node is not None
+            and node.children
+            and _all_in(node, folder, files, candidates, covered, ref)
+            and _folder_fits(group, node, ref, counts[folder])
+        ):
             covered.add(folder)
     return covered
+
+
+def _folder_fits(group: Group, node, ref: int, count: int) -> bool:  # noqa: ANN001 - a tree Node
+    """Whether the pattern took the folder as a whole, beyond holding only the group's files: deleted with
+    them, made by the layer that moved or copied them, its own mode or owner changed with theirs."""
+    kind, flat = group.kind, node.flat
+    if kind == "deleted-later":
+        return any(flat[i + 1] is None and flat[i] > ref for i in range(0, len(flat), 2))
+    if kind == "moved":
+        return node.state(ref - 1) is None
+    if kind == "metadata-only":
+        now, before = node.state(ref), node.state(ref - 1)
+        return (
+            before is not None
+            and now is not None
+            and (now.mode, now.uid, now.gid) != (before.mode, before.uid, before.gid)
+        )
+    if kind == "overwritten-later":
+        return count > 1 and "/" in node.path
+    if kind == "duplicate-content":
+        return not _holds_files(node, group.layer - 1)
+    return True  # caches and temporary files: capped at their root
+
+
+def _holds_files(node, layer: int) -> bool:  # noqa: ANN001 - a tree Node
+    """Whether a regular file of some bytes is present under ``node`` at ``layer`` (stops at the first)."""
+    stack = [node]
+    while stack:
+        for child in (stack.pop().children or {}).values():
+            entry = child.state(layer)
+            if entry is not None:
+                if entry.kind == REGULAR and entry.size:
+                    return True
+                if child.children:
+                    stack.append(child)
+    return False
 
 
 def _all_in(node, folder: str, files: dict, candidates: set, covered: set, ref: int) -> bool:  # noqa: ANN001
