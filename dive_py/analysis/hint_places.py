@@ -93,27 +93,35 @@ def _covered_folders(tree: FileTree, group: Group, ref: int) -> set[str]:
     Judged deepest first, so a folder's subfolders are judged before it (no recursion: trees nest deep).
     """
     files = group.files
-    counts: dict[str, int] = defaultdict(int)  # the group's files under each folder above them
+    counts: dict[str, int] = defaultdict(int)  # the group's files in each folder, then under it
     for path in files:
-        parent = path.rpartition("/")[0]
-        while parent:
-            counts[parent] += 1
+        counts[path.rpartition("/")[0]] += 1
+    for folder in list(counts):  # every folder above them, each walked up once
+        parent = folder.rpartition("/")[0]
+        while parent and parent not in counts:
+            counts[parent] = 0
             parent = parent.rpartition("/")[0]
+    counts.pop("", None)
     candidates = set(counts)
+    order = sorted(candidates, key=lambda p: -p.count("/"))
+    for folder in order:  # deepest first: a folder's count is final before it is added to its parent's
+        parent = folder.rpartition("/")[0]
+        if parent:
+            counts[parent] += counts[folder]
     covered: set[str] = set()
-    for folder in sorted(candidates, key=lambda p: -p.count("/")):
+    for folder in order:
         node = tree.get(folder)
         if (
             node is not None
             and node.children
             and _all_in(node, folder, files, candidates, covered, ref)
-            and _folder_fits(group, node, ref, counts[folder])
+            and _folder_fits(group, node, ref, counts[folder], covered)
         ):
             covered.add(folder)
     return covered
 
 
-def _folder_fits(group: Group, node, ref: int, count: int) -> bool:  # noqa: ANN001 - a tree Node
+def _folder_fits(group: Group, node, ref: int, count: int, covered: set[str]) -> bool:  # noqa: ANN001 - a tree Node
     """Whether the pattern took the folder as a whole, beyond holding only the group's files: deleted with
     them, made by the layer that moved or copied them, its own mode or owner changed with theirs."""
     kind, flat = group.kind, node.flat
@@ -131,12 +139,15 @@ def _folder_fits(group: Group, node, ref: int, count: int) -> bool:  # noqa: ANN
     if kind == "overwritten-later":
         return count > 1 and "/" in node.path
     if kind == "duplicate-content":
-        return not _holds_files(node, group.layer - 1)
+        return not _held_files(node, group.layer - 1, covered)
     return True  # caches and temporary files: capped at their root
 
 
-def _holds_files(node, layer: int) -> bool:  # noqa: ANN001 - a tree Node
-    """Whether a regular file of some bytes is present under ``node`` at ``layer`` (stops at the first)."""
+def _held_files(node, layer: int, covered: set[str]) -> bool:  # noqa: ANN001 - a tree Node
+    """Whether a regular file of some bytes was under ``node`` at ``layer`` (stops at the first).
+
+    Covered subfolders were judged already, and held none (else they would not be covered): not walked again.
+    """
     stack = [node]
     while stack:
         for child in (stack.pop().children or {}).values():
@@ -144,7 +155,7 @@ def _holds_files(node, layer: int) -> bool:  # noqa: ANN001 - a tree Node
             if entry is not None:
                 if entry.kind == REGULAR and entry.size:
                     return True
-                if child.children:
+                if child.children and child.path not in covered:
                     stack.append(child)
     return False
 
