@@ -291,8 +291,6 @@ async def test_loading_screen_then_explorer(tomcat: Analysis) -> None:
     assert app.return_code == 0
 
 
-
-
 def test_binary_content_is_shown_as_hex_and_text_with_syntax() -> None:
     from rich.syntax import Syntax
     from rich.text import Text
