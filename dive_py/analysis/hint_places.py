@@ -55,8 +55,9 @@ def places(tree: FileTree, group: Group, ref: int, caps: re.Pattern | None) -> l
     covered = _covered_folders(tree, group, ref)
     units: dict[str, int] = defaultdict(int)
     unit_files: dict[str, list[str]] = defaultdict(list)
+    keep_files = bool(group.sources)  # only copies name their files again (the fix names their source)
     roots: dict[str, str] = {}
-    tops: dict[tuple[str, str], str] = {}  # (folder, cap) -> its highest covered ancestor (itself included)
+    tops: dict[str, str] = {}  # folder (+ "\0" + cap) -> its highest covered ancestor (itself included)
     for path, size in group.files.items():
         cap = ""
         if caps is not None and (found := caps.match(path)) is not None:
@@ -64,10 +65,13 @@ def places(tree: FileTree, group: Group, ref: int, caps: re.Pattern | None) -> l
         parent = path.rpartition("/")[0]
         unit = path
         if parent in covered:
-            unit = tops.get((parent, cap)) or tops.setdefault((parent, cap), _top(parent, covered, cap))
+            key = parent + "\0" + cap if cap else parent
+            unit = tops.get(key) or tops.setdefault(key, _top(parent, covered, cap))
         units[unit] += size
-        unit_files[unit].append(path)
-        roots[unit] = cap or unit.rpartition("/")[0]
+        if keep_files:
+            unit_files[unit].append(path)
+        if unit not in roots:
+            roots[unit] = cap or unit.rpartition("/")[0]
     grouped: dict[str, list[str]] = defaultdict(list)
     for unit in units:
         grouped[roots[unit]].append(unit)
@@ -163,7 +167,8 @@ def _held_files(node, layer: int, covered: set[str]) -> bool:  # noqa: ANN001 - 
 def _all_in(node, folder: str, files: dict, candidates: set, covered: set, ref: int) -> bool:  # noqa: ANN001
     """Whether every file present under ``node`` at ``ref`` is in ``files`` (subfolders judged already)."""
     for name, child in node.children.items():
-        entry = child.state(ref)
+        flat = child.flat
+        entry = flat[1] if len(flat) == 2 and flat[0] <= ref else child.state(ref)  # most paths: one version
         if entry is None:
             continue
         path = f"{folder}/{name}"

@@ -132,8 +132,9 @@ class _Collector:
         group = self.groups.get(key)
         if group is None:
             group = self.groups[key] = Group(kind, layer, ref)
-        group.files[path] = group.files.get(path, 0) + size
-        group.related[related] += size
+        files, others = group.files, group.related
+        files[path] = files.get(path, 0) + size
+        others[related] = others.get(related, 0) + size  # not Counter's +=: ~4x the cost, 10^4-10^5 calls
 
 
 def find_hints(image: Image, tree: FileTree, min_bytes: int = DEFAULT_MIN_BYTES) -> HintReport:
