@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from dive_py.analysis.figures import figures_key, from_record, to_record
+from dive_py.analysis.hints import DEFAULT_MIN_BYTES
 from dive_py.analysis.stacker import Stacker, stack_tree
 from dive_py.cache.figures import FigureStore
 from dive_py.model import REGULAR, Image
@@ -49,6 +50,14 @@ class Analysis:
     """Per layer: bytes it adds that later layers overwrite or delete."""
     warnings: list[str] = field(default_factory=list)
     _tree: FileTree | None = field(default=None, repr=False, compare=False)
+    hint_min_bytes: int = DEFAULT_MIN_BYTES
+    """The smallest hint reported (``--hint-min-size``); :func:`dive_py.analysis.extras.hint_report` reads it."""
+    extras: dict = field(default_factory=dict, repr=False, compare=False)
+    """Hints and packages once computed (:mod:`dive_py.analysis.extras`)."""
+    cached_record: dict | None = field(default=None, repr=False, compare=False)
+    """The image's figures record (read or written), where the extras are kept too."""
+    figures_store: tuple[FigureStore, str] | None = field(default=None, repr=False, compare=False)
+    """The figures store and this image's key in it, when the load uses the cache."""
 
     @property
     def layers(self):  # noqa: ANN201 - list[Layer]
@@ -78,12 +87,21 @@ def analyze(image: Image, stacker: Stacker | None = None, figures: FigureStore |
     if key is not None and figures is not None:
         record = figures.get(key)
         cached = from_record(image, key, record) if record is not None else None
-        if cached is not None:
-            return _assemble(image, **cached)
+        if cached is not None and record is not None:
+            return _kept(_assemble(image, **cached), figures, key, record)
     stacked, tree = _stacked_figures(image, stacker)
+    analysis = _assemble(image, **stacked, tree=tree)
     if key is not None and figures is not None:
-        figures.put(key, to_record(image, key, stacked))
-    return _assemble(image, **stacked, tree=tree)
+        record = to_record(image, key, stacked)
+        figures.put(key, record)
+        _kept(analysis, figures, key, record)
+    return analysis
+
+
+def _kept(analysis: Analysis, figures: FigureStore, key: str, record: dict) -> Analysis:
+    """Notes where the analysis' figures are kept, so that its hints and packages are kept there too."""
+    analysis.cached_record, analysis.figures_store = record, (figures, key)
+    return analysis
 
 
 @contextmanager
@@ -189,5 +207,3 @@ def _tree_bytes(tree: FileTree, layer_count: int) -> tuple[int, int, list[int]]:
                 if entry is not None and entry.kind == REGULAR:
                     shadowed[flat[i - 1]] += entry.size
     return final, duplicates, shadowed
-
-

@@ -79,5 +79,3 @@ def stack_tree(image: Image) -> FileTree:
         except DivepyError as exc:
             raise type(exc)(f"{image.name}: layer {layer.index + 1}: {exc.message}") from None
     return tree
-
-

@@ -19,6 +19,7 @@ from dive_py.units import parse_bytes
 CACHE_VERSION = 4
 """Bump whenever a scan's content or its encoding changes: old entries are then never read."""
 
+
 def default_cache_dir() -> str:
     """``$XDG_CACHE_HOME/divepy`` or ``~/.cache/divepy`` (``$DIVEPY_CACHE_DIR`` overrides both)."""
     explicit = os.environ.get("DIVEPY_CACHE_DIR")

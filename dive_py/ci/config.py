@@ -16,6 +16,8 @@ RULE_DEFAULTS: dict[str, str] = {
     "highestSizeIncreaseBytes": "disabled",
     "highestSizeIncreasePercent": "disabled",
     "highestWastedBytesIncrease": "disabled",
+    "highestFixableBytes": "disabled",
+    "highestFixablePercent": "disabled",
 }
 """Every rule key with its default, as dive spells the keys (dive's three come first)."""
 
@@ -35,6 +37,8 @@ class CiConfig:
     source: str = "defaults"
     """Where the settings came from, for the report."""
     ignored_keys: list[str] = field(default_factory=list)
+    hint_min_size: str | None = None
+    """``hints: minSize:`` as written (e.g. ``64kB``): the smallest hint reported; None for the default."""
 
 
 def _canonical_key(key: str) -> str | None:
@@ -91,6 +95,11 @@ def _read_rules_file(path: str, config: CiConfig) -> None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: CI config must be a YAML mapping with a `rules:` section")
+    hints = data.get("hints")
+    if isinstance(hints, dict) and hints.get("minSize") is not None:
+        config.hint_min_size = str(hints["minSize"])
+    elif hints is not None:
+        raise ConfigError(f"{path}: `hints:` must be a mapping with a `minSize:` (e.g. 64kB)")
     rules = data.get("rules", {})
     if rules is None:
         rules = {}

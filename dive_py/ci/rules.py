@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from dive_py.analysis.analyze import Analysis
+from dive_py.analysis.extras import hint_report
 from dive_py.ci.config import CiConfig, is_disabled
 from dive_py.errors import ConfigError
 from dive_py.units import parse_bytes
@@ -107,6 +108,18 @@ RULES: tuple[RuleSpec, ...] = (
         lambda a, b: None if b is None else a.wasted_bytes - b.wasted_bytes,
         "wasted bytes grew too much (wasted-bytes-increase",
         needs_baseline=True,
+    ),
+    RuleSpec(
+        "highestFixableBytes",
+        "max-bytes",
+        lambda a, b: hint_report(a).fixable_bytes,
+        "too many bytes a change of the Dockerfile would save (fixable-bytes",
+    ),
+    RuleSpec(
+        "highestFixablePercent",
+        "max-ratio",
+        lambda a, b: hint_report(a).fixable_ratio,
+        "too much of the image a change of the Dockerfile would save (fixable-ratio",
     ),
 )
 

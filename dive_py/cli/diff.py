@@ -87,9 +87,11 @@ def main_diff(argv: Sequence[str]) -> int:
         for warning in analysis.warnings:
             print(f"divepy: warning: {side}: {warning}", file=sys.stderr)
     if args.json:
+        from dive_py.reports.diff import extras_to_dict
         from dive_py.reports.export import write_text_atomic
 
-        write_text_atomic(args.json, json.dumps(comparison_to_dict(comparison), indent=2) + "\n")
+        document = {**comparison_to_dict(comparison), **extras_to_dict(comparison)}
+        write_text_atomic(args.json, json.dumps(document, indent=2) + "\n")
     if not args.json:  # not a terminal: the text summary
         render_diff(make_writer(sys.stdout), comparison)
     return EXIT_OK
@@ -117,6 +119,40 @@ def render_diff(out: ReportWriter, comparison: ImageComparison) -> None:
     )
     _render_folders(out, summary)
     _render_biggest(out, summary)
+    _render_hints(out, comparison)
+    _render_packages(out, comparison)
+
+
+def _render_hints(out: ReportWriter, comparison: ImageComparison) -> None:
+    """Hints that appeared in the new image or disappeared from the base (nothing when none did)."""
+    from dive_py.reports.diff import hint_changes
+
+    changes = hint_changes(comparison)
+    for label, mark, hints in (("appeared", "+", changes.appeared), ("disappeared", "-", changes.disappeared)):
+        if not hints:
+            continue
+        out.print()
+        out.print((f"Hints {label}:", "bold"), f" {len(hints)}, {fmt.size(sum(h.bytes for h in hints))}")
+        for hint in hints[:DIFF_ROWS]:
+            out.print(f"  {mark} {fmt.size(hint.bytes):>9}  {hint.kind:<17}  {hint.paths[0]}")
+            if mark == "+":
+                out.print(("               fix: ", "dim"), hint.fix)
+
+
+def _render_packages(out: ReportWriter, comparison: ImageComparison) -> None:
+    from dive_py.reports.diff import package_changes
+
+    changes = package_changes(comparison)
+    if not changes:
+        return
+    out.print()
+    out.print(
+        ("Packages:", "bold"),
+        f" {len(changes.added)} added, {len(changes.removed)} removed, {len(changes.changed)} changed",
+    )
+    for mark, packages in (("+", changes.added), ("-", changes.removed), ("~", changes.changed)):
+        for package in packages[:DIFF_ROWS]:
+            out.print(f"  {mark} {package.manager:<6} {package.name} {package.version}")
 
 
 def _figure(row: ChangeCount) -> str:

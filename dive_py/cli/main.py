@@ -93,6 +93,7 @@ def run_image(args: argparse.Namespace) -> int:
     config_source = ""
     if ci_mode:
         rules, config_source = _rules_from(args)  # bad config fails before the slow load
+    hint_min = _hint_min_bytes(args)
     wants_ui = not ci_mode and not args.json and sys.stdout.isatty() and sys.stdin.isatty()
     if wants_ui:
         from dive_py.ui import run_tui
@@ -102,6 +103,7 @@ def run_image(args: argparse.Namespace) -> int:
 
     with long_lived():
         analysis = make_loader(args)(stderr_progress())
+    analysis.hint_min_bytes = hint_min
     for warning in analysis.warnings:
         print(f"divepy: warning: {warning}", file=sys.stderr)
     if args.json:
@@ -170,6 +172,28 @@ def _rules_from(args: argparse.Namespace):  # noqa: ANN202
 
         build_rules(CiConfig(rules={**CiConfig().rules, **{k: v for k, v in overrides.items() if v is not None}}))
         raise ConfigError(f"{config.source}: {exc.message}") from None
+
+
+def _hint_min_bytes(args: argparse.Namespace) -> int:
+    """The smallest hint reported: ``--hint-min-size``, else the rules file's ``hints: minSize:``, else 64 kB.
+
+    Raises:
+        ConfigError: the size cannot be read.
+    """
+    from dive_py.analysis.hints import DEFAULT_MIN_BYTES
+    from dive_py.ci.config import load_ci_config
+    from dive_py.units import parse_bytes
+
+    raw, where = args.hint_min_size, "--hint-min-size"
+    if raw is None:
+        config = load_ci_config(args.ci_config, {})
+        raw, where = config.hint_min_size, f"{config.source}: hints: minSize"
+    if raw is None:
+        return DEFAULT_MIN_BYTES
+    try:
+        return parse_bytes(raw)
+    except ConfigError:
+        raise ConfigError(f"{where}: invalid size {raw!r} (a byte size such as 64kB)") from None
 
 
 def _print_error(exc: DivepyError) -> None:

@@ -31,6 +31,8 @@ RULE_FLAGS = (
     ("highestSizeIncreaseBytes", "highest-size-increase-bytes", "with --baseline: highest growth in bytes"),
     ("highestSizeIncreasePercent", "highest-size-increase-percent", "with --baseline: highest growth, 0.1 or 10%%"),
     ("highestWastedBytesIncrease", "highest-wasted-bytes-increase", "with --baseline: highest wasted growth"),
+    ("highestFixableBytes", "highest-fixable-bytes", "highest bytes the hints' fixes would save (default disabled)"),
+    ("highestFixablePercent", "highest-fixable-percent", "highest share the hints' fixes would save, 0-1 (disabled)"),
 )
 """CI rule flags: dive's camelCase names, with kebab-case aliases."""
 
@@ -69,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
         const="",
         help="write a Markdown CI summary (implies --ci); without FILE: append to $GITHUB_STEP_SUMMARY when "
         "set, else stdout",
+    )
+    out.add_argument(
+        "--hint-min-size",
+        metavar="SIZE",
+        help="leave out hints that would save less than SIZE (default 64kB; .dive-ci `hints: minSize:`)",
     )
     out.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     rules = parser.add_argument_group("CI rules (override the rules file; 'disabled' turns one off)")
@@ -173,5 +180,3 @@ def stderr_progress() -> Callable[[str, int, int], None] | None:
         sys.stderr.flush()
 
     return progress
-
-

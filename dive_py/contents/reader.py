@@ -27,6 +27,7 @@ CHUNK = 1 << 20
 TAR_TYPES = {REGULAR: (b"0", b"\0", b"7", b""), DIRECTORY: (b"5",), SYMLINK: (b"2",)}
 """Tar type flags per kind asked for: regular files (incl. old-style and contiguous), folders, symlinks."""
 
+
 class ContentReader:
     """Reads file contents of one image through the reader its source handed down (``Image.blobs``)."""
 

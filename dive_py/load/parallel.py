@@ -42,7 +42,6 @@ the worker then lives ~0.15 s longer beside the growing tree: 116-117 MB at the 
 Prefetched = dict[int, "LayerScan | ImageFormatError"]
 
 
-
 def blob_matches(job: BlobJob, key: CacheKey) -> bool:
     """Whether the blob's bytes hash to the key's digest: its stored bytes, or the tar inside for a diff_id.
 

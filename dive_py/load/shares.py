@@ -130,4 +130,3 @@ def assign_jobs(
         shares[least].append(item)
         loads[least] += weights[item[0].index]
     return [sorted(share, key=lambda item: item[0].index) for share in shares if share]
-

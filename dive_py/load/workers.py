@@ -46,7 +46,6 @@ def scan_job(job: BlobJob, cache_root: str | None = None, key: CacheKey | None =
     return encoded
 
 
-
 def scan_here(job: BlobJob) -> LayerScan:
     return scan_layer(
         region_reader(job.path, job.offset, job.size, f"{job.what} is truncated"),
@@ -167,4 +166,3 @@ def take_prestarted() -> list[Worker] | None:
         return _prestarted.pop()
     except IndexError:
         return None
-

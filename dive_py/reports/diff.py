@@ -14,6 +14,9 @@ from functools import cached_property
 
 from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.compare import Change, FileChange, FolderSize, ImageComparison
+from dive_py.analysis.extras import hint_report, package_report
+from dive_py.analysis.hints import Hint
+from dive_py.analysis.packages import LayerPackages, installed
 
 CHANGE_MARKS: dict[Change, tuple[str, str]] = {
     Change.ADDED: ("+", "green"),
@@ -116,3 +119,46 @@ def biggest_first(files: Iterable[FileChange]) -> list[FileChange]:
 
 def _weight(item: FileChange) -> int:
     return max(item.size_bytes or 0, item.base_size_bytes or 0)
+
+
+@dataclass(frozen=True)
+class HintChanges:
+    """Hints of the new image that the base lacks, and the base's hints the new image no longer has.
+
+    A hint is the same in both when its kind and paths are (layer numbers differ between images).
+    """
+
+    appeared: list[Hint]
+    disappeared: list[Hint]
+
+
+def hint_changes(comparison: ImageComparison) -> HintChanges:
+    base, new = hint_report(comparison.base).hints, hint_report(comparison.new).hints
+    base_keys = {(hint.kind, hint.paths) for hint in base}
+    new_keys = {(hint.kind, hint.paths) for hint in new}
+    return HintChanges(
+        [hint for hint in new if (hint.kind, hint.paths) not in base_keys],
+        [hint for hint in base if (hint.kind, hint.paths) not in new_keys],
+    )
+
+
+def package_changes(comparison: ImageComparison) -> LayerPackages:
+    """The packages the new image has and the base has not, the other way round, and those whose version changed."""
+    base, new = installed(package_report(comparison.base)), installed(package_report(comparison.new))
+    return LayerPackages(
+        added=[package for key, package in sorted(new.items()) if key not in base],
+        removed=[package for key, package in sorted(base.items()) if key not in new],
+        changed=[package for key, package in sorted(new.items()) if key in base and base[key] != package],
+    )
+
+
+def extras_to_dict(comparison: ImageComparison) -> dict:
+    """The hints that appeared and disappeared, and the packages' changes, for ``divepy diff --json``."""
+    hints = hint_changes(comparison)
+    return {
+        "hints": {
+            "appeared": [hint.to_dict() for hint in hints.appeared],
+            "disappeared": [hint.to_dict() for hint in hints.disappeared],
+        },
+        "packages": package_changes(comparison).to_dict(),
+    }

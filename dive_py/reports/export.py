@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from dive_py.analysis.analyze import Analysis
+from dive_py.analysis.extras import hint_report, package_report
 from dive_py.files import write_text_atomic
 from dive_py.model import KIND_TYPEFLAG, REGULAR, WHITEOUT_PREFIX, FileEntry, Layer
 
@@ -27,9 +28,13 @@ def json_number(value: float) -> float:
 
 
 def analysis_to_dict(analysis: Analysis) -> dict[str, Any]:
-    """dive's export shape (``layer[]``, ``image``) with divepy's extra keys in ``image``."""
+    """dive's export shape (``layer[]``, ``image``) with divepy's extra keys in ``image``, and the hints."""
+    hints = hint_report(analysis)
+    packages = package_report(analysis).layers
     return {
-        "layer": [_layer_dict(analysis, layer) for layer in analysis.layers],
+        "layer": [
+            {**_layer_dict(analysis, layer), "packages": packages[layer.index].to_dict()} for layer in analysis.layers
+        ],
         "image": {
             "sizeBytes": analysis.size_bytes,
             "inefficientBytes": analysis.wasted_bytes,
@@ -46,8 +51,13 @@ def analysis_to_dict(analysis: Analysis) -> dict[str, Any]:
             "name": analysis.image.name,
             "tags": analysis.image.tags,
             "source": analysis.image.source,
-            "warnings": analysis.warnings,
+            "warnings": [*analysis.warnings, *package_report(analysis).warnings],
+            "fixableBytes": hints.fixable_bytes,
+            "fixablePercent": hints.fixable_ratio,
+            "hintMinBytes": hints.min_bytes,
         },
+        "hints": [hint.to_dict() for hint in hints.hints],
+        "fixableBytes": hints.fixable_bytes,
     }
 
 

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from dive_py import format as fmt
+from dive_py.analysis.extras import hint_report
 from dive_py.ci.rules import CiReport, RuleResult, RuleStatus
 from dive_py.files import write_text_atomic
 from dive_py.reports.figures import SPECS, metric_text
+from dive_py.reports.text import HINT_ROWS
 
 JUNIT_CLASSNAME = "divepy.ci"
 """Test-report viewers group test cases by class name; one group for all rules."""
@@ -37,6 +40,7 @@ def junit_xml(report: CiReport) -> str:
         ET.SubElement(properties, "property", {"name": name, "value": value})
     for result in report.results:
         _add_case(suite, result)
+    _add_hints(suite, report)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
@@ -52,9 +56,20 @@ def _add_case(suite: ET.Element, result: RuleResult) -> None:
         ET.SubElement(case, "system-out").text = result.message
 
 
+def _add_hints(suite: ET.Element, report: CiReport) -> None:
+    """The top hints with their fixes, as the suite's output (viewers show it; it fails nothing)."""
+    hints = hint_report(report.analysis)
+    lines = [f"hints: {hints.fixable_bytes} bytes fixable ({fmt.percent(hints.fixable_ratio)} of the image)"]
+    for hint in hints.hints[:HINT_ROWS]:
+        lines.append(f"{fmt.size(hint.bytes)} {hint.kind} layer {hint.layer + 1} {', '.join(hint.paths[:3])}")
+        lines.append(f"    fix: {hint.fix}")
+    ET.SubElement(suite, "system-out").text = "\n".join(lines)
+
+
 def _junit_properties(report: CiReport) -> list[tuple[str, str]]:
     image = report.analysis.image
     props = [("image", image.name), ("source", image.source), ("sizeBytes", str(report.analysis.size_bytes))]
+    props.append(("fixableBytes", str(hint_report(report.analysis).fixable_bytes)))
     if report.baseline is not None:
         props += [("baseline", report.baseline.image.name), ("baselineSizeBytes", str(report.baseline.size_bytes))]
     return props

@@ -11,6 +11,7 @@ import os
 from dive_py import format as fmt
 from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.compare import Change, ImageComparison, compare
+from dive_py.analysis.extras import hint_report
 from dive_py.ci.rules import CiReport, RuleResult, RuleStatus
 from dive_py.errors import DivepyError
 from dive_py.files import write_text_atomic
@@ -56,7 +57,28 @@ def markdown_summary(report: CiReport, comparison: ImageComparison | None = None
     if comparison is not None:
         lines += _change_section(summarize(comparison))
     lines += _inefficient_section(report.analysis)
+    lines += _hint_section(report.analysis)
     return "\n".join(lines) + "\n"
+
+
+def _hint_section(analysis: Analysis) -> list[str]:
+    """The top hints with their fixes."""
+    report = hint_report(analysis)
+    if not report.hints:
+        return ["", "### Hints", "", f"None of at least {fmt.size(report.min_bytes)}."]
+    lines = [
+        "",
+        f"### Hints: {fmt.size(report.fixable_bytes)} ({fmt.percent(report.fixable_ratio)} of the image) fixable",
+        "",
+        "| Saves | Kind | Layer | Paths | Fix |",
+        "|---:|---|---:|---|---|",
+    ]
+    for hint in report.hints[:MARKDOWN_ROWS]:
+        paths = ", ".join(_code(path) for path in hint.paths[:3]) + (" …" if len(hint.paths) > 3 else "")
+        lines.append(f"| {fmt.size(hint.bytes)} | {hint.kind} | {hint.layer + 1} | {paths} | {_cell(hint.fix)} |")
+    if len(report.hints) > MARKDOWN_ROWS:
+        lines.append(f"\n… and {len(report.hints) - MARKDOWN_ROWS} more (`divepy --json` lists them all)")
+    return lines
 
 
 def _image_line(label: str, analysis: Analysis) -> str:

@@ -14,7 +14,11 @@ from typing import Protocol, TextIO
 
 from dive_py import format as fmt
 from dive_py.analysis.analyze import Analysis
+from dive_py.analysis.extras import hint_report
 from dive_py.ci.rules import CiReport, RuleStatus
+
+HINT_ROWS = 10
+"""Hints in text reports, biggest first; ``--json`` has them all."""
 
 INEFFICIENT_ROWS = 50
 """Rows of the inefficient-files table in text reports; ``--json`` has them all."""
@@ -102,6 +106,8 @@ def render_summary(out: ReportWriter, analysis: Analysis) -> None:
     render_metrics(out, analysis)
     out.print()
     render_inefficiencies(out, analysis)
+    out.print()
+    render_hints(out, analysis)
 
 
 def render_metrics(out: ReportWriter, analysis: Analysis) -> None:
@@ -135,11 +141,29 @@ def render_inefficiencies(out: ReportWriter, analysis: Analysis) -> None:
         out.print(f"  ... and {len(items) - INEFFICIENT_ROWS} more (--json lists them all)")
 
 
+def render_hints(out: ReportWriter, analysis: Analysis) -> None:
+    """The top hints: what a fix would save, where, in which layer, and the fix."""
+    report = hint_report(analysis)
+    title = f"Hints: {fmt.size(report.fixable_bytes)} ({fmt.percent(report.fixable_ratio)} of the image) fixable"
+    if not report.hints:
+        out.print(("Hints:", "bold"), f" (None of at least {fmt.size(report.min_bytes)})")
+        return
+    out.print((title, "bold"))
+    for hint in report.hints[:HINT_ROWS]:
+        more = f" (+{len(hint.paths) - 1} more)" if len(hint.paths) > 1 else ""
+        out.print(f"  {fmt.size(hint.bytes):>9}  {hint.kind:<17}  layer {hint.layer + 1}: {hint.paths[0]}{more}")
+        out.print(("             fix: ", "dim"), hint.fix)
+    if len(report.hints) > HINT_ROWS:
+        out.print(f"  ... and {len(report.hints) - HINT_ROWS} more (--json lists them all)")
+
+
 def render_ci(out: ReportWriter, report: CiReport, config_source: str) -> None:
-    """Prints metrics, inefficient files, each rule's verdict and the summary line."""
+    """Prints metrics, inefficient files, hints, each rule's verdict and the summary line."""
     render_metrics(out, report.analysis)
     out.print()
     render_inefficiencies(out, report.analysis)
+    out.print()
+    render_hints(out, report.analysis)
     out.print()
     if report.baseline is not None:
         base, new = report.baseline.size_bytes, report.analysis.size_bytes

@@ -94,4 +94,3 @@ def _tls_context(folder: str, *, verify: bool) -> ssl.SSLContext:
     if os.path.exists(cert) and os.path.exists(key):
         context.load_cert_chain(cert, key)
     return context
-

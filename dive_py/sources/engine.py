@@ -23,6 +23,7 @@ from dive_py.sources.stream import StreamImage, open_stream
 API_TIMEOUT = 60.0
 """Seconds to wait for the engine to answer or send more bytes (a big export can pause while it packs)."""
 
+
 class _UnixConnection(http.client.HTTPConnection):
     """HTTP over a unix socket (the engine's default endpoint)."""
 

@@ -76,5 +76,3 @@ class FolderImage(ImageFiles):
                 expected_diff_id=expected_diff_id,
                 progress=progress,
             )
-
-

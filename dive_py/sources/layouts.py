@@ -32,5 +32,3 @@ def plan_image(files: ImageFiles, *, tag: str | None = None, platform: str | Non
         f"{files.what}: not an image archive (no manifest.json or index.json)",
         hint="expected `docker save`, `podman save`, an OCI archive or an OCI layout folder",
     )
-
-

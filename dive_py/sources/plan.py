@@ -14,6 +14,7 @@ from dive_py.sources.base import ImageFiles
 _DIGEST_NAME = re.compile(r"(?:^|/)(?:sha256[:/])?([0-9a-f]{64})(?:\.tar(?:\.gz|\.zst)?|\.tgz|\.json)?$")
 """Blob names that state their own sha256 (``blobs/sha256/HEX``, ``HEX.tar``, ``sha256:HEX``, ``HEX.json``)."""
 
+
 @dataclass
 class LayerRef:
     """Where one layer's blob is and what it must hash to."""

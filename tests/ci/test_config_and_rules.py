@@ -96,3 +96,21 @@ def test_missing_named_rules_file_is_an_error_but_missing_default_is_not(tmp_pat
     assert load_ci_config(None, {}).source == "defaults"
     with pytest.raises(ConfigError, match="not found"):
         load_ci_config("nope.yaml", {})
+
+
+def test_fixable_rules_are_disabled_by_default_and_fail_above_their_threshold():
+    from dive_py.analysis.load import load_analysis
+    from dive_py.ci.config import CiConfig
+    from dive_py.ci.rules import RuleStatus, build_rules, evaluate
+    from dive_py.load.options import LoadOptions
+    from tests.fixtures.paths import EXAMPLE
+
+    analysis = load_analysis(str(EXAMPLE), LoadOptions(use_cache=False))
+    results = {r.key: r for r in evaluate(build_rules(CiConfig()), analysis).results}
+    assert results["highestFixableBytes"].status == RuleStatus.SKIP
+    assert results["highestFixablePercent"].status == RuleStatus.SKIP
+    config = CiConfig(rules={**CiConfig().rules, "highestFixableBytes": "1MB", "highestFixablePercent": "0.5"})
+    results = {r.key: r for r in evaluate(build_rules(config), analysis).results}
+    assert results["highestFixableBytes"].status == RuleStatus.FAIL
+    assert results["highestFixableBytes"].actual == 3_369_944
+    assert results["highestFixablePercent"].status == RuleStatus.PASS

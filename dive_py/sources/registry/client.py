@@ -38,8 +38,6 @@ def is_loopback(hostname: str) -> bool:
         return False
 
 
-
-
 def _parse_challenge(header: str) -> tuple[str, dict[str, str]]:
     """Splits ``Bearer realm="...",service="...",scope="..."`` into the scheme and its parameters."""
     scheme, _, rest = header.strip().partition(" ")
@@ -242,4 +240,3 @@ class RegistryClient:
         if len(body) > MANIFEST_LIMIT:
             raise ImageFormatError(f"registry {self.host}: {path} is larger than {MANIFEST_LIMIT} bytes")
         return body, (response.getheader("Content-Type") or "").split(";")[0].strip()
-

@@ -19,8 +19,6 @@ PASSWORD_ENV = "DIVEPY_PASSWORD"
 """Environment variable holding the password for ``--username`` (never a flag: it would show in ps)."""
 
 
-
-
 @dataclass(frozen=True)
 class Credentials:
     """A user name and password (or identity token) for one registry."""
@@ -113,7 +111,6 @@ def _from_helper(helper: str, key: str, *, missing_ok: bool = False) -> Credenti
         return Credentials(str(value["Username"]), str(value["Secret"]))
     except (ValueError, KeyError, TypeError, RecursionError):
         raise SourceError(f"registry: {program} gave an answer that is not credentials") from None
-
 
 
 def _dict(value: object) -> dict:

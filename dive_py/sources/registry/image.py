@@ -89,7 +89,6 @@ class RegistryImage(ImageFiles):
             writer.commit()
         return scan
 
-
     def open_blob(self, name: str) -> Callable[[int], bytes]:
         """The layer blob from the blob store, where it was verified into when the image was read."""
         digest = "sha256:" + name.rsplit("/", 1)[-1]

@@ -1,0 +1,184 @@
+"""Provides the places of hints: a group's files gathered under the top folders the pattern covers as a whole.
+
+A folder is covered when every regular file (of some bytes) present under it at the group's reference
+layer belongs to the group: ``chmod -R /app`` gives ``/app``, ``rm -rf /var/lib/apt/lists/*`` gives
+``/var/lib/apt/lists``. Covered folders and the files left are the group's units; units under the same
+parent folder (or, for caches and temporary files, the same cache root) make one hint.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from dive_py.model import DIRECTORY, REGULAR
+from dive_py.trees.tree import FileTree
+
+MAX_PATHS = 20
+"""Paths listed in one hint, biggest first."""
+
+
+@dataclass
+class Group:
+    """The stored versions of one kind that one layer's fix would remove."""
+
+    kind: str
+    layer: int
+    ref: int
+    """The layer at which folders are judged covered; -1 for the last (final file system)."""
+    files: dict[str, int] = field(default_factory=dict)
+    """Path (as the tree names it) -> bytes."""
+    related: Counter = field(default_factory=Counter)
+    """The other layer each version involves (deleting, replacing, source layer; a cache's ``name:root``), by bytes."""
+    sources: dict[str, str] = field(default_factory=dict)
+    """For copies: path -> the path of the earlier live copy."""
+
+
+@dataclass
+class Place:
+    """One hint's worth of a group: the units under one place and their bytes."""
+
+    place: str
+    units: list[tuple[str, int]]
+    """(path, bytes), biggest first."""
+    files: list[str]
+    """Every file of the group under this place."""
+
+    @property
+    def bytes(self) -> int:
+        return sum(size for _unit, size in self.units)
+
+
+def places(tree: FileTree, group: Group, ref: int, caps: re.Pattern | None) -> list[Place]:
+    """The group split into places; ``caps`` (for caches) names the root no unit may climb above."""
+    covered = _covered_folders(tree, group, ref)
+    units: dict[str, int] = defaultdict(int)
+    unit_files: dict[str, list[str]] = defaultdict(list)
+    keep_files = bool(group.sources)  # only copies name their files again (the fix names their source)
+    roots: dict[str, str] = {}
+    tops: dict[str, str] = {}  # folder (+ "\0" + cap) -> its highest covered ancestor (itself included)
+    for path, size in group.files.items():
+        cap = ""
+        if caps is not None and (found := caps.match(path)) is not None:
+            cap = found.group(found.lastgroup or 0)
+        parent = path.rpartition("/")[0]
+        unit = path
+        if parent in covered:
+            key = parent + "\0" + cap if cap else parent
+            unit = tops.get(key) or tops.setdefault(key, _top(parent, covered, cap))
+        units[unit] += size
+        if keep_files:
+            unit_files[unit].append(path)
+        if unit not in roots:
+            roots[unit] = cap or unit.rpartition("/")[0]
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for unit in units:
+        grouped[roots[unit]].append(unit)
+    out = []
+    for place, members in grouped.items():
+        ranked = sorted(((unit, units[unit]) for unit in members), key=lambda item: (-item[1], item[0]))
+        out.append(Place(place, ranked, [f for unit in members for f in unit_files[unit]]))
+    return out
+
+
+def _top(folder: str, covered: set[str], cap: str) -> str:
+    """The highest covered folder from ``folder`` up (``folder`` is covered), not above ``cap``."""
+    parent = folder.rpartition("/")[0]
+    while parent and parent in covered and (not cap or parent.startswith(cap)):
+        folder, parent = parent, parent.rpartition("/")[0]
+    return folder
+
+
+def _covered_folders(tree: FileTree, group: Group, ref: int) -> set[str]:
+    """The folders above the group's files whose every file (of some bytes) at ``ref`` is one of them, and
+    that the pattern changed as a folder too (:func:`_folder_fits`).
+
+    Judged deepest first, so a folder's subfolders are judged before it (no recursion: trees nest deep).
+    """
+    files = group.files
+    counts: dict[str, int] = defaultdict(int)  # the group's files in each folder, then under it
+    for path in files:
+        counts[path.rpartition("/")[0]] += 1
+    for folder in list(counts):  # every folder above them, each walked up once
+        parent = folder.rpartition("/")[0]
+        while parent and parent not in counts:
+            counts[parent] = 0
+            parent = parent.rpartition("/")[0]
+    counts.pop("", None)
+    candidates = set(counts)
+    order = sorted(candidates, key=lambda p: -p.count("/"))
+    for folder in order:  # deepest first: a folder's count is final before it is added to its parent's
+        parent = folder.rpartition("/")[0]
+        if parent:
+            counts[parent] += counts[folder]
+    covered: set[str] = set()
+    for folder in order:
+        node = tree.get(folder)
+        if (
+            node is not None
+            and node.children
+            and _all_in(node, folder, files, candidates, covered, ref)
+            and _folder_fits(group, node, ref, counts[folder], covered)
+        ):
+            covered.add(folder)
+    return covered
+
+
+def _folder_fits(group: Group, node, ref: int, count: int, covered: set[str]) -> bool:  # noqa: ANN001 - a tree Node
+    """Whether the pattern took the folder as a whole, beyond holding only the group's files: deleted with
+    them, made by the layer that moved or copied them, its own mode or owner changed with theirs."""
+    kind, flat = group.kind, node.flat
+    if kind == "deleted-later":
+        return any(flat[i + 1] is None and flat[i] > ref for i in range(0, len(flat), 2))
+    if kind == "moved":
+        return node.state(ref - 1) is None
+    if kind == "metadata-only":
+        now, before = node.state(ref), node.state(ref - 1)
+        return (
+            before is not None
+            and now is not None
+            and (now.mode, now.uid, now.gid) != (before.mode, before.uid, before.gid)
+        )
+    if kind == "overwritten-later":
+        return count > 1 and "/" in node.path
+    if kind == "duplicate-content":
+        return not _held_files(node, group.layer - 1, covered)
+    return True  # caches and temporary files: capped at their root
+
+
+def _held_files(node, layer: int, covered: set[str]) -> bool:  # noqa: ANN001 - a tree Node
+    """Whether a regular file of some bytes was under ``node`` at ``layer`` (stops at the first).
+
+    Covered subfolders were judged already, and held none (else they would not be covered): not walked again.
+    """
+    stack = [node]
+    while stack:
+        for child in (stack.pop().children or {}).values():
+            entry = child.state(layer)
+            if entry is not None:
+                if entry.kind == REGULAR and entry.size:
+                    return True
+                if child.children and child.path not in covered:
+                    stack.append(child)
+    return False
+
+
+def _all_in(node, folder: str, files: dict, candidates: set, covered: set, ref: int) -> bool:  # noqa: ANN001
+    """Whether every file present under ``node`` at ``ref`` is in ``files`` (subfolders judged already)."""
+    for name, child in node.children.items():
+        flat = child.flat
+        entry = flat[1] if len(flat) == 2 and flat[0] <= ref else child.state(ref)  # most paths: one version
+        if entry is None:
+            continue
+        path = f"{folder}/{name}"
+        if entry.kind == REGULAR:
+            if entry.size and path not in files:
+                return False
+        elif entry.kind == DIRECTORY:
+            if path in candidates:
+                if path not in covered:
+                    return False
+            elif child.children and any(c.state(ref) is not None for c in child.children.values()):
+                return False  # holds something none of the group's files are in
+    return True
