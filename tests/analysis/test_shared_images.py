@@ -119,7 +119,12 @@ def _signature(analysis):
 CORPUS = sorted(p.name for p in (IMAGES / "corpus").glob("*.tar")) if (IMAGES / "corpus").exists() else []
 
 
-@pytest.mark.parametrize("build", sorted({name.split(".")[0] for name in CORPUS}))
+CORPUS_BUILDS = sorted({name.split(".")[0] for name in CORPUS}) or [
+    pytest.param("edits", marks=pytest.mark.skip(reason="needs ../shared/images/corpus (real tools' builds)"))
+]
+
+
+@pytest.mark.parametrize("build", CORPUS_BUILDS)
 def test_every_layout_of_one_build_gives_the_same_analysis(build):
     archives = [name for name in CORPUS if name.split(".")[0] == build]
     signatures = {name: _signature(load_analysis(str(IMAGES / "corpus" / name))) for name in archives}
