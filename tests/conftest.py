@@ -30,3 +30,15 @@ def _private_layer_cache(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyte
     """Loads write a layer cache: keep it out of the user's ~/.cache, and start each test with an empty one."""
     monkeypatch.delenv("DIVEPY_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """A skipped snapshot test leaves its snapshot unused, which syrupy counts as a failure (exit 1) even
+    though nothing is stale: pytest-textual-snapshot's one-file-per-test snapshots never match a skipped
+    item. When a snapshot test skips, unused snapshots are reported as a warning for this run instead;
+    in a run where every snapshot test runs, an unused (stale) snapshot still fails."""
+    report = yield
+    if report.skipped and "snap_compare" in getattr(item, "fixturenames", ()):
+        item.config.option.warn_unused_snapshots = True
+    return report

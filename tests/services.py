@@ -28,11 +28,14 @@ from pathlib import Path
 
 import pytest
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "images" / "seed"
-TOMCAT_ARCHIVE = SEED / "tomcat02.tar"
-"""``docker save tomcat02:1.0`` (legacy layout), the image every source test reads."""
+from tests.fixtures.paths import EXAMPLE, IMAGES
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "images" / "corpus"
+TOMCAT_ARCHIVE = EXAMPLE
+"""``docker save tomcat02:1.0`` (legacy layout), the image every source test reads: the bundled example
+(byte for byte ``../shared/images/seed/tomcat02.tar``), so a fresh clone has it."""
+
+CORPUS = IMAGES / "corpus"
+"""Small builds in several layouts (``../shared/images/corpus``): tests that need them skip without them."""
 START_TIMEOUT = 60.0
 """Seconds a service gets to come up."""
 
@@ -44,9 +47,25 @@ def free_port() -> int:
 
 
 def seed_archive() -> Path:
-    if not TOMCAT_ARCHIVE.exists():
-        pytest.skip(f"{TOMCAT_ARCHIVE} is not available")
+    """The archive every engine and registry test loads or pushes: the bundled example, always there."""
     return TOMCAT_ARCHIVE
+
+
+def corpus_archive(name: str) -> Path:
+    """An archive of ``../shared/images/corpus``; skips the test, saying why, when the folder is absent."""
+    path = CORPUS / name
+    if not path.exists():
+        pytest.skip(f"needs ../shared/images/corpus/{name} (a real tool's build, not in the clone)")
+    return path
+
+
+def short_tmpdir(prefix: str) -> Path:
+    """A fresh folder for a service's state and sockets. A unix socket path must stay under 108 bytes:
+    the system's temp folder when its path is short, else the root one (``/tmp`` on Linux)."""
+    base = tempfile.gettempdir()
+    if len(base) > 40:
+        base = os.path.abspath(os.sep + "tmp")
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=base))
 
 
 def _stop(proc: subprocess.Popen, grace: float = 20.0) -> None:
@@ -74,7 +93,7 @@ class DockerDaemon:
     """A private dockerd on a unix socket, flags as in ``shared/tools/build-corpus.sh``."""
 
     def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="divepy-dockerd-", dir="/tmp"))
+        self.root = short_tmpdir("divepy-dockerd-")
         self.socket = self.root / "docker.sock"
         self.host = f"unix://{self.socket}"
         self.proc: subprocess.Popen | None = None
@@ -160,7 +179,7 @@ class Podman:
     """Podman with its own storage (vfs) and config, used through its CLI and its API service."""
 
     def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="divepy-podman-", dir="/tmp"))
+        self.root = short_tmpdir("divepy-podman-")
         (self.root / "storage.conf").write_text(
             f'[storage]\ndriver = "vfs"\ngraphroot = "{self.root}/graph"\nrunroot = "{self.root}/run"\n'
         )
@@ -261,7 +280,7 @@ class Registry:
     """Debian's docker-registry on 127.0.0.1, optionally with htpasswd (basic) auth."""
 
     def __init__(self, users: dict[str, str] | None = None, tls: bool = False) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="divepy-registry-", dir="/tmp"))
+        self.root = short_tmpdir("divepy-registry-")
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
         self.users = users or {}
@@ -493,7 +512,7 @@ def make_index(registry: Registry, entries: list[tuple[str, str]], target: str) 
     """
     if shutil.which("buildah") is None:
         pytest.skip("buildah is not installed (apt-get install buildah; .ci/services.sh does)")
-    root = Path(tempfile.mkdtemp(prefix="divepy-buildah-", dir="/tmp"))
+    root = short_tmpdir("divepy-buildah-")
     (root / "storage.conf").write_text(
         f'[storage]\ndriver = "vfs"\ngraphroot = "{root}/graph"\nrunroot = "{root}/run"\n'
     )

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.paths import REPO, child_env, shared_image
+from tests.fixtures.paths import REPO, child_env
+from tests.fixtures.stand_ins import built
 
 PACKAGE = REPO / "dive_py"
 MAX_LINES = 500
@@ -163,7 +164,7 @@ def test_the_command_line_and_the_domain_import_without_textual() -> None:
 )
 def test_the_ci_paths_run_without_textual(argv: list[str], tmp_path: Path) -> None:
     """A whole --ci run (load, analysis, rules, report) never loads Textual."""
-    image = str(shared_image("dive", "test-docker-image.tar"))
+    image = str(built("test-docker-image.tar"))
     argv = [image if arg == "IMAGE" else arg for arg in argv]
     code = (
         "import sys; from dive_py.cli.main import main\n"

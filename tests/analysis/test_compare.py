@@ -13,7 +13,8 @@ from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.compare import Change, compare, comparison_to_dict
 from dive_py.analysis.load import load_analysis
 from dive_py.cli.main import main
-from tests.fixtures.paths import child_env, shared_image
+from tests.fixtures.paths import EXAMPLE, child_env, shared_image
+from tests.fixtures.stand_ins import built
 from tests.fixtures.truncate import write_first_layers
 
 WEBAPPS = "/usr/local/tomcat/webapps/"
@@ -27,7 +28,7 @@ def _analyze(path: Path) -> Analysis:
 @pytest.fixture(scope="module")
 def tomcat_pair(tmp_path_factory) -> tuple[Path, Path]:
     """tomcat02.tar and its parent tomcat:mini (its first four layers)."""
-    new = shared_image("seed", "tomcat02.tar")
+    new = EXAMPLE
     base = write_first_layers(new, tmp_path_factory.mktemp("tomcat") / "tomcat-mini.tar", 4)
     return base, new
 
@@ -219,8 +220,8 @@ def test_diff_json_never_imports_textual(tomcat_pair, tmp_path):
 
 
 def test_same_image_in_two_layouts_is_unchanged():
-    docker = _analyze(shared_image("seed", "tomcat02.tar"))
-    oci = _analyze(shared_image("seed", "tomcat02.oci-gzip.tar"))
+    docker = _analyze(EXAMPLE)
+    oci = _analyze(built("tomcat02.oci-gzip.tar"))
     comparison = compare(docker, oci)
     assert comparison.shared_layers == 5  # by diff_id: gzip changes the blob digest, not the layer
     assert comparison.changes == [] and comparison.size_delta_bytes == 0

@@ -12,12 +12,15 @@ from dive_py.analysis.load import load_analysis
 from dive_py.reports.export import analysis_to_dict
 from tests.fixtures.dive_oracle import deopaque_layers, rewrite_docker_archive, run_dive_json
 from tests.fixtures.paths import IMAGES
+from tests.fixtures.stand_ins import image_file
 
 LEGACY = [
     "dive/test-docker-image.tar",
     "dive/test-kaniko-image.tar",
-    "seed/tomcat02.tar",
+    "examples/tomcat02.tar",
+    "stand-in/test-docker-image.tar",
 ]
+"""dive's own test images from ../shared, the bundled example (the seed) and dive's test image built in code."""
 
 
 def _ours(path):
@@ -37,9 +40,9 @@ def _assert_same(ours: dict, dive: dict, *, layers: bool = True) -> None:
 
 @pytest.mark.parametrize("archive", LEGACY)
 def test_matches_dive_on_real_docker_archives(archive, tmp_path):
-    path = IMAGES / archive
+    path = image_file(archive) if archive.startswith(("examples/", "stand-in/")) else IMAGES / archive
     if not path.exists():
-        pytest.skip(f"{path} missing")
+        pytest.skip(f"needs ../shared/images/{archive} (dive's own test image; not in a fresh clone)")
     dive = run_dive_json(path, tmp_path)
     ours = _ours(path)
     _assert_same(ours, dive)
@@ -55,7 +58,7 @@ def test_opaque_folders_count_like_the_whiteouts_they_stand_for(archive, tmp_pat
     """dive ignores opaque markers; rewritten as per-entry whiteouts, dive's own figures equal ours."""
     path = IMAGES / archive
     if not path.exists():
-        pytest.skip(f"{path} missing")
+        pytest.skip(f"needs ../shared/images/{archive} (a real tool's build with opaque folders; not in the clone)")
     rewritten = rewrite_docker_archive(path, tmp_path / "plain-whiteouts.tar", deopaque_layers)
     dive_on_rewritten = run_dive_json(rewritten, tmp_path / "dive")
     ours = _ours(path)

@@ -14,7 +14,8 @@ from dive_py.ci.rules import CiReport, RuleStatus, build_rules, evaluate
 from dive_py.cli.main import main
 from dive_py.reports.junit import junit_xml
 from dive_py.reports.markdown import _code, markdown_summary
-from tests.fixtures.paths import shared_image
+from tests.fixtures.paths import EXAMPLE
+from tests.fixtures.stand_ins import built
 from tests.fixtures.truncate import write_first_layers
 
 BASE_SIZE, NEW_SIZE = 6_303_953, 9_673_897
@@ -23,7 +24,7 @@ BASE_SIZE, NEW_SIZE = 6_303_953, 9_673_897
 
 @pytest.fixture(scope="module")
 def paths(tmp_path_factory) -> tuple[str, str]:
-    new = shared_image("seed", "tomcat02.tar")
+    new = EXAMPLE
     base = write_first_layers(new, tmp_path_factory.mktemp("ci") / "tomcat-mini.tar", 4)
     return str(base), str(new)
 
@@ -229,7 +230,7 @@ def test_report_files_are_written_whole_or_not_at_all(paths, cli_env, capsys):
 
 
 def test_markdown_report_for_the_bundled_test_image(cli_env):
-    image = str(shared_image("dive", "test-docker-image.tar"))
+    image = str(built("test-docker-image.tar"))
     assert main(["--ci", image, "--markdown", "m.md", "--junit", "j.xml"]) == 1
     text = Path(cli_env / "m.md").read_text()
     assert "| highestUserWastedPercent | ❌ FAIL | 48.35 % | 0.1 |" in text

@@ -8,12 +8,12 @@ from dive_py.analysis.load import load_analysis
 from dive_py.ci.config import CiConfig, load_ci_config
 from dive_py.ci.rules import RuleStatus, build_rules, evaluate
 from dive_py.errors import ConfigError
-from tests.fixtures.paths import shared_image
+from tests.fixtures.stand_ins import built
 
 
 @pytest.fixture(scope="module")
 def test_image_analysis():
-    return load_analysis(str(shared_image("dive", "test-docker-image.tar")))
+    return load_analysis(str(built("test-docker-image.tar")))
 
 
 def _verdicts(analysis, **rules):
@@ -76,8 +76,30 @@ def test_rules_file_keys_values_and_unknown_keys(tmp_path):
     assert config.ignored_keys == ["somethingElse"]
 
 
+DIVE_SAMPLE_RULES = """\
+---
+plugins:
+  - plugin1
+
+rules:
+  # If the efficiency is measured below X%, mark as failed. (expressed as a percentage between 0-1)
+  lowestEfficiency: 0.95
+
+  # If the amount of wasted space is at least X or larger than X, mark as failed. (expressed in B, KB, MB, and GB)
+  highestWastedBytes: 20Mb
+
+  # If the amount of wasted space makes up for X% of the image, mark as failed. (fail if the threshold is met or \
+crossed; expressed as a percentage between 0-1)
+  highestUserWastedPercent: 0.5
+
+  plugin1/rule1: error
+"""
+"""dive's sample ``.dive-ci`` (wagoodman/dive ``.data/.dive-ci``, MIT; ``shared/images/dive/dive-ci.yaml``)."""
+
+
 def test_dives_sample_rules_file_is_read(monkeypatch, tmp_path):
-    sample = shared_image("dive", "dive-ci.yaml")
+    sample = tmp_path / ".dive-ci"
+    sample.write_text(DIVE_SAMPLE_RULES)
     config = load_ci_config(str(sample), {})
     assert config.source == str(sample)
     build_rules(config)

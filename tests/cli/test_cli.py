@@ -10,12 +10,13 @@ import sys
 import pytest
 
 from dive_py.cli.main import main
-from tests.fixtures.paths import EXAMPLE, REPO, child_env, shared_image
+from tests.fixtures.paths import EXAMPLE, REPO, child_env
+from tests.fixtures.stand_ins import built
 
 
 @pytest.fixture
 def test_image():
-    return str(shared_image("dive", "test-docker-image.tar"))
+    return str(built("test-docker-image.tar"))
 
 
 def test_ci_fails_on_dives_test_image_with_default_rules(test_image, capsys, monkeypatch, tmp_path):

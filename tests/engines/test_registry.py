@@ -25,15 +25,14 @@ from dive_py.load.image import LoadOptions, build_image, load_image
 from dive_py.sources.reference import parse_image_name
 from dive_py.sources.registry.client import RegistryClient
 from dive_py.sources.registry.image import open_registry_image
+from tests.fixtures.stand_ins import built
 from tests.services import (  # noqa: F401 - fixtures
-    CORPUS,
     TOMCAT_ARCHIVE,
     Registry,
     assert_same_analysis,
     basic_registry,
     make_index,
     registry,
-    seed_archive,
     tls_registry,
     token_gate,
 )
@@ -48,12 +47,6 @@ def load_with_client(client: RegistryClient, name, options: LoadOptions, cache: 
         return build_image(files, plan, f"registry://{name}", options)
     finally:
         files.close()
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _needs_the_seed() -> None:
-    """Every test here pushes the seed archive: skip them all when ../shared is not there."""
-    seed_archive()
 
 
 @pytest.fixture(autouse=True)
@@ -147,10 +140,8 @@ def test_htpasswd_basic_auth(basic_registry: Registry, tmp_path: Path, monkeypat
 
 
 def test_multi_arch_index(registry: Registry, tomcat_ref: str) -> None:  # noqa: F811
-    other_archive = CORPUS / "edits-mini.docker.tar"
-    if not other_archive.exists():
-        pytest.skip(f"{other_archive} is not available")
-    other = registry.push(f"docker-archive:{other_archive}", "edits-mini:1")
+    other_archive = built("test-docker-image.tar")  # dive's test image, built in code
+    other = registry.push(f"docker-archive:{other_archive}", "dive-test:1")
     index = make_index(registry, [("linux/amd64", tomcat_ref), ("linux/arm64/v8", other)], "multi:1")
     amd64 = load_analysis(f"registry://{index}", LoadOptions(platform="linux/amd64"))
     assert_same_analysis(amd64, _archive_analysis())

@@ -27,7 +27,8 @@ from tests.fixtures.images import (
     write_oci_archive,
     write_oci_folder,
 )
-from tests.fixtures.paths import IMAGES, REPO
+from tests.fixtures.paths import REPO
+from tests.fixtures.stand_ins import image_file
 
 
 @pytest.fixture(autouse=True)
@@ -84,16 +85,12 @@ def test_workers_match_serial_on_built_images(tmp_path: Path, kind: str) -> None
     ],
 )
 def test_workers_match_serial_on_shared_images(name: str) -> None:
-    path = IMAGES / name
-    if not path.exists():
-        pytest.skip(f"{path} is not available")
+    path = image_file(name)  # the example or a stand-in where the clone has one, else ../shared
     assert signature(str(path), workers=2) == signature(str(path), workers=1)
 
 
 def test_shared_docker_image_figures_in_workers() -> None:
-    path = IMAGES / "dive" / "test-docker-image.tar"
-    if not path.exists():
-        pytest.skip(f"{path} is not available")
+    path = image_file("dive/test-docker-image.tar")  # dive's test image, built in code
     analysis = load_analysis(str(path), LoadOptions(use_cache=False, workers=2))
     assert (analysis.efficiency, analysis.size_bytes, analysis.user_size_bytes, analysis.wasted_bytes) == (
         0.9844212134184309,

@@ -10,6 +10,7 @@ import io
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from dive_py.ci.rules import build_rules, evaluate
 from dive_py.cli.diff import render_diff
 from dive_py.reports.markdown import markdown_summary
 from dive_py.reports.text import _PlainWriter
-from tests.fixtures.paths import REPO, shared_image
+from tests.fixtures.paths import EXAMPLE, REPO, shared_image
 from tests.fixtures.truncate import write_first_layers
 
 GOLDEN = Path(__file__).parent / "__snapshots__" / "test_diff_summary"
@@ -36,18 +37,29 @@ def _analyze(path: Path, name: str) -> Analysis:
 
 
 @pytest.fixture(scope="module")
-def images(tmp_path_factory) -> dict[str, Analysis]:
-    """tomcat02 and its parent; edits-mini and its first layer (removed, modified and moved files)."""
+def images(tmp_path_factory) -> Callable[[str], Analysis]:
+    """tomcat02 and its parent; edits-mini and its first layers (removed, modified and moved files), each
+    loaded when a test asks for it: the edits pairs skip without ../shared, the tomcat ones always run."""
     folder = tmp_path_factory.mktemp("golden")
-    tomcat = shared_image("seed", "tomcat02.tar")
-    edits = shared_image("corpus", "edits-mini.docker.tar")
-    return {
-        "tomcat": _analyze(tomcat, "tomcat"),
-        "tomcat-parent": _analyze(write_first_layers(tomcat, folder / "tomcat-mini.tar", 4), "tomcat-parent"),
-        "edits": _analyze(edits, "edits"),
-        "edits-1": _analyze(write_first_layers(edits, folder / "edits-1.tar", 1), "edits-1"),
-        "edits-2": _analyze(write_first_layers(edits, folder / "edits-2.tar", 2), "edits-2"),
+
+    def edits() -> Path:
+        return shared_image("corpus", "edits-mini.docker.tar")
+
+    builders = {
+        "tomcat": lambda: _analyze(EXAMPLE, "tomcat"),
+        "tomcat-parent": lambda: _analyze(write_first_layers(EXAMPLE, folder / "tomcat-mini.tar", 4), "tomcat-parent"),
+        "edits": lambda: _analyze(edits(), "edits"),
+        "edits-1": lambda: _analyze(write_first_layers(edits(), folder / "edits-1.tar", 1), "edits-1"),
+        "edits-2": lambda: _analyze(write_first_layers(edits(), folder / "edits-2.tar", 2), "edits-2"),
     }
+    loaded: dict[str, Analysis] = {}
+
+    def image(name: str) -> Analysis:
+        if name not in loaded:
+            loaded[name] = builders[name]()
+        return loaded[name]
+
+    return image
 
 
 PAIRS = [
@@ -89,7 +101,7 @@ def _check(name: str, actual: str) -> None:
 
 @pytest.mark.parametrize(("base", "new"), PAIRS)
 def test_diff_renderings_are_unchanged(images, base: str, new: str) -> None:
-    comparison = compare(images[base], images[new])
+    comparison = compare(images(base), images(new))
     for kind, render in (("text", _text), ("pane", _pane), ("markdown", _markdown)):
         _check(f"{base}--{new}.{kind}.txt", render(comparison))
 

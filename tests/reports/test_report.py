@@ -16,12 +16,13 @@ from dive_py.ci.rules import build_rules, evaluate
 from dive_py.cli.diff import render_diff
 from dive_py.load.image import LoadOptions
 from dive_py.reports.text import _PlainWriter, _StyledWriter, make_writer, render_ci, render_summary
-from tests.fixtures.paths import EXAMPLE, REPO, shared_image
+from tests.fixtures.paths import EXAMPLE, REPO
+from tests.fixtures.stand_ins import built
 
 
 @pytest.fixture(scope="module")
 def analysis():
-    return load_analysis(str(shared_image("dive", "test-docker-image.tar")), LoadOptions(use_cache=False))
+    return load_analysis(str(built("test-docker-image.tar")), LoadOptions(use_cache=False))
 
 
 def _both(render) -> tuple[str, str]:  # noqa: ANN001

@@ -23,7 +23,8 @@ from dive_py.errors import ImageFormatError, SourceError
 from dive_py.load.image import LoadOptions, load_image
 from dive_py.sources.engine import resolve_docker_host
 from dive_py.sources.reference import parse_image_name, route_reference
-from tests.services import CORPUS, TOMCAT_ARCHIVE, assert_same_analysis
+from tests.fixtures.stand_ins import built
+from tests.services import TOMCAT_ARCHIVE, assert_same_analysis
 
 
 class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
@@ -91,9 +92,7 @@ class FakeEngine:
 
 @pytest.fixture
 def fake_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEngine]:
-    docker25 = CORPUS / "edits-mini.docker25.tar"
-    if not docker25.exists() or not TOMCAT_ARCHIVE.exists():
-        pytest.skip("the shared archives are not available")
+    docker25 = built("test-docker-image.docker25.tar")  # dive's test image in Docker 25+'s layout
     damaged = tmp_path / "damaged.tar"
     data = bytearray(TOMCAT_ARCHIVE.read_bytes())
     offset = data.index(b"webapps.dist/docs/index.html")  # inside a layer tar: its digest must fail
@@ -104,7 +103,7 @@ def fake_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fak
     engine = FakeEngine(
         tmp_path,
         {
-            "corpus/edits-mini:1": docker25,
+            "dive-test:latest": docker25,
             "tomcat02:1.0": TOMCAT_ARCHIVE,
             "damaged:1": damaged,
             "truncated:1": truncated,
@@ -116,8 +115,8 @@ def fake_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fak
 
 
 def test_docker25_containerd_store_archive_streams(fake_engine: FakeEngine) -> None:
-    got = load_analysis("docker://corpus/edits-mini:1")
-    assert_same_analysis(got, load_analysis(str(CORPUS / "edits-mini.docker25.tar")))
+    got = load_analysis("docker://dive-test:latest")
+    assert_same_analysis(got, load_analysis(str(built("test-docker-image.docker25.tar"))))
     assert "Docker 25+" in got.image.source
 
 

@@ -15,6 +15,7 @@ from dive_py.model import WHITEOUT_PREFIX
 from dive_py.trees.gosort import go_sort
 from dive_py.trees.tree import FileTree
 from tests.fixtures.paths import IMAGES
+from tests.fixtures.stand_ins import SAME_AS_EXAMPLE, STAND_INS, image_file
 
 
 def _leaves_in_dive_order(scan, changes):  # noqa: ANN001, ANN202
@@ -45,13 +46,17 @@ def _reference(image):  # noqa: ANN001, ANN202
     return found, (sum(r[2] for r in records.values()) / total if total else 1.0)
 
 
-ARCHIVES = sorted(str(p.relative_to(IMAGES)) for p in IMAGES.glob("*/*.tar")) if IMAGES.exists() else []
+ARCHIVES = STAND_INS + sorted(
+    name for name in (str(p.relative_to(IMAGES)) for p in IMAGES.glob("*/*.tar")) if name != SAME_AS_EXAMPLE
+)
+"""The bundled example and the stand-ins built in code, and the real archives of ../shared when it is there."""
 
 
 @pytest.mark.parametrize("archive", ARCHIVES)
 def test_fast_pass_equals_dives_visiting_order(archive):
     options = LoadOptions(use_cache=False)
-    expected, efficiency = _reference(load_image(str(IMAGES / archive), options))
-    analysis = load_analysis(str(IMAGES / archive), options)
+    path = str(image_file(archive))
+    expected, efficiency = _reference(load_image(path, options))
+    analysis = load_analysis(path, options)
     assert [(i.path, i.count, i.cumulative_bytes) for i in analysis.inefficiencies] == expected
     assert analysis.efficiency == efficiency

@@ -19,7 +19,7 @@ import pytest
 from dive_py.analysis.load import load_analysis
 from dive_py.trees import gosort
 from dive_py.trees.gosort import go_sort
-from tests.fixtures.paths import REPO
+from tests.fixtures.paths import EXAMPLE, shared_image
 
 
 def key_less(a: tuple[int, int], b: tuple[int, int]) -> bool:
@@ -91,15 +91,6 @@ def test_xorshift_is_go_1_24() -> None:
     assert r.next() == 16141901775903972233
 
 
-def image(*candidates: str) -> Path:
-    for candidate in candidates:
-        for base in (REPO, REPO.parent, Path("/work")):
-            path = base / candidate
-            if path.is_file():
-                return path
-    pytest.skip(f"{candidates[-1]} not present")
-
-
 def inefficient(path: Path) -> list[tuple[str, int, int]]:
 
     analysis = load_analysis(str(path))
@@ -107,7 +98,7 @@ def inefficient(path: Path) -> list[tuple[str, int, int]]:
 
 
 def test_dive_order_tomcat02() -> None:
-    path = image("examples/tomcat02.tar", "shared/images/seed/tomcat02.tar")
+    path = EXAMPLE
     bin_dir = "/usr/local/tomcat/bin/"
     assert inefficient(path) == [
         (bin_dir + "catalina.sh", 2, 48110),
@@ -135,7 +126,7 @@ def test_dive_order_tomcat02() -> None:
     [("test-docker-image.tar", 12810, 6405), ("test-kaniko-image.tar", 18498, 9249)],
 )
 def test_dive_order_dive_test_images(name: str, big: int, small: int) -> None:
-    path = image("shared/images/dive/" + name)
+    path = shared_image("dive", name)  # dive's order on its real test images
     # saved.txt and somefile1.txt tie; a stable sort would put somefile1.txt (found first) first.
     assert inefficient(path) == [
         ("/root/saved.txt", 2, big),

@@ -9,7 +9,7 @@ import pytest
 from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.compare import ImageComparison, compare
 from dive_py.analysis.load import load_analysis
-from tests.fixtures.paths import REPO, shared_image
+from tests.fixtures.paths import EXAMPLE, REPO
 from tests.fixtures.truncate import write_first_layers
 
 
@@ -38,7 +38,7 @@ def tomcat() -> Analysis:
 @pytest.fixture(scope="module")
 def tomcat_diff(tmp_path_factory: pytest.TempPathFactory) -> ImageComparison:
     """tomcat02.tar against its own first four layers, both loaded by relative names (stable on screen)."""
-    new = shared_image("seed", "tomcat02.tar")
+    new = EXAMPLE
     folder = tmp_path_factory.mktemp("diff")
     write_first_layers(new, folder / "tomcat02-parent.tar", 4)
     (folder / "tomcat02.tar").symlink_to(new)

@@ -14,18 +14,16 @@ from dive_py.ui.app import DivepyApp
 from dive_py.ui.panes.file_tree_view import FileTreeView
 from dive_py.ui.panes.layers import LayersPane
 from dive_py.ui.screens import ExtractScreen, FileViewScreen, HelpScreen
-from tests.fixtures.paths import EXAMPLE, IMAGES
+from tests.fixtures.paths import EXAMPLE
+from tests.fixtures.stand_ins import built
 
 TOMCAT = EXAMPLE
-DIVE_TEST_IMAGE = IMAGES / "dive" / "test-docker-image.tar"
 SIZE = (120, 40)
 
 
 @pytest.fixture(scope="module")
 def dive_image() -> Analysis:
-    if not DIVE_TEST_IMAGE.exists():
-        pytest.skip("dive's test image is not available")
-    return load_analysis(str(DIVE_TEST_IMAGE))
+    return load_analysis(str(built("test-docker-image.tar")))  # dive's test image, built in code
 
 
 def tree_of(app: DivepyApp) -> FileTreeView:
