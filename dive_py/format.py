@@ -1,11 +1,13 @@
-"""Provides the text forms of sizes, ratios and percents shared by the UI and the reports."""
+"""Provides the text forms of sizes, ratios and percents shared by the UI and the reports.
+
+One rule for sizes everywhere (explorer, diff pane, text, Markdown and CI reports): dive's, so divepy's
+figures read as dive's do and ``--ci`` output matches dive's byte for byte.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-
-import humanize
 
 _UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB")
 
@@ -19,13 +21,6 @@ def size(num_bytes: int) -> str:
     return f"{value:.0f} {_UNITS[exponent]}" if value >= 10 else f"{value:.1f} {_UNITS[exponent]}"
 
 
-def size_text(num_bytes: int) -> str:
-    """Decimal units with one decimal, as the explorer shows them (``4.3 MB``, ``512 B``)."""
-    if num_bytes < 1000:
-        return f"{num_bytes} B"
-    return humanize.naturalsize(num_bytes, format="%.1f")
-
-
 def percent(ratio: float, digits: int = 2) -> str:
     """A 0..1 ratio as a percent (``98.44 %``)."""
     return f"{ratio * 100:.{digits}f} %"
@@ -36,7 +31,7 @@ def signed(num_bytes: int, render: Callable[[int], str] = size, *, plus_zero: bo
 
     Args:
         num_bytes: the change; negative for a shrink.
-        render: writes the magnitude: :func:`size` (dive's units, the reports) or :func:`size_text` (the explorer).
+        render: writes the magnitude (:func:`size`, dive's rule, unless a caller needs another).
         plus_zero: mark no change as ``+`` too (the CI report's baseline line has always done so).
     """
     if num_bytes == 0 and not plus_zero:

@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "image", metavar="IMAGE", nargs="?", help="image archive, OCI folder or reference (see --source)"
     )
-    parser.add_argument("--version", action="version", version=f"divepy {__version__}")
+    parser.add_argument("-v", "--version", action="version", version=f"divepy {__version__}")  # dive's flags
     add_source_flags(parser)
     out = parser.add_argument_group("output")
     out.add_argument("-j", "--json", metavar="FILE", help="write the analysis as JSON (- for stdout)")

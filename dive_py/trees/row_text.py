@@ -41,10 +41,14 @@ class Glyphs:
     collapsed_last: str
     arrow: str
     """Between a link and its target."""
+    separator: str = " · "
+    """Between the notes of a subtitle or a hint line."""
+    at_least: str = "≥"
+    """Before the minimum size of the size filter."""
 
 
 UNICODE_GLYPHS = Glyphs("│   ", "    ", "├── ", "└── ", "├─⊕ ", "└─⊕ ", " → ")
-ASCII_GLYPHS = Glyphs("|   ", "    ", "|-- ", "`-- ", "|-+ ", "`-+ ", " -> ")
+ASCII_GLYPHS = Glyphs("|   ", "    ", "|-- ", "`-- ", "|-+ ", "`-+ ", " -> ", " - ", ">=")
 """For a terminal that cannot draw box characters (a C locale), as dive falls back."""
 
 

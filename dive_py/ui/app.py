@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
+from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from dive_py.analysis.analyze import Analysis
 from dive_py.contents.reader import ContentReader, ExtractResult
@@ -156,6 +157,14 @@ def fit_to_size(screen: Screen, width: int, height: int) -> None:
     screen.set_class(height <= SHORT_HEIGHT, "-short")
 
 
+class AsciiScrollBarRender(ScrollBarRender):
+    """Scrollbars without the block characters (``▁▂▃``, ``▉▊▋``) a C locale cannot draw: the thumb is reverse
+    video, whole cells only."""
+
+    VERTICAL_BARS = [" "] * 8
+    HORIZONTAL_BARS = [" "] * 8
+
+
 class DivepyApp(App[int]):
     """The explorer. Give it a finished ``analysis`` (tests, screenshots) or a ``load`` function (the CLI)."""
 
@@ -201,12 +210,19 @@ class DivepyApp(App[int]):
         return self.loader.seconds if self.loader is not None else None
 
     def on_mount(self) -> None:
+        self._scrollbar_renderer = ScrollBar.renderer
+        if self.config.ascii_only:
+            # Textual's documented hook is the class (scrollbars are made lazily, one per widget and axis);
+            # put back when the app ends, so another app in this process draws its own.
+            ScrollBar.renderer = AsciiScrollBarRender
         if self.config.theme in self.available_themes:
             self.theme = self.config.theme
         elif self.config.theme:
             self.notify(f"unknown theme {self.config.theme!r}: try ansi-dark or ansi-light", severity="warning")
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
+        for warning in dict.fromkeys(self.config.warnings):  # once each, however many files said it
+            self.notify(warning, severity="warning", timeout=10)
         ready = self._given()
         if ready is not None:
             self._show_explorer(*ready)
@@ -215,6 +231,9 @@ class DivepyApp(App[int]):
             self.loader.on_done = lambda: self.post_message(self.Loaded())
             self.loader.start()
             self._poll = self.set_interval(POLL_INTERVAL, self._check_load)  # progress; and an end before on_done
+
+    def on_unmount(self) -> None:
+        ScrollBar.renderer = self._scrollbar_renderer
 
     def on_divepy_app_loaded(self, _event: Loaded) -> None:
         self._check_load()
@@ -304,6 +323,7 @@ def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
                 ("enter (search)", "Next match"),
                 ("ctrl+p (tree)", "Wrap long rows onto more lines; off: shift+wheel scrolls sideways"),
                 ("[ / ]", "Previous / next page in the file view"),
+                ("left, right (file view)", "Scroll long lines sideways; w wraps them"),
                 ("enter (details)", "Inefficient files: jump to the path"),
                 ("h, l (details)", "Scroll the layer details sideways (ids and digests are never broken)"),
             ],

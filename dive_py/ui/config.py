@@ -28,6 +28,10 @@ DIFF_NAMES = {
 KEY_ALIASES = {"pgup": "pageup", "pgdn": "pagedown", "ctrl+/": "ctrl+slash", "/": "slash", "?": "question_mark"}
 """dive's key names that Textual spells differently."""
 
+UNREACHABLE_KEYS = {"ctrl+m": "enter", "ctrl+i": "tab", "ctrl+j": "enter"}
+"""Keys a terminal sends as another key (ctrl+m is a carriage return): bound, they would never fire, or
+fire on that other key. dive's default ``~/.dive.yaml`` binds ``toggle-modified-files`` to ``ctrl+m``."""
+
 BINDING_IDS = (
     "quit",
     "toggle-view",
@@ -83,6 +87,8 @@ class UiConfig:
     cursor_to_first_change: bool = True
     """On arriving at a layer in layer-changes mode, put the cursor on its first change
     (``filetree.cursor-to-first-change``)."""
+    warnings: list[str] = field(default_factory=list)
+    """What the explorer tells the user once at start (keys it could not bind as asked)."""
 
 
 _COERCED = {"C.UTF-8", "C.utf8", "UTF-8"}
@@ -167,9 +173,24 @@ def apply_settings(config: UiConfig, data: dict[str, Any], where: str = "config"
             continue  # dive keys with no counterpart here are ignored
         if not isinstance(keys, str) or not keys.strip():
             raise ConfigError(f"{where}: keybinding.{binding_id} must be a key name such as 'ctrl+f'")
-        config.keymap[binding_id] = ",".join(_key_name(key) for key in keys.split(","))
+        names = _reachable_keys(config, binding_id, keys, where)
+        if not names:
+            continue  # the binding keeps divepy's default key
+        config.keymap[binding_id] = ",".join(names)
         if binding_id == "toggle-sort-order":  # two bindings share the key: one per footer label
             config.keymap["toggle-sort-order-size"] = config.keymap[binding_id]
+
+
+def _reachable_keys(config: UiConfig, binding_id: str, keys: str, where: str) -> list[str]:
+    """The Textual names of ``keys``, less those a terminal cannot send; each such key is warned about once."""
+    names = [_key_name(key) for key in keys.split(",")]
+    for name in names:
+        if name in UNREACHABLE_KEYS:
+            config.warnings.append(
+                f"{where}: keybinding.{binding_id} {name} reaches divepy as {UNREACHABLE_KEYS[name]}; "
+                "kept divepy's key (see ? for it)"
+            )
+    return [name for name in names if name not in UNREACHABLE_KEYS]
 
 
 def _key_name(key: str) -> str:

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import ScrollableContainer, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Static
 
@@ -18,7 +18,7 @@ from dive_py.contents.reader import ContentReader, ExtractResult
 from dive_py.errors import DivepyError
 from dive_py.format import size as dive_size
 from dive_py.trees.tree import FileTree, Node
-from dive_py.ui.text import mode_text
+from dive_py.ui.text import mode_text, separator
 
 PAGE_BYTES = 64 * 1024
 """Bytes of a file shown per page in the file view (large files are paged, never read whole)."""
@@ -34,7 +34,7 @@ class LoadingScreen(Screen):
     def compose(self) -> ComposeResult:
         with Vertical(id="loading-box"):
             yield Label(f"divepy: reading {self.ref}", id="loading-title")
-            yield Label("starting…", id="loading-label")
+            yield Label("starting...", id="loading-label")  # ASCII: the locale may be C
             yield ProgressBar(total=None, show_eta=False, id="loading-bar")
 
     def update_progress(self, label: str, done: int, total: int) -> None:
@@ -72,13 +72,24 @@ class HelpScreen(ModalScreen[None]):
         yield Footer()
 
 
+SIDEWAYS_STEP = 8
+"""Cells one press of left or right scrolls the file view's long lines."""
+
+
 class FileViewScreen(ModalScreen[None]):
-    """One file at the selected layer: its versions across layers and its content, paged."""
+    """One file at the selected layer: its versions across layers and its content, paged.
+
+    Long lines scroll sideways (left / right) or wrap (``w``). Layers are numbered from 0, as in the Layers pane.
+    """
 
     BINDINGS = [
         Binding("escape,q", "dismiss", "Close"),
         Binding("right_square_bracket", "page(1)", "Next page"),
         Binding("left_square_bracket", "page(-1)", "Previous page"),
+        Binding("w", "toggle_wrap", "Wrap"),
+        # Priority: the versions table, which has focus, would take the arrows for its own sideways scroll.
+        Binding("right,l", f"sideways({SIDEWAYS_STEP})", "Scroll right", show=False, priority=True),
+        Binding("left,h", f"sideways(-{SIDEWAYS_STEP})", "Scroll left", show=False, priority=True),
     ]
 
     def __init__(self, reader: ContentReader, tree: FileTree, node: Node, layer: int) -> None:
@@ -88,21 +99,45 @@ class FileViewScreen(ModalScreen[None]):
         self.node = node
         self.at_layer = layer
         self.page = 0
+        self.wrap = False
+        """Wrap long lines instead of scrolling sideways."""
         self.shown_text = ""
         """The text of the page on screen (decoded text, hex dump or a message)."""
+        self._data = b""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="file-view-box") as box:
-            box.border_title = f"/{self.node.path} at layer {self.at_layer + 1}"
+            box.border_title = f"/{self.node.path} at layer {self.at_layer}"
             yield DataTable(id="versions", cursor_type="row")
-            with VerticalScroll(id="file-content-scroll"):
-                yield Static("reading…", id="file-content")
+            with ScrollableContainer(id="file-content-scroll"):
+                yield Static("reading...", id="file-content")
         yield Footer()
+
+    @property
+    def _shown_mark(self) -> str:
+        """Marks the version on screen in the versions table."""
+        return "< shown" if self.app.config.ascii_only else "◀ shown"
+
+    @property
+    def content_scroll(self) -> ScrollableContainer:
+        return self.query_one("#file-content-scroll", ScrollableContainer)
+
+    def action_sideways(self, cells: int) -> None:
+        """Scrolls the content sideways (nothing to do when it wraps or fits)."""
+        scroll = self.content_scroll
+        scroll.scroll_to(x=scroll.scroll_x + cells, animate=False, immediate=True)
+
+    def action_toggle_wrap(self) -> None:
+        self.wrap = not self.wrap
+        self.set_class(self.wrap, "-wrap")
+        self.content_scroll.scroll_to(x=0, animate=False, immediate=True)
+        self._render_page()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("Layer", "Change", "Mode", "Size", "")
         previous = None
+        shown_at = max((a for a, _ in self.node.events if a <= self.at_layer), default=-1)
         for at, entry in self.node.events:
             if entry is None:
                 change = "removed"
@@ -111,8 +146,8 @@ class FileViewScreen(ModalScreen[None]):
             else:
                 change = "unchanged" if entry.same_as(previous) else "modified"
             size = dive_size(entry.size) if entry is not None else ""
-            mark = "◀ shown" if at == max((a for a, _ in self.node.events if a <= self.at_layer), default=-1) else ""
-            table.add_row(str(at + 1), change, mode_text(entry) if entry else "", size, mark)
+            mark = self._shown_mark if at == shown_at else ""
+            table.add_row(str(at), change, mode_text(entry) if entry else "", size, mark)
             previous = entry
         table.styles.height = min(len(self.node.events) + 1, 8)
         self.load_page()
@@ -129,10 +164,20 @@ class FileViewScreen(ModalScreen[None]):
         except DivepyError as exc:
             self.app.call_from_thread(self._show, Text(str(exc), style="italic"), "")
             return
+        self.app.call_from_thread(self._show_page, data)
+
+    def _show_page(self, data: bytes) -> None:
+        self._data = data
+        self._render_page()
+
+    def _render_page(self) -> None:
+        """Draws the current page of the bytes read, wrapped or not."""
+        page, data = self.page, self._data
         chunk = data[page * PAGE_BYTES : (page + 1) * PAGE_BYTES]
         more = len(data) > (page + 1) * PAGE_BYTES
-        note = f"page {page + 1}" + (" · ] next page" if more else " · end") + (" · [ previous" if page else "")
-        self.app.call_from_thread(self._show, render_content(self.node.name, chunk, page * PAGE_BYTES), note)
+        dot = separator(self.app.config.ascii_only)
+        note = f"page {page + 1}{dot}" + ("] next page" if more else "end") + (f"{dot}[ previous" if page else "")
+        self._show(render_content(self.node.name, chunk, page * PAGE_BYTES, wrap=self.wrap), note)
 
     def _show(self, content, note: str) -> None:  # noqa: ANN001 - a Rich renderable
         self.shown_text = content.code if isinstance(content, Syntax) else content.plain
@@ -151,15 +196,15 @@ def is_binary(data: bytes) -> bool:
     return False
 
 
-def render_content(name: str, data: bytes, offset: int = 0):  # noqa: ANN201 - a Rich renderable
-    """Text with syntax colours, or a hex dump of binary bytes."""
+def render_content(name: str, data: bytes, offset: int = 0, *, wrap: bool = False):  # noqa: ANN201 - Rich renderable
+    """Text with syntax colours, or a hex dump of binary bytes; long lines wrap only when ``wrap`` asks."""
     if not data:
         return Text("(empty)", style="italic")
     if is_binary(data):
-        return Text(hex_dump(data, offset))
+        return Text(hex_dump(data, offset), no_wrap=not wrap)
     code = data.decode("utf-8", "replace")
     lexer = Syntax.guess_lexer(name, code)
-    return Syntax(code, lexer, line_numbers=True, word_wrap=False, theme="ansi_dark")
+    return Syntax(code, lexer, line_numbers=True, word_wrap=wrap, theme="ansi_dark")
 
 
 _PRINTABLE = set(string.printable.encode()) - set(b"\t\n\r\x0b\x0c")
@@ -191,7 +236,7 @@ class ExtractScreen(ModalScreen[ExtractResult | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="extract-box") as box:
-            box.border_title = f"Extract /{self.node.path} as in layer {self.at_layer + 1}"
+            box.border_title = f"Extract /{self.node.path} as in layer {self.at_layer}"
             yield Label("Into folder (created if missing; nothing is overwritten):")
             yield Input(self.default, id="extract-dest")
             yield Label("", id="extract-status")

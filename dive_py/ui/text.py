@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dive_py.model import FileEntry
+from dive_py.trees.row_text import ASCII_GLYPHS, UNICODE_GLYPHS
 
 _TYPE_CHARS = {"d": "d", "l": "l", "h": "-", "c": "c", "b": "b", "p": "p", "f": "-"}
 """ls's type column per kind; a hard link is a regular file to ls."""
@@ -29,3 +30,8 @@ def mode_text(entry: FileEntry | None) -> str:
 def short_id(digest: str, length: int = 12) -> str:
     """``sha256:abcd…`` -> ``abcd…`` cut to ``length`` hex digits."""
     return digest.split(":", 1)[-1][:length]
+
+
+def separator(ascii_only: bool) -> str:
+    """What goes between the notes of a subtitle: `` · ``, or `` - `` in a locale that cannot draw the dot."""
+    return (ASCII_GLYPHS if ascii_only else UNICODE_GLYPHS).separator

@@ -82,7 +82,7 @@ def test_ci_report_to_a_pipe_does_not_import_rich(tmp_path) -> None:
 def test_signed_sizes_and_percents() -> None:
     assert [fmt.signed(n) for n in (3_400_000, -512, 0)] == ["+3.4 MB", "-512 B", "0 B"]
     assert fmt.signed(0, plus_zero=True) == "+0 B"
-    assert fmt.signed(-4_321, fmt.size_text) == "-4.3 kB"
+    assert fmt.signed(-4_321, fmt.size) == "-4.3 kB" and fmt.signed(-58_400) == "-58 kB"
     assert [fmt.signed_percent(r) for r in (0.5346, -0.03, 0.0)] == ["+53.46 %", "-3.00 %", "0.00 %"]
 
 

@@ -1,4 +1,4 @@
-"""The explorer's tests: the bundled example and a diff of the seed image, loaded once per module."""
+"""The explorer's tests: the bundled example and a diff of the seed image, loaded once per module; a plain terminal."""
 
 from __future__ import annotations
 
@@ -50,3 +50,12 @@ def tomcat_diff(tmp_path_factory: pytest.TempPathFactory) -> ImageComparison:
         os.chdir(cwd)
     comparison.folder = folder  # type: ignore[attr-defined] - where the file view reads contents back
     return comparison
+
+
+@pytest.fixture
+def plain_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """A colour terminal in a UTF-8 locale, whatever the test run's own environment."""
+    for name in ("NO_COLOR", "LC_ALL", "LC_CTYPE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    return monkeypatch

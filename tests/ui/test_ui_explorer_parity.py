@@ -29,15 +29,6 @@ def screen_rows(view: FileTreeView) -> list[str]:
     return [row_text(view, row) for row in range(top, min(top + height, len(view.rows)))]
 
 
-@pytest.fixture
-def plain_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """A colour terminal in a UTF-8 locale, whatever the test run's own environment."""
-    for name in ("NO_COLOR", "LC_ALL", "LC_CTYPE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("LANG", "en_US.UTF-8")
-    return monkeypatch
-
-
 # -- 1. narrow terminals ------------------------------------------------------------
 @pytest.mark.parametrize("size", [(80, 24), (60, 20), (40, 15)])
 async def test_names_are_visible_on_narrow_terminals(tomcat: Analysis, size: tuple[int, int]) -> None:
@@ -155,7 +146,7 @@ def test_folder_sizes_follow_the_hidden_diff_types(tomcat: Analysis) -> None:
 # -- 7. column header, padded owners -------------------------------------------------------------
 async def test_column_header_over_the_tree(tomcat: Analysis) -> None:
     app = DivepyApp(tomcat)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(160, 40)) as pilot:  # a tree pane of 80+ columns: the full attributes
         await pilot.pause()
         header = app.explorer.tree_pane.query_one("#tree-header")
         assert str(header.render()) == "Permission     UID:GID       Size  Filetree"
@@ -323,3 +314,4 @@ async def test_search_counts_and_empty_filter_note(tomcat: Analysis) -> None:
         assert row_text(view, 0).startswith("no path matches the filter")
         await pilot.press("escape", "ctrl+e")
         assert app.screen.id == "extract"
+

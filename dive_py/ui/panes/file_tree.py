@@ -10,6 +10,7 @@ from textual.widgets import Input
 
 from dive_py.errors import ConfigError
 from dive_py.format import size as dive_size
+from dive_py.trees.row_text import Glyphs
 from dive_py.trees.tree import Node
 from dive_py.ui.panes.file_tree_view import FileTreeView
 from dive_py.ui.panes.tree_draw import header_text
@@ -71,12 +72,12 @@ class FileTreePane(Vertical):
         if state.only_changes:
             notes.append("only changes")
         if state.min_size:
-            notes.append(f"≥ {dive_size(state.min_size)}")
+            notes.append(f"{self.glyphs.at_least} {dive_size(state.min_size)}")
         if state.filter:
             notes.append(f"filter: {state.filter}" + (" (invalid)" if self.view.filter_error else ""))
         notes.append("sort: size" if state.sort_by_size else "sort: name")
         notes.append(f"{len(self.view.rows):,} rows")
-        subtitle = " · ".join(notes)
+        subtitle = self.glyphs.separator.join(notes)
         if subtitle != self.border_subtitle:  # setting it repaints the whole pane
             self.border_subtitle = subtitle
         if self.is_mounted:
@@ -84,11 +85,17 @@ class FileTreePane(Vertical):
 
     def input_hint(self) -> str | None:
         """What typing does in the open input line (the footer shows it while the line has focus)."""
-        return {
-            "filter": "typing filters paths by regex · enter keeps · esc clears · ^f closes",
-            "search": "typing finds a path fragment · enter next match · esc closes",
-            "size": "type a size (1MB, 500k, 0 for all) · enter applies · esc closes",
+        hint = {
+            "filter": ("typing filters paths by regex", "enter keeps", "esc clears", "^f closes"),
+            "search": ("typing finds a path fragment", "enter next match", "esc closes"),
+            "size": ("type a size (1MB, 500k, 0 for all)", "enter applies", "esc closes"),
         }.get(self.mode)
+        return self.glyphs.separator.join(hint) if hint else None
+
+    @property
+    def glyphs(self) -> Glyphs:
+        """The tree's drawing characters (ASCII in a C locale), which the subtitle and the hints follow."""
+        return self.view.look.glyphs
 
     def toggle_filter(self) -> None:
         """Opens the filter line (from any pane); when it is open, closes it and keeps the filter."""

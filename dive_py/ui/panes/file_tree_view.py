@@ -48,8 +48,8 @@ class FileTreeView(TreeLinesView, can_focus=True):
         Binding("pagedown,d", "page_down", "Page down", show=False, id="page-down"),
         Binding("home,g", "cursor_home", "Top", show=False),
         Binding("end,G", "cursor_end", "Bottom", show=False),
-        Binding("left,h", "collapse_or_parent", "Parent", show=False),
-        Binding("right,l", "expand_or_child", "Expand", show=False),
+        Binding("left,h", "parent", "Parent folder", show=False),
+        Binding("right,l", "step_in", "Open folder and step in", show=False),
         # In order of use: the footer shows them so.
         Binding("enter", "view_file", "View", id="view-file"),
         Binding("space", "toggle_collapse", "Collapse", id="toggle-collapse-dir"),
@@ -116,26 +116,23 @@ class FileTreeView(TreeLinesView, can_focus=True):
             self.state.set_collapsed(node.path, not self.state.is_collapsed(node.path))
             self.rebuild(node)
 
-    def action_collapse_or_parent(self) -> None:
+    def action_parent(self) -> None:
+        """h / left, as dive: the cursor goes to the parent folder, which stays open (space closes it)."""
         node = self.cursor_node
-        if node is None:
-            return
-        if self._is_folder(node) and not self.state.is_collapsed(node.path):
-            self.state.set_collapsed(node.path, True)
-            self.rebuild(node)
-        elif node.parent is not None and node.parent.name:
+        if node is not None and node.parent is not None and node.parent.name:
             row = self.rows.row_of(node.parent)
             if row is not None:
                 self.move_cursor(row)
 
-    def action_expand_or_child(self) -> None:
+    def action_step_in(self) -> None:
+        """l / right, as dive: a closed folder opens, and the cursor steps onto the folder's first row."""
         node = self.cursor_node
         if not self._is_folder(node):
             return
         if self.state.is_collapsed(node.path):
             self.state.set_collapsed(node.path, False)
             self.rebuild(node)
-        elif self.cursor + 1 < len(self.rows) and self.rows.node(self.cursor + 1).parent is node:
+        if self.cursor + 1 < len(self.rows) and self.rows.node(self.cursor + 1).parent is node:
             self.move_cursor(self.cursor + 1)
 
     def action_toggle_collapse_all(self) -> None:

@@ -41,10 +41,12 @@ class RowLook:
         """A ``+``/``~``/``-`` before each changed row, for monochrome terminals and colour-blind users."""
         self.glyphs = glyphs
         self.is_collapsed = is_collapsed or (lambda _node: False)
+        self.compact = False
+        """Narrow pane: the attributes leave out uid:gid and shorten the size column, so names keep room."""
 
     @property
     def lead(self) -> int:
-        return lead_width(self.show_attributes, self.markers)
+        return lead_width(self.show_attributes, self.markers, self.compact)
 
 
 def draw_row(
@@ -73,7 +75,7 @@ def draw_row(
     note = notes.get(node)
     entry = rows.entry(row)
     diff = rows.diff_type(row)
-    attrs_text = _attributes_text(rows, row, entry) if look.show_attributes else ""
+    attrs_text = _attributes_text(rows, row, entry, compact=look.compact) if look.show_attributes else ""
     if look.markers:
         attrs_text = DIFF_MARKS[diff] + " " + attrs_text
     is_last = rows.is_last(row)
@@ -105,14 +107,28 @@ def draw_row(
 def header_text(look: RowLook) -> str:
     """dive's column header over the tree, aligned with the rows' columns."""
     marker = "  " if look.markers else ""
-    attrs = f"{'Permission':<10} {'UID:GID':>11} {'Size':>10}  " if look.show_attributes else ""
+    if not look.show_attributes:
+        attrs = ""
+    elif look.compact:
+        attrs = f"{'Permission':<10} {'Size':>{COMPACT_SIZE}}  "
+    else:
+        attrs = f"{'Permission':<10} {'UID:GID':>11} {'Size':>10}  "
     return f"{marker}{attrs}Filetree"
 
 
-def _attributes_text(rows: RowSet, row: int, entry: FileEntry | None) -> str:
-    """dive's permission, uid:gid and size columns (blank owner and size for a path with no version)."""
-    owner = f"{entry.uid}:{entry.gid}" if entry is not None else ""
+COMPACT_SIZE = 7
+"""Cells of the compact size column: dive's sizes are at most ``1000 kB`` wide (999.5 kB rounds up)."""
+
+
+def _attributes_text(rows: RowSet, row: int, entry: FileEntry | None, *, compact: bool = False) -> str:
+    """dive's permission, uid:gid and size columns (blank owner and size for a path with no version).
+
+    ``compact`` leaves out uid:gid (dive, too, drops attributes before names when the pane is narrow).
+    """
     size = "" if entry is None else dive_size(rows.size(row))
+    if compact:
+        return f"{mode_text(entry)} {size:>{COMPACT_SIZE}}  "
+    owner = f"{entry.uid}:{entry.gid}" if entry is not None else ""
     return f"{mode_text(entry)} {owner:>11} {size:>10}  "
 
 

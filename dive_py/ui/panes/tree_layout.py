@@ -17,6 +17,8 @@ from dive_py.trees.tree import Node
 
 ATTRIBUTES_WIDTH = 35
 """Cells of the permission, uid:gid and size columns (dive's layout: ``65534:65534`` fits the owner column)."""
+COMPACT_ATTRIBUTES_WIDTH = 20
+"""Cells of the compact columns a narrow pane shows: permissions and size, no uid:gid (``1000 kB`` fits)."""
 MARKER_WIDTH = 2
 """Cells of the change marker (``+ ``, ``~ ``, ``- ``) drawn before the attributes when markers are on."""
 MIN_WRAP = 12
@@ -26,9 +28,10 @@ Notes = dict[Node, tuple[str, str | None]]
 """Per node: a suffix drawn after the name and a component class for the name (None keeps its diff colour)."""
 
 
-def lead_width(show_attributes: bool, markers: bool) -> int:
-    """Cells before a row's tree glyphs: the change marker and the attribute columns, when shown."""
-    return (ATTRIBUTES_WIDTH if show_attributes else 0) + (MARKER_WIDTH if markers else 0)
+def lead_width(show_attributes: bool, markers: bool, compact: bool = False) -> int:
+    """Cells before a row's tree glyphs: the change marker and the attribute columns (full or compact), when shown."""
+    attributes = (COMPACT_ATTRIBUTES_WIDTH if compact else ATTRIBUTES_WIDTH) if show_attributes else 0
+    return attributes + (MARKER_WIDTH if markers else 0)
 
 
 class RowLines:

@@ -26,6 +26,9 @@ from dive_py.ui.panes.tree_layout import Notes, RowLines
 ATTRIBUTES_MIN_WIDTH = 60
 """Below this many cells the tree pane hides the attribute columns by itself, so names stay visible
 (``ctrl+b`` still shows them)."""
+COMPACT_ATTRIBUTES_BELOW = 80
+"""Below this many cells (an 80-column terminal's tree pane) the attributes leave out uid:gid, as dive drops
+attributes before names: the full columns take 35 cells, the compact ones 20."""
 
 
 class TreeLinesView(ScrollView):
@@ -33,6 +36,11 @@ class TreeLinesView(ScrollView):
 
     It draws, scrolls and moves the cursor; :class:`~dive_py.ui.panes.file_tree_view.FileTreeView` adds the
     keys that change what is shown, and the styles.
+    """
+
+    DEFAULT_CSS = """
+    /* No horizontal scrollbar: it would take one of few rows (80x24). Long rows wrap (ctrl+p) or shift+wheel. */
+    TreeLinesView { overflow-x: hidden; }
     """
 
     cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
@@ -152,19 +160,34 @@ class TreeLinesView(ScrollView):
         self.lines.layout(self.rows, width, self.wrap, self.look.lead)
 
     def on_resize(self, event: events.Resize) -> None:
-        narrow = event.size.width < ATTRIBUTES_MIN_WIDTH
-        if narrow != self._narrow:  # only on crossing the limit, so ctrl+b is obeyed until the next crossing
-            self._narrow = narrow
-            if self.show_attributes != (self.attributes_wanted and not narrow):
-                self.show_attributes = self.attributes_wanted and not narrow
-                self.rebuild()
-                return
-        if self.wrap:
+        if self._fit_attributes(event.size.width):
+            self.rebuild()
+        elif self.wrap:
             self._generation += 1
             self._cache.clear()
             self._layout_lines()
             self._update_virtual_size()
             self.refresh()
+
+    def _fit_attributes(self, width: int) -> bool:
+        """Hides the attribute columns on a narrow pane, compacts them on a middling one; True if either changed."""
+        changed = False
+        narrow = width < ATTRIBUTES_MIN_WIDTH
+        if narrow != self._narrow:  # only on crossing the limit, so ctrl+b is obeyed until the next crossing
+            self._narrow = narrow
+            if self.show_attributes != (self.attributes_wanted and not narrow):
+                self.show_attributes = self.attributes_wanted and not narrow
+                changed = True
+        compact = width < COMPACT_ATTRIBUTES_BELOW
+        if compact != self.look.compact:
+            self.look.compact = compact
+            changed = True
+        return changed
+
+    @property
+    def allow_horizontal_scroll(self) -> bool:
+        """Sideways by the mouse (shift+wheel) though no scrollbar shows, unless long rows wrap."""
+        return not self.wrap and self.max_scroll_x > 0
 
     def _update_virtual_size(self) -> None:
         width = self.lines.max_name_width + 40 + self.look.lead
