@@ -57,8 +57,8 @@ def content_parser(prog: str, description: str) -> Parser:
         "--layer",
         metavar="N",
         type=int,
-        help="the file system as stacked up to layer N (1 = the base layer, as the explorer numbers them; "
-        "default: the top layer)",
+        help="the file system as stacked up to layer N (0 = the base layer, as the explorer and --json number "
+        "them; default: the top layer)",
     )
     add_source_flags(parser)
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
@@ -81,10 +81,10 @@ def locate(args: argparse.Namespace, *, follow_last: bool) -> Located:
     for warning in analysis.warnings:
         print(f"divepy: warning: {warning}", file=sys.stderr)
     count = len(analysis.layers)
-    layer = count if args.layer is None else args.layer
-    if not 1 <= layer <= count:
-        raise ConfigError(f"--layer {layer} is out of range: the image has {count} layers (1-{count})")
-    return Located(analysis, find_path(analysis.tree, args.path, layer - 1, follow_last=follow_last), layer - 1)
+    layer = count - 1 if args.layer is None else args.layer
+    if not 0 <= layer < count:
+        raise ConfigError(f"--layer {layer} is out of range: the image has {count} layers (0-{count - 1})")
+    return Located(analysis, find_path(analysis.tree, args.path, layer, follow_last=follow_last), layer)
 
 
 def main_cat(argv: Sequence[str]) -> int:
@@ -107,7 +107,7 @@ def main_cat(argv: Sequence[str]) -> int:
     if kind not in (REGULAR, HARDLINK):
         hint = " (divepy extract copies a folder)" if kind == DIRECTORY else ""
         what = KIND_NAMES.get(kind, kind)
-        raise PathLookupError(f"{at.found.shown} is {what} at layer {at.layer + 1}, not a file{hint}")
+        raise PathLookupError(f"{at.found.shown} is {what} at layer {at.layer}, not a file{hint}")
     out = sys.stdout.buffer
     ContentReader(at.analysis.image).copy(at.found.node, at.layer, at.analysis.tree.get, out.write)
     out.flush()

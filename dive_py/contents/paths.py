@@ -91,7 +91,7 @@ def find_path(tree: FileTree, path: str, layer: int, *, follow_last: bool) -> Fo
             pending[:0] = [n for n in entry.link.split("/") if n and n != "."]
             continue
         if pending and entry.kind != DIRECTORY:
-            raise PathLookupError(f"{here} is not a folder at layer {layer + 1}, so {path!r} does not exist there")
+            raise PathLookupError(f"{here} is not a folder at layer {layer}, so {path!r} does not exist there")
         node = child
         done.append(name)
     return Found(node, node.state(layer) if node is not tree.root else ROOT_ENTRY)
@@ -106,7 +106,7 @@ def _absent(node: Node | None, shown: str, layer: int) -> str:
                 break
             deleted_at = at if entry is None else None
         if deleted_at is not None:
-            return f"{shown} was deleted in layer {deleted_at + 1} (see --layer)"
+            return f"{shown} was deleted in layer {deleted_at} (see --layer)"
         if node.events and node.events[0][0] > layer:
-            return f"{shown} does not exist yet at layer {layer + 1} (it appears in layer {node.events[0][0] + 1})"
-    return f"{shown} does not exist at layer {layer + 1}"
+            return f"{shown} does not exist yet at layer {layer} (it appears in layer {node.events[0][0]})"
+    return f"{shown} does not exist at layer {layer}"

@@ -72,14 +72,14 @@ def _fails(capsysbinary: pytest.CaptureFixture, words: str, *args: str) -> None:
     ("path", "layer", "want"),
     [
         ("/app/run.sh", None, b"echo v2\n"),
-        ("app/run.sh", "2", b"echo v2\n"),
-        ("/app/run.sh", "1", b"echo v1\n"),
+        ("app/run.sh", "1", b"echo v2\n"),
+        ("/app/run.sh", "0", b"echo v1\n"),
         ("/app/link", None, b"echo v2\n"),  # relative link
         ("/app/abs", None, b"echo v2\n"),  # absolute: from the image root
         ("/lib/run.sh", None, b"echo v2\n"),  # a folder on the way is a link
         ("/app/root/app/./sub/../run.sh", None, b"echo v2\n"),
         ("/app/hard", None, b"echo v1\n"),  # hard links keep the content they were made with
-        ("/app/data.txt", "1", b"old\n"),
+        ("/app/data.txt", "0", b"old\n"),
     ],
 )
 def test_cat_writes_the_bytes_of_the_layer_asked_for(
@@ -92,18 +92,18 @@ def test_cat_writes_the_bytes_of_the_layer_asked_for(
 @pytest.mark.parametrize(
     ("path", "args", "words"),
     [
-        ("/app", [], "/app is a folder at layer 2, not a file"),
-        ("/nope", [], "/nope does not exist at layer 2"),
-        ("/app/data.txt", [], "/app/data.txt was deleted in layer 2"),
-        ("/app/up", ["--layer", "1"], "/app/up does not exist yet at layer 1 (it appears in layer 2)"),
+        ("/app", [], "/app is a folder at layer 1, not a file"),
+        ("/nope", [], "/nope does not exist at layer 1"),
+        ("/app/data.txt", [], "/app/data.txt was deleted in layer 1"),
+        ("/app/up", ["--layer", "0"], "/app/up does not exist yet at layer 0 (it appears in layer 1)"),
         ("/app/escape", [], "/app/escape is a symbolic link to '../../../etc/passwd', which leaves the image root"),
         ("/app/up/x", [], "leaves the image root"),
         ("/../etc/passwd", [], "climbs above the image root"),
         ("/app/loop", [], "loops"),
         ("/app/fifo", [], "/app/fifo is a fifo"),
         ("/app/sub/x.txt/y", [], "/app/sub/x.txt is not a folder"),
-        ("/app/run.sh", ["--layer", "3"], "--layer 3 is out of range: the image has 2 layers (1-2)"),
-        ("/app/run.sh", ["--layer", "0"], "out of range"),
+        ("/app/run.sh", ["--layer", "2"], "--layer 2 is out of range: the image has 2 layers (0-1)"),
+        ("/app/run.sh", ["--layer", "-1"], "out of range"),
         ("/app/run.sh", ["--layer", "top"], "invalid int value"),
     ],
 )
@@ -186,7 +186,7 @@ def test_extract_never_overwrites(image: str, tmp_path: Path, capsys: pytest.Cap
 
 
 def test_extract_an_older_layer_a_link_and_the_root(image: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    assert _extract(capsys, image, "/app", str(tmp_path / "one"), "--layer", "1")[0] == 0
+    assert _extract(capsys, image, "/app", str(tmp_path / "one"), "--layer", "0")[0] == 0
     assert (tmp_path / "one" / "app" / "data.txt").read_bytes() == b"old\n"
     assert (tmp_path / "one" / "app" / "run.sh").read_bytes() == b"echo v1\n"
     assert not (tmp_path / "one" / "app" / "up").exists()
@@ -197,7 +197,7 @@ def test_extract_an_older_layer_a_link_and_the_root(image: str, tmp_path: Path, 
     assert _extract(capsys, image, "/", str(tmp_path / "all"))[0] == 0
     assert sorted(os.listdir(tmp_path / "all" / "root")) == ["app", "etc", "lib"]
     code, _out, err = _extract(capsys, image, "/app/data.txt", str(tmp_path / "gone"))
-    assert code == 2 and "was deleted in layer 2" in err and not (tmp_path / "gone").exists()
+    assert code == 2 and "was deleted in layer 1" in err and not (tmp_path / "gone").exists()
 
 
 def test_extract_a_hostile_image_stays_inside_dest(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -224,7 +224,7 @@ def test_extract_a_hostile_image_stays_inside_dest(tmp_path: Path, capsys: pytes
     for name in ("d", "e", "f/g"):
         assert (dest / "root" / name / "owned").read_bytes() == b"no\n"
         assert not (dest / "root" / name).is_symlink()
-    code, _out, err = _extract(capsys, image, "/", str(tmp_path / "old"), "--layer", "1")
+    code, _out, err = _extract(capsys, image, "/", str(tmp_path / "old"), "--layer", "0")
     assert code == 0, err
     assert os.readlink(tmp_path / "old" / "root" / "d") == str(outside) and os.listdir(outside) == []
 
