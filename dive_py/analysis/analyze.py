@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import math
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,8 +16,9 @@ from dataclasses import dataclass, field
 from dive_py.analysis.figures import figures_key, from_record, to_record
 from dive_py.analysis.hints import DEFAULT_MIN_BYTES
 from dive_py.analysis.stacker import Stacker, stack_tree
+from dive_py.analysis.tree_walk import TreeWalk, walk_tree
 from dive_py.cache.figures import FigureStore
-from dive_py.model import REGULAR, Image
+from dive_py.model import Image
 from dive_py.trees.efficiency import Inefficiency
 from dive_py.trees.tree import FileTree
 
@@ -58,6 +58,8 @@ class Analysis:
     """The image's figures record (read or written), where the extras are kept too."""
     figures_store: tuple[FigureStore, str] | None = field(default=None, repr=False, compare=False)
     """The figures store and this image's key in it, when the load uses the cache."""
+    tree_walk: TreeWalk | None = field(default=None, repr=False, compare=False)
+    """The figures' pass over the tree, kept for the hints until they are computed (then dropped)."""
 
     @property
     def layers(self):  # noqa: ANN201 - list[Layer]
@@ -89,8 +91,9 @@ def analyze(image: Image, stacker: Stacker | None = None, figures: FigureStore |
         cached = from_record(image, key, record) if record is not None else None
         if cached is not None and record is not None:
             return _kept(_assemble(image, **cached), figures, key, record)
-    stacked, tree = _stacked_figures(image, stacker)
+    stacked, tree, walk = _stacked_figures(image, stacker)
     analysis = _assemble(image, **stacked, tree=tree)
+    analysis.tree_walk = walk
     if key is not None and figures is not None:
         record = to_record(image, key, stacked)
         figures.put(key, record)
@@ -126,24 +129,26 @@ def long_lived() -> Iterator[None]:
         gc.enable()
 
 
-def _stacked_figures(image: Image, stacker: Stacker | None) -> tuple[dict, FileTree]:
-    """The figures of the stacked layers (keywords of :func:`_assemble`) and the union tree."""
+def _stacked_figures(image: Image, stacker: Stacker | None) -> tuple[dict, FileTree, TreeWalk]:
+    """The figures of the stacked layers (keywords of :func:`_assemble`), the union tree and the walk over it."""
     if stacker is None or not stacker.fits(image):
         stacker = Stacker()
     stacker.finish(image)
     tree, counter = stacker.tree, stacker.counter
     inefficiencies = counter.inefficiencies()
-    final_size, duplicates, shadowed = _tree_bytes(tree, len(image.layers))
+    # One pass for these figures and the hints (:mod:`dive_py.analysis.tree_walk`); it runs after the last
+    # layer, while nothing else can.
+    walk = walk_tree(tree, len(image.layers))
     figures = {
         "efficiency": counter.score(),
         "inefficiencies": inefficiencies,
         "wasted": sum(item.cumulative_bytes for item in inefficiencies),
-        "final": final_size,
-        "duplicates": duplicates,
-        "shadowed": shadowed,
+        "final": walk.final_bytes,
+        "duplicates": walk.duplicate_bytes,
+        "shadowed": walk.shadowed,
         "warnings": [*image.warnings, *stacker.warnings],
     }
-    return figures, tree
+    return figures, tree, walk
 
 
 def _assemble(
@@ -184,26 +189,3 @@ def user_wasted_ratio(wasted: int, user_size: int) -> float:
     if user_size:
         return wasted / user_size
     return math.inf if wasted else 0.0
-
-
-def _tree_bytes(tree: FileTree, layer_count: int) -> tuple[int, int, list[int]]:
-    """Bytes of regular files in the final file system, bytes of those whose content repeats, and per
-    layer the bytes it adds that later layers overwrite or delete.
-
-    A node is in the final file system when its last event is a version: deleting a folder
-    deletes what it holds, and a path added again under it re-adds the folder (tree.py).
-    (Comprehensions over the flat node list: this runs after the last layer, while nothing else can.)
-    """
-    flats = [node.flat for node in tree.nodes]
-    final_files = [entry for flat in flats if (entry := flat[-1]) is not None and entry.kind == REGULAR]
-    final = sum(entry.size for entry in final_files)
-    copies = Counter((entry.hash, entry.size) for entry in final_files if entry.size)
-    duplicates = sum(size * (count - 1) for (_hash, size), count in copies.items() if count > 1)
-    shadowed = [0] * layer_count
-    for flat in flats:
-        if len(flat) > 2:
-            for i in range(1, len(flat) - 2, 2):  # every version but the last
-                entry = flat[i]
-                if entry is not None and entry.kind == REGULAR:
-                    shadowed[flat[i - 1]] += entry.size
-    return final, duplicates, shadowed

@@ -35,12 +35,13 @@ def hint_report(analysis: Analysis, min_bytes: int | None = None) -> HintReport:
             if isinstance(record.get("hints"), list):
                 cached = _hints_from(analysis, record["hints"])
             else:
-                cached = find_hints(analysis.image, analysis.tree, CACHED_MIN_BYTES)
+                cached = find_hints(analysis.image, analysis.tree, CACHED_MIN_BYTES, analysis.tree_walk)
+                analysis.tree_walk = None  # what it holds is in the hints now
                 _keep(analysis, "hints", [hint.to_dict() for hint in cached.hints])
             analysis.extras["hints"] = cached
         if cached is not None and min_bytes >= cached.min_bytes:
             return cached.at_least(min_bytes)
-    return find_hints(analysis.image, analysis.tree, min_bytes)
+    return find_hints(analysis.image, analysis.tree, min_bytes, analysis.tree_walk)
 
 
 def package_report(analysis: Analysis) -> PackageReport:

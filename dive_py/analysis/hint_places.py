@@ -166,12 +166,12 @@ def _held_files(node, layer: int, covered: set[str]) -> bool:  # noqa: ANN001 - 
 
 def _all_in(node, folder: str, files: dict, candidates: set, covered: set, ref: int) -> bool:  # noqa: ANN001
     """Whether every file present under ``node`` at ``ref`` is in ``files`` (subfolders judged already)."""
-    for name, child in node.children.items():
+    for child in node.children.values():
         flat = child.flat
         entry = flat[1] if len(flat) == 2 and flat[0] <= ref else child.state(ref)  # most paths: one version
         if entry is None:
             continue
-        path = f"{folder}/{name}"
+        path = entry.path  # the child's path: an entry is named as its node (no string built per child)
         if entry.kind == REGULAR:
             if entry.size and path not in files:
                 return False

@@ -16,11 +16,13 @@ Versions are then gathered per kind, layer and place (:mod:`dive_py.analysis.hin
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from operator import itemgetter
 
 from dive_py.analysis.hint_fixes import fix_text
-from dive_py.analysis.hint_places import MAX_PATHS, Group, places
+from dive_py.analysis.hint_places import MAX_PATHS, places
+from dive_py.analysis.tree_walk import CACHE_PREFIXES, CACHES, Collector, TreeWalk, walk_tree
 from dive_py.model import REGULAR, FileEntry, Image
 from dive_py.trees.tree import FileTree
 
@@ -36,29 +38,6 @@ KINDS = (
     "package-cache",
     "temp-files",
 )
-
-_HOME = r"(?:root|home/[^/]+)"
-_CACHES = re.compile(
-    "|".join(
-        f"(?P<{name}>{pattern})/"
-        for name, pattern in (
-            ("apt_lists", r"var/lib/apt/lists"),
-            ("apt_archives", r"var/cache/apt"),
-            ("apk", r"var/cache/apk|etc/apk/cache"),
-            ("dnf", r"var/cache/(?:dnf|yum|zypp)"),
-            ("pip", _HOME + r"/\.cache/pip"),
-            ("npm", _HOME + r"/\.npm"),
-            ("yarn", _HOME + r"/\.cache/yarn|usr/local/share/\.cache/yarn"),
-            ("go", rf"(?:{_HOME}/)?go/pkg/mod|{_HOME}/\.cache/go-build"),
-            ("maven", _HOME + r"/\.m2/repository|" + _HOME + r"/\.gradle/caches"),
-            ("temp", r"tmp|var/tmp"),
-        )
-    )
-)
-"""Package-manager caches and temporary folders, by the root the pattern covers (paths have no leading /)."""
-_CACHE_PREFIXES = ("var/", "etc/apk/", "root/", "home/", "go/", "usr/local/share/.cache/", "tmp/")
-"""A cheap first test: most paths start with none of these, and skip the expression."""
-
 
 @dataclass(frozen=True)
 class Hint:
@@ -121,34 +100,25 @@ class HintReport:
         return [hint for hint in self.hints if hint.layer == index]
 
 
-class _Collector:
-    """Stored versions by (kind, hint layer, reference layer): path -> bytes, plus the layer the fix names."""
-
-    def __init__(self) -> None:
-        self.groups: dict[tuple, Group] = {}
-
-    def add(self, kind: str, layer: int, ref: int, path: str, size: int, related: int | str = -1) -> None:
-        key = (kind, layer, ref)
-        group = self.groups.get(key)
-        if group is None:
-            group = self.groups[key] = Group(kind, layer, ref)
-        files, others = group.files, group.related
-        files[path] = files.get(path, 0) + size
-        others[related] = others.get(related, 0) + size  # not Counter's +=: ~4x the cost, 10^4-10^5 calls
-
-
-def find_hints(image: Image, tree: FileTree, min_bytes: int = DEFAULT_MIN_BYTES) -> HintReport:
+def find_hints(
+    image: Image, tree: FileTree, min_bytes: int = DEFAULT_MIN_BYTES, walk: TreeWalk | None = None
+) -> HintReport:
     """Every hint of ``image`` saving at least ``min_bytes``, biggest first.
 
     Args:
         image: the loaded image (layer commands).
         tree: its union tree (all layers stacked).
         min_bytes: the smallest hint kept.
+        walk: the pass over ``tree`` that the analysis made (:func:`walk_tree`), if it is at hand; it is
+            read, not changed, so one walk serves several reports.
     """
-    collect = _Collector()
-    buckets, deleted = _walk(image, tree, collect)
-    _classify_deleted(image, deleted, collect)
-    _classify_copies(buckets, collect)
+    if walk is None:
+        walk = walk_tree(tree, len(image.layers))
+    collect = Collector()
+    for key, group in walk.collect.groups.items():  # copies: the walk's groups stay as they were
+        collect.groups[key] = replace(group, files=dict(group.files), related=Counter(group.related))
+    _classify_deleted(image, walk.deleted, collect)
+    _classify_copies(walk.repeats, collect)
     hints = _place_hints(image, tree, collect.groups.values(), min_bytes)
     hints.sort(key=lambda hint: (-hint.bytes, hint.layer, hint.kind, hint.paths))
     return HintReport(hints, min_bytes, image.size_bytes)
@@ -161,7 +131,7 @@ def _place_hints(image: Image, tree: FileTree, groups, min_bytes: int) -> list[H
     for group in groups:
         if sum(group.files.values()) < min_bytes:
             continue  # its places can only be smaller
-        caps = _CACHES if group.kind in ("package-cache", "temp-files") else None
+        caps = CACHES if group.kind in ("package-cache", "temp-files") else None
         for place in places(tree, group, last if group.ref < 0 else group.ref, caps):
             if place.bytes >= min_bytes:
                 paths = tuple("/" + unit for unit, _size in place.units[:MAX_PATHS])
@@ -170,41 +140,7 @@ def _place_hints(image: Image, tree: FileTree, groups, min_bytes: int) -> list[H
     return hints
 
 
-def _walk(image: Image, tree: FileTree, collect: _Collector) -> tuple[list[list], list]:
-    """Classifies replaced versions and cache files; returns the other live files by layer and the deleted versions.
-
-    One loop with everything bound locally: it visits every node of the image (~10^5 on a large one).
-    """
-    buckets: list[list] = [[] for _ in image.layers]  # final regular files outside caches, by layer
-    deleted: list = []  # (layer, deleting layer, entry)
-    add_deleted, add = deleted.append, collect.add
-    caches, prefixes, regular = _CACHES.match, _CACHE_PREFIXES, REGULAR
-    for flat in [node.flat for node in tree.nodes]:
-        if len(flat) > 2:
-            for i in range(1, len(flat) - 2, 2):  # every version but the last
-                entry = flat[i]
-                if entry is None or entry.kind != regular or not entry.size:
-                    continue
-                at, after = flat[i + 1], flat[i + 2]
-                if after is None:
-                    add_deleted((flat[i - 1], at, entry))
-                elif after.kind == regular and after.hash == entry.hash and after.size == entry.size:
-                    add("metadata-only", at, at, entry.path, entry.size, flat[i - 1])
-                else:
-                    add("overwritten-later", flat[i - 1], flat[i - 1], entry.path, entry.size, at)
-        entry = flat[-1]
-        if entry is None or entry.kind != regular or not entry.size:
-            continue
-        if entry.path.startswith(prefixes) and (found := caches(entry.path)) is not None:
-            name = found.lastgroup or "temp"
-            kind = "temp-files" if name == "temp" else "package-cache"
-            add(kind, flat[-2], -1, entry.path, entry.size, f"{name}:{found.group(name)}")
-            continue
-        buckets[flat[-2]].append(entry)
-    return buckets, deleted
-
-
-def _classify_deleted(image: Image, deleted: list, collect: _Collector) -> None:
+def _classify_deleted(image: Image, deleted: list, collect: Collector) -> None:
     """Deleted versions: ``moved`` when the deleting layer wrote the same content elsewhere, else ``deleted-later``."""
     written: dict[int, dict] = {}
     for layer, at, entry in deleted:
@@ -227,20 +163,23 @@ def _content_index(image: Image, layer: int) -> dict:
     }
 
 
-def _classify_copies(buckets: list[list], collect: _Collector) -> None:
+def _classify_copies(repeats: list[tuple], collect: Collector) -> None:
     """Live files whose content was already live at another path from an earlier layer: ``duplicate-content``.
 
-    Layer by layer, so the first copy of a content is known before its copies are met (keyed by the
-    64-bit content hash alone, the size compared on a match: a tuple key a file costs more).
+    ``repeats`` holds the final files whose content hash repeats (:attr:`TreeWalk.repeats`). Layer by layer
+    (a stable sort keeps node order within a layer), so the first copy of a content is known before its
+    copies are met; files in caches are neither (their hints are ``package-cache`` and ``temp-files``).
+    Keyed by the 64-bit content hash alone, the size compared on a match: a tuple key a file costs more.
     """
     first: dict[int, tuple[int, FileEntry]] = {}
-    for layer, bucket in enumerate(buckets):
-        if first:
-            for entry in [entry for entry in bucket if entry.hash in first]:
-                source_layer, source = first[entry.hash]
-                if source.size == entry.size:
-                    collect.add("duplicate-content", layer, -1, entry.path, entry.size, source_layer)
-                    collect.groups["duplicate-content", layer, -1].sources[entry.path] = source.path
-        for entry in bucket:
-            if entry.hash not in first:
-                first[entry.hash] = (layer, entry)
+    add, groups, prefixes, caches = collect.add, collect.groups, CACHE_PREFIXES, CACHES.match
+    for flat in sorted(repeats, key=itemgetter(-2)):
+        layer, entry = flat[-2], flat[-1]
+        if entry.path.startswith(prefixes) and caches(entry.path):
+            continue
+        source = first.get(entry.hash)
+        if source is None:
+            first[entry.hash] = (layer, entry)
+        elif source[0] < layer and source[1].size == entry.size:
+            add("duplicate-content", layer, -1, entry.path, entry.size, source[0])
+            groups["duplicate-content", layer, -1].sources[entry.path] = source[1].path
