@@ -153,6 +153,9 @@ class Layer:
     author: str = ""
     comment: str = ""
     scan: LayerScan = field(default_factory=LayerScan)
+    label: str = ""
+    """The source's name for a layer that no build made, shown before its command: ``container tomcat01
+    (not committed)`` for a container's writable layer. Empty for the layers of an image."""
 
     @property
     def size_bytes(self) -> int:

@@ -139,6 +139,7 @@ def build_image(
                 author=str(entry.get("author", "")),
                 comment=str(entry.get("comment", "")),
                 scan=scan,
+                label=ref.label,
             )
         )
     if options.progress is not None:

@@ -263,7 +263,7 @@ def with_writable_layer(plan: ImagePlan, layer: WritableLayer, info: dict) -> Im
         made = [entry for entry in history if isinstance(entry, dict) and not entry.get("empty_layer")]
         if len(made) == len(plan.layers):  # a history that matches its layers stays matched
             config["history"] = [*history, _history_entry(info)]
-    ref = LayerRef(LAYER_MEMBER, info["Id"], layer.digest, layer.digest, None, None)
+    ref = LayerRef(LAYER_MEMBER, info["Id"], layer.digest, layer.digest, None, None, label=writable_label(info))
     config_digest = "sha256:" + hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
     return replace(plan, config=config, config_digest=config_digest, layers=[*plan.layers, ref], tags=[])
 
@@ -275,8 +275,13 @@ def _history_entry(info: dict) -> dict:
     return {
         "created": datetime.datetime.now(datetime.UTC).isoformat().replace("+00:00", "Z"),
         "created_by": " ".join(str(part) for part in command),
-        "comment": f"container {container_name(info)} (not committed)",
+        "comment": writable_label(info),
     }
+
+
+def writable_label(info: dict) -> str:
+    """The writable layer's name in the explorer, and its history comment (``docker commit`` records none)."""
+    return f"container {container_name(info)} (not committed)"
 
 
 def container_name(info: dict) -> str:

@@ -25,6 +25,9 @@ class LayerRef:
     diff_id: str
     expected_digest: str | None
     expected_diff_id: str | None
+    label: str = ""
+    """What to call the layer where its command alone does not say what it is: a container's writable
+    layer is ``container NAME (not committed)`` (it becomes :attr:`dive_py.model.Layer.label`)."""
 
 
 @dataclass

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from rich.text import Text
-from textual import events
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from dive_py.analysis.analyze import Analysis
+from dive_py.analysis.hints import Hint
 from dive_py.contents.reader import ContentReader, ExtractResult
 from dive_py.errors import DivepyError
 from dive_py.load.image import ProgressCallback
@@ -24,6 +25,7 @@ from dive_py.trees.rows import TreeModel
 from dive_py.trees.tree import Node
 from dive_py.trees.view_state import TreeViewState
 from dive_py.ui.config import UiConfig
+from dive_py.ui.hints import Extras, HintsScreen, compute_extras
 from dive_py.ui.key_bar import KeyBar
 from dive_py.ui.loading import BackgroundLoad
 from dive_py.ui.panes.details import ImageDetailsPane, LayerDetailsPane
@@ -41,12 +43,14 @@ VIEW_BINDINGS = [
     Binding("shift+tab", "app.focus_previous", "Every pane in turn", show=False),
 ]
 """The explorer screens' pane keys (a screen's own, as Textual's screens bind tab to the next pane)."""
+HINT_BINDINGS = [Binding("w", "hints", "Hints", id="show-hints")]
+"""The image explorer's hints screen (issue 15): a key neither dive nor another divepy pane uses."""
 
 
 class ExplorerScreen(Screen):
-    """The four panes and the footer."""
+    """The four panes and the footer; the hints and packages arrive from a worker thread once it is shown."""
 
-    BINDINGS = VIEW_BINDINGS
+    BINDINGS = VIEW_BINDINGS + HINT_BINDINGS
 
     def __init__(self, analysis: Analysis, model: TreeModel, config: UiConfig) -> None:
         super().__init__(id="explorer")
@@ -71,6 +75,10 @@ class ExplorerScreen(Screen):
         self.layers_pane = LayersPane(analysis.layers, aggregated=config.aggregated, ascii_only=config.ascii_only)
         self.layer_details = LayerDetailsPane(analysis.layers, analysis.image.tags)
         self.tree_pane = FileTreePane(self.tree_view)
+        self.extras: Extras | None = None
+        """The image's hints and packages, once the worker has computed them."""
+        self._pending_path: str | None = None
+        """Where the tree cursor goes once the layer a hint named is shown."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
@@ -86,6 +94,48 @@ class ExplorerScreen(Screen):
         if self.analysis.layers:
             self.layer_details.show(self.analysis.layers[0])
         self.layers_pane.focus()
+        self.load_extras()
+
+    # -- hints and packages (issue 15) ----------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def load_extras(self) -> None:
+        """Computes the hints and packages off the UI thread, after the first paint."""
+        try:
+            extras = compute_extras(self.analysis)
+        except (DivepyError, OSError) as exc:
+            self.app.call_from_thread(self.notify, f"hints and packages: {exc}", severity="warning")
+            return
+        self.app.call_from_thread(self._extras_ready, extras)
+
+    def _extras_ready(self, extras: Extras) -> None:
+        self.extras = extras
+        self.layer_details.set_extras(extras)
+        if isinstance(self.app.screen, HintsScreen):
+            self.app.screen.set_report(extras[0])
+
+    def action_hints(self) -> None:
+        """``w``: the hints screen; choosing a hint goes to its layer and first path."""
+        report = self.extras[0] if self.extras is not None else None
+        self.app.push_screen(HintsScreen(report), self._hint_chosen)
+
+    def _hint_chosen(self, hint: Hint | None) -> None:
+        if hint is not None and hint.paths:
+            self.jump_to(hint.layer, hint.paths[0])
+
+    def jump_to(self, layer: int, path: str) -> None:
+        """Selects ``layer`` in the Layers pane, then moves the tree cursor to ``path`` (opening folders)."""
+        if not 0 <= layer < len(self.analysis.layers):
+            return
+        self._pending_path = path
+        if self.layers_pane.cursor_row == layer:
+            self._go_to_pending()
+        else:  # the tree shows the layer when the pane's LayerSelected arrives; the path follows there
+            self.layers_pane.action_move(layer - self.layers_pane.cursor_row)
+
+    def _go_to_pending(self) -> None:
+        path, self._pending_path = self._pending_path, None
+        if path is not None:
+            self.go_to_path(path)
 
     def on_resize(self, event: events.Resize) -> None:
         fit_to_size(self, event.size.width, event.size.height)
@@ -102,6 +152,7 @@ class ExplorerScreen(Screen):
         self.tree_view.set_view(event.layer, self.layers_pane.aggregated)
         self.layer_details.show(self.analysis.layers[event.layer])
         self.tree_pane.update_title()
+        self._go_to_pending()
 
     def on_layers_pane_compare_changed(self, event: LayersPane.CompareChanged) -> None:
         self.tree_view.set_view(self.tree_view.state.layer, event.aggregated)
@@ -312,7 +363,7 @@ def help_keys(bindings: list[Binding]) -> list[tuple[str, str]]:
 def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
     """Every key, by pane, from the bindings themselves (so rebinding cannot leave the help stale)."""
     return [
-        ("Everywhere", help_keys(VIEW_BINDINGS + DivepyApp.BINDINGS)),
+        ("Everywhere", help_keys(VIEW_BINDINGS + HINT_BINDINGS + DivepyApp.BINDINGS)),
         ("Layers", help_keys(LayersPane.BINDINGS)),
         ("File tree", help_keys(FileTreeView.BINDINGS + FileTreePane.BINDINGS)),
         (
@@ -325,6 +376,7 @@ def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
                 ("[ / ]", "Previous / next page in the file view"),
                 ("left, right (file view)", "Scroll long lines sideways; w wraps them"),
                 ("enter (details)", "Inefficient files: jump to the path"),
+                ("enter (hints)", "Go to the hint's layer and its first path in the tree"),
                 ("h, l (details)", "Scroll the layer details sideways (ids and digests are never broken)"),
             ],
         ),

@@ -10,8 +10,9 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widget import Widget
 
-FIRST = ("app.toggle_view", "filter")
-"""Actions shown before the pane's keys, whatever pane has focus (as dive's ``Tab`` and ``^F``)."""
+FIRST = ("app.toggle_view", "filter", "hints")
+"""Actions shown before the pane's keys, whatever pane has focus (as dive's ``Tab`` and ``^F``; then divepy's
+hints, which a screen binds and would otherwise be the first to give way)."""
 GAP = " "
 MAX_LINES = 2
 """Lines the bar may take; the pane's later keys give way beyond them."""

@@ -12,6 +12,7 @@ from textual.widgets import Static
 from dive_py.analysis.analyze import Analysis
 from dive_py.format import size as dive_size
 from dive_py.model import Layer
+from dive_py.ui.hints import Extras, extras_texts
 from dive_py.ui.panes.line_list import LineList
 
 
@@ -52,7 +53,7 @@ class LayerDetailsPane(ScrollableContainer):
 
     DEFAULT_CSS = """
     LayerDetailsPane #layer-details-fields { width: auto; }
-    LayerDetailsPane #layer-details-command { width: 100%; }
+    LayerDetailsPane #layer-details-command, LayerDetailsPane #layer-details-extras { width: 100%; }
     """
     BINDINGS = [
         Binding("k", "scroll_up", show=False),
@@ -67,10 +68,18 @@ class LayerDetailsPane(ScrollableContainer):
         self.border_title = "Layer Details"
         self.fields = DetailsText([self.describe(layer) for layer in layers], id="layer-details-fields")
         self.command = DetailsText([self.command_text(layer) for layer in layers], id="layer-details-command")
+        self.extras = DetailsText(extras_texts(None, len(layers)), id="layer-details-extras")
+        """The layer's hints and packages (:mod:`dive_py.ui.hints`), once computed in the background."""
 
     def compose(self):  # noqa: ANN201
         yield self.fields
         yield self.command
+        yield self.extras
+
+    def set_extras(self, extras: Extras) -> None:
+        """Shows the hints and packages now computed (the pane's height may change: a relayout)."""
+        self.extras.texts = extras_texts(extras, len(self.fields.texts))
+        self.extras.refresh(layout=True)
 
     @property
     def text(self) -> DetailsText:
@@ -86,7 +95,8 @@ class LayerDetailsPane(ScrollableContainer):
     def describe(self, layer: Layer) -> Text:
         """The lines that never wrap: tags, ids, digests, size, date, comment."""
         text = Text(no_wrap=True, overflow="ignore")
-        rows = [
+        rows = [("Layer:  ", layer.label)] if layer.label else []
+        rows += [
             ("Tags:   ", ", ".join(self.tags) or "(none)"),
             ("Id:     ", layer.id),
             ("Digest: ", layer.digest),
@@ -106,6 +116,7 @@ class LayerDetailsPane(ScrollableContainer):
     def show(self, layer: Layer) -> None:
         self.fields.select(layer.index)
         self.command.select(layer.index)
+        self.extras.select(min(layer.index, len(self.extras.texts) - 1))
 
 
 class ImageDetailsPane(Vertical):

@@ -170,7 +170,10 @@ class LayersPane(ScrollView, can_focus=True):
 
 
 def layer_label(layer: Layer) -> str:
-    """dive's command column: ``FROM`` and 15 characters of the id for the first layer, else the command."""
+    """dive's command column: ``FROM`` and 15 characters of the id for the first layer, else the command;
+    a layer the source names (a container's writable layer) shows its name first."""
+    if layer.label:
+        return f"{layer.label}: {layer.short_command}" if layer.short_command else layer.label
     if layer.index == 0:
         return f"FROM {short_id(layer.id or layer.digest, FROM_ID_CHARS)}"
     return layer.short_command or "(no command)"
