@@ -28,21 +28,27 @@ NO_CACHE = LoadOptions(use_cache=False)
 """The script reads the bundled example only; it leaves the user's layer cache alone."""
 
 
-async def overview(pilot) -> None:  # noqa: ANN001
+async def settle(pilot) -> None:  # noqa: ANN001
+    """Waits for the hints and packages, which reach the layer details from a worker thread."""
+    await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+
+
+async def overview(pilot) -> None:  # noqa: ANN001
+    await settle(pilot)
 
 
 async def commit_layer(pilot) -> None:  # noqa: ANN001
     await pilot.press("end")  # layer 5: the `docker commit` of the copied webapps
     pilot.app.explorer.go_to_path("/usr/local/tomcat/webapps")
-    await pilot.pause()
+    await settle(pilot)
 
 
 async def aggregated(pilot) -> None:  # noqa: ANN001
     await pilot.press("end", "ctrl+a")
     pilot.app.explorer.tree_view.focus()
     await pilot.press("ctrl+u")  # hide unmodified: what changed since the first layer
-    await pilot.pause()
+    await settle(pilot)
 
 
 async def filtered(pilot) -> None:  # noqa: ANN001
@@ -52,6 +58,7 @@ async def filtered(pilot) -> None:  # noqa: ANN001
     for field in pilot.app.screen.query("Input"):
         field.cursor_blink = False
     await pilot.press(*r"webapps/.*\.jsp$")
+    await settle(pilot)
 
 
 async def file_view(pilot) -> None:  # noqa: ANN001
@@ -62,12 +69,19 @@ async def file_view(pilot) -> None:  # noqa: ANN001
     await pilot.pause()
 
 
+async def hints(pilot) -> None:  # noqa: ANN001
+    await settle(pilot)  # the hints first: the screen would say "computing..."
+    await pilot.press("w")  # the seed's copy of webapps.dist, as duplicate-content
+    await pilot.pause()
+
+
 SHOTS: list[tuple[str, Callable[..., Awaitable[None]]]] = [
     ("overview", overview),
     ("commit-layer", commit_layer),
     ("aggregated", aggregated),
     ("filter", filtered),
     ("file-view", file_view),
+    ("hints", hints),
 ]
 """(file name, script) per screenshot."""
 

@@ -16,20 +16,33 @@ async def _no_blink(pilot) -> None:  # noqa: ANN001
         field.cursor_blink = False
 
 
+def _settled(*keys: str):  # noqa: ANN202 - a run_before
+    """Presses ``keys``, then waits for the background workers (the hints and packages reach the layer
+    details from a thread: without the wait a shot could catch them either way)."""
+
+    async def go(pilot) -> None:  # noqa: ANN001
+        await pilot.press(*keys)
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    return go
+
+
 class TestExplorer:
     def test_overview(self, snap_compare, tomcat: Analysis) -> None:  # noqa: ANN001
-        assert snap_compare(DivepyApp(tomcat), terminal_size=SIZE)
+        assert snap_compare(DivepyApp(tomcat), run_before=_settled(), terminal_size=SIZE)
 
     def test_commit_layer_webapps_added(self, snap_compare, tomcat: Analysis) -> None:  # noqa: ANN001
         async def go(pilot) -> None:  # noqa: ANN001
             await pilot.press("end")
             pilot.app.explorer.go_to_path("/usr/local/tomcat/webapps")
+            await pilot.app.workers.wait_for_complete()
             await pilot.pause()
 
         assert snap_compare(DivepyApp(tomcat), run_before=go, terminal_size=SIZE)
 
     def test_aggregated(self, snap_compare, tomcat: Analysis) -> None:  # noqa: ANN001
-        assert snap_compare(DivepyApp(tomcat), press=["end", "ctrl+a"], terminal_size=SIZE)
+        assert snap_compare(DivepyApp(tomcat), run_before=_settled("end", "ctrl+a"), terminal_size=SIZE)
 
 
 class TestTreeTools:
@@ -40,6 +53,7 @@ class TestTreeTools:
             await pilot.press("slash")
             await _no_blink(pilot)
             await pilot.press(*"webapps/ROOT")
+            await pilot.app.workers.wait_for_complete()
 
         assert snap_compare(DivepyApp(tomcat), run_before=go, terminal_size=SIZE)
 
@@ -54,7 +68,7 @@ class TestTreeTools:
         assert snap_compare(DivepyApp(tomcat), run_before=go, terminal_size=SIZE)
 
     def test_help(self, snap_compare, tomcat: Analysis) -> None:  # noqa: ANN001
-        assert snap_compare(DivepyApp(tomcat), press=["question_mark"], terminal_size=SIZE)
+        assert snap_compare(DivepyApp(tomcat), run_before=_settled("question_mark"), terminal_size=SIZE)
 
 
 class TestDiff:
@@ -71,11 +85,11 @@ class TestSmallTerminals:
     """Issue 14: names on the most common terminal size and smaller, without colour, in a C locale."""
 
     def test_80x24(self, snap_compare, tomcat: Analysis) -> None:  # noqa: ANN001
-        assert snap_compare(DivepyApp(tomcat), press=["end", "tab"], terminal_size=(80, 24))
+        assert snap_compare(DivepyApp(tomcat), run_before=_settled("end", "tab"), terminal_size=(80, 24))
 
     def test_60x20(self, snap_compare, tomcat: Analysis) -> None:  # noqa: ANN001
-        assert snap_compare(DivepyApp(tomcat), press=["tab"], terminal_size=(60, 20))
+        assert snap_compare(DivepyApp(tomcat), run_before=_settled("tab"), terminal_size=(60, 20))
 
     def test_ascii_with_markers_80x24(self, snap_compare, tomcat: Analysis) -> None:  # noqa: ANN001
         config = UiConfig(markers=True, ascii_only=True)
-        assert snap_compare(DivepyApp(tomcat, config=config), press=["end", "tab"], terminal_size=(80, 24))
+        assert snap_compare(DivepyApp(tomcat, config=config), run_before=_settled("end", "tab"), terminal_size=(80, 24))
