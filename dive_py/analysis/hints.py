@@ -16,13 +16,12 @@ Versions are then gathered per kind, layer and place (:mod:`dive_py.analysis.hin
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from operator import itemgetter
 
 from dive_py.analysis.hint_fixes import fix_text
 from dive_py.analysis.hint_places import MAX_PATHS, places
-from dive_py.analysis.tree_walk import CACHE_PREFIXES, CACHES, Collector, TreeWalk, walk_tree
+from dive_py.analysis.tree_walk import CACHE_PREFIXES, CACHES, Collector, TreeWalk, classify, walk_tree
 from dive_py.model import REGULAR, FileEntry, Image
 from dive_py.trees.tree import FileTree
 
@@ -109,16 +108,13 @@ def find_hints(
         image: the loaded image (layer commands).
         tree: its union tree (all layers stacked).
         min_bytes: the smallest hint kept.
-        walk: the pass over ``tree`` that the analysis made (:func:`walk_tree`), if it is at hand; it is
-            read, not changed, so one walk serves several reports.
+        walk: the pass over ``tree`` that the analysis made (:func:`walk_tree`), if it is at hand (it is
+            only read).
     """
-    if walk is None:
-        walk = walk_tree(tree, len(image.layers))
-    collect = Collector()
-    for key, group in walk.collect.groups.items():  # copies: the walk's groups stay as they were
-        collect.groups[key] = replace(group, files=dict(group.files), related=Counter(group.related))
-    _classify_deleted(image, walk.deleted, collect)
-    _classify_copies(walk.repeats, collect)
+    found = classify(walk if walk is not None else walk_tree(tree, len(image.layers)))
+    collect = found.collect
+    _classify_deleted(image, found.deleted, collect)
+    _classify_copies(found.repeats, collect)
     hints = _place_hints(image, tree, collect.groups.values(), min_bytes)
     hints.sort(key=lambda hint: (-hint.bytes, hint.layer, hint.kind, hint.paths))
     return HintReport(hints, min_bytes, image.size_bytes)
@@ -166,7 +162,7 @@ def _content_index(image: Image, layer: int) -> dict:
 def _classify_copies(repeats: list[tuple], collect: Collector) -> None:
     """Live files whose content was already live at another path from an earlier layer: ``duplicate-content``.
 
-    ``repeats`` holds the final files whose content hash repeats (:attr:`TreeWalk.repeats`). Layer by layer
+    ``repeats`` holds the final files whose content hash repeats (:attr:`HintWalk.repeats`). Layer by layer
     (a stable sort keeps node order within a layer), so the first copy of a content is known before its
     copies are met; files in caches are neither (their hints are ``package-cache`` and ``temp-files``).
     Keyed by the 64-bit content hash alone, the size compared on a match: a tuple key a file costs more.

@@ -1,12 +1,14 @@
-"""Provides :func:`walk_tree`: the one pass over the union tree that both the figures and the hints read.
+"""Provides :func:`walk_tree`: the one pass over the union tree that both the figures and the hints read,
+and :func:`classify`, which sorts out what the hints need from it.
 
 :func:`dive_py.analysis.analyze.analyze` needs the bytes of the final file system, of its repeated
 content and of each layer's replaced versions; :func:`dive_py.analysis.hints.find_hints` needs every
-replaced version classified and the final files whose content repeats. Both come from visiting each
-node's versions once (~10^5 nodes on a large image): a second walk for the hints cost about a quarter
-of what the hints cost in all (issue 15's cost budget).
+replaced version classified and the final files whose content repeats. The figures' pass keeps the nodes
+with several versions and the final files (lists it makes anyway) and the repeated contents (from the
+counts it makes anyway), so the hints start from those, later and only when asked, instead of visiting
+every node again (~10^5 on a large image). The explorer's first paint pays only for keeping them.
 
-The classification (see :mod:`dive_py.analysis.hints` for the kinds):
+The classification by :func:`classify` (see :mod:`dive_py.analysis.hints` for the kinds):
 
 - a version a later layer replaces with the same content: ``metadata-only``, else ``overwritten-later``;
 - a version a later layer deletes: kept in :attr:`TreeWalk.deleted` (``moved`` or ``deleted-later``,
@@ -74,45 +76,67 @@ class TreeWalk:
     """Bytes of final files whose content (hash and size) is already final at another path."""
     shadowed: list[int] = field(default_factory=list)
     """Per layer: bytes it adds that later layers overwrite or delete."""
+    several: list[tuple] = field(default_factory=list)
+    """The events (``node.flat``) of the nodes with more than one version."""
+    finals: list[tuple] = field(default_factory=list)
+    """The events of the final regular files of some bytes."""
+    repeated: set[int] = field(default_factory=set)
+    """The content hashes final at more than one path."""
+
+
+@dataclass
+class HintWalk:
+    """The hints' raw material, sorted out of a :class:`TreeWalk` by :func:`classify`."""
+
     collect: Collector = field(default_factory=Collector)
     """Replaced versions and cache files, classified."""
     deleted: list = field(default_factory=list)
     """(layer, deleting layer, entry) of each deleted version of some bytes."""
     repeats: list[tuple] = field(default_factory=list)
-    """The events (``node.flat``) of the final files whose content hash is final at more than one path, in
-    node order (caches included: the hints leave them out)."""
+    """The events of the final files whose content hash is final at more than one path, in node order
+    (caches included: the hints leave them out)."""
 
 
 def walk_tree(tree: FileTree, layer_count: int) -> TreeWalk:
-    """Visits every node once: see the module's docstring.
+    """Visits every node once, for the figures: see the module's docstring.
 
-    Comprehensions over the flat node list, as far as they go: a Python loop runs only over the nodes with
-    more than one version and the final files whose content repeats (a few in ten on most images).
+    Comprehensions over the flat node list (this runs after the last layer, before the explorer's first
+    paint); the lists the hints start from are what the figures need anyway, kept.
     """
     walk = TreeWalk(shadowed=[0] * layer_count)
     flats = [node.flat for node in tree.nodes]
-    finals = [flat for flat in flats if (entry := flat[-1]) is not None and entry.kind == REGULAR and entry.size]
+    walk.finals = finals = [flat for flat in flats if (e := flat[-1]) is not None and e.kind == REGULAR and e.size]
     walk.final_bytes = sum(flat[-1].size for flat in finals)
     copies = Counter((entry.hash, entry.size) for flat in finals if (entry := flat[-1]))
     walk.duplicate_bytes = sum(size * (count - 1) for (_hash, size), count in copies.items() if count > 1)
-    _classify_versions(walk, [flat for flat in flats if len(flat) > 2])
-    _classify_caches(walk, [flat for flat in finals if flat[-1].path.startswith(CACHE_PREFIXES)])
-    repeated = {content_hash for (content_hash, _size), count in copies.items() if count > 1}
-    if repeated:
-        walk.repeats = [flat for flat in finals if flat[-1].hash in repeated]
+    walk.repeated = {content_hash for (content_hash, _size), count in copies.items() if count > 1}
+    walk.several = several = [flat for flat in flats if len(flat) > 2]
+    shadowed, regular = walk.shadowed, REGULAR
+    for flat in several:
+        for i in range(1, len(flat) - 2, 2):  # every version but the last
+            entry = flat[i]
+            if entry is not None and entry.kind == regular:
+                shadowed[flat[i - 1]] += entry.size
     return walk
 
 
-def _classify_versions(walk: TreeWalk, flats: list[tuple]) -> None:
-    """Every version but the last of nodes with several: its layer's shadowed bytes and its hint."""
-    shadowed, add_deleted, add, regular = walk.shadowed, walk.deleted.append, walk.collect.add, REGULAR
+def classify(walk: TreeWalk) -> HintWalk:
+    """The hints' raw material from the figures' pass: no second walk over every node."""
+    hint_walk = HintWalk()
+    _classify_versions(hint_walk, walk.several)
+    _classify_caches(hint_walk, [flat for flat in walk.finals if flat[-1].path.startswith(CACHE_PREFIXES)])
+    if walk.repeated:
+        hint_walk.repeats = [flat for flat in walk.finals if flat[-1].hash in walk.repeated]
+    return hint_walk
+
+
+def _classify_versions(walk: HintWalk, flats: list[tuple]) -> None:
+    """Every version (of some bytes) but the last of the nodes with several."""
+    add_deleted, add, regular = walk.deleted.append, walk.collect.add, REGULAR
     for flat in flats:
         for i in range(1, len(flat) - 2, 2):
             entry = flat[i]
-            if entry is None or entry.kind != regular:
-                continue
-            shadowed[flat[i - 1]] += entry.size
-            if not entry.size:
+            if entry is None or entry.kind != regular or not entry.size:
                 continue
             at, after = flat[i + 1], flat[i + 2]
             if after is None:
@@ -123,7 +147,7 @@ def _classify_versions(walk: TreeWalk, flats: list[tuple]) -> None:
                 add("overwritten-later", flat[i - 1], flat[i - 1], entry.path, entry.size, at)
 
 
-def _classify_caches(walk: TreeWalk, flats: list[tuple]) -> None:
+def _classify_caches(walk: HintWalk, flats: list[tuple]) -> None:
     """Final files under package caches and temporary folders (``flats`` passed the cheap prefix test)."""
     add, caches = walk.collect.add, CACHES.match
     for flat in flats:
