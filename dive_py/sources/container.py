@@ -31,7 +31,7 @@ from dive_py.cache.blobs import BlobCache
 from dive_py.errors import DivepyError, ImageFormatError, SourceError
 from dive_py.layers.scan import scan_layer
 from dive_py.model import LayerScan, ProgressCallback
-from dive_py.sources.base import ImageFiles
+from dive_py.sources.base import ImageFiles, closing_reader
 from dive_py.sources.docker_config import EngineHost, resolve_docker_host
 from dive_py.sources.engine import EngineClient, _check_status, _quote, _read_or_fail, open_engine_image
 from dive_py.sources.layouts import ImagePlan, LayerRef, plan_image
@@ -331,17 +331,7 @@ class ContainerFiles(ImageFiles):
                 f"{self.what}: the writable layer {self.layer.digest[:19]}… is no longer in divepy's cache: "
                 "open the container again to read its files"
             )
-        return _closing(handle)
+        return closing_reader(handle)
 
     def close(self) -> None:
         self.image.close()
-
-
-def _closing(handle) -> Callable[[int], bytes]:  # noqa: ANN001 - a binary file
-    def read(n: int = -1) -> bytes:
-        data = handle.read(n)
-        if not data:
-            handle.close()
-        return data
-
-    return read
