@@ -1,13 +1,16 @@
-"""Builds the optional C hot loop of the layer scanner (``dive_py/layers/_tarfast.c``); the rest is in pyproject.toml.
+"""Builds the optional C loops: the layer scanner's (``dive_py/layers/_tarfast.c``) and the explorer's folder sizes
+and shown rows (``dive_py/trees/_columns.c``); the rest is in pyproject.toml.
 
 ``optional=True``: without a C compiler or Python's headers the build goes on without it, and divepy
-reads every member in Python (the same results, ~0.1 s slower on a 100k-file image).
+reads every member and adds up folder sizes in Python (the same results, ~0.1 s slower on a 100k-file image, and
+~0.13 s more a layer switch at 10^6 files).
 """
 
 from setuptools import Extension, setup
 
 setup(
     ext_modules=[
-        Extension("dive_py.layers._tarfast", ["dive_py/layers/_tarfast.c"], optional=True, extra_compile_args=["-O2"])
+        Extension("dive_py.layers._tarfast", ["dive_py/layers/_tarfast.c"], optional=True, extra_compile_args=["-O2"]),
+        Extension("dive_py.trees._columns", ["dive_py/trees/_columns.c"], optional=True, extra_compile_args=["-O2"]),
     ]
 )

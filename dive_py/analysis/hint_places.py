@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from itertools import groupby
 
 from dive_py.model import DIRECTORY, REGULAR
 from dive_py.trees.tree import FileTree
@@ -52,26 +53,32 @@ class Place:
 
 def places(tree: FileTree, group: Group, ref: int, caps: re.Pattern | None) -> list[Place]:
     """The group split into places; ``caps`` (for caches) names the root no unit may climb above."""
-    covered = _covered_folders(tree, group, ref)
+    by_parent = _by_parent(group.files)
+    covered = _covered_folders(tree, group, ref, by_parent)
+    files = group.files
     units: dict[str, int] = defaultdict(int)
     unit_files: dict[str, list[str]] = defaultdict(list)
     keep_files = bool(group.sources)  # only copies name their files again (the fix names their source)
     roots: dict[str, str] = {}
     tops: dict[str, str] = {}  # folder (+ "\0" + cap) -> its highest covered ancestor (itself included)
-    for path, size in group.files.items():
-        cap = ""
-        if caps is not None and (found := caps.match(path)) is not None:
+    for parent, paths in by_parent.items():
+        cap = ""  # a cache's root is a folder above the file: its parent's match is the file's
+        if caps is not None and (found := caps.match(parent + "/")) is not None:
             cap = found.group(found.lastgroup or 0)
-        parent = path.rpartition("/")[0]
-        unit = path
         if parent in covered:
             key = parent + "\0" + cap if cap else parent
             unit = tops.get(key) or tops.setdefault(key, _top(parent, covered, cap))
-        units[unit] += size
-        if keep_files:
-            unit_files[unit].append(path)
-        if unit not in roots:
-            roots[unit] = cap or unit.rpartition("/")[0]
+            units[unit] += sum(map(files.__getitem__, paths))
+            if keep_files:
+                unit_files[unit].extend(paths)
+            if unit not in roots:
+                roots[unit] = cap or unit.rpartition("/")[0]
+            continue
+        for path in paths:  # each file its own unit
+            units[path] += files[path]
+            if keep_files:
+                unit_files[path].append(path)
+            roots[path] = cap or parent
     grouped: dict[str, list[str]] = defaultdict(list)
     for unit in units:
         grouped[roots[unit]].append(unit)
@@ -82,6 +89,22 @@ def places(tree: FileTree, group: Group, ref: int, caps: re.Pattern | None) -> l
     return out
 
 
+def _by_parent(files: dict[str, int]) -> dict[str, list[str]]:
+    """The paths by their parent folder: runs of siblings (files come in tree order) are taken at once."""
+    grouped: dict[str, list[str]] = {}
+    for parent, run in groupby(files, key=_parent):
+        known = grouped.get(parent)
+        if known is None:
+            grouped[parent] = list(run)
+        else:
+            known.extend(run)
+    return grouped
+
+
+def _parent(path: str) -> str:
+    return path.rpartition("/")[0]
+
+
 def _top(folder: str, covered: set[str], cap: str) -> str:
     """The highest covered folder from ``folder`` up (``folder`` is covered), not above ``cap``."""
     parent = folder.rpartition("/")[0]
@@ -90,16 +113,14 @@ def _top(folder: str, covered: set[str], cap: str) -> str:
     return folder
 
 
-def _covered_folders(tree: FileTree, group: Group, ref: int) -> set[str]:
+def _covered_folders(tree: FileTree, group: Group, ref: int, by_parent: dict[str, list[str]]) -> set[str]:
     """The folders above the group's files whose every file (of some bytes) at ``ref`` is one of them, and
     that the pattern changed as a folder too (:func:`_folder_fits`).
 
     Judged deepest first, so a folder's subfolders are judged before it (no recursion: trees nest deep).
     """
     files = group.files
-    counts: dict[str, int] = defaultdict(int)  # the group's files in each folder, then under it
-    for path in files:
-        counts[path.rpartition("/")[0]] += 1
+    counts = {parent: len(paths) for parent, paths in by_parent.items()}  # in each folder, then under it
     for folder in list(counts):  # every folder above them, each walked up once
         parent = folder.rpartition("/")[0]
         while parent and parent not in counts:
@@ -151,7 +172,10 @@ def _held_files(node, layer: int, covered: set[str]) -> bool:  # noqa: ANN001 - 
     """Whether a regular file of some bytes was under ``node`` at ``layer`` (stops at the first).
 
     Covered subfolders were judged already, and held none (else they would not be covered): not walked again.
+    A folder absent at ``layer`` held nothing (a path exists only under its folder): a copy's folders.
     """
+    if node.state(layer) is None:
+        return False
     stack = [node]
     while stack:
         for child in (stack.pop().children or {}).values():

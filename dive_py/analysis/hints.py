@@ -17,12 +17,13 @@ Versions are then gathered per kind, layer and place (:mod:`dive_py.analysis.hin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import groupby
 from operator import itemgetter
 
 from dive_py.analysis.hint_fixes import fix_text
-from dive_py.analysis.hint_places import MAX_PATHS, places
+from dive_py.analysis.hint_places import MAX_PATHS, Group, places
 from dive_py.analysis.tree_walk import CACHE_PREFIXES, CACHES, Collector, TreeWalk, classify, walk_tree
-from dive_py.model import REGULAR, FileEntry, Image
+from dive_py.model import REGULAR, Image
 from dive_py.trees.tree import FileTree
 
 DEFAULT_MIN_BYTES = 64_000
@@ -163,19 +164,28 @@ def _classify_copies(repeats: list[tuple], collect: Collector) -> None:
     """Live files whose content was already live at another path from an earlier layer: ``duplicate-content``.
 
     ``repeats`` holds the final files whose content hash repeats (:attr:`HintWalk.repeats`). Layer by layer
-    (a stable sort keeps node order within a layer), so the first copy of a content is known before its
-    copies are met; files in caches are neither (their hints are ``package-cache`` and ``temp-files``).
-    Keyed by the 64-bit content hash alone, the size compared on a match: a tuple key a file costs more.
+    (a stable sort keeps node order within a layer), the first copy of a content is its source; files in
+    caches are neither (their hints are ``package-cache`` and ``temp-files``). Keyed by the 64-bit content
+    hash alone, the size compared on a match. Comprehensions, not a loop of calls: ~10^6 repeats on a
+    1M-entry image of copied trees, where a call per file cost ~1 s.
     """
-    first: dict[int, tuple[int, FileEntry]] = {}
-    add, groups, prefixes, caches = collect.add, collect.groups, CACHE_PREFIXES, CACHES.match
-    for flat in sorted(repeats, key=itemgetter(-2)):
-        layer, entry = flat[-2], flat[-1]
-        if entry.path.startswith(prefixes) and caches(entry.path):
+    prefixes, caches = CACHE_PREFIXES, CACHES.match
+    live = [
+        (flat[-2], entry)
+        for flat in sorted(repeats, key=itemgetter(-2))
+        if not ((entry := flat[-1]).path.startswith(prefixes) and caches(entry.path))
+    ]
+    first = {entry.hash: (layer, entry) for layer, entry in reversed(live)}  # the last written wins: the first
+    for layer, run in groupby(live, key=itemgetter(0)):
+        copies = [e for _layer, e in run if (source := first[e.hash])[0] < layer and source[1].size == e.size]
+        if not copies:
             continue
-        source = first.get(entry.hash)
-        if source is None:
-            first[entry.hash] = (layer, entry)
-        elif source[0] < layer and source[1].size == entry.size:
-            add("duplicate-content", layer, -1, entry.path, entry.size, source[0])
-            groups["duplicate-content", layer, -1].sources[entry.path] = source[1].path
+        sources = [first[e.hash] for e in copies]
+        key = ("duplicate-content", layer, -1)
+        group = collect.groups.get(key) or collect.groups.setdefault(key, Group("duplicate-content", layer, -1))
+        group.files.update({e.path: e.size for e in copies})
+        group.sources.update({e.path: source.path for e, (_layer, source) in zip(copies, sources, strict=True)})
+        related = group.related
+        # In file order: ties in the fix's "most bytes from" stay as they were.
+        for e, (source_layer, _source) in zip(copies, sources, strict=True):
+            related[source_layer] = related.get(source_layer, 0) + e.size

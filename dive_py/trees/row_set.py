@@ -6,6 +6,7 @@ visible positions, so building the rows never loops over them in Python.
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,7 +50,7 @@ class RowSet:
         self,
         model: RowSource,
         order: Order,
-        positions: list[int],
+        positions: list[int] | array,
         layer: int,
         aggregated: bool,
         kept_sizes: Sequence[int] | None = None,

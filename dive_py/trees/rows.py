@@ -13,6 +13,7 @@ The row model's public names are importable from here as well as from their own 
 
 from __future__ import annotations
 
+import os
 import re
 from array import array
 from itertools import accumulate, compress
@@ -24,6 +25,14 @@ from dive_py.trees.row_set import RowSet, TreeRow
 from dive_py.trees.row_text import render_rows, tree_prefix
 from dive_py.trees.tree import FileTree, Node
 from dive_py.trees.view_state import ABSENT, DiffType, TreeViewState
+
+try:  # folder sizes and shown rows in C (optional: built when a compiler is at hand; DIVEPY_PURE_PYTHON=1: off)
+    from dive_py.trees._columns import add_up as _add_up
+    from dive_py.trees._columns import set_positions as _set_positions
+except ImportError:  # pragma: no cover - depends on the build
+    _add_up = _set_positions = None
+if os.environ.get("DIVEPY_PURE_PYTHON"):
+    _add_up = _set_positions = None
 
 __all__ = [
     "ABSENT",
@@ -196,14 +205,7 @@ class TreeModel:
         cached = self._sizes.get(layer)
         if cached is not None:
             return cached
-        column = array("q", self.file_sizes(layer))
-        parent = self.order.parent
-        for pos in range(len(column) - 1, -1, -1):
-            value = column[pos]
-            if value:
-                par = parent[pos]
-                if par >= 0:
-                    column[par] += value
+        column = add_up(self.file_sizes(layer), self.order)
         if len(self._sizes) >= SIZE_CACHE_LAYERS:
             del self._sizes[next(iter(self._sizes))]  # oldest first: 8 bytes per node per layer adds up
         self._sizes[layer] = column
@@ -282,7 +284,7 @@ class TreeModel:
         if order.base is not None:
             shown = bytearray(map(shown.__getitem__, order.base))
         self._apply_collapse(order, shown, state)
-        positions = list(compress(range(len(order)), shown))
+        positions = set_positions(shown)
         kept_sizes = self._kept_sizes(layer, own, state) if narrowed else None
         return RowSet(self, order, positions, layer, state.aggregated, kept_sizes)
 
@@ -354,3 +356,28 @@ def visible_rows(tree: FileTree, state: TreeViewState, layer_count: int | None =
     model = TreeModel(tree, layer_count if layer_count is not None else tree.layer_count)
     rows = model.visible(state)
     return [rows.row(i) for i in range(len(rows))]
+
+
+def add_up(files: array, order: Order) -> array:
+    """Bytes per node: a file's own, a folder's sum of the regular files below it (and its own: a path may be a
+    file at one layer and a folder at another)."""
+    column = array("q", files)
+    if _add_up is not None:  # ~2 ms at 10^6 nodes
+        _add_up(column, order.parent)
+        return column
+    # Prefix sums over the preorder (a subtree is a range): a folder's sum is one subtraction and the loop
+    # is over the folders only (~0.1 s at 10^6 nodes; a loop adding every node to its parent took ~0.12 s).
+    prefix = array("q", accumulate(files, initial=0))
+    end = order.end
+    for pos in order.folders:
+        column[pos] = prefix[end[pos]] - prefix[pos]
+    return column
+
+
+def set_positions(shown: bytearray) -> array | list[int]:
+    """The positions of the 1 bytes of ``shown``: the rows' nodes, in order."""
+    if _set_positions is None:
+        return list(compress(range(len(shown)), shown))
+    positions = array("i")
+    positions.frombytes(_set_positions(shown))  # ~1 ms at 10^6 rows, where the list took ~30 ms
+    return positions

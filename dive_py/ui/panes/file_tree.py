@@ -32,6 +32,18 @@ class TreeHeader(Widget):
     def render(self) -> str:
         return header_text(self.view.look)
 
+    def update(self) -> None:
+        """Repaints when the columns changed (attributes or markers toggled), not on every cursor move: a
+        repaint asked for while the tree's own is on its way goes out a frame later (~17-30 ms)."""
+        if self.render() != self._shown:
+            self.refresh()
+
+    def render_lines(self, crop):  # noqa: ANN001, ANN201
+        self._shown = self.render()
+        return super().render_lines(crop)
+
+    _shown = ""
+
 
 class FileTreePane(Vertical):
     """The bordered file tree, with the filter/search line under it."""
@@ -81,7 +93,7 @@ class FileTreePane(Vertical):
         if subtitle != self.border_subtitle:  # setting it repaints the whole pane
             self.border_subtitle = subtitle
         if self.is_mounted:
-            self.query_one(TreeHeader).refresh()  # attributes or markers may have been toggled
+            self.query_one(TreeHeader).update()  # attributes or markers may have been toggled
 
     def input_hint(self) -> str | None:
         """What typing does in the open input line (the footer shows it while the line has focus)."""

@@ -1,0 +1,99 @@
+/* dive_py.trees._columns: the explorer's two passes over every node's column, in C.
+ *
+ * At each layer it shows, the explorer needs every node's size (a folder's is the sum of the files
+ * below it) and the positions of the rows it shows. In Python each is a pass over every node
+ * (~0.1 s and ~0.03 s at 10^6 nodes: most of a layer switch there); here 1-2 ms. Optional: without
+ * a compiler, dive_py.trees.rows does the same in Python (tests/trees/test_columns.py compares both).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+
+PyDoc_STRVAR(add_up_doc,
+"add_up(values, parent)\n\n"
+"Adds each node's value to its parent's, deepest first: values (int64, writable) in preorder,\n"
+"parent (int32) the position of each node's parent (-1 for none; always before the node).");
+
+static PyObject *add_up(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "add_up(values, parent)");
+        return NULL;
+    }
+    Py_buffer values, parent;
+    if (PyObject_GetBuffer(args[0], &values, PyBUF_WRITABLE | PyBUF_FORMAT) < 0)
+        return NULL;
+    if (PyObject_GetBuffer(args[1], &parent, PyBUF_FORMAT) < 0) {
+        PyBuffer_Release(&values);
+        return NULL;
+    }
+    PyObject *result = NULL;
+    Py_ssize_t count = values.len / 8;
+    if (values.itemsize != 8 || parent.itemsize != 4 || parent.len / 4 != count) {
+        PyErr_SetString(PyExc_ValueError, "add_up: int64 values and int32 parents of the same length");
+        goto done;
+    }
+    int64_t *v = (int64_t *)values.buf;
+    const int32_t *p = (const int32_t *)parent.buf;
+    for (Py_ssize_t pos = count - 1; pos >= 0; pos--) {
+        int32_t up = p[pos];
+        if (up >= 0) {
+            if (up >= pos) {
+                PyErr_SetString(PyExc_ValueError, "add_up: a parent comes after its child");
+                goto done;
+            }
+            v[up] += v[pos];
+        }
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&values);
+    PyBuffer_Release(&parent);
+    return result;
+}
+
+PyDoc_STRVAR(set_positions_doc,
+"set_positions(mask) -> bytes\n\n"
+"The positions (native int32) of the nonzero bytes of mask, in order.");
+
+static PyObject *set_positions(PyObject *self, PyObject *mask_object)
+{
+    Py_buffer mask;
+    if (PyObject_GetBuffer(mask_object, &mask, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const unsigned char *m = (const unsigned char *)mask.buf;
+    Py_ssize_t count = 0;
+    for (Py_ssize_t i = 0; i < mask.len; i++)
+        count += m[i] != 0;
+    PyObject *out = NULL;
+    if (mask.len > INT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "set_positions: more than 2^31 nodes");
+        goto done;
+    }
+    out = PyBytes_FromStringAndSize(NULL, count * (Py_ssize_t)sizeof(int32_t));
+    if (out == NULL)
+        goto done;
+    int32_t *p = (int32_t *)PyBytes_AS_STRING(out);
+    for (Py_ssize_t i = 0; i < mask.len; i++)
+        if (m[i])
+            *p++ = (int32_t)i;
+done:
+    PyBuffer_Release(&mask);
+    return out;
+}
+
+static PyMethodDef methods[] = {
+    {"add_up", (PyCFunction)(void (*)(void))add_up, METH_FASTCALL, add_up_doc},
+    {"set_positions", (PyCFunction)set_positions, METH_O, set_positions_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_columns", "Folder sizes and shown rows over every node, in C.", -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__columns(void)
+{
+    return PyModule_Create(&module);
+}

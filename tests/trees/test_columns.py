@@ -1,0 +1,75 @@
+"""The explorer's passes over every node (``dive_py.trees.rows``): folder sizes (``add_up``: a folder holds the sum
+of the regular files below it at the layer, a path that is a file at one layer keeps its own bytes) and the shown
+rows' positions (``set_positions``); the C loops and the Python paths agree."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import sysconfig
+from array import array
+
+import pytest
+
+from dive_py.model import FileEntry, LayerScan
+from dive_py.trees import rows
+from dive_py.trees.rows import TreeModel, add_up, set_positions
+from dive_py.trees.tree import FileTree
+
+
+def _tree(seed: int) -> FileTree:
+    """Three layers of random paths under a few nested folders; the last turns a folder into a file."""
+    rng = random.Random(seed)
+    tree = FileTree()
+    for layer in range(3):
+        entries = {}
+        for _ in range(300):
+            path = "/".join(rng.choice("abc") for _ in range(rng.randint(1, 5))) + f"/f{rng.randint(0, 40)}"
+            entries[path] = FileEntry(path, "f", rng.randint(0, 10_000), hash=rng.getrandbits(32))
+        if layer == 2:
+            entries["a"] = FileEntry("a", "f", 123_456)  # a folder below becomes a file (its children stay listed)
+        tree.apply_layer(layer, LayerScan(entries=entries))
+    return tree
+
+
+def _by_walk(model: TreeModel, layer: int) -> list[int]:
+    """Each node's bytes by summing the regular files present at ``layer`` in its subtree, node by node."""
+    files = model.file_sizes(layer)
+    end = model.order.end
+    return [sum(files[pos : end[pos]]) for pos in range(len(files))]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_folder_sizes_are_the_sum_below_in_c_and_in_python(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = TreeModel(_tree(seed), 3)
+    for layer in range(3):
+        expected = _by_walk(model, layer)
+        assert list(add_up(model.file_sizes(layer), model.order)) == expected
+        monkeypatch.setattr(rows, "_add_up", None)
+        assert list(add_up(model.file_sizes(layer), model.order)) == expected
+        monkeypatch.undo()
+    top = model.order.nodes.index(model.tree.get("a"))
+    assert add_up(model.file_sizes(2), model.order)[top] >= 123_456
+
+
+def test_the_c_loop_is_built_where_a_compiler_is() -> None:
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(compiler) is None:
+        pytest.skip("no C compiler: these passes run in Python")
+    from dive_py.trees import _columns
+
+    with pytest.raises(ValueError, match="parent comes after"):
+        _columns.add_up(array("q", [1, 2]), array("i", [1, -1]))
+    with pytest.raises(ValueError, match="same length"):
+        _columns.add_up(array("q", [1, 2]), array("i", [-1]))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_shown_positions_in_c_and_in_python(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(seed)
+    shown = bytearray(rng.choice((0, 0, 1)) for _ in range(5000))
+    expected = [pos for pos, flag in enumerate(shown) if flag]
+    assert list(set_positions(shown)) == expected
+    assert list(set_positions(bytearray(3))) == []
+    monkeypatch.setattr(rows, "_set_positions", None)
+    assert list(set_positions(shown)) == expected
