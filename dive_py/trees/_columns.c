@@ -10,31 +10,44 @@
 #include <stdint.h>
 
 PyDoc_STRVAR(add_up_doc,
-"add_up(values, parent)\n\n"
+"add_up(values, parent[, kept])\n\n"
 "Adds each node's value to its parent's, deepest first: values (int64, writable) in preorder,\n"
-"parent (int32) the position of each node's parent (-1 for none; always before the node).");
+"parent (int32) the position of each node's parent (-1 for none; always before the node).\n"
+"With kept (a byte per node), the values of the nodes it marks 0 count as 0.");
 
 static PyObject *add_up(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "add_up(values, parent)");
+    if (nargs != 2 && nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "add_up(values, parent[, kept])");
         return NULL;
     }
-    Py_buffer values, parent;
+    Py_buffer values, parent, kept = {0};
     if (PyObject_GetBuffer(args[0], &values, PyBUF_WRITABLE | PyBUF_FORMAT) < 0)
         return NULL;
     if (PyObject_GetBuffer(args[1], &parent, PyBUF_FORMAT) < 0) {
         PyBuffer_Release(&values);
         return NULL;
     }
+    if (nargs == 3 && PyObject_GetBuffer(args[2], &kept, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&values);
+        PyBuffer_Release(&parent);
+        return NULL;
+    }
     PyObject *result = NULL;
     Py_ssize_t count = values.len / 8;
-    if (values.itemsize != 8 || parent.itemsize != 4 || parent.len / 4 != count) {
-        PyErr_SetString(PyExc_ValueError, "add_up: int64 values and int32 parents of the same length");
+    if (values.itemsize != 8 || parent.itemsize != 4 || parent.len / 4 != count
+        || (kept.obj != NULL && kept.len != count)) {
+        PyErr_SetString(PyExc_ValueError, "add_up: int64 values, int32 parents (and kept bytes) of the same length");
         goto done;
     }
     int64_t *v = (int64_t *)values.buf;
     const int32_t *p = (const int32_t *)parent.buf;
+    if (kept.obj != NULL) {
+        const unsigned char *k = (const unsigned char *)kept.buf;
+        for (Py_ssize_t pos = 0; pos < count; pos++)
+            if (!k[pos])
+                v[pos] = 0;
+    }
     for (Py_ssize_t pos = count - 1; pos >= 0; pos--) {
         int32_t up = p[pos];
         if (up >= 0) {
@@ -50,6 +63,8 @@ static PyObject *add_up(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 done:
     PyBuffer_Release(&values);
     PyBuffer_Release(&parent);
+    if (kept.obj != NULL)
+        PyBuffer_Release(&kept);
     return result;
 }
 

@@ -48,6 +48,13 @@ def test_folder_sizes_are_the_sum_below_in_c_and_in_python(seed: int, monkeypatc
         monkeypatch.setattr(rows, "_add_up", None)
         assert list(add_up(model.file_sizes(layer), model.order)) == expected
         monkeypatch.undo()
+        kept = bytearray(random.Random(seed + layer).choice((0, 1)) for _ in range(len(model.order)))
+        files = model.file_sizes(layer)
+        only_kept = [sum(files[i] * kept[i] for i in range(pos, model.order.end[pos])) for pos in range(len(files))]
+        assert list(add_up(files, model.order, kept)) == only_kept
+        monkeypatch.setattr(rows, "_add_up", None)
+        assert list(add_up(files, model.order, kept)) == only_kept
+        monkeypatch.undo()
     top = model.order.nodes.index(model.tree.get("a"))
     assert add_up(model.file_sizes(2), model.order)[top] >= 123_456
 
@@ -62,6 +69,8 @@ def test_the_c_loop_is_built_where_a_compiler_is() -> None:
         _columns.add_up(array("q", [1, 2]), array("i", [1, -1]))
     with pytest.raises(ValueError, match="same length"):
         _columns.add_up(array("q", [1, 2]), array("i", [-1]))
+    with pytest.raises(ValueError, match="same length"):
+        _columns.add_up(array("q", [1, 2]), array("i", [-1, 0]), bytearray(1))
 
 
 @pytest.mark.parametrize("seed", [1, 2])
