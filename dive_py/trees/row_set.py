@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from dive_py.model import FileEntry
-from dive_py.trees.order import Order
+from dive_py.trees.order import NodePositions, Order
 from dive_py.trees.tree import Node
 from dive_py.trees.view_state import DiffType
 
@@ -21,7 +21,7 @@ from dive_py.trees.view_state import DiffType
 class RowSource(Protocol):
     """What a row set asks of the tree model (:class:`dive_py.trees.rows.TreeModel`, which builds row sets)."""
 
-    pos_of: dict[Node, int]
+    pos_of: NodePositions
 
     def codes(self, layer: int, aggregated: bool = False) -> bytes: ...
 

@@ -199,3 +199,16 @@ def test_model_switches_layers_and_finds_rows(tree: FileTree) -> None:
     assert state.filter_error() is None
     state.filter = "("
     assert state.filter_error() is not None
+
+
+def test_node_positions_are_found_without_a_dict_of_every_node(tree: FileTree) -> None:
+    model = TreeModel(tree, 3)
+    for pos, node in enumerate(model.order.nodes):
+        assert model.pos_of.get(node) == pos
+        assert model.pos_of[node] == pos
+    assert model.pos_of.get(tree.root) is None
+    stranger = FileTree()
+    stranger.apply_layer(0, _scan(d("bin"), f("bin/ls", 1)))
+    assert model.pos_of.get(stranger.get("bin/ls")) is None
+    with pytest.raises(KeyError):
+        model.pos_of[stranger.get("bin")]
