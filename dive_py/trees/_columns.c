@@ -98,7 +98,56 @@ done:
     return out;
 }
 
+PyDoc_STRVAR(scatter_doc,
+"scatter(target, positions, values)\n\n"
+"Sets target[positions[i]] = values[i] for each i: target a writable byte per node, positions int32,\n"
+"values one byte each.");
+
+static PyObject *scatter(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "scatter(target, positions, values)");
+        return NULL;
+    }
+    Py_buffer target, positions, values;
+    if (PyObject_GetBuffer(args[0], &target, PyBUF_WRITABLE) < 0)
+        return NULL;
+    if (PyObject_GetBuffer(args[1], &positions, PyBUF_FORMAT) < 0) {
+        PyBuffer_Release(&target);
+        return NULL;
+    }
+    if (PyObject_GetBuffer(args[2], &values, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&target);
+        PyBuffer_Release(&positions);
+        return NULL;
+    }
+    PyObject *result = NULL;
+    Py_ssize_t count = positions.len / 4;
+    if (positions.itemsize != 4 || values.len != count) {
+        PyErr_SetString(PyExc_ValueError, "scatter: int32 positions and one value byte each");
+        goto done;
+    }
+    unsigned char *t = (unsigned char *)target.buf;
+    const int32_t *p = (const int32_t *)positions.buf;
+    const unsigned char *v = (const unsigned char *)values.buf;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (p[i] < 0 || p[i] >= target.len) {
+            PyErr_SetString(PyExc_IndexError, "scatter: position out of range");
+            goto done;
+        }
+        t[p[i]] = v[i];
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&target);
+    PyBuffer_Release(&positions);
+    PyBuffer_Release(&values);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"scatter", (PyCFunction)(void (*)(void))scatter, METH_FASTCALL, scatter_doc},
     {"add_up", (PyCFunction)(void (*)(void))add_up, METH_FASTCALL, add_up_doc},
     {"set_positions", (PyCFunction)set_positions, METH_O, set_positions_doc},
     {NULL, NULL, 0, NULL},

@@ -16,8 +16,8 @@ from __future__ import annotations
 import os
 import re
 from array import array
-from itertools import accumulate, compress
-from operator import mul
+from itertools import accumulate, compress, repeat
+from operator import contains, mul
 
 from dive_py.model import REGULAR, FileEntry
 from dive_py.trees.order import NodePositions, Order, name_order, size_order
@@ -28,11 +28,12 @@ from dive_py.trees.view_state import ABSENT, DiffType, TreeViewState
 
 try:  # folder sizes and shown rows in C (optional: built when a compiler is at hand; DIVEPY_PURE_PYTHON=1: off)
     from dive_py.trees._columns import add_up as _add_up
+    from dive_py.trees._columns import scatter as _scatter
     from dive_py.trees._columns import set_positions as _set_positions
 except ImportError:  # pragma: no cover - depends on the build
-    _add_up = _set_positions = None
+    _add_up = _scatter = _set_positions = None
 if os.environ.get("DIVEPY_PURE_PYTHON"):
-    _add_up = _set_positions = None
+    _add_up = _scatter = _set_positions = None
 
 __all__ = [
     "ABSENT",
@@ -154,13 +155,13 @@ class TreeModel:
             # Compared with the first layer: what it holds starts unmodified (at layer 0 itself, it is all added).
             below = self._own_codes(layer - 1, True) if layer > 1 else self.presence(0).translate(_TO_UNMODIFIED)
             codes = bytearray(below)
-            for pos, entry, _prev, first in self.changes[layer]:
-                if entry is None:
-                    codes[pos] = DiffType.REMOVED
-                elif first is None:
-                    codes[pos] = DiffType.ADDED
-                else:
-                    codes[pos] = DiffType.UNMODIFIED if entry.same_as(first) else DiffType.MODIFIED
+            changes = self.changes[layer]
+            removed, added, same, modified = DiffType.REMOVED, DiffType.ADDED, DiffType.UNMODIFIED, DiffType.MODIFIED
+            values = [
+                removed if entry is None else added if first is None else same if entry.same_as(first) else modified
+                for entry, first in zip(changes.entries, changes.firsts, strict=True)
+            ]
+            scatter(codes, changes.positions, bytes(values))  # the first toggle on a top layer replays every layer
         elif layer == 0:
             codes = bytearray(self.presence(0).translate(_TO_ADDED))  # compared with nothing, in both modes
         else:
@@ -270,17 +271,18 @@ class TreeModel:
             return cached
         paths = self.paths()
         narrower = self._narrowing_source(pattern)
+        # map() with C functions, no generator: ~2x faster a keystroke at 10^6 paths.
         if re.escape(pattern) == pattern:
-            if narrower is not None:
+            if narrower is not None:  # only the previous matches can match
                 mask = bytearray(len(paths))
-                for pos in compress(range(len(paths)), narrower):
-                    if pattern in paths[pos]:
-                        mask[pos] = 1
+                candidates = list(compress(range(len(paths)), narrower))
+                hits = map(contains, map(paths.__getitem__, candidates), repeat(pattern))
+                for pos in compress(candidates, hits):
+                    mask[pos] = 1
             else:
-                mask = bytearray(pattern in path for path in paths)
+                mask = bytearray(map(contains, paths, repeat(pattern)))
         else:
-            search = re.compile(pattern).search
-            mask = bytearray(search(path) is not None for path in paths)
+            mask = bytearray(map(bool, map(re.compile(pattern).search, paths)))
         if len(self._matches) > 32:
             self._matches.clear()
         self._matches[pattern] = mask
@@ -410,3 +412,12 @@ def set_positions(shown: bytearray) -> array | list[int]:
     positions = array("i")
     positions.frombytes(_set_positions(shown))  # ~1 ms at 10^6 rows, where the list took ~30 ms
     return positions
+
+
+def scatter(target: bytearray, positions: array, values: bytes) -> None:
+    """``target[positions[i]] = values[i]`` for each ``i``."""
+    if _scatter is not None:
+        _scatter(target, positions, values)
+        return
+    for pos, value in zip(positions, values, strict=True):
+        target[pos] = value

@@ -13,7 +13,7 @@ import pytest
 
 from dive_py.model import FileEntry, LayerScan
 from dive_py.trees import rows
-from dive_py.trees.rows import TreeModel, add_up, set_positions
+from dive_py.trees.rows import TreeModel, add_up, scatter, set_positions
 from dive_py.trees.tree import FileTree
 
 
@@ -82,3 +82,20 @@ def test_shown_positions_in_c_and_in_python(seed: int, monkeypatch: pytest.Monke
     assert list(set_positions(bytearray(3))) == []
     monkeypatch.setattr(rows, "_set_positions", None)
     assert list(set_positions(shown)) == expected
+
+
+def test_scatter_in_c_and_in_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    positions, values = array("i", [4, 0, 2]), bytes([7, 8, 9])
+    expected = bytearray([8, 0, 9, 0, 7])
+    target = bytearray(5)
+    scatter(target, positions, values)
+    assert target == expected
+    if rows._scatter is not None:
+        with pytest.raises(IndexError):
+            rows._scatter(bytearray(2), array("i", [2]), b"\1")
+        with pytest.raises(ValueError, match="one value byte each"):
+            rows._scatter(bytearray(2), array("i", [1]), b"")
+    monkeypatch.setattr(rows, "_scatter", None)
+    target = bytearray(5)
+    scatter(target, positions, values)
+    assert target == expected
