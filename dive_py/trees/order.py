@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterator, Sequence
+from operator import add
 
+from dive_py.trees.passes import subtree_sizes
 from dive_py.trees.tree import FileTree, Node
 
 
@@ -68,13 +70,7 @@ def name_order(tree: FileTree) -> Order:
         children = node.children
         if children:
             stack.extend((children[name], pos, d + 1) for name in sorted(children, reverse=True))
-    count = len(nodes)
-    sub = [1] * count
-    for pos in range(count - 1, -1, -1):
-        par = parent[pos]
-        if par >= 0:
-            sub[par] += sub[pos]
-    end = array("i", [pos + sub[pos] for pos in range(count)])
+    end = array("i", map(add, range(len(nodes)), subtree_sizes(parent)))
     return Order(nodes, parent, end, depth)
 
 

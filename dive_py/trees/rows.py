@@ -13,27 +13,18 @@ The row model's public names are importable from here as well as from their own 
 
 from __future__ import annotations
 
-import os
 import re
 from array import array
-from itertools import accumulate, compress, repeat
-from operator import contains, mul
+from itertools import compress, repeat
+from operator import contains
 
 from dive_py.model import REGULAR, FileEntry
 from dive_py.trees.order import NodePositions, Order, name_order, size_order
+from dive_py.trees.passes import add_up, scatter, set_positions
 from dive_py.trees.row_set import RowSet, TreeRow
 from dive_py.trees.row_text import render_rows, tree_prefix
 from dive_py.trees.tree import FileTree, Node
 from dive_py.trees.view_state import ABSENT, DiffType, TreeViewState
-
-try:  # folder sizes and shown rows in C (optional: built when a compiler is at hand; DIVEPY_PURE_PYTHON=1: off)
-    from dive_py.trees._columns import add_up as _add_up
-    from dive_py.trees._columns import scatter as _scatter
-    from dive_py.trees._columns import set_positions as _set_positions
-except ImportError:  # pragma: no cover - depends on the build
-    _add_up = _scatter = _set_positions = None
-if os.environ.get("DIVEPY_PURE_PYTHON"):
-    _add_up = _scatter = _set_positions = None
 
 __all__ = [
     "ABSENT",
@@ -110,15 +101,26 @@ class TreeModel:
         self.pos_of = NodePositions(self.order)
         self.changes: list[Changes] = [Changes() for _ in range(self.layer_count)]
         """Per layer: the nodes it wrote or deleted."""
-        changes, count = self.changes, self.layer_count
+        count = self.layer_count
+        # Bound appends per layer: a method call per event cost ~0.25 s at 10^6 nodes.
+        columns = [(c.positions.append, c.entries.append, c.below.append, c.firsts.append) for c in self.changes]
         for pos, node in enumerate(self.order.nodes):
-            prev = None
             flat = node.flat
+            if len(flat) == 2:  # most paths: written once, never deleted
+                layer, entry = flat
+                if layer < count:
+                    add_pos, add_entry, add_below, add_first = columns[layer]
+                    add_pos(pos)
+                    add_entry(entry)
+                    add_below(None)
+                    add_first(entry if layer == 0 else None)
+                continue
+            prev = None
             first = flat[1] if flat and flat[0] == 0 else None
             for i in range(0, len(flat), 2):
                 layer, entry = flat[i], flat[i + 1]
                 if layer < count:
-                    changes[layer].add(pos, entry, prev, first)
+                    self.changes[layer].add(pos, entry, prev, first)
                 prev = entry
         self._presence: dict[int, bytearray] = {}
         self._own: dict[tuple[int, bool], bytearray] = {}
@@ -386,38 +388,3 @@ def visible_rows(tree: FileTree, state: TreeViewState, layer_count: int | None =
     rows = model.visible(state)
     return [rows.row(i) for i in range(len(rows))]
 
-
-def add_up(files: array, order: Order, kept: bytearray | None = None) -> array:
-    """Bytes per node: a file's own, a folder's sum of the regular files below it (and its own: a path may be a
-    file at one layer and a folder at another); with ``kept``, only the files it marks count."""
-    column = files[:]  # a copy of the buffer, not item by item
-    if _add_up is not None:  # ~2 ms at 10^6 nodes
-        _add_up(column, order.parent, *(() if kept is None else (kept,)))
-        return column
-    # Prefix sums over the preorder (a subtree is a range): a folder's sum is one subtraction and the loop
-    # is over the folders only (~0.1 s at 10^6 nodes; a loop adding every node to its parent took ~0.12 s).
-    if kept is not None:
-        column = array("q", map(mul, files, kept))
-    prefix = array("q", accumulate(column, initial=0))
-    end = order.end
-    for pos in order.folders:
-        column[pos] = prefix[end[pos]] - prefix[pos]
-    return column
-
-
-def set_positions(shown: bytearray) -> array | list[int]:
-    """The positions of the 1 bytes of ``shown``: the rows' nodes, in order."""
-    if _set_positions is None:
-        return list(compress(range(len(shown)), shown))
-    positions = array("i")
-    positions.frombytes(_set_positions(shown))  # ~1 ms at 10^6 rows, where the list took ~30 ms
-    return positions
-
-
-def scatter(target: bytearray, positions: array, values: bytes) -> None:
-    """``target[positions[i]] = values[i]`` for each ``i``."""
-    if _scatter is not None:
-        _scatter(target, positions, values)
-        return
-    for pos, value in zip(positions, values, strict=True):
-        target[pos] = value

@@ -1,4 +1,4 @@
-"""The explorer's passes over every node (``dive_py.trees.rows``): folder sizes (``add_up``: a folder holds the sum
+"""The explorer's passes over every node (``dive_py.trees.passes``): folder sizes (``add_up``: a folder holds the sum
 of the regular files below it at the layer, a path that is a file at one layer keeps its own bytes) and the shown
 rows' positions (``set_positions``); the C loops and the Python paths agree."""
 
@@ -12,8 +12,9 @@ from array import array
 import pytest
 
 from dive_py.model import FileEntry, LayerScan
-from dive_py.trees import rows
-from dive_py.trees.rows import TreeModel, add_up, scatter, set_positions
+from dive_py.trees import passes
+from dive_py.trees.passes import add_up, scatter, set_positions, subtree_sizes
+from dive_py.trees.rows import TreeModel
 from dive_py.trees.tree import FileTree
 
 
@@ -45,14 +46,14 @@ def test_folder_sizes_are_the_sum_below_in_c_and_in_python(seed: int, monkeypatc
     for layer in range(3):
         expected = _by_walk(model, layer)
         assert list(add_up(model.file_sizes(layer), model.order)) == expected
-        monkeypatch.setattr(rows, "_add_up", None)
+        monkeypatch.setattr(passes, "_add_up", None)
         assert list(add_up(model.file_sizes(layer), model.order)) == expected
         monkeypatch.undo()
         kept = bytearray(random.Random(seed + layer).choice((0, 1)) for _ in range(len(model.order)))
         files = model.file_sizes(layer)
         only_kept = [sum(files[i] * kept[i] for i in range(pos, model.order.end[pos])) for pos in range(len(files))]
         assert list(add_up(files, model.order, kept)) == only_kept
-        monkeypatch.setattr(rows, "_add_up", None)
+        monkeypatch.setattr(passes, "_add_up", None)
         assert list(add_up(files, model.order, kept)) == only_kept
         monkeypatch.undo()
     top = model.order.nodes.index(model.tree.get("a"))
@@ -80,7 +81,7 @@ def test_shown_positions_in_c_and_in_python(seed: int, monkeypatch: pytest.Monke
     expected = [pos for pos, flag in enumerate(shown) if flag]
     assert list(set_positions(shown)) == expected
     assert list(set_positions(bytearray(3))) == []
-    monkeypatch.setattr(rows, "_set_positions", None)
+    monkeypatch.setattr(passes, "_set_positions", None)
     assert list(set_positions(shown)) == expected
 
 
@@ -90,12 +91,26 @@ def test_scatter_in_c_and_in_python(monkeypatch: pytest.MonkeyPatch) -> None:
     target = bytearray(5)
     scatter(target, positions, values)
     assert target == expected
-    if rows._scatter is not None:
+    if passes._scatter is not None:
         with pytest.raises(IndexError):
-            rows._scatter(bytearray(2), array("i", [2]), b"\1")
+            passes._scatter(bytearray(2), array("i", [2]), b"\1")
         with pytest.raises(ValueError, match="one value byte each"):
-            rows._scatter(bytearray(2), array("i", [1]), b"")
-    monkeypatch.setattr(rows, "_scatter", None)
+            passes._scatter(bytearray(2), array("i", [1]), b"")
+    monkeypatch.setattr(passes, "_scatter", None)
     target = bytearray(5)
     scatter(target, positions, values)
     assert target == expected
+
+
+def test_subtree_sizes_in_c_and_in_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = TreeModel(_tree(4), 3)
+    parent = model.order.parent
+    expected = [1] * len(parent)
+    for pos in range(len(parent)):  # every node counts for itself and each of its ancestors
+        up = parent[pos]
+        while up >= 0:
+            expected[up] += 1
+            up = parent[up]
+    assert list(subtree_sizes(model.order.parent)) == expected
+    monkeypatch.setattr(passes, "_add_up", None)
+    assert list(subtree_sizes(model.order.parent)) == expected
