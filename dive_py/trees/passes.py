@@ -13,10 +13,15 @@ import os
 from array import array
 from itertools import accumulate, compress
 from operator import mul
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from dive_py.trees.order import Order
+
+class Spans(Protocol):
+    """What the passes read of an :class:`dive_py.trees.order.Order` (which imports this module)."""
+
+    parent: array
+    end: array
+    folders: list[int]
 
 try:
     from dive_py.trees._columns import add_up as _add_up
@@ -41,7 +46,7 @@ def subtree_sizes(parent: array) -> array:
     return sub
 
 
-def add_up(files: array, order: Order, kept: bytearray | None = None) -> array:
+def add_up(files: array, order: Spans, kept: bytearray | None = None) -> array:
     """Bytes per node: a file's own, a folder's sum of the regular files below it (and its own: a path may be a
     file at one layer and a folder at another); with ``kept``, only the files it marks count."""
     column = files[:]  # a copy of the buffer, not item by item
