@@ -152,9 +152,16 @@ async def test_column_header_over_the_tree(tomcat: Analysis) -> None:
         assert str(header.render()) == "Permission     UID:GID       Size  Filetree"
         view = tree_of(app)
         assert row_text(view, 0).index("├── bin") == len("Permission     UID:GID       Size  ")
+        assert "UID:GID" in app.export_screenshot()
         view.focus()
         await pilot.press("ctrl+b")
         assert str(header.render()) == "Filetree"
+        await pilot.pause()
+        # Repainted on screen too: the header repaints only when its text changes (not on every cursor move).
+        assert "UID:GID" not in app.export_screenshot()
+        await pilot.press("down")
+        await pilot.pause()
+        assert "UID:GID" not in app.export_screenshot()
 
 
 def test_owner_column_fits_nobody() -> None:
