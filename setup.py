@@ -1,5 +1,5 @@
-"""Builds the optional C loops: the layer scanner's (``dive_py/layers/_tarfast.c``) and the explorer's folder sizes
-and shown rows (``dive_py/trees/_columns.c``); the rest is in pyproject.toml.
+"""Builds the optional C loops: the layer scanner's (``dive_py/layers/_tarfast.c``) and the explorer's passes
+over every node (``dive_py/trees/_columns.c``); the rest is in pyproject.toml.
 
 ``optional=True``: without a C compiler or Python's headers the build goes on without it, and divepy
 reads every member and adds up folder sizes in Python (the same results, ~0.1 s slower on a 100k-file image, and

@@ -21,7 +21,7 @@ from itertools import groupby
 from operator import itemgetter
 
 from dive_py.analysis.hint_fixes import fix_text
-from dive_py.analysis.hint_places import MAX_PATHS, Group, places
+from dive_py.analysis.hint_places import MAX_PATHS, places
 from dive_py.analysis.tree_walk import CACHE_PREFIXES, CACHES, Collector, TreeWalk, classify, walk_tree
 from dive_py.model import REGULAR, Image
 from dive_py.trees.tree import FileTree
@@ -181,8 +181,7 @@ def _classify_copies(repeats: list[tuple], collect: Collector) -> None:
         if not copies:
             continue
         sources = [first[e.hash] for e in copies]
-        key = ("duplicate-content", layer, -1)
-        group = collect.groups.get(key) or collect.groups.setdefault(key, Group("duplicate-content", layer, -1))
+        group = collect.group("duplicate-content", layer, -1)
         group.files.update({e.path: e.size for e in copies})
         group.sources.update({e.path: source.path for e, (_layer, source) in zip(copies, sources, strict=True)})
         related = group.related

@@ -56,11 +56,16 @@ class Collector:
     def __init__(self) -> None:
         self.groups: dict[tuple, Group] = {}
 
-    def add(self, kind: str, layer: int, ref: int, path: str, size: int, related: int | str = -1) -> None:
+    def group(self, kind: str, layer: int, ref: int) -> Group:
+        """The group of (kind, hint layer, reference layer), made on first use."""
         key = (kind, layer, ref)
         group = self.groups.get(key)
         if group is None:
             group = self.groups[key] = Group(kind, layer, ref)
+        return group
+
+    def add(self, kind: str, layer: int, ref: int, path: str, size: int, related: int | str = -1) -> None:
+        group = self.group(kind, layer, ref)
         files, others = group.files, group.related
         files[path] = files.get(path, 0) + size
         others[related] = others.get(related, 0) + size  # not Counter's +=: ~4x the cost, 10^4-10^5 calls

@@ -1,9 +1,10 @@
-/* dive_py.trees._columns: the explorer's two passes over every node's column, in C.
+/* dive_py.trees._columns: the explorer's passes over every node's column, in C.
  *
  * At each layer it shows, the explorer needs every node's size (a folder's is the sum of the files
- * below it) and the positions of the rows it shows. In Python each is a pass over every node
- * (~0.1 s and ~0.03 s at 10^6 nodes: most of a layer switch there); here 1-2 ms. Optional: without
- * a compiler, dive_py.trees.rows does the same in Python (tests/trees/test_columns.py compares both).
+ * below it), the positions of the rows it shows, and (aggregated) a layer's codes written in place.
+ * In Python each is a pass over every node (~0.1 s, ~0.03 s at 10^6 nodes: most of a layer switch
+ * there); here 1-2 ms. Optional: without a compiler, dive_py.trees.passes does the same in Python
+ * (tests/trees/test_columns.py compares both).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

@@ -58,7 +58,7 @@ def _and(a: bytes | bytearray, b: bytes | bytearray) -> bytearray:
     return bytearray((int.from_bytes(a, "big") & int.from_bytes(b, "big")).to_bytes(len(a), "big"))
 
 
-class Changes:
+class ChangedNodes:
     """The nodes one layer wrote or deleted, as columns: a tuple each would cost ~90 bytes, ~0.1 GB at 10^6."""
 
     __slots__ = ("positions", "entries", "below", "firsts")
@@ -72,12 +72,6 @@ class Changes:
         """The version below it."""
         self.firsts: list[FileEntry | None] = []
         """The version in layer 0."""
-
-    def add(self, pos: int, entry: FileEntry | None, below: FileEntry | None, first: FileEntry | None) -> None:
-        self.positions.append(pos)
-        self.entries.append(entry)
-        self.below.append(below)
-        self.firsts.append(first)
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -99,14 +93,14 @@ class TreeModel:
         self.layer_count = max(layer_count, 1)
         self.order = name_order(tree)
         self.pos_of = NodePositions(self.order)
-        self.changes: list[Changes] = [Changes() for _ in range(self.layer_count)]
+        self.changes: list[ChangedNodes] = [ChangedNodes() for _ in range(self.layer_count)]
         """Per layer: the nodes it wrote or deleted."""
         count = self.layer_count
         # Bound appends per layer: a method call per event cost ~0.25 s at 10^6 nodes.
         columns = [(c.positions.append, c.entries.append, c.below.append, c.firsts.append) for c in self.changes]
         for pos, node in enumerate(self.order.nodes):
             flat = node.flat
-            if len(flat) == 2:  # most paths: written once, never deleted
+            if len(flat) == 2:  # most paths, written once and never deleted: no loop (~0.1 s at 10^6 nodes)
                 layer, entry = flat
                 if layer < count:
                     add_pos, add_entry, add_below, add_first = columns[layer]
@@ -120,7 +114,11 @@ class TreeModel:
             for i in range(0, len(flat), 2):
                 layer, entry = flat[i], flat[i + 1]
                 if layer < count:
-                    self.changes[layer].add(pos, entry, prev, first)
+                    add_pos, add_entry, add_below, add_first = columns[layer]
+                    add_pos(pos)
+                    add_entry(entry)
+                    add_below(prev)
+                    add_first(first)
                 prev = entry
         self._presence: dict[int, bytearray] = {}
         self._own: dict[tuple[int, bool], bytearray] = {}
@@ -387,4 +385,3 @@ def visible_rows(tree: FileTree, state: TreeViewState, layer_count: int | None =
     model = TreeModel(tree, layer_count if layer_count is not None else tree.layer_count)
     rows = model.visible(state)
     return [rows.row(i) for i in range(len(rows))]
-

@@ -28,6 +28,8 @@ class TreeHeader(Widget):
     def __init__(self, view: TreeLinesView) -> None:
         super().__init__(id="tree-header")
         self.view = view
+        self._shown = ""
+        """The text last painted (:meth:`update` repaints only when it would change)."""
 
     def render(self) -> str:
         return header_text(self.view.look)
@@ -41,8 +43,6 @@ class TreeHeader(Widget):
     def render_lines(self, crop):  # noqa: ANN001, ANN201
         self._shown = self.render()
         return super().render_lines(crop)
-
-    _shown = ""
 
 
 class FileTreePane(Vertical):
