@@ -9,6 +9,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <string.h>
 
 PyDoc_STRVAR(add_up_doc,
 "add_up(values, parent[, kept])\n\n"
@@ -147,10 +148,217 @@ done:
     return result;
 }
 
+
+/* A growable C array of n-byte items, for the outputs and the walk's stack. */
+typedef struct {
+    char *data;
+    Py_ssize_t len, cap, item;
+} Grow;
+
+static int grow_push(Grow *g, const void *value)
+{
+    if (g->len == g->cap) {
+        Py_ssize_t cap = g->cap ? g->cap * 2 : 1024;
+        char *data = PyMem_Realloc(g->data, (size_t)(cap * g->item));
+        if (data == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        g->data = data;
+        g->cap = cap;
+    }
+    memcpy(g->data + g->len * g->item, value, (size_t)g->item);
+    g->len++;
+    return 0;
+}
+
+typedef struct {
+    PyObject *node; /* borrowed: the children dicts hold every node, and nothing runs Python code meanwhile */
+    int32_t parent;
+    int32_t depth;
+} Pending;
+
+/* Pushes the children of `node` (its `children` dict, or None) on the stack, last name first. */
+static int push_children(Grow *stack, PyObject *node, PyObject *children_name, int32_t pos, int32_t depth)
+{
+    PyObject *children = PyObject_GetAttr(node, children_name);
+    if (children == NULL)
+        return -1;
+    int status = 0;
+    if (PyDict_Check(children) && PyDict_GET_SIZE(children) > 0) {
+        if (depth > 65535) {
+            PyErr_SetString(PyExc_OverflowError, "unsigned short is greater than maximum");
+            Py_DECREF(children);
+            return -1;
+        }
+        PyObject *names = PyDict_Keys(children);
+        if (names == NULL || PyList_Sort(names) < 0) {
+            Py_XDECREF(names);
+            Py_DECREF(children);
+            return -1;
+        }
+        for (Py_ssize_t i = PyList_GET_SIZE(names) - 1; i >= 0 && status == 0; i--) {
+            PyObject *child = PyDict_GetItemWithError(children, PyList_GET_ITEM(names, i));
+            if (child == NULL) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_KeyError, "preorder: a child vanished");
+                status = -1;
+                break;
+            }
+            Pending pending = {child, pos, depth};
+            status = grow_push(stack, &pending);
+        }
+        Py_DECREF(names);
+    }
+    Py_DECREF(children);
+    return status;
+}
+
+PyDoc_STRVAR(preorder_doc,
+"preorder(tops) -> (nodes, parent, depth)\n\n"
+"The preorder below the nodes `tops` (in order), children by name (their `children` dict, or None):\n"
+"the nodes (list), each node's parent position (int32 bytes, -1 for the tops) and depth (uint16 bytes).");
+
+static PyObject *preorder(PyObject *self, PyObject *tops)
+{
+    if (!PyList_Check(tops)) {
+        PyErr_SetString(PyExc_TypeError, "preorder(tops): a list of nodes");
+        return NULL;
+    }
+    PyObject *children_name = PyUnicode_InternFromString("children");
+    PyObject *nodes = PyList_New(0);
+    Grow stack = {NULL, 0, 0, sizeof(Pending)}, parents = {NULL, 0, 0, 4}, depths = {NULL, 0, 0, 2};
+    PyObject *result = NULL;
+    if (children_name == NULL || nodes == NULL)
+        goto done;
+    for (Py_ssize_t i = PyList_GET_SIZE(tops) - 1; i >= 0; i--) {
+        Pending pending = {PyList_GET_ITEM(tops, i), -1, 0};
+        if (grow_push(&stack, &pending) < 0)
+            goto done;
+    }
+    while (stack.len > 0) {
+        Pending top = ((Pending *)stack.data)[--stack.len];
+        int32_t pos = (int32_t)PyList_GET_SIZE(nodes);
+        uint16_t depth = (uint16_t)top.depth;
+        if (PyList_Append(nodes, top.node) < 0 || grow_push(&parents, &top.parent) < 0 || grow_push(&depths, &depth) < 0)
+            goto done;
+        if (push_children(&stack, top.node, children_name, pos, top.depth + 1) < 0)
+            goto done;
+    }
+    result = Py_BuildValue("(Oy#y#)", nodes, parents.data ? parents.data : "", parents.len * 4,
+                           depths.data ? depths.data : "", depths.len * 2);
+done:
+    Py_XDECREF(children_name);
+    Py_XDECREF(nodes);
+    PyMem_Free(stack.data);
+    PyMem_Free(parents.data);
+    PyMem_Free(depths.data);
+    return result;
+}
+
+PyDoc_STRVAR(layer_changes_doc,
+"layer_changes(nodes, count) -> [(positions, entries, below, firsts), ...]\n\n"
+"Per layer under `count`, the nodes it wrote or deleted, from each node's `flat` events (layer, entry, ...):\n"
+"their positions in `nodes` (int32 bytes), the version written (None: deleted), the version below and\n"
+"the version in layer 0.");
+
+static PyObject *layer_changes(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyList_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "layer_changes(nodes, count)");
+        return NULL;
+    }
+    PyObject *nodes = args[0];
+    Py_ssize_t count = PyLong_AsSsize_t(args[1]);
+    if (count < 0) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "layer_changes: count must not be negative");
+        return NULL;
+    }
+    PyObject *flat_name = PyUnicode_InternFromString("flat");
+    Grow *positions = PyMem_Calloc((size_t)(count ? count : 1), sizeof(Grow));
+    PyObject *lists = PyList_New(0); /* entries, below, firsts of layer 0, then of layer 1, ... */
+    PyObject *result = NULL;
+    if (flat_name == NULL || positions == NULL || lists == NULL)
+        goto done;
+    for (Py_ssize_t layer = 0; layer < count; layer++) {
+        positions[layer].item = 4;
+        for (int k = 0; k < 3; k++) {
+            PyObject *list = PyList_New(0);
+            if (list == NULL || PyList_Append(lists, list) < 0) {
+                Py_XDECREF(list);
+                goto done;
+            }
+            Py_DECREF(list);
+        }
+    }
+    for (Py_ssize_t pos = 0; pos < PyList_GET_SIZE(nodes); pos++) {
+        PyObject *flat = PyObject_GetAttr(PyList_GET_ITEM(nodes, pos), flat_name);
+        if (flat == NULL)
+            goto done;
+        if (!PyTuple_Check(flat)) {
+            Py_DECREF(flat);
+            PyErr_SetString(PyExc_TypeError, "layer_changes: a node's flat must be a tuple");
+            goto done;
+        }
+        Py_ssize_t size = PyTuple_GET_SIZE(flat);
+        PyObject *prev = Py_None, *first = Py_None;
+        if (size >= 2) {
+            long at = PyLong_AsLong(PyTuple_GET_ITEM(flat, 0));
+            if (at == 0)
+                first = PyTuple_GET_ITEM(flat, 1);
+        }
+        for (Py_ssize_t i = 0; i + 1 < size; i += 2) {
+            long layer = PyLong_AsLong(PyTuple_GET_ITEM(flat, i));
+            PyObject *entry = PyTuple_GET_ITEM(flat, i + 1);
+            if (layer == -1 && PyErr_Occurred()) {
+                Py_DECREF(flat);
+                goto done;
+            }
+            if (layer >= 0 && layer < count) {
+                int32_t at = (int32_t)pos;
+                if (grow_push(&positions[layer], &at) < 0 ||
+                    PyList_Append(PyList_GET_ITEM(lists, 3 * layer), entry) < 0 ||
+                    PyList_Append(PyList_GET_ITEM(lists, 3 * layer + 1), prev) < 0 ||
+                    PyList_Append(PyList_GET_ITEM(lists, 3 * layer + 2), first) < 0) {
+                    Py_DECREF(flat);
+                    goto done;
+                }
+            }
+            prev = entry;
+        }
+        Py_DECREF(flat);
+    }
+    result = PyList_New(count);
+    if (result == NULL)
+        goto done;
+    for (Py_ssize_t layer = 0; layer < count; layer++) {
+        Grow *g = &positions[layer];
+        PyObject *item = Py_BuildValue("(y#OOO)", g->data ? g->data : "", g->len * 4, PyList_GET_ITEM(lists, 3 * layer),
+                                       PyList_GET_ITEM(lists, 3 * layer + 1), PyList_GET_ITEM(lists, 3 * layer + 2));
+        if (item == NULL) {
+            Py_CLEAR(result);
+            goto done;
+        }
+        PyList_SET_ITEM(result, layer, item);
+    }
+done:
+    Py_XDECREF(flat_name);
+    Py_XDECREF(lists);
+    if (positions != NULL) {
+        for (Py_ssize_t layer = 0; layer < count; layer++)
+            PyMem_Free(positions[layer].data);
+        PyMem_Free(positions);
+    }
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"scatter", (PyCFunction)(void (*)(void))scatter, METH_FASTCALL, scatter_doc},
     {"add_up", (PyCFunction)(void (*)(void))add_up, METH_FASTCALL, add_up_doc},
     {"set_positions", (PyCFunction)set_positions, METH_O, set_positions_doc},
+    {"preorder", (PyCFunction)preorder, METH_O, preorder_doc},
+    {"layer_changes", (PyCFunction)(void (*)(void))layer_changes, METH_FASTCALL, layer_changes_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -10,7 +10,7 @@ from array import array
 from collections.abc import Iterator, Sequence
 from operator import add
 
-from dive_py.trees.passes import subtree_sizes
+from dive_py.trees.passes import preorder, subtree_sizes
 from dive_py.trees.tree import FileTree, Node
 
 
@@ -57,19 +57,7 @@ class Order:
 
 def name_order(tree: FileTree) -> Order:
     """The preorder of ``tree`` with children sorted by name (the order every column is kept in)."""
-    nodes: list[Node] = []
-    parent = array("i")
-    depth = array("H")
-    stack: list[tuple[Node, int, int]] = [(child, -1, 0) for child in reversed(tree.root.sorted_children())]
-    while stack:
-        node, par, d = stack.pop()
-        pos = len(nodes)
-        nodes.append(node)
-        parent.append(par)
-        depth.append(d)
-        children = node.children
-        if children:
-            stack.extend((children[name], pos, d + 1) for name in sorted(children, reverse=True))
+    nodes, parent, depth = preorder(tree.root.sorted_children())
     end = array("i", map(add, range(len(nodes)), subtree_sizes(parent)))
     return Order(nodes, parent, end, depth)
 

@@ -1,4 +1,5 @@
-"""Provides the passes over every node's column that the explorer makes at each layer it shows: folder sizes
+"""Provides the passes over every node that the explorer makes: at its start, the name order's preorder
+(:func:`preorder`) and each layer's changed nodes (:func:`layer_changes`); at each layer it shows, folder sizes
 (:func:`add_up`), the shown rows' positions (:func:`set_positions`) and a layer's codes written in place
 (:func:`scatter`).
 
@@ -17,12 +18,87 @@ from typing import Protocol
 
 try:
     from dive_py.trees._columns import add_up as _add_up
+    from dive_py.trees._columns import layer_changes as _layer_changes
+    from dive_py.trees._columns import preorder as _preorder
     from dive_py.trees._columns import scatter as _scatter
     from dive_py.trees._columns import set_positions as _set_positions
 except ImportError:  # pragma: no cover - depends on the build
-    _add_up = _scatter = _set_positions = None
+    _add_up = _scatter = _set_positions = _preorder = _layer_changes = None
 if os.environ.get("DIVEPY_PURE_PYTHON"):
-    _add_up = _scatter = _set_positions = None
+    _add_up = _scatter = _set_positions = _preorder = _layer_changes = None
+
+
+class TreeNode(Protocol):
+    """What the start-up passes read of a :class:`dive_py.trees.tree.Node`."""
+
+    children: dict[str, TreeNode] | None
+    flat: tuple
+
+
+Changes = tuple[array, list, list, list]
+"""One layer's changed nodes: positions (int32), versions written (None: deleted), versions below, versions in
+layer 0."""
+
+
+def preorder(tops: list[TreeNode]) -> tuple[list[TreeNode], array, array]:
+    """The nodes below ``tops`` in preorder, children by name, with each one's parent position (-1 for the tops)
+    and depth (uint16). In C ~0.15 s at 10^6 nodes, where the Python loop took ~0.5 s of the explorer's start."""
+    parent, depth = array("i"), array("H")
+    if _preorder is not None:
+        nodes, parents, depths = _preorder(tops)
+        parent.frombytes(parents)
+        depth.frombytes(depths)
+        return nodes, parent, depth
+    nodes = []
+    stack = [(child, -1, 0) for child in reversed(tops)]
+    while stack:
+        node, par, d = stack.pop()
+        pos = len(nodes)
+        nodes.append(node)
+        parent.append(par)
+        depth.append(d)
+        children = node.children
+        if children:
+            stack.extend((children[name], pos, d + 1) for name in sorted(children, reverse=True))
+    return nodes, parent, depth
+
+
+def layer_changes(nodes: list[TreeNode], count: int) -> list[Changes]:
+    """Per layer under ``count``: the nodes (positions in ``nodes``) it wrote or deleted, with the version it
+    wrote, the version below and the version in layer 0, from each node's events."""
+    if _layer_changes is not None:
+        changes = []
+        for positions, entries, below, firsts in _layer_changes(nodes, count):
+            column = array("i")
+            column.frombytes(positions)
+            changes.append((column, entries, below, firsts))
+        return changes
+    changes = [(array("i"), [], [], []) for _ in range(count)]
+    # Bound appends per layer: a method call per event cost ~0.25 s at 10^6 nodes.
+    columns = [(c[0].append, c[1].append, c[2].append, c[3].append) for c in changes]
+    for pos, node in enumerate(nodes):
+        flat = node.flat
+        if len(flat) == 2:  # most paths, written once and never deleted: no loop (~0.1 s at 10^6 nodes)
+            layer, entry = flat
+            if layer < count:
+                add_pos, add_entry, add_below, add_first = columns[layer]
+                add_pos(pos)
+                add_entry(entry)
+                add_below(None)
+                add_first(entry if layer == 0 else None)
+            continue
+        prev = None
+        first = flat[1] if flat and flat[0] == 0 else None
+        for i in range(0, len(flat), 2):
+            layer, entry = flat[i], flat[i + 1]
+            if layer < count:
+                add_pos, add_entry, add_below, add_first = columns[layer]
+                add_pos(pos)
+                add_entry(entry)
+                add_below(prev)
+                add_first(first)
+            prev = entry
+    return changes
 
 
 class Spans(Protocol):

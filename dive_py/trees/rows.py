@@ -20,7 +20,7 @@ from operator import contains
 
 from dive_py.model import REGULAR, FileEntry
 from dive_py.trees.order import NodePositions, Order, name_order, size_order
-from dive_py.trees.passes import add_up, scatter, set_positions
+from dive_py.trees.passes import add_up, layer_changes, scatter, set_positions
 from dive_py.trees.row_set import RowSet, TreeRow
 from dive_py.trees.row_text import render_rows, tree_prefix
 from dive_py.trees.tree import FileTree, Node
@@ -73,6 +73,12 @@ class ChangedNodes:
         self.firsts: list[FileEntry | None] = []
         """The version in layer 0."""
 
+    @classmethod
+    def of(cls, positions: array, entries: list, below: list, firsts: list) -> ChangedNodes:
+        changed = cls()
+        changed.positions, changed.entries, changed.below, changed.firsts = positions, entries, below, firsts
+        return changed
+
     def __len__(self) -> int:
         return len(self.positions)
 
@@ -93,33 +99,9 @@ class TreeModel:
         self.layer_count = max(layer_count, 1)
         self.order = name_order(tree)
         self.pos_of = NodePositions(self.order)
-        self.changes: list[ChangedNodes] = [ChangedNodes() for _ in range(self.layer_count)]
+        changes = layer_changes(self.order.nodes, self.layer_count)
+        self.changes: list[ChangedNodes] = [ChangedNodes.of(*layer) for layer in changes]
         """Per layer: the nodes it wrote or deleted."""
-        count = self.layer_count
-        # Bound appends per layer: a method call per event cost ~0.25 s at 10^6 nodes.
-        columns = [(c.positions.append, c.entries.append, c.below.append, c.firsts.append) for c in self.changes]
-        for pos, node in enumerate(self.order.nodes):
-            flat = node.flat
-            if len(flat) == 2:  # most paths, written once and never deleted: no loop (~0.1 s at 10^6 nodes)
-                layer, entry = flat
-                if layer < count:
-                    add_pos, add_entry, add_below, add_first = columns[layer]
-                    add_pos(pos)
-                    add_entry(entry)
-                    add_below(None)
-                    add_first(entry if layer == 0 else None)
-                continue
-            prev = None
-            first = flat[1] if flat and flat[0] == 0 else None
-            for i in range(0, len(flat), 2):
-                layer, entry = flat[i], flat[i + 1]
-                if layer < count:
-                    add_pos, add_entry, add_below, add_first = columns[layer]
-                    add_pos(pos)
-                    add_entry(entry)
-                    add_below(prev)
-                    add_first(first)
-                prev = entry
         self._presence: dict[int, bytearray] = {}
         self._own: dict[tuple[int, bool], bytearray] = {}
         self._codes: dict[tuple[int, bool], bytes] = {}

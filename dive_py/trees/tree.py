@@ -95,6 +95,9 @@ class LayerChanges:
     """Whiteouts of paths that did not exist below (legal; weigh 0)."""
     opaque_dirs: list[str] = field(default_factory=list)
     """Opaque folders that did not exist in the layer's entries (dive still makes a node for them)."""
+    parents: set[str] = field(default_factory=set)
+    """The folder of every entry of the layer (collected while stacking, where each is found anyway: the
+    efficiency count needs them to tell the layer's leaves, and finding them again cost 0.15 s at 10^6)."""
 
 
 IMPLIED_DIR_MODE = 0o755
@@ -114,6 +117,9 @@ class FileTree:
         self.layer_count = 0
         self.implied_path_bytes = 0
         """Text of the folder paths implied so far (bounded: a deep chain costs depth x length)."""
+        self._names: dict[str, str] = {}
+        """One string per distinct name: names repeat across folders and copies (``index.js``, ``Makefile``,
+        a tree copied to another layer), and a string each cost ~60 MB on the 10^6-file image (~5 MB shared)."""
 
     @property
     def node_count(self) -> int:
@@ -138,6 +144,7 @@ class FileTree:
             children = node.children = {}
         child = children.get(name)
         if child is None:
+            name = self._names.setdefault(name, name)
             child = children[name] = Node(name, node)
             self.nodes.append(child)
         return child
@@ -177,7 +184,8 @@ class FileTree:
         # Folders present at this layer, by path: tars list a folder, its files, its subfolders, then more
         # files of the folder; each is found again without a walk from the root (3,000-deep trees stay linear).
         folders: dict[str, Node] = {"": self.root}
-        add_node, directory = self.nodes.append, DIRECTORY
+        add_node, directory, shared_name = self.nodes.append, DIRECTORY, self._names.setdefault
+        add_parent = changes.parents.add
         for path, entry in written.items():
             parent_path, _, name = path.rpartition("/")
             if cached_path == parent_path:
@@ -187,12 +195,14 @@ class FileTree:
                 if parent is None:
                     parent = folders[parent_path] = self._ensure_dirs(parent_path, layer)
                 cached_path, cached_parent = parent_path, parent
+                add_parent(parent_path)
             children = parent.children
             if children is None:
                 children = parent.children = {}
             node = children.get(name)
             if node is None:
                 # A new path (most of them): nothing below it to replace; _child() inlined for speed.
+                name = shared_name(name, name)
                 node = children[name] = Node(name, parent, (layer, entry))
                 add_node(node)
             else:

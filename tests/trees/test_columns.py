@@ -114,3 +114,51 @@ def test_subtree_sizes_in_c_and_in_python(monkeypatch: pytest.MonkeyPatch) -> No
     assert list(subtree_sizes(model.order.parent)) == expected
     monkeypatch.setattr(passes, "_add_up", None)
     assert list(subtree_sizes(model.order.parent)) == expected
+
+
+def _tree_with_deletions() -> FileTree:
+    """The random tree plus a layer that deletes a file, empties a folder (opaque) and writes again."""
+    tree = _tree(5)
+    rng = random.Random(5)
+    entries = {f"b/new{i}": FileEntry(f"b/new{i}", "f", rng.randint(1, 999)) for i in range(20)}
+    entries["c"] = FileEntry("c", "d")
+    deleted = [node.path for node in tree.walk() if node.children is None][:10]
+    tree.apply_layer(3, LayerScan(entries=entries, whiteouts=deleted, opaques=["c"]))
+    return tree
+
+
+def test_preorder_in_c_and_in_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    tree = _tree_with_deletions()
+    expected = list(tree.walk())  # parents before children, children by name
+    depth = {}
+    for node in expected:
+        depth[node] = 0 if node.parent is tree.root else depth[node.parent] + 1
+    for c_loop in (True, False):
+        if not c_loop:
+            monkeypatch.setattr(passes, "_preorder", None)
+        nodes, parent, depths = passes.preorder(tree.root.sorted_children())
+        assert nodes == expected
+        parents = [n.parent if n.parent is not tree.root else None for n in nodes]
+        assert [nodes[p] if p >= 0 else None for p in parent] == parents
+        assert list(depths) == [depth[n] for n in nodes]
+    assert passes.preorder([]) == ([], array("i"), array("H"))
+
+
+def test_layer_changes_in_c_and_in_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    tree = _tree_with_deletions()
+    nodes = list(tree.walk())
+    expected = [(array("i"), [], [], []) for _ in range(3)]  # one layer fewer than stacked: the top is left out
+    for pos, node in enumerate(nodes):
+        events = node.events
+        first = events[0][1] if events[0][0] == 0 else None
+        for i, (layer, entry) in enumerate(events):
+            if layer < 3:
+                column = expected[layer]
+                column[0].append(pos)
+                column[1].append(entry)
+                column[2].append(events[i - 1][1] if i else None)
+                column[3].append(first)
+    assert any(None in column[1] for column in passes.layer_changes(nodes, 4))  # the deletions are there
+    assert passes.layer_changes(nodes, 3) == expected
+    monkeypatch.setattr(passes, "_layer_changes", None)
+    assert passes.layer_changes(nodes, 3) == expected
