@@ -212,3 +212,15 @@ def test_node_positions_are_found_without_a_dict_of_every_node(tree: FileTree) -
     assert model.pos_of.get(stranger.get("bin/ls")) is None
     with pytest.raises(KeyError):
         model.pos_of[stranger.get("bin")]
+
+
+def test_a_name_repeated_across_folders_and_layers_is_one_string() -> None:
+    """Names repeat (``Makefile`` in every folder, a tree copied to another layer): the union tree keeps one string
+    per distinct name, not one per node (~55 MB at 10^6 nodes)."""
+    tree = FileTree()
+    for layer, top in enumerate(("src", "copy")):
+        # Built from pieces, so that each entry's name is a string of its own before the tree shares it.
+        tree.apply_layer(layer, _scan(d(top), f("/".join((top, "Make" + "file")), 10), f(top + "/" + "x.c", 1)))
+    names = [node.name for node in tree.walk() if node.name in ("Makefile", "x.c")]
+    assert len(names) == 4
+    assert len({id(name) for name in names}) == 2
