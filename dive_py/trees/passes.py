@@ -1,4 +1,5 @@
-"""Provides the passes over every node that the explorer makes: at its start, the name order's preorder
+"""Provides the passes over every node: stacking a layer's entries into the union tree (``c_stack_entries``), and
+those the explorer makes: at its start, the name order's preorder
 (:func:`preorder`) and each layer's changed nodes (:func:`layer_changes`); at each layer it shows, folder sizes
 (:func:`add_up`), the shown rows' positions (:func:`set_positions`) and a layer's codes written in place
 (:func:`scatter`).
@@ -22,10 +23,13 @@ try:
     from dive_py.trees._columns import preorder as _preorder
     from dive_py.trees._columns import scatter as _scatter
     from dive_py.trees._columns import set_positions as _set_positions
+    from dive_py.trees._columns import stack_entries as c_stack_entries
 except ImportError:  # pragma: no cover - depends on the build
-    _add_up = _scatter = _set_positions = _preorder = _layer_changes = None
+    _add_up = _scatter = _set_positions = _preorder = _layer_changes = c_stack_entries = None
 if os.environ.get("DIVEPY_PURE_PYTHON"):
-    _add_up = _scatter = _set_positions = _preorder = _layer_changes = None
+    _add_up = _scatter = _set_positions = _preorder = _layer_changes = c_stack_entries = None
+"""``c_stack_entries``: the loop of :meth:`dive_py.trees.tree.FileTree.apply_layer` over a layer's entries in C (the
+tree keeps the Python loop, the fallback), or None."""
 
 
 class TreeNode(Protocol):

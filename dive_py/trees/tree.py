@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from dive_py.errors import ImageFormatError
 from dive_py.model import DIRECTORY, FileEntry, LayerScan
+from dive_py.trees.passes import c_stack_entries
 
 Event = tuple[int, "FileEntry | None"]
 
@@ -180,12 +181,21 @@ class FileTree:
                 if child_path not in written and child_path not in changes.removed:
                     changes.removed[child_path] = _deleted_weight(child, layer)
                 _delete_subtree(child, layer)
+        if c_stack_entries is not None:
+            c_stack_entries(self, layer, written, changes.parents, DIRECTORY)
+        else:
+            self._stack_entries(layer, written, changes.parents)
+        self.layer_count = max(self.layer_count, layer + 1)
+        return changes
+
+    def _stack_entries(self, layer: int, written: dict[str, FileEntry], parents: set[str]) -> None:
+        """The layer's own entries, in tar order (``dive_py/trees/_columns.c`` does the same in C): a new node per
+        new path, :meth:`_revisit` for a path the tree has; the entries' folders go into ``parents``."""
         cached_path, cached_parent = "", self.root  # the parent of the entry before (usually the same)
         # Folders present at this layer, by path: tars list a folder, its files, its subfolders, then more
         # files of the folder; each is found again without a walk from the root (3,000-deep trees stay linear).
         folders: dict[str, Node] = {"": self.root}
-        add_node, directory, shared_name = self.nodes.append, DIRECTORY, self._names.setdefault
-        add_parent = changes.parents.add
+        add_node, directory, shared_name, add_parent = self.nodes.append, DIRECTORY, self._names.setdefault, parents.add
         for path, entry in written.items():
             parent_path, _, name = path.rpartition("/")
             if cached_path == parent_path:
@@ -205,18 +215,21 @@ class FileTree:
                 name = shared_name(name, name)
                 node = children[name] = Node(name, parent, (layer, entry))
                 add_node(node)
-            else:
-                before = node.state(layer)
-                if before is not None and before.kind == directory and entry.kind != directory:
-                    for child in (node.children or {}).values():
-                        _delete_subtree(child, layer)  # a file replaced the folder: its contents are gone
-                    folders = {"": self.root}  # some of those may be known folders: forget them all (rare)
-                    cached_path, cached_parent = "", self.root
-                _set_event(node, layer, entry)
+            elif self._revisit(node, layer, entry):
+                folders = {"": self.root}  # some of the known folders may be gone: forget them all (rare)
+                cached_path, cached_parent = "", self.root
             if entry.kind == directory:
                 folders[path] = node
-        self.layer_count = max(self.layer_count, layer + 1)
-        return changes
+
+    def _revisit(self, node: Node, layer: int, entry: FileEntry) -> bool:
+        """Gives a path the tree has its version of ``layer``; True when a file replaced a folder there."""
+        before = node.state(layer)
+        replaced = before is not None and before.kind == DIRECTORY and entry.kind != DIRECTORY
+        if replaced:
+            for child in (node.children or {}).values():
+                _delete_subtree(child, layer)  # the folder's contents are gone
+        _set_event(node, layer, entry)
+        return replaced
 
     def _ensure_dirs(self, path: str, layer: int) -> Node:
         """Walks to a folder, giving missing or non-folder ancestors an implied folder version."""

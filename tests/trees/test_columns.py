@@ -162,3 +162,40 @@ def test_layer_changes_in_c_and_in_python(monkeypatch: pytest.MonkeyPatch) -> No
     assert passes.layer_changes(nodes, 3) == expected
     monkeypatch.setattr(passes, "_layer_changes", None)
     assert passes.layer_changes(nodes, 3) == expected
+
+
+def _odd_layers() -> list[LayerScan]:
+    """Layers that take every branch of the stacking: folders listed after their files or never, a file that
+    replaces a folder (and the folder's later entries), a folder that replaces a file, names that repeat,
+    a non-ASCII name, deletions."""
+    f = lambda path, size=1: FileEntry(path, "f", size)  # noqa: E731
+    d = lambda path: FileEntry(path, "d")  # noqa: E731
+    return [
+        LayerScan(entries={e.path: e for e in (f("a/b/Makefile"), d("a"), d("a/b"), f("x/y/z/Makefile", 5), f("é/ß"))}),
+        LayerScan(entries={e.path: e for e in (f("a/b", 9), f("a/b/c"), d("x/y"), f("x/y/new"), f("top"))}),
+        LayerScan(entries={e.path: e for e in (d("top"), f("top/in"), f("é/ß", 2), d("a/b"))}, whiteouts=["x/y/z"]),
+    ]
+
+
+def test_stacking_in_c_and_in_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    def stacked() -> tuple[list, list]:
+        tree, changes = FileTree(), []
+        for layer, scan in enumerate(_odd_layers()):
+            made = tree.apply_layer(layer, scan)
+            changes.append((made.removed, made.missing_whiteouts, made.opaque_dirs, sorted(made.parents)))
+        nodes = [(node.path, [(at, e and (e.path, e.kind, e.size)) for at, e in node.events]) for node in tree.walk()]
+        assert len({id(node.name) for node in tree.walk() if node.name == "Makefile"}) == 1
+        return nodes, changes
+
+    if passes.c_stack_entries is None:
+        pytest.skip("no C loop built")
+    in_c = stacked()
+    monkeypatch.setattr("dive_py.trees.tree.c_stack_entries", None)
+    assert stacked() == in_c
+    nodes = dict(in_c[0])
+    assert nodes["a/b/Makefile"] == [(0, ("a/b/Makefile", "f", 1)), (1, None)]  # the file a/b replaced its folder
+    assert nodes["a/b"][1] == (1, ("a/b", "d", 0))  # then a/b/c made it a folder again (implied)
+    assert nodes["a/b/c"] == [(1, ("a/b/c", "f", 1))]
+    assert nodes["x/y/z/Makefile"][-1] == (2, None)
+    assert nodes["top"] == [(1, ("top", "f", 1)), (2, ("top", "d", 0))]
+    assert nodes["é/ß"][-1] == (2, ("é/ß", "f", 2))
