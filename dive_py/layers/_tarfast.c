@@ -13,6 +13,7 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#include "../_slots.h"
 
 #define BLOCK 512
 
@@ -219,8 +220,144 @@ done:
     return result;
 }
 
+/* One int object per distinct value (sizes, modes and owners repeat): the open-addressing table that the
+ * Python path's {number: number} dict is. */
+typedef struct {
+    long long *keys;
+    PyObject **values;
+    Py_ssize_t mask, used;
+} Ints;
+
+static int ints_grow(Ints *ints)
+{
+    Py_ssize_t size = ints->values ? (ints->mask + 1) * 2 : 1024;
+    long long *keys = PyMem_Calloc((size_t)size, sizeof(long long));
+    PyObject **values = PyMem_Calloc((size_t)size, sizeof(PyObject *));
+    if (keys == NULL || values == NULL) {
+        PyMem_Free(keys);
+        PyMem_Free(values);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; ints->values && i <= ints->mask; i++) {
+        if (ints->values[i] == NULL)
+            continue;
+        Py_ssize_t at = (Py_ssize_t)(((unsigned long long)ints->keys[i] * 0x9E3779B97F4A7C15ull) >> 20) & (size - 1);
+        while (values[at] != NULL)
+            at = (at + 1) & (size - 1);
+        keys[at] = ints->keys[i];
+        values[at] = ints->values[i];
+    }
+    PyMem_Free(ints->keys);
+    PyMem_Free(ints->values);
+    ints->keys = keys;
+    ints->values = values;
+    ints->mask = size - 1;
+    return 0;
+}
+
+/* A borrowed int object for `value`, the same one for every equal value. */
+static PyObject *ints_get(Ints *ints, long long value)
+{
+    if ((ints->used + 1) * 2 > ints->mask + 1 && ints_grow(ints) < 0)
+        return NULL;
+    Py_ssize_t at = (Py_ssize_t)(((unsigned long long)value * 0x9E3779B97F4A7C15ull) >> 20) & ints->mask;
+    while (ints->values[at] != NULL) {
+        if (ints->keys[at] == value)
+            return ints->values[at];
+        at = (at + 1) & ints->mask;
+    }
+    PyObject *number = PyLong_FromLongLong(value);
+    if (number == NULL)
+        return NULL;
+    ints->keys[at] = value;
+    ints->values[at] = number;
+    ints->used++;
+    return number;
+}
+
+static void ints_free(Ints *ints)
+{
+    for (Py_ssize_t i = 0; ints->values && i <= ints->mask; i++)
+        Py_XDECREF(ints->values[i]);
+    PyMem_Free(ints->keys);
+    PyMem_Free(ints->values);
+}
+
+enum { E_PATH, E_KIND, E_SIZE, E_MODE, E_UID, E_GID, E_LINK, E_HASH, ENTRY_SLOTS };
+static const char *const entry_slots[ENTRY_SLOTS] = {"path", "kind", "size", "mode", "uid", "gid", "link", "hash"};
+
+PyDoc_STRVAR(make_entries_doc,
+"make_entries(paths, kinds, sizes, modes, uids, gids, hashes, entry_class) -> dict\n\n"
+"Entries by path from a layer's columns (paths str, kinds one ASCII letter each, sizes/uids/gids int64, modes\n"
+"uint32, hashes uint64), as FileEntry(path, kind, size, mode, uid, gid, \"\", hash) makes them, without running\n"
+"__init__; one int object per distinct number. Links are set afterwards (few rows have one).");
+
+static PyObject *make_entries(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 8 || !PyList_Check(args[0]) || !PyType_Check(args[7])) {
+        PyErr_SetString(PyExc_TypeError, "make_entries(paths, kinds, sizes, modes, uids, gids, hashes, entry_class)");
+        return NULL;
+    }
+    static const char *formats[6] = {"B", "q", "I", "q", "q", "Q"};
+    static const Py_ssize_t itemsizes[6] = {1, 8, 4, 8, 8, 8};
+    Py_buffer columns[6];
+    int got = 0;
+    PyObject *result = NULL, *empty = NULL;
+    Ints ints = {NULL, NULL, 0, 0};
+    Py_ssize_t offsets[ENTRY_SLOTS];
+    PyTypeObject *type = (PyTypeObject *)args[7];
+    Py_ssize_t count = PyList_GET_SIZE(args[0]);
+    for (; got < 6; got++) {
+        if (PyObject_GetBuffer(args[1 + got], &columns[got], got ? PyBUF_FORMAT : PyBUF_SIMPLE) < 0)
+            goto done;
+        if ((got && (columns[got].format == NULL || strcmp(columns[got].format, formats[got]) != 0)) ||
+            columns[got].len != count * itemsizes[got]) {
+            PyErr_Format(PyExc_ValueError, "make_entries: column %d is not %zd items of type %s", got + 1, count, formats[got]);
+            got++;
+            goto done;
+        }
+    }
+    if (slot_offsets(type, entry_slots, offsets, ENTRY_SLOTS) < 0 || (empty = PyUnicode_New(0, 0)) == NULL ||
+        (result = PyDict_New()) == NULL)
+        goto done;
+    const unsigned char *kinds = columns[0].buf;
+    const long long *sizes = columns[1].buf, *uids = columns[3].buf, *gids = columns[4].buf;
+    const uint32_t *modes = columns[2].buf;
+    const unsigned long long *hashes = columns[5].buf;
+    for (Py_ssize_t row = 0; row < count; row++) {
+        PyObject *path = PyList_GET_ITEM(args[0], row);
+        PyObject *kind = kinds[row] < 128 ? PyUnicode_FromOrdinal(kinds[row]) : NULL; /* a cached 1-letter str */
+        PyObject *digest = kind ? PyLong_FromUnsignedLongLong(hashes[row]) : NULL;
+        PyObject *values[ENTRY_SLOTS] = {path, kind, ints_get(&ints, sizes[row]), ints_get(&ints, modes[row]),
+                                         ints_get(&ints, uids[row]), ints_get(&ints, gids[row]), empty, digest};
+        PyObject *entry = NULL;
+        if (kind == NULL && !PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "make_entries: a kind is not an ASCII letter");
+        if (!PyErr_Occurred() && PyUnicode_Check(path))
+            entry = new_with_slots(type, offsets, values, ENTRY_SLOTS);
+        else if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "make_entries: paths must be str");
+        Py_XDECREF(kind);
+        Py_XDECREF(digest);
+        if (entry == NULL || PyDict_SetItem(result, path, entry) < 0) {
+            Py_XDECREF(entry);
+            Py_CLEAR(result);
+            goto done;
+        }
+        Py_DECREF(entry);
+    }
+done:
+    for (int i = 0; i < got; i++)
+        PyBuffer_Release(&columns[i]);
+    Py_XDECREF(empty);
+    ints_free(&ints);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"scan_run", (PyCFunction)(void (*)(void))scan_run, METH_FASTCALL, scan_run_doc},
+    {"make_entries", (PyCFunction)(void (*)(void))make_entries, METH_FASTCALL, make_entries_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -8,11 +8,19 @@ objects are made once, in the process that stacks the layers (:meth:`LayerColumn
 
 from __future__ import annotations
 
+import os
 import posixpath
 from array import array
 
 from dive_py.errors import UnsafePathError
 from dive_py.model import HARDLINK, FileEntry
+
+try:  # optional C, like the scanner's loop (DIVEPY_PURE_PYTHON=1 turns it off)
+    from dive_py.layers._tarfast import make_entries as _make_entries
+except ImportError:  # pragma: no cover - depends on the build
+    _make_entries = None
+if os.environ.get("DIVEPY_PURE_PYTHON"):
+    _make_entries = None
 
 NUMBER_COLUMNS = (("sizes", "q"), ("modes", "I"), ("uids", "q"), ("gids", "q"), ("hashes", "Q"))
 """The numeric columns and their ``array`` type codes, in encoding order."""
@@ -153,15 +161,19 @@ def make_entries(
     links: dict[int, str],
 ) -> dict[str, FileEntry]:
     """Entries by path from columns whose paths are already text (each row's path is unique)."""
-    # Few distinct modes and owners, and sizes repeat: one int object each instead of one per entry
-    # (28 bytes each above 256; ~3 MB on the 101k-file image).
-    shared = {number: number for column in (sizes, modes, uids, gids) for number in set(column)}
-    entries = {
-        path: FileEntry(path, kind, shared[size], shared[mode], shared[uid], shared[gid], "", digest)
-        for path, kind, size, mode, uid, gid, digest in zip(
-            paths, kinds.decode("ascii"), sizes, modes, uids, gids, hashes, strict=True
-        )
-    }
+    if _make_entries is not None:
+        # ~0.15 s at 10^6 rows, where the comprehension took ~0.5 s: the stacking's share of the load there.
+        entries = _make_entries(paths, kinds, sizes, modes, uids, gids, hashes, FileEntry)
+    else:
+        # Few distinct modes and owners, and sizes repeat: one int object each instead of one per entry
+        # (28 bytes each above 256; ~3 MB on the 101k-file image).
+        shared = {number: number for column in (sizes, modes, uids, gids) for number in set(column)}
+        entries = {
+            path: FileEntry(path, kind, shared[size], shared[mode], shared[uid], shared[gid], "", digest)
+            for path, kind, size, mode, uid, gid, digest in zip(
+                paths, kinds.decode("ascii"), sizes, modes, uids, gids, hashes, strict=True
+            )
+        }
     for row, link in links.items():
         entries[paths[row]].link = link
     return entries
