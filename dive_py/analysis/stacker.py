@@ -38,7 +38,7 @@ class Stacker:
             self.error = exc
             return False
         self.scans.append(scan)
-        self.counter.add_visits(layer_visits(scan, changes))
+        self.counter.add_visits(layer_visits(index, scan, changes, self.tree))
         if changes.missing_whiteouts:
             sample = ", ".join("/" + p for p in changes.missing_whiteouts[:3])
             self.warnings.append(

@@ -365,7 +365,7 @@ static PyObject *new_node(PyTypeObject *type, const Py_ssize_t *offsets, PyObjec
 }
 
 typedef struct {
-    PyObject *tree, *root, *nodes, *names, *parents, *layer, *directory, *folders, *kind_name;
+    PyObject *tree, *root, *nodes, *names, *changes, *parents, *revisits, *folder_entries, *layer, *directory, *folders, *kind_name;
     PyTypeObject *type;
     Py_ssize_t offsets[NODE_SLOTS];
     PyObject *cached_path; /* owned */
@@ -431,6 +431,8 @@ static int stack_entry(Stacking *st, PyObject *path, PyObject *entry)
     node = PyDict_GetItemWithError(children, name);
     if (node != NULL) {
         Py_INCREF(node);
+        if (PyDict_SetItem(st->revisits, path, node) < 0)
+            goto done;
         PyObject *replaced = PyObject_CallMethod(st->tree, "_revisit", "OOO", node, st->layer, entry);
         if (replaced == NULL)
             goto done;
@@ -439,6 +441,8 @@ static int stack_entry(Stacking *st, PyObject *path, PyObject *entry)
         if (forget < 0)
             goto done;
         if (forget) { /* a file replaced a folder: the folders known so far may be gone */
+            if (PyObject_SetAttrString(st->changes, "replaced_folder", Py_True) < 0)
+                goto done;
             PyDict_Clear(st->folders);
             PyObject *empty = PyUnicode_New(0, 0);
             if (empty == NULL || PyDict_SetItem(st->folders, empty, st->root) < 0) {
@@ -465,7 +469,7 @@ static int stack_entry(Stacking *st, PyObject *path, PyObject *entry)
         goto done;
     int folder = kind == st->directory ? 1 : PyObject_RichCompareBool(kind, st->directory, Py_EQ);
     Py_DECREF(kind);
-    if (folder < 0 || (folder && PyDict_SetItem(st->folders, path, node) < 0))
+    if (folder < 0 || (folder && (PyDict_SetItem(st->folders, path, node) < 0 || PyList_Append(st->folder_entries, path) < 0)))
         goto done;
     status = 0;
 done:
@@ -476,29 +480,36 @@ done:
 }
 
 PyDoc_STRVAR(stack_entries_doc,
-"stack_entries(tree, layer, written, parents, directory)\n\n"
+"stack_entries(tree, layer, written, changes, directory)\n\n"
 "The loop of FileTree.apply_layer over a layer's entries (written: path -> entry), as its Python path does it:\n"
 "a new node per new path (named with one string per distinct name, tree._names), tree._revisit for a path the\n"
-"tree has, tree._ensure_dirs for a folder the layer does not list; the entries' folders go into parents.");
+"tree has, tree._ensure_dirs for a folder the layer does not list; notes in changes (a LayerChanges) the\n"
+"entries' folders (parents), the revisited paths' nodes (revisits), the folder entries (folders) and\n"
+"whether a folder was replaced (replaced_folder).");
 
 static PyObject *stack_entries(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 5 || !PyDict_Check(args[2]) || !PySet_Check(args[3])) {
-        PyErr_SetString(PyExc_TypeError, "stack_entries(tree, layer, written, parents, directory)");
+    if (nargs != 5 || !PyDict_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "stack_entries(tree, layer, written, changes, directory)");
         return NULL;
     }
-    Stacking st = {args[0], NULL, NULL, NULL, args[3], args[1], args[4], NULL, NULL, NULL, {0}, NULL, NULL};
+    Stacking st = {.tree = args[0], .changes = args[3], .layer = args[1], .directory = args[4]};
     PyObject *result = NULL;
     st.root = PyObject_GetAttrString(st.tree, "root");
     st.nodes = PyObject_GetAttrString(st.tree, "nodes");
     st.names = PyObject_GetAttrString(st.tree, "_names");
+    st.parents = PyObject_GetAttrString(st.changes, "parents");
+    st.revisits = PyObject_GetAttrString(st.changes, "revisits");
+    st.folder_entries = PyObject_GetAttrString(st.changes, "folders");
     st.folders = PyDict_New();
     st.cached_path = PyUnicode_New(0, 0);
     st.kind_name = PyUnicode_InternFromString("kind");
-    if (st.kind_name == NULL || st.root == NULL || st.nodes == NULL || st.names == NULL || st.folders == NULL || st.cached_path == NULL)
+    if (st.kind_name == NULL || st.root == NULL || st.nodes == NULL || st.names == NULL || st.folders == NULL ||
+        st.cached_path == NULL || st.parents == NULL || st.revisits == NULL || st.folder_entries == NULL)
         goto done;
-    if (!PyList_Check(st.nodes) || !PyDict_Check(st.names)) {
-        PyErr_SetString(PyExc_TypeError, "stack_entries: tree.nodes must be a list and tree._names a dict");
+    if (!PyList_Check(st.nodes) || !PyDict_Check(st.names) || !PySet_Check(st.parents) || !PyDict_Check(st.revisits) ||
+        !PyList_Check(st.folder_entries)) {
+        PyErr_SetString(PyExc_TypeError, "stack_entries: tree.nodes, tree._names or the changes' columns are not what they should be");
         goto done;
     }
     st.type = Py_TYPE(st.root);
@@ -529,6 +540,9 @@ done:
     Py_XDECREF(st.folders);
     Py_XDECREF(st.cached_path);
     Py_XDECREF(st.kind_name);
+    Py_XDECREF(st.parents);
+    Py_XDECREF(st.revisits);
+    Py_XDECREF(st.folder_entries);
     return result;
 }
 

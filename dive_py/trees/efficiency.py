@@ -12,10 +12,12 @@ path that never existed weighs 0 instead of leaking -1 and ending the layer's sc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
+from operator import attrgetter
 
-from dive_py.model import WHITEOUT_PREFIX, LayerScan
+from dive_py.model import DIRECTORY, WHITEOUT_PREFIX, LayerScan
 from dive_py.trees.gosort import go_sort
-from dive_py.trees.tree import LayerChanges
+from dive_py.trees.tree import FileTree, LayerChanges, Node
 
 
 @dataclass(slots=True)
@@ -34,17 +36,30 @@ class Inefficiency:
 class LayerVisits:
     """The leaves of one layer's own tree, each a visit to its path (see :func:`layer_visits`)."""
 
-    leaves: dict[str, int]
-    """Entries that are leaves, by path (their key), with their stored size (the visit's weight)."""
+    layer: int
+    leaf_bytes: int
+    """Σ of the weights of the entries that are leaves."""
+    counted: dict[str, int]
+    """The entry leaves counted one by one, by path (their key), with their weights: those of paths the tree had
+    before, visited twice here, or folders; in an odd layer (see :func:`layer_visits`) every one. The others are
+    first visits of new paths, counted in :attr:`leaf_bytes` alone."""
     others: list[tuple[str, str, int]]
     """The other leaves, ``(key, path, weight)``: whiteouts (key ``parent/.wh.name``) and opaque folders the
-    layer does not list. Few: the counter visits them one by one."""
+    layer does not list."""
     twice: set[str]
     """Paths visited twice in this layer (a whiteout and a new version)."""
+    nodes: dict[str, Node]
+    """The tree's nodes of the paths above that it had before this layer (where an earlier visit is looked up)."""
+    not_visited: list[str]
+    """Entries that are no leaves though no folders (a file listed with entries below it): odd, rare."""
+    entries: dict
+    """The layer's entries, by path."""
+    inner: set[str]
+    """The layer's keys that are no leaves."""
 
 
-def layer_visits(scan: LayerScan, changes: LayerChanges) -> LayerVisits:
-    """The leaves of one layer's own tree, in no particular order.
+def layer_visits(layer: int, scan: LayerScan, changes: LayerChanges, tree: FileTree) -> LayerVisits:
+    """The leaves of layer ``layer``'s own tree, in no particular order.
 
     dive walks each layer tree depth first with children sorted by name; a whiteout is the
     node ``.wh.NAME`` beside ``NAME``. The key names that node: the path itself for a file,
@@ -52,6 +67,11 @@ def layer_visits(scan: LayerScan, changes: LayerChanges) -> LayerVisits:
     several equal paths is listed first; sorting 100k keys per image cost more than the rest
     of the efficiency pass, so :meth:`EfficiencyCounter.add_visits` sorts just the paths that
     become inefficient. A key is a leaf unless another key of the layer lies below it.
+
+    A new path's first visit is not recorded one by one (a dict of every path cost ~0.4 s and ~30 MB at 10^6
+    paths): it is the first version of its node, found there if the path is visited again. That holds unless
+    the layer is odd (a file with entries below it, or a folder replaced by a file: the stacking rewrites such
+    versions of the layer), and then every leaf of the layer is recorded.
     """
     entries = scan.entries
     others: dict[str, tuple[str, int]] = {}  # key -> (path, weight) of the visits that are no entry
@@ -66,10 +86,29 @@ def layer_visits(scan: LayerScan, changes: LayerChanges) -> LayerVisits:
             others.setdefault(path, (path, 0))
         if path in changes.removed:
             twice.add(path)
-    # Inner keys: every folder with a key below it. The folders of the entries (found while stacking) and of
-    # the other keys, then the ancestors of those that are no key themselves (folders the tar does not list;
-    # a listed one's folder is in already).
-    inner = changes.parents | {key.rpartition("/")[0] for key in others}
+    inner = _inner_keys(entries, others, changes.parents)
+    inner_entries = [entries[path] for path in inner if path in entries]
+    not_visited = [entry.path for entry in inner_entries if entry.kind != DIRECTORY]
+    leaf_bytes = sum(map(_SIZE, entries.values())) - sum(map(_SIZE, inner_entries))
+    if not_visited or changes.replaced_folder:
+        picked = [path for path in entries if path not in inner]
+    else:
+        candidates = chain(changes.revisits, twice, changes.folders)
+        picked = [path for path in candidates if path not in inner and path in entries]
+    counted = {path: entries[path].size for path in picked}
+    listed = [(key, path, weight) for key, (path, weight) in others.items() if key not in inner]
+    nodes = dict(changes.revisits)
+    for _key, path, _weight in listed:
+        if path not in nodes and (node := tree.get(path)) is not None:
+            nodes[path] = node
+    return LayerVisits(layer, leaf_bytes, counted, listed, twice, nodes, not_visited, entries, inner)
+
+
+def _inner_keys(entries: dict, others: dict, parents: set[str]) -> set[str]:
+    """Every folder with a key below it: the folders of the entries (found while stacking) and of the other keys,
+    then the ancestors of those that are no key themselves (folders the tar does not list; a listed one's folder
+    is in already)."""
+    inner = parents | {key.rpartition("/")[0] for key in others}
     implied = [parent for parent in inner if parent and parent not in entries and parent not in others]
     while implied:
         above = implied.pop().rpartition("/")[0]
@@ -77,9 +116,24 @@ def layer_visits(scan: LayerScan, changes: LayerChanges) -> LayerVisits:
             inner.add(above)
             if above not in entries and above not in others:
                 implied.append(above)
-    leaves = {path: entry.size for path, entry in entries.items() if path not in inner}
-    listed = [(key, path, weight) for key, (path, weight) in others.items() if key not in inner]
-    return LayerVisits(leaves, listed, twice)
+    return inner
+
+
+_SIZE = attrgetter("size")
+_NOT_VISITED = -1
+"""The record of a path whose node holds a version that was no visit (see ``LayerVisits.not_visited``)."""
+
+
+def _first_visit(node: Node | None, layer: int) -> int | None:
+    """The weight of the visit of a path that has no record: the first version of its node, when a layer below
+    ``layer`` wrote it as a new path, a leaf that is no folder (see :func:`layer_visits`); else None."""
+    if node is None:
+        return None
+    flat = node.flat
+    entry = flat[1]
+    if flat[0] < layer and entry is not None and entry.kind != DIRECTORY:
+        return entry.size
+    return None
 
 
 def sort_key(key: str) -> str:
@@ -91,14 +145,17 @@ class EfficiencyCounter:
     """Accumulates visits layer by layer; read the figures at the end."""
 
     def __init__(self) -> None:
-        # path -> its one visit's weight, or [count, cumulative, minimum] from its second visit on: most paths
-        # are visited once, and a list each would cost ~10 MB on a 100k-file image.
+        # path -> its one visit's weight, or [count, cumulative, minimum] from its second visit on; only for paths
+        # counted one by one (most first visits are found in the tree instead: see layer_visits).
         self._records: dict[str, int | list[int]] = {}
         self._second_visit_order: list[str] = []
         self._minimum = 0
         """Σ of every path's smallest visit, kept as visits come (no pass over all paths at the end)."""
         self._discovered = 0
         """Σ of all visits."""
+        self._nodeless: set[str] = set()
+        """Paths visited before the tree had a node for them (whiteouts of missing paths, opaque markers of missing
+        folders): a new node's entry is no first visit there."""
 
     def add_visits(self, visits: LayerVisits) -> None:
         """Counts one layer's visits (from :func:`layer_visits`), without sorting every leaf.
@@ -106,24 +163,27 @@ class EfficiencyCounter:
         Totals do not depend on order; the order in which paths reach their second visit
         does (it breaks ties in the list), so only those are put in dive's order here.
         """
-        records = self._records
-        leaves = visits.leaves
-        # Most leaves are paths never visited before: they are counted in bulk (dict and set operations run in
-        # C; a loop over 10^6 leaves cost ~0.5 s). Only the paths seen before go through _visit.
-        seen = [(path, path, leaves[path]) for path in leaves.keys() & records.keys()]
-        self._discovered += sum(leaves.values())
-        if seen:
-            leaves = dict(leaves)
-            for _key, path, _weight in seen:
-                del leaves[path]
-        self._minimum += sum(leaves.values())
-        records.update(leaves)
+        layer, nodes, records = visits.layer, visits.nodes, self._records
+        for path in visits.not_visited:  # this layer's version must not pass for a first visit later
+            if path not in records:
+                earlier = _first_visit(nodes.get(path), layer)
+                records[path] = _NOT_VISITED if earlier is None else earlier
+        counted = visits.counted
+        entries, inner = visits.entries, visits.inner
+        for path in self._nodeless & entries.keys():
+            if path not in inner and path not in counted:
+                counted[path] = entries[path].size
+        self._discovered += visits.leaf_bytes
+        self._minimum += visits.leaf_bytes - sum(counted.values())  # first visits of new paths
         second: list[tuple[str, str]] = []
         for key, path, weight in visits.others:
             self._discovered += weight
-            self._visit(key, path, weight, second)
-        for key, path, weight in seen:
-            self._visit(key, path, weight, second)
+            node = nodes.get(path)
+            if node is None:
+                self._nodeless.add(path)
+            self._visit(key, path, weight, node, layer, second)
+        for path, weight in counted.items():
+            self._visit(path, path, weight, nodes.get(path), layer, second)
         if visits.twice and second:
             second = [(self._second_key(key, path, visits), path) for key, path in second]
         else:
@@ -131,15 +191,18 @@ class EfficiencyCounter:
         second.sort()
         self._second_visit_order.extend(path for _key, path in second)
 
-    def _visit(self, key: str, path: str, weight: int, second: list[tuple[str, str]]) -> None:
+    def _visit(self, key: str, path: str, weight: int, node: Node | None, layer: int, second: list) -> None:
         """Counts one visit (its weight is in the discovered sum already); notes a path's second visit."""
-        record = self._records.get(path)
+        records = self._records
+        record = records.get(path)
         if record is None:
-            self._records[path] = weight
+            record = _first_visit(node, layer)
+        if record is None or record == _NOT_VISITED:
+            records[path] = weight
             self._minimum += weight
         elif record.__class__ is int:
             self._minimum -= record - min(record, weight)
-            self._records[path] = [2, record + weight, min(record, weight)]
+            records[path] = [2, record + weight, min(record, weight)]
             second.append((key, path))
         else:
             record[0] += 1
@@ -153,7 +216,7 @@ class EfficiencyCounter:
         if path not in visits.twice:
             return sort_key(key)
         keys = [k for k, p, _w in visits.others if p == path]
-        if path in visits.leaves:
+        if path in visits.counted:
             keys.append(path)
         keys = sorted(sort_key(k) for k in keys)
         before = self._count(path) - len(keys)  # visits from lower layers

@@ -96,9 +96,16 @@ class LayerChanges:
     """Whiteouts of paths that did not exist below (legal; weigh 0)."""
     opaque_dirs: list[str] = field(default_factory=list)
     """Opaque folders that did not exist in the layer's entries (dive still makes a node for them)."""
+    # What the efficiency count needs of the stacking, collected where it is found anyway (a pass over 10^6
+    # entries to find it again cost 0.15-0.4 s): see dive_py.trees.efficiency.layer_visits.
     parents: set[str] = field(default_factory=set)
-    """The folder of every entry of the layer (collected while stacking, where each is found anyway: the
-    efficiency count needs them to tell the layer's leaves, and finding them again cost 0.15 s at 10^6)."""
+    """The folder of every entry of the layer."""
+    revisits: dict[str, Node] = field(default_factory=dict)
+    """Entries of paths that had a node already (from a layer below, or an implied folder of this one), by path."""
+    folders: list[str] = field(default_factory=list)
+    """The layer's folder entries."""
+    replaced_folder: bool = False
+    """Whether an entry of the layer replaced a folder (whose contents are then deleted)."""
 
 
 IMPLIED_DIR_MODE = 0o755
@@ -182,20 +189,21 @@ class FileTree:
                     changes.removed[child_path] = _deleted_weight(child, layer)
                 _delete_subtree(child, layer)
         if c_stack_entries is not None:
-            c_stack_entries(self, layer, written, changes.parents, DIRECTORY)
+            c_stack_entries(self, layer, written, changes, DIRECTORY)
         else:
-            self._stack_entries(layer, written, changes.parents)
+            self._stack_entries(layer, written, changes)
         self.layer_count = max(self.layer_count, layer + 1)
         return changes
 
-    def _stack_entries(self, layer: int, written: dict[str, FileEntry], parents: set[str]) -> None:
+    def _stack_entries(self, layer: int, written: dict[str, FileEntry], changes: LayerChanges) -> None:
         """The layer's own entries, in tar order (``dive_py/trees/_columns.c`` does the same in C): a new node per
-        new path, :meth:`_revisit` for a path the tree has; the entries' folders go into ``parents``."""
+        new path, :meth:`_revisit` for a path the tree has; notes in ``changes`` what the efficiency count needs."""
         cached_path, cached_parent = "", self.root  # the parent of the entry before (usually the same)
         # Folders present at this layer, by path: tars list a folder, its files, its subfolders, then more
         # files of the folder; each is found again without a walk from the root (3,000-deep trees stay linear).
         folders: dict[str, Node] = {"": self.root}
-        add_node, directory, shared_name, add_parent = self.nodes.append, DIRECTORY, self._names.setdefault, parents.add
+        add_node, directory, shared_name = self.nodes.append, DIRECTORY, self._names.setdefault
+        add_parent, add_folder, revisits = changes.parents.add, changes.folders.append, changes.revisits
         for path, entry in written.items():
             parent_path, _, name = path.rpartition("/")
             if cached_path == parent_path:
@@ -215,11 +223,15 @@ class FileTree:
                 name = shared_name(name, name)
                 node = children[name] = Node(name, parent, (layer, entry))
                 add_node(node)
-            elif self._revisit(node, layer, entry):
-                folders = {"": self.root}  # some of the known folders may be gone: forget them all (rare)
-                cached_path, cached_parent = "", self.root
+            else:
+                revisits[path] = node
+                if self._revisit(node, layer, entry):
+                    changes.replaced_folder = True
+                    folders = {"": self.root}  # some of the known folders may be gone: forget them all (rare)
+                    cached_path, cached_parent = "", self.root
             if entry.kind == directory:
                 folders[path] = node
+                add_folder(path)
 
     def _revisit(self, node: Node, layer: int, entry: FileEntry) -> bool:
         """Gives a path the tree has its version of ``layer``; True when a file replaced a folder there."""

@@ -94,7 +94,8 @@ class ExplorerScreen(Screen):
         if self.analysis.layers:
             self.layer_details.show(self.analysis.layers[0])
         self.layers_pane.focus()
-        self.call_after_refresh(self.load_extras)  # not before the first paint: the hints hold the GIL for seconds at 10^6 files
+        # Not before the first paint: the hints hold the GIL for seconds at 10^6 files.
+        self.call_after_refresh(self.load_extras)
 
     # -- hints and packages (issue 15) ----------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False)

@@ -182,7 +182,9 @@ def test_stacking_in_c_and_in_python(monkeypatch: pytest.MonkeyPatch) -> None:
         tree, changes = FileTree(), []
         for layer, scan in enumerate(_odd_layers()):
             made = tree.apply_layer(layer, scan)
-            changes.append((made.removed, made.missing_whiteouts, made.opaque_dirs, sorted(made.parents)))
+            revisits = {path: node.path for path, node in made.revisits.items()}
+            noted = (sorted(made.parents), revisits, made.folders, made.replaced_folder)
+            changes.append((made.removed, made.missing_whiteouts, made.opaque_dirs, *noted))
         nodes = [(node.path, [(at, e and (e.path, e.kind, e.size)) for at, e in node.events]) for node in tree.walk()]
         assert len({id(node.name) for node in tree.walk() if node.name == "Makefile"}) == 1
         return nodes, changes
@@ -199,3 +201,6 @@ def test_stacking_in_c_and_in_python(monkeypatch: pytest.MonkeyPatch) -> None:
     assert nodes["x/y/z/Makefile"][-1] == (2, None)
     assert nodes["top"] == [(1, ("top", "f", 1)), (2, ("top", "d", 0))]
     assert nodes["é/ß"][-1] == (2, ("é/ß", "f", 2))
+    assert [layer[-1] for layer in in_c[1]] == [False, True, False]  # layer 1: the file a/b replaced a folder
+    assert in_c[1][2][-3] == {"top": "top", "é/ß": "é/ß", "a/b": "a/b"}  # paths the tree had
+    assert in_c[1][2][-2] == ["top", "a/b"]

@@ -7,11 +7,15 @@ sorts the paths that become inefficient; this checks that it gets the same list.
 
 from __future__ import annotations
 
+import random
+from types import SimpleNamespace
+
 import pytest
 
 from dive_py.analysis.load import load_analysis
+from dive_py.analysis.stacker import Stacker
 from dive_py.load.image import LoadOptions, load_image
-from dive_py.model import WHITEOUT_PREFIX
+from dive_py.model import WHITEOUT_PREFIX, FileEntry, LayerScan
 from dive_py.trees.gosort import go_sort
 from dive_py.trees.tree import FileTree
 from tests.fixtures.paths import IMAGES
@@ -60,3 +64,38 @@ def test_fast_pass_equals_dives_visiting_order(archive):
     analysis = load_analysis(path, options)
     assert [(i.path, i.count, i.cumulative_bytes) for i in analysis.inefficiencies] == expected
     assert analysis.efficiency == efficiency
+
+
+def _odd_image(seed: int):  # noqa: ANN202
+    """Random layers over a few paths, with what makes the count take its slow roads: files listed with entries
+    below them, folders replaced by files, whiteouts of paths written again in the same layer, empty folders
+    listed in several layers, opaque folders listed or not, implied folders over earlier files."""
+    rng = random.Random(seed)
+    universe = ["a", "a/b", "a/b/c", "a/d", "e", "e/f", "e/f/g", "h"]
+    layers = []
+    for index in range(5):
+        entries = {}
+        for path in rng.sample(universe, rng.randint(1, 5)):
+            kind = rng.choice("ffd")
+            entries[path] = FileEntry(path, kind, 0 if kind == "d" else rng.randint(1, 9) * 100 + index)
+        items = list(entries.items())
+        rng.shuffle(items)  # tar order: a file may come before or after entries below it
+        scan = LayerScan(
+            entries=dict(items),
+            whiteouts=rng.sample(universe, rng.randint(0, 2)),
+            opaques=rng.sample(["a", "e", "a/b"], rng.randint(0, 1)),
+        )
+        layers.append(SimpleNamespace(index=index, scan=scan))
+    return SimpleNamespace(layers=layers)
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_fast_pass_equals_dives_visiting_order_on_odd_layers(seed: int) -> None:
+    image = _odd_image(seed)
+    expected, efficiency = _reference(image)
+    stacker = Stacker()
+    for layer in image.layers:
+        assert stacker.add(layer.index, layer.scan)
+    found = [(i.path, i.count, i.cumulative_bytes) for i in stacker.counter.inefficiencies()]
+    assert found == expected
+    assert stacker.counter.score() == efficiency
