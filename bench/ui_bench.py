@@ -95,7 +95,7 @@ def report(label: str, samples: list[float]) -> None:
 
 async def run(image: str, size: tuple[int, int], rounds: int, settle: bool) -> None:
     def load(progress):  # noqa: ANN001, ANN202
-        return load_analysis(image, LoadOptions(progress=progress))
+        return load_analysis(image, LoadOptions(progress=progress), walk_later=True)  # as the CLI loads for it
 
     started = time.perf_counter()
     app = DivepyApp(load=load, ref=image)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import math
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,13 +41,15 @@ class Analysis:
     one layer): ``inf`` when bytes are wasted, as in dive (the ratio fails any threshold), else 0 (dive:
     NaN). :func:`user_wasted_ratio` computes it."""
     inefficiencies: list[Inefficiency]
-    reclaimable_bytes: int
+    # The figures of the walk over the tree: None until complete_figures() when the analysis was made with
+    # walk_later (the explorer, which paints first); always there for the command line and the reports.
+    reclaimable_bytes: int | None
     """Σ layer bytes − bytes of the final file system: what squashing would save."""
-    duplicate_content_bytes: int
+    duplicate_content_bytes: int | None
     """Bytes of final-file-system files whose content is already present at another path."""
-    final_size_bytes: int
+    final_size_bytes: int | None
     """Bytes of regular files in the final file system."""
-    layer_shadowed_bytes: list[int]
+    layer_shadowed_bytes: list[int] | None
     """Per layer: bytes it adds that later layers overwrite or delete."""
     warnings: list[str] = field(default_factory=list)
     _tree: FileTree | None = field(default=None, repr=False, compare=False)
@@ -60,6 +63,8 @@ class Analysis:
     """The figures store and this image's key in it, when the load uses the cache."""
     tree_walk: TreeWalk | None = field(default=None, repr=False, compare=False)
     """The figures' pass over the tree, kept for the hints until they are computed (then dropped)."""
+    pending_figures: tuple[FigureStore | None, str | None] | None = field(default=None, repr=False, compare=False)
+    """Where :func:`complete_figures` keeps the figures record once the walk's figures are in."""
 
     @property
     def layers(self):  # noqa: ANN201 - list[Layer]
@@ -73,7 +78,9 @@ class Analysis:
         return self._tree
 
 
-def analyze(image: Image, stacker: Stacker | None = None, figures: FigureStore | None = None) -> Analysis:
+def analyze(
+    image: Image, stacker: Stacker | None = None, figures: FigureStore | None = None, *, walk_later: bool = False
+) -> Analysis:
     """Stacks the layers and computes dive's figures plus reclaimable and duplicate bytes.
 
     Args:
@@ -81,6 +88,8 @@ def analyze(image: Image, stacker: Stacker | None = None, figures: FigureStore |
         stacker: the layers already stacked while others were scanned (see
             :func:`dive_py.analysis.load.load_analysis`); the rest are stacked here.
         figures: where to find and keep the figures of this chain of layers; None computes them.
+        walk_later: leave the figures of the walk over the tree (final, duplicate and shadowed bytes) None
+            until :func:`complete_figures` (the explorer paints first: ~0.4 s at 10^6 files).
 
     Raises:
         DivepyError: a layer cannot be stacked (the message names the layer).
@@ -91,14 +100,46 @@ def analyze(image: Image, stacker: Stacker | None = None, figures: FigureStore |
         cached = from_record(image, key, record) if record is not None else None
         if cached is not None and record is not None:
             return _kept(_assemble(image, **cached), figures, key, record)
-    stacked, tree, walk = _stacked_figures(image, stacker)
-    analysis = _assemble(image, **stacked, tree=tree)
-    analysis.tree_walk = walk
-    if key is not None and figures is not None:
-        record = to_record(image, key, stacked)
-        figures.put(key, record)
-        _kept(analysis, figures, key, record)
+    analysis = _assemble(image, **_stacked_figures(image, stacker))
+    analysis.pending_figures = (figures, key)
+    return analysis if walk_later else complete_figures(analysis)
+
+
+def complete_figures(analysis: Analysis) -> Analysis:
+    """Adds the figures of the one walk over the tree (kept for the hints too) unless they are there, and keeps
+    the figures record where the analysis was asked to."""
+    with _WALKING:
+        if analysis.final_size_bytes is not None:
+            return analysis
+        walk = walk_tree(analysis.tree, len(analysis.layers))
+        analysis.tree_walk = walk
+        analysis.final_size_bytes, analysis.duplicate_content_bytes = walk.final_bytes, walk.duplicate_bytes
+        analysis.layer_shadowed_bytes = walk.shadowed
+        analysis.reclaimable_bytes = max(analysis.size_bytes - walk.final_bytes, 0)
+        figures, key = analysis.pending_figures or (None, None)
+        analysis.pending_figures = None
+        if figures is not None and key is not None:
+            record = to_record(analysis.image, key, _figures_of(analysis))
+            figures.put(key, record)
+            _kept(analysis, figures, key, record)
     return analysis
+
+
+_WALKING = threading.Lock()
+"""The explorer completes the figures in the background while a caller may ask for them too."""
+
+
+def _figures_of(analysis: Analysis) -> dict:
+    """The stacked figures of a complete analysis (keywords of :func:`_assemble`)."""
+    return {
+        "efficiency": analysis.efficiency,
+        "inefficiencies": analysis.inefficiencies,
+        "wasted": analysis.wasted_bytes,
+        "final": analysis.final_size_bytes,
+        "duplicates": analysis.duplicate_content_bytes,
+        "shadowed": analysis.layer_shadowed_bytes,
+        "warnings": analysis.warnings,
+    }
 
 
 def _kept(analysis: Analysis, figures: FigureStore, key: str, record: dict) -> Analysis:
@@ -129,26 +170,23 @@ def long_lived() -> Iterator[None]:
         gc.enable()
 
 
-def _stacked_figures(image: Image, stacker: Stacker | None) -> tuple[dict, FileTree, TreeWalk]:
-    """The figures of the stacked layers (keywords of :func:`_assemble`), the union tree and the walk over it."""
+def _stacked_figures(image: Image, stacker: Stacker | None) -> dict:
+    """The figures of the stacked layers but the walk's (keywords of :func:`_assemble`), and the union tree."""
     if stacker is None or not stacker.fits(image):
         stacker = Stacker()
     stacker.finish(image)
     tree, counter = stacker.tree, stacker.counter
     inefficiencies = counter.inefficiencies()
-    # One pass for these figures and the hints (:mod:`dive_py.analysis.tree_walk`); it runs after the last
-    # layer, while nothing else can.
-    walk = walk_tree(tree, len(image.layers))
-    figures = {
+    return {
         "efficiency": counter.score(),
         "inefficiencies": inefficiencies,
         "wasted": sum(item.cumulative_bytes for item in inefficiencies),
-        "final": walk.final_bytes,
-        "duplicates": walk.duplicate_bytes,
-        "shadowed": walk.shadowed,
+        "final": None,
+        "duplicates": None,
+        "shadowed": None,
         "warnings": [*image.warnings, *stacker.warnings],
+        "tree": tree,
     }
-    return figures, tree, walk
 
 
 def _assemble(
@@ -157,9 +195,9 @@ def _assemble(
     efficiency: float,
     inefficiencies: list[Inefficiency],
     wasted: int,
-    final: int,
-    duplicates: int,
-    shadowed: list[int],
+    final: int | None,
+    duplicates: int | None,
+    shadowed: list[int] | None,
     warnings: list[str],
     tree: FileTree | None = None,
 ) -> Analysis:
@@ -175,7 +213,7 @@ def _assemble(
         wasted_bytes=wasted,
         user_wasted_ratio=user_wasted_ratio(wasted, user_size),
         inefficiencies=inefficiencies,
-        reclaimable_bytes=max(size - final, 0),
+        reclaimable_bytes=None if final is None else max(size - final, 0),
         duplicate_content_bytes=duplicates,
         final_size_bytes=final,
         layer_shadowed_bytes=shadowed,

@@ -15,12 +15,13 @@ from dive_py.load.image import load_image
 from dive_py.load.options import LoadOptions
 
 
-def load_analysis(ref: str, options: LoadOptions | None = None) -> Analysis:
+def load_analysis(ref: str, options: LoadOptions | None = None, *, walk_later: bool = False) -> Analysis:
     """Loads and analyses the image ``ref`` names.
 
     Args:
         ref: what the user typed (an archive, a folder, ``-``, ``docker://``, ``registry://`` ...).
         options: how to pick and read it; the cache settings also govern the figures cache.
+        walk_later: see :func:`dive_py.analysis.analyze.analyze` (the explorer paints before that walk).
 
     Raises:
         DivepyError: the image cannot be read or stacked (exit code 2 in the CLI).
@@ -29,4 +30,4 @@ def load_analysis(ref: str, options: LoadOptions | None = None) -> Analysis:
     stacker = Stacker()
     image = load_image(ref, options, on_layer=stacker.add)
     figures = FigureStore(options.cache_dir, FIGURES_VERSION) if options.use_cache else None
-    return analyze(image, stacker, figures)
+    return analyze(image, stacker, figures, walk_later=walk_later)

@@ -99,7 +99,7 @@ def run_image(args: argparse.Namespace) -> int:
     if wants_ui:
         from dive_py.ui import run_tui
 
-        return run_tui(args.image, make_loader(args))
+        return run_tui(args.image, make_loader(args, walk_later=True))
     from dive_py.analysis.analyze import long_lived
 
     with long_lived():

@@ -150,13 +150,14 @@ def load_options(args: argparse.Namespace, progress: ProgressCallback | None = N
     )
 
 
-def make_loader(args: argparse.Namespace) -> Callable[..., Analysis]:
-    """A ``load(progress) -> Analysis`` for the image the flags name (the UI runs it off-thread)."""
+def make_loader(args: argparse.Namespace, *, walk_later: bool = False) -> Callable[..., Analysis]:
+    """A ``load(progress) -> Analysis`` for the image the flags name (the UI runs it off-thread, ``walk_later``:
+    see :func:`dive_py.analysis.analyze.analyze`)."""
 
     def load(progress: ProgressCallback | None = None) -> Analysis:
         from dive_py.analysis.load import load_analysis  # here: --help and bad flags stay quick
 
-        return load_analysis(args.image, load_options(args, progress))
+        return load_analysis(args.image, load_options(args, progress), walk_later=walk_later)
 
     return load
 

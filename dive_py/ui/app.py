@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
-from dive_py.analysis.analyze import Analysis
+from dive_py.analysis.analyze import Analysis, complete_figures
 from dive_py.analysis.hints import Hint
 from dive_py.contents.reader import ContentReader, ExtractResult
 from dive_py.errors import DivepyError
@@ -74,6 +74,7 @@ class ExplorerScreen(Screen):
         self.tree_view.cursor_to_first_change = config.cursor_to_first_change
         self.layers_pane = LayersPane(analysis.layers, aggregated=config.aggregated, ascii_only=config.ascii_only)
         self.layer_details = LayerDetailsPane(analysis.layers, analysis.image.tags)
+        self.image_details = ImageDetailsPane(analysis)
         self.tree_pane = FileTreePane(self.tree_view)
         self.extras: Extras | None = None
         """The image's hints and packages, once the worker has computed them."""
@@ -85,7 +86,7 @@ class ExplorerScreen(Screen):
             with Vertical(id="left"):
                 yield self.layers_pane
                 yield self.layer_details
-                yield ImageDetailsPane(self.analysis)
+                yield self.image_details
             yield self.tree_pane
         yield KeyBar()
 
@@ -100,8 +101,11 @@ class ExplorerScreen(Screen):
     # -- hints and packages (issue 15) ----------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load_extras(self) -> None:
-        """Computes the hints and packages off the UI thread, after the first paint."""
+        """Computes the figures left for after the first paint, then the hints and packages, off the UI thread."""
         try:
+            if self.analysis.final_size_bytes is None:
+                complete_figures(self.analysis)
+                self.app.call_from_thread(self.image_details.show_figures)
             extras = compute_extras(self.analysis)
         except (DivepyError, OSError) as exc:
             self.app.call_from_thread(self.notify, f"hints and packages: {exc}", severity="warning")

@@ -136,18 +136,7 @@ class ImageDetailsPane(Vertical):
 
     def compose(self):  # noqa: ANN201
         a = self.analysis
-        summary = Text()
-        for label, value in (
-            ("Image name: ", a.image.name),
-            ("Total Image size: ", dive_size(a.size_bytes)),
-            ("Potential wasted space: ", dive_size(a.wasted_bytes)),
-            ("Image efficiency score: ", f"{a.efficiency * 100:.0f} %"),
-            ("Reclaimable by squashing: ", dive_size(a.reclaimable_bytes)),
-            ("Duplicate content: ", dive_size(a.duplicate_content_bytes)),
-        ):
-            summary.append(label, style="bold")
-            summary.append(value + "\n")
-        yield Static(summary, id="image-summary")
+        yield Static(self._summary(), id="image-summary")
         items = a.inefficiencies
         yield LineList(
             f"{'Count':>5}  {'Total Space':>11}  Path",
@@ -156,6 +145,30 @@ class ImageDetailsPane(Vertical):
             id="inefficiencies",
         )
 
+    def _summary(self) -> Text:
+        a = self.analysis
+        summary = Text()
+        for label, value in (
+            ("Image name: ", a.image.name),
+            ("Total Image size: ", dive_size(a.size_bytes)),
+            ("Potential wasted space: ", dive_size(a.wasted_bytes)),
+            ("Image efficiency score: ", f"{a.efficiency * 100:.0f} %"),
+            ("Reclaimable by squashing: ", _pending_size(a.reclaimable_bytes)),
+            ("Duplicate content: ", _pending_size(a.duplicate_content_bytes)),
+        ):
+            summary.append(label, style="bold")
+            summary.append(value + "\n")
+        return summary
+
+    def show_figures(self) -> None:
+        """Shows the figures the explorer completed after its first paint."""
+        self.query_one("#image-summary", Static).update(self._summary())
+
     def on_line_list_chosen(self, event: LineList.Chosen) -> None:
         event.stop()
         self.post_message(self.PathChosen(self.analysis.inefficiencies[event.index].path))
+
+
+def _pending_size(value: int | None) -> str:
+    """A size, or what stands for it while the explorer still computes it."""
+    return "..." if value is None else dive_size(value)
