@@ -1,5 +1,6 @@
-"""Builds the optional C loops: the layer scanner's (``dive_py/layers/_tarfast.c``) and the explorer's passes
-over every node (``dive_py/trees/_columns.c``); the rest is in pyproject.toml.
+"""Builds the optional C loops: the layer scanner's and the entries' maker (``dive_py/layers/_tarfast.c``), and the
+union tree's stacking and the explorer's passes over every node (``dive_py/trees/_columns.c``; both make slots
+objects through ``dive_py/_slots.h``); the rest is in pyproject.toml.
 
 ``optional=True``: without a C compiler or Python's headers the build goes on without it, and divepy
 reads every member and adds up folder sizes in Python (the same results, ~0.1 s slower on a 100k-file image, and
@@ -10,7 +11,19 @@ from setuptools import Extension, setup
 
 setup(
     ext_modules=[
-        Extension("dive_py.layers._tarfast", ["dive_py/layers/_tarfast.c"], optional=True, extra_compile_args=["-O2"]),
-        Extension("dive_py.trees._columns", ["dive_py/trees/_columns.c"], optional=True, extra_compile_args=["-O2"]),
+        Extension(
+            "dive_py.layers._tarfast",
+            ["dive_py/layers/_tarfast.c"],
+            depends=["dive_py/_slots.h"],
+            optional=True,
+            extra_compile_args=["-O2"],
+        ),
+        Extension(
+            "dive_py.trees._columns",
+            ["dive_py/trees/_columns.c"],
+            depends=["dive_py/_slots.h"],
+            optional=True,
+            extra_compile_args=["-O2"],
+        ),
     ]
 )

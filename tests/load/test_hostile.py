@@ -550,8 +550,8 @@ def test_150k_entries_in_one_layer(
     name = h.docker_archive(in_tmp, [layer_tar(h.BASE), layer])
     seen: list[Analysis] = []
 
-    def keep(ref, options=None):  # noqa: ANN001, ANN202 - the CLI's own analysis, kept to check its figures
-        seen.append(load_analysis(ref, options))
+    def keep(ref, options=None, **flags):  # noqa: ANN001, ANN003, ANN202 - the CLI's analysis, kept to check its figures
+        seen.append(load_analysis(ref, options, **flags))
         return seen[-1]
 
     monkeypatch.setattr("dive_py.analysis.load.load_analysis", keep)
