@@ -6,8 +6,15 @@
  * numbers are plain octal digits, whose checksum is exact and whose name is already clean,
  * with its content wholly in the buffer -- and stops at the first other member, leaving it
  * (and everything after) to the Python code. Both therefore read every member the same way
- * (tests/test_scan_fast_path.py compares all three paths byte for byte). Optional: without
- * a compiler divepy runs the Python path alone.
+ * (tests/layers/test_scan_fast_path.py compares all three paths byte for byte). Optional:
+ * without a compiler divepy runs the Python path alone.
+ *
+ * It also takes members Python reads through its general path (TarReader.next, _add_member):
+ * those behind PAX 'x' records or GNU 'L'/'K' long names and links (a tenth of the members of a
+ * source-tree layer, ~10 us each in Python) and those with a dot-file part. For these it does
+ * what the general path does -- which differs from the fast path in small ways, noted where
+ * they are -- and stops at anything the general path might read otherwise or refuse
+ * (tests/layers/test_tarfast_extensions.py).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -57,7 +64,7 @@ static Py_ssize_t field_length(const unsigned char *field, Py_ssize_t width)
     return nul ? nul - field : width;
 }
 
-/* The name as the Python fast path builds it (ustar prefix joined), in out; its length, or -1. */
+/* The name as TarReader.next builds it from the header (ustar prefix joined), in out; its length. */
 static Py_ssize_t member_name(const unsigned char *block, unsigned char *out)
 {
     Py_ssize_t length = field_length(block, 100), prefix = 0;
@@ -70,14 +77,141 @@ static Py_ssize_t member_name(const unsigned char *block, unsigned char *out)
     return prefix + length;
 }
 
-/* Clean already: not empty, not absolute, no leading dot, no "//" and no "/." (else Python cleans it). */
-static int clean(const unsigned char *path, Py_ssize_t length)
+/* Whether a path (a "./" already dropped) is one clean_member_path returns as it is, less a trailing
+ * slash: no empty, "." or ".." part, not absolute, no NUL, and not a whiteout (a base starting ".wh.").
+ * Sets *length to the path without its trailing slash, *slash when there was one, and *dotted when a
+ * part starts with a dot: the Python fast path leaves such names to the general path. */
+static int clean(const unsigned char *path, Py_ssize_t *length, int *slash, int *dotted)
 {
-    if (length == 0 || path[0] == '.' || path[0] == '/')
+    Py_ssize_t size = *length;
+    *slash = size > 0 && path[size - 1] == '/';
+    size -= *slash;
+    if (size == 0 || memchr(path, 0, (size_t)size))
         return 0;
-    for (Py_ssize_t i = 0; i + 1 < length; i++)
-        if (path[i] == '/' && (path[i + 1] == '/' || path[i + 1] == '.'))
+    *dotted = 0;
+    Py_ssize_t part = 0; /* where the current part starts */
+    for (Py_ssize_t i = 0; i <= size; i++) {
+        if (i < size && path[i] != '/')
+            continue;
+        Py_ssize_t width = i - part;
+        if (width == 0)
             return 0;
+        if (path[part] == '.') {
+            if (width == 1 || (width == 2 && path[part + 1] == '.'))
+                return 0;
+            if (i == size && width >= 4 && memcmp(path + part, ".wh.", 4) == 0)
+                return 0;
+            *dotted = 1;
+        }
+        part = i + 1;
+    }
+    *length = size;
+    return 1;
+}
+
+/* Whether bytes are valid UTF-8 as Python's strict decoder reads them (clean_member_path's test). */
+static int utf8_ok(const unsigned char *text, Py_ssize_t length)
+{
+    Py_ssize_t i = 0;
+    while (i < length && text[i] < 0x80)
+        i++;
+    if (i == length)
+        return 1;
+    PyObject *decoded = PyUnicode_DecodeUTF8((const char *)text, length, NULL);
+    if (!decoded) {
+        PyErr_Clear(); /* the Python path raises its own error for this member */
+        return 0;
+    }
+    Py_DECREF(decoded);
+    return 1;
+}
+
+static int64_t header_sum(const unsigned char *block)
+{
+    int64_t sum = 8 * ' ';
+    for (int i = 0; i < BLOCK; i++)
+        sum += (i >= 148 && i < 156) ? 0 : block[i];
+    return sum;
+}
+
+/* What a member's extension headers set (PAX 'x' records, GNU 'L' long name, 'K' long link). */
+typedef struct {
+    const unsigned char *gnu_name, *gnu_link, *pax_path, *pax_link;
+    Py_ssize_t gnu_name_length, gnu_link_length, pax_path_length, pax_link_length;
+    int has_size, has_uid, has_gid;
+    int64_t size, uid, gid;
+} Extensions;
+
+/* 1 to 18 decimal digits and nothing else: int() reads them alike and they fit the 64-bit columns. */
+static int plain_decimal(const unsigned char *text, Py_ssize_t length, int64_t *out)
+{
+    int64_t value = 0;
+    if (length < 1 || length > 18)
+        return 0;
+    for (Py_ssize_t i = 0; i < length; i++) {
+        if (text[i] < '0' || text[i] > '9')
+            return 0;
+        value = value * 10 + (text[i] - '0');
+    }
+    *out = value;
+    return 1;
+}
+
+static int is_key(const unsigned char *key, Py_ssize_t length, const char *name)
+{
+    return (size_t)length == strlen(name) && memcmp(key, name, (size_t)length) == 0;
+}
+
+/* Reads PAX records ("LEN key=value\n") as tarscan._parse_pax does and applies those TarReader.next
+ * honours (path, linkpath, size, uid, gid; a later record wins). 0 at anything _parse_pax rejects, a
+ * number int() might read otherwise, or a GNU sparse map: the Python path reads (or refuses) those.
+ * mtime is not read: a scan keeps no times. */
+static int pax_records(const unsigned char *data, Py_ssize_t size, Extensions *ext)
+{
+    Py_ssize_t at = 0;
+    while (at < size && data[at] != 0) {
+        Py_ssize_t digits = at;
+        int64_t length = 0;
+        while (digits < size && digits - at < 9 && data[digits] >= '0' && data[digits] <= '9')
+            length = length * 10 + (data[digits++] - '0');
+        if (digits == at || digits >= size || data[digits] != ' ' || length <= 0 || length > size - at)
+            return 0;
+        /* As _parse_pax: the record runs to the byte before its end, whatever that byte is. */
+        const unsigned char *key = data + digits + 1, *stop = data + at + length - 1;
+        if (stop <= key)
+            return 0;
+        const unsigned char *equals = memchr(key, '=', (size_t)(stop - key));
+        if (!equals)
+            return 0;
+        Py_ssize_t key_length = equals - key, value_length = stop - equals - 1;
+        const unsigned char *value = equals + 1;
+        if (is_key(key, key_length, "path")) {
+            ext->pax_path = value;
+            ext->pax_path_length = value_length;
+        }
+        else if (is_key(key, key_length, "linkpath")) {
+            ext->pax_link = value;
+            ext->pax_link_length = value_length;
+        }
+        else if (is_key(key, key_length, "size")) {
+            if (!plain_decimal(value, value_length, &ext->size))
+                return 0;
+            ext->has_size = 1;
+        }
+        else if (is_key(key, key_length, "uid")) {
+            if (!plain_decimal(value, value_length, &ext->uid))
+                return 0;
+            ext->has_uid = 1;
+        }
+        else if (is_key(key, key_length, "gid")) {
+            if (!plain_decimal(value, value_length, &ext->gid))
+                return 0;
+            ext->has_gid = 1;
+        }
+        else if (key_length >= 11 && memcmp(key, "GNU.sparse.", 11) == 0)
+            return 0;
+        at += (Py_ssize_t)length;
+    }
     return 1;
 }
 
@@ -100,10 +234,11 @@ static PyObject *rows_result(Py_ssize_t pos, int64_t total, Rows *rows, Py_ssize
 
 PyDoc_STRVAR(scan_run_doc,
 "scan_run(buf, pos, xxh3, paths, links) -> (pos, size_total, kinds, sizes, modes, uids, gids, hashes)\n\n"
-"Reads the plain members of buf from pos on; stops at the first member it leaves to the caller\n"
-"(or the end of buf). Appends each path (bytes) to paths and each link target (str) to links by\n"
-"row; returns where it stopped, the sum of the members' sizes and the other columns as packed\n"
-"native integers (int64 sizes, uint32 modes, int64 uids and gids, uint64 hashes).");
+"Reads the plain members of buf from pos on (with their PAX and GNU long-name headers); stops at\n"
+"the first member it leaves to the caller (or the end of buf). Appends each path (bytes) to paths\n"
+"and each link target (str) to links by row; returns where it stopped, the sum of the members'\n"
+"sizes and the other columns as packed native integers (int64 sizes, uint32 modes, int64 uids\n"
+"and gids, uint64 hashes).");
 
 static PyObject *scan_run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -138,38 +273,89 @@ static PyObject *scan_run(PyObject *module, PyObject *const *args, Py_ssize_t na
     }
     unsigned char name[256 + 1];
     while (pos >= 0 && end - pos >= BLOCK && n < room) {
-        const unsigned char *block = buf + pos;
-        char kind = fast_kind[block[156]];
+        /* A member is its extension headers (if any) and its own header; each must be plain and
+         * wholly in buf, else the run stops at the member's first header. */
+        Extensions ext = {0};
+        const unsigned char *block;
+        Py_ssize_t at = pos;
         int64_t size, checksum, mode, uid, gid;
-        if (!kind || !plain_octal(block + 124, 12, &size) || !plain_octal(block + 148, 8, &checksum))
-            break;
-        int64_t sum = 8 * ' ';
-        for (int i = 0; i < BLOCK; i++)
-            sum += (i >= 148 && i < 156) ? 0 : block[i];
-        if (sum != checksum)
-            break;
-        Py_ssize_t length = member_name(block, name);
-        unsigned char *path = name;
+        for (;;) {
+            block = buf + at;
+            if (end - at < BLOCK || !plain_octal(block + 124, 12, &size) ||
+                !plain_octal(block + 148, 8, &checksum) || header_sum(block) != checksum)
+                goto stop;
+            unsigned char type = block[156];
+            if (type != 'x' && type != 'L' && type != 'K')
+                break;
+            Py_ssize_t payload = at + BLOCK, padded = (Py_ssize_t)((size + BLOCK - 1) & ~(int64_t)(BLOCK - 1));
+            if (size > (64 << 20) || padded > end - payload)
+                goto stop; /* TarReader refuses it, refills or reports the truncation */
+            if (type == 'x') {
+                if (!pax_records(buf + payload, (Py_ssize_t)size, &ext))
+                    goto stop;
+            }
+            else if (type == 'L') {
+                ext.gnu_name = buf + payload; /* TarReader cuts it at the first NUL, as here */
+                ext.gnu_name_length = field_length(buf + payload, (Py_ssize_t)size);
+            }
+            else {
+                ext.gnu_link = buf + payload;
+                ext.gnu_link_length = field_length(buf + payload, (Py_ssize_t)size);
+            }
+            at = payload + padded;
+        }
+        char kind = fast_kind[block[156]];
+        if (!kind)
+            goto stop;
+        /* Which Python path would read this member: the fast path (plain header, no dot part) or the
+         * general one (TarReader.next + _add_member); the C loop reads it as that path does. */
+        int general = at != pos;
+        const unsigned char *path = name;
+        Py_ssize_t length;
+        if (ext.pax_path) {
+            path = ext.pax_path;
+            length = ext.pax_path_length;
+        }
+        else if (ext.gnu_name) {
+            path = ext.gnu_name;
+            length = ext.gnu_name_length;
+        }
+        else
+            length = member_name(block, name);
         if (length >= 2 && path[0] == '.' && path[1] == '/') {
             path += 2;
             length -= 2;
         }
-        if (!clean(path, length))
-            break;
-        if (path[length - 1] == '/') {
-            length--;
-            if (kind == 'f')
-                kind = 'd'; /* pre-POSIX tars mark folders by a trailing slash only */
-        }
+        int slash, dotted;
+        if (!clean(path, &length, &slash, &dotted))
+            goto stop;
+        general |= dotted;
+        if (general && !utf8_ok(path, length))
+            goto stop; /* clean_member_path raises at this member */
         if (!plain_octal(block + 100, 8, &mode) || !plain_octal(block + 108, 8, &uid) ||
             !plain_octal(block + 116, 8, &gid))
-            break;
-        Py_ssize_t content = pos + BLOCK, next = content;
+            goto stop;
+        if (ext.has_size)
+            size = ext.size;
+        if (ext.has_uid)
+            uid = ext.uid;
+        if (ext.has_gid)
+            gid = ext.gid;
+        Py_ssize_t content = at + BLOCK, next = content;
         uint64_t digest = 0;
-        if (kind == 'f') {
-            next = content + ((size + BLOCK - 1) & ~(int64_t)(BLOCK - 1));
+        /* A regular member named with a trailing slash is a folder (pre-POSIX tars); TarReader skips
+         * its content, the Python fast path (and so this loop, for its members) does not. */
+        int has_content = kind == 'f' && (general || !slash);
+        if (slash && kind == 'f')
+            kind = 'd';
+        if (has_content) {
+            if (size > end - content)
+                goto stop; /* runs past the buffer: the caller refills */
+            next = content + (Py_ssize_t)((size + BLOCK - 1) & ~(int64_t)(BLOCK - 1));
             if (next > end)
-                break; /* runs past the buffer: the caller refills */
+                goto stop;
+        }
+        if (kind == 'f') {
             PyObject *piece = PyMemoryView_FromMemory((char *)buf + content, size, PyBUF_READ);
             if (!piece)
                 goto done;
@@ -183,14 +369,26 @@ static PyObject *scan_run(PyObject *module, PyObject *const *args, Py_ssize_t na
                 goto done;
         }
         else if (kind == 'l' || kind == 'h') {
-            PyObject *target = PyUnicode_DecodeUTF8(
-                (const char *)block + 157, field_length(block + 157, 100), "surrogateescape");
-            PyObject *row = target ? PyLong_FromSsize_t(PyList_GET_SIZE(paths)) : NULL;
-            int failed = !row || PyDict_SetItem(links, row, target) < 0;
-            Py_XDECREF(target);
-            Py_XDECREF(row);
-            if (failed)
-                goto done;
+            const unsigned char *target = block + 157;
+            Py_ssize_t target_length = field_length(target, 100);
+            if (ext.pax_link) {
+                target = ext.pax_link;
+                target_length = ext.pax_link_length;
+            }
+            else if (ext.gnu_link) {
+                target = ext.gnu_link;
+                target_length = ext.gnu_link_length;
+            }
+            /* The general path keeps no empty target; the fast path keeps it. */
+            if (target_length || !general) {
+                PyObject *link = PyUnicode_DecodeUTF8((const char *)target, target_length, "surrogateescape");
+                PyObject *row = link ? PyLong_FromSsize_t(PyList_GET_SIZE(paths)) : NULL;
+                int failed = !row || PyDict_SetItem(links, row, link) < 0;
+                Py_XDECREF(link);
+                Py_XDECREF(row);
+                if (failed)
+                    goto done;
+            }
         }
         PyObject *text = PyBytes_FromStringAndSize((const char *)path, length);
         if (!text || PyList_Append(paths, text) < 0) {
@@ -208,6 +406,7 @@ static PyObject *scan_run(PyObject *module, PyObject *const *args, Py_ssize_t na
         total += size;
         pos = next;
     }
+stop:
     result = rows_result(pos, total, &rows, n);
 done:
     PyMem_Free(rows.kinds);

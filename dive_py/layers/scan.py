@@ -189,7 +189,8 @@ def _scan_members(reader: TarReader, what: str, scan: LayerScan) -> LayerColumns
     run = _scan_run
     while True:
         if run is not None and fast and end - pos >= BLOCK:
-            # A run of plain members in C; the member it stops at (if any) is read below.
+            # A run of members in C (plain ones, and those behind PAX or GNU long-name headers, read as
+            # the general path reads them); the member it stops at (if any) is read below.
             pos, run_bytes, run_kinds, run_sizes, run_modes, run_uids, run_gids, run_hashes = run(
                 buf, pos, xxh3, paths, links
             )
