@@ -1,4 +1,5 @@
-/* dive_py.layers._tarfast: the layer scanner's hot loop for plain tar members, in C.
+/* dive_py.layers._tarfast: the layer scanner's hot loop over tar members, and a layer's entries made from its
+ * columns (make_entries, at the end), in C.
  *
  * layer_tar._scan_members reads most members of a layer tar through an inline Python fast
  * path (~2.5 us a member); this module reads a run of the very same members in ~0.3 us each.
@@ -561,7 +562,7 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_tarfast", "The layer scanner's hot loop for plain tar members, in C.", -1, methods,
+    PyModuleDef_HEAD_INIT, "_tarfast", "The layer scanner's hot loop over tar members, and entries made from columns, in C.", -1, methods,
     NULL, NULL, NULL, NULL,
 };
 
