@@ -546,6 +546,151 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(gather_doc,
+"gather(table, ids) -> bytearray\n\n"
+"table[ids[i]] for each i: ids int32, each a position in table (one byte each).");
+
+static PyObject *gather(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "gather(table, ids)");
+        return NULL;
+    }
+    Py_buffer table, ids;
+    if (PyObject_GetBuffer(args[0], &table, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if (PyObject_GetBuffer(args[1], &ids, PyBUF_FORMAT) < 0) {
+        PyBuffer_Release(&table);
+        return NULL;
+    }
+    PyObject *out = NULL;
+    Py_ssize_t count = ids.len / 4;
+    if (ids.itemsize != 4) {
+        PyErr_SetString(PyExc_ValueError, "gather: int32 ids");
+        goto done;
+    }
+    out = PyByteArray_FromStringAndSize(NULL, count);
+    if (out == NULL)
+        goto done;
+    unsigned char *o = (unsigned char *)PyByteArray_AS_STRING(out);
+    const unsigned char *t = (const unsigned char *)table.buf;
+    const int32_t *id = (const int32_t *)ids.buf;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (id[i] < 0 || id[i] >= table.len) {
+            Py_CLEAR(out);
+            PyErr_SetString(PyExc_IndexError, "gather: id out of range");
+            goto done;
+        }
+        o[i] = t[id[i]];
+    }
+done:
+    PyBuffer_Release(&table);
+    PyBuffer_Release(&ids);
+    return out;
+}
+
+/* The byte mask and the int32 parent column of one order, checked to be of one length. */
+static int mask_and_parent(PyObject *const *args, Py_buffer *mask, Py_buffer *parent, const char *name)
+{
+    if (PyObject_GetBuffer(args[0], mask, PyBUF_WRITABLE) < 0)
+        return -1;
+    if (PyObject_GetBuffer(args[1], parent, PyBUF_FORMAT) < 0) {
+        PyBuffer_Release(mask);
+        return -1;
+    }
+    if (parent->itemsize != 4 || parent->len / 4 != mask->len) {
+        PyErr_Format(PyExc_ValueError, "%s: a byte per node and int32 parents of the same length", name);
+        PyBuffer_Release(mask);
+        PyBuffer_Release(parent);
+        return -1;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(spread_down_doc,
+"spread_down(mask, parent)\n\n"
+"Marks (1) every node below a marked one, in place: mask a writable byte per node in preorder,\n"
+"parent (int32) as for add_up.");
+
+static PyObject *spread_down(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "spread_down(mask, parent)");
+        return NULL;
+    }
+    Py_buffer mask, parent;
+    if (mask_and_parent(args, &mask, &parent, "spread_down") < 0)
+        return NULL;
+    unsigned char *m = (unsigned char *)mask.buf;
+    const int32_t *p = (const int32_t *)parent.buf;
+    PyObject *result = NULL;
+    for (Py_ssize_t pos = 0; pos < mask.len; pos++) {  /* a parent comes first, so it is final when read */
+        int32_t up = p[pos];
+        if (up >= pos) {
+            PyErr_SetString(PyExc_ValueError, "spread_down: a parent comes after its child");
+            goto done;
+        }
+        if (up >= 0 && !m[pos] && m[up])
+            m[pos] = 1;
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&mask);
+    PyBuffer_Release(&parent);
+    return result;
+}
+
+PyDoc_STRVAR(folders_above_doc,
+"folders_above(shown, parent, codes)\n\n"
+"Adds to shown (a writable 0/1 byte per node, preorder) every node with a nonzero code that holds\n"
+"a node shown, in place; parent (int32) as for add_up, codes a byte per node.");
+
+static PyObject *folders_above(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "folders_above(shown, parent, codes)");
+        return NULL;
+    }
+    Py_buffer shown, parent, codes;
+    if (mask_and_parent(args, &shown, &parent, "folders_above") < 0)
+        return NULL;
+    if (PyObject_GetBuffer(args[2], &codes, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&shown);
+        PyBuffer_Release(&parent);
+        return NULL;
+    }
+    PyObject *result = NULL;
+    if (codes.len != shown.len) {
+        PyErr_SetString(PyExc_ValueError, "folders_above: a code per node");
+        goto done;
+    }
+    unsigned char *s = (unsigned char *)shown.buf;
+    const int32_t *p = (const int32_t *)parent.buf;
+    const unsigned char *c = (const unsigned char *)codes.buf;
+    /* Deepest first, so a folder is settled before its parent reads it. An absent folder (code 0) is not
+     * shown but still passes on what it holds: 2 marks it until the end. */
+    for (Py_ssize_t pos = shown.len - 1; pos >= 0; pos--) {
+        int32_t up = p[pos];
+        if (up >= pos) {
+            PyErr_SetString(PyExc_ValueError, "folders_above: a parent comes after its child");
+            goto done;
+        }
+        if (up >= 0 && s[pos] && !s[up])
+            s[up] = c[up] ? 1 : 2;
+    }
+    for (Py_ssize_t pos = 0; pos < shown.len; pos++)
+        if (s[pos] == 2)
+            s[pos] = 0;
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&shown);
+    PyBuffer_Release(&parent);
+    PyBuffer_Release(&codes);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"scatter", (PyCFunction)(void (*)(void))scatter, METH_FASTCALL, scatter_doc},
     {"add_up", (PyCFunction)(void (*)(void))add_up, METH_FASTCALL, add_up_doc},
@@ -553,11 +698,14 @@ static PyMethodDef methods[] = {
     {"preorder", (PyCFunction)preorder, METH_O, preorder_doc},
     {"stack_entries", (PyCFunction)(void (*)(void))stack_entries, METH_FASTCALL, stack_entries_doc},
     {"layer_changes", (PyCFunction)(void (*)(void))layer_changes, METH_FASTCALL, layer_changes_doc},
+    {"gather", (PyCFunction)(void (*)(void))gather, METH_FASTCALL, gather_doc},
+    {"spread_down", (PyCFunction)(void (*)(void))spread_down, METH_FASTCALL, spread_down_doc},
+    {"folders_above", (PyCFunction)(void (*)(void))folders_above, METH_FASTCALL, folders_above_doc},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_columns", "Folder sizes and shown rows over every node, in C.", -1, methods,
+    PyModuleDef_HEAD_INIT, "_columns", "The union tree's stacking and the explorer's passes over every node, in C.", -1, methods,
 };
 
 PyMODINIT_FUNC PyInit__columns(void)

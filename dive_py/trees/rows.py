@@ -13,14 +13,12 @@ The row model's public names are importable from here as well as from their own 
 
 from __future__ import annotations
 
-import re
 from array import array
-from itertools import compress, repeat
-from operator import contains
 
 from dive_py.model import REGULAR, FileEntry
 from dive_py.trees.order import NodePositions, Order, name_order, size_order
-from dive_py.trees.passes import add_up, layer_changes, scatter, set_positions
+from dive_py.trees.passes import add_up, folders_above, layer_changes, scatter, set_positions
+from dive_py.trees.path_filter import PathFilter
 from dive_py.trees.row_set import RowSet, TreeRow
 from dive_py.trees.row_text import render_rows, tree_prefix
 from dive_py.trees.tree import FileTree, Node
@@ -108,8 +106,7 @@ class TreeModel:
         self._file_sizes: dict[int, array] = {}
         self._sizes: dict[int, array] = {}
         self._size_orders: dict[int, Order] = {}
-        self._matches: dict[str, bytearray] = {}
-        self._paths: list[str] | None = None
+        self.path_filter = PathFilter(self.order)
         self._kept_sizes_cache: tuple[tuple, array] | None = None
 
     # -- per-layer columns (name order) --------------------------------------
@@ -232,52 +229,19 @@ class TreeModel:
     # -- filters ------------------------------------------------------------
     def paths(self) -> list[str]:
         """Absolute path of every node, name order (what the filter regex searches)."""
-        if self._paths is None:
-            # Each from its parent's (before it in preorder): not Node.path, which would also keep a second
-            # string per node on the nodes (~0.1 GB at 10^6 nodes) and took ~3x as long.
-            paths: list[str] = []
-            add = paths.append
-            for node, up in zip(self.order.nodes, self.order.parent, strict=True):
-                add((paths[up] if up >= 0 else "") + "/" + node.name)
-            self._paths = paths
-        return self._paths
+        return self.path_filter.paths()
+
+    def prepare_filter(self) -> None:
+        """Builds what the filter searches now (it is opening), not at the first keystroke."""
+        self.path_filter.prepare()
 
     def match_mask(self, pattern: str) -> bytearray:
-        """1 for each node whose absolute path contains a match of ``pattern``.
+        """1 for each node whose absolute path contains a match of ``pattern`` (cached: not to be written to).
 
         Raises:
             re.error: the pattern is not a valid regular expression.
         """
-        cached = self._matches.get(pattern)
-        if cached is not None:
-            return cached
-        paths = self.paths()
-        narrower = self._narrowing_source(pattern)
-        # map() with C functions, no generator: ~2x faster a keystroke at 10^6 paths.
-        if re.escape(pattern) == pattern:
-            candidates = set_positions(narrower) if narrower is not None else None
-            if candidates is not None and len(candidates) < len(paths) // 4:  # only the previous matches can match
-                mask = bytearray(len(paths))
-                hits = map(contains, map(paths.__getitem__, candidates), repeat(pattern))
-                for pos in compress(candidates, hits):
-                    mask[pos] = 1
-            else:  # a whole pass costs less than picking out most of the paths
-                mask = bytearray(map(contains, paths, repeat(pattern)))
-        else:
-            mask = bytearray(map(bool, map(re.compile(pattern).search, paths)))
-        if len(self._matches) > 32:
-            self._matches.clear()
-        self._matches[pattern] = mask
-        return mask
-
-    def _narrowing_source(self, pattern: str) -> bytearray | None:
-        """The mask of a cached plain pattern that ``pattern`` contains: only its matches can match."""
-        best = None
-        for previous, mask in self._matches.items():
-            if previous and previous in pattern and re.escape(previous) == previous:
-                if best is None or len(previous) > len(best[0]):
-                    best = (previous, mask)
-        return best[1] if best else None
+        return self.path_filter.mask(pattern)
 
     def big_file_mask(self, layer: int, min_size: int) -> bytearray:
         """1 for each regular file of at least ``min_size`` bytes at ``layer``."""
@@ -295,7 +259,7 @@ class TreeModel:
         codes = self.codes(layer, state.aggregated)
         own, narrowed = self._kept(codes, layer, state)
         # A narrowed view keeps the folders leading to what it kept, else those rows would float free.
-        shown = self._with_folders_above(own, codes) if narrowed else own
+        shown = folders_above(own, codes, self.order) if narrowed else own
         order = self.size_order(layer) if state.sort_by_size else self.order
         if order.base is not None:
             shown = bytearray(map(shown.__getitem__, order.base))
@@ -331,15 +295,6 @@ class TreeModel:
             own = _and(own, self.big_file_mask(layer, state.min_size))
             narrowed = True
         return own, narrowed
-
-    def _with_folders_above(self, own: bytearray, codes: bytes) -> bytearray:
-        """``own`` plus every present folder holding a node of ``own``."""
-        shown = bytearray(own)
-        end = self.order.end
-        for pos in self.order.folders:
-            if not own[pos] and codes[pos] and own.find(1, pos + 1, end[pos]) >= 0:
-                shown[pos] = 1
-        return shown
 
     def _apply_collapse(self, order: Order, shown: bytearray, state: TreeViewState) -> None:
         end = order.end

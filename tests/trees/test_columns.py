@@ -1,6 +1,7 @@
 """The explorer's passes over every node (``dive_py.trees.passes``): folder sizes (``add_up``: a folder holds the sum
-of the regular files below it at the layer, a path that is a file at one layer keeps its own bytes) and the shown
-rows' positions (``set_positions``); the C loops and the Python paths agree."""
+of the regular files below it at the layer, a path that is a file at one layer keeps its own bytes), the shown
+rows' positions (``set_positions``) and the filter's (``gather``, ``spread_down``, ``folders_above``); the C loops
+and the Python paths agree."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from dive_py.model import FileEntry, LayerScan
 from dive_py.trees import passes
-from dive_py.trees.passes import add_up, scatter, set_positions, subtree_sizes
+from dive_py.trees.passes import add_up, folders_above, gather, scatter, set_positions, spread_down, subtree_sizes
 from dive_py.trees.rows import TreeModel
 from dive_py.trees.tree import FileTree
 
@@ -204,3 +205,52 @@ def test_stacking_in_c_and_in_python(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [layer[-1] for layer in in_c[1]] == [False, True, False]  # layer 1: the file a/b replaced a folder
     assert in_c[1][2][-3] == {"top": "top", "é/ß": "é/ß", "a/b": "a/b"}  # paths the tree had
     assert in_c[1][2][-2] == ["top", "a/b"]
+
+
+def _ancestors(model: TreeModel, pos: int) -> list[int]:
+    found, up = [], model.order.parent[pos]
+    while up >= 0:
+        found.append(up)
+        up = model.order.parent[up]
+    return found
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_filter_passes_in_c_and_in_python(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = TreeModel(_tree(seed), 3)
+    rng = random.Random(seed)
+    count = len(model.order)
+    marked = bytearray(1 if rng.random() < 0.05 else 0 for _ in range(count))
+    # A node is marked below a marked ancestor; a present folder is added above a marked node, an absent one not.
+    below = bytearray(marked[pos] or any(marked[up] for up in _ancestors(model, pos)) for pos in range(count))
+    codes = bytes(rng.choice((0, 1, 2)) for _ in range(count))
+    above = bytearray(marked)
+    for pos in range(count):
+        if marked[pos]:
+            for up in _ancestors(model, pos):
+                above[up] = above[up] or (1 if codes[up] else 0)
+    table, ids = bytes(rng.choice((0, 1)) for _ in range(50)), array("i", (rng.randrange(50) for _ in range(count)))
+    for pure in (False, True):
+        if pure:
+            for loop in ("_gather", "_spread_down", "_folders_above"):
+                monkeypatch.setattr(passes, loop, None)
+        spread = bytearray(marked)
+        spread_down(spread, model.order)
+        assert spread == below
+        assert folders_above(marked, codes, model.order) == above
+        assert gather(table, ids) == bytearray(table[i] for i in ids)
+
+
+def test_the_filter_passes_check_their_arguments_in_c() -> None:
+    if passes._gather is None:
+        pytest.skip("no C loops built")
+    from dive_py.trees import _columns
+
+    with pytest.raises(IndexError):
+        _columns.gather(b"\1", array("i", [1]))
+    with pytest.raises(ValueError, match="same length"):
+        _columns.spread_down(bytearray(2), array("i", [-1]))
+    with pytest.raises(ValueError, match="parent comes after"):
+        _columns.spread_down(bytearray(2), array("i", [1, -1]))
+    with pytest.raises(ValueError, match="a code per node"):
+        _columns.folders_above(bytearray(2), array("i", [-1, 0]), b"\1")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.widgets import Input
 
 from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.load import load_analysis
@@ -137,6 +138,30 @@ async def test_filter_is_live_and_survives_bad_regex(tomcat: Analysis) -> None:
         await pilot.press("ctrl+f", "escape")
         assert view.state.filter == ""
         assert len(view.rows) > 1000
+
+
+async def test_filter_line_scrolls_its_text_and_typing_does_not_lay_out_the_screen(
+    tomcat: Analysis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = DivepyApp(tomcat)
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = await focus_tree(app, pilot)
+        await pilot.press("slash")
+        await pilot.pause()
+        field = app.screen.query_one("#tree-input", Input)
+        layouts = []
+        relayout = app.screen._refresh_layout
+        monkeypatch.setattr(app.screen, "_refresh_layout", lambda *a, **k: layouts.append(1) or relayout(*a, **k))
+        rows = len(view.rows)
+        text = ".*" * 45  # matches every path, so the tree keeps its rows (and scrollbars); wider than the line
+        await pilot.press(*text)
+        await pilot.pause()
+        assert field.value == view.state.filter == text and len(view.rows) == rows
+        assert layouts == []  # a keystroke repaints the line and the tree, not every pane
+        assert field.scroll_x == field.max_scroll_x > 0  # scrolled to the end of the text, where the cursor is
+        await pilot.press(*["backspace"] * 70)
+        await pilot.pause()
+        assert field.value == ".*" * 10 and field.scroll_x == 0
 
 
 async def test_search_expands_and_cycles(tomcat: Analysis) -> None:
