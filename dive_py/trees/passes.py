@@ -1,9 +1,8 @@
-"""Provides the passes over every node: stacking a layer's entries into the union tree (``c_stack_entries``), and
-those the explorer makes: at its start, the name order's preorder (:func:`preorder`) and each layer's changed
-nodes (:func:`layer_changes`); at each layer it shows, folder sizes (:func:`add_up`), the shown rows' positions
-(:func:`set_positions`), a layer's codes written in place (:func:`scatter`); and at each filter keystroke: a
-per-name result spread to the nodes (:func:`gather`) and down their subtrees (:func:`spread_down`), the folders
-leading to the matches (:func:`folders_above`).
+"""Provides the passes over every node that the explorer makes: at its start, the name order's preorder
+(:func:`preorder`) and each layer's changed nodes (:func:`layer_changes`); at each layer it shows, folder sizes
+(:func:`add_up`), the shown rows' positions (:func:`set_positions`), a layer's codes written in place
+(:func:`scatter`); and at each filter keystroke: a per-name result spread to the nodes (:func:`gather`) and down
+their subtrees (:func:`spread_down`), the folders leading to the matches (:func:`folders_above`).
 
 Each is one loop over up to 10^6 nodes: in C where ``dive_py/trees/_columns.c`` was built (optional, like
 the scanner's loop; ``DIVEPY_PURE_PYTHON=1`` turns it off), else in Python with the same results
@@ -33,9 +32,6 @@ _spread_down = getattr(_columns, "spread_down", None)
 _folders_above = getattr(_columns, "folders_above", None)
 _preorder = getattr(_columns, "preorder", None)
 _layer_changes = getattr(_columns, "layer_changes", None)
-c_stack_entries = getattr(_columns, "stack_entries", None)
-"""``c_stack_entries``: the loop of :meth:`dive_py.trees.tree.FileTree.apply_layer` over a layer's entries in C (the
-tree keeps the Python loop, the fallback), or None."""
 
 
 class TreeNode(Protocol):

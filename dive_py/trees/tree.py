@@ -10,12 +10,19 @@ every lower layer for each whiteout).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from dive_py.errors import ImageFormatError
 from dive_py.model import DIRECTORY, FileEntry, LayerScan
-from dive_py.trees.passes import c_stack_entries
+
+try:  # the entries' loop in C (optional, like the scanner's; DIVEPY_PURE_PYTHON=1 turns it off)
+    from dive_py.trees._stack import stack_entries as c_stack_entries
+except ImportError:  # pragma: no cover - depends on the build
+    c_stack_entries = None
+if os.environ.get("DIVEPY_PURE_PYTHON"):
+    c_stack_entries = None
 
 Event = tuple[int, "FileEntry | None"]
 

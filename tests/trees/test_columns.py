@@ -14,6 +14,7 @@ import pytest
 
 from dive_py.model import FileEntry, LayerScan
 from dive_py.trees import passes
+from dive_py.trees import tree as tree_module
 from dive_py.trees.passes import add_up, folders_above, gather, scatter, set_positions, spread_down, subtree_sizes
 from dive_py.trees.rows import TreeModel
 from dive_py.trees.tree import FileTree
@@ -190,7 +191,7 @@ def test_stacking_in_c_and_in_python(monkeypatch: pytest.MonkeyPatch) -> None:
         assert len({id(node.name) for node in tree.walk() if node.name == "Makefile"}) == 1
         return nodes, changes
 
-    if passes.c_stack_entries is None:
+    if tree_module.c_stack_entries is None:
         pytest.skip("no C loop built")
     in_c = stacked()
     monkeypatch.setattr("dive_py.trees.tree.c_stack_entries", None)
