@@ -61,7 +61,7 @@ def _main_related(group: Group) -> int:
 
 def _common_source(group: Group, place: Place) -> str:
     """The folder (or file) the place's copies were copied from, as an absolute path."""
-    sources = [group.sources[path] for path in place.files[:200] if path in group.sources]
+    sources = [group.sources[path] for path in place.files if path in group.sources]
     if not sources:
         return "the source"
     common = posixpath.commonpath(sources) if len(sources) > 1 else sources[0]

@@ -11,13 +11,16 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from itertools import groupby
+from itertools import chain, groupby, islice
+from operator import methodcaller
 
 from dive_py.model import DIRECTORY, REGULAR
 from dive_py.trees.tree import FileTree
 
 MAX_PATHS = 20
 """Paths listed in one hint, biggest first."""
+NAMED_FILES = 200
+"""Files of a place whose sources a copy's fix looks at (their common folder)."""
 
 
 @dataclass
@@ -44,22 +47,19 @@ class Place:
     units: list[tuple[str, int]]
     """(path, bytes), biggest first."""
     files: list[str]
-    """Every file of the group under this place."""
+    """The group's first files under this place (at most :data:`NAMED_FILES`, none unless it has sources)."""
 
     @property
     def bytes(self) -> int:
         return sum(size for _unit, size in self.units)
 
 
-def places(tree: FileTree, group: Group, ref: int, caps: re.Pattern | None) -> list[Place]:
-    """The group split into places; ``caps`` (for caches) names the root no unit may climb above."""
-    by_parent = _by_parent(group.files)
+def places(tree: FileTree, group: Group, ref: int, caps: re.Pattern | None, min_bytes: int = 0) -> list[Place]:
+    """The group split into places of at least ``min_bytes``; ``caps`` (for caches) names the root no unit
+    may climb above."""
+    by_parent, sizes_by_parent = _by_parent(group.files)
     covered = _covered_folders(tree, group, ref, by_parent)
-    files = group.files
-    units: dict[str, int] = defaultdict(int)
-    unit_files: dict[str, list[str]] = defaultdict(list)
-    keep_files = bool(group.sources)  # only copies name their files again (the fix names their source)
-    roots: dict[str, str] = {}
+    units = _Units(bool(group.sources))  # only copies name their files again (the fix names their source)
     tops: dict[str, str] = {}  # folder (+ "\0" + cap) -> its highest covered ancestor (itself included)
     for parent, paths in by_parent.items():
         cap = ""  # a cache's root is a folder above the file: its parent's match is the file's
@@ -68,37 +68,85 @@ def places(tree: FileTree, group: Group, ref: int, caps: re.Pattern | None) -> l
         if parent in covered:
             key = parent + "\0" + cap if cap else parent
             unit = tops.get(key) or tops.setdefault(key, _top(parent, covered, cap))
-            units[unit] += sum(map(files.__getitem__, paths))
-            if keep_files:
-                unit_files[unit].extend(paths)
-            if unit not in roots:
-                roots[unit] = cap or unit.rpartition("/")[0]
-            continue
-        for path in paths:  # each file its own unit
-            units[path] += files[path]
-            if keep_files:
-                unit_files[path].append(path)
-            roots[path] = cap or parent
+            units.add_folder(unit, paths, sum(sizes_by_parent[parent]), cap or unit.rpartition("/")[0])
+        else:
+            units.add_files(paths, sizes_by_parent[parent], cap or parent)
     grouped: dict[str, list[str]] = defaultdict(list)
-    for unit in units:
+    roots, sizes = units.roots, units.sizes
+    for unit in sizes:
         grouped[roots[unit]].append(unit)
     out = []
     for place, members in grouped.items():
-        ranked = sorted(((unit, units[unit]) for unit in members), key=lambda item: (-item[1], item[0]))
-        out.append(Place(place, ranked, [f for unit in members for f in unit_files[unit]]))
+        if sum(map(sizes.__getitem__, members)) < min_bytes:
+            continue  # no hint: its units are not ranked
+        ranked = sorted(((unit, sizes[unit]) for unit in members), key=lambda item: (-item[1], item[0]))
+        out.append(Place(place, ranked, units.named(members)))
     return out
 
 
-def _by_parent(files: dict[str, int]) -> dict[str, list[str]]:
-    """The paths by their parent folder: runs of siblings (files come in tree order) are taken at once."""
+class _Units:
+    """A group's units: a covered folder or a file, each with its bytes, the place it is in and (when kept)
+    its files. A file that is its own unit has no list of files (``[unit]`` is implied): ~10^5 of them."""
+
+    def __init__(self, keep_files: bool) -> None:
+        self.sizes: dict[str, int] = {}
+        self.roots: dict[str, str] = {}
+        self.files: dict[str, list[str]] = {}
+        self.keep_files = keep_files
+
+    def add_folder(self, unit: str, paths: list[str], size: int, root: str) -> None:
+        if self.keep_files:
+            self._files_of(unit).extend(paths)
+        sizes = self.sizes
+        sizes[unit] = sizes.get(unit, 0) + size
+        self.roots.setdefault(unit, root)
+
+    def add_files(self, paths: list[str], sizes: list[int], root: str) -> None:
+        """Each file its own unit: at once, unless a path is a unit already (a file over a covered folder)."""
+        units = self.sizes
+        if units.keys().isdisjoint(paths):
+            units.update(zip(paths, sizes, strict=True))
+            self.roots.update(dict.fromkeys(paths, root))
+            return
+        for path, size in zip(paths, sizes, strict=True):
+            if self.keep_files:
+                self._files_of(path).append(path)
+            units[path] = units.get(path, 0) + size
+            self.roots[path] = root
+
+    def named(self, members: list[str]) -> list[str]:
+        """The first files of these units (:data:`NAMED_FILES`), in unit order."""
+        if not self.keep_files:
+            return []
+        files = map(self.files.get, members, zip(members))  # default: the 1-tuple (unit,)
+        return list(islice(chain.from_iterable(files), NAMED_FILES))
+
+    def _files_of(self, unit: str) -> list[str]:
+        files = self.files.get(unit)
+        if files is None:  # a file that was its own unit is the first of its list
+            files = self.files[unit] = [unit] if unit in self.sizes else []
+        return files
+
+
+def _by_parent(files: dict[str, int]) -> tuple[dict[str, list[str]], dict[str, list[int]]]:
+    """The paths and their bytes by their parent folder: runs of siblings (files come in tree order) are
+    taken at once."""
     grouped: dict[str, list[str]] = {}
+    grouped_sizes: dict[str, list[int]] = {}
+    sizes = list(files.values())
+    start = 0
     for parent, run in groupby(files, key=_parent):
+        paths = list(run)
+        end = start + len(paths)
         known = grouped.get(parent)
         if known is None:
-            grouped[parent] = list(run)
+            grouped[parent] = paths
+            grouped_sizes[parent] = sizes[start:end]
         else:
-            known.extend(run)
-    return grouped
+            known.extend(paths)
+            grouped_sizes[parent].extend(sizes[start:end])
+        start = end
+    return grouped, grouped_sizes
 
 
 def _parent(path: str) -> str:
@@ -128,22 +176,46 @@ def _covered_folders(tree: FileTree, group: Group, ref: int, by_parent: dict[str
             parent = parent.rpartition("/")[0]
     counts.pop("", None)
     candidates = set(counts)
-    order = sorted(candidates, key=lambda p: -p.count("/"))
+    order = sorted(candidates, key=methodcaller("count", "/"), reverse=True)  # stable: ties keep their order
     for folder in order:  # deepest first: a folder's count is final before it is added to its parent's
         parent = folder.rpartition("/")[0]
         if parent:
             counts[parent] += counts[folder]
+    nodes = _folder_nodes(tree, order)
+    # Final files (copies, caches) are present at ``ref`` as they are: a folder whose children are all the
+    # group's or covered folders holds nothing else, known from two counts without visiting its children.
+    tally: dict[str, int] | None = {} if group.ref < 0 else None  # covered subfolders counted per folder
     covered: set[str] = set()
     for folder in order:
-        node = tree.get(folder)
-        if (
-            node is not None
-            and node.children
-            and _all_in(node, folder, files, candidates, covered, ref)
-            and _folder_fits(group, node, ref, counts[folder], covered)
-        ):
+        node = nodes[folder]
+        if node is None or not node.children:
+            continue
+        if tally is not None and len(node.children) == len(by_parent.get(folder, ())) + tally.get(folder, 0):
+            inside = True
+        else:
+            inside = _all_in(node, folder, files, candidates, covered, ref)
+        if inside and _folder_fits(group, node, ref, counts[folder], covered):
             covered.add(folder)
+            if tally is not None and folder not in files and not _stored(node.state(ref)):
+                parent = folder.rpartition("/")[0]  # a covered child the parent's _all_in lets pass
+                tally[parent] = tally.get(parent, 0) + 1
     return covered
+
+
+def _folder_nodes(tree: FileTree, folders: list[str]) -> dict:
+    """The tree's node (or None) of each folder; ``folders`` holds every folder above each of them, deepest
+    first. Each is found from its parent's node: one lookup, where :meth:`FileTree.get` walks from the root."""
+    nodes = {"": tree.root}
+    for folder in reversed(folders):
+        parent, _, name = folder.rpartition("/")
+        above = nodes[parent]
+        nodes[folder] = above.children.get(name) if above is not None and above.children else None
+    return nodes
+
+
+def _stored(entry) -> bool:  # noqa: ANN001 - a FileEntry or None
+    """Whether ``entry`` is a regular file of some bytes (what a folder's other files would be)."""
+    return entry is not None and entry.kind == REGULAR and bool(entry.size)
 
 
 def _folder_fits(group: Group, node, ref: int, count: int, covered: set[str]) -> bool:  # noqa: ANN001 - a tree Node
@@ -174,7 +246,8 @@ def _held_files(node, layer: int, covered: set[str]) -> bool:  # noqa: ANN001 - 
     Covered subfolders were judged already, and held none (else they would not be covered): not walked again.
     A folder absent at ``layer`` held nothing (a path exists only under its folder): a copy's folders.
     """
-    if node.state(layer) is None:
+    flat = node.flat
+    if not flat or flat[0] > layer or node.state(layer) is None:  # the first test: a copy's new folders
         return False
     stack = [node]
     while stack:

@@ -16,13 +16,14 @@ Versions are then gathered per kind, layer and place (:mod:`dive_py.analysis.hin
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from itertools import groupby
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 
 from dive_py.analysis.hint_fixes import fix_text
-from dive_py.analysis.hint_places import MAX_PATHS, places
-from dive_py.analysis.tree_walk import CACHE_PREFIXES, CACHES, Collector, TreeWalk, classify, walk_tree
+from dive_py.analysis.hint_places import MAX_PATHS, Group, places
+from dive_py.analysis.tree_walk import CACHES, Collector, TreeWalk, classify, walk_tree
 from dive_py.model import REGULAR, Image
 from dive_py.trees.tree import FileTree
 
@@ -129,7 +130,7 @@ def _place_hints(image: Image, tree: FileTree, groups, min_bytes: int) -> list[H
         if sum(group.files.values()) < min_bytes:
             continue  # its places can only be smaller
         caps = CACHES if group.kind in ("package-cache", "temp-files") else None
-        for place in places(tree, group, last if group.ref < 0 else group.ref, caps):
+        for place in places(tree, group, last if group.ref < 0 else group.ref, caps, min_bytes):
             if place.bytes >= min_bytes:
                 paths = tuple("/" + unit for unit, _size in place.units[:MAX_PATHS])
                 command = image.layers[group.layer].command
@@ -163,28 +164,39 @@ def _content_index(image: Image, layer: int) -> dict:
 def _classify_copies(repeats: list[tuple], collect: Collector) -> None:
     """Live files whose content was already live at another path from an earlier layer: ``duplicate-content``.
 
-    ``repeats`` holds the final files whose content hash repeats (:attr:`HintWalk.repeats`). Layer by layer
-    (a stable sort keeps node order within a layer), the first copy of a content is its source; files in
-    caches are neither (their hints are ``package-cache`` and ``temp-files``). Keyed by the 64-bit content
-    hash alone, the size compared on a match. Comprehensions, not a loop of calls: ~10^6 repeats on a
-    1M-entry image of copied trees, where a call per file cost ~1 s.
+    ``repeats`` holds the final files outside caches whose content hash repeats (:attr:`HintWalk.repeats`).
+    Layer by layer (a stable sort keeps node order within a layer), the first copy of a content is its
+    source. Keyed by the 64-bit content hash alone, the size compared on a match. ~10^6 repeats on a
+    1M-entry image of copied trees: the columns are taken with ``map`` (C loops, each object read once per
+    column) and files are positions in them, where comprehensions building a tuple per file cost ~1 s.
     """
-    prefixes, caches = CACHE_PREFIXES, CACHES.match
-    live = [
-        (flat[-2], entry)
-        for flat in sorted(repeats, key=itemgetter(-2))
-        if not ((entry := flat[-1]).path.startswith(prefixes) and caches(entry.path))
-    ]
-    first = {entry.hash: (layer, entry) for layer, entry in reversed(live)}  # the last written wins: the first
-    for layer, run in groupby(live, key=itemgetter(0)):
-        copies = [e for _layer, e in run if (source := first[e.hash])[0] < layer and source[1].size == e.size]
-        if not copies:
-            continue
-        sources = [first[e.hash] for e in copies]
-        group = collect.group("duplicate-content", layer, -1)
-        group.files.update({e.path: e.size for e in copies})
-        group.sources.update({e.path: source.path for e, (_layer, source) in zip(copies, sources, strict=True)})
-        related = group.related
-        # In file order: ties in the fix's "most bytes from" stay as they were.
-        for e, (source_layer, _source) in zip(copies, sources, strict=True):
-            related[source_layer] = related.get(source_layer, 0) + e.size
+    flats = sorted(repeats, key=itemgetter(-2))
+    entries = list(map(itemgetter(-1), flats))
+    hashes = list(map(attrgetter("hash"), entries))
+    sizes = list(map(attrgetter("size"), entries))
+    count = len(flats)
+    first: dict[int, int] = {}
+    source = list(map(first.setdefault, hashes, range(count)))  # the position of each content's first copy
+    layer_key, start = itemgetter(-2), 0
+    while start < count:
+        layer = flats[start][-2]
+        end = bisect_right(flats, layer, lo=start, key=layer_key)
+        # A source before this layer's run is from an earlier layer.
+        run = zip(range(start, end), source[start:end], strict=True)
+        copies = [at for at, src in run if src < start and sizes[src] == sizes[at]]
+        start = end
+        if copies:
+            _add_copies(collect.group("duplicate-content", layer, -1), copies, flats, source, sizes)
+
+
+def _add_copies(group: Group, copies: list[int], flats: list[tuple], source: list[int], sizes: list[int]) -> None:
+    """Adds one layer's copies (positions in the columns) to its group, in file order."""
+    paths = list(map(attrgetter("path"), map(itemgetter(-1), map(flats.__getitem__, copies))))
+    copy_sizes = list(map(sizes.__getitem__, copies))
+    sources = list(map(flats.__getitem__, map(source.__getitem__, copies)))
+    group.files.update(zip(paths, copy_sizes, strict=True))
+    group.sources.update(zip(paths, map(attrgetter("path"), map(itemgetter(-1), sources)), strict=True))
+    related = group.related
+    # In file order: ties in the fix's "most bytes from" stay as they were.
+    for source_layer, run in groupby(zip(map(itemgetter(-2), sources), copy_sizes, strict=True), key=itemgetter(0)):
+        related[source_layer] = related.get(source_layer, 0) + sum(map(itemgetter(1), run))

@@ -98,8 +98,8 @@ class HintWalk:
     deleted: list = field(default_factory=list)
     """(layer, deleting layer, entry) of each deleted version of some bytes."""
     repeats: list[tuple] = field(default_factory=list)
-    """The events of the final files whose content hash is final at more than one path, in node order
-    (caches included: the hints leave them out)."""
+    """The events of the final files whose content hash is final at more than one path, in node order,
+    but for caches' files (their hints are ``package-cache`` and ``temp-files``, never copies)."""
 
 
 def walk_tree(tree: FileTree, layer_count: int) -> TreeWalk:
@@ -129,9 +129,11 @@ def classify(walk: TreeWalk) -> HintWalk:
     """The hints' raw material from the figures' pass: no second walk over every node."""
     hint_walk = HintWalk()
     _classify_versions(hint_walk, walk.several)
-    _classify_caches(hint_walk, [flat for flat in walk.finals if flat[-1].path.startswith(CACHE_PREFIXES)])
+    cached = _classify_caches(hint_walk, [flat for flat in walk.finals if flat[-1].path.startswith(CACHE_PREFIXES)])
     if walk.repeated:
-        hint_walk.repeats = [flat for flat in walk.finals if flat[-1].hash in walk.repeated]
+        repeated = walk.repeated
+        repeats = [flat for flat in walk.finals if flat[-1].hash in repeated]
+        hint_walk.repeats = [flat for flat in repeats if flat[-1].path not in cached] if cached else repeats
     return hint_walk
 
 
@@ -152,12 +154,16 @@ def _classify_versions(walk: HintWalk, flats: list[tuple]) -> None:
                 add("overwritten-later", flat[i - 1], flat[i - 1], entry.path, entry.size, at)
 
 
-def _classify_caches(walk: HintWalk, flats: list[tuple]) -> None:
-    """Final files under package caches and temporary folders (``flats`` passed the cheap prefix test)."""
+def _classify_caches(walk: HintWalk, flats: list[tuple]) -> set[str]:
+    """Final files under package caches and temporary folders (``flats`` passed the cheap prefix test): their
+    paths are returned."""
     add, caches = walk.collect.add, CACHES.match
+    cached = set()
     for flat in flats:
         entry = flat[-1]
         if (found := caches(entry.path)) is not None:
             name = found.lastgroup or "temp"
             kind = "temp-files" if name == "temp" else "package-cache"
             add(kind, flat[-2], -1, entry.path, entry.size, f"{name}:{found.group(name)}")
+            cached.add(entry.path)
+    return cached

@@ -135,3 +135,60 @@ def test_hints_come_back_from_the_figures_cache(tmp_path):
     again = load_analysis(str(EXAMPLE), options)
     assert hint_report(again).hints == first.hints
     assert again._tree is None  # served by the record: no tree was stacked
+
+
+def test_copied_folders_are_covered_only_when_they_hold_nothing_else(tmp_path):
+    """A copy's folder is covered when its children are all copies or covered folders (counted, not visited),
+    else judged child by child: an empty file does not stop it, a file of new content does, and neither
+    does a folder under it that is not covered count as covered."""
+    names = ("sub1/a", "sub2/a", "sub3/a", "sub4/deep/a")
+    add = layer_tar([folder("src"), *(file(f"src/{i}", blob(40 + i)) for i in range(len(names)))])
+    copies = [file(f"dst/{name}", blob(40 + i)) for i, name in enumerate(names)]
+    extra = [file("dst/sub2/new", blob(50)), file("dst/sub3/empty", b"")]
+    copy = layer_tar([folder("dst"), *copies, *extra])
+    analysis = analyse(tmp_path, [BASE, add, copy], ["base", "add", "cp"])
+    hints = [(h.paths, h.bytes) for h in hint_report(analysis).hints if h.kind == "duplicate-content"]
+    # dst is not covered (sub2 holds a new file): sub2's copy is a place of its own; sizes tie: ranked by path
+    assert hints == [(("/dst/sub1", "/dst/sub3", "/dst/sub4"), 3 * BIG), (("/dst/sub2/a",), BIG)]
+
+
+def test_places_under_the_minimum_are_left_out_one_by_one(tmp_path):
+    add = layer_tar([folder("src"), file("src/a", blob(60)), file("src/b", blob(61)), file("src/c", blob(62))])
+    copy = layer_tar(
+        [
+            folder("dst"),
+            file("dst/a", blob(60)),
+            file("dst/b", blob(61)),
+            file("opt/keep", blob(63)),  # opt holds a file of its own: opt/cp is a place of its own
+            file("opt/cp/c", blob(62)),
+        ]
+    )
+    analysis = analyse(tmp_path, [BASE, add, copy], ["base", "add", "cp"])
+    paths = [h.paths for h in hint_report(analysis, BIG).hints if h.kind == "duplicate-content"]
+    assert paths == [("/dst",), ("/opt/cp",)]
+    paths = [h.paths for h in hint_report(analysis, BIG + 1).hints if h.kind == "duplicate-content"]
+    assert paths == [("/dst",)]
+
+
+def test_cache_files_are_neither_copies_nor_their_sources(tmp_path):
+    first = layer_tar([folder("src"), file("src/a", blob(70)), folder("tmp"), file("tmp/b", blob(71))])
+    second = layer_tar([folder("tmp"), file("tmp/a", blob(70)), folder("dst"), file("dst/b", blob(71))])
+    analysis = analyse(tmp_path, [BASE, first, second], ["base", "add", "cp"])
+    kinds = sorted((h.kind, h.layer, h.paths) for h in hint_report(analysis).hints)
+    assert kinds == [("temp-files", 1, ("/tmp/b",)), ("temp-files", 2, ("/tmp/a",))]
+
+
+def test_a_file_that_is_a_unit_and_a_covered_folder_keeps_both_in_order():
+    """Units of files are added at once unless one is a unit already: then file by file, as one list."""
+    from dive_py.analysis.hint_places import _Units
+
+    units = _Units(keep_files=True)
+    units.add_files(["a/b"], [5], "a")
+    units.add_folder("a/b", ["a/b/c", "a/b/d"], 7, "x")
+    assert (units.sizes, units.roots, units.named(["a/b"])) == ({"a/b": 12}, {"a/b": "a"}, ["a/b", "a/b/c", "a/b/d"])
+    units = _Units(keep_files=True)
+    units.add_folder("a/b", ["a/b/c"], 7, "a")
+    units.add_files(["a/x", "a/b"], [1, 5], "r")
+    assert units.sizes == {"a/b": 12, "a/x": 1} and units.roots == {"a/b": "r", "a/x": "r"}
+    assert units.named(["a/b", "a/x"]) == ["a/b/c", "a/b", "a/x"]
+    assert _Units(keep_files=False).named(["a/b"]) == []
