@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
-from dive_py.analysis.analyze import Analysis, complete_figures
+from dive_py.analysis.analyze import Analysis, complete_figures, long_lived
 from dive_py.analysis.hints import Hint
 from dive_py.contents.reader import ContentReader, ExtractResult
 from dive_py.errors import DivepyError
@@ -103,10 +103,13 @@ class ExplorerScreen(Screen):
     def load_extras(self) -> None:
         """Computes the figures left for after the first paint, then the hints and packages, off the UI thread."""
         try:
-            if self.analysis.final_size_bytes is None:
-                complete_figures(self.analysis)
-                self.app.call_from_thread(self.image_details.show_figures)
-            extras = compute_extras(self.analysis)
+            # The cyclic GC paused meanwhile: the walk keeps ~10^6 objects until the hints are made, and each
+            # full collection over them held the GIL for up to seconds, stalling a keystroke (2.9 s at 10^6).
+            with long_lived():
+                if self.analysis.final_size_bytes is None:
+                    complete_figures(self.analysis)
+                    self.app.call_from_thread(self.image_details.show_figures)
+                extras = compute_extras(self.analysis)
         except (DivepyError, OSError) as exc:
             self.app.call_from_thread(self.notify, f"hints and packages: {exc}", severity="warning")
             return
