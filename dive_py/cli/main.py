@@ -126,8 +126,10 @@ def _report(args: argparse.Namespace, analysis, rules, config_source: str) -> in
         write_json(analysis, args.json)
     from dive_py.reports.text import make_writer, render_ci, render_summary
 
-    markdown_to_stdout = args.markdown is not None and _markdown_target(args.markdown) == "-"
-    out = make_writer(sys.stderr if args.json == "-" or markdown_to_stdout else sys.stdout)
+    from dive_py.files import is_stdout
+
+    markdown_to_stdout = args.markdown is not None and is_stdout(_markdown_target(args.markdown) or "-")
+    out = make_writer(sys.stderr if (args.json and is_stdout(args.json)) or markdown_to_stdout else sys.stdout)
     if rules is not None:
         from dive_py.ci.rules import evaluate
 
