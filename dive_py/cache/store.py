@@ -115,7 +115,9 @@ def warn_link(path: str) -> None:
     if path in _WARNED or multiprocessing.parent_process() is not None:
         return
     _WARNED.add(path)
-    print(f"divepy: warning: cache: {path!r} is a link or not what the cache writes: skipped, not followed", file=sys.stderr)
+    # repr: a name planted in the cache folder is hostile text too (control characters shown escaped).
+    message = f"divepy: warning: cache: {path!r} is a link or not what the cache writes: skipped, not followed"
+    print(message, file=sys.stderr)
 
 
 _WARNED: set[str] = set()

@@ -124,9 +124,8 @@ def _report(args: argparse.Namespace, analysis, rules, config_source: str) -> in
         from dive_py.reports.export import write_json
 
         write_json(analysis, args.json)
-    from dive_py.reports.text import make_writer, render_ci, render_summary
-
     from dive_py.files import is_stdout
+    from dive_py.reports.text import make_writer, render_ci, render_summary
 
     markdown_to_stdout = args.markdown is not None and is_stdout(_markdown_target(args.markdown) or "-")
     out = make_writer(sys.stderr if (args.json and is_stdout(args.json)) or markdown_to_stdout else sys.stdout)
