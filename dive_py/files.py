@@ -391,6 +391,8 @@ def _give_open_mode(fd: int, name: str, folder_fd: int) -> None:
     try:
         st = os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
     except FileNotFoundError:
+        st = None
+    if st is None or not stat.S_ISREG(st.st_mode):  # nothing there (or a link put there since): a new file
         os.fchmod(fd, 0o666 & ~_umask())
         return
     if os.geteuid() == 0:
