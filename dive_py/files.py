@@ -6,14 +6,11 @@ an interrupted or failed write leaves the old file as it was and no temporary fi
 
 Only a regular file, or a path where nothing is yet, is replaced that way (:func:`write_text_atomic`):
 a device, a FIFO, a socket or a descriptor (``/dev/stdout``, ``/dev/fd/N``, bash's ``>(…)``) is written
-into, as ``>`` would, and a symbolic link is followed, its target replaced in the target's folder, so
-that ``--json /dev/null`` never turns the machine's ``/dev/null`` into a file, even as root.
+into, as ``>`` would, and a link is followed, its target replaced in the target's folder: ``--json
+/dev/null`` never turns ``/dev/null`` into a file, even as root. The cache's writes (``root=``) follow no
+link below the cache folder (folders made 0o700), so a link planted there never sends a write elsewhere.
 
-The cache's writes (``root=``) follow no link at all: every folder from the cache folder down is opened
-without following links (and created 0o700), so a link planted in the cache never sends a write elsewhere.
-
-There is no ``fsync``: none of divepy's files has needed to survive a power cut (reports are written again
-by the next run; cache entries are checked when read), and a flush per file would cost cache writes time.
+No ``fsync``: reports are written again by the next run, cache entries are checked when read.
 """
 
 from __future__ import annotations
@@ -175,8 +172,8 @@ def open_private_folder(root: str, relative: str, create: bool = True) -> int:
         OSError: a folder is missing (without ``create``) or cannot be made or opened.
     """
     parts = [] if relative in ("", ".") else relative.split(os.sep)
-    if ".." in parts:
-        raise ValueError(f"{relative!r} is not below the cache folder")
+    if ".." in parts:  # never, as callers build paths from the root; an OSError all the same, as callers expect
+        raise OSError(errno.EXDEV, "not below the cache folder", relative)
     if create:
         os.makedirs(root, mode=PRIVATE_FOLDER_MODE, exist_ok=True)
     fd = os.open(root, _DIR_FLAGS)
@@ -213,6 +210,7 @@ def open_below(root: str, path: str):  # noqa: ANN201 - BinaryIO
 
 
 def _open_folder_below(fd: int, name: str, path: str) -> int:
+    # A link with O_DIRECTORY | O_NOFOLLOW fails with ENOTDIR (ELOOP without O_DIRECTORY).
     try:
         return os.open(name, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=fd)
     except OSError as exc:
@@ -235,11 +233,7 @@ def _new_temp(folder_fd: int, prefix: str, suffix: str) -> tuple[str, int]:
 def write_atomically(path: str, data: bytes, *, prefix: str = ".tmp-", root: str | None = None) -> bool:
     """Writes a whole file atomically, creating its folder; False on any failure (for caches, which go on without).
 
-    Args:
-        path: the file to write.
-        data: its bytes.
-        prefix: the temporary file's name prefix.
-        root: the cache folder (see :class:`AtomicWriter`); a link below it makes the write fail.
+    ``prefix`` names the temporary file; ``root`` is the cache folder, as for :class:`AtomicWriter`.
     """
     try:
         writer = AtomicWriter(path, prefix=prefix, root=root)
@@ -254,8 +248,7 @@ class Output:
     """Where a report goes and how (:func:`output_for`)."""
 
     how: str
-    """``stdout``; ``fd`` (a descriptor of this process); ``in place`` (a device, a FIFO, a socket);
-    ``replace`` (a regular file or nothing yet: atomically)."""
+    """``stdout``, ``fd`` (ours), ``in place`` (a device, FIFO, socket), ``replace`` (a file or nothing yet)."""
     path: str
     """The path to write (a link's final target, for ``replace``)."""
     fd: int = -1
@@ -300,8 +293,7 @@ def replaces_file(path: str) -> bool:
 
 
 def is_stdout(path: str) -> bool:
-    """Whether a report flag's ``path`` is standard output (``-``, ``/dev/stdout``, ``/dev/fd/1``): the text
-    that would go there goes to standard error instead."""
+    """Whether ``path`` is standard output (``-``, ``/dev/stdout``, ``/dev/fd/1``): text reports then go to stderr."""
     try:
         target = output_for(path)
     except DivepyError:
