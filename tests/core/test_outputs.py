@@ -62,7 +62,10 @@ def _untouched(folder: Path, *names: str) -> None:
 @pytest.mark.parametrize("flag", REPORTS)
 def test_a_character_device_stays_a_device(tmp_path: Path, flag: str) -> None:
     device = tmp_path / "null"
-    os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # a null device of our own
+    try:
+        os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # a null device of our own
+    except PermissionError:
+        pytest.skip("this root may not make device nodes (no CAP_MKNOD)")
     done = _divepy("--ci", REPORTS[flag][-1], str(device), str(EXAMPLE))
     assert done.returncode == 0, done.stderr
     st = os.lstat(device)
