@@ -34,6 +34,9 @@ def build_diff_parser() -> argparse.ArgumentParser:
     parser.add_argument("base", metavar="BASE", help="the image before (archive, OCI folder or reference)")
     parser.add_argument("new", metavar="NEW", help="the image after")
     parser.add_argument("-j", "--json", metavar="FILE", help="write the comparison as JSON (- for stdout)")
+    parser.add_argument(
+        "--html", metavar="FILE", help="write a self-contained HTML page of the comparison (- for stdout)"
+    )
     source = parser.add_argument_group("image source (applies to both images)")
     source.add_argument(
         "--source",
@@ -78,7 +81,7 @@ def main_diff(argv: Sequence[str]) -> int:
     """
 
     args = build_diff_parser().parse_args(list(argv))
-    if not args.json and sys.stdout.isatty() and sys.stdin.isatty():
+    if not args.json and not args.html and sys.stdout.isatty() and sys.stdin.isatty():
         from dive_py.ui import run_diff_tui  # the only import of the UI here: it loads Textual
 
         return run_diff_tui(f"{args.base} and {args.new}", make_diff_loader(args))
@@ -92,8 +95,15 @@ def main_diff(argv: Sequence[str]) -> int:
 
         document = {**comparison_to_dict(comparison), **extras_to_dict(comparison)}
         write_text_atomic(args.json, json.dumps(document, indent=2) + "\n")
-    if not args.json:  # not a terminal: the text summary
-        render_diff(make_writer(sys.stdout), comparison)
+    if args.html:
+        from dive_py.reports.html_diff import html_diff
+        from dive_py.reports.html_report import write_html
+
+        write_html(args.html, html_diff(comparison))
+    if not args.json:  # not a terminal: the text summary (on stderr when the page goes to stdout)
+        from dive_py.files import is_stdout
+
+        render_diff(make_writer(sys.stderr if args.html and is_stdout(args.html) else sys.stdout), comparison)
     return EXIT_OK
 
 

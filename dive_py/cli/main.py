@@ -95,6 +95,10 @@ def run_image(args: argparse.Namespace) -> int:
     if ci_mode:
         rules, config_source = _rules_from(args)  # bad config fails before the slow load
     hint_min = _hint_min_bytes(args)
+    if args.html:
+        from dive_py.reports.treemap import require_squarify
+
+        require_squarify()  # a missing extra is one line before the slow load
     wants_ui = not ci_mode and not args.json and sys.stdout.isatty() and sys.stdin.isatty()
     if wants_ui:
         from dive_py.ui import run_tui
@@ -128,17 +132,30 @@ def _report(args: argparse.Namespace, analysis, rules, config_source: str) -> in
     from dive_py.reports.text import make_writer, render_ci, render_summary
 
     markdown_to_stdout = args.markdown is not None and is_stdout(_markdown_target(args.markdown) or "-")
-    out = make_writer(sys.stderr if (args.json and is_stdout(args.json)) or markdown_to_stdout else sys.stdout)
+    html_to_stdout = bool(args.html) and is_stdout(args.html)
+    json_to_stdout = bool(args.json) and is_stdout(args.json)
+    out = make_writer(sys.stderr if json_to_stdout or markdown_to_stdout or html_to_stdout else sys.stdout)
     if rules is not None:
         from dive_py.ci.rules import evaluate
 
         report = evaluate(rules, analysis, _baseline(args))
+        _write_html(args, analysis, report)
         _write_ci_reports(args, report)
         render_ci(out, report, config_source)
         return EXIT_OK if report.passed else EXIT_RULE_FAILED
+    _write_html(args, analysis, None)
     if not args.json:
         render_summary(out, analysis)
     return EXIT_OK
+
+
+def _write_html(args: argparse.Namespace, analysis, report) -> None:  # noqa: ANN001
+    """Writes ``--html FILE`` (before the text report, so a failure to write it is the one error line)."""
+    if not args.html:
+        return
+    from dive_py.reports.html_report import html_report, write_html
+
+    write_html(args.html, html_report(analysis, report))
 
 
 def _markdown_target(value: str) -> str | None:
@@ -157,7 +174,7 @@ def _write_ci_reports(args: argparse.Namespace, report) -> None:  # noqa: ANN001
     if args.junit:
         write_junit(report, args.junit)
     if args.markdown is not None:
-        write_markdown(report, args.markdown)
+        write_markdown(report, args.markdown, html_link=args.html)
 
 
 def _baseline(args: argparse.Namespace):  # noqa: ANN202 - Analysis | None

@@ -73,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
         "set, else stdout",
     )
     out.add_argument(
+        "--html",
+        metavar="FILE",
+        help="write a self-contained HTML report: summary, layers, treemap, hints (- for stdout; needs squarify)",
+    )
+    out.add_argument(
         "--hint-min-size",
         metavar="SIZE",
         help="leave out hints that would save less than SIZE (default 64kB; .dive-ci `hints: minSize:`)",
