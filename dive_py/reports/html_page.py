@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 
 LAYER_COLOURS = (
     "#4e79a7",
@@ -39,9 +40,16 @@ def esc(text: object) -> str:
     """Text safe as element content or a quoted attribute value: ``< > & " '`` escaped, control characters shown
     as ``\\xNN`` (a name may hold any byte but ``/`` and NUL)."""
     value = str(text)
-    if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in value):
-        value = "".join(ch if ord(ch) >= 32 and not 0x7F <= ord(ch) < 0xA0 else f"\\x{ord(ch):02x}" for ch in value)
+    if _CONTROL.search(value):
+        value = _CONTROL.sub(_visible, value)
     return html.escape(value, quote=True)
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _visible(match: re.Match) -> str:
+    return f"\\x{ord(match.group()):02x}"
 
 
 _SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"})

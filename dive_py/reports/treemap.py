@@ -8,25 +8,26 @@ makes a page of a few MB.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dive_py import format as fmt
 from dive_py.errors import ConfigError
-from dive_py.model import REGULAR
+from dive_py.model import DIRECTORY, REGULAR
 from dive_py.reports.html_page import esc, layer_colour
 from dive_py.trees.tree import FileTree, Node
 
 WIDTH, HEIGHT = 1200, 640
 """The view box of each view (the SVG scales to the page's width)."""
-MIN_CELL = 180.0
+MIN_CELL = 240.0
 """A cell under this area (px² of the view box) joins its folder's "N files" cell."""
 MIN_FOLDER = 3600.0
 """A folder this large or more shows its content inside it; a smaller one is a single cell."""
 HEADER = 14.0
 """Height of a folder's name strip."""
-MAX_VIEWS = 40
-CELL_BUDGET = 20000
+MAX_VIEWS = 30
+CELL_BUDGET = 8000
 """Cells drawn over all views at most (about 150 bytes each)."""
 
 
@@ -43,54 +44,109 @@ def require_squarify():  # noqa: ANN201 - the module
     return squarify
 
 
-@dataclass(slots=True)
 class Box:
-    """A file or folder of the final file system, with the bytes of the regular files below it."""
+    """A file or folder of the final file system, with the bytes of the regular files below it.
 
-    name: str
-    path: str
-    size: int = 0
-    layer: int = -1
-    """For a file the layer that last wrote it; for a folder the layer that wrote most of its bytes."""
-    files: int = 0
-    children: list[Box] | None = None
-    by_layer: dict[int, int] = field(default_factory=dict)
+    Folders are summed in one pass over the tree's nodes; a folder's children become boxes only when it is drawn
+    (:attr:`children`), and a path is built only for a drawn cell (:attr:`path`): a 10^5-file image draws a few
+    thousand.
+    """
+
+    __slots__ = ("name", "parent", "size", "layer", "files", "by_layer", "node", "_children", "_index")
+
+    def __init__(self, name: str, parent: Box | None, size: int = 0, layer: int = -1, node: Node | None = None):
+        self.name = name
+        self.parent = parent
+        self.size = size
+        self.layer = layer
+        """For a file the layer that last wrote it; for a folder the layer that wrote most of its bytes."""
+        self.files = 0 if node is not None else 1
+        self.by_layer: dict[int, int] | None = {} if node is not None else None
+        """A folder's bytes per layer that last wrote them (None for a file)."""
+        self.node = node
+        """A folder's tree node (None for a file)."""
+        self._children: list[Box] | None = None
+        self._index: dict[Node, Box] | None = None
+
+    @property
+    def is_dir(self) -> bool:
+        return self.node is not None
+
+    @property
+    def children(self) -> list[Box] | None:
+        """A folder's files and folders with bytes, biggest first (None for a file); made on first use."""
+        if self.node is None:
+            return None
+        if self._children is None:
+            kids = []
+            folders = self._index or {}
+            for name, child in (self.node.children or {}).items():
+                sub = folders.get(child)
+                if sub is not None:
+                    if sub.size:
+                        kids.append(sub)
+                    continue
+                flat = child.flat
+                entry = flat[-1] if flat else None
+                if entry is not None and entry.kind == REGULAR and entry.size > 0:
+                    kids.append(Box(name, self, entry.size, flat[-2]))
+            kids.sort(key=_biggest_first)
+            self._children = kids
+        return self._children
+
+    @property
+    def path(self) -> str:
+        """Absolute path (``/`` for the root)."""
+        names = []
+        box: Box | None = self
+        while box is not None and box.parent is not None:
+            names.append(box.name)
+            box = box.parent
+        return "/" + "/".join(reversed(names))
 
 
 def final_boxes(tree: FileTree) -> Box:
-    """The final file system as boxes: every regular file with bytes, folders summed, children biggest first."""
-    root = Box("", "/", children=[])
-    stack: list[tuple[Node, Box]] = [(tree.root, root)]
-    order: list[Box] = []
-    while stack:
-        node, box = stack.pop()
-        order.append(box)
-        for name, child in (node.children or {}).items():
-            flat = child.flat
-            if not flat or flat[-1] is None:
-                continue  # deleted: not in the final file system
-            entry = flat[-1]
-            if child.children is not None and entry.is_dir:
-                sub = Box(name, box.path.rstrip("/") + "/" + name, children=[])
-                box.children.append(sub)
-                stack.append((child, sub))
-            elif entry.kind == REGULAR and entry.size > 0:
-                box.children.append(Box(name, box.path.rstrip("/") + "/" + name, entry.size, flat[-2], 1))
-    for box in reversed(order):  # children before parents
-        by_layer: dict[int, int] = {}
-        for child in box.children:
-            box.size += child.size
-            box.files += child.files
-            if child.children is None:
-                by_layer[child.layer] = by_layer.get(child.layer, 0) + child.size
-            else:
-                for layer, size in child.by_layer.items():
-                    by_layer[layer] = by_layer.get(layer, 0) + size
-        box.children = [c for c in box.children if c.size > 0]
-        box.children.sort(key=lambda c: (-c.size, c.name))
-        box.by_layer = by_layer
+    """The final file system's root box, every folder summed: bytes, files and bytes per layer."""
+    root = Box("", None, node=tree.root)
+    folders: dict[Node, Box] = {tree.root: root}
+    made: list[Box] = []
+    get = folders.get
+    for node in tree.nodes:  # parents before children: a node is made after its parent
+        flat = node.flat
+        entry = flat[-1] if flat else None
+        if entry is None:
+            continue  # deleted (a deleted folder's nodes are deleted too): not in the final file system
+        kind = entry.kind
+        if kind == REGULAR:
+            size = entry.size
+            parent = get(node.parent)
+            if size and parent is not None:  # None: under a path that is no folder in the end
+                layer = flat[-2]
+                parent.size += size
+                parent.files += 1
+                by_layer = parent.by_layer
+                by_layer[layer] = by_layer.get(layer, 0) + size
+        elif kind == DIRECTORY and node.children is not None:
+            parent = get(node.parent)
+            if parent is not None:
+                box = folders[node] = Box(node.name, parent, node=node)
+                made.append(box)
+    for box in reversed(made):  # children before parents
+        parent = box.parent
+        parent.size += box.size
+        parent.files += box.files
+        into = parent.by_layer
+        for layer, part in box.by_layer.items():
+            into[layer] = into.get(layer, 0) + part
+    for box in (root, *made):
+        by_layer = box.by_layer
         box.layer = max(by_layer, key=lambda k: (by_layer[k], k)) if by_layer else -1
+        box._index = folders
     return root
+
+
+def _biggest_first(box: Box) -> tuple[int, str]:
+    return -box.size, box.name
 
 
 @dataclass
@@ -130,15 +186,10 @@ def render_treemap(root: Box, outlined: Callable[[str], bool]) -> TreemapViews:
 
 def _folders_with_views(root: Box) -> list[Box]:
     """The root, then folders biggest first (the ones worth zooming into: more than one child)."""
-    folders: list[Box] = []
-    stack = [root]
-    while stack:
-        box = stack.pop()
-        if box.children:
-            folders.append(box)
-            stack.extend(c for c in box.children if c.children is not None)
-    folders.sort(key=lambda b: (b is not root, -b.size, b.path))
-    return [b for b in folders if b is root or len(b.children or ()) > 1][:MAX_VIEWS]
+    index = root._index or {}
+    candidates = heapq.nsmallest(MAX_VIEWS * 3, (b for b in index.values() if b is not root), key=_biggest_first)
+    picked = [root] + [b for b in candidates if len(b.children or ()) > 1]
+    return picked[:MAX_VIEWS]
 
 
 def _crumbs(path: str, anchors: dict[str, str]) -> str:
@@ -175,7 +226,7 @@ class _Drawer:
         rects = self.squarify.squarify(self.squarify.normalize_sizes(sizes, w, h), x, y, w, h)
         for child, rect in zip(shown, rects, strict=False):
             cx, cy, cw, ch = rect["x"], rect["y"], rect["dx"], rect["dy"]
-            if child.children is not None and cw * ch >= MIN_FOLDER and cw > 30 and ch > 30:
+            if child.is_dir and cw * ch >= MIN_FOLDER and cw > 30 and ch > 30:
                 self.folder(child, cx, cy, cw, ch)
             else:
                 self.cell(child, cx, cy, cw, ch)
@@ -186,10 +237,11 @@ class _Drawer:
     def cell(self, box: Box, x: float, y: float, w: float, h: float, *, folder: bool = False) -> None:
         """One file, or one folder drawn whole (a link to its view when it has one)."""
         self.cells += 1
-        is_dir = box.children is not None
+        is_dir = box.is_dir
+        path = box.path
         kind = f"{box.files} files, mostly " if is_dir else ""
-        tip = f"{box.path}{'/' if is_dir else ''}  {fmt.size(box.size)}  {kind}layer {box.layer}"
-        hint = self.outlined(box.path)
+        tip = f"{path}{'/' if is_dir else ''}  {fmt.size(box.size)}  {kind}layer {box.layer}"
+        hint = self.outlined(path)
         if hint:
             tip += "  (named by a hint)"
         fill = layer_colour(box.layer) + ('" fill-opacity=".35' if folder else "")
@@ -199,7 +251,7 @@ class _Drawer:
             f'fill="{fill}"{outline}/>'
         )
         text = _label(box, x, y, w, h, folder)
-        anchor = self.anchors.get(box.path) if is_dir and box.path != self.view_path else None
+        anchor = self.anchors.get(path) if is_dir and path != self.view_path else None
         if anchor:
             self.parts.append(f'<a href="#{anchor}" data-l="{box.layer}"><title>{esc(tip)}</title>{rect}{text}</a>')
         else:
@@ -212,7 +264,7 @@ class _Drawer:
         files = 0
         for child in rest:
             files += child.files
-            for layer, size in child.by_layer.items() if child.children is not None else [(child.layer, child.size)]:
+            for layer, size in child.by_layer.items() if child.by_layer is not None else [(child.layer, child.size)]:
                 by_layer[layer] = by_layer.get(layer, 0) + size
         layer = max(by_layer, key=lambda k: (by_layer[k], k))
         size = sum(c.size for c in rest)
@@ -242,7 +294,7 @@ def _label(box: Box, x: float, y: float, w: float, h: float, folder: bool) -> st
     """The cell's name and layer (``L4``: the layer in text, not only in colour) when there is room."""
     if w < 28 or h < 12:
         return ""
-    suffix = "/" if box.children is not None else ""
+    suffix = "/" if box.is_dir else ""
     text = f"{box.name}{suffix} L{box.layer}"
     room = int((w - 4) / 6.2)
     if room < 3:
