@@ -9,6 +9,7 @@ makes a page of a few MB.
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -107,10 +108,11 @@ class Box:
 
 def final_boxes(tree: FileTree) -> Box:
     """The final file system's root box, every folder summed: bytes, files and bytes per layer."""
-    root = Box("", None, node=tree.root)
-    folders: dict[Node, Box] = {tree.root: root}
-    made: list[Box] = []
-    get = folders.get
+    # One pass over the nodes with one dict update per file (the cost at 10^5 files), then the folders.
+    sizes: dict[tuple[Node, int], int] = {}
+    get = sizes.get
+    parents: list[Node] = []
+    folder_nodes: list[Node] = []
     for node in tree.nodes:  # parents before children: a node is made after its parent
         flat = node.flat
         entry = flat[-1] if flat else None
@@ -119,18 +121,29 @@ def final_boxes(tree: FileTree) -> Box:
         kind = entry.kind
         if kind == REGULAR:
             size = entry.size
-            parent = get(node.parent)
-            if size and parent is not None:  # None: under a path that is no folder in the end
-                layer = flat[-2]
-                parent.size += size
-                parent.files += 1
-                by_layer = parent.by_layer
-                by_layer[layer] = by_layer.get(layer, 0) + size
+            if size:
+                key = (node.parent, flat[-2])
+                sizes[key] = get(key, 0) + size
+                parents.append(node.parent)
         elif kind == DIRECTORY and node.children is not None:
-            parent = get(node.parent)
-            if parent is not None:
-                box = folders[node] = Box(node.name, parent, node=node)
-                made.append(box)
+            folder_nodes.append(node)
+    root = Box("", None, node=tree.root)
+    folders: dict[Node, Box] = {tree.root: root}
+    made: list[Box] = []
+    for node in folder_nodes:
+        parent = folders.get(node.parent)
+        if parent is not None:  # None: under a path that is no folder in the end
+            box = folders[node] = Box(node.name, parent, node=node)
+            made.append(box)
+    for (node, layer), size in sizes.items():
+        box = folders.get(node)
+        if box is not None:
+            box.size += size
+            box.by_layer[layer] = size
+    for node, count in Counter(parents).items():
+        box = folders.get(node)
+        if box is not None:
+            box.files += count
     for box in reversed(made):  # children before parents
         parent = box.parent
         parent.size += box.size
