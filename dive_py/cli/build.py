@@ -23,7 +23,7 @@ ENGINES = ("docker", "podman")
 _OWN_SWITCHES = {"--ci", "--debug", "--insecure", "--ignore-errors", "-i"}
 """divepy flags without a value that ``divepy build`` keeps for itself."""
 
-_OWN_OPTIONS = {"--json", "-j", "--ci-config", "--engine"}
+_OWN_OPTIONS = {"--json", "-j", "--ci-config", "--engine", "--html"}
 """divepy flags with a value that ``divepy build`` keeps for itself (the rest go to the build)."""
 
 

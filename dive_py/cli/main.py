@@ -99,7 +99,7 @@ def run_image(args: argparse.Namespace) -> int:
         from dive_py.reports.treemap import require_squarify
 
         require_squarify()  # a missing extra is one line before the slow load
-    wants_ui = not ci_mode and not args.json and sys.stdout.isatty() and sys.stdin.isatty()
+    wants_ui = not ci_mode and not args.json and not args.html and sys.stdout.isatty() and sys.stdin.isatty()
     if wants_ui:
         from dive_py.ui import run_tui
 

@@ -184,3 +184,10 @@ def test_seed_page_file_is_under_the_size_it_was(tmp_path, seed_page):
     """A guard on the cell budget: the seed's ~600 files make a page of well under a megabyte."""
     assert len(seed_page.encode()) < 1_200_000
     assert Path(EXAMPLE).exists()
+
+
+def test_divepy_build_keeps_html_for_itself():
+    from dive_py.cli.build import split_build_args
+
+    own, build, _engine = split_build_args(["--html", "r.html", "-t", "app", "."], set())
+    assert own == ["--html", "r.html"] and build == ["-t", "app", "."]
