@@ -96,10 +96,10 @@ def main_diff(argv: Sequence[str]) -> int:
         document = {**comparison_to_dict(comparison), **extras_to_dict(comparison)}
         write_text_atomic(args.json, json.dumps(document, indent=2) + "\n")
     if args.html:
+        from dive_py.files import write_text_atomic
         from dive_py.reports.html_diff import html_diff
-        from dive_py.reports.html_report import write_html
 
-        write_html(args.html, html_diff(comparison))
+        write_text_atomic(args.html, html_diff(comparison))
     if not args.json:  # not a terminal: the text summary (on stderr when the page goes to stdout)
         from dive_py.files import is_stdout
 

@@ -153,9 +153,10 @@ def _write_html(args: argparse.Namespace, analysis, report) -> None:  # noqa: AN
     """Writes ``--html FILE`` (before the text report, so a failure to write it is the one error line)."""
     if not args.html:
         return
-    from dive_py.reports.html_report import html_report, write_html
+    from dive_py.files import write_text_atomic
+    from dive_py.reports.html_report import html_report
 
-    write_html(args.html, html_report(analysis, report))
+    write_text_atomic(args.html, html_report(analysis, report))
 
 
 def _markdown_target(value: str) -> str | None:

@@ -13,8 +13,7 @@ from dive_py import format as fmt
 from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.extras import hint_report, package_report
 from dive_py.ci.rules import CiReport, RuleStatus
-from dive_py.files import write_text_atomic
-from dive_py.reports.figures import SPECS, metric_text
+from dive_py.reports.figures import rule_figure
 from dive_py.reports.html_page import esc, layer_colour, page, table, td
 from dive_py.reports.treemap import final_boxes, render_treemap, require_squarify
 
@@ -75,15 +74,6 @@ def html_report(
     return page(f"divepy: {name}", "".join(body), data)
 
 
-def write_html(path: str, text: str) -> None:
-    """Writes the page (atomically, or into a FIFO, descriptor or stdout as the report flags do).
-
-    Raises:
-        DivepyError: it cannot be written.
-    """
-    write_text_atomic(path, text)
-
-
 def _summary(analysis: Analysis, fixable: int, report: CiReport | None) -> str:
     figures = [
         ("Size", fmt.size(analysis.size_bytes)),
@@ -107,16 +97,12 @@ def _summary(analysis: Analysis, fixable: int, report: CiReport | None) -> str:
     )
     rows = []
     for result in report.results:
-        spec = SPECS.get(result.key)
-        actual = result.actual
-        if actual is None and spec is not None and not (spec.needs_baseline and report.baseline is None):
-            actual = spec.metric(report.analysis, report.baseline)
         status = result.status.name
         rows.append(
             [
                 td(result.key),
                 f'<td class="{status.lower()}">{esc(status)}</td>',
-                td(metric_text(spec, actual), cls="num"),
+                td(rule_figure(result, report), cls="num"),
                 td(result.configuration, cls="num"),
             ]
         )

@@ -17,7 +17,7 @@ from dive_py.ci.rules import CiReport, RuleResult, RuleStatus
 from dive_py.errors import DivepyError
 from dive_py.files import replaces_file, write_text_atomic
 from dive_py.reports.diff import DiffSummary, summarize
-from dive_py.reports.figures import SPECS, metric_text
+from dive_py.reports.figures import rule_figure
 
 MARKDOWN_ROWS = 10
 """Rows of each file table in the Markdown summary: a pull-request comment must stay short."""
@@ -28,9 +28,7 @@ STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 _ICON = {RuleStatus.PASS: "✅ PASS", RuleStatus.FAIL: "❌ FAIL", RuleStatus.SKIP: "⏭️ SKIP"}
 
 
-def markdown_summary(
-    report: CiReport, comparison: ImageComparison | None = None, html_link: str | None = None
-) -> str:
+def markdown_summary(report: CiReport, comparison: ImageComparison | None = None, html_link: str | None = None) -> str:
     """The verdict, each rule's figure and threshold, a chart of the layers' sizes, the top inefficient files and,
     with a baseline, the change.
 
@@ -148,13 +146,7 @@ def _rule_cell(result: RuleResult) -> str:
 
 def _rule_value(result: RuleResult, report: CiReport) -> str:
     """The rule's figure; a disabled rule still shows it, when it can be computed."""
-    spec = SPECS.get(result.key)
-    if spec is None:
-        return "" if result.actual is None else str(result.actual)
-    actual = result.actual
-    if actual is None and not (spec.needs_baseline and report.baseline is None):
-        actual = spec.metric(report.analysis, report.baseline)
-    return metric_text(spec, actual)
+    return rule_figure(result, report)
 
 
 def _change_section(summary: DiffSummary) -> list[str]:
