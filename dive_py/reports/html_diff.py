@@ -17,8 +17,8 @@ from dive_py.reports.html_page import CHANGE_COLOURS, esc, layer_colour, page, t
 
 CHANGE_ROWS = 300
 """Rows of the biggest-changes table (``divepy diff --json`` has them all)."""
-FOLDER_DEPTH = 3
-"""Folders summed down to this depth (``/usr/local/lib``)."""
+FOLDER_DEPTH = 5
+"""Folders summed down to this depth (``/usr/local/tomcat/webapps/docs``)."""
 FOLDER_ROWS = 40
 
 _CLASS = {"+": "add", "-": "del", "~": "mod", ">": "mod"}
@@ -146,9 +146,10 @@ def _folders(comparison: ImageComparison) -> str:
     scale = max(grew + shrank for grew, shrank in deltas.values()) or 1
     rows = []
     for folder, (grew, shrank) in ranked:
-        bar = (
-            f'<span class="sw" style="width:{200 * grew / scale:.0f}px;background:{CHANGE_COLOURS["+"]}"></span>'
-            f'<span class="sw" style="width:{200 * shrank / scale:.0f}px;background:{CHANGE_COLOURS["-"]}"></span>'
+        bar = "".join(
+            f'<span class="sw" style="width:{200 * part / scale:.0f}px;background:{CHANGE_COLOURS[mark]}"></span>'
+            for mark, part in (("+", grew), ("-", shrank))
+            if part
         )
         rows.append(
             [
