@@ -28,7 +28,7 @@ MIN_FOLDER = 3600.0
 HEADER = 14.0
 """Height of a folder's name strip."""
 MAX_VIEWS = 30
-CELL_BUDGET = 8000
+CELL_BUDGET = 5000
 """Cells drawn over all views at most (about 150 bytes each)."""
 
 
