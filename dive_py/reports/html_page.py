@@ -122,7 +122,7 @@ svg.tm{width:100%;height:auto;border:1px solid #999;background:#f4f4f4}svg.tm te
 pointer-events:none}svg.tm .hint{stroke:#000;stroke-width:3;stroke-dasharray:6 3}svg.tm a:hover rect{opacity:.8}
 .crumbs{margin:6px 0}.legend span{margin-right:12px;white-space:nowrap}
 #tip{position:fixed;pointer-events:none;background:#222;color:#fff;padding:4px 8px;border-radius:4px;
-font-size:12px;display:none;max-width:520px;z-index:9}
+font-size:12px;display:none;max-width:520px;z-index:9;white-space:pre-line}
 .mark{font-family:monospace;font-weight:bold}.add{color:#1a7f37}.del{color:#cf222e}.mod{color:#9a6700}
 details{margin:6px 0}summary{cursor:pointer}
 """
@@ -143,18 +143,22 @@ document.querySelectorAll("table.sortable").forEach(function(t){
     });
   });
 });
+var data=document.getElementById("divepy-data"),layers=[];
+if(data){try{window.divepyData=JSON.parse(data.textContent);layers=window.divepyData.layers||[];}
+catch(err){console.warn(err);}}
 var tip=document.createElement("div");tip.id="tip";document.body.appendChild(tip);
 document.querySelectorAll("svg.tm").forEach(function(svg){
   svg.addEventListener("mousemove",function(e){
-    var el=e.target.closest("[data-tip]");
+    var el=e.target.closest("[data-l]");
     if(!el){tip.style.display="none";return;}
-    tip.textContent=el.getAttribute("data-tip");tip.style.display="block";
+    var title=el.querySelector("title"),layer=layers[+el.getAttribute("data-l")];
+    tip.textContent=(title?title.textContent:"")+(layer?"\nlayer "+layer.index+": "+layer.command:"");
+    tip.style.display="block";
     tip.style.left=Math.min(e.clientX+12,window.innerWidth-540)+"px";tip.style.top=(e.clientY+14)+"px";
   });
   svg.addEventListener("mouseleave",function(){tip.style.display="none";});
 });
-var data=document.getElementById("divepy-data");
-if(data){try{window.divepyData=JSON.parse(data.textContent);}catch(err){console.warn(err);}}
 })();
 """
-"""The script on top: sortable tables and cell details on hover; the page reads the same without it."""
+"""The script on top: sortable tables, and on hover a cell's details with its layer's command (from the JSON data);
+the page reads the same without it (each cell's ``<title>`` is its text)."""

@@ -3,7 +3,7 @@ wrote it, as inline SVG with one view per big folder (links between views are an
 
 The layout is ``squarify``'s (the ``html`` extra). Files too small to see in a view are one "N files" cell;
 views are made for the biggest folders until :data:`CELL_BUDGET` cells are drawn, so a 10^5-file image still
-makes a page of a few MB.
+makes a page of about a megabyte.
 """
 
 from __future__ import annotations

@@ -86,8 +86,14 @@ def test_a_folder_view_opens_by_its_anchor_and_sorting_works(browser, seed, tmp_
         "th.click(); out.push(+t.tBodies[0].rows[0].cells[1].getAttribute('data-v'));"
         "th.click(); out.push(+t.tBodies[0].rows[0].cells[1].getAttribute('data-v')); out"
     )
-    run = _open(browser, page, zoom=zoom, sort=sort)
+    hover = (
+        "var cell = document.querySelector(\"#tm-0 [data-l='4'] rect\"), box = cell.getBoundingClientRect();"
+        'cell.dispatchEvent(new MouseEvent("mousemove", {bubbles: true, clientX: box.x + 2, clientY: box.y + 2}));'
+        'document.getElementById("tip").textContent'
+    )
+    run = _open(browser, page, hover=hover, zoom=zoom, sort=sort)
     assert run.errors == []
+    assert "/usr/local/tomcat/webapps" in run.values["hover"] and "layer 4: sleep 1000" in run.values["hover"]
     assert run.values["zoom"] == "tm-1"
     wasted = [item.cumulative_bytes for item in seed.inefficiencies]
     assert run.values["sort"] == [min(wasted), max(wasted)]  # one click ascending, the next descending
