@@ -119,6 +119,8 @@ def test_the_diff_page_names_copies_and_growth_by_folder_and_layer(tmp_path, see
     assert "copy of /usr/local/tomcat/webapps.dist/docs/manager-howto.html" in text
     assert "/usr/local/tomcat" in text and "+ new" in text and "sleep 1000" in text
     assert re.search(r"\+\s*539 added", text)
+    folders = page[page.index('id="folders"') : page.index('id="biggest"')]
+    assert re.search(r'>/usr/local/tomcat/webapps</td><td class="num" data-v="\d+">\+3\.4 MB<', folders)
 
 
 def test_hostile_names_stay_text_in_the_diff_page(tmp_path, seed):
