@@ -53,21 +53,38 @@ class Box:
     thousand.
     """
 
-    __slots__ = ("name", "parent", "size", "layer", "files", "by_layer", "node", "_children", "_index")
+    __slots__ = ("name", "parent", "size", "_layer", "files", "by_layer", "node", "_children", "_index")
 
-    def __init__(self, name: str, parent: Box | None, size: int = 0, layer: int = -1, node: Node | None = None):
+    def __init__(
+        self,
+        name: str,
+        parent: Box | None,
+        size: int = 0,
+        layer: int = -1,
+        node: Node | None = None,
+        index: dict[Node, Box] | None = None,
+    ) -> None:
         self.name = name
         self.parent = parent
         self.size = size
-        self.layer = layer
-        """For a file the layer that last wrote it; for a folder the layer that wrote most of its bytes."""
+        self._layer: int | None = layer if node is None else None
         self.files = 0 if node is not None else 1
         self.by_layer: dict[int, int] | None = {} if node is not None else None
         """A folder's bytes per layer that last wrote them (None for a file)."""
         self.node = node
         """A folder's tree node (None for a file)."""
         self._children: list[Box] | None = None
-        self._index: dict[Node, Box] | None = None
+        self._index = index
+        """Every folder's box by its node (shared by all of them)."""
+
+    @property
+    def layer(self) -> int:
+        """For a file the layer that last wrote it; for a folder the layer that wrote most of its bytes (on use:
+        most folders are never drawn)."""
+        if self._layer is None:
+            by_layer = self.by_layer or {}
+            self._layer = max(by_layer, key=lambda k: (by_layer[k], k)) if by_layer else -1
+        return self._layer
 
     @property
     def is_dir(self) -> bool:
@@ -127,13 +144,13 @@ def final_boxes(tree: FileTree) -> Box:
                 parents.append(node.parent)
         elif kind == DIRECTORY and node.children is not None:
             folder_nodes.append(node)
-    root = Box("", None, node=tree.root)
-    folders: dict[Node, Box] = {tree.root: root}
+    folders: dict[Node, Box] = {}
+    root = folders[tree.root] = Box("", None, node=tree.root, index=folders)
     made: list[Box] = []
     for node in folder_nodes:
         parent = folders.get(node.parent)
         if parent is not None:  # None: under a path that is no folder in the end
-            box = folders[node] = Box(node.name, parent, node=node)
+            box = folders[node] = Box(node.name, parent, node=node, index=folders)
             made.append(box)
     for (node, layer), size in sizes.items():
         box = folders.get(node)
@@ -151,10 +168,6 @@ def final_boxes(tree: FileTree) -> Box:
         into = parent.by_layer
         for layer, part in box.by_layer.items():
             into[layer] = into.get(layer, 0) + part
-    for box in (root, *made):
-        by_layer = box.by_layer
-        box.layer = max(by_layer, key=lambda k: (by_layer[k], k)) if by_layer else -1
-        box._index = folders
     return root
 
 
