@@ -152,7 +152,7 @@ class _Extraction:
             else:
                 stamps[path].mtime_ns = header.mtime_ns
         for path in sorted(missing):  # the tree says the layer wrote it, its blob does not hold it
-            self.result.skipped.extend(f"/{item.node.path}: not found in layer {at + 1}'s blob" for item in files[path])
+            self.result.skipped.extend(f"/{item.node.path}: not found in layer {at}'s blob" for item in files[path])
 
     def _write_file(self, items: list[_Item], stream, mtime_ns: int) -> None:  # noqa: ANN001 - a member stream
         """Copies one member's bytes to every item that shares them (hard links), then mode and time."""

@@ -107,7 +107,7 @@ def build_image(
         ready=ready,
     )
     for index, ref in enumerate(plan.layers):
-        what = f"{files.what}: layer {index + 1} ({ref.blob})"
+        what = f"{files.what}: layer {index} ({ref.blob})"
         report = _layer_progress(options.progress, f"layer {index + 1}/{len(plan.layers)}", done, total)
         try:
             found = prefetched.pop(index, None)

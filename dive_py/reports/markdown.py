@@ -75,7 +75,7 @@ def _hint_section(analysis: Analysis) -> list[str]:
     ]
     for hint in report.hints[:MARKDOWN_ROWS]:
         paths = ", ".join(_code(path) for path in hint.paths[:3]) + (" …" if len(hint.paths) > 3 else "")
-        lines.append(f"| {fmt.size(hint.bytes)} | {hint.kind} | {hint.layer + 1} | {paths} | {_cell(hint.fix)} |")
+        lines.append(f"| {fmt.size(hint.bytes)} | {hint.kind} | {hint.layer} | {paths} | {_cell(hint.fix)} |")
     if len(report.hints) > MARKDOWN_ROWS:
         lines.append(f"\n… and {len(report.hints) - MARKDOWN_ROWS} more (`divepy --json` lists them all)")
     return lines

@@ -101,7 +101,7 @@ def render_summary(out: ReportWriter, analysis: Analysis) -> None:
     out.print(("Layers:", "bold"))
     for layer in image.layers:
         command = layer.short_command if layer.index else f"FROM {layer.id[:15]}"
-        out.print(f"  {layer.index + 1:>3}  {fmt.size(layer.size_bytes):>8}  {command[:100]}")
+        out.print(f"  {layer.index:>3}  {fmt.size(layer.size_bytes):>8}  {command[:100]}")
     out.print()
     render_metrics(out, analysis)
     out.print()
@@ -151,7 +151,7 @@ def render_hints(out: ReportWriter, analysis: Analysis) -> None:
     out.print((title, "bold"))
     for hint in report.hints[:HINT_ROWS]:
         more = f" (+{len(hint.paths) - 1} more)" if len(hint.paths) > 1 else ""
-        out.print(f"  {fmt.size(hint.bytes):>9}  {hint.kind:<17}  layer {hint.layer + 1}: {hint.paths[0]}{more}")
+        out.print(f"  {fmt.size(hint.bytes):>9}  {hint.kind:<17}  layer {hint.layer}: {hint.paths[0]}{more}")
         out.print(("             fix: ", "dim"), hint.fix)
     if len(report.hints) > HINT_ROWS:
         out.print(f"  ... and {len(report.hints) - HINT_ROWS} more (--json lists them all)")

@@ -53,7 +53,7 @@ def plan_oci(files: ImageFiles, tag: str | None, platform: str | None) -> ImageP
     diff_ids = diff_ids_of(files, config, len(descriptors))
     layers = []
     for position, layer in enumerate(descriptors):
-        blob, digest = blob_name(files, layer, f"layer {position + 1}")
+        blob, digest = blob_name(files, layer, f"layer {position}")
         layers.append(
             LayerRef(
                 blob=blob,

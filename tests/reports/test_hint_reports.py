@@ -23,7 +23,7 @@ def test_ci_markdown_junit_show_the_top_hints(tmp_path, capsys):
     assert main([str(EXAMPLE), "--ci", "--no-cache", "--markdown", str(md), "--junit", str(junit)]) == 0
     text = capsys.readouterr().out
     assert "Hints: 3.4 MB" in text and "duplicate-content" in text and "`mv`" in text
-    assert "| duplicate-content | 5 | `/usr/local/tomcat/webapps` |" in md.read_text()
+    assert "| duplicate-content | 4 | `/usr/local/tomcat/webapps` |" in md.read_text()
     assert "fix: use `mv`" in junit.read_text()
 
 

@@ -106,7 +106,7 @@ def plan_from_manifest(
     for index, descriptor in enumerate(descriptors):
         digest = descriptor.get("digest") if isinstance(descriptor, dict) else None
         if not isinstance(digest, str) or not digest.startswith("sha256:"):
-            raise ImageFormatError(f"{what}: layer {index + 1} has no sha256 digest")
+            raise ImageFormatError(f"{what}: layer {index} has no sha256 digest")
         blob = "blobs/sha256/" + digest[7:]
         sizes[blob] = int(descriptor.get("size") or 0)
         diff_id = diff_ids[index] if isinstance(diff_ids[index], str) else ""
