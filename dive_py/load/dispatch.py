@@ -21,6 +21,7 @@ from dive_py.sources.container import open_container
 from dive_py.sources.containerd import open_containerd_image
 from dive_py.sources.engine import open_docker_image
 from dive_py.sources.layouts import ImagePlan, plan_image
+from dive_py.sources.platforms import require_platform
 from dive_py.sources.podman import open_podman_image
 from dive_py.sources.reference import (
     ARCHIVE_SOURCES,
@@ -50,7 +51,18 @@ def open_source(ref: str, options: LoadOptions) -> OpenedSource:
     Raises:
         DivepyError: the reference cannot be read as an image; for a bare name sent to the default
             store, the message says which sources were tried.
+        ImageSelectionError: also when ``--platform`` names another platform than the image's config.
     """
+    opened = _open(ref, options)
+    try:
+        require_platform(opened.plan, options.platform, opened.name)
+    except BaseException:
+        opened.files.close()
+        raise
+    return opened
+
+
+def _open(ref: str, options: LoadOptions) -> OpenedSource:
     reference = parse_reference(ref, options.source)
     if reference.source in ARCHIVE_SOURCES:
         return _open_archive(ref, reference, options)

@@ -19,6 +19,7 @@ from dive_py.load.parallel import prefetch_scans
 from dive_py.model import Image, Layer, LayerScan, ProgressCallback, Read
 from dive_py.sources.base import ImageFiles
 from dive_py.sources.layouts import ImagePlan, plan_image
+from dive_py.sources.platforms import plan_platform, require_platform
 from dive_py.sources.stream import open_stream
 
 LayerReady = Callable[[int, LayerScan], bool]
@@ -54,6 +55,7 @@ def load_stream(read: Read, what: str, options: LoadOptions | None = None) -> Im
     files = open_stream(read, what, progress=options.progress, blobs=blobs)
     try:
         plan = plan_image(files, tag=options.tag, platform=options.platform)
+        require_platform(plan, options.platform, what)
         return build_image(files, plan, what, options)
     finally:
         files.close()
@@ -151,6 +153,7 @@ def build_image(
         config_digest=plan.config_digest,
         config=plan.config,
         source=plan.source,
+        platform=plan_platform(plan),
         warnings=warnings,
         blobs=SourceBlobs(files, [ref.blob for ref in plan.layers]),
     )

@@ -51,6 +51,7 @@ def analysis_to_dict(analysis: Analysis) -> dict[str, Any]:
             "name": analysis.image.name,
             "tags": analysis.image.tags,
             "source": analysis.image.source,
+            "platform": analysis.image.platform,
             "warnings": [*analysis.warnings, *package_report(analysis).warnings],
             "fixableBytes": hints.fixable_bytes,
             "fixablePercent": hints.fixable_ratio,

@@ -95,9 +95,15 @@ class _StyledWriter:
         self.console.print(self._assemble(*parts))
 
 
+def platform_shown(analysis: Analysis) -> str:
+    """The platform the image's config states (the one analysed), or that it states none."""
+    return analysis.image.platform or "unknown (the image config names none)"
+
+
 def render_summary(out: ReportWriter, analysis: Analysis) -> None:
     image = analysis.image
     out.print(("Image:", "bold"), f" {image.name}  ({image.source}, {len(image.layers)} layers)")
+    out.print(("Platform:", "bold"), f" {platform_shown(analysis)}")
     out.print(("Layers:", "bold"))
     for layer in image.layers:
         command = layer.short_command if layer.index else f"FROM {layer.id[:15]}"
@@ -158,7 +164,8 @@ def render_hints(out: ReportWriter, analysis: Analysis) -> None:
 
 
 def render_ci(out: ReportWriter, report: CiReport, config_source: str) -> None:
-    """Prints metrics, inefficient files, hints, each rule's verdict and the summary line."""
+    """Prints the platform analysed, metrics, inefficient files, hints, each rule's verdict and the summary line."""
+    out.print(("Platform:", "bold"), f" {platform_shown(report.analysis)}")
     render_metrics(out, report.analysis)
     out.print()
     render_inefficiencies(out, report.analysis)

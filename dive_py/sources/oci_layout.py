@@ -15,7 +15,7 @@ from dive_py.sources.artifacts import artifact_type, descriptor_artifact_type
 from dive_py.sources.base import ImageFiles
 from dive_py.sources.choice import Candidate, choose
 from dive_py.sources.plan import ImagePlan, LayerRef, diff_ids_of, load_json, text
-from dive_py.sources.platforms import platform_text
+from dive_py.sources.platforms import config_platform, platform_text
 
 INDEX_TYPES = {
     "application/vnd.oci.image.index.v1+json",
@@ -41,7 +41,7 @@ def plan_oci(files: ImageFiles, tag: str | None, platform: str | None) -> ImageP
     candidates = _expand_index(files, index, [], None, depth=0)
     if not candidates:
         raise ImageFormatError(f"{files.what}: index.json lists no image manifest")
-    chosen = choose(candidates, files.what, tag, platform)
+    chosen = choose(candidates, files.what, tag, platform, lambda c: _config_platform(files, c.payload))
     descriptor = chosen.payload
     manifest_name, _ = blob_name(files, descriptor, "image manifest")
     manifest = load_json(files, manifest_name, dict)
@@ -64,7 +64,7 @@ def plan_oci(files: ImageFiles, tag: str | None, platform: str | None) -> ImageP
                 expected_diff_id=diff_ids[position] or None,
             )
         )
-    return ImagePlan("oci", config, config_digest, layers, chosen.names)
+    return ImagePlan("oci", config, config_digest, layers, chosen.names, platform=chosen.platform)
 
 
 def blob_name(files: ImageFiles, descriptor: Any, what: str) -> tuple[str, str]:
@@ -106,6 +106,17 @@ def _expand_index(files: ImageFiles, index: dict, names: list[str], platform: st
             digest = text(descriptor.get("digest")) or ""
             found.append(Candidate(digest, ref_names, plat, _artifact(files, descriptor), descriptor))
     return found
+
+
+def _config_platform(files: ImageFiles, descriptor: Any) -> str | None:
+    """The platform the config of a manifest states (for index entries that name none); None when it
+    states none or cannot be read (then choosing it reports what is wrong)."""
+    try:
+        manifest_name, _ = blob_name(files, descriptor, "image manifest")
+        config_name, _ = blob_name(files, load_json(files, manifest_name, dict).get("config"), "image config")
+        return config_platform(load_json(files, config_name, dict))
+    except ImageFormatError:
+        return None
 
 
 def _ref_names(descriptor: dict) -> list[str]:

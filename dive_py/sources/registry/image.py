@@ -125,7 +125,8 @@ def open_registry_image(
         ImageSelectionError: the index has no image for the wanted platform.
     """
     cache = cache or BlobCache()
-    manifest, manifest_digest = resolve_manifest(client, name, platform, cache)
+    manifest, manifest_digest, stated = resolve_manifest(client, name, platform, cache)
     plan, sizes = plan_from_manifest(client, name, manifest, cache)
+    plan.platform = stated
     plan.source = f"registry ({manifest.get('mediaType') or 'manifest'} {manifest_digest[:19]})"
     return RegistryImage(client, name, cache, sizes), plan

@@ -24,9 +24,11 @@ MANIFEST_ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFE
 
 def resolve_manifest(
     client: RegistryClient, name: ImageName, platform: str | None, cache: BlobCache
-) -> tuple[dict, str]:
-    """Fetches the manifest for the reference, descending through an index to one platform."""
+) -> tuple[dict, str, str | None]:
+    """Fetches the manifest for the reference, descending through an index to one platform; with it, its
+    digest and the platform the index entry states (None when no index led to it)."""
     data, digest = _fetch_manifest(client, name, name.reference, cache)
+    stated = None
     for _depth in range(4):
         manifest = _json_object(data, f"registry://{name}: manifest")
         media_type = manifest.get("mediaType")
@@ -36,8 +38,10 @@ def resolve_manifest(
             kind = artifact_type(manifest)
             if kind is not None:
                 raise ImageSelectionError(f"registry://{name} is not a container image (artifact type {kind})")
-            return manifest, digest
+            return manifest, digest, stated
         chosen = choose_platform(manifest, platform or default_platform(), f"registry://{name}")
+        entries = [m for m in manifest["manifests"] if isinstance(m, dict) and m.get("digest") == chosen]
+        stated = platform_text(entries[0].get("platform"))
         data, digest = _fetch_manifest(client, name, chosen, cache)
     raise ImageFormatError(f"registry://{name}: indexes nest too deep")
 
