@@ -89,7 +89,7 @@ def _open_bare_name(ref: str, reference: Reference, options: LoadOptions) -> Ope
 
 
 def _open_archive(ref: str, reference: Reference, options: LoadOptions) -> OpenedSource:
-    files = open_image_files(reference.name)
+    files = open_image_files(reference.name, blobs=BlobCache(options.cache_dir) if options.use_cache else None)
     try:
         _check_layout(files, reference.source, reference.name)
         plan = plan_image(files, tag=options.tag or reference.tag, platform=options.platform)

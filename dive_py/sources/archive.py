@@ -11,6 +11,7 @@ import os
 import stat
 from collections.abc import Callable
 
+from dive_py.cache.blobs import BlobCache
 from dive_py.errors import ImageFormatError
 from dive_py.layers.compression import decompressing_reader, sniff
 from dive_py.layers.scan import clean_member_path
@@ -21,6 +22,7 @@ from dive_py.sources.base import (
     ImageFiles,
     Member,
     Progress,
+    closing_reader,
     region_reader,
     resolve_links,
 )
@@ -95,8 +97,61 @@ class TarFileImage(ImageFiles):
         self._file.close()
 
 
-def open_image_files(path: str, progress: Progress | None = None) -> ImageFiles:
-    """Opens what ``path`` names: a folder, a tar file, a compressed tar, or a FIFO."""
+class CompressedFileImage(StreamImage):
+    """A whole archive compressed in a file (``docker save | gzip > image.tar.gz``): read once as a stream.
+
+    A layer blob is then read from the blob store when it was kept there, else (``--no-cache``, a pruned
+    cache) the file is read again from its start to the blob: it is a file, not a stream read once.
+    """
+
+    def __init__(self, path: str, progress: Progress | None, blobs: BlobCache | None) -> None:
+        with open(path, "rb") as f:
+            read, _ = decompressing_reader(f.read, path)
+            super().__init__(read, path, progress, blobs)
+        self._path = path
+
+    def open_blob(self, name: str) -> Callable[[int], bytes]:
+        resolved = self.resolve(name)
+        if resolved is None or resolved not in self._scans:
+            raise self._missing(name)
+        handle = self._blobs.open(self._scans[resolved][1]) if self._blobs is not None else None
+        if handle is not None:
+            return closing_reader(handle)
+        return self._read_again(resolved)
+
+    def _read_again(self, name: str) -> Callable[[int], bytes]:
+        """A ``read(n)`` over member ``name``'s bytes, from a new pass over the decompressed file."""
+        handle = open(self._path, "rb")  # noqa: SIM115 - closed at the member's end (or on failure)
+        try:
+            reader = TarReader(decompressing_reader(handle.read, self._path)[0], self.what)
+            for header in reader:
+                if clean_member_path(header.name, self.what) == name:
+                    return _closing_at_end(reader.content_stream(header.size).read, handle)
+        except BaseException:
+            handle.close()
+            raise
+        handle.close()
+        raise ImageFormatError(f"{self.what} changed since it was read: {name!r} is no longer in it")
+
+
+def _closing_at_end(read: Callable[[int], bytes], handle) -> Callable[[int], bytes]:  # noqa: ANN001 - a file
+    """``read`` that closes ``handle`` once it returns nothing more."""
+
+    def reading(n: int = -1) -> bytes:
+        data = read(n)
+        if not data:
+            handle.close()
+        return data
+
+    return reading
+
+
+def open_image_files(path: str, progress: Progress | None = None, blobs: BlobCache | None = None) -> ImageFiles:
+    """Opens what ``path`` names: a folder, a tar file, a compressed tar, or a FIFO.
+
+    ``blobs`` keeps the layer blobs of an archive read as a stream (compressed, or a FIFO) for reading
+    files afterwards; None keeps none (a compressed file is then read again).
+    """
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -109,7 +164,7 @@ def open_image_files(path: str, progress: Progress | None = None) -> ImageFiles:
         # A FIFO or device can be read once only: no sniffing ahead, one pass.
         with open(path, "rb") as f:
             read, _ = decompressing_reader(f.read, path)
-            return StreamImage(read, path, progress)
+            return StreamImage(read, path, progress, blobs)
     try:
         with open(path, "rb") as f:
             head = f.read(BLOCK)
@@ -119,9 +174,7 @@ def open_image_files(path: str, progress: Progress | None = None) -> ImageFiles:
         raise ImageFormatError(f"{path}: empty file, not an image archive")
     if sniff(head) != "none":
         # A whole archive compressed (``docker save | gzip``): one pass through the decompressor.
-        with open(path, "rb") as f:
-            read, _ = decompressing_reader(f.read, path)
-            return StreamImage(read, path, progress)
+        return CompressedFileImage(path, progress, blobs)
     if len(head) < BLOCK or not _checksum_ok(head):
         raise ImageFormatError(f"{path}: not an image archive (neither a tar nor an OCI layout folder)")
     return TarFileImage(path)
