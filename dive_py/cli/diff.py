@@ -152,7 +152,8 @@ def _render_packages(out: ReportWriter, comparison: ImageComparison) -> None:
     )
     for mark, packages in (("+", changes.added), ("-", changes.removed), ("~", changes.changed)):
         for package in packages[:DIFF_ROWS]:
-            out.print(f"  {mark} {package.manager:<6} {package.name} {package.version}")
+            state = f" ({package.state})" if package.state else ""
+            out.print(f"  {mark} {package.manager:<6} {package.name} {package.version}{state}")
 
 
 def _figure(row: ChangeCount) -> str:

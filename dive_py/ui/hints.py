@@ -136,7 +136,8 @@ def layer_extras_text(hints: list[Hint], packages: LayerPackages | None) -> Text
             text.append(f"\n  {len(items)} {change}:")
         for package in items[:PACKAGE_ROWS]:
             size = dive_size(package.size_bytes)
-            text.append(f"\n    {mark} {package.name} {package.version} ({package.manager}, {size})")
+            state = f", {package.state}" if package.state else ""
+            text.append(f"\n    {mark} {package.name} {package.version} ({package.manager}, {size}{state})")
         if len(items) > PACKAGE_ROWS:
             text.append(f"\n    ... and {len(items) - PACKAGE_ROWS} more (--json lists them all)")
     return text
