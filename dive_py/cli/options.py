@@ -114,7 +114,8 @@ def add_source_flags(parser: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--no-cache",
         action="store_true",
-        help="neither read nor write the layer cache ($XDG_CACHE_HOME/divepy or ~/.cache/divepy)",
+        help="neither read nor write divepy's cache ($XDG_CACHE_HOME/divepy or ~/.cache/divepy): no layer scans, "
+        "figures or blobs (registry:// downloads again to read files; stdin, docker:// and podman:// keep none)",
     )
 
 

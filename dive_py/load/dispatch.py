@@ -113,7 +113,7 @@ def _open_store(ref: str, reference: Reference, options: LoadOptions) -> OpenedS
         client, name = registry_client(
             reference.name, username=options.username, password=options.password, insecure=options.insecure
         )
-        files, plan = open_registry_image(client, name, options.platform, BlobCache(options.cache_dir))
+        files, plan = open_registry_image(client, name, options.platform, blobs)
         return OpenedSource(files, plan, f"registry://{name}")
     streamed = {"progress": options.progress, "blobs": blobs}
     tag = None  # an export holds just the named image: a --tag meant for an archive must not filter it

@@ -23,7 +23,7 @@ MANIFEST_ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFE
 
 
 def resolve_manifest(
-    client: RegistryClient, name: ImageName, platform: str | None, cache: BlobCache
+    client: RegistryClient, name: ImageName, platform: str | None, cache: BlobCache | None
 ) -> tuple[dict, str, str | None]:
     """Fetches the manifest for the reference, descending through an index to one platform; with it, its
     digest and the platform the index entry states (None when no index led to it)."""
@@ -64,9 +64,11 @@ def choose_platform(index: dict, wanted: str, what: str) -> str:
     raise ImageSelectionError(f"{what}: no image for platform {wanted} (choices: {choices})", hint="use --platform")
 
 
-def _fetch_manifest(client: RegistryClient, name: ImageName, reference: str, cache: BlobCache) -> tuple[bytes, str]:
+def _fetch_manifest(
+    client: RegistryClient, name: ImageName, reference: str, cache: BlobCache | None
+) -> tuple[bytes, str]:
     by_digest = reference.startswith("sha256:")
-    if by_digest:
+    if by_digest and cache is not None:
         cached = cache.read_small(reference)
         if cached is not None:
             return cached, reference
@@ -75,7 +77,7 @@ def _fetch_manifest(client: RegistryClient, name: ImageName, reference: str, cac
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
     if by_digest and digest != reference:
         raise DigestMismatchError(f"registry://{name}: manifest does not match its digest {reference[:19]}…")
-    if by_digest:
+    if by_digest and cache is not None:
         cache.store_small(digest, data)
     return data, digest
 
@@ -91,7 +93,7 @@ def _json_object(data: bytes, what: str) -> dict:
 
 
 def plan_from_manifest(
-    client: RegistryClient, name: ImageName, manifest: dict, cache: BlobCache
+    client: RegistryClient, name: ImageName, manifest: dict, cache: BlobCache | None
 ) -> tuple[ImagePlan, dict]:
     what = f"registry://{name}"
     config_descriptor = manifest.get("config")
@@ -119,13 +121,14 @@ def plan_from_manifest(
     return ImagePlan("registry", config, config_digest, layers, tags), sizes
 
 
-def _fetch_blob_small(client: RegistryClient, name: ImageName, digest: str, cache: BlobCache) -> bytes:
-    cached = cache.read_small(digest)
+def _fetch_blob_small(client: RegistryClient, name: ImageName, digest: str, cache: BlobCache | None) -> bytes:
+    cached = cache.read_small(digest) if cache is not None else None
     if cached is not None:
         return cached
     repository = name.repository
     data, _ = client.read_small(f"/v2/{repository}/blobs/{digest}", repository)
     if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
         raise DigestMismatchError(f"registry://{name}: config does not match its digest {digest[:19]}…")
-    cache.store_small(digest, data)
+    if cache is not None:
+        cache.store_small(digest, data)
     return data
