@@ -7,11 +7,13 @@ names are read, in manifest order.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from collections.abc import Callable
 
 from dive_py.cache.blobs import BlobCache
+from dive_py.cache.store import prune_cache
 from dive_py.errors import ImageFormatError
 from dive_py.layers.compression import decompressing_reader, sniff
 from dive_py.layers.scan import clean_member_path
@@ -100,24 +102,50 @@ class TarFileImage(ImageFiles):
 class CompressedFileImage(StreamImage):
     """A whole archive compressed in a file (``docker save | gzip > image.tar.gz``): read once as a stream.
 
-    A layer blob is then read from the blob store when it was kept there, else (``--no-cache``, a pruned
-    cache) the file is read again from its start to the blob: it is a file, not a stream read once.
+    The file can be read again, so the analysis keeps no blob (writing every layer to the cache on each run
+    cost ~1 s per 200 MB). A layer whose files are read is copied into the blob store from a new pass over
+    the file the first time, and read from there afterwards; without a store (``--no-cache``) it is read
+    from the file each time.
     """
 
     def __init__(self, path: str, progress: Progress | None, blobs: BlobCache | None) -> None:
         with open(path, "rb") as f:
             read, _ = decompressing_reader(f.read, path)
-            super().__init__(read, path, progress, blobs)
+            super().__init__(read, path, progress)
         self._path = path
+        self._store = blobs
 
     def open_blob(self, name: str) -> Callable[[int], bytes]:
         resolved = self.resolve(name)
         if resolved is None or resolved not in self._scans:
             raise self._missing(name)
-        handle = self._blobs.open(self._scans[resolved][1]) if self._blobs is not None else None
-        if handle is not None:
-            return closing_reader(handle)
+        digest = self._scans[resolved][1]
+        if self._store is not None:
+            handle = self._store.open(digest) or self._keep(resolved, digest)
+            if handle is not None:
+                return closing_reader(handle)
         return self._read_again(resolved)
+
+    def _keep(self, name: str, digest: str):  # noqa: ANN202 - BinaryIO | None
+        """Copies member ``name`` into the blob store (checked against ``digest``) and opens it there; None
+        when the store cannot be written."""
+        writer = self._store.writer(digest) if self._store is not None else None
+        if writer is None:
+            return None
+        read, hasher = self._read_again(name), hashlib.sha256()
+        try:
+            while data := read(1 << 20):
+                hasher.update(data)
+                writer.write(data)
+        except BaseException:
+            writer.discard()
+            raise
+        if "sha256:" + hasher.hexdigest() != digest:
+            writer.discard()
+            raise ImageFormatError(f"{self.what} changed since it was read: {name!r} has other bytes")
+        writer.commit()
+        prune_cache(self._store.root)
+        return self._store.open(digest)
 
     def _read_again(self, name: str) -> Callable[[int], bytes]:
         """A ``read(n)`` over member ``name``'s bytes, from a new pass over the decompressed file."""
@@ -149,8 +177,8 @@ def _closing_at_end(read: Callable[[int], bytes], handle) -> Callable[[int], byt
 def open_image_files(path: str, progress: Progress | None = None, blobs: BlobCache | None = None) -> ImageFiles:
     """Opens what ``path`` names: a folder, a tar file, a compressed tar, or a FIFO.
 
-    ``blobs`` keeps the layer blobs of an archive read as a stream (compressed, or a FIFO) for reading
-    files afterwards; None keeps none (a compressed file is then read again).
+    ``blobs`` keeps the layer blobs of an archive read as a stream for reading files afterwards: a FIFO's
+    as they pass, a compressed file's when first read again (:class:`CompressedFileImage`); None keeps none.
     """
     try:
         st = os.stat(path)

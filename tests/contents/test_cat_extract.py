@@ -279,8 +279,14 @@ def test_no_cache_on_a_gzipped_archive_keeps_nothing(seed_gz: str, capsysbinary:
     code, got, err = _cat(capsysbinary, seed_gz, SEED_FILE, "--no-cache")
     assert code == 0 and got.startswith(b"<?xml"), err
     assert not blobs.exists() or not [p for p in blobs.rglob("*") if p.is_file()]
+    assert main(["--ci", seed_gz]) == 0
+    capsysbinary.readouterr()
+    assert not blobs.exists() or not [p for p in blobs.rglob("*") if p.is_file()], "the analysis keeps no blob"
     code, _got, err = _cat(capsysbinary, seed_gz, SEED_FILE)
-    assert code == 0 and [p for p in blobs.rglob("*") if p.is_file()], "with the cache the blobs are kept"
+    kept = [p for p in blobs.rglob("*") if p.is_file()]
+    assert code == 0 and len(kept) == 1, "the layer the file was read from is kept, once"
+    code, got, err = _cat(capsysbinary, seed_gz, SEED_FILE)
+    assert code == 0 and got.startswith(b"<?xml") and [p for p in blobs.rglob("*") if p.is_file()] == kept
 
 
 def _tree(root: Path) -> dict[str, bytes | None]:
