@@ -110,7 +110,7 @@ def build_image(
     )
     for index, ref in enumerate(plan.layers):
         what = f"{files.what}: layer {index} ({ref.blob})"
-        report = _layer_progress(options.progress, f"layer {index + 1}/{len(plan.layers)}", done, total)
+        report = _layer_progress(options.progress, f"layer {index} ({index + 1} of {len(plan.layers)})", done, total)
         try:
             found = prefetched.pop(index, None)
             if isinstance(found, ImageFormatError):
