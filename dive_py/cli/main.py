@@ -68,23 +68,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(argv: list[str]) -> int:
-    if argv and argv[0] == "build":
-        from dive_py.cli.build import main_build
+    from dive_py.cli.commands import BY_NAME
 
-        return main_build(argv[1:], run_image=run_image)
-    if argv and argv[0] == "diff":
-        from dive_py.cli.diff import main_diff
-
-        return main_diff(argv[1:])
-    if argv and argv[0] == "cat":
-        from dive_py.cli.cat import main_cat
-
-        return main_cat(argv[1:])
-    if argv and argv[0] == "extract":
-        from dive_py.cli.extract import main_extract
-
-        return main_extract(argv[1:])
-    return run_image(parse_args(argv))
+    command = BY_NAME.get(argv[0]) if argv else None
+    if command is None:
+        return run_image(parse_args(argv))
+    if command.wants_runner:
+        return command.load()(argv[1:], run_image=run_image)
+    return command.load()(argv[1:])
 
 
 def run_image(args: argparse.Namespace) -> int:
@@ -95,6 +86,10 @@ def run_image(args: argparse.Namespace) -> int:
     if ci_mode:
         rules, config_source = _rules_from(args)  # bad config fails before the slow load
     hint_min = _hint_min_bytes(args)
+    if args.image == "-":
+        from dive_py.load.dispatch import check_stdin_piped
+
+        check_stdin_piped()  # before the explorer opens on a load that would wait
     wants_ui = not ci_mode and not args.json and sys.stdout.isatty() and sys.stdin.isatty()
     if wants_ui:
         from dive_py.ui import run_tui
