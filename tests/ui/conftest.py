@@ -12,7 +12,6 @@ from dive_py.analysis.load import load_analysis
 from tests.fixtures.paths import EXAMPLE
 from tests.fixtures.truncate import write_first_layers
 
-
 PACKAGE = EXAMPLE.parents[1]
 """The folder the example is loaded from by its relative name, ``examples/tomcat02.tar`` (the package's)."""
 
