@@ -11,6 +11,7 @@ import argparse
 import gc
 import os
 import sys
+import time
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -97,8 +98,11 @@ def run_image(args: argparse.Namespace) -> int:
         return run_tui(args.image, make_loader(args, walk_later=True))
     from dive_py.analysis.analyze import long_lived
 
+    started = time.perf_counter()
     with long_lived():
         analysis = make_loader(args)(stderr_progress())
+    if args.debug:
+        _debug_timing(analysis, time.perf_counter() - started)
     analysis.hint_min_bytes = hint_min
     # The reports (the hints above all) make ~10^6 short-lived objects on a 1M-entry image and leave no cycles
     # worth collecting: cyclic collections would only cost (~0.75 s of --ci there).
@@ -109,6 +113,19 @@ def run_image(args: argparse.Namespace) -> int:
     finally:
         if enabled:
             gc.enable()
+
+
+def _debug_timing(analysis, seconds: float) -> None:  # noqa: ANN001 - Analysis
+    """``--debug``: what was read and how long the load took, in words (stderr)."""
+    from dive_py.format import count, duration
+
+    layers = analysis.image.layers
+    members = sum(layer.scan.member_count for layer in layers)
+    print(
+        f"divepy: debug: {count(len(layers), 'layer')}, {count(members, 'tar member')} read and analysed "
+        f"in {duration(seconds)}",
+        file=sys.stderr,
+    )
 
 
 def _report(args: argparse.Namespace, analysis, rules, config_source: str) -> int:  # noqa: ANN001

@@ -188,18 +188,23 @@ def stderr_progress() -> Callable[[str, int, int], None] | None:
     """Progress on stderr for long loads, only when stderr is a terminal."""
     if not sys.stderr.isatty():
         return None
+    from dive_py.format import duration
+
     last = [0.0]
+    started = time.monotonic()
 
     def progress(label: str, done: int, total: int) -> None:
         now = time.monotonic()
         if now - last[0] < 0.1 and done < total:
             return
         last[0] = now
+        # the time so far, once it is long enough to wonder about (whole seconds: the line is redrawn often)
+        elapsed = f" ({duration(round(now - started))})" if now - started >= 2 else ""
         if label == "analysing":
-            sys.stderr.write("\r\x1b[2Kdivepy: analysing…\n")
+            sys.stderr.write(f"\r\x1b[2Kdivepy: analysing…{elapsed}\n")
         else:
             pct = 100 * done / total if total else 100
-            sys.stderr.write(f"\r\x1b[2Kdivepy: reading {label} {pct:5.1f} %")
+            sys.stderr.write(f"\r\x1b[2Kdivepy: reading {label} {pct:5.1f} %{elapsed}")
         sys.stderr.flush()
 
     return progress

@@ -6,6 +6,7 @@ importing this checkout (``child_env``). Engines are a unix-socket HTTP server i
 
 from __future__ import annotations
 
+import datetime
 import http.server
 import json
 import os
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from dive_py import format as format_
 from dive_py.cli.commands import SUBCOMMANDS
 from dive_py.cli.example import EXAMPLE_IMAGE
 from dive_py.cli.main import main
@@ -276,3 +278,24 @@ def test_readme_walkthrough_starts_from_the_bundled_example() -> None:
     for text in (README, (REPO / "bench" / "README.md").read_text(encoding="utf-8")):
         assert "/work/" not in text
     assert "../shared/tools/build-corpus.sh" in README
+
+
+# --- 4. humanize: ages, durations and counts in words, from format.py
+
+
+def test_age_duration_and_count_in_words() -> None:
+    now = datetime.datetime(2026, 12, 8, tzinfo=datetime.UTC)
+    assert format_.age("2026-11-28T01:19:49.191619931Z", now) == "9 days ago"  # an engine's nanoseconds
+    assert format_.age("2026-12-06T00:00:00+00:00", now) == "2 days ago"
+    assert format_.age("not a time", now) == "" and format_.age("", now) == ""
+    assert format_.duration(0.0534) == "53 milliseconds"
+    assert format_.duration(1.234) == "1.2 seconds"
+    assert format_.duration(75.5) == "1 minute and 15.5 seconds"
+    assert format_.count(101229, "file") == "101,229 files" and format_.count(1, "layer") == "1 layer"
+
+
+def test_debug_reports_the_load_time_in_words() -> None:
+    done = _divepy("example", "--ci", "--debug")
+    assert done.returncode == 0
+    assert re.search(r"^divepy: debug: 5 layers, [\d,]+ tar members read and analysed in [\d.]+ (milli)?seconds?$",
+                     done.stderr, re.M), done.stderr  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 
 import pytest
@@ -14,6 +15,15 @@ from tests.fixtures.truncate import write_first_layers
 
 PACKAGE = EXAMPLE.parents[1]
 """The folder the example is loaded from by its relative name, ``examples/tomcat02.tar`` (the package's)."""
+
+
+SCREEN_NOW = datetime.datetime(2026, 12, 8, tzinfo=datetime.UTC)
+"""The explorer's clock in these tests: layer ages read the same on every day the snapshots are compared."""
+
+
+@pytest.fixture(autouse=True)
+def _fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("dive_py.format.now_utc", lambda: SCREEN_NOW)
 
 
 @pytest.fixture(autouse=True)
