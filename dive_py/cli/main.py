@@ -26,7 +26,7 @@ from dive_py.cli.options import (
     parse_args,
     stderr_progress,
 )
-from dive_py.errors import ConfigError, DivepyError
+from dive_py.errors import ConfigError, DivepyError, SourceError
 from dive_py.malloc import tune_malloc
 
 
@@ -73,10 +73,35 @@ def _dispatch(argv: list[str]) -> int:
 
     command = BY_NAME.get(argv[0]) if argv else None
     if command is None:
-        return run_image(parse_args(argv))
+        try:
+            args = parse_args(argv)
+        except ConfigError as exc:
+            meant = _meant_command(argv)
+            if meant is None or exc.hint:
+                raise
+            raise ConfigError(exc.message, hint=f"did you mean `divepy {meant}`?") from None
+        try:
+            return run_image(args)
+        except SourceError as exc:  # `divepy exampel`: no image of that name either
+            meant = _meant_command(argv) if args.image == argv[0] else None
+            if meant is None:
+                raise
+            raise SourceError(exc.message, hint=f"did you mean `divepy {meant}`?") from None
     if command.wants_runner:
         return command.load()(argv[1:], run_image=run_image)
     return command.load()(argv[1:])
+
+
+def _meant_command(argv: list[str]) -> str | None:
+    """The subcommand a mistyped first word was likely meant to be (``dif`` -> ``diff``), or None."""
+    import difflib
+
+    from dive_py.cli.commands import BY_NAME
+
+    first = argv[0] if argv else ""
+    if not first or first.startswith("-") or os.path.exists(first):
+        return None
+    return next(iter(difflib.get_close_matches(first, list(BY_NAME), n=1, cutoff=0.75)), None)
 
 
 def run_image(args: argparse.Namespace) -> int:

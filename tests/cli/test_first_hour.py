@@ -165,6 +165,20 @@ def test_mistyped_flag_gets_a_suggestion(capsys: pytest.CaptureFixture) -> None:
     assert "did you mean --json?" in capsys.readouterr().err
 
 
+def test_mistyped_command_gets_a_suggestion(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DIVEPY_SOURCE", "docker")
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    assert main(["dif", "a.tar", "b.tar"]) == 2
+    assert "did you mean `divepy diff`?" in capsys.readouterr().err
+    assert main(["exampel"]) == 2  # no such image either
+    assert "did you mean `divepy example`?" in capsys.readouterr().err
+    assert main(["tomcat"]) == 2  # far from every command: the stores' answers, no suggestion
+    assert "did you mean" not in capsys.readouterr().err
+
+
 class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
 
