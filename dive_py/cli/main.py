@@ -249,4 +249,6 @@ def _hint_min_bytes(args: argparse.Namespace) -> int:
 
 def _print_error(exc: DivepyError) -> None:
     text = " ".join(str(exc).split("\n"))
+    # Names in a message come from images and folders: their control characters are shown, never obeyed.
+    text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
     print(f"divepy: error: {text}", file=sys.stderr)

@@ -313,3 +313,11 @@ def test_debug_reports_the_load_time_in_words() -> None:
     assert done.returncode == 0
     assert re.search(r"^divepy: debug: 5 layers, [\d,]+ tar members read and analysed in [\d.]+ (milli)?seconds?$",
                      done.stderr, re.M), done.stderr  # fmt: skip
+
+
+def test_error_lines_show_control_characters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # noqa: ANN001
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a\x1b[31mred.tar").write_bytes(b"")  # the near name the suggestion would print
+    assert main(["a\x1b[31mred.ta"]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and err.count("a\\x1b[31mred.ta") == 2 and err.count("\n") == 1
