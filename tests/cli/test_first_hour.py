@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime
 import http.server
+import io
 import json
 import os
 import pty
 import re
 import socketserver
 import subprocess
+import sys
 import threading
 import tomllib
 import urllib.parse
@@ -23,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from dive_py import format as format_
+from dive_py.cli import options
 from dive_py.cli.commands import SUBCOMMANDS
 from dive_py.cli.example import EXAMPLE_IMAGE
 from dive_py.cli.main import main
@@ -321,3 +324,19 @@ def test_error_lines_show_control_characters(tmp_path: Path, monkeypatch: pytest
     assert main(["a\x1b[31mred.ta"]) == 2
     err = capsys.readouterr().err
     assert "\x1b" not in err and err.count("a\\x1b[31mred.ta") == 2 and err.count("\n") == 1
+
+
+def test_progress_line_says_how_long_after_two_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    clock = iter([100.0, 100.5, 103.2, 103.3])
+    monkeypatch.setattr(options.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    progress = options.stderr_progress()  # started at 100.0
+    assert progress is not None
+    progress("layer 1", 1, 4)  # 0.5 s in: no time shown
+    assert sys.stderr.getvalue().endswith("reading layer 1  25.0 %")
+    progress("layer 2", 2, 4)  # 3.2 s in
+    assert sys.stderr.getvalue().endswith("reading layer 2  50.0 % (3 seconds)")
