@@ -11,7 +11,8 @@ set -euo pipefail
 PKGS=(gcc docker.io runc containerd podman conmon buildah skopeo umoci docker-registry apache2-utils)
 missing=()
 for p in "${PKGS[@]}"; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  # Asked for its status, not silenced into the machine's /dev/null (issue 29: no output aimed at /dev).
+  [ "$(dpkg-query -W -f='${Status}' "$p" 2>&1)" = "install ok installed" ] || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "[services] all present: ${PKGS[*]}"

@@ -41,15 +41,37 @@ class Parser(argparse.ArgumentParser):
     """argparse that reports a bad flag in one line and exits 2, without the usage dump."""
 
     def error(self, message: str) -> NoReturn:
-        raise ConfigError(f"{message} (see divepy --help)")
+        raise ConfigError(f"{message} (see {self.prog} --help)", hint=self._flag_suggestion(message))
+
+    def _flag_suggestion(self, message: str) -> str | None:
+        """``did you mean --lowestEfficiency?`` for an unknown flag close to one of this parser's."""
+        if not message.startswith("unrecognized arguments:"):
+            return None
+        import difflib
+
+        known = [flag for flag in self._option_string_actions if flag.startswith("--")]
+        by_lower = {flag.lower(): flag for flag in known}
+        for word in message.removeprefix("unrecognized arguments:").split():
+            flag = word.partition("=")[0]
+            if not flag.startswith("--"):
+                continue
+            match = by_lower.get(flag.lower()) or next(iter(difflib.get_close_matches(flag, known, n=1)), None)
+            if match:
+                return f"{flag}: did you mean {match}?"
+        return None
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The image command's parser; its help lists the subcommands first, one line each."""
+    from dive_py.cli.commands import subcommands_help
+
     parser = Parser(
         prog="divepy",
-        description="See inside a container image, layer by layer: where the bytes go and what is wasted.",
-        epilog="Subcommands: `divepy build [docker build args]`, `divepy diff BASE NEW`, `divepy cat IMAGE PATH`, "
-        "`divepy extract IMAGE PATH DEST`.",
+        usage="divepy [FLAGS] IMAGE\n       divepy COMMAND ARGS  (divepy COMMAND --help for its flags)",
+        description=f"commands:\n{subcommands_help()}\n\n"
+        "See inside a container image, layer by layer: where the bytes go and what is wasted.\n"
+        "divepy IMAGE opens the explorer in a terminal; --ci judges the image, --json exports it.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "image", metavar="IMAGE", nargs="?", help="image archive, OCI folder or reference (see --source)"
@@ -167,18 +189,23 @@ def stderr_progress() -> Callable[[str, int, int], None] | None:
     """Progress on stderr for long loads, only when stderr is a terminal."""
     if not sys.stderr.isatty():
         return None
+    from dive_py.format import duration
+
     last = [0.0]
+    started = time.monotonic()
 
     def progress(label: str, done: int, total: int) -> None:
         now = time.monotonic()
         if now - last[0] < 0.1 and done < total:
             return
         last[0] = now
+        # the time so far, once it is long enough to wonder about (whole seconds: the line is redrawn often)
+        elapsed = f" ({duration(round(now - started))})" if now - started >= 2 else ""
         if label == "analysing":
-            sys.stderr.write("\r\x1b[2Kdivepy: analysing…\n")
+            sys.stderr.write(f"\r\x1b[2Kdivepy: analysing…{elapsed}\n")
         else:
             pct = 100 * done / total if total else 100
-            sys.stderr.write(f"\r\x1b[2Kdivepy: reading {label} {pct:5.1f} %")
+            sys.stderr.write(f"\r\x1b[2Kdivepy: reading {label} {pct:5.1f} %{elapsed}")
         sys.stderr.flush()
 
     return progress

@@ -17,7 +17,7 @@ from dive_py.errors import ImageFormatError, SourceError
 from dive_py.load.options import LoadOptions
 from dive_py.sources.archive import open_image_files
 from dive_py.sources.base import ImageFiles
-from dive_py.sources.container import open_container
+from dive_py.sources.container import container_engine, open_container
 from dive_py.sources.containerd import open_containerd_image
 from dive_py.sources.engine import open_docker_image
 from dive_py.sources.layouts import ImagePlan, plan_image
@@ -76,15 +76,25 @@ def _open(ref: str, options: LoadOptions) -> OpenedSource:
 def _open_bare_name(ref: str, reference: Reference, options: LoadOptions) -> OpenedSource:
     """A name that is no path: the local stores in turn; the error says what each answered."""
     answers = []
+    access_hint = None  # a store that refused this user: what to do about it beats "prefix the name"
     for source in fallback_sources():
         try:
             return _open_store(ref, replace(reference, source=source), options)
         except SourceError as exc:
             answers.append(exc.message)
+            if "permission denied" in exc.message and access_hint is None:
+                access_hint = exc.hint
     tried = ", ".join(fallback_sources())
+    engine = container_engine(reference.name)
+    if engine is not None:
+        raise SourceError(
+            f"{reference.name}: no image of that name, but {engine} has a container called so",
+            hint=f"divepy container://{reference.name} reads the container (its image and its changes)",
+        )
     raise SourceError(
         f"{reference.name}: no such file or folder; {'; '.join(answers)} (tried: archive path, {tried})",
-        hint="prefix the name with docker://, podman://, containerd:// or registry://, or give a path to a saved image",
+        hint=access_hint
+        or "prefix the name with docker://, podman://, containerd:// or registry://, or give a path to a saved image",
     )
 
 
@@ -118,6 +128,7 @@ def _open_store(ref: str, reference: Reference, options: LoadOptions) -> OpenedS
     streamed = {"progress": options.progress, "blobs": blobs}
     tag = None  # an export holds just the named image: a --tag meant for an archive must not filter it
     if reference.source == STDIN_SOURCE:
+        check_stdin_piped()
         files = open_stream(sys.stdin.buffer.read, "stdin", **streamed)
         tag, ref = options.tag, "stdin"
     elif reference.source == "docker":
@@ -134,6 +145,19 @@ def _open_store(ref: str, reference: Reference, options: LoadOptions) -> OpenedS
     if files.origin:
         plan.source = f"{files.origin} ({plan.source})"
     return OpenedSource(files, plan, ref if reference.source == STDIN_SOURCE else files.what)
+
+
+def check_stdin_piped() -> None:
+    """``-`` reads an archive from stdin: a terminal there would wait for a tar archive typed in.
+
+    Raises:
+        SourceError: stdin is a terminal.
+    """
+    if sys.stdin is None or sys.stdin.isatty():
+        raise SourceError(
+            "-: stdin is a terminal; `-` reads an image archive piped in",
+            hint="pipe one in, `docker save IMAGE | divepy -`, or give the archive's path",
+        )
 
 
 def _check_layout(files: ImageFiles, source: str, path: str) -> None:

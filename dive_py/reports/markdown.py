@@ -14,7 +14,7 @@ from dive_py.analysis.compare import Change, ImageComparison, compare
 from dive_py.analysis.extras import hint_report
 from dive_py.ci.rules import CiReport, RuleResult, RuleStatus
 from dive_py.errors import DivepyError
-from dive_py.files import write_text_atomic
+from dive_py.files import replaces_file, write_text_atomic
 from dive_py.reports.diff import DiffSummary, summarize
 from dive_py.reports.figures import SPECS, metric_text
 
@@ -195,7 +195,7 @@ def write_markdown(report: CiReport, value: str, comparison: ImageComparison | N
     """
     target = markdown_target(value) or "-"
     text = markdown_summary(report, comparison)
-    if not value and target != "-":
+    if not value and replaces_file(target):  # a FIFO or a descriptor is written into: nothing to read first
         text = _existing(target) + text
     write_text_atomic(target, text)
     return target

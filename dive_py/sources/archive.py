@@ -29,6 +29,7 @@ from dive_py.sources.base import (
     resolve_links,
 )
 from dive_py.sources.folder import FolderImage
+from dive_py.sources.reference import near_miss
 from dive_py.sources.stream import StreamImage
 
 
@@ -183,7 +184,10 @@ def open_image_files(path: str, progress: Progress | None = None, blobs: BlobCac
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise ImageFormatError(f"{path}: no such file or folder") from None
+        near = near_miss(path)
+        raise ImageFormatError(
+            f"{path}: no such file or folder", hint=f"did you mean {near}?" if near else None
+        ) from None
     except OSError as exc:
         raise ImageFormatError(f"{path}: cannot be read ({exc.strerror})") from None
     if stat.S_ISDIR(st.st_mode):

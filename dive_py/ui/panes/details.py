@@ -10,6 +10,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from dive_py.analysis.analyze import Analysis
+from dive_py.format import age
 from dive_py.format import size as dive_size
 from dive_py.model import Layer
 from dive_py.ui.hints import Extras, extras_texts
@@ -104,7 +105,9 @@ class LayerDetailsPane(ScrollableContainer):
             ("Size:   ", dive_size(layer.size_bytes)),
         ]
         if layer.created:
-            rows.append(("Created:", " " + layer.created))
+            ago = age(layer.created)
+            # the age first: these lines are cut at the pane's edge, not wrapped
+            rows.append(("Created:", f" {ago}, {layer.created}" if ago else " " + layer.created))
         if layer.author or layer.comment:
             rows.append(("Comment:", f" {layer.comment} ({layer.author})" if layer.author else " " + layer.comment))
         for label, value in rows:
