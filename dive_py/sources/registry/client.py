@@ -17,6 +17,16 @@ from dataclasses import dataclass, field
 from dive_py.errors import ImageFormatError, SourceError
 from dive_py.sources.reference import DOCKER_HUB, DOCKER_HUB_API
 from dive_py.sources.registry.credentials import PASSWORD_ENV, Credentials
+from dive_py.sources.registry.transport import (
+    DISCARD_LIMIT,
+    DeadlineResponse,
+    Watchdog,
+    check_redirect,
+    deadline_error,
+    discard,
+    endpoint,
+    request_deadline,
+)
 
 TIMEOUT = 60.0
 """Seconds to wait for a registry to answer or send more bytes."""
@@ -56,6 +66,8 @@ class RegistryClient:
     credentials: Credentials | None = None
     insecure: bool = False
     timeout: float = TIMEOUT
+    deadline: float = field(default_factory=request_deadline)
+    """Seconds one request may take in all (``DIVEPY_REGISTRY_DEADLINE``); a blob gets more by its size."""
     downloaded_bytes: int = 0
     """Blob bytes fetched over the network (manifests excluded): tests check the cache with it."""
     _authorization: str | None = None
@@ -90,7 +102,8 @@ class RegistryClient:
         # Go's TLS servers answer plain http with "400 Client sent an HTTP request to an HTTPS server".
         return "https" if response.status == 400 else "http"
 
-    def _open(self, url: str, headers: dict[str, str]) -> http.client.HTTPResponse:
+    def _open(self, url: str, headers: dict[str, str], deadline: float | None = None) -> http.client.HTTPResponse:
+        """One GET with an overall deadline (default :attr:`deadline`); the answer's reads enforce it."""
         parts = urllib.parse.urlsplit(url)
         if parts.scheme == "https":
             context = ssl.create_default_context()
@@ -105,22 +118,38 @@ class RegistryClient:
         else:
             raise SourceError(f"registry {self.host}: will not follow a redirect to {url[:100]}")
         path = parts.path + (f"?{parts.query}" if parts.query else "")
+        connection.response_class = DeadlineResponse
+        watchdog = Watchdog(connection, deadline or self.deadline)
         try:
             connection.request("GET", path or "/", headers={"User-Agent": "divepy", **headers})
-            return connection.getresponse()
+            response = connection.getresponse()
+        except ValueError as exc:  # a URL or header value with control characters (from a hostile answer)
+            watchdog.cancel()
+            connection.close()
+            raise SourceError(f"registry {self.host}: refusing a malformed request to {parts.netloc}: {exc}") from None
         except ssl.SSLError as exc:
+            watchdog.cancel()
             connection.close()
             raise SourceError(
                 f"registry {self.host}: TLS failed ({exc.reason or exc})",
                 hint="for a registry without a trusted certificate, use --insecure",
             ) from None
         except (OSError, http.client.HTTPException) as exc:
+            watchdog.cancel()
             connection.close()
+            if watchdog.expired:
+                raise deadline_error(self.host, watchdog.seconds) from None
             reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
             raise SourceError(f"registry {self.host}: cannot connect to {parts.netloc}: {reason}") from None
+        response.watchdog, response.registry = watchdog, self.host  # a DeadlineResponse (response_class)
+        return response
 
-    def get(self, path: str, repository: str, accept: str | None = None) -> http.client.HTTPResponse:
+    def get(
+        self, path: str, repository: str, accept: str | None = None, *, deadline: float | None = None
+    ) -> http.client.HTTPResponse:
         """``GET /v2/...`` with authentication and redirects handled; returns a 2xx response or raises.
+
+        ``deadline`` (seconds, default :attr:`deadline`) bounds each request made, the answer's body included.
 
         Raises:
             SourceError: unreachable, authentication refused, not found, or another HTTP error.
@@ -128,12 +157,11 @@ class RegistryClient:
         url = f"{self.scheme}://{self.api_host}{path}"
         headers = {"Accept": accept} if accept else {}
         for _attempt in range(3):
-            response = self._follow(url, headers)
+            response = self._follow(url, headers, deadline)
             if response.status != 401:
                 break
             challenge = response.getheader("WWW-Authenticate", "")
-            response.read()
-            response.close()
+            discard(response)
             if not self._answer_challenge(challenge, repository):
                 raise SourceError(
                     f"registry {self.host}: authentication refused for {repository}",
@@ -142,24 +170,26 @@ class RegistryClient:
         if response.status == 401:
             raise SourceError(f"registry {self.host}: authentication refused for {repository}", hint=self._auth_hint())
         if response.status >= 300:
-            body = response.read(65536)
+            body = response.read(DISCARD_LIMIT)
             response.close()
             raise self._http_error(response.status, body, repository, path)
         return response
 
-    def _follow(self, url: str, headers: dict[str, str]) -> http.client.HTTPResponse:
-        origin = urllib.parse.urlsplit(url).netloc
+    def _follow(self, url: str, headers: dict[str, str], deadline: float | None) -> http.client.HTTPResponse:
+        """GET with redirects followed; never from https to http, credentials only to the same scheme, host, port."""
+        origin = endpoint(url)
         for _hop in range(MAX_REDIRECTS):
             sent = dict(headers)
-            if self._authorization and urllib.parse.urlsplit(url).netloc == origin:
+            if self._authorization and endpoint(url) == origin:
                 sent["Authorization"] = self._authorization
-            response = self._open(url, sent)
+            response = self._open(url, sent, deadline)
             if response.status not in (301, 302, 303, 307, 308):
                 return response
             location = response.getheader("Location", "")
-            response.read()
-            response.close()
-            url = urllib.parse.urljoin(url, location)
+            discard(response)
+            target = urllib.parse.urljoin(url, location)
+            check_redirect(self.host, url, target)
+            url = target
         raise SourceError(f"registry {self.host}: too many redirects")
 
     def _answer_challenge(self, challenge: str, repository: str) -> bool:
@@ -208,6 +238,8 @@ class RegistryClient:
             token = None
         if not isinstance(token, str) or not token:
             raise SourceError(f"registry {self.host}: the token server's answer holds no token")
+        if not token.isascii() or not token.isprintable():  # CR/LF would split the Authorization header
+            raise SourceError(f"registry {self.host}: the token server's token holds control characters")
         return token
 
     def _auth_hint(self) -> str:

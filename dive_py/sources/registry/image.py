@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from dive_py.cache.blobs import BlobCache
 from dive_py.cache.store import prune_cache
-from dive_py.errors import DivepyError, SourceError
+from dive_py.errors import DivepyError, ImageFormatError, SourceError
 from dive_py.layers.scan import scan_layer
 from dive_py.model import LayerScan
 from dive_py.sources.base import ImageFiles, closing_reader
@@ -21,6 +21,7 @@ from dive_py.sources.reference import ImageName, parse_image_name
 from dive_py.sources.registry.client import RegistryClient
 from dive_py.sources.registry.credentials import find_credentials
 from dive_py.sources.registry.manifests import plan_from_manifest, resolve_manifest
+from dive_py.sources.registry.transport import BLOB_RATE
 
 
 class RegistryImage(ImageFiles):
@@ -63,15 +64,27 @@ class RegistryImage(ImageFiles):
 
     def _download(self, digest: str, what: str, expected_diff_id: str | None, progress) -> LayerScan:  # noqa: ANN001
         repository = self.image_name.repository
-        response = self.client.get(f"/v2/{repository}/blobs/{digest}", repository)
-        writer = self.cache.writer(digest)
+        declared = self._sizes.get("blobs/sha256/" + digest[7:], 0)
         client = self.client
+        # A big layer may take longer than one request's deadline, at a fair rate (BLOB_RATE) for its size.
+        response = client.get(
+            f"/v2/{repository}/blobs/{digest}", repository, deadline=client.deadline + declared / BLOB_RATE
+        )
+        writer = self.cache.writer(digest)
+        received = 0
 
         def read(n: int = -1) -> bytes:
+            nonlocal received
+            # Never more than the manifest declares (+1 to notice a longer blob): a registry streaming
+            # endless bytes for a small descriptor would fill the disk before the digest check.
+            want = declared + 1 - received if n is None or n < 0 else min(n, declared + 1 - received)
             try:
-                data = response.read(n)
+                data = response.read(max(want, 0))
             except (OSError, http.client.HTTPException) as exc:
                 raise SourceError(f"{what}: download broke off: {exc}") from None
+            received += len(data)
+            if received > declared:
+                raise ImageFormatError(f"{what}: the registry sent more than the {declared} bytes the manifest declares")
             client.downloaded_bytes += len(data)
             if writer is not None:
                 writer.write(data)
