@@ -24,6 +24,7 @@
 #include "../_slots.h"
 
 #define BLOCK 512
+#define EXTENSION_LIMIT (1 << 20) /* tarscan.EXTENSION_LIMIT: one extended header, and those of one member */
 
 /* Kind letter by tar type flag, for the members taken here (0: left to Python). */
 static char fast_kind[256];
@@ -279,6 +280,7 @@ static PyObject *scan_run(PyObject *module, PyObject *const *args, Py_ssize_t na
         Extensions ext = {0};
         const unsigned char *block;
         Py_ssize_t at = pos;
+        int64_t extensions = 0; /* bytes of this member's extended headers */
         int64_t size, checksum, mode, uid, gid;
         for (;;) {
             block = buf + at;
@@ -289,7 +291,8 @@ static PyObject *scan_run(PyObject *module, PyObject *const *args, Py_ssize_t na
             if (type != 'x' && type != 'L' && type != 'K')
                 break;
             Py_ssize_t payload = at + BLOCK, padded = (Py_ssize_t)((size + BLOCK - 1) & ~(int64_t)(BLOCK - 1));
-            if (size > (64 << 20) || padded > end - payload)
+            extensions += size;
+            if (size > EXTENSION_LIMIT || extensions > EXTENSION_LIMIT || padded > end - payload)
                 goto stop; /* TarReader refuses it, refills or reports the truncation */
             if (type == 'x') {
                 if (!pax_records(buf + payload, (Py_ssize_t)size, &ext))

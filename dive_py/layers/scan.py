@@ -292,7 +292,8 @@ def _add_member(columns: LayerColumns, scan: LayerScan, reader: TarReader, heade
         return
     if kind == REGULAR and header.name.endswith(b"/"):
         kind = DIRECTORY  # pre-POSIX tars mark folders by a trailing slash only
-    content_hash = reader.hash_content(header.size) if kind == REGULAR else 0
+    # A PAX sparse file's hash covers its stored fragments (header.size is its real size): see layers/sparse.py.
+    content_hash = reader.hash_content(header.data_size) if kind == REGULAR else 0
     link = ""
     if kind in (SYMLINK, HARDLINK):
         link = header.linkname.decode("utf-8", "surrogateescape")

@@ -12,18 +12,29 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import xxhash
 
 from dive_py.errors import ImageFormatError
 
+if TYPE_CHECKING:
+    from dive_py.layers.sparse import SparseStream as _SparseStream
+
 BLOCK = 512
 CHUNK = 1 << 20
 """Read size: large reads amortise the per-call cost of decompressors and files."""
 
+EXTENSION_LIMIT = 1 << 20
+"""Most bytes of one extended header (PAX, GNU long name or link), of those before one member together, of
+the PAX global records kept, and of a sparse map (Go's archive/tar bounds each the same): 40 global headers
+of 60 MB once took 2.7 GB."""
+
 _ZERO_BLOCK = bytes(BLOCK)
 _HEADER_ONLY = frozenset((b"1", b"2", b"3", b"4", b"5", b"6"))
 """Member types with no content blocks (as Go's archive/tar reads them)."""
+_EXTENSIONS = frozenset((b"x", b"L", b"K"))
+"""Extended headers that apply to the next member."""
 
 
 @dataclass(slots=True)
@@ -41,6 +52,15 @@ class TarHeader:
     """Offset of the member's content in the (uncompressed) stream."""
     mtime_ns: int = 0
     """Modification time in nanoseconds since the epoch (PAX ``mtime`` when present)."""
+    data_size: int = -1
+    """Bytes of content the stream holds for the member: ``size``, but a PAX sparse file's stored
+    fragments (its holes are not stored; ``size`` is its real size)."""
+    sparse: tuple[tuple[int, int], ...] | None = None
+    """A PAX sparse file's map (offset, length of each stored fragment), None for other members."""
+
+    def __post_init__(self) -> None:
+        if self.data_size < 0:
+            self.data_size = self.size
 
 
 def _number(field: bytes, what: str) -> int:
@@ -117,9 +137,16 @@ def _parse_pax(data: bytes) -> dict[bytes, bytes]:
         key, sep, value = record.partition(b"=")
         if not sep:
             raise ImageFormatError("malformed PAX header record")
+        if key in _SPARSE_PAIRS:  # GNU sparse 0.0 repeats these, one pair a fragment: kept as 0.1's map
+            previous = records.get(b"GNU.sparse.map")
+            value = previous + b"," + value if previous else value
+            key = b"GNU.sparse.map"
         records[key] = value
         pos += length
     return records
+
+
+_SPARSE_PAIRS = frozenset((b"GNU.sparse.offset", b"GNU.sparse.numbytes"))
 
 
 class TarReader:
@@ -148,6 +175,7 @@ class TarReader:
         self._offset = 0  # stream offset of self._buf[0]
         self._pending = 0  # content + padding bytes of the current member not yet consumed
         self._global: dict[bytes, bytes] = {}
+        self._sparse: tuple[tuple[int, int], ...] | None = None  # the current member's sparse map
         self.what = what
         self.unterminated = False
         """True when the stream ended at a header boundary without end-of-archive blocks."""
@@ -232,14 +260,24 @@ class TarReader:
 
     def _read_data(self, size: int) -> bytes:
         """Reads an extension header's payload (PAX or GNU long name) and its padding."""
-        if size > 64 << 20:
-            raise ImageFormatError(f"{self.what}: an extended tar header of {size} bytes is too large")
+        if size > EXTENSION_LIMIT:
+            raise ImageFormatError(
+                f"{self.what}: an extended tar header of {size} bytes is over the {EXTENSION_LIMIT >> 20} MiB limit"
+            )
         padded = (size + BLOCK - 1) // BLOCK * BLOCK
         if not self._fill(padded):
             raise ImageFormatError(f"{self.what} is truncated inside an extended header")
         data = self._buf[self._pos : self._pos + size]
         self._pos += padded
         return data
+
+    def take_block(self, what: str) -> bytes:
+        """The next 512 bytes of the stream (a header's own data, such as a sparse map); ``what`` names it in errors."""
+        if not self._fill(BLOCK):
+            raise ImageFormatError(f"{self.what} is truncated inside {what}")
+        block = self._buf[self._pos : self._pos + BLOCK]
+        self._pos += BLOCK
+        return block
 
     def _skip_sparse_extensions(self) -> None:
         """Skips an old-GNU sparse member's extension blocks (more of its map; each ends with a more-follows flag)."""
@@ -257,6 +295,7 @@ class TarReader:
         long_name: bytes | None = None
         long_link: bytes | None = None
         pax: dict[bytes, bytes] = {}
+        extensions = 0  # bytes of the extended headers before this member
         while True:
             block = self._raw_header()
             if block is None:
@@ -265,11 +304,22 @@ class TarReader:
             size = _number(block[124:136], "size")
             if size < 0:
                 raise ImageFormatError(f"{self.what}: negative member size in a tar header")
+            if typ in _EXTENSIONS:
+                extensions += size
+                if extensions > EXTENSION_LIMIT:
+                    raise ImageFormatError(
+                        f"{self.what}: the extended tar headers of one member are over the "
+                        f"{EXTENSION_LIMIT >> 20} MiB limit"
+                    )
             if typ == b"x":
                 pax.update(_parse_pax(self._read_data(size)))
                 continue
             if typ == b"g":
                 self._global.update(_parse_pax(self._read_data(size)))
+                if sum(len(key) + len(value) for key, value in self._global.items()) > EXTENSION_LIMIT:
+                    raise ImageFormatError(
+                        f"{self.what}: the PAX global headers hold over {EXTENSION_LIMIT >> 20} MiB of records"
+                    )
                 continue
             if typ == b"L":
                 long_name = self._read_data(size).split(b"\0", 1)[0]
@@ -307,10 +357,18 @@ class TarReader:
                 raise ImageFormatError(f"{self.what}: bad number in a PAX header") from None
         # Links, devices, folders and fifos carry no data whatever their size field says.
         data_size = 0 if typ in _HEADER_ONLY else size
+        sparse = None
+        if pax and (b"GNU.sparse.major" in pax or b"GNU.sparse.minor" in pax or b"GNU.sparse.map" in pax):
+            from dive_py.layers.sparse import read_pax_sparse  # rare: imported when met (it imports this module)
+
+            name, size, sparse, map_bytes = read_pax_sparse(self, pax, typ, name, size)
+            data_size -= map_bytes
+        self._sparse = sparse
         self.member_count += 1
         offset = self._offset + self._pos
         self._pending = (data_size + BLOCK - 1) // BLOCK * BLOCK
-        return TarHeader(name, typ, size, mode, uid, gid, linkname, offset, _mtime_ns(block, ext))
+        header = TarHeader(name, typ, size, mode, uid, gid, linkname, offset, _mtime_ns(block, ext), data_size, sparse)
+        return header
 
     def hash_content(self, size: int) -> int:
         """Reads the current member's ``size`` content bytes and returns their xxh3-64."""
@@ -346,6 +404,13 @@ class TarReader:
         """Reads the current member's content into memory (small members such as JSON)."""
         if size > limit:
             raise ImageFormatError(f"{self.what}: member of {size} bytes is too large to read")
+        if self._sparse is not None:
+            stream = self.content_stream(size)
+            sparse_parts = []
+            while piece := stream.read(size):
+                sparse_parts.append(piece)
+            stream.finish()
+            return b"".join(sparse_parts)
         parts: list[bytes] = []
         pending = self._pending
         self._pending = 0
@@ -353,9 +418,17 @@ class TarReader:
         self._consume_padding(pending - size)
         return b"".join(parts)
 
-    def content_stream(self, size: int) -> _MemberStream:
-        """A ``read(n)`` view of the current member's content, for a nested tar or blob."""
-        return _MemberStream(self, size)
+    def content_stream(self, size: int) -> _MemberStream | _SparseStream:
+        """A ``read(n)`` view of the current member's content, for a nested tar or blob.
+
+        A PAX sparse file reads as its real content: its stored fragments with zeros in the holes.
+        """
+        sparse = self._sparse
+        if sparse is None:
+            return _MemberStream(self, size)
+        from dive_py.layers.sparse import SparseStream
+
+        return SparseStream(_MemberStream(self, sum(length for _, length in sparse)), sparse, size)
 
     def skip_rest(self) -> None:
         """Reads and discards whatever follows the end of the archive (to verify a digest)."""

@@ -46,6 +46,8 @@ class TarFileImage(ImageFiles):
             name = clean_member_path(header.name, self.what)
             if name is None:
                 continue
+            if header.sparse is not None:  # image tools never write one; read by offset it would be garbage
+                raise ImageFormatError(f"{self.what}: {name!r} is a sparse file, which an image archive never holds")
             kind = MEMBER_KINDS.get(header.type, "other")
             size = header.size if kind == "file" else 0
             if header.offset + size > self._size:

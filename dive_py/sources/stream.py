@@ -63,6 +63,8 @@ class StreamImage(ImageFiles):
             name = clean_member_path(header.name, self.what)
             if name is None:
                 continue
+            if header.sparse is not None:  # image tools never write one; read by offset it would be garbage
+                raise ImageFormatError(f"{self.what}: {name!r} is a sparse file, which an image archive never holds")
             kind = MEMBER_KINDS.get(header.type, "other")
             link = header.linkname.decode("utf-8", "surrogateescape")
             self.members[name] = Member(name, kind, header.size if kind == "file" else 0, 0, link)
