@@ -44,7 +44,9 @@ def _sparse_0_x(minor: str, name: str = "opt/data.img") -> bytes:
     if minor == "1":
         records.append(("GNU.sparse.map", ",".join(f"{o},{len(d)}" for o, d in FRAGMENTS)))
     else:
-        records += [pair for o, d in FRAGMENTS for pair in (("GNU.sparse.offset", str(o)), ("GNU.sparse.numbytes", str(len(d))))]
+        records += [
+            pair for o, d in FRAGMENTS for pair in (("GNU.sparse.offset", str(o)), ("GNU.sparse.numbytes", str(len(d))))
+        ]
     pax = _ext(b"x", b"".join(_record(key, value) for key, value in records))
     return pax + _member("GNUSparseFile.0/data.img", b"".join(data for _, data in FRAGMENTS))
 
@@ -109,7 +111,10 @@ SPARSE_REFUSED = {
         _ext(b"x", _record("GNU.sparse.major", "1") + _record("GNU.sparse.minor", "0")) + _member("f", b"9" * 2048),
         "sparse map runs past",
     ),
-    "sparse symlink": (_ext(b"x", _record("GNU.sparse.map", "0,0")) + _header("l", kind=tarfile.SYMTYPE), "not a regular"),
+    "sparse symlink": (
+        _ext(b"x", _record("GNU.sparse.map", "0,0")) + _header("l", kind=tarfile.SYMTYPE),
+        "not a regular",
+    ),
 }
 
 
@@ -147,7 +152,11 @@ def test_extended_headers_within_bounds_still_read() -> None:
     """Globals that replace one key, a long name and a large record below the cap: read as before."""
     globals_ = b"".join(_pax(b"g", "comment", 200 << 10) + _member(f"f{i}", b"x") for i in range(12))
     long_name = "d/" + "n" * 4000
-    blob = _layer(globals_, _pax(b"x", "comment", 900 << 10) + _member("big-pax", b"ab"), _ext(b"L", long_name.encode()) + _member("x"))
+    blob = _layer(
+        globals_,
+        _pax(b"x", "comment", 900 << 10) + _member("big-pax", b"ab"),
+        _ext(b"L", long_name.encode()) + _member("x"),
+    )
     entries = _entries(blob)
     assert {"f0", "f11", "big-pax", long_name} <= set(entries)
 

@@ -84,7 +84,9 @@ class RegistryImage(ImageFiles):
                 raise SourceError(f"{what}: download broke off: {exc}") from None
             received += len(data)
             if received > declared:
-                raise ImageFormatError(f"{what}: the registry sent more than the {declared} bytes the manifest declares")
+                raise ImageFormatError(
+                    f"{what}: the registry sent more than the {declared} bytes the manifest declares"
+                )
             client.downloaded_bytes += len(data)
             if writer is not None:
                 writer.write(data)
