@@ -130,6 +130,8 @@ class RegistryClient:
         except ssl.SSLError as exc:
             watchdog.cancel()
             connection.close()
+            if watchdog.expired:  # a handshake trickled past the deadline
+                raise deadline_error(self.host, watchdog.seconds) from None
             raise SourceError(
                 f"registry {self.host}: TLS failed ({exc.reason or exc})",
                 hint="for a registry without a trusted certificate, use --insecure",
