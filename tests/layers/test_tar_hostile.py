@@ -181,3 +181,18 @@ def test_a_sparse_member_of_an_image_archive_is_refused(tmp_path: Path, capsys: 
     assert main(["--ci", str(archive)]) == 2
     err = capsys.readouterr().err.strip()
     assert "'manifest.json' is a sparse file" in err and "\n" not in err
+
+
+def test_cat_and_extract_read_a_sparse_file_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsysbinary: pytest.CaptureFixture
+) -> None:
+    from dive_py.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    layer = layer_tar(h.BASE, terminate=False) + _sparse_1_0() + bytes(1024)
+    archive = h.docker_archive(tmp_path, [layer])
+    assert main(["cat", archive, "/opt/data.img"]) == 0
+    assert capsysbinary.readouterr().out == EXPECTED
+    assert main(["extract", archive, "/opt/data.img", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "data.img").read_bytes() == EXPECTED
