@@ -52,15 +52,11 @@ class TarHeader:
     """Offset of the member's content in the (uncompressed) stream."""
     mtime_ns: int = 0
     """Modification time in nanoseconds since the epoch (PAX ``mtime`` when present)."""
-    data_size: int = -1
-    """Bytes of content the stream holds for the member: ``size``, but a PAX sparse file's stored
-    fragments (its holes are not stored; ``size`` is its real size)."""
+    data_size: int = 0
+    """Bytes of content the stream holds for the member: ``size`` (0 for links, folders and devices), but a
+    PAX sparse file's stored fragments (its holes are not stored; ``size`` is its real size)."""
     sparse: tuple[tuple[int, int], ...] | None = None
     """A PAX sparse file's map (offset, length of each stored fragment), None for other members."""
-
-    def __post_init__(self) -> None:
-        if self.data_size < 0:
-            self.data_size = self.size
 
 
 def _number(field: bytes, what: str) -> int:
