@@ -11,7 +11,8 @@ only (as an old-GNU ``S`` member's does): hashing the holes would let a tiny lay
 from __future__ import annotations
 
 from dive_py.errors import ImageFormatError
-from dive_py.layers.tarscan import _HEADER_ONLY, BLOCK, CHUNK, EXTENSION_LIMIT, TarReader
+from dive_py.layers.headers import EXTENSION_LIMIT
+from dive_py.layers.tarscan import _HEADER_ONLY, BLOCK, CHUNK, TarReader
 
 _INT64 = 1 << 63
 

@@ -13,8 +13,9 @@ from collections.abc import Callable
 
 from dive_py.errors import ImageFormatError
 from dive_py.layers.compression import decompressing_reader, sniff
+from dive_py.layers.headers import checksum_ok
 from dive_py.layers.scan import clean_member_path
-from dive_py.layers.tarscan import BLOCK, TarReader, _checksum_ok
+from dive_py.layers.tarscan import BLOCK, TarReader
 from dive_py.sources.base import (
     MEMBER_KINDS,
     SMALL_FILE_LIMIT,
@@ -124,6 +125,6 @@ def open_image_files(path: str, progress: Progress | None = None) -> ImageFiles:
         with open(path, "rb") as f:
             read, _ = decompressing_reader(f.read, path)
             return StreamImage(read, path, progress)
-    if len(head) < BLOCK or not _checksum_ok(head):
+    if len(head) < BLOCK or not checksum_ok(head):
         raise ImageFormatError(f"{path}: not an image archive (neither a tar nor an OCI layout folder)")
     return TarFileImage(path)

@@ -14,8 +14,9 @@ import pytest
 
 from dive_py.analysis.load import load_analysis
 from dive_py.contents.reader import CHUNK
+from dive_py.layers.headers import EXTENSION_LIMIT
 from dive_py.layers.scan import scan_layer
-from dive_py.layers.tarscan import EXTENSION_LIMIT, TarReader
+from dive_py.layers.tarscan import TarReader
 from tests.fixtures import hostile as h
 from tests.fixtures.images import M, file, layer_tar
 from tests.layers.test_tarfast import _header, _member
