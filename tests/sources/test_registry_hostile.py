@@ -173,9 +173,10 @@ def test_a_token_with_control_characters_is_one_line(token: str, capsys: pytest.
     assert not [path for _, path, _ in registry.log if "X-Injected" in path]
 
 
-def test_a_location_with_control_characters_is_one_line(capsys: pytest.CaptureFixture) -> None:
+@pytest.mark.parametrize("location", ["/v2/a b\tc", "http://[bad", "http://127.0.0.1:99999/", "http://127.0.0.1:x/"])
+def test_a_malformed_location_is_one_line(location: str, capsys: pytest.CaptureFixture) -> None:
     with fake_registry() as registry:
-        registry.routes["/v2/repo/manifests/1"] = lambda h: send(h, 302, b"", {"Location": "/v2/a b\tc"})
+        registry.routes["/v2/repo/manifests/1"] = lambda h: send(h, 302, b"", {"Location": location})
         assert main(["--ci", f"registry://{registry.host}/repo:1"]) == 2
     err = capsys.readouterr().err.strip()
     assert "registry" in err and "\n" not in err and "unexpected" not in err

@@ -25,7 +25,9 @@ from dive_py.sources.registry.transport import (
     deadline_error,
     discard,
     endpoint,
+    join_url,
     request_deadline,
+    split_url,
 )
 
 TIMEOUT = 60.0
@@ -104,7 +106,7 @@ class RegistryClient:
 
     def _open(self, url: str, headers: dict[str, str], deadline: float | None = None) -> http.client.HTTPResponse:
         """One GET with an overall deadline (default :attr:`deadline`); the answer's reads enforce it."""
-        parts = urllib.parse.urlsplit(url)
+        parts = split_url(self.host, url)
         if parts.scheme == "https":
             context = ssl.create_default_context()
             if self.lenient:
@@ -189,7 +191,7 @@ class RegistryClient:
                 return response
             location = response.getheader("Location", "")
             discard(response)
-            target = urllib.parse.urljoin(url, location)
+            target = join_url(self.host, url, location)
             check_redirect(self.host, url, target)
             url = target
         raise SourceError(f"registry {self.host}: too many redirects")
@@ -218,8 +220,9 @@ class RegistryClient:
         if service:
             query["service"] = service
         url = realm + ("&" if "?" in realm else "?") + urllib.parse.urlencode(query)
-        realm_host = urllib.parse.urlsplit(realm).hostname or ""
-        if urllib.parse.urlsplit(realm).scheme != "https" and not (self.insecure or is_loopback(realm_host)):
+        realm_parts = split_url(self.host, realm)
+        realm_host = realm_parts.hostname or ""
+        if realm_parts.scheme != "https" and not (self.insecure or is_loopback(realm_host)):
             raise SourceError(f"registry {self.host}: refusing to send credentials to a plain-http token server")
         headers = {"Authorization": self.credentials.basic()} if self.credentials else {}
         response = self._open(url, headers)

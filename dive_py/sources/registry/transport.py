@@ -49,6 +49,30 @@ def request_deadline() -> float:
     return seconds
 
 
+def split_url(registry: str, url: str) -> urllib.parse.SplitResult:
+    """A URL's parts, its port checked (a registry's Location or realm may be anything).
+
+    Raises:
+        SourceError: the URL does not parse, or its port is not a number from 0 to 65535.
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise SourceError(f"registry {registry}: malformed URL {url[:100]!r}") from None
+    return parts
+
+
+def join_url(registry: str, base: str, location: str) -> str:
+    """``location`` (a redirect's) resolved against ``base``, checked as :func:`split_url` checks."""
+    try:
+        target = urllib.parse.urljoin(base, location)
+    except ValueError:
+        target = location
+    split_url(registry, target)
+    return target
+
+
 def endpoint(url: str) -> tuple[str, str, int | None]:
     """(scheme, host, port) of a URL, the port filled in from the scheme: what credentials are bound to."""
     parts = urllib.parse.urlsplit(url)
