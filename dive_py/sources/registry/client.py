@@ -107,6 +107,19 @@ class RegistryClient:
     def _open(self, url: str, headers: dict[str, str], deadline: float | None = None) -> http.client.HTTPResponse:
         """One GET with an overall deadline (default :attr:`deadline`); the answer's reads enforce it."""
         parts = split_url(self.host, url)
+        connection = self._connection(parts, url)
+        watchdog = Watchdog(connection, deadline or self.deadline)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        try:
+            connection.request("GET", path or "/", headers={"User-Agent": "divepy", **headers})
+            response = connection.getresponse()
+        except (ValueError, OSError, http.client.HTTPException) as exc:
+            watchdog.cancel()  # and closes the connection
+            raise self._open_error(exc, parts.netloc, watchdog) from None
+        response.watchdog, response.registry = watchdog, self.host  # a DeadlineResponse (response_class)
+        return response
+
+    def _connection(self, parts: urllib.parse.SplitResult, url: str) -> http.client.HTTPConnection:
         if parts.scheme == "https":
             context = ssl.create_default_context()
             if self.lenient:
@@ -119,34 +132,22 @@ class RegistryClient:
             connection = http.client.HTTPConnection(parts.netloc, timeout=self.timeout)
         else:
             raise SourceError(f"registry {self.host}: will not follow a redirect to {url[:100]}")
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
         connection.response_class = DeadlineResponse
-        watchdog = Watchdog(connection, deadline or self.deadline)
-        try:
-            connection.request("GET", path or "/", headers={"User-Agent": "divepy", **headers})
-            response = connection.getresponse()
-        except ValueError as exc:  # a URL or header value with control characters (from a hostile answer)
-            watchdog.cancel()
-            connection.close()
-            raise SourceError(f"registry {self.host}: refusing a malformed request to {parts.netloc}: {exc}") from None
-        except ssl.SSLError as exc:
-            watchdog.cancel()
-            connection.close()
-            if watchdog.expired:  # a handshake trickled past the deadline
-                raise deadline_error(self.host, watchdog.seconds) from None
-            raise SourceError(
+        return connection
+
+    def _open_error(self, exc: Exception, netloc: str, watchdog: Watchdog) -> SourceError:
+        """What a failed request says: the deadline passed, a malformed request, TLS, or the connection."""
+        if watchdog.expired:  # a trickle of TLS records or headers past the deadline
+            return deadline_error(self.host, watchdog.seconds)
+        if isinstance(exc, ValueError):  # a URL or header value with control characters (from a hostile answer)
+            return SourceError(f"registry {self.host}: refusing a malformed request to {netloc}: {exc}")
+        if isinstance(exc, ssl.SSLError):
+            return SourceError(
                 f"registry {self.host}: TLS failed ({exc.reason or exc})",
                 hint="for a registry without a trusted certificate, use --insecure",
-            ) from None
-        except (OSError, http.client.HTTPException) as exc:
-            watchdog.cancel()
-            connection.close()
-            if watchdog.expired:
-                raise deadline_error(self.host, watchdog.seconds) from None
-            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-            raise SourceError(f"registry {self.host}: cannot connect to {parts.netloc}: {reason}") from None
-        response.watchdog, response.registry = watchdog, self.host  # a DeadlineResponse (response_class)
-        return response
+            )
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        return SourceError(f"registry {self.host}: cannot connect to {netloc}: {reason}")
 
     def get(
         self, path: str, repository: str, accept: str | None = None, *, deadline: float | None = None
