@@ -219,7 +219,7 @@ class TarReader:
             size = number(block[124:136], "size")
             if size < 0:
                 raise ImageFormatError(f"{self.what}: negative member size in a tar header")
-            if typ in _EXTENSIONS:
+            if typ in _EXTENSIONS and size <= EXTENSION_LIMIT:  # a larger one is refused as such below
                 extensions += size
                 if extensions > EXTENSION_LIMIT:
                     raise ImageFormatError(

@@ -130,8 +130,9 @@ def _pax(kind: bytes, key: str, size: int) -> bytes:
 
 
 EXTENSIONS_REFUSED = {
-    "one record over 1 MiB": (_pax(b"x", "comment", EXTENSION_LIMIT), "over the 1 MiB limit"),
-    "a long name over 1 MiB": (_ext(b"L", b"n" * (EXTENSION_LIMIT + 1)), "over the 1 MiB limit"),
+    "one record over 1 MiB": (_pax(b"x", "comment", EXTENSION_LIMIT), "bytes is over the 1 MiB limit"),
+    "a long name over 1 MiB": (_ext(b"L", b"n" * (EXTENSION_LIMIT + 1)), "1048577 bytes is over the 1 MiB limit"),
+    "a global header over 1 MiB": (_pax(b"g", "comment", EXTENSION_LIMIT), "bytes is over the 1 MiB limit"),
     "a member's headers over 1 MiB": (
         _pax(b"x", "a", 400 << 10) + _pax(b"x", "b", 400 << 10) + _ext(b"L", b"n" * (400 << 10)),
         "extended tar headers of one member are over",
