@@ -132,6 +132,19 @@ class SparseStream:
         self._at += len(data)
         return data
 
+    def skip_hole(self) -> int:
+        """Skips the hole at the current position, if any; returns its length (0 inside a fragment or at the end).
+
+        For a consumer that can make holes itself (extraction seeks): reading terabytes of zeros is no option.
+        """
+        fragments, at = self._fragments, self._at
+        while self._index < len(fragments) and sum(fragments[self._index]) <= at:
+            self._index += 1
+        end = fragments[self._index][0] if self._index < len(fragments) else self._size
+        gap = max(0, min(end, self._size) - at)
+        self._at += gap
+        return gap
+
     def finish(self) -> None:
         """Skips what the consumer did not read, and the padding."""
         self._inner.finish()

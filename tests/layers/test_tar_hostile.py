@@ -198,3 +198,20 @@ def test_cat_and_extract_read_a_sparse_file_whole(
     assert capsysbinary.readouterr().out == EXPECTED
     assert main(["extract", archive, "/opt/data.img", str(tmp_path / "out")]) == 0
     assert (tmp_path / "out" / "data.img").read_bytes() == EXPECTED
+
+
+def test_extracting_a_huge_sparse_file_writes_holes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 1 kB layer whose sparse file claims 64 GiB: extracted as a sparse file, its blocks a few kB."""
+    from dive_py.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    huge = 64 << 30
+    layer = _sparse_1_0("big.img", ((0, b"head"), (huge - 4, b"tail")), size=huge) + bytes(1024)
+    assert main(["extract", h.docker_archive(tmp_path, [layer]), "/big.img", str(tmp_path / "out")]) == 0
+    out = tmp_path / "out" / "big.img"
+    assert out.stat().st_size == huge and out.stat().st_blocks * 512 < 1 << 20
+    with open(out, "rb") as f:
+        assert f.read(4) == b"head" and f.read(4) == bytes(4)
+        f.seek(huge - 4)
+        assert f.read() == b"tail"
