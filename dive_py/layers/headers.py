@@ -10,6 +10,12 @@ import zlib
 
 from dive_py.errors import ImageFormatError
 
+BLOCK = 512
+"""Tar's block: headers are one, contents are padded to whole ones."""
+
+HEADER_ONLY = frozenset((b"1", b"2", b"3", b"4", b"5", b"6"))
+"""Member types with no content blocks (as Go's archive/tar reads them)."""
+
 EXTENSION_LIMIT = 1 << 20
 """Most bytes of one extended header (PAX, GNU long name or link), of those before one member together, of
 the PAX global records kept, and of a sparse map (Go's archive/tar bounds each the same): 40 global headers

@@ -10,17 +10,29 @@ only (as an old-GNU ``S`` member's does): hashing the holes would let a tiny lay
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from dive_py.errors import ImageFormatError
-from dive_py.layers.headers import EXTENSION_LIMIT
-from dive_py.layers.tarscan import _HEADER_ONLY, BLOCK, CHUNK, TarReader
+from dive_py.layers.headers import BLOCK, EXTENSION_LIMIT, HEADER_ONLY
+
+HOLE_CHUNK = 1 << 20
+"""Most zeros a read of a hole returns at once."""
 
 _INT64 = 1 << 63
 
 SparseMap = tuple[tuple[int, int], ...]
 
 
+class Blocks(Protocol):
+    """What reading a 1.0 map needs of :class:`dive_py.layers.tarscan.TarReader`."""
+
+    what: str
+
+    def take_block(self, what: str) -> bytes: ...
+
+
 def read_pax_sparse(
-    reader: TarReader, pax: dict[bytes, bytes], typ: bytes, name: bytes, stored: int
+    reader: Blocks, pax: dict[bytes, bytes], typ: bytes, name: bytes, stored: int
 ) -> tuple[bytes, int, SparseMap, int]:
     """The real name, real size and map of a PAX sparse member, and the bytes of map read from its data.
 
@@ -36,7 +48,7 @@ def read_pax_sparse(
         version_1 = False  # 0.0 and 0.1 name no version: a map in the records says which
     else:
         raise ImageFormatError(f"{what}: GNU sparse format {_text(major)}.{_text(minor)} is not supported")
-    if typ in _HEADER_ONLY:
+    if typ in HEADER_ONLY:
         raise ImageFormatError(f"{what}: a sparse map on a member that is not a regular file ({_text(name)})")
     real_name = pax.get(b"GNU.sparse.name") or name
     real_size = pax.get(b"GNU.sparse.size") or pax.get(b"GNU.sparse.realsize")
@@ -68,7 +80,7 @@ def _map_from_records(text: bytes, what: str) -> SparseMap:
     return tuple(zip(numbers[::2], numbers[1::2], strict=True))
 
 
-def _map_from_data(reader: TarReader, stored: int) -> tuple[SparseMap, int]:
+def _map_from_data(reader: Blocks, stored: int) -> tuple[SparseMap, int]:
     """1.0: the count, then offset and length of each fragment, a line each, in whole blocks before the data."""
     what = reader.what
     text = bytearray()
@@ -115,7 +127,7 @@ class SparseStream:
         self._size = size
 
     def read(self, n: int = -1) -> bytes:
-        """Up to ``n`` bytes (fewer at a fragment's edge; a hole comes at most :data:`CHUNK` at a time)."""
+        """Up to ``n`` bytes (fewer at a fragment's edge; a hole comes at most :data:`HOLE_CHUNK` at a time)."""
         left = self._size - self._at
         if left <= 0:
             return b""
@@ -128,7 +140,7 @@ class SparseStream:
             data = self._inner.read(min(n, offset + length - at))
         else:
             hole_end = fragments[self._index][0] if self._index < len(fragments) else self._size
-            data = bytes(min(n, hole_end - at, CHUNK))
+            data = bytes(min(n, hole_end - at, HOLE_CHUNK))
         self._at += len(data)
         return data
 

@@ -11,24 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import xxhash
 
 from dive_py.errors import ImageFormatError
-from dive_py.layers.headers import EXTENSION_LIMIT, checksum_ok, number, parse_pax
+from dive_py.layers.headers import BLOCK, EXTENSION_LIMIT, HEADER_ONLY, checksum_ok, number, parse_pax
 from dive_py.layers.headers import mtime_ns as _mtime_ns  # TarHeader has a field of that name
+from dive_py.layers.sparse import SparseStream, read_pax_sparse
 
-if TYPE_CHECKING:
-    from dive_py.layers.sparse import SparseStream as _SparseStream
-
-BLOCK = 512
 CHUNK = 1 << 20
 """Read size: large reads amortise the per-call cost of decompressors and files."""
 
 _ZERO_BLOCK = bytes(BLOCK)
-_HEADER_ONLY = frozenset((b"1", b"2", b"3", b"4", b"5", b"6"))
-"""Member types with no content blocks (as Go's archive/tar reads them)."""
 _EXTENSIONS = frozenset((b"x", b"L", b"K"))
 """Extended headers that apply to the next member."""
 
@@ -271,11 +265,9 @@ class TarReader:
             except ValueError:
                 raise ImageFormatError(f"{self.what}: bad number in a PAX header") from None
         # Links, devices, folders and fifos carry no data whatever their size field says.
-        data_size = 0 if typ in _HEADER_ONLY else size
+        data_size = 0 if typ in HEADER_ONLY else size
         sparse = None
         if pax and (b"GNU.sparse.major" in pax or b"GNU.sparse.minor" in pax or b"GNU.sparse.map" in pax):
-            from dive_py.layers.sparse import read_pax_sparse  # rare: imported when met (it imports this module)
-
             name, size, sparse, map_bytes = read_pax_sparse(self, pax, typ, name, size)
             data_size -= map_bytes
         self._sparse = sparse
@@ -332,7 +324,7 @@ class TarReader:
         self._consume_padding(pending - size)
         return b"".join(parts)
 
-    def content_stream(self, size: int) -> _MemberStream | _SparseStream:
+    def content_stream(self, size: int) -> _MemberStream | SparseStream:
         """A ``read(n)`` view of the current member's content, for a nested tar or blob.
 
         A PAX sparse file reads as its real content: its stored fragments with zeros in the holes.
@@ -340,8 +332,6 @@ class TarReader:
         sparse = self._sparse
         if sparse is None:
             return _MemberStream(self, size)
-        from dive_py.layers.sparse import SparseStream
-
         return SparseStream(_MemberStream(self, sum(length for _, length in sparse)), sparse, size)
 
     def skip_rest(self) -> None:
