@@ -45,6 +45,12 @@ class Stacker:
                 f"layer {index}: {len(changes.missing_whiteouts)} whiteout(s) of paths that do not "
                 f"exist below ({sample}); counted as 0 bytes"
             )
+        if changes.links_as_folders:
+            sample = ", ".join("/" + p for p in changes.links_as_folders[:3])
+            self.warnings.append(
+                f"layer {index + 1}: {len(changes.links_as_folders)} symlink(s) of this layer have files of the same "
+                f"layer below them ({sample}); shown as folders, but extracting the layer writes through the link"
+            )
         if "" in scan.opaques and index > 0:
             self.warnings.append(f"layer {index}: opaque marker at the root hides every file of the layers below")
         return True

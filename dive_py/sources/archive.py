@@ -16,8 +16,9 @@ from dive_py.cache.blobs import BlobCache
 from dive_py.cache.store import prune_cache
 from dive_py.errors import ImageFormatError
 from dive_py.layers.compression import decompressing_reader, sniff
+from dive_py.layers.headers import checksum_ok
 from dive_py.layers.scan import clean_member_path
-from dive_py.layers.tarscan import BLOCK, TarReader, _checksum_ok
+from dive_py.layers.tarscan import BLOCK, TarReader
 from dive_py.sources.base import (
     MEMBER_KINDS,
     SMALL_FILE_LIMIT,
@@ -51,6 +52,8 @@ class TarFileImage(ImageFiles):
             name = clean_member_path(header.name, self.what)
             if name is None:
                 continue
+            if header.sparse is not None:  # image tools never write one; read by offset it would be garbage
+                raise ImageFormatError(f"{self.what}: {name!r} is a sparse file, which an image archive never holds")
             kind = MEMBER_KINDS.get(header.type, "other")
             size = header.size if kind == "file" else 0
             if header.offset + size > self._size:
@@ -207,6 +210,6 @@ def open_image_files(path: str, progress: Progress | None = None, blobs: BlobCac
     if sniff(head) != "none":
         # A whole archive compressed (``docker save | gzip``): one pass through the decompressor.
         return CompressedFileImage(path, progress, blobs)
-    if len(head) < BLOCK or not _checksum_ok(head):
+    if len(head) < BLOCK or not checksum_ok(head):
         raise ImageFormatError(f"{path}: not an image archive (neither a tar nor an OCI layout folder)")
     return TarFileImage(path)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from dive_py.cache.blobs import BlobCache
 from dive_py.cache.store import prune_cache
-from dive_py.errors import SourceError
+from dive_py.errors import ImageFormatError, SourceError
 from dive_py.layers.compression import HashingReader
 from dive_py.layers.scan import scan_layer
 from dive_py.model import LayerScan
@@ -23,6 +23,7 @@ from dive_py.sources.reference import ImageName, parse_image_name
 from dive_py.sources.registry.client import RegistryClient
 from dive_py.sources.registry.credentials import find_credentials
 from dive_py.sources.registry.manifests import plan_from_manifest, resolve_manifest
+from dive_py.sources.registry.transport import BLOB_RATE
 
 
 class RegistryImage(ImageFiles):
@@ -65,17 +66,37 @@ class RegistryImage(ImageFiles):
 
     def _get(self, digest: str) -> http.client.HTTPResponse:
         repository = self.image_name.repository
-        return self.client.get(f"/v2/{repository}/blobs/{digest}", repository)
-
-    def _counted(self, response: http.client.HTTPResponse, what: str) -> Callable[[int], bytes]:
-        """``response.read``, counted in the client's downloaded bytes; a broken download is one line."""
         client = self.client
+        # A big layer may take longer than one request's deadline, at a fair rate (BLOB_RATE) for its size.
+        declared = self._declared(digest)
+        return client.get(
+            f"/v2/{repository}/blobs/{digest}", repository, deadline=client.deadline + declared / BLOB_RATE
+        )
+
+    def _declared(self, digest: str) -> int:
+        return self._sizes.get("blobs/sha256/" + digest[7:], 0)
+
+    def _counted(self, response: http.client.HTTPResponse, what: str, digest: str) -> Callable[[int], bytes]:
+        """``response.read``, counted in the client's downloaded bytes and bounded by the manifest's size;
+        a broken download is one line."""
+        client = self.client
+        declared = self._declared(digest)
+        received = 0
 
         def read(n: int = -1) -> bytes:
+            nonlocal received
+            # Never more than the manifest declares (+1 to notice a longer blob): a registry streaming
+            # endless bytes for a small descriptor would fill the disk before the digest check.
+            want = declared + 1 - received if n is None or n < 0 else min(n, declared + 1 - received)
             try:
-                data = response.read(n)
+                data = response.read(max(want, 0))
             except (OSError, http.client.HTTPException) as exc:
                 raise SourceError(f"{what}: download broke off: {exc}") from None
+            received += len(data)
+            if received > declared:
+                raise ImageFormatError(
+                    f"{what}: the registry sent more than the {declared} bytes the manifest declares"
+                )
             client.downloaded_bytes += len(data)
             return data
 
@@ -84,7 +105,7 @@ class RegistryImage(ImageFiles):
     def _download(self, digest: str, what: str, expected_diff_id: str | None, progress) -> LayerScan:  # noqa: ANN001
         response = self._get(digest)
         writer = self.cache.writer(digest) if self.cache is not None else None
-        counted = self._counted(response, what)
+        counted = self._counted(response, what, digest)
 
         def read(n: int = -1) -> bytes:
             data = counted(n)
@@ -120,7 +141,7 @@ class RegistryImage(ImageFiles):
 
 def _checked_at_end(response, counted, what: str, digest: str) -> Callable[[int], bytes]:  # noqa: ANN001
     """A downloaded blob's ``read(n)`` that closes the response at its end and checks the digest there."""
-    hashed = HashingReader(counted(response, what), digest, what)
+    hashed = HashingReader(counted(response, what, digest), digest, what)
 
     def read(n: int = -1) -> bytes:
         try:

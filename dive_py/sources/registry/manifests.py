@@ -114,11 +114,19 @@ def plan_from_manifest(
         if not isinstance(digest, str) or not digest.startswith("sha256:"):
             raise ImageFormatError(f"{what}: layer {index} has no sha256 digest")
         blob = "blobs/sha256/" + digest[7:]
-        sizes[blob] = int(descriptor.get("size") or 0)
+        sizes[blob] = _descriptor_size(descriptor, f"{what}: layer {index}")
         diff_id = diff_ids[index] if isinstance(diff_ids[index], str) else ""
         layers.append(LayerRef(blob, digest[7:], digest, diff_id, digest, diff_id or None))
     tags = [f"{name.host}/{name.repository}:{name.tag}"] if name.tag else []
     return ImagePlan("registry", config, config_digest, layers, tags), sizes
+
+
+def _descriptor_size(descriptor: dict, what: str) -> int:
+    """A descriptor's ``size``: a whole number of bytes, which a download may never exceed."""
+    size = descriptor.get("size")
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size < 1 << 63:
+        raise ImageFormatError(f"{what}: the manifest's size {str(size)[:40]!r} is not a number of bytes")
+    return size
 
 
 def _fetch_blob_small(client: RegistryClient, name: ImageName, digest: str, cache: BlobCache | None) -> bytes:
