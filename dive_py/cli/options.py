@@ -89,12 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def add_dockerfile_flags(parser: argparse.ArgumentParser) -> None:
-    """Adds ``--dockerfile`` and ``--target``: the Dockerfile (and stage) that built the image, so that every
+def add_dockerfile_flags(parser: argparse.ArgumentParser, image: str = "the image") -> None:
+    """Adds ``--dockerfile`` and ``--target``: the Dockerfile (and stage) that built ``image``, so that every
     layer and hint shows its line."""
     group = parser.add_argument_group("Dockerfile")
     group.add_argument(
-        "--dockerfile", metavar="PATH", help="the Dockerfile that built the image: each layer and hint shows its line"
+        "--dockerfile", metavar="PATH", help=f"the Dockerfile that built {image}: each layer and hint shows its line"
     )
     group.add_argument(
         "--target", metavar="STAGE", help="with --dockerfile: the stage that built the image (default: the last)"
