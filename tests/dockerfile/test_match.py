@@ -54,7 +54,7 @@ LEGACY = [
     ("|1 APP=/opt/app /bin/sh -c rm -rf /opt/build", False),
     ("/bin/sh -c #(nop)  LABEL org.example.a=1 b=two words", True),
     (
-        "/bin/sh -c #(nop) COPY --chown=1000:1000dir:918ef5fe1ac75a951b39f782a3ebc024f8a8d9277037e1130cb815e8d10 in /opt/copy ",
+        "/bin/sh -c #(nop) COPY --chown=1000:1000dir:918ef5fe1ac75a951b39f782a3ebc024f in /opt/copy ",
         False,
     ),
     ("/bin/sh -c echo exec > /exec.txt", False),
