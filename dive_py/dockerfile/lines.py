@@ -6,6 +6,7 @@ the Dockerfile given (:func:`dockerfile_lines`), and every report reads it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from dive_py.dockerfile.match import commit_note, match_history
@@ -43,11 +44,19 @@ class DockerfileLines:
         return None if item is None else instruction_dict(item)
 
     def label(self, index: int) -> str:
-        """``Dockerfile:7 RUN chmod -R 755 /opt/tools`` for a layer, its note, or ""."""
+        """``Dockerfile:7 RUN chmod -R 755 /opt/tools`` for a layer, its note, or "" (one line, control
+        characters shown as ``\\xNN``: an attested Dockerfile and a commit's comment come from the image)."""
         item = self.of_layer(index)
         if item is not None:
-            return f"{location(item)} {item.text}"
-        return self.note_of(index) or ""
+            return _visible(f"{location(item)} {item.text}")
+        return _visible(self.note_of(index) or "")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _visible(text: str) -> str:
+    return _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
 
 
 def instruction_dict(item: Instruction) -> dict:
