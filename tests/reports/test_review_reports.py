@@ -136,3 +136,11 @@ def test_bad_dockerfile_flags_fail_in_one_line_before_the_load(tmp_path, capsys)
     assert main(["/nonexistent.tar", "--dockerfile", str(tmp_path / "Dockerfile"), "--target", "two"]) == 2
     err = capsys.readouterr().err
     assert "no stage named 'two' (stages: one)" in err and err.count("\n") == 1
+
+
+def test_an_absolute_dockerfile_under_the_working_folder_is_named_relative(chmod_image, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    archive, dockerfile = chmod_image
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "cq.json"
+    assert main([str(archive), "--no-cache", "--dockerfile", str(dockerfile), "--codequality", str(out)]) == 0
+    assert json.loads(out.read_text())[0]["location"]["path"] == "Dockerfile"
