@@ -144,3 +144,11 @@ def test_an_absolute_dockerfile_under_the_working_folder_is_named_relative(chmod
     out = tmp_path / "cq.json"
     assert main([str(archive), "--no-cache", "--dockerfile", str(dockerfile), "--codequality", str(out)]) == 0
     assert json.loads(out.read_text())[0]["location"]["path"] == "Dockerfile"
+
+
+def test_github_annotation_without_a_dockerfile_names_the_image_and_layer(monkeypatch, capsys) -> None:  # noqa: ANN001
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert main([str(EXAMPLE), "--no-cache", "--ci"]) == 0
+    (annotation,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::")]
+    assert annotation.startswith("::warning title=divepy duplicate-content%3A 3.4 MB::duplicate-content: 3.4 MB")
+    assert f"in layer 5 of {EXAMPLE}, {COMMIT}: /usr/local/tomcat/webapps. Fix: use `mv`" in annotation
