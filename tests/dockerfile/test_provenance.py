@@ -79,7 +79,11 @@ def write_attested(path, version: str, *, with_source: bool = True):  # noqa: AN
         {
             "schemaVersion": 2,
             "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(config), "size": len(config)},
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": sha256(config),
+                "size": len(config),
+            },
             "layers": [
                 {
                     "mediaType": "application/vnd.in-toto+json",
