@@ -1,11 +1,11 @@
 """Provides :func:`match_history`: which Dockerfile instruction made each entry of an image's history.
 
-Both builders write one history entry per instruction (but ``FROM``; BuildKit leaves out ``ARG``), with
-``empty_layer`` on those that add no layer:
+Both builders write one history entry per instruction but ``FROM`` (older BuildKit releases leave out
+``ARG``), with ``empty_layer`` on those that add no layer:
 
 - the legacy builder: ``/bin/sh -c #(nop)  ENV A=b``, ``/bin/sh -c #(nop) COPY file:<sum> in /opt/x ``,
   ``/bin/sh -c apt-get ...`` (``|2 A=1 B=2 /bin/sh -c ...`` with build arguments), an exec-form RUN's
-  arguments joined;
+  arguments joined, a RUN under ``SHELL`` with that shell (these last two say no keyword: a RUN may match them);
 - BuildKit: ``RUN /bin/sh -c apt-get ... # buildkit``, ``COPY src /dst # buildkit``, ``ENV A=b``,
   ``WORKDIR /abs``, ``EXPOSE map[80/tcp:{}]``.
 
@@ -26,14 +26,13 @@ from functools import lru_cache
 from dive_py.dockerfile.parse import Dockerfile, Instruction
 
 _NOP = re.compile(r"^/bin/sh -c #\(nop\)\s+")
-_BUILDKIT_TAIL = " # buildkit"
+_BUILDKIT_TAIL = "# buildkit"
 _VAR = re.compile(r"\\?\$(?:\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*)")
 _FLAG = re.compile(r"^--[A-Za-z-]+(=\S*)?$")
 _KEYWORDS = frozenset(
     "RUN COPY ADD ENV ARG LABEL EXPOSE CMD ENTRYPOINT WORKDIR USER VOLUME STOPSIGNAL HEALTHCHECK SHELL "
     "ONBUILD MAINTAINER".split()
 )
-_LAYER_KEYWORDS = frozenset({"RUN", "COPY", "ADD"})
 
 
 @dataclass(frozen=True)
@@ -60,8 +59,8 @@ class HistoryMatch:
 def read_step(created_by: str) -> Step:
     """The keyword and arguments of a history entry's ``created_by`` (runs of blanks made one)."""
     text = " ".join(created_by.split())
-    if text.endswith(_BUILDKIT_TAIL.strip()):
-        text = text[: -len(_BUILDKIT_TAIL.strip())].rstrip()
+    if text.endswith(_BUILDKIT_TAIL):
+        text = text[: -len(_BUILDKIT_TAIL)].rstrip()
         keyword, _, rest = text.partition(" ")
         return Step(keyword.upper(), rest, True)
     nop = _NOP.match(text)
@@ -115,9 +114,11 @@ def _align(steps: list[Step], chain: list[Instruction]) -> list[tuple[int, int]]
     for i, step in enumerate(steps):
         by_keyword.setdefault(step.keyword, []).append(i)
     same = [[False] * m for _ in range(n)]
+    # A RUN may also be a step that names no keyword (the legacy builder's exec form, or under SHELL).
+    runs = sorted([*by_keyword.get("RUN", ()), *by_keyword.get("", ())])
     for j, item in enumerate(chain):
         test = matcher(item)
-        for i in by_keyword.get(item.keyword, ()):
+        for i in runs if item.keyword == "RUN" else by_keyword.get(item.keyword, ()):
             if test(steps[i]):
                 same[i][j] = True
     # rbest[i][j]: the most matches among steps[:i] and chain[:j]
@@ -168,6 +169,8 @@ def matcher(item: Instruction) -> Matcher:
         test = lambda step: ends.search(step.text) is not None  # noqa: E731
     else:
         test = lambda step: True  # noqa: E731 - CMD, ENTRYPOINT, ...: their place in the order decides
+    if keyword == "RUN":
+        return lambda step: step.keyword in ("RUN", "") and test(step)
     return lambda step: step.keyword == keyword and test(step)
 
 

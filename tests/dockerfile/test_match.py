@@ -212,3 +212,14 @@ def test_without_the_parser_one_line_says_how_to_install_it(tmp_path, monkeypatc
     assert main([str(EXAMPLE), "--dockerfile", str(tmp_path / "Dockerfile")]) == 2
     err = capsys.readouterr().err
     assert err == "divepy: error: reading Dockerfiles needs the dockerfile package: pip install 'divepy[dockerfile]'\n"
+
+
+def test_legacy_exec_form_and_shell_runs_name_no_keyword_yet_match() -> None:
+    text = 'FROM base\nRUN ["echo", "x"]\nSHELL ["/bin/bash", "-o", "pipefail", "-c"]\nRUN make all | tee log\n'
+    steps = [
+        {"created_by": "echo x"},
+        {"created_by": "/bin/sh -c #(nop)  SHELL [/bin/bash -o pipefail -c]", "empty_layer": True},
+        {"created_by": "/bin/bash -o pipefail -c make all | tee log"},
+    ]
+    found = match_history(steps, 2, parse_text(text), None)
+    assert lines_of(found.layers) == [2, 4] and found.warnings == ()
