@@ -223,3 +223,10 @@ def test_legacy_exec_form_and_shell_runs_name_no_keyword_yet_match() -> None:
     ]
     found = match_history(steps, 2, parse_text(text), None)
     assert lines_of(found.layers) == [2, 4] and found.warnings == ()
+
+
+def test_a_stage_named_through_a_global_arg_is_followed() -> None:
+    parsed = parse_text("ARG BASE=build\nFROM tomcat02:1.0 AS build\nRUN make\nFROM ${BASE}\nRUN make install\n")
+    assert [stage.index for stage in parsed.chain(None)] == [0, 1]
+    steps = [{"created_by": "/bin/sh -c make"}, {"created_by": "/bin/sh -c make install"}]
+    assert lines_of(match_history(steps, 2, parsed, None).layers) == [3, 5]
