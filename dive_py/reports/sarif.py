@@ -42,7 +42,6 @@ def sarif(analysis: Analysis, lines: DockerfileLines) -> dict:
             "driver": {
                 "name": "divepy",
                 "version": __version__,
-                "informationUri": "https://pypi.org/project/divepy/",
                 "rules": rules,
             }
         },
