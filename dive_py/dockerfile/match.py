@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from dive_py.dockerfile.parse import Dockerfile, Instruction
+from dive_py.dockerfile.parse import Dockerfile, Instruction, visible
 
 _NOP = re.compile(r"^/bin/sh -c #\(nop\)\s+")
 _BUILDKIT_TAIL = "# buildkit"
@@ -255,16 +255,18 @@ def _warnings(
     extra = [at for at in range(pairs[0][0], len(entries)) if at not in seen]
     if extra:
         at = extra[0]
+        note = commit_note(entries[at])
+        made = f", {note}" if note else ""
         warnings.append(
             f"{where}: {len(extra)} step(s) of the image's history not in the Dockerfile (first: "
-            f"{_short(steps[at].keyword + ' ' + steps[at].text if steps[at].keyword else steps[at].text)})"
+            f"{_short(steps[at].keyword + ' ' + steps[at].text if steps[at].keyword else steps[at].text)}{made})"
         )
     return warnings
 
 
 def _short(text: str, width: int = 60) -> str:
-    """``text`` on one line, cut to ``width`` characters."""
-    line = " ".join(text.split())
+    """``text`` on one line, cut to ``width`` characters, control characters visible."""
+    line = visible(" ".join(text.split()))
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
@@ -282,6 +284,6 @@ def commit_note(entry: dict) -> str | None:
         return f"made by docker import ({_short(comment)})"
     if not comment and not author:
         return None
-    said = [f"comment: {_short(comment)!r}"] if comment else []
+    said = [f"comment: '{_short(comment)}'"] if comment else []
     said += [f"author: {_short(author)}"] if author else []
     return f"made by docker commit ({', '.join(said)})"

@@ -230,3 +230,12 @@ def test_a_stage_named_through_a_global_arg_is_followed() -> None:
     assert [stage.index for stage in parsed.chain(None)] == [0, 1]
     steps = [{"created_by": "/bin/sh -c make"}, {"created_by": "/bin/sh -c make install"}]
     assert lines_of(match_history(steps, 2, parsed, None).layers) == [3, 5]
+
+
+def test_warnings_quote_the_history_with_control_characters_visible() -> None:
+    steps = [{"created_by": "/bin/sh -c make"}, {"created_by": "/bin/sh -c echo \x1b[2J [bold]x[/bold]"}]
+    found = match_history(steps, 2, parse_text("FROM a\nRUN make\n"), None)
+    assert found.warnings == (
+        "Dockerfile: 1 step(s) of the image's history not in the Dockerfile (first: RUN /bin/sh -c echo "
+        "\\x1b[2J [bold]x[/bold])",
+    )
