@@ -48,7 +48,7 @@ class Stacker:
         if changes.links_as_folders:
             sample = ", ".join("/" + p for p in changes.links_as_folders[:3])
             self.warnings.append(
-                f"layer {index + 1}: {len(changes.links_as_folders)} symlink(s) of this layer have files of the same "
+                f"layer {index}: {len(changes.links_as_folders)} symlink(s) of this layer have files of the same "
                 f"layer below them ({sample}); shown as folders, but extracting the layer writes through the link"
             )
         if "" in scan.opaques and index > 0:

@@ -152,6 +152,7 @@ def build_image(
         tags=plan.tags,
         config_digest=plan.config_digest,
         config=plan.config,
+        provenance=plan.provenance,
         source=plan.source,
         platform=plan_platform(plan),
         warnings=warnings,

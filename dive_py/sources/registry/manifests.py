@@ -7,7 +7,7 @@ import hashlib
 import json
 
 from dive_py.cache.blobs import BlobCache
-from dive_py.errors import DigestMismatchError, ImageFormatError, ImageSelectionError
+from dive_py.errors import DigestMismatchError, ImageFormatError, ImageSelectionError, SourceError
 from dive_py.sources.artifacts import artifact_type, descriptor_artifact_type
 from dive_py.sources.plan import ImagePlan, LayerRef
 from dive_py.sources.platforms import default_platform, platform_matches, platform_text
@@ -23,10 +23,15 @@ MANIFEST_ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFE
 
 
 def resolve_manifest(
-    client: RegistryClient, name: ImageName, platform: str | None, cache: BlobCache | None
+    client: RegistryClient,
+    name: ImageName,
+    platform: str | None,
+    cache: BlobCache | None,
+    indexes: list | None = None,
 ) -> tuple[dict, str, str | None]:
     """Fetches the manifest for the reference, descending through an index to one platform; with it, its
-    digest and the platform the index entry states (None when no index led to it)."""
+    digest and the platform the index entry states (None when no index led to it). Each index passed is
+    appended to ``indexes``, when given."""
     data, digest = _fetch_manifest(client, name, name.reference, cache)
     stated = None
     for _depth in range(4):
@@ -42,6 +47,8 @@ def resolve_manifest(
         chosen = choose_platform(manifest, platform or default_platform(), f"registry://{name}")
         entries = [m for m in manifest["manifests"] if isinstance(m, dict) and m.get("digest") == chosen]
         stated = platform_text(entries[0].get("platform"))
+        if indexes is not None:
+            indexes.append(manifest)
         data, digest = _fetch_manifest(client, name, chosen, cache)
     raise ImageFormatError(f"registry://{name}: indexes nest too deep")
 
@@ -127,6 +134,37 @@ def _descriptor_size(descriptor: dict, what: str) -> int:
     if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size < 1 << 63:
         raise ImageFormatError(f"{what}: the manifest's size {str(size)[:40]!r} is not a number of bytes")
     return size
+
+
+def attached_provenance(
+    client: RegistryClient, name: ImageName, indexes: list[dict], digest: str, cache: BlobCache | None
+) -> dict | None:
+    """The SLSA provenance predicate of the BuildKit attestation manifest that an index lists for the image
+    manifest ``digest``, or None; one that cannot be read is as none (it is optional)."""
+    for index in reversed(indexes):
+        for entry in index.get("manifests") or []:
+            annotations = entry.get("annotations") if isinstance(entry, dict) else None
+            if not isinstance(annotations, dict) or annotations.get("vnd.docker.reference.digest") != digest:
+                continue
+            if annotations.get("vnd.docker.reference.type") != "attestation-manifest":
+                continue
+            try:
+                return _predicate(client, name, entry, cache)
+            except (ImageFormatError, DigestMismatchError, SourceError, AttributeError):
+                return None
+    return None
+
+
+def _predicate(client: RegistryClient, name: ImageName, entry: dict, cache: BlobCache | None) -> dict | None:
+    data, _ = _fetch_manifest(client, name, str(entry.get("digest")), cache)
+    layers = _json_object(data, f"registry://{name}: attestation").get("layers")
+    for layer in layers if isinstance(layers, list) else []:
+        kind = layer.get("annotations", {}).get("in-toto.io/predicate-type", "") if isinstance(layer, dict) else ""
+        if isinstance(kind, str) and kind.startswith("https://slsa.dev/provenance/"):
+            statement = _json_object(_fetch_blob_small(client, name, str(layer.get("digest")), cache), "provenance")
+            predicate = statement.get("predicate")
+            return predicate if isinstance(predicate, dict) else None
+    return None
 
 
 def _fetch_blob_small(client: RegistryClient, name: ImageName, digest: str, cache: BlobCache | None) -> bytes:
