@@ -88,9 +88,9 @@ def test_without_a_dockerfile_results_point_at_the_image_and_its_layer(tmp_path)
     validate(document)
     (result,) = document["runs"][0]["results"]
     location = result["locations"][0]
-    assert location["logicalLocations"][0]["name"] == "layer 5"
+    assert location["logicalLocations"][0]["name"] == "layer 4"
     assert location["physicalLocation"]["artifactLocation"]["uri"].endswith("tomcat02.tar")
-    assert "in layer 5 of" in result["message"]["text"] and COMMIT in result["message"]["text"]
+    assert "in layer 4 of" in result["message"]["text"] and COMMIT in result["message"]["text"]
     (issue,) = json.loads(quality.read_text())
     assert issue["location"] == {"path": str(EXAMPLE), "lines": {"begin": 1}}
     assert issue["severity"] == "minor" and len(issue["fingerprint"]) == 64
@@ -115,7 +115,7 @@ def test_github_annotations_in_ci(chmod_image, tmp_path, monkeypatch, capsys) ->
     assert annotation.startswith("::warning file=Dockerfile,line=4,endLine=5,title=divepy metadata-only%3A 300 kB::")
     assert "at:  Dockerfile:4-5 RUN chmod -R 755 /app && touch /app/.done" in out
     assert annotation.endswith(
-        "(`COPY --chmod`/`--chown`, or chmod/chown in layer 2's RUN) instead of storing them again in layer 3"
+        "(`COPY --chmod`/`--chown`, or chmod/chown in layer 1's RUN) instead of storing them again in layer 2"
     )
     monkeypatch.setenv("GITHUB_ACTIONS", "false")
     assert main([str(archive), "--no-cache", "--ci", "--dockerfile", "Dockerfile"]) == 1
@@ -151,4 +151,4 @@ def test_github_annotation_without_a_dockerfile_names_the_image_and_layer(monkey
     assert main([str(EXAMPLE), "--no-cache", "--ci"]) == 0
     (annotation,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::")]
     assert annotation.startswith("::warning title=divepy duplicate-content%3A 3.4 MB::duplicate-content: 3.4 MB")
-    assert f"in layer 5 of {EXAMPLE}, {COMMIT}: /usr/local/tomcat/webapps. Fix: use `mv`" in annotation
+    assert f"in layer 4 of {EXAMPLE}, {COMMIT}: /usr/local/tomcat/webapps. Fix: use `mv`" in annotation
