@@ -2,7 +2,7 @@
 ``--ci --html`` page and ``divepy diff --html`` against the image it was committed from (the seed without its last
 layer). The pages are made by the real command line.
 
-Usage: python scripts/html_screenshots.py [IMAGE] [OUTDIR]    (defaults: examples/tomcat02.tar, screenshots/)
+Usage: python scripts/html_screenshots.py [IMAGE] [OUTDIR]    (defaults: dive_py/examples/tomcat02.tar, screenshots/)
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def divepy(*args: str, cwd: Path) -> None:
 
 
 def main() -> int:
-    image = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "examples" / "tomcat02.tar").resolve()
+    image = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "dive_py" / "examples" / "tomcat02.tar").resolve()
     out = Path(sys.argv[2] if len(sys.argv) > 2 else ROOT / "screenshots")
     if find_chromium() is None:
         raise SystemExit("needs chromium (apt-get install chromium)")

@@ -8,6 +8,7 @@ come from :mod:`dive_py.reports.diff`; every change has its ``+ - ~ >`` mark bes
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 
 from dive_py import format as fmt
 from dive_py.analysis.analyze import Analysis
@@ -24,8 +25,13 @@ FOLDER_ROWS = 40
 _CLASS = {"+": "add", "-": "del", "~": "mod", ">": "mod"}
 
 
-def html_diff(comparison: ImageComparison) -> str:
-    """The page of ``comparison`` (base to new)."""
+def html_diff(comparison: ImageComparison, new_labels: Sequence[str | None] | None = None) -> str:
+    """The page of ``comparison`` (base to new).
+
+    Args:
+        comparison: what changed.
+        new_labels: per layer of the new image, a text such as ``Dockerfile:12 RUN …`` shown with its command.
+    """
     summary = summarize(comparison)
     base, new = comparison.base, comparison.new
     title = f"divepy diff: {base.image.name} → {new.image.name}"
@@ -34,7 +40,7 @@ def html_diff(comparison: ImageComparison) -> str:
         f"{comparison.shared_layers} shared.</p></header>",
         _figures(summary),
         _changes(summary),
-        _layers(comparison),
+        _layers(comparison, list(new_labels or [])),
         _folders(comparison),
         _biggest(summary.biggest),
         _copies_and_moves(comparison),
@@ -100,7 +106,7 @@ def _stack(analysis: Analysis, shared: int, total: int, label: str) -> str:
     return f'<div class="bar" role="img" aria-label="{esc(aria)}">{"".join(segments)}</div>'
 
 
-def _layers(comparison: ImageComparison) -> str:
+def _layers(comparison: ImageComparison, new_labels: list[str | None]) -> str:
     """Both images' layers as bars on one scale (the images' own layers dashed) and as a table."""
     base, new, shared = comparison.base, comparison.new, comparison.shared_layers
     total = max(base.size_bytes, new.size_bytes)
@@ -108,13 +114,15 @@ def _layers(comparison: ImageComparison) -> str:
     for side, analysis in (("base", base), ("new", new)):
         for layer in analysis.layers:
             state = "shared" if layer.index < shared else ("+ new" if side == "new" else "- gone")
+            label = new_labels[layer.index] if side == "new" and layer.index < len(new_labels) else None
+            command = esc(layer.short_command) + (f"<br><i>{esc(label)}</i>" if label else "")
             rows.append(
                 [
                     td(side),
                     td(layer.index, num=layer.index, cls="num"),
                     td(state),
                     td(fmt.size(layer.size_bytes), num=layer.size_bytes, cls="num"),
-                    td(layer.short_command, cls="mono"),
+                    f'<td class="mono">{command}</td>',
                 ]
             )
     headers = [("Image", ""), ("Layer", "num"), ("", ""), ("Size", "num"), ("Command", "")]

@@ -25,6 +25,7 @@ from dive_py.reports.html_page import layer_colour
 from dive_py.reports.html_report import html_report
 from dive_py.reports.markdown import markdown_summary
 from tests.fixtures.html_pages import HOSTILE_COMMAND, HOSTILE_NAMES, hostile_image, parse_page
+from tests.fixtures.images import file, folder, layer_tar, write_docker_archive
 from tests.fixtures.paths import EXAMPLE, PYTHON, child_env
 from tests.fixtures.truncate import write_first_layers
 
@@ -165,6 +166,7 @@ def test_cli_diff_html(tmp_path, capsys):
     page = tmp_path / "diff.html"
     assert main(["diff", "--html", str(page), str(parent), str(EXAMPLE)]) == 0
     assert "Moves (0) and copies (539)" in page.read_text()
+    assert "made by docker commit (comment: &#x27;edit webapps dir&#x27;" in page.read_text()  # layer 4's note
     assert "Shared layers" in capsys.readouterr().out
 
 
@@ -193,3 +195,27 @@ def test_divepy_build_keeps_html_for_itself():
 
     own, build, _engine = split_build_args(["--html", "r.html", "-t", "app", "."], set())
     assert own == ["--html", "r.html"] and build == ["-t", "app", "."]
+
+
+def test_each_layer_bar_shows_its_dockerfile_line_or_commit_note(tmp_path, monkeypatch):
+    from tests.reports.test_review_reports import COMMIT, DOCKERFILE, blob
+
+    files_ = [file(f"app/m{i}.bin", blob(i)) for i in range(3)]
+    layers = [
+        layer_tar([folder("etc"), file("etc/os-release", "ID=test\n")]),
+        layer_tar([folder("app"), *files_]),
+        layer_tar([folder("app", mode=0o755), *[file(m.name, m.data, mode=0o755) for m in files_]]),
+    ]
+    history = [
+        {"created_by": "/bin/sh -c #(nop) ADD file:0123 in / "},
+        {"created_by": "/bin/sh -c #(nop) COPY dir:4567 in /app "},
+        {"created_by": "/bin/sh -c chmod -R 755 /app &&     touch /app/.done"},
+    ]
+    write_docker_archive(tmp_path / "image.tar", layers, history=history)
+    (tmp_path / "Dockerfile").write_text(DOCKERFILE)
+    monkeypatch.chdir(tmp_path)
+    assert main(["image.tar", "--no-cache", "--dockerfile", "Dockerfile", "--html", "out.html"]) == 0
+    text = "".join(parse_page((tmp_path / "out.html").read_text()).text)
+    assert "Dockerfile:4-5 RUN chmod -R 755 /app" in text and "Dockerfile:2 COPY app /app" in text
+    assert main([str(EXAMPLE), "--no-cache", "--html", "seed.html"]) == 0
+    assert COMMIT in "".join(parse_page((tmp_path / "seed.html").read_text()).text)
