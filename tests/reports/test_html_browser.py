@@ -125,3 +125,25 @@ def test_the_diff_page_opens_without_errors(browser, seed, tmp_path):
     assert png_size(run.png) == (WIDTH, HEIGHT) and _distinct_bytes(run.png) > 50
     assert run.values["height"] > 5000
     assert run.values["rows"] == 300
+
+
+def test_the_page_reads_and_zooms_with_scripts_off(browser, seed, tmp_path):
+    page = tmp_path / "seed.html"
+    page.write_text(html_report(seed), encoding="utf-8")
+    shown = '[...document.querySelectorAll(".tmview")].filter(e => getComputedStyle(e).display !== "none")'
+    run = browser.open(
+        page,
+        WIDTH,
+        HEIGHT,
+        scripts=False,
+        evaluate={
+            "scripted": "window.divepyData === undefined && document.getElementById('tip') === null",
+            "root": shown + ".map(e => e.id).join()",
+            "zoomed": 'location.hash = "#tm-2"; ' + shown + ".map(e => e.id).join()",
+            "cells": 'document.querySelectorAll("#tm-0 rect").length',
+        },
+    )
+    assert run.errors == []
+    assert run.values["scripted"] is True  # the page's script did not run
+    assert run.values["root"] == "tm-0" and run.values["zoomed"] == "tm-2" and run.values["cells"] > 100
+    assert _distinct_bytes(run.png) > 50
