@@ -219,3 +219,27 @@ def test_each_layer_bar_shows_its_dockerfile_line_or_commit_note(tmp_path, monke
     assert "Dockerfile:4-5 RUN chmod -R 755 /app" in text and "Dockerfile:2 COPY app /app" in text
     assert main([str(EXAMPLE), "--no-cache", "--html", "seed.html"]) == 0
     assert COMMIT in "".join(parse_page((tmp_path / "seed.html").read_text()).text)
+
+
+def test_packages_per_layer_with_their_marks(tmp_path):
+    from tests.analysis.test_packages import DPKG_ONE, DPKG_TWO
+
+    hostile = DPKG_TWO.replace("curl", "<script>alert(5)</script>")
+    layers = [
+        layer_tar([folder("var/lib/dpkg"), file("var/lib/dpkg/status", DPKG_ONE)]),
+        layer_tar([folder("var/lib/dpkg"), file("var/lib/dpkg/status", hostile)]),
+    ]
+    analysis = load_analysis(str(write_docker_archive(tmp_path / "p.tar", layers)), NO_CACHE)
+    page = html_report(analysis)
+    section = page[page.index('id="packages"') : page.index('id="inefficient"')]
+    rows = re.findall(r"<tr><td class=\"num\" data-v=\"(\d)\">\d</td><td class=\"mark (\w+)\">(.)</td>"
+                      r"<td>dpkg</td><td>([^<]*)</td><td>([^<]*)</td>", section)  # fmt: skip
+    assert rows == [
+        ("0", "add", "+", "libc6", "2.36"),
+        ("1", "add", "+", "&lt;script&gt;alert(5)&lt;/script&gt;", "7.88"),
+        ("1", "mod", "~", "libc6", "2.37"),
+    ]
+    diff = html_diff(
+        compare(load_analysis(str(write_docker_archive(tmp_path / "b.tar", layers[:1])), NO_CACHE), analysis)
+    )
+    assert "<td>&lt;script&gt;alert(5)&lt;/script&gt;</td>" in diff and "<script>alert(5)" not in diff
