@@ -207,6 +207,16 @@ def render_treemap(root: Box, outlined: Callable[[str], bool]) -> TreemapViews:
         )
         if out.cells > CELL_BUDGET:
             break
+    return _without_dead_links(out, len(out.views))
+
+
+def _without_dead_links(out: TreemapViews, made: int) -> TreemapViews:
+    """Drops the anchors of the views the budget left out, and the links to them (those cells stay, unlinked)."""
+    dead = [anchor for anchor in out.anchors.values() if int(anchor[3:]) >= made]
+    if dead:
+        out.anchors = {path: anchor for path, anchor in out.anchors.items() if int(anchor[3:]) < made}
+        for anchor in dead:
+            out.views = [view.replace(f' href="#{anchor}"', "") for view in out.views]
     return out
 
 

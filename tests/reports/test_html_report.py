@@ -243,3 +243,13 @@ def test_packages_per_layer_with_their_marks(tmp_path):
         compare(load_analysis(str(write_docker_archive(tmp_path / "b.tar", layers[:1])), NO_CACHE), analysis)
     )
     assert "<td>&lt;script&gt;alert(5)&lt;/script&gt;</td>" in diff and "<script>alert(5)" not in diff
+
+
+def test_every_treemap_link_has_its_view_when_the_budget_stops_early(seed, monkeypatch):
+    import dive_py.reports.treemap as treemap
+
+    monkeypatch.setattr(treemap, "CELL_BUDGET", 1200)
+    page = html_report(seed)
+    ids = set(re.findall(r'<section class="tmview[^"]*" id="(tm-\d+)"', page))
+    links = set(re.findall(r'href="#(tm-\d+)"', page))
+    assert 1 < len(ids) < 30 and links == ids
