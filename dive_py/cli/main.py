@@ -80,6 +80,10 @@ def _dispatch(argv: list[str]) -> int:
         from dive_py.cli.cat import main_cat
 
         return main_cat(argv[1:])
+    if argv and argv[0] == "fix":
+        from dive_py.cli.fix import main_fix
+
+        return main_fix(argv[1:])
     if argv and argv[0] == "extract":
         from dive_py.cli.extract import main_extract
 

@@ -1,0 +1,436 @@
+"""Provides :func:`plan_fixes`: the Dockerfile edits that close an image's hints, each exact or for review.
+
+Per hint, at the instruction that made its layer (:class:`~dive_py.dockerfile.lines.DockerfileLines`):
+
+- ``package-cache``: apt lists and archives removed in the RUN that installs (``apt-get clean && rm -rf
+  /var/lib/apt/lists/*``), ``pip install --no-cache-dir``, ``apk add --no-cache``, ``npm cache clean
+  --force``, ``yarn cache clean``, else the cache's folders removed in that RUN;
+- ``temp-files``: the files removed in the RUN that made them;
+- ``deleted-later``: the later ``rm`` folded into the RUN that made the files (a RUN left empty is dropped);
+- ``metadata-only``: ``COPY`` + ``RUN chown/chmod -R`` on what it copied -> ``COPY --chown``/``--chmod``
+  (``--chmod`` only when the build uses BuildKit: the legacy builder rejects it);
+- ``duplicate-content``: ``cp -r A B`` -> ``COPY … B`` when a COPY made A, else ``mv A B``, when no later
+  instruction reads A.
+
+A fix is *exact* when the final file system provably stays the same outside the hint's paths: what it
+removes lies under them, and no instruction between the old and the new place of a command (nor after it,
+for caches) names those paths. The others are *for review*: printed as comments, applied only on request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from dive_py.analysis.hints import Hint
+from dive_py.analysis.tree_walk import CACHES
+from dive_py.dockerfile.edits import Draft, add_flag, run_commands
+from dive_py.dockerfile.parse import Instruction
+from dive_py.dockerfile.paths import Scope, overlaps
+from dive_py.dockerfile.shell import Command, join_words, readable
+from dive_py.format import size as format_bytes
+from dive_py.model import Image
+
+TEMP_ROOTS = ("/tmp", "/var/tmp")
+
+
+@dataclass
+class Fix:
+    """One change that closes one or more hints."""
+
+    hints: list[Hint]
+    summary: str
+    exact: bool
+    why_review: str = ""
+    """Why the fix is not exact (empty when it is)."""
+    apply: object = field(default=None, repr=False)
+    """``apply(draft, label)``: makes the edit; None when there is only advice."""
+    instruction: Instruction | None = None
+    scope: list[str] = field(default_factory=list)
+    """The in-image paths the fix may change (its hints' paths and the folders it cleans)."""
+
+    @property
+    def bytes(self) -> int:
+        return sum(hint.bytes for hint in self.hints)
+
+    @property
+    def label(self) -> str:
+        kinds = ", ".join(dict.fromkeys(hint.kind for hint in self.hints))
+        paths = ", ".join(dict.fromkeys(path for hint in self.hints for path in hint.paths[:2]))
+        return f"closes {kinds} {paths} ({format_bytes(self.bytes)})"
+
+
+@dataclass
+class FixPlan:
+    """The fixes of one image's hints, in Dockerfile order, and the hints no edit closes."""
+
+    fixes: list[Fix]
+    unfixed: list[tuple[Hint, str]]
+    buildkit: bool
+
+    def exact(self) -> list[Fix]:
+        return [fix for fix in self.fixes if fix.exact]
+
+    def review(self) -> list[Fix]:
+        return [fix for fix in self.fixes if not fix.exact]
+
+    def draft(self, text: str, include_review: bool = False) -> Draft:
+        """The Dockerfile's edits: the exact fixes (and the others with ``include_review``)."""
+        draft = Draft(text)
+        for fix in self.fixes:
+            if fix.apply is not None and (fix.exact or include_review):
+                fix.apply(draft, fix.label)
+        return draft
+
+
+def plan_fixes(
+    hints: Sequence[Hint],
+    layers: Sequence[Instruction | None],
+    stage: Sequence[Instruction],
+    image: Image,
+    buildkit: bool,
+) -> FixPlan:
+    """The fixes of ``hints``.
+
+    Args:
+        hints: the image's hints.
+        layers: per layer of the image, the instruction that made it (None: the base image's).
+        stage: the instructions of the stage that built the image, in order (FROM first or not).
+        image: the image (which layers hold which paths).
+        buildkit: whether the build uses BuildKit (``COPY --chmod``).
+    """
+    planner = _Planner(list(stage), layers, image, buildkit)
+    for hint in sorted(hints, key=lambda h: (h.layer, h.kind)):
+        item = layers[hint.layer] if 0 <= hint.layer < len(layers) else None
+        if item is None:
+            planner.unfixed.append((hint, "its layer has no Dockerfile line (the base image's)"))
+            continue
+        planner.plan(hint, item)
+    fixes = sorted(planner.fixes.values(), key=lambda f: f.instruction.line if f.instruction else 0)
+    return FixPlan(fixes, planner.unfixed, buildkit)
+
+
+class _Planner:
+    def __init__(self, stage: list[Instruction], layers: Sequence[Instruction | None], image: Image, buildkit: bool):
+        self.stage = stage
+        self.layers = list(layers)
+        self.image = image
+        self.buildkit = buildkit
+        self.scope = Scope(stage)
+        self.fixes: dict[tuple, Fix] = {}
+        self.unfixed: list[tuple[Hint, str]] = []
+
+    def plan(self, hint: Hint, item: Instruction) -> None:
+        handler = {
+            "package-cache": self._cache,
+            "temp-files": self._temp,
+            "deleted-later": self._deleted,
+            "metadata-only": self._metadata,
+            "duplicate-content": self._copy,
+        }.get(hint.kind)
+        reason = handler(hint, item) if handler else f"no automatic fix for {hint.kind}: {hint.fix}"
+        if reason:
+            self.unfixed.append((hint, reason))
+
+    # -- caches and temp files: cleaned in the RUN that fills them --------------------------------------
+
+    def _cache(self, hint: Hint, item: Instruction) -> str:
+        if not _shell_run(item):
+            return f"{item.keyword} is not a shell-form RUN"
+        name = _cache_name(hint)
+        roots = _cache_roots(hint, name)
+        review = self._read_later(item, roots)
+        if name in ("apt_lists", "apt_archives"):
+            later_apt = [i for i in self._after(item) if re.search(r"\bapt(-get)?\s+install\b", i.value)]
+            if later_apt and not any(re.search(r"\bapt(-get)?\s+update\b", i.value) for i in later_apt):
+                review = review or f"line {later_apt[0].line} installs with apt without `apt-get update`"
+            fix = self._fix(
+                ("apt", item), hint, item, "clean apt's lists and archives in the RUN that installs", review
+            )
+            fix.scope.extend(roots)
+            fix.apply = lambda draft, label, fix=fix: draft.append(item, _apt_clean(fix.hints), label)
+            return ""
+        rewrite = {"pip": _PIP, "apk": _APK}.get(name)
+        if rewrite is not None and rewrite[0].search(item.original):
+            pattern, repl, what = rewrite
+            fix = self._fix((name, item), hint, item, what, review)
+            fix.scope.extend(roots)
+            extra = name == "apk" and re.search(r"\bapk\s+update\b", item.original)
+            fix.apply = lambda draft, label: _rewrite(draft, item, pattern, repl, label, extra)
+            return ""
+        command = {"npm": "npm cache clean --force", "yarn": "yarn cache clean"}.get(name)
+        if command is None:
+            command = "rm -rf " + join_words(_cache_roots(hint, name))
+        fix = self._fix((name, item), hint, item, f"`{command}` in the RUN that fills the cache", review)
+        fix.scope.extend(roots)
+        fix.apply = lambda draft, label: draft.append(item, command, label)
+        return ""
+
+    def _temp(self, hint: Hint, item: Instruction) -> str:
+        if not _shell_run(item):
+            return f"{item.keyword} adds them: copy them elsewhere or use a build stage"
+        review = self._read_later(item, list(hint.paths))
+        fix = self._fix(("temp", item), hint, item, "remove the temporary files in the RUN that makes them", review)
+
+        def apply(draft: Draft, label: str) -> None:
+            targets = [p + "/*" if p in TEMP_ROOTS else p for h in fix.hints for p in h.paths]
+            draft.append(item, "rm -rf " + join_words(list(dict.fromkeys(targets))), label)
+
+        fix.apply = apply
+        return ""
+
+    # -- deleted later: the rm moves up into the RUN that made the files --------------------------------
+
+    def _deleted(self, hint: Hint, item: Instruction) -> str:
+        found = self._deleter(hint, item)
+        if found is None:
+            return "no later `rm` of these paths found in the stage"
+        later, command, targets = found
+        if not _shell_run(item):
+            return f"{item.keyword} adds them and line {later.line} deletes them: leave them out of the copy"
+        between = self._between(item, later)
+        review = self._named_by(between, targets, f"between lines {item.line} and {later.line}")
+        rest = [c for c in run_commands(later.original) if c != command]
+        if not review and any(self.scope.names(later, c.words, targets) for c in rest if c.start < command.start):
+            review = f"line {later.line} reads them before it deletes them"
+        keep_later = self._others_write(targets, item, later)
+        summary = f"delete them in the RUN that makes them (line {item.line}), not at line {later.line}"
+        fix = self._fix(("deleted", item, later), hint, item, summary, review)
+        fix.scope.extend(targets)
+
+        def apply(draft: Draft, label: str) -> None:
+            draft.append(item, "rm -rf " + join_words(targets), label)
+            if not keep_later:
+                _drop_targets(draft, later, targets, label, self.scope)
+
+        fix.apply = apply
+        return ""
+
+    def _deleter(self, hint: Hint, item: Instruction) -> tuple[Instruction, Command, list[str]] | None:
+        for later in self._after(item):
+            for command in run_commands(later.original) if _shell_run(later) else []:
+                if command.name != "rm":
+                    continue
+                args = [w for w in command.words[1:] if not w.startswith("-")]
+                targets = [w for w in args if any(overlaps(self.scope.resolve(later, w), p) for p in hint.paths)]
+                if targets:
+                    return later, command, [self.scope.resolve(later, w) for w in targets]
+        return None
+
+    def _others_write(self, targets: list[str], item: Instruction, later: Instruction) -> bool:
+        """Whether a layer other than ``item``'s, before ``later``, holds files under ``targets``."""
+        own = {index for index, made in enumerate(self.layers) if made == item}
+        until = min((index for index, made in enumerate(self.layers) if made == later), default=len(self.layers))
+        roots = [t.strip("/").rstrip("*").rstrip("/") for t in targets]
+        for index in range(until):
+            if index in own:
+                continue
+            for path in self.image.layers[index].scan.entries:
+                if any(path == root or path.startswith(root + "/") for root in roots):
+                    return True
+        return False
+
+    # -- chmod/chown -R after a COPY: the COPY's flags ---------------------------------------------------
+
+    def _metadata(self, hint: Hint, item: Instruction) -> str:
+        if not _shell_run(item):
+            return f"{item.keyword} stores them again: no automatic fix"
+        commands = run_commands(item.original)
+        changes = [(c, _ownership(c)) for c in commands]
+        changes = [(c, flag, target) for c, found in changes if found for flag, target in [found]]
+        if not changes:
+            return "no `chmod -R`/`chown -R` in its RUN"
+        target = self.scope.resolve(item, changes[0][2])
+        copy = self._copy_to(item, target)
+        if copy is None:
+            return f"no COPY/ADD to {target} before line {item.line}"
+        flags = [flag for _c, flag, t in changes if self.scope.resolve(item, t) == target]
+        if any(f.startswith("--chmod") for f in flags) and not self.buildkit:
+            return "`COPY --chmod` needs BuildKit; this image was built by the legacy builder"
+        review = self._named_by(self._between(copy, item), [target], f"between lines {copy.line} and {item.line}")
+        if not review and self._existed_before(copy, target):
+            review = f"{target} held files before line {copy.line}: `-R` changed those too"
+        if not review and len(changes) < len(commands):
+            review = f"line {item.line} does more than chmod/chown"
+        fix = self._fix(("meta", item), hint, copy, f"set owner and mode in the COPY at line {copy.line}", review)
+        fix.scope.append(target)
+
+        def apply(draft: Draft, label: str) -> None:
+            source = draft.source(copy)
+            for flag in flags:
+                source = add_flag(copy, source, flag)
+            draft.set(copy, source, label)
+            for command, _flag, _t in reversed(changes):
+                current = [c for c in draft.commands(item) if c.words == command.words]
+                if current:
+                    draft.remove(item, current[0], label)
+
+        fix.apply = apply
+        return ""
+
+    # -- cp -r A B: copy straight to B, or move --------------------------------------------------------
+
+    def _copy(self, hint: Hint, item: Instruction) -> str:
+        if not _shell_run(item):
+            return f"{item.keyword} copies content already in the image: no automatic fix"
+        for command in run_commands(item.original):
+            args = [w for w in command.words[1:] if not w.startswith("-")]
+            if command.name != "cp" or len(args) != 2:
+                continue
+            source, dest = (self.scope.resolve(item, a) for a in args)
+            if not any(overlaps(dest, p) for p in hint.paths):
+                continue
+            reads = self._named_by(self._after(item), [source], "after it")
+            if reads:
+                return f"`cp` -> `mv` would remove {source}, which is read {reads}"
+            return self._copy_fix(hint, item, command, source, dest)
+        return "no `cp A B` making these paths in its RUN"
+
+    def _copy_fix(self, hint: Hint, item: Instruction, command: Command, source: str, dest: str) -> str:
+        origin = self._copy_to(item, source)
+        why = f"{source} is no longer in the final file system"
+        if origin is not None:
+            fix = self._fix(("cp", item), hint, item, f"COPY to {dest} at line {origin.line}, no `cp`", why)
+
+            def apply(draft: Draft, label: str) -> None:
+                text = draft.source(origin)
+                draft.set(origin, text[: text.rstrip().rfind(" ") + 1] + dest, label)
+                current = [c for c in draft.commands(item) if c.words == command.words]
+                if current:
+                    draft.remove(item, current[0], label)
+
+            fix.apply = apply
+            return ""
+        fix = self._fix(("cp", item), hint, item, "`mv` instead of `cp`", why + "; the source's layer still holds it")
+        words = ["mv", *(w for w in command.words[1:] if not w.startswith("-"))]
+
+        def apply_mv(draft: Draft, label: str) -> None:
+            text = draft.source(item)
+            draft.set(item, text[: command.start] + join_words(words) + text[command.end :], label)
+
+        fix.apply = apply_mv
+        return ""
+
+    # -- helpers -----------------------------------------------------------------------------------------
+
+    def _fix(self, key: tuple, hint: Hint, item: Instruction, summary: str, why_review: str) -> Fix:
+        fix = self.fixes.get(key)
+        if fix is None:
+            fix = self.fixes[key] = Fix([], summary, not why_review, why_review, None, item)
+        elif why_review and fix.exact:
+            fix.exact, fix.why_review = False, why_review
+        fix.hints.append(hint)
+        fix.scope.extend(p for p in hint.paths if p not in fix.scope)
+        return fix
+
+    def _after(self, item: Instruction) -> list[Instruction]:
+        return self.stage[self.stage.index(item) + 1 :] if item in self.stage else []
+
+    def _between(self, first: Instruction, last: Instruction) -> list[Instruction]:
+        if first not in self.stage or last not in self.stage:
+            return []
+        return self.stage[self.stage.index(first) + 1 : self.stage.index(last)]
+
+    def _named_by(self, items: list[Instruction], paths: list[str], where: str) -> str:
+        for other in items:
+            if self.scope.touches(other, paths):
+                return f"line {other.line} ({other.keyword}) {where} names {', '.join(paths)}"
+        return ""
+
+    def _read_later(self, item: Instruction, paths: list[str]) -> str:
+        return self._named_by(self._after(item), paths, "after it")
+
+    def _copy_to(self, item: Instruction, target: str) -> Instruction | None:
+        """The latest COPY/ADD before ``item`` (no ``--from``) whose destination is ``target``."""
+        before = self.stage[: self.stage.index(item)] if item in self.stage else []
+        for other in reversed(before):
+            if other.keyword in ("COPY", "ADD") and not other.json and other.args:
+                if self.scope.resolve(other, other.args[-1]).rstrip("/") == target.rstrip("/"):
+                    return other
+        return None
+
+    def _existed_before(self, copy: Instruction, target: str) -> bool:
+        first = min((i for i, made in enumerate(self.layers) if made == copy), default=0)
+        root = target.strip("/")
+        return any(
+            path.startswith(root + "/") for index in range(first) for path in self.image.layers[index].scan.entries
+        )
+
+
+_PIP = (
+    re.compile(r"\b(pip3?(?:\.\d+)?|python3?(?:\.\d+)? -m pip) install\b(?![^&;|]*--no-cache-dir)"),
+    r"\1 install --no-cache-dir",
+    "`pip install --no-cache-dir`",
+)
+_APK = (
+    re.compile(r"\bapk add\b(?![^&;|]*--no-cache)"),
+    "apk add --no-cache",
+    "`apk add --no-cache`",
+)
+
+
+def _rewrite(draft: Draft, item: Instruction, pattern: re.Pattern, repl: str, label: str, apk_update) -> None:  # noqa: ANN001
+    text = pattern.sub(repl, draft.source(item))
+    draft.set(item, text, label)
+    if apk_update:  # `apk update` filled /var/cache/apk: --no-cache alone leaves that index behind
+        draft.append(item, "rm -rf /var/cache/apk/*", label)
+
+
+def _apt_clean(hints: list[Hint]) -> str:
+    names = {_cache_name(hint) for hint in hints}
+    parts = (["apt-get clean"] if "apt_archives" in names else []) + (
+        ["rm -rf /var/lib/apt/lists/*"] if "apt_lists" in names else []
+    )
+    return " && ".join(parts)
+
+
+def _cache_name(hint: Hint) -> str:
+    for path in hint.paths:
+        found = CACHES.match(path.lstrip("/") + "/")
+        if found is not None and found.lastgroup:
+            return found.lastgroup
+    return ""
+
+
+def _cache_roots(hint: Hint, name: str) -> list[str]:
+    """The cache folders a hint's paths lie in (``/var/cache/apt``), else the paths themselves."""
+    roots = []
+    for path in hint.paths:
+        found = CACHES.match(path.lstrip("/") + "/")
+        roots.append("/" + found.group(name) if found is not None and name and found.group(name) else path)
+    return list(dict.fromkeys(roots))
+
+
+def _shell_run(item: Instruction) -> bool:
+    return item.keyword == "RUN" and not item.json and readable(item.value) and bool(run_commands(item.original))
+
+
+def _ownership(command: Command) -> tuple[str, str] | None:
+    """``("--chmod=755", "/opt/x")`` for ``chmod -R 755 /opt/x`` (octal modes only), likewise chown."""
+    words = list(command.words)
+    if command.name not in ("chmod", "chown") or "-R" not in words:
+        return None
+    args = [w for w in words[1:] if not w.startswith("-")]
+    if len(args) != 2:
+        return None
+    value, target = args
+    if command.name == "chmod":
+        return (f"--chmod={value}", target) if re.fullmatch(r"[0-7]{3,4}", value) else None
+    return (f"--chown={value}", target) if re.fullmatch(r"[\w.-]+(:[\w.-]+)?", value) else None
+
+
+def _drop_targets(draft: Draft, later: Instruction, targets: list[str], label: str, scope: Scope) -> None:
+    """Removes ``targets`` from the later RUN's ``rm`` (the whole command when nothing else is left)."""
+    for command in draft.commands(later):
+        if command.name != "rm":
+            continue
+        kept = [w for w in command.words[1:] if w.startswith("-") or scope.resolve(later, w) not in targets]
+        if [w for w in kept if not w.startswith("-")] == [w for w in command.words[1:] if not w.startswith("-")]:
+            continue
+        if not [w for w in kept if not w.startswith("-")]:
+            draft.remove(later, command, label)
+        else:
+            text = draft.source(later)
+            draft.set(later, text[: command.start] + join_words(["rm", *kept]) + text[command.end :], label)
+        return
