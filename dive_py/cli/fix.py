@@ -108,10 +108,7 @@ def render_plan(plan, include_review: bool) -> str:  # noqa: ANN001 - FixPlan
     """The plan as ``#`` comment lines (before the diff: ``patch`` and ``git apply`` skip them)."""
     builder = "BuildKit" if plan.buildkit else "the legacy builder (no COPY --chmod)"
     exact = plan.exact()
-    lines = [
-        f"# divepy fix: {len(exact)} exact fix(es), {fmt.size(sum(f.bytes for f in exact))}; "
-        f"built with {builder}"
-    ]
+    lines = [f"# divepy fix: {len(exact)} exact fix(es), {fmt.size(sum(f.bytes for f in exact))}; built with {builder}"]
     for fix in plan.review():
         state = "applied (--all)" if include_review else "for review, applied with --all"
         where = f"line {fix.instruction.line}" if fix.instruction else "no line"

@@ -8,6 +8,7 @@ report). The images are then read from the engine by id, like ``divepy build`` d
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import shutil
 import subprocess
@@ -64,7 +65,7 @@ def _build(
     env = dict(os.environ)
     if engine == "docker":
         env["DOCKER_BUILDKIT"] = "1" if buildkit else "0"
-    result = subprocess.run([*argv, context], env=env, stdout=sys.stderr, stdin=subprocess.DEVNULL, check=False)
+    result = _run_logged([*argv, context], env)
     if result.returncode != 0:
         return "", f"`{engine} build` exited {result.returncode}"
     try:
@@ -73,6 +74,21 @@ def _build(
     except OSError:
         image_id = ""
     return (image_id, "") if image_id else ("", f"`{engine} build` wrote no image id")
+
+
+def _run_logged(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Runs a build with its log on stderr (stdout carries the diff and the report)."""
+    try:
+        sink = sys.stderr.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        sink = None  # stderr is not a file (captured): relay the log through it
+    if sink is not None:
+        return subprocess.run(argv, env=env, stdout=sink, stdin=subprocess.DEVNULL, check=False)
+    result = subprocess.run(
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False
+    )
+    sys.stderr.write(result.stdout.decode("utf-8", errors="replace"))
+    return result
 
 
 def _report(result, ids: list[str]) -> None:  # noqa: ANN001 - BuildComparison

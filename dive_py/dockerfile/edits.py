@@ -70,7 +70,8 @@ class Draft:
         old = self.text.splitlines(keepends=True)
         new = self.patched().splitlines(keepends=True)
         out = []
-        for line in difflib.unified_diff(old, new, f"a/{path}", f"b/{path}", n=1):
+        name = path.lstrip("/")
+        for line in difflib.unified_diff(old, new, f"a/{name}", f"b/{name}", n=0):
             if not line.endswith("\n"):
                 line += "\n\\ No newline at end of file\n"
             match = _HUNK.match(line)

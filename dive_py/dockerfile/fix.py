@@ -19,6 +19,7 @@ for caches) names those paths. The others are *for review*: printed as comments,
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -139,7 +140,7 @@ class _Planner:
         if not _shell_run(item):
             return f"{item.keyword} is not a shell-form RUN"
         name = _cache_name(hint)
-        roots = _cache_roots(hint, name)
+        roots = _cache_roots(hint)
         review = self._read_later(item, roots)
         if name in ("apt_lists", "apt_archives"):
             later_apt = [i for i in self._after(item) if re.search(r"\bapt(-get)?\s+install\b", i.value)]
@@ -161,7 +162,7 @@ class _Planner:
             return ""
         command = {"npm": "npm cache clean --force", "yarn": "yarn cache clean"}.get(name)
         if command is None:
-            command = "rm -rf " + join_words(_cache_roots(hint, name))
+            command = "rm -rf " + join_words(roots)
         fix = self._fix((name, item), hint, item, f"`{command}` in the RUN that fills the cache", review)
         fix.scope.extend(roots)
         fix.apply = lambda draft, label: draft.append(item, command, label)
@@ -251,6 +252,9 @@ class _Planner:
         review = self._named_by(self._between(copy, item), [target], f"between lines {copy.line} and {item.line}")
         if not review and self._existed_before(copy, target):
             review = f"{target} held files before line {copy.line}: `-R` changed those too"
+        parent = posixpath.dirname(target.rstrip("/")) or "/"
+        if not review and self.buildkit and not self._exists_before(copy, parent):
+            review = f"BuildKit gives the folders COPY creates ({parent}) the same owner and mode"
         if not review and len(changes) < len(commands):
             review = f"line {item.line} does more than chmod/chown"
         fix = self._fix(("meta", item), hint, copy, f"set owner and mode in the COPY at line {copy.line}", review)
@@ -350,6 +354,12 @@ class _Planner:
                     return other
         return None
 
+    def _exists_before(self, copy: Instruction, folder: str) -> bool:
+        """Whether ``folder`` is in the file system before ``copy``'s layer (``/`` always is)."""
+        first = min((i for i, made in enumerate(self.layers) if made == copy), default=0)
+        root = folder.strip("/")
+        return not root or any(root in self.image.layers[index].scan.entries for index in range(first))
+
     def _existed_before(self, copy: Instruction, target: str) -> bool:
         first = min((i for i, made in enumerate(self.layers) if made == copy), default=0)
         root = target.strip("/")
@@ -378,27 +388,35 @@ def _rewrite(draft: Draft, item: Instruction, pattern: re.Pattern, repl: str, la
 
 
 def _apt_clean(hints: list[Hint]) -> str:
-    names = {_cache_name(hint) for hint in hints}
+    names = {name for hint in hints for name in _cache_names(hint)}
     parts = (["apt-get clean"] if "apt_archives" in names else []) + (
         ["rm -rf /var/lib/apt/lists/*"] if "apt_lists" in names else []
     )
     return " && ".join(parts)
 
 
-def _cache_name(hint: Hint) -> str:
+def _cache_names(hint: Hint) -> list[str]:
+    """The caches (:data:`CACHES`' group names) a hint's paths lie in, biggest path first."""
+    names = []
     for path in hint.paths:
         found = CACHES.match(path.lstrip("/") + "/")
-        if found is not None and found.lastgroup:
-            return found.lastgroup
-    return ""
+        if found is not None and found.lastgroup and found.lastgroup not in names:
+            names.append(found.lastgroup)
+    return names
 
 
-def _cache_roots(hint: Hint, name: str) -> list[str]:
+def _cache_name(hint: Hint) -> str:
+    names = _cache_names(hint)
+    return names[0] if names else ""
+
+
+def _cache_roots(hint: Hint) -> list[str]:
     """The cache folders a hint's paths lie in (``/var/cache/apt``), else the paths themselves."""
     roots = []
     for path in hint.paths:
         found = CACHES.match(path.lstrip("/") + "/")
-        roots.append("/" + found.group(name) if found is not None and name and found.group(name) else path)
+        name = found.lastgroup if found is not None else None
+        roots.append("/" + found.group(name) if found is not None and name else path)
     return list(dict.fromkeys(roots))
 
 

@@ -64,15 +64,37 @@ def compare_builds(original: Analysis, patched: Analysis, hint_paths: list[str],
     """The saving and the differences of two builds, outside ``hint_paths``."""
     result = BuildComparison(original.size_bytes, patched.size_bytes, claimed)
     before, after = final_files(original), final_files(patched)
+    holders = _holders(before, after, hint_paths) | _holders(after, before, hint_paths)
     for path in sorted(before.keys() | after.keys()):
-        if any(inside(path, hint) for hint in hint_paths):
-            continue  # inside a hint's paths: the fix is meant to change it
+        if path in holders or any(inside(path, hint) for hint in hint_paths):
+            continue  # inside a hint's paths (or a folder that only held them): the fix is meant to change it
         what = _difference(before.get(path), after.get(path))
         if what is None:
             continue
         noisy = any(path == root or path.startswith(root + "/") for root in NOISE)
         (result.noise if noisy else result.changed).append((path, what))
     return result
+
+
+def _holders(files: dict[str, tuple], other: dict[str, tuple], hint_paths: list[str]) -> set[str]:
+    """Folders only in ``files`` that hold nothing but the hints' paths (``/root/.cache`` around ``pip``'s)."""
+    missing = {path for path, meta in files.items() if path not in other and meta[0] == "d"}
+    if not missing:
+        return set()
+    holding: dict[str, bool] = dict.fromkeys(missing, True)
+    for path in files:
+        if any(inside(path, hint) for hint in hint_paths):
+            continue
+        parent = path.rsplit("/", 1)[0] or "/"
+        while parent in holding:
+            if path not in missing:
+                holding[parent] = False
+            parent = parent.rsplit("/", 1)[0] or "/"
+    return {path for path, only in holding.items() if only and _holds_hint(path, hint_paths)}
+
+
+def _holds_hint(folder: str, hint_paths: list[str]) -> bool:
+    return any(hint.startswith(folder + "/") for hint in hint_paths)
 
 
 _FIELDS = ("kind", "size", "content", "mode", "owner", "group", "link target")
