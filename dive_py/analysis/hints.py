@@ -41,6 +41,7 @@ KINDS = (
     "temp-files",
 )
 
+
 @dataclass(frozen=True)
 class Hint:
     """One waste pattern at one place: what a fix of one layer's command would save."""
