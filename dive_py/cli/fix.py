@@ -82,8 +82,8 @@ def main_fix(argv: Sequence[str]) -> int:
 def make_plan(analysis, dockerfile, target: str | None, builder: str | None, min_bytes: int):  # noqa: ANN001, ANN201
     """The fix plan of an analysed image and its parsed Dockerfile, and the Dockerfile's text."""
     from dive_py.analysis.extras import hint_report
-    from dive_py.dockerfile.fix import plan_fixes
     from dive_py.dockerfile.lines import dockerfile_lines
+    from dive_py.fixes.plan import plan_fixes
 
     image = analysis.image
     lines = dockerfile_lines(image.config, len(image.layers), dockerfile, target)

@@ -24,7 +24,7 @@ from dive_py.sources.podman import podman_command
 def verify(args: argparse.Namespace, original: str, patched: str, fixes: list, buildkit: bool, min_bytes: int) -> int:  # noqa: ARG001
     """Builds both Dockerfiles and prints the comparison; returns 0, 1 or 2 (a build failed)."""
     from dive_py.analysis.load import load_analysis
-    from dive_py.dockerfile.verify import compare_builds
+    from dive_py.fixes.verify import compare_builds
 
     engine = args.engine or os.environ.get("DIVEPY_ENGINE", "docker")
     context = args.context or os.path.dirname(os.path.abspath(args.dockerfile))

@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 
 from dive_py.analysis.hints import Hint
 from dive_py.analysis.tree_walk import CACHES
-from dive_py.dockerfile.edits import Draft, add_flag, run_commands
 from dive_py.dockerfile.parse import Instruction
-from dive_py.dockerfile.paths import Scope, overlaps
-from dive_py.dockerfile.shell import Command, join_words, readable
+from dive_py.fixes.edits import Draft, add_flag, run_commands
+from dive_py.fixes.paths import Scope, overlaps
+from dive_py.fixes.shell import Command, join_words, readable
 from dive_py.format import size as format_bytes
 from dive_py.model import Image
 

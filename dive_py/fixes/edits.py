@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from dive_py.dockerfile.parse import Instruction
-from dive_py.dockerfile.shell import Command, remove_command, split_commands
+from dive_py.fixes.shell import Command, remove_command, split_commands
 
 
 @dataclass
