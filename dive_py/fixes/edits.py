@@ -66,28 +66,32 @@ class Draft:
         return "".join(lines)
 
     def diff(self, path: str) -> str:
-        """The unified diff from the file as read to :meth:`patched`; each hunk header names its fixes."""
-        old = self.text.splitlines(keepends=True)
-        new = self.patched().splitlines(keepends=True)
-        out = []
+        """The unified diff from the file as read to :meth:`patched`, one hunk (or more) per edited instruction,
+        each header naming the fixes that made it (``@@ -5,2 +5,3 @@ closes package-cache … (3.6 MB)``)."""
         name = path.lstrip("/")
-        for line in difflib.unified_diff(old, new, f"a/{name}", f"b/{name}", n=0):
-            if not line.endswith("\n"):
-                line += "\n\\ No newline at end of file\n"
-            match = _HUNK.match(line)
-            if match:
-                first, count = int(match.group(1)), int(match.group(2) or 1)
-                names = self._labels_between(first, first + max(count, 1) - 1)
-                line = line.rstrip("\n") + (" " + "; ".join(names) if names else "") + "\n"
-            out.append(line)
-        return "".join(out)
+        out = [f"--- a/{name}\n", f"+++ b/{name}\n"]
+        lines = self.text.splitlines(keepends=True)
+        shift = 0  # lines added so far by the hunks above
+        for item in sorted(self.new, key=lambda i: i.line):
+            old = lines[item.line - 1 : item.end_line]
+            new = [line + "\n" for line in self.new[item].split("\n")] if self.new[item] else []
+            label = "; ".join(self.labels.get(item, []))
+            for line in list(difflib.unified_diff(old, new, n=0))[2:]:
+                match = _HUNK.match(line)
+                if match is None:
+                    out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+                    continue
+                a, b = int(match.group(1)), int(match.group(3))
+                a_count, b_count = match.group(2), match.group(4)
+                start_old = a + item.line - 1
+                start_new = b + item.line - 1 + shift
+                out.append(f"@@ -{_range(start_old, a_count)} +{_range(start_new, b_count)} @@ {label}\n")
+            shift += len(new) - len(old)
+        return "".join(out) if len(out) > 2 else ""
 
-    def _labels_between(self, first: int, last: int) -> list[str]:
-        names: list[str] = []
-        for item in sorted(self.labels, key=lambda i: i.line):
-            if item.line <= last and item.end_line >= first:
-                names.extend(name for name in self.labels[item] if name not in names)
-        return names
+
+def _range(start: int, count: str | None) -> str:
+    return f"{start}" if count is None else f"{start},{count}"
 
 
 _RUN_HEAD = re.compile(r"\s*RUN((?:\s+--\S+)*)\s+", re.IGNORECASE)
@@ -104,7 +108,7 @@ def run_commands(source: str) -> list[Command]:
     ]
 
 
-_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@")
+_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
 
 def _indent(text: str) -> str:

@@ -25,11 +25,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from dive_py.analysis.hints import Hint
-from dive_py.analysis.tree_walk import CACHES
 from dive_py.dockerfile.parse import Instruction
+from dive_py.fixes.commands import (
+    APK,
+    PIP,
+    apt_clean,
+    cache_name,
+    cache_roots,
+    drop_targets,
+    ownership,
+    shell_run,
+)
 from dive_py.fixes.edits import Draft, add_flag, run_commands
 from dive_py.fixes.paths import Scope, overlaps
-from dive_py.fixes.shell import Command, join_words, readable
+from dive_py.fixes.shell import Command, join_words
 from dive_py.format import size as format_bytes
 from dive_py.model import Image
 
@@ -137,10 +146,10 @@ class _Planner:
     # -- caches and temp files: cleaned in the RUN that fills them --------------------------------------
 
     def _cache(self, hint: Hint, item: Instruction) -> str:
-        if not _shell_run(item):
+        if not shell_run(item):
             return f"{item.keyword} is not a shell-form RUN"
-        name = _cache_name(hint)
-        roots = _cache_roots(hint)
+        name = cache_name(hint)
+        roots = cache_roots(hint)
         review = self._read_later(item, roots)
         if name in ("apt_lists", "apt_archives"):
             later_apt = [i for i in self._after(item) if re.search(r"\bapt(-get)?\s+install\b", i.value)]
@@ -150,15 +159,15 @@ class _Planner:
                 ("apt", item), hint, item, "clean apt's lists and archives in the RUN that installs", review
             )
             fix.scope.extend(roots)
-            fix.apply = lambda draft, label, fix=fix: draft.append(item, _apt_clean(fix.hints), label)
+            fix.apply = lambda draft, label, fix=fix: draft.append(item, apt_clean(fix.hints), label)
             return ""
-        rewrite = {"pip": _PIP, "apk": _APK}.get(name)
+        rewrite = {"pip": PIP, "apk": APK}.get(name)
         if rewrite is not None and rewrite[0].search(item.original):
             pattern, repl, what = rewrite
             fix = self._fix((name, item), hint, item, what, review)
             fix.scope.extend(roots)
             extra = name == "apk" and re.search(r"\bapk\s+update\b", item.original)
-            fix.apply = lambda draft, label: _rewrite(draft, item, pattern, repl, label, extra)
+            fix.apply = lambda draft, label: rewrite(draft, item, pattern, repl, label, extra)
             return ""
         command = {"npm": "npm cache clean --force", "yarn": "yarn cache clean"}.get(name)
         if command is None:
@@ -169,7 +178,7 @@ class _Planner:
         return ""
 
     def _temp(self, hint: Hint, item: Instruction) -> str:
-        if not _shell_run(item):
+        if not shell_run(item):
             return f"{item.keyword} adds them: copy them elsewhere or use a build stage"
         review = self._read_later(item, list(hint.paths))
         fix = self._fix(("temp", item), hint, item, "remove the temporary files in the RUN that makes them", review)
@@ -188,7 +197,7 @@ class _Planner:
         if found is None:
             return "no later `rm` of these paths found in the stage"
         later, command, targets = found
-        if not _shell_run(item):
+        if not shell_run(item):
             return f"{item.keyword} adds them and line {later.line} deletes them: leave them out of the copy"
         between = self._between(item, later)
         review = self._named_by(between, targets, f"between lines {item.line} and {later.line}")
@@ -203,14 +212,14 @@ class _Planner:
         def apply(draft: Draft, label: str) -> None:
             draft.append(item, "rm -rf " + join_words(targets), label)
             if not keep_later:
-                _drop_targets(draft, later, targets, label, self.scope)
+                drop_targets(draft, later, targets, label, self.scope)
 
         fix.apply = apply
         return ""
 
     def _deleter(self, hint: Hint, item: Instruction) -> tuple[Instruction, Command, list[str]] | None:
         for later in self._after(item):
-            for command in run_commands(later.original) if _shell_run(later) else []:
+            for command in run_commands(later.original) if shell_run(later) else []:
                 if command.name != "rm":
                     continue
                 args = [w for w in command.words[1:] if not w.startswith("-")]
@@ -235,10 +244,10 @@ class _Planner:
     # -- chmod/chown -R after a COPY: the COPY's flags ---------------------------------------------------
 
     def _metadata(self, hint: Hint, item: Instruction) -> str:
-        if not _shell_run(item):
+        if not shell_run(item):
             return f"{item.keyword} stores them again: no automatic fix"
         commands = run_commands(item.original)
-        changes = [(c, _ownership(c)) for c in commands]
+        changes = [(c, ownership(c)) for c in commands]
         changes = [(c, flag, target) for c, found in changes if found for flag, target in [found]]
         if not changes:
             return "no `chmod -R`/`chown -R` in its RUN"
@@ -276,7 +285,7 @@ class _Planner:
     # -- cp -r A B: copy straight to B, or move --------------------------------------------------------
 
     def _copy(self, hint: Hint, item: Instruction) -> str:
-        if not _shell_run(item):
+        if not shell_run(item):
             return f"{item.keyword} copies content already in the image: no automatic fix"
         for command in run_commands(item.original):
             args = [w for w in command.words[1:] if not w.startswith("-")]
@@ -366,89 +375,3 @@ class _Planner:
         return any(
             path.startswith(root + "/") for index in range(first) for path in self.image.layers[index].scan.entries
         )
-
-
-_PIP = (
-    re.compile(r"\b(pip3?(?:\.\d+)?|python3?(?:\.\d+)? -m pip) install\b(?![^&;|]*--no-cache-dir)"),
-    r"\1 install --no-cache-dir",
-    "`pip install --no-cache-dir`",
-)
-_APK = (
-    re.compile(r"\bapk add\b(?![^&;|]*--no-cache)"),
-    "apk add --no-cache",
-    "`apk add --no-cache`",
-)
-
-
-def _rewrite(draft: Draft, item: Instruction, pattern: re.Pattern, repl: str, label: str, apk_update) -> None:  # noqa: ANN001
-    text = pattern.sub(repl, draft.source(item))
-    draft.set(item, text, label)
-    if apk_update:  # `apk update` filled /var/cache/apk: --no-cache alone leaves that index behind
-        draft.append(item, "rm -rf /var/cache/apk/*", label)
-
-
-def _apt_clean(hints: list[Hint]) -> str:
-    names = {name for hint in hints for name in _cache_names(hint)}
-    parts = (["apt-get clean"] if "apt_archives" in names else []) + (
-        ["rm -rf /var/lib/apt/lists/*"] if "apt_lists" in names else []
-    )
-    return " && ".join(parts)
-
-
-def _cache_names(hint: Hint) -> list[str]:
-    """The caches (:data:`CACHES`' group names) a hint's paths lie in, biggest path first."""
-    names = []
-    for path in hint.paths:
-        found = CACHES.match(path.lstrip("/") + "/")
-        if found is not None and found.lastgroup and found.lastgroup not in names:
-            names.append(found.lastgroup)
-    return names
-
-
-def _cache_name(hint: Hint) -> str:
-    names = _cache_names(hint)
-    return names[0] if names else ""
-
-
-def _cache_roots(hint: Hint) -> list[str]:
-    """The cache folders a hint's paths lie in (``/var/cache/apt``), else the paths themselves."""
-    roots = []
-    for path in hint.paths:
-        found = CACHES.match(path.lstrip("/") + "/")
-        name = found.lastgroup if found is not None else None
-        roots.append("/" + found.group(name) if found is not None and name else path)
-    return list(dict.fromkeys(roots))
-
-
-def _shell_run(item: Instruction) -> bool:
-    return item.keyword == "RUN" and not item.json and readable(item.value) and bool(run_commands(item.original))
-
-
-def _ownership(command: Command) -> tuple[str, str] | None:
-    """``("--chmod=755", "/opt/x")`` for ``chmod -R 755 /opt/x`` (octal modes only), likewise chown."""
-    words = list(command.words)
-    if command.name not in ("chmod", "chown") or "-R" not in words:
-        return None
-    args = [w for w in words[1:] if not w.startswith("-")]
-    if len(args) != 2:
-        return None
-    value, target = args
-    if command.name == "chmod":
-        return (f"--chmod={value}", target) if re.fullmatch(r"[0-7]{3,4}", value) else None
-    return (f"--chown={value}", target) if re.fullmatch(r"[\w.-]+(:[\w.-]+)?", value) else None
-
-
-def _drop_targets(draft: Draft, later: Instruction, targets: list[str], label: str, scope: Scope) -> None:
-    """Removes ``targets`` from the later RUN's ``rm`` (the whole command when nothing else is left)."""
-    for command in draft.commands(later):
-        if command.name != "rm":
-            continue
-        kept = [w for w in command.words[1:] if w.startswith("-") or scope.resolve(later, w) not in targets]
-        if [w for w in kept if not w.startswith("-")] == [w for w in command.words[1:] if not w.startswith("-")]:
-            continue
-        if not [w for w in kept if not w.startswith("-")]:
-            draft.remove(later, command, label)
-        else:
-            text = draft.source(later)
-            draft.set(later, text[: command.start] + join_words(["rm", *kept]) + text[command.end :], label)
-        return

@@ -63,7 +63,17 @@ def final_files(analysis: Analysis) -> dict[str, tuple]:
 def compare_builds(original: Analysis, patched: Analysis, hint_paths: list[str], claimed: int) -> BuildComparison:
     """The saving and the differences of two builds, outside ``hint_paths``."""
     result = BuildComparison(original.size_bytes, patched.size_bytes, claimed)
-    before, after = final_files(original), final_files(patched)
+    result.changed, result.noise = compare_files(final_files(original), final_files(patched), hint_paths)
+    return result
+
+
+def compare_files(
+    before: dict[str, tuple], after: dict[str, tuple], hint_paths: list[str]
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(changed, noise): the paths of two final file systems (:func:`final_files`) that differ outside
+    ``hint_paths``, each with what differs; noise is what lies under :data:`NOISE`."""
+    changed: list[tuple[str, str]] = []
+    noise: list[tuple[str, str]] = []
     holders = _holders(before, after, hint_paths) | _holders(after, before, hint_paths)
     for path in sorted(before.keys() | after.keys()):
         if path in holders or any(inside(path, hint) for hint in hint_paths):
@@ -72,8 +82,8 @@ def compare_builds(original: Analysis, patched: Analysis, hint_paths: list[str],
         if what is None:
             continue
         noisy = any(path == root or path.startswith(root + "/") for root in NOISE)
-        (result.noise if noisy else result.changed).append((path, what))
-    return result
+        (noise if noisy else changed).append((path, what))
+    return changed, noise
 
 
 def _holders(files: dict[str, tuple], other: dict[str, tuple], hint_paths: list[str]) -> set[str]:
