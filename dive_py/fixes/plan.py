@@ -34,6 +34,7 @@ from dive_py.fixes.commands import (
     cache_roots,
     drop_targets,
     ownership,
+    rewrite,
     shell_run,
 )
 from dive_py.fixes.edits import Draft, add_flag, run_commands
@@ -161,9 +162,9 @@ class _Planner:
             fix.scope.extend(roots)
             fix.apply = lambda draft, label, fix=fix: draft.append(item, apt_clean(fix.hints), label)
             return ""
-        rewrite = {"pip": PIP, "apk": APK}.get(name)
-        if rewrite is not None and rewrite[0].search(item.original):
-            pattern, repl, what = rewrite
+        flag = {"pip": PIP, "apk": APK}.get(name)
+        if flag is not None and flag[0].search(item.original):
+            pattern, repl, what = flag
             fix = self._fix((name, item), hint, item, what, review)
             fix.scope.extend(roots)
             extra = name == "apk" and re.search(r"\bapk\s+update\b", item.original)

@@ -120,7 +120,7 @@ def remove_command(text: str, command: Command) -> str:
     for sep in SEPARATORS:
         if sep != "\n" and stripped.endswith(sep):
             # "a && rm x && b" -> "a && b": drop the separator before, keep the one after.
-            return stripped[: -len(sep)].rstrip(" \t") + after
+            return stripped[: -len(sep)].rstrip(" \t\\\n") + after
     lead = after.lstrip(" \t\\\n")
     for sep in SEPARATORS:
         if sep != "\n" and lead.startswith(sep):

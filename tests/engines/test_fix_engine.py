@@ -126,3 +126,23 @@ def test_fix_and_verify_each_pattern(rig, buildkit: bool, monkeypatch, capsys) -
     assert "# verify: PASS: 0 path(s) changed" in out
     with open(dockerfile, encoding="utf-8") as handle:
         assert handle.read() == DOCKERFILE  # never written without --write
+
+
+def test_verify_fails_on_a_fix_that_changes_more_and_exits_2_when_a_build_fails(
+    rig, monkeypatch, capsys, tmp_path: Path
+) -> None:  # noqa: ANN001
+    daemon, ctx, repo, bin_dir = rig
+    tag = _build(daemon, ctx, repo, False)
+    monkeypatch.setenv("DOCKER_HOST", daemon.host)
+    monkeypatch.setenv("PATH", bin_dir + os.pathsep + os.environ["PATH"])
+    common = [tag, "--source", "docker", "--no-cache", "--dockerfile", str(ctx / "Dockerfile"), "--hint-min-size"]
+    build = ["--verify", "--build-arg", f"REPO={repo}", "--network", "host"]
+    # --all applies the review fix too: COPY straight to /srv-assets, and /opt/assets is gone.
+    assert main(["fix", *common, MIN_SIZE, "--all", *build]) == 1
+    out = capsys.readouterr().out
+    assert "# verify: changed outside the hints' paths: /opt/assets: only in the original build" in out
+    assert "# verify: FAIL" in out
+    # A context without the files the Dockerfile copies: the build fails, exit 2, one error line.
+    assert main(["fix", *common, MIN_SIZE, *build, "--context", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "divepy: error: fix --verify: the original build failed: `docker build` exited 1" in err

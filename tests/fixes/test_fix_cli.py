@@ -25,6 +25,7 @@ RUN chmod -R 755 /opt/tree
 COPY extra /data/extra
 RUN chown -R 1000:1000 /data/extra
 RUN cp -r /opt/tree /srv/tree
+RUN pip install /src/pkg.whl
 """
 
 HISTORY = [
@@ -38,6 +39,7 @@ HISTORY = [
     "/bin/sh -c #(nop) COPY dir:bbb in /data/extra ",
     "/bin/sh -c chown -R 1000:1000 /data/extra",
     "/bin/sh -c cp -r /opt/tree /srv/tree",
+    "/bin/sh -c pip install /src/pkg.whl",
 ]
 
 
@@ -65,6 +67,7 @@ def _layers() -> list[bytes]:
         layer_tar([folder("data/extra"), file("data/extra/b", extra)]),
         layer_tar([folder("data/extra", uid=1000, gid=1000), file("data/extra/b", extra, uid=1000, gid=1000)]),
         layer_tar([folder("srv/tree"), file("srv/tree/a", tree, mode=0o755)]),
+        layer_tar([file("root/.cache/pip/http-v2/x.body", _data(9)), file("usr/lib/py/pkg.py", _data(10))]),
     ]
 
 
@@ -95,6 +98,7 @@ def test_exact_fixes_as_a_diff_and_the_rest_for_review(built, capsys) -> None:  
     # The rm moves up into the RUN that made /opt/build; the later RUN keeps its other command.
     assert "+    && rm -rf /opt/build\n" in diff and "+RUN echo done > /opt/done\n" in diff
     assert "+    && rm -rf /tmp/*\n" in diff
+    assert "-RUN pip install /src/pkg.whl\n+RUN pip install --no-cache-dir /src/pkg.whl\n" in diff
     assert "+COPY --chown=1000:1000 extra /data/extra\n" in diff and "-RUN chown -R 1000:1000 /data/extra\n" in diff
     # Each hunk names the hint it closes and its bytes.
     assert "@@ -8 +11 @@ closes metadata-only /data/extra (5.0 kB)\n-COPY extra" in diff
