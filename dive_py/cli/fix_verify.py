@@ -17,6 +17,7 @@ import tempfile
 
 from dive_py import format as fmt
 from dive_py.cli.options import EXIT_ERROR, EXIT_OK, EXIT_RULE_FAILED
+from dive_py.fixes.verify import PASS_RATIO
 from dive_py.load.options import LoadOptions
 from dive_py.sources.podman import podman_command
 
@@ -94,11 +95,13 @@ def _run_logged(argv: list[str], env: dict[str, str]) -> subprocess.CompletedPro
 def _report(result, ids: list[str]) -> None:  # noqa: ANN001 - BuildComparison
     out = sys.stdout
     b = fmt.size
-    out.write(f"# verify: original {ids[0][:19]} {b(result.original_bytes)}, patched {ids[1][:19]} ")
-    out.write(f"{b(result.patched_bytes)}\n")
     out.write(
-        f"# verify: saved {b(result.saved_bytes)} of {b(result.claimed_bytes)} claimed ({result.ratio:.0%}; "
-        f"needs 90 %)\n"
+        f"# verify: original {ids[0][:19]} {b(result.original_bytes)}, patched {ids[1][:19]} "
+        f"{b(result.patched_bytes)}\n"
+    )
+    out.write(
+        f"# verify: saved {b(result.saved_bytes)} ({result.saved_bytes:,} B) of {b(result.claimed_bytes)} "
+        f"({result.claimed_bytes:,} B) claimed: {result.ratio:.1%} (needs {PASS_RATIO:.0%})\n"
     )
     for path, what in result.changed:
         out.write(f"# verify: changed outside the hints' paths: {_printable(path)}: {what}\n")
