@@ -267,7 +267,8 @@ class _Planner:
             review = f"BuildKit gives the folders COPY creates ({parent}) the same owner and mode"
         if not review and len(changes) < len(commands):
             review = f"line {item.line} does more than chmod/chown"
-        fix = self._fix(("meta", item), hint, copy, f"set owner and mode in the COPY at line {copy.line}", review)
+        summary = f"`COPY {' '.join(flags)}` at line {copy.line} instead of line {item.line}'s RUN"
+        fix = self._fix(("meta", item), hint, copy, summary, review)
         fix.scope.append(target)
 
         def apply(draft: Draft, label: str) -> None:
