@@ -112,10 +112,10 @@ def render_plan(plan, include_review: bool) -> str:  # noqa: ANN001 - FixPlan
     for fix in plan.review():
         state = "applied (--all)" if include_review else "for review, applied with --all"
         where = f"line {fix.instruction.line}" if fix.instruction else "no line"
-        lines.append(f"# {state}: {where}: {fix.summary}; {fix.label}; not exact: {_clean(fix.why_review)}")
+        lines.append(f"# {state}: {where}: {_clean(fix.summary)}; {fix.label}; not exact: {_clean(fix.why_review)}")
     for hint, reason in plan.unfixed:
         lines.append(
-            f"# not fixed: {hint.kind} {', '.join(hint.paths[:3])} ({fmt.size(hint.bytes)}), "
+            f"# not fixed: {hint.kind} {_clean(', '.join(hint.paths[:3]))} ({fmt.size(hint.bytes)}), "
             f"layer {hint.layer + 1}: {_clean(reason)}"
         )
     return "".join(line + "\n" for line in lines)
@@ -123,4 +123,4 @@ def render_plan(plan, include_review: bool) -> str:  # noqa: ANN001 - FixPlan
 
 def _clean(text: str) -> str:
     """One line of printable text (Dockerfile and image text is hostile)."""
-    return "".join(ch if ch.isprintable() else "?" for ch in " ".join(text.split()))
+    return fmt.printable(" ".join(text.split(" ")))

@@ -104,13 +104,9 @@ def _report(result, ids: list[str]) -> None:  # noqa: ANN001 - BuildComparison
         f"({result.claimed_bytes:,} B) claimed: {result.ratio:.1%} (needs {PASS_RATIO:.0%})\n"
     )
     for path, what in result.changed:
-        out.write(f"# verify: changed outside the hints' paths: {_printable(path)}: {what}\n")
+        out.write(f"# verify: changed outside the hints' paths: {fmt.printable(path)}: {what}\n")
     for path, what in result.noise:
-        out.write(f"# verify: build noise: {_printable(path)}: {what}\n")
+        out.write(f"# verify: build noise: {fmt.printable(path)}: {what}\n")
     verdict = "PASS" if result.passed else "FAIL"
     out.write(f"# verify: {verdict}: {len(result.changed)} path(s) changed outside the hints' paths\n")
     out.flush()
-
-
-def _printable(text: str) -> str:
-    return "".join(ch if ch.isprintable() else "?" for ch in text)

@@ -40,6 +40,7 @@ from dive_py.fixes.commands import (
 from dive_py.fixes.edits import Draft, add_flag, run_commands
 from dive_py.fixes.paths import Scope, overlaps
 from dive_py.fixes.shell import Command, join_words
+from dive_py.format import printable
 from dive_py.format import size as format_bytes
 from dive_py.model import Image
 
@@ -69,7 +70,7 @@ class Fix:
     def label(self) -> str:
         kinds = ", ".join(dict.fromkeys(hint.kind for hint in self.hints))
         paths = ", ".join(dict.fromkeys(path for hint in self.hints for path in hint.paths[:2]))
-        return f"closes {kinds} {paths} ({format_bytes(self.bytes)})"
+        return printable(f"closes {kinds} {paths} ({format_bytes(self.bytes)})")
 
 
 @dataclass
@@ -115,7 +116,10 @@ def plan_fixes(
     for hint in sorted(hints, key=lambda h: (h.layer, h.kind)):
         item = layers[hint.layer] if 0 <= hint.layer < len(layers) else None
         if item is None:
-            planner.unfixed.append((hint, "its layer has no Dockerfile line (the base image's)"))
+            planner.unfixed.append((hint, "its layer matches no instruction (the base image's, or a mismatch)"))
+            continue
+        if not all(path.isprintable() and "\\" not in path for path in hint.paths):
+            planner.unfixed.append((hint, "a path has control characters: not written into the Dockerfile"))
             continue
         planner.plan(hint, item)
     fixes = sorted(planner.fixes.values(), key=lambda f: f.instruction.line if f.instruction else 0)

