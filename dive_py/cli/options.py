@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="divepy",
         description="See inside a container image, layer by layer: where the bytes go and what is wasted.",
         epilog="Subcommands: `divepy build [docker build args]`, `divepy diff BASE NEW`, `divepy cat IMAGE PATH`, "
-        "`divepy extract IMAGE PATH DEST`.",
+        "`divepy extract IMAGE PATH DEST`, `divepy fix IMAGE --dockerfile PATH [--verify]`.",
     )
     parser.add_argument(
         "image", metavar="IMAGE", nargs="?", help="image archive, OCI folder or reference (see --source)"

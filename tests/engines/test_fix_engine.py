@@ -90,10 +90,13 @@ def rig(dockerd: DockerDaemon, tmp_path_factory):  # noqa: F811, ANN001, ANN201
 def _build(daemon: DockerDaemon, ctx: Path, repo: str, buildkit: bool) -> str:
     tag = f"divepy-fix:{'bk' if buildkit else 'legacy'}"
     env = {**daemon.env, "DOCKER_BUILDKIT": "1" if buildkit else "0"}
-    subprocess.run(
+    done = subprocess.run(
         [daemon.cli, "build", "--network=host", "--build-arg", f"REPO={repo}", "-t", tag, str(ctx)],
-        env=env, capture_output=True, check=True,
+        env=env, capture_output=True, check=False,
     )  # fmt: skip
+    if done.returncode and buildkit and b"buildx" in done.stderr:
+        pytest.skip(f"{daemon.cli} builds with BuildKit only through buildx, which is not installed")
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
     return tag
 
 
