@@ -197,6 +197,8 @@ class Image:
     warnings: list[str] = field(default_factory=list)
     blobs: LayerBlobs | None = field(default=None, repr=False, compare=False)
     """Opens each layer's blob again after the load: the source's own reader, for file contents."""
+    provenance: dict | None = field(default=None, repr=False, compare=False)
+    """The BuildKit provenance (SLSA predicate) attached beside the image, when its layout has one."""
 
     @property
     def size_bytes(self) -> int:

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from dive_py.cli.options import check_dockerfile_flags
-from dive_py.dockerfile.lines import DockerfileLines, dockerfile_lines
+from dive_py.dockerfile.lines import DockerfileLines, image_lines
 from dive_py.dockerfile.parse import Dockerfile, parse_dockerfile
 from dive_py.model import Image
 
@@ -30,7 +30,7 @@ def lines_of(
     image: Image, dockerfile: Dockerfile | None, args: argparse.Namespace, *, warn: bool = True
 ) -> DockerfileLines:
     """The image's layers matched with the Dockerfile; what does not match is said on stderr (``warn``)."""
-    lines = dockerfile_lines(image.config, len(image.layers), dockerfile, getattr(args, "target", None))
+    lines = image_lines(image, dockerfile, getattr(args, "target", None))
     if warn:
         for warning in lines.warnings:
             print(f"divepy: warning: {warning}", file=sys.stderr)

@@ -6,10 +6,13 @@ the Dockerfile given (:func:`dockerfile_lines`), and every report reads it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from dive_py.dockerfile.match import commit_note, match_history
 from dive_py.dockerfile.parse import Dockerfile, Instruction, parse_dockerfile
+from dive_py.dockerfile.provenance import provenance_match
+from dive_py.model import Image
 
 
 @dataclass(frozen=True)
@@ -24,7 +27,10 @@ class DockerfileLines:
     """Per layer: how a layer no instruction made was made (``docker commit``: its comment and author)."""
     warnings: tuple[str, ...] = ()
     entries: tuple[Instruction | None, ...] = ()
-    """Per history entry (empty-layer ones included)."""
+    """Per history entry (empty-layer ones included; none when the lines come from an attestation)."""
+    source: str | None = None
+    """Where the Dockerfile came from: ``given`` (``--dockerfile``, ``divepy build``), ``attestation`` (the
+    image's BuildKit provenance), or None when no Dockerfile is known."""
 
     def of_layer(self, index: int) -> Instruction | None:
         return self.layers[index] if 0 <= index < len(self.layers) else None
@@ -38,11 +44,19 @@ class DockerfileLines:
         return None if item is None else instruction_dict(item)
 
     def label(self, index: int) -> str:
-        """``Dockerfile:7 RUN chmod -R 755 /opt/tools`` for a layer, its note, or ""."""
+        """``Dockerfile:7 RUN chmod -R 755 /opt/tools`` for a layer, its note, or "" (one line, control
+        characters shown as ``\\xNN``: an attested Dockerfile and a commit's comment come from the image)."""
         item = self.of_layer(index)
         if item is not None:
-            return f"{location(item)} {item.text}"
-        return self.note_of(index) or ""
+            return _visible(f"{location(item)} {item.text}")
+        return _visible(self.note_of(index) or "")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _visible(text: str) -> str:
+    return _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
 
 
 def instruction_dict(item: Instruction) -> dict:
@@ -66,11 +80,19 @@ NO_LINES = DockerfileLines(None, None, (), ())
 
 
 def dockerfile_lines(
-    config: dict, layer_count: int, dockerfile: str | Dockerfile | None = None, target: str | None = None
+    config: dict,
+    layer_count: int,
+    dockerfile: str | Dockerfile | None = None,
+    target: str | None = None,
+    *,
+    provenance: dict | None = None,
+    digests: list[str] | None = None,
 ) -> DockerfileLines:
     """The lines of an image's layers from its config's history and a Dockerfile (a path or parsed).
 
-    Without a Dockerfile, layers have no line, but a layer made by ``docker commit`` still says so.
+    Without a Dockerfile, the image's BuildKit provenance attestation (``provenance``, with the layers'
+    compressed ``digests``) gives the lines when it carries them (``mode=max``); else layers have no line,
+    but a layer made by ``docker commit`` still says so.
 
     Raises:
         DivepyError: the Dockerfile cannot be read or parsed, or has no stage ``target``.
@@ -79,8 +101,21 @@ def dockerfile_lines(
     history = [entry for entry in raw if isinstance(entry, dict)] if isinstance(raw, list) else []
     made = [entry for entry in history if not entry.get("empty_layer")]
     notes = tuple(commit_note(made[index]) if index < len(made) else None for index in range(layer_count))
+    if dockerfile is None and provenance is not None and digests is not None and len(digests) == layer_count:
+        attested = provenance_match(provenance, digests)
+        if attested is not None:
+            path = attested.dockerfile.path
+            return DockerfileLines(path, None, attested.layers, notes, attested.warnings, source="attestation")
     if dockerfile is None:
         return DockerfileLines(None, target, (None,) * layer_count, notes)
     parsed = parse_dockerfile(dockerfile) if isinstance(dockerfile, str) else dockerfile
     found = match_history(history, layer_count, parsed, target)
-    return DockerfileLines(parsed.path, target, found.layers, notes, found.warnings, found.entries)
+    return DockerfileLines(parsed.path, target, found.layers, notes, found.warnings, found.entries, "given")
+
+
+def image_lines(image: Image, dockerfile: str | Dockerfile | None = None, target: str | None = None) -> DockerfileLines:
+    """:func:`dockerfile_lines` of a loaded image (its history, and its provenance attestation, if any)."""
+    digests = [layer.digest for layer in image.layers]
+    return dockerfile_lines(
+        image.config, len(image.layers), dockerfile, target, provenance=image.provenance, digests=digests
+    )

@@ -150,6 +150,7 @@ def build_image(
         tags=plan.tags,
         config_digest=plan.config_digest,
         config=plan.config,
+        provenance=plan.provenance,
         source=plan.source,
         warnings=warnings,
         blobs=SourceBlobs(files, [ref.blob for ref in plan.layers]),

@@ -62,6 +62,7 @@ def analysis_to_dict(analysis: Analysis, lines: DockerfileLines = NO_LINES) -> d
             "source": analysis.image.source,
             "warnings": [*analysis.warnings, *package_report(analysis).warnings, *lines.warnings],
             "dockerfile": lines.path,
+            "dockerfileSource": lines.source,
             "fixableBytes": hints.fixable_bytes,
             "fixablePercent": hints.fixable_ratio,
             "hintMinBytes": hints.min_bytes,

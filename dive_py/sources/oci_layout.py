@@ -26,6 +26,10 @@ INDEX_TYPES = {
 REF_NAMES = ("org.opencontainers.image.ref.name", "io.containerd.image.name")
 """Annotations that tag an index entry (OCI's, and containerd's full image name)."""
 
+ATTESTATION_TYPE = "vnd.docker.reference.type"
+ATTESTATION_REFERS = "vnd.docker.reference.digest"
+"""BuildKit's annotations on an attestation manifest's descriptor: its kind, and the image manifest it is about."""
+
 MAX_DEPTH = 8
 """Indexes nested deeper than this are a loop or hostile."""
 
@@ -64,7 +68,34 @@ def plan_oci(files: ImageFiles, tag: str | None, platform: str | None) -> ImageP
                 expected_diff_id=diff_ids[position] or None,
             )
         )
-    return ImagePlan("oci", config, config_digest, layers, chosen.names)
+    plan = ImagePlan("oci", config, config_digest, layers, chosen.names)
+    plan.provenance = _provenance(files, candidates, chosen.digest)
+    return plan
+
+
+def _provenance(files: ImageFiles, candidates: list[Candidate], digest: str) -> dict | None:
+    """The SLSA provenance predicate BuildKit attached to the image ``digest`` (an attestation manifest in the
+    same index that refers to it), or None; an attestation that cannot be read is as none (it is optional)."""
+    for candidate in candidates:
+        annotations = candidate.payload.get("annotations") if isinstance(candidate.payload, dict) else None
+        if not isinstance(annotations, dict) or annotations.get(ATTESTATION_REFERS) != digest:
+            continue
+        if annotations.get(ATTESTATION_TYPE) != "attestation-manifest":
+            continue
+        try:
+            name, _ = blob_name(files, candidate.payload, "attestation manifest")
+            layers = load_json(files, name, dict).get("layers")
+            for layer in layers if isinstance(layers, list) else []:
+                kind = (
+                    layer.get("annotations", {}).get("in-toto.io/predicate-type", "") if isinstance(layer, dict) else ""
+                )
+                if isinstance(kind, str) and kind.startswith("https://slsa.dev/provenance/"):
+                    statement = load_json(files, blob_name(files, layer, "provenance")[0], dict)
+                    predicate = statement.get("predicate")
+                    return predicate if isinstance(predicate, dict) else None
+        except (ImageFormatError, AttributeError):
+            return None
+    return None
 
 
 def blob_name(files: ImageFiles, descriptor: Any, what: str) -> tuple[str, str]:

@@ -40,6 +40,8 @@ class ImagePlan:
     layers: list[LayerRef]
     tags: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    provenance: dict | None = None
+    """The SLSA provenance predicate of a BuildKit attestation beside the image in its index, when there is one."""
 
 
 def load_json(files: ImageFiles, name: str, kind: type) -> Any:

@@ -18,7 +18,7 @@ from textual.scrollbar import ScrollBar, ScrollBarRender
 from dive_py.analysis.analyze import Analysis, complete_figures, long_lived
 from dive_py.analysis.hints import Hint
 from dive_py.contents.reader import ContentReader, ExtractResult
-from dive_py.dockerfile.lines import NO_LINES, DockerfileLines, dockerfile_lines
+from dive_py.dockerfile.lines import NO_LINES, DockerfileLines, image_lines
 from dive_py.dockerfile.parse import Dockerfile
 from dive_py.errors import DivepyError
 from dive_py.load.image import ProgressCallback
@@ -337,7 +337,7 @@ class DivepyApp(App[int]):
         self.analysis = analysis
         self.model = model
         dockerfile, target = self.dockerfile
-        lines = dockerfile_lines(analysis.image.config, len(analysis.layers), dockerfile, target)
+        lines = image_lines(analysis.image, dockerfile, target)
         for warning in lines.warnings:
             self.notify(warning, severity="warning", timeout=10)
         self._show_screen(ExplorerScreen(analysis, model, self.config, lines))

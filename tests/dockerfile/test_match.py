@@ -190,3 +190,25 @@ def test_broken_dockerfiles_fail_in_one_line(tmp_path) -> None:  # noqa: ANN001
     (tmp_path / "nofrom").write_text("RUN true\n")
     with pytest.raises(DivepyError, match="no FROM"):
         parse_dockerfile(str(tmp_path / "nofrom"))
+
+
+def test_labels_show_control_characters_from_the_image() -> None:
+    hostile = {"created_by": "sleep 1", "author": "x\x1b[2J", "comment": "a\x1b]0;pwned\x07b"}
+    lines = dockerfile_lines({"history": [hostile]}, 1)
+    assert lines.label(0) == "made by docker commit (comment: 'a\\x1b]0;pwned\\x07b', author: x\\x1b[2J)"
+    parsed = parse_text("FROM a\nRUN echo '\x1b[31m'\n")
+    found = dockerfile_lines({"history": [{"created_by": "/bin/sh -c echo '\x1b[31m'"}]}, 1, parsed)
+    assert found.label(0) == "Dockerfile:2 RUN echo '\\x1b[31m'"
+
+
+def test_without_the_parser_one_line_says_how_to_install_it(tmp_path, monkeypatch, capsys) -> None:  # noqa: ANN001
+    import sys
+
+    from dive_py.cli.main import main
+    from tests.fixtures.paths import EXAMPLE
+
+    (tmp_path / "Dockerfile").write_text("FROM a\n")
+    monkeypatch.setitem(sys.modules, "dockerfile", None)  # as if the extra were not installed
+    assert main([str(EXAMPLE), "--dockerfile", str(tmp_path / "Dockerfile")]) == 2
+    err = capsys.readouterr().err
+    assert err == "divepy: error: reading Dockerfiles needs the dockerfile package: pip install 'divepy[dockerfile]'\n"

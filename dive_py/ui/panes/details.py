@@ -90,9 +90,9 @@ class LayerDetailsPane(ScrollableContainer):
 
     def command_text(self, layer: Layer) -> Text:
         text = Text()
-        if label := self.lines.label(layer.index):  # its Dockerfile line, or how it was made (docker commit)
-            text.append("Dockerfile:\n" if self.lines.of_layer(layer.index) else "Origin:\n", style="bold")
-            text.append(label + "\n")
+        if self.lines.of_layer(layer.index) is not None:  # (a docker commit's comment and author are above)
+            text.append("Dockerfile:\n", style="bold")
+            text.append(self.lines.label(layer.index) + "\n")
         text.append("Command:\n", style="bold")
         text.append(layer.command or "(none)")
         return text
