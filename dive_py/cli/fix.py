@@ -51,16 +51,18 @@ def main_fix(argv: Sequence[str]) -> int:
     """Runs ``divepy fix``; returns the exit code (bad input raises ``DivepyError``: exit 2)."""
     args = build_fix_parser().parse_args(list(argv))
     from dive_py.analysis.load import load_analysis
-    from dive_py.dockerfile.parse import parse_dockerfile
+    from dive_py.cli.lines import lines_of, read_dockerfile
     from dive_py.units import parse_bytes
 
     try:
         min_bytes = parse_bytes(args.hint_min_size)
     except ConfigError:
         raise ConfigError(f"--hint-min-size: invalid size {args.hint_min_size!r}") from None
-    dockerfile = parse_dockerfile(args.dockerfile)
+    dockerfile = read_dockerfile(args)  # a bad Dockerfile or --target fails before the slow load
     analysis = load_analysis(args.image, load_options(args, stderr_progress()))
-    plan, text = make_plan(analysis, dockerfile, args.target, args.builder, min_bytes)
+    lines = lines_of(analysis.image, dockerfile, args)
+    plan = make_plan(analysis, dockerfile, lines.layers, args.target, args.builder, min_bytes)
+    text = dockerfile.text
     draft = plan.draft(text, include_review=args.all)
     out = sys.stdout
     out.write(render_plan(plan, args.all))
@@ -79,20 +81,16 @@ def main_fix(argv: Sequence[str]) -> int:
     return verify(args, text, draft.patched(), applied, plan.buildkit, min_bytes)
 
 
-def make_plan(analysis, dockerfile, target: str | None, builder: str | None, min_bytes: int):  # noqa: ANN001, ANN201
-    """The fix plan of an analysed image and its parsed Dockerfile, and the Dockerfile's text."""
+def make_plan(analysis, dockerfile, layers, target: str | None, builder: str | None, min_bytes: int):  # noqa: ANN001, ANN201
+    """The fix plan of an analysed image, its parsed Dockerfile and the instruction of each layer."""
     from dive_py.analysis.extras import hint_report
-    from dive_py.dockerfile.lines import dockerfile_lines
     from dive_py.fixes.plan import plan_fixes
 
     image = analysis.image
-    lines = dockerfile_lines(image.config, len(image.layers), dockerfile, target)
-    for warning in lines.warnings:
-        print(f"divepy: warning: {warning}", file=sys.stderr)
     buildkit = built_with_buildkit(image.config) if builder is None else builder == "buildkit"
     stage = [item for part in dockerfile.chain(target) for item in part.instructions]
     hints = hint_report(analysis, min_bytes).hints
-    return plan_fixes(hints, lines.layers, stage, image, buildkit), dockerfile.text
+    return plan_fixes(hints, layers, stage, image, buildkit)
 
 
 def built_with_buildkit(config: dict) -> bool:
