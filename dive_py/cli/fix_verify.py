@@ -40,7 +40,7 @@ def verify(args: argparse.Namespace, original: str, patched: str, fixes: list, b
                 print(f"divepy: error: fix --verify: the {name} build failed: {error}", file=sys.stderr)
                 return EXIT_ERROR
             ids.append(image_id)
-    options = LoadOptions(source=engine, use_cache=False)
+    options = LoadOptions(source=engine, use_cache=not args.no_cache)  # the layers both builds share: read once
     before, after = (load_analysis(image_id, options) for image_id in ids)
     scope = [path for fix in fixes for path in fix.scope]
     claimed = sum(fix.bytes for fix in fixes)

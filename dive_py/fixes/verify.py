@@ -4,7 +4,8 @@ Two analyses (the original Dockerfile's build and the patched one's) are compare
 (difference of the images' stored bytes) against the fixes' claim, and every path of the final file
 system that differs outside the fixed hints' paths. Times are not compared (every build differs there);
 kind, size, content, mode, owner and link target are. Paths that change from build to build anyway (logs,
-the linker cache) are reported as build noise, apart from real differences.
+the linker cache, the source time a ``.pyc`` stamps in its header) are reported as build noise, apart from
+real differences.
 """
 
 from __future__ import annotations
@@ -81,9 +82,14 @@ def compare_files(
         what = _difference(before.get(path), after.get(path))
         if what is None:
             continue
-        noisy = any(path == root or path.startswith(root + "/") for root in NOISE)
+        noisy = any(path == root or path.startswith(root + "/") for root in NOISE) or _bytecode_stamp(path, what)
         (noise if noisy else changed).append((path, what))
     return changed, noise
+
+
+def _bytecode_stamp(path: str, what: str) -> bool:
+    """A ``.pyc`` of the same size whose bytes differ: its header stamps the source file's time of that build."""
+    return path.endswith(".pyc") and "/__pycache__/" in path and what == "content differ"
 
 
 def _holders(files: dict[str, tuple], other: dict[str, tuple], hint_paths: list[str]) -> set[str]:

@@ -2,7 +2,7 @@
 
 The private dockerd builds FROM a base image made here (:mod:`tests.fixtures.build_rig`: the host's apt and
 dpkg on busybox) and installs real .debs from a loopback apt repository, with no network but 127.0.0.1.
-pip, npm and apk are the rig's stand-in scripts (no interpreter or Alpine userland runs offline here).
+pip is Debian's, from a loopback simple index; npm and apk are the rig's stand-in scripts.
 """
 
 from __future__ import annotations
@@ -11,13 +11,12 @@ import io
 import os
 import subprocess
 import tarfile
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from dive_py.cli.main import main
-from tests.fixtures.build_rig import LoopbackServer, apt_repository, base_rootfs, random_bytes
+from tests.fixtures.build_rig import LoopbackServer, apt_repository, base_rootfs, pip_index, random_bytes
 from tests.services import DockerDaemon, dockerd  # noqa: F401
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
@@ -37,8 +36,8 @@ RUN chmod -R 755 /opt/modes
 COPY extra /data/extra
 RUN chown -R app:app /data/extra
 RUN head -c 200000 /dev/urandom > /tmp/src.tar && echo built > /opt/built
-COPY pkg.whl mod.tgz tool.tar.gz /src/
-RUN pip install /src/pkg.whl
+COPY mod.tgz tool.tar.gz /src/
+RUN pip install --index-url $REPO/simple/ divepy-pkg
 WORKDIR /app
 RUN npm install /src/mod.tgz
 RUN apk add /src/tool.tar.gz
@@ -58,10 +57,6 @@ def _context(folder: Path) -> Path:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(random_bytes(40_000, seed + index))
             path.chmod(0o600 if index else 0o640)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as whl:
-        whl.writestr("pkg/__init__.py", random_bytes(90_000, 40).hex()[:90_000])
-    (ctx / "pkg.whl").write_bytes(buffer.getvalue())
     for name, seed, inner in (("mod.tgz", 50, "index.js"), ("tool.tar.gz", 60, "usr/share/tool/data")):
         data = random_bytes(80_000, seed)
         with tarfile.open(ctx / name, "w:gz") as tar:
@@ -77,12 +72,13 @@ def rig(dockerd: DockerDaemon, tmp_path_factory):  # noqa: F811, ANN001, ANN201
     folder = tmp_path_factory.mktemp("fix-rig")
     dockerd.run("import", str(base_rootfs(folder)), "divepy-aptbase:1")
     packages = {f"divepy-filler{n:02d}": 64 for n in range(30)} | {"divepy-blob": 200_000}
-    server = LoopbackServer(apt_repository(folder / "repo", packages))
+    pip_index(apt_repository(folder / "repo", packages), "divepy-pkg", 90_000)
+    server = LoopbackServer(folder / "repo")
     bin_dir = folder / "bin"  # the Debian CLI (20.10) first on PATH: it builds with BuildKit or without
     bin_dir.mkdir()
     (bin_dir / "docker").symlink_to(dockerd.cli)
     try:
-        yield dockerd, _context(folder), server.url, str(bin_dir)
+        yield dockerd, _context(folder), server.url, str(bin_dir), folder / "cache"
     finally:
         server.stop()
 
@@ -102,12 +98,13 @@ def _build(daemon: DockerDaemon, ctx: Path, repo: str, buildkit: bool) -> str:
 
 @pytest.mark.parametrize("buildkit", [False, True], ids=["legacy", "buildkit"])
 def test_fix_and_verify_each_pattern(rig, buildkit: bool, monkeypatch, capsys) -> None:  # noqa: ANN001
-    daemon, ctx, repo, bin_dir = rig
+    daemon, ctx, repo, bin_dir, cache = rig
     tag = _build(daemon, ctx, repo, buildkit)
     monkeypatch.setenv("DOCKER_HOST", daemon.host)
     monkeypatch.setenv("PATH", bin_dir + os.pathsep + os.environ["PATH"])
     dockerfile = str(ctx / "Dockerfile")
-    common = [tag, "--source", "docker", "--no-cache", "--dockerfile", dockerfile, "--hint-min-size", MIN_SIZE]
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))  # the base layer is read once for the module's builds
+    common = [tag, "--source", "docker", "--dockerfile", dockerfile, "--hint-min-size", MIN_SIZE]
     code = main(["fix", *common, "--verify", "--build-arg", f"REPO={repo}", "--network", "host"])
     out, err = capsys.readouterr()
     assert code == 0, out + err[-3000:]
@@ -115,7 +112,7 @@ def test_fix_and_verify_each_pattern(rig, buildkit: bool, monkeypatch, capsys) -
     assert "+    && apt-get clean && rm -rf /var/lib/apt/lists/*" in diff
     assert "-RUN rm -rf /opt/build" in diff and "+    && rm -rf /opt/build" in diff
     assert "+    && rm -rf /tmp/*" in diff
-    assert "+RUN pip install --no-cache-dir /src/pkg.whl" in diff
+    assert "+RUN pip install --no-cache-dir --index-url $REPO/simple/ divepy-pkg" in diff
     assert "+    && npm cache clean --force" in diff
     assert "+RUN apk add --no-cache /src/tool.tar.gz" in diff
     assert "+COPY --chown=1000:1000 tree /opt/tree" in diff and "-RUN chown -R 1000:1000 /opt/tree" in diff
@@ -134,11 +131,12 @@ def test_fix_and_verify_each_pattern(rig, buildkit: bool, monkeypatch, capsys) -
 def test_verify_fails_on_a_fix_that_changes_more_and_exits_2_when_a_build_fails(
     rig, monkeypatch, capsys, tmp_path: Path
 ) -> None:  # noqa: ANN001
-    daemon, ctx, repo, bin_dir = rig
+    daemon, ctx, repo, bin_dir, cache = rig
     tag = _build(daemon, ctx, repo, False)
     monkeypatch.setenv("DOCKER_HOST", daemon.host)
     monkeypatch.setenv("PATH", bin_dir + os.pathsep + os.environ["PATH"])
-    common = [tag, "--source", "docker", "--no-cache", "--dockerfile", str(ctx / "Dockerfile"), "--hint-min-size"]
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    common = [tag, "--source", "docker", "--dockerfile", str(ctx / "Dockerfile"), "--hint-min-size"]
     build = ["--verify", "--build-arg", f"REPO={repo}", "--network", "host"]
     # --all applies the review fix too: COPY straight to /srv-assets, and /opt/assets is gone.
     assert main(["fix", *common, MIN_SIZE, "--all", *build]) == 1
