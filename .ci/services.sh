@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the engine and registry tests start for themselves (tests/services.py):
 # Debian's docker.io (dockerd + CLI), podman, buildah, skopeo, umoci, docker-registry, and
-# apache2-utils (htpasswd); busybox-static and dpkg-dev (the offline base image and apt repository that
+# apache2-utils (htpasswd); busybox-static, dpkg-dev and python3-pip (the offline base image, apt repository and pip index that
 # tests/fixtures/build_rig.py makes for `divepy fix --verify`'s builds); and gcc, which builds the scanner's optional C loop at `pip install`
 # (tests/layers/test_tarfast.py checks it was built where a compiler is). Services are NOT started here: each test fixture starts its own
 # private dockerd / podman service / registry on a unix socket or 127.0.0.1 and stops it by pid.
@@ -9,7 +9,7 @@
 # on every interface), so a policy-rc.d forbids service starts while installing.
 set -euo pipefail
 
-PKGS=(gcc docker.io runc containerd podman conmon buildah skopeo umoci docker-registry apache2-utils busybox-static dpkg-dev)
+PKGS=(gcc docker.io runc containerd podman conmon buildah skopeo umoci docker-registry apache2-utils busybox-static dpkg-dev python3-pip)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
