@@ -78,3 +78,27 @@ def test_exec_form_and_heredoc_runs_are_left_alone() -> None:
     hints = [_hint("temp-files", 1, "/tmp"), _hint("temp-files", 2, "/tmp")]
     plan, patched = _plan(text, hints, [None, 2, 3], _image([], [], []))
     assert plan.fixes == [] and patched == text and len(plan.unfixed) == 2
+
+
+def test_apk_update_leaves_an_index_that_no_cache_alone_keeps_and_yarn_and_go_caches() -> None:
+    text = "FROM b\nRUN apk update && apk add curl\nRUN yarn install\nRUN go build ./...\n"
+    hints = [
+        _hint("package-cache", 1, "/var/cache/apk"),
+        _hint("package-cache", 2, "/usr/local/share/.cache/yarn"),
+        _hint("package-cache", 3, "/root/go/pkg/mod"),
+    ]
+    plan, patched = _plan(text, hints, [None, 2, 3, 4], _image([], [], [], []))
+    assert all(fix.exact for fix in plan.fixes)
+    assert patched == (
+        "FROM b\nRUN apk update && apk add --no-cache curl \\\n    && rm -rf /var/cache/apk/*\n"
+        "RUN yarn install \\\n    && yarn cache clean\nRUN go build ./... \\\n    && rm -rf /root/go/pkg/mod\n"
+    )
+
+
+def test_chown_over_a_folder_that_held_files_before_the_copy_is_for_review() -> None:
+    text = "FROM b\nCOPY app /srv\nRUN chown -R 1000:1000 /srv\n"
+    image = _image(["srv/old"], ["srv/new"], ["srv/old", "srv/new"])
+    plan, patched = _plan(text, [_hint("metadata-only", 2, "/srv")], [None, 2, 3], image)
+    (fix,) = plan.fixes
+    assert not fix.exact and fix.why_review == "/srv held files before line 2: `-R` changed those too"
+    assert patched == "FROM b\nCOPY --chown=1000:1000 app /srv\n"
