@@ -2,13 +2,15 @@
 
 The private dockerd builds FROM a base image made here (:mod:`tests.fixtures.build_rig`: the host's apt and
 dpkg on busybox) and installs real .debs from a loopback apt repository, with no network but 127.0.0.1.
-pip is Debian's, from a loopback simple index; npm and apk are the rig's stand-in scripts.
+pip is Debian's, from a loopback simple index; npm and apk are the rig's stand-in scripts. Podman builds a
+small Dockerfile FROM busybox alone.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import tarfile
 from pathlib import Path
@@ -16,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from dive_py.cli.main import main
-from tests.fixtures.build_rig import LoopbackServer, apt_repository, base_rootfs, pip_index, random_bytes
-from tests.services import DockerDaemon, dockerd  # noqa: F401
+from tests.fixtures.build_rig import BUSYBOX, LoopbackServer, apt_repository, base_rootfs, pip_index, random_bytes
+from tests.services import DockerDaemon, Podman, dockerd, podman  # noqa: F401
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -147,3 +149,34 @@ def test_verify_fails_on_a_fix_that_changes_more_and_exits_2_when_a_build_fails(
     assert main(["fix", *common, MIN_SIZE, *build, "--context", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "divepy: error: fix --verify: the original build failed: `docker build` exited 1" in err
+
+
+def test_verify_with_podman(podman: Podman, monkeypatch, capsys, tmp_path: Path) -> None:  # noqa: F811, ANN001
+    """``--engine podman``: both builds by ``podman build`` (buildah), the images read from its store."""
+    if not os.path.exists(BUSYBOX):
+        pytest.skip("needs busybox-static (.ci/services.sh installs it)")
+    root = tmp_path / "root"
+    (root / "bin").mkdir(parents=True)
+    shutil.copy2(BUSYBOX, root / "bin/busybox")
+    for applet in ("sh", "mkdir", "head", "rm", "echo"):
+        (root / "bin" / applet).symlink_to("busybox")
+    with tarfile.open(tmp_path / "root.tar", "w") as tar:
+        tar.add(root, arcname=".")
+    podman.run("import", str(tmp_path / "root.tar"), "divepy-bb:1")
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    text = (
+        "FROM localhost/divepy-bb:1\n"
+        "RUN mkdir -p /opt/b && head -c 100000 /dev/urandom > /opt/b/x && echo kept > /opt/kept\n"
+        "RUN rm -rf /opt/b\n"
+    )
+    (ctx / "Dockerfile").write_text(text)
+    podman.run("build", "-t", "divepy-fix-podman:1", str(ctx))
+    for key in ("CONTAINERS_STORAGE_CONF", "CONTAINERS_CONF", "XDG_RUNTIME_DIR"):
+        monkeypatch.setenv(key, podman.env[key])
+    monkeypatch.delenv("CONTAINER_HOST", raising=False)
+    argv = ["fix", "divepy-fix-podman:1", "--source", "podman", "--no-cache", "--dockerfile", str(ctx / "Dockerfile")]
+    assert main([*argv, "--hint-min-size", "4kB", "--verify", "--engine", "podman"]) == 0
+    out = capsys.readouterr().out
+    assert "-RUN rm -rf /opt/b\n" in out and "+    && rm -rf /opt/b\n" in out
+    assert "# verify: saved 100 kB (100,000 B) of 100 kB (100,000 B) claimed: 100.0%" in out
