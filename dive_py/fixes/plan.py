@@ -175,11 +175,18 @@ class _Planner:
             fix.apply = lambda draft, label: rewrite(draft, item, pattern, repl, label, extra)
             return ""
         command = {"npm": "npm cache clean --force", "yarn": "yarn cache clean"}.get(name)
-        if command is None:
-            command = "rm -rf " + join_words(roots)
-        fix = self._fix((name, item), hint, item, f"`{command}` in the RUN that fills the cache", review)
+        summary = (
+            f"`{command}` in the RUN that fills the cache" if command else "remove the cache in the RUN that fills it"
+        )
+        fix = self._fix((name, item), hint, item, summary, review)
         fix.scope.extend(roots)
-        fix.apply = lambda draft, label: draft.append(item, command, label)
+
+        def apply(draft: Draft, label: str) -> None:
+            # Every hint of this cache and RUN: their folders, read when the edit is made.
+            folders = list(dict.fromkeys(root for h in fix.hints for root in cache_roots(h)))
+            draft.append(item, command or "rm -rf " + join_words(folders), label)
+
+        fix.apply = apply
         return ""
 
     def _temp(self, hint: Hint, item: Instruction) -> str:
@@ -209,18 +216,30 @@ class _Planner:
         rest = [c for c in run_commands(later.original) if c != command]
         if not review and any(self.scope.names(later, c.words, targets) for c in rest if c.start < command.start):
             review = f"line {later.line} reads them before it deletes them"
-        keep_later = self._others_write(targets, item, later)
         summary = f"delete them in the RUN that makes them (line {item.line}), not at line {later.line}"
         fix = self._fix(("deleted", item, later), hint, item, summary, review)
-        fix.scope.extend(targets)
+        fix.scope.extend(t for t in targets if t not in fix.scope)
 
         def apply(draft: Draft, label: str) -> None:
-            draft.append(item, "rm -rf " + join_words(targets), label)
-            if not keep_later:
-                drop_targets(draft, later, targets, label, self.scope)
+            # Every hint folded from this later RUN into this one: their targets, read when the edit is made.
+            moved = [t for t in fix.scope if any(t == r for h in fix.hints for r in self._targets_of(h, later))]
+            draft.append(item, "rm -rf " + join_words(moved), label)
+            if not self._others_write(moved, item, later):
+                drop_targets(draft, later, moved, label, self.scope)
 
         fix.apply = apply
         return ""
+
+    def _targets_of(self, hint: Hint, later: Instruction) -> list[str]:
+        """The words of ``later``'s ``rm`` commands (resolved) that delete the hint's paths."""
+        found = []
+        for command in run_commands(later.original):
+            if command.name == "rm":
+                for word in command.words[1:]:
+                    resolved = self.scope.resolve(later, word)
+                    if not word.startswith("-") and any(overlaps(resolved, p) for p in hint.paths):
+                        found.append(resolved)
+        return found
 
     def _deleter(self, hint: Hint, item: Instruction) -> tuple[Instruction, Command, list[str]] | None:
         for later in self._after(item):
@@ -310,7 +329,9 @@ class _Planner:
         origin = self._copy_to(item, source)
         why = f"{source} is no longer in the final file system"
         if origin is not None:
-            fix = self._fix(("cp", item), hint, item, f"COPY to {dest} at line {origin.line}, no `cp`", why)
+            fix = self._fix(
+                ("cp", item, command.start), hint, item, f"COPY to {dest} at line {origin.line}, no `cp`", why
+            )
 
             def apply(draft: Draft, label: str) -> None:
                 text = draft.source(origin)
@@ -321,7 +342,8 @@ class _Planner:
 
             fix.apply = apply
             return ""
-        fix = self._fix(("cp", item), hint, item, "`mv` instead of `cp`", why + "; the source's layer still holds it")
+        why += "; the source's layer still holds it"
+        fix = self._fix(("cp", item, command.start), hint, item, "`mv` instead of `cp`", why)
         words = ["mv", *(w for w in command.words[1:] if not w.startswith("-"))]
 
         def apply_mv(draft: Draft, label: str) -> None:

@@ -102,3 +102,11 @@ def test_chown_over_a_folder_that_held_files_before_the_copy_is_for_review() -> 
     (fix,) = plan.fixes
     assert not fix.exact and fix.why_review == "/srv held files before line 2: `-R` changed those too"
     assert patched == "FROM b\nCOPY --chown=1000:1000 app /srv\n"
+
+
+def test_two_hints_folded_from_one_rm_move_together() -> None:
+    text = "FROM b\nRUN make && make docs\nRUN rm -rf /opt/build /opt/docs\n"
+    hints = [_hint("deleted-later", 1, "/opt/build"), _hint("deleted-later", 1, "/opt/docs")]
+    plan, patched = _plan(text, hints, [None, 2, 3], _image([], ["opt/build/a", "opt/docs/b"], []))
+    assert len(plan.fixes) == 1 and plan.fixes[0].exact and plan.fixes[0].bytes == 200_000
+    assert patched == "FROM b\nRUN make && make docs \\\n    && rm -rf /opt/build /opt/docs\n"
