@@ -6,11 +6,10 @@ the Dockerfile given (:func:`dockerfile_lines`), and every report reads it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from dive_py.dockerfile.match import commit_note, match_history
-from dive_py.dockerfile.parse import Dockerfile, Instruction, parse_dockerfile
+from dive_py.dockerfile.parse import Dockerfile, Instruction, parse_dockerfile, visible
 from dive_py.dockerfile.provenance import provenance_match
 from dive_py.model import Image
 
@@ -48,15 +47,8 @@ class DockerfileLines:
         characters shown as ``\\xNN``: an attested Dockerfile and a commit's comment come from the image)."""
         item = self.of_layer(index)
         if item is not None:
-            return _visible(f"{location(item)} {item.text}")
-        return _visible(self.note_of(index) or "")
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _visible(text: str) -> str:
-    return _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
+            return visible(f"{location(item)} {item.text}")
+        return visible(self.note_of(index) or "")
 
 
 def instruction_dict(item: Instruction) -> dict:

@@ -1,11 +1,11 @@
 """Provides :func:`match_history`: which Dockerfile instruction made each entry of an image's history.
 
-Both builders write one history entry per instruction (but ``FROM``; BuildKit leaves out ``ARG``), with
-``empty_layer`` on those that add no layer:
+Both builders write one history entry per instruction but ``FROM`` (older BuildKit releases leave out
+``ARG``), with ``empty_layer`` on those that add no layer:
 
 - the legacy builder: ``/bin/sh -c #(nop)  ENV A=b``, ``/bin/sh -c #(nop) COPY file:<sum> in /opt/x ``,
   ``/bin/sh -c apt-get ...`` (``|2 A=1 B=2 /bin/sh -c ...`` with build arguments), an exec-form RUN's
-  arguments joined;
+  arguments joined, a RUN under ``SHELL`` with that shell (these last two say no keyword: a RUN may match them);
 - BuildKit: ``RUN /bin/sh -c apt-get ... # buildkit``, ``COPY src /dst # buildkit``, ``ENV A=b``,
   ``WORKDIR /abs``, ``EXPOSE map[80/tcp:{}]``.
 
@@ -19,19 +19,20 @@ in a warning (the Dockerfile is not the one that built the image), never guessed
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from dive_py.dockerfile.parse import Dockerfile, Instruction
+from dive_py.dockerfile.parse import Dockerfile, Instruction, visible
 
 _NOP = re.compile(r"^/bin/sh -c #\(nop\)\s+")
-_BUILDKIT_TAIL = " # buildkit"
+_BUILDKIT_TAIL = "# buildkit"
 _VAR = re.compile(r"\\?\$(?:\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*)")
 _FLAG = re.compile(r"^--[A-Za-z-]+(=\S*)?$")
 _KEYWORDS = frozenset(
     "RUN COPY ADD ENV ARG LABEL EXPOSE CMD ENTRYPOINT WORKDIR USER VOLUME STOPSIGNAL HEALTHCHECK SHELL "
     "ONBUILD MAINTAINER".split()
 )
-_LAYER_KEYWORDS = frozenset({"RUN", "COPY", "ADD"})
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,10 @@ class HistoryMatch:
 
 
 def read_step(created_by: str) -> Step:
-    """The keyword and arguments of a history entry's ``created_by``."""
-    text = created_by.strip()
-    if text.endswith(_BUILDKIT_TAIL.strip()):
-        text = text[: -len(_BUILDKIT_TAIL.strip())].rstrip()
+    """The keyword and arguments of a history entry's ``created_by`` (runs of blanks made one)."""
+    text = " ".join(created_by.split())
+    if text.endswith(_BUILDKIT_TAIL):
+        text = text[: -len(_BUILDKIT_TAIL)].rstrip()
         keyword, _, rest = text.partition(" ")
         return Step(keyword.upper(), rest, True)
     nop = _NOP.match(text)
@@ -109,13 +110,26 @@ def _align(steps: list[Step], chain: list[Instruction]) -> list[tuple[int, int]]
     Returns (history index, instruction index) pairs, oldest first.
     """
     n, m = len(steps), len(chain)
-    same = [[_matches(steps[i], chain[j]) for j in range(m)] for i in range(n)]
+    by_keyword: dict[str, list[int]] = {}
+    for i, step in enumerate(steps):
+        by_keyword.setdefault(step.keyword, []).append(i)
+    same = [[False] * m for _ in range(n)]
+    # A RUN may also be a step that names no keyword (the legacy builder's exec form, or under SHELL).
+    runs = sorted([*by_keyword.get("RUN", ()), *by_keyword.get("", ())])
+    for j, item in enumerate(chain):
+        test = matcher(item)
+        for i in runs if item.keyword == "RUN" else by_keyword.get(item.keyword, ()):
+            if test(steps[i]):
+                same[i][j] = True
     # rbest[i][j]: the most matches among steps[:i] and chain[:j]
     rbest = [[0] * (m + 1) for _ in range(n + 1)]
     for i in range(1, n + 1):
+        above, row, matches = rbest[i - 1], rbest[i], same[i - 1]
         for j in range(1, m + 1):
-            take = rbest[i - 1][j - 1] + 1 if same[i - 1][j - 1] else 0
-            rbest[i][j] = max(rbest[i - 1][j], rbest[i][j - 1], take)
+            best = above[j] if above[j] > row[j - 1] else row[j - 1]
+            if matches[j - 1] and above[j - 1] + 1 > best:
+                best = above[j - 1] + 1
+            row[j] = best
     # Walk back from the newest ends so that ties go to the newest history entries.
     pairs = []
     i, j = n, m
@@ -133,46 +147,62 @@ def _align(steps: list[Step], chain: list[Instruction]) -> list[tuple[int, int]]
     return pairs
 
 
-def _matches(step: Step, item: Instruction) -> bool:
-    """Whether a history step can be the record of an instruction."""
+Matcher = Callable[[Step], bool]
+
+
+def matcher(item: Instruction) -> Matcher:
+    """Whether a history step can be the record of ``item`` (its patterns made once, for every step)."""
     keyword = item.keyword
-    if step.keyword != keyword:
-        return False
     if keyword == "RUN":
-        return _run_matches(step, item)
-    if keyword in ("COPY", "ADD"):
-        return _copy_matches(step, item)
-    if keyword in ("ENV", "LABEL", "ARG"):
-        return _keys(step.text) == _instruction_keys(item)
-    if keyword == "EXPOSE":
-        return re.findall(r"\d+", step.text) == [n for arg in item.args for n in re.findall(r"\d+", arg)] or bool(
-            _VAR.search(item.value)
-        )
-    return True  # CMD, WORKDIR, USER ...: their place in the order decides
+        test = _run_matcher(item)
+    elif keyword in ("COPY", "ADD"):
+        test = _copy_matcher(item)
+    elif keyword in ("ENV", "LABEL", "ARG"):
+        keys = _instruction_keys(item)
+        test = lambda step: _keys(step.text) == keys  # noqa: E731
+    elif keyword == "EXPOSE" and not _VAR.search(item.value):
+        ports = [n for arg in item.args for n in re.findall(r"\d+", arg)]
+        test = lambda step: re.findall(r"\d+", step.text) == ports  # noqa: E731
+    elif keyword in ("WORKDIR", "USER") and item.args:
+        # BuildKit writes WORKDIR's absolute path: a relative one is its end.
+        ends = re.compile(r"(?:^|/)" + _pattern(item.args[0].rstrip("/")) + r"/?$")
+        test = lambda step: ends.search(step.text) is not None  # noqa: E731
+    else:
+        test = lambda step: True  # noqa: E731 - CMD, ENTRYPOINT, ...: their place in the order decides
+    if keyword == "RUN":
+        return lambda step: step.keyword in ("RUN", "") and test(step)
+    return lambda step: step.keyword == keyword and test(step)
 
 
-def _run_matches(step: Step, item: Instruction) -> bool:
+def _run_matcher(item: Instruction) -> Matcher:
     """A RUN: the history's command ends with the instruction's (the shell and build arguments come first)."""
     if any(arg.startswith("<<") for arg in item.args):  # a heredoc: its first line is what the history keeps
         command = item.value.split("\n", 1)[0]
     else:
         command = " ".join(item.args) if item.json else item.args[0] if item.args else ""
     if not command.strip():
-        return False
-    pattern = _pattern(command)
-    return re.search(r"(?:^|\s)" + pattern + r"$", " ".join(step.text.split())) is not None
+        return lambda step: False
+    pattern = re.compile(r"(?:^|\s)" + _pattern(command) + r"$")
+    flat = " ".join(command.split())
+    tail = "" if _VAR.search(flat.rsplit(" ", 1)[-1]) else flat.rsplit(" ", 1)[-1]  # a cheap test first
+    return lambda step: step.text.endswith(tail) and pattern.search(step.text) is not None
 
 
-def _copy_matches(step: Step, item: Instruction) -> bool:
+def _copy_matcher(item: Instruction) -> Matcher:
     """A COPY/ADD: BuildKit keeps the arguments (flags aside); the legacy builder the destination."""
     args = [arg for arg in item.args if not _FLAG.match(arg)]
     if not args:
-        return False
-    if step.buildkit:
-        written = " ".join(token for token in step.text.split() if not _FLAG.match(token))
-        return re.fullmatch(_pattern(" ".join(args)), written) is not None
-    legacy = re.search(r"\sin\s+(.*?)\s*$", step.text)
-    return legacy is not None and re.fullmatch(_pattern(args[-1]), legacy.group(1)) is not None
+        return lambda step: False
+    whole, destination = re.compile(_pattern(" ".join(args))), re.compile(_pattern(args[-1]))
+
+    def test(step: Step) -> bool:
+        if step.buildkit:
+            written = " ".join(token for token in step.text.split() if not _FLAG.match(token))
+            return whole.fullmatch(written) is not None
+        legacy = re.search(r"\sin\s+(.*?)\s*$", step.text)
+        return legacy is not None and destination.fullmatch(legacy.group(1)) is not None
+
+    return test
 
 
 def _pattern(text: str) -> str:
@@ -185,17 +215,18 @@ def _pattern(text: str) -> str:
     return "".join(parts)
 
 
-def _keys(text: str) -> list[str]:
+@lru_cache(maxsize=4096)
+def _keys(text: str) -> tuple[str, ...]:
     """The names of ``A=b C="d e"`` as written in history (legacy ``ENV A b`` gives ``A``)."""
     keys = re.findall(r'(?:^|\s)("[^"]*"|[^\s=]+)=', text)
-    return [key.strip('"') for key in keys] or text.split()[:1]
+    return tuple(key.strip('"') for key in keys) or tuple(text.split()[:1])
 
 
-def _instruction_keys(item: Instruction) -> list[str]:
+def _instruction_keys(item: Instruction) -> tuple[str, ...]:
     """The names an ENV, LABEL or ARG instruction sets."""
     if item.keyword == "ARG":
-        return [arg.split("=", 1)[0] for arg in item.args]
-    return [key.strip('"') for key in item.args[::2]]
+        return tuple(arg.split("=", 1)[0] for arg in item.args)
+    return tuple(key.strip('"') for key in item.args[::2])
 
 
 def _warnings(
@@ -224,16 +255,18 @@ def _warnings(
     extra = [at for at in range(pairs[0][0], len(entries)) if at not in seen]
     if extra:
         at = extra[0]
+        note = commit_note(entries[at])
+        made = f", {note}" if note else ""
         warnings.append(
             f"{where}: {len(extra)} step(s) of the image's history not in the Dockerfile (first: "
-            f"{_short(steps[at].keyword + ' ' + steps[at].text if steps[at].keyword else steps[at].text)})"
+            f"{_short(steps[at].keyword + ' ' + steps[at].text if steps[at].keyword else steps[at].text)}{made})"
         )
     return warnings
 
 
 def _short(text: str, width: int = 60) -> str:
-    """``text`` on one line, cut to ``width`` characters."""
-    line = " ".join(text.split())
+    """``text`` on one line, cut to ``width`` characters, control characters visible."""
+    line = visible(" ".join(text.split()))
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
@@ -251,6 +284,6 @@ def commit_note(entry: dict) -> str | None:
         return f"made by docker import ({_short(comment)})"
     if not comment and not author:
         return None
-    said = [f"comment: {_short(comment)!r}"] if comment else []
+    said = [f"comment: '{_short(comment)}'"] if comment else []
     said += [f"author: {_short(author)}"] if author else []
     return f"made by docker commit ({', '.join(said)})"

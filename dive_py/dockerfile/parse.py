@@ -6,6 +6,7 @@ heredocs, escape directives and JSON forms are read exactly as ``docker build`` 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from dive_py.errors import DivepyError
@@ -99,11 +100,39 @@ class Dockerfile:
         """The stages whose instructions built ``target``'s image, oldest first (``FROM stage`` follows it)."""
         stages = [self.stage(target)]
         while len(stages) <= len(self.stages):
-            base = self.base_stage(stages[0].base)
+            base = self.base_stage(self.expand(stages[0].base))
             if base is None or base.index >= stages[0].index:
                 break
             stages.insert(0, base)
         return stages
+
+    def expand(self, text: str) -> str:
+        """``text`` with ``$NAME``/``${NAME}`` replaced by the defaults of the ARGs before the first FROM (what a
+        ``FROM ${BASE}`` names when no ``--build-arg`` changes it); unknown names are left as written."""
+        defaults = {}
+        for item in self.global_args:
+            for arg in item.args:
+                name, eq, value = arg.partition("=")
+                if eq:
+                    defaults[name] = value.strip('"')
+
+        def value(found: re.Match) -> str:
+            name = found.group(1) or found.group(2)
+            return defaults.get(name, found.group(0))
+
+        return _REF.sub(value, text)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def visible(text: str) -> str:
+    """``text`` with control characters shown as ``\\xNN`` (a Dockerfile from an attestation, a history step
+    or a commit's comment come from the image: they must not drive the terminal)."""
+    return _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
+
+
+_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def parse_dockerfile(path: str) -> Dockerfile:

@@ -14,7 +14,7 @@ import base64
 import binascii
 from dataclasses import dataclass
 
-from dive_py.dockerfile.parse import Dockerfile, Instruction, parse_text
+from dive_py.dockerfile.parse import Dockerfile, Instruction, parse_text, visible
 from dive_py.errors import DivepyError
 
 V02_KEY = "https://mobyproject.org/buildkit@v1#metadata"
@@ -60,7 +60,7 @@ def provenance_match(predicate: dict, digests: list[str]) -> ProvenanceMatch | N
         found.append(_instruction(dockerfile, locations, steps))
     warnings = []
     if digests and all(item is None for item in found):
-        warnings.append(f"the image's provenance attestation ({dockerfile.path}) names none of its layers")
+        warnings.append(f"the image's provenance attestation ({visible(dockerfile.path)}) names none of its layers")
     return ProvenanceMatch(dockerfile, tuple(found), tuple(warnings))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass
 
@@ -58,6 +59,19 @@ def findings(analysis: Analysis, lines: DockerfileLines) -> list[Finding]:
     return out
 
 
+def review_path(path: str) -> str:
+    """A Dockerfile's path as review tools want it: relative to the folder divepy runs in (the checkout, in CI)
+    when it is under it, with forward slashes."""
+    if os.path.isabs(path):
+        try:
+            relative = os.path.relpath(path)
+        except ValueError:  # another drive
+            return path.replace("\\", "/")
+        if not relative.startswith(".."):
+            path = relative
+    return path.replace("\\", "/").removeprefix("./")
+
+
 def github_annotations(analysis: Analysis, lines: DockerfileLines) -> list[str]:
     """``::warning file=…,line=…,endLine=…,title=…::message`` per hint (GitHub's workflow command escaping)."""
     out = []
@@ -65,7 +79,12 @@ def github_annotations(analysis: Analysis, lines: DockerfileLines) -> list[str]:
         properties = {"title": finding.title}
         item = finding.instruction
         if item is not None:
-            properties = {"file": item.path, "line": str(item.line), "endLine": str(item.end_line), **properties}
+            properties = {
+                "file": review_path(item.path),
+                "line": str(item.line),
+                "endLine": str(item.end_line),
+                **properties,
+            }
         said = ",".join(f"{key}={_escape_property(value)}" for key, value in properties.items())
         out.append(f"::warning {said}::{_escape_data(finding.message)}")
     return out
@@ -87,7 +106,7 @@ def codequality(analysis: Analysis, lines: DockerfileLines) -> list[dict]:
     issues = []
     for finding in findings(analysis, lines):
         item = finding.instruction
-        path, begin = (item.path, item.line) if item is not None else (analysis.image.name, 1)
+        path, begin = (review_path(item.path), item.line) if item is not None else (analysis.image.name, 1)
         issues.append(
             {
                 "type": "issue",

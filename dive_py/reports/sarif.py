@@ -16,7 +16,7 @@ from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.hints import KINDS
 from dive_py.dockerfile.lines import DockerfileLines
 from dive_py.files import write_text_atomic
-from dive_py.reports.review import Finding, findings
+from dive_py.reports.review import Finding, findings, review_path
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 
@@ -42,7 +42,6 @@ def sarif(analysis: Analysis, lines: DockerfileLines) -> dict:
             "driver": {
                 "name": "divepy",
                 "version": __version__,
-                "informationUri": "https://pypi.org/project/divepy/",
                 "rules": rules,
             }
         },
@@ -90,8 +89,9 @@ def _location(finding: Finding, analysis: Analysis) -> dict:
                 {"name": layer, "fullyQualifiedName": f"{analysis.image.name}/{layer}", "kind": "module"}
             ],
         }
-    artifact: dict = {"uri": _uri(item.path)}
-    if not posixpath.isabs(item.path.replace("\\", "/")):
+    path = review_path(item.path)
+    artifact: dict = {"uri": _uri(path)}
+    if not posixpath.isabs(path):
         artifact["uriBaseId"] = "SRCROOT"
     return {
         "physicalLocation": {

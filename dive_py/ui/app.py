@@ -338,8 +338,8 @@ class DivepyApp(App[int]):
         self.model = model
         dockerfile, target = self.dockerfile
         lines = image_lines(analysis.image, dockerfile, target)
-        for warning in lines.warnings:
-            self.notify(warning, severity="warning", timeout=10)
+        for warning in lines.warnings:  # they quote the image's history: never markup
+            self.notify(warning, severity="warning", timeout=10, markup=False)
         self._show_screen(ExplorerScreen(analysis, model, self.config, lines))
 
     def _show_screen(self, screen: Screen) -> None:

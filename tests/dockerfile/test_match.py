@@ -212,3 +212,30 @@ def test_without_the_parser_one_line_says_how_to_install_it(tmp_path, monkeypatc
     assert main([str(EXAMPLE), "--dockerfile", str(tmp_path / "Dockerfile")]) == 2
     err = capsys.readouterr().err
     assert err == "divepy: error: reading Dockerfiles needs the dockerfile package: pip install 'divepy[dockerfile]'\n"
+
+
+def test_legacy_exec_form_and_shell_runs_name_no_keyword_yet_match() -> None:
+    text = 'FROM base\nRUN ["echo", "x"]\nSHELL ["/bin/bash", "-o", "pipefail", "-c"]\nRUN make all | tee log\n'
+    steps = [
+        {"created_by": "echo x"},
+        {"created_by": "/bin/sh -c #(nop)  SHELL [/bin/bash -o pipefail -c]", "empty_layer": True},
+        {"created_by": "/bin/bash -o pipefail -c make all | tee log"},
+    ]
+    found = match_history(steps, 2, parse_text(text), None)
+    assert lines_of(found.layers) == [2, 4] and found.warnings == ()
+
+
+def test_a_stage_named_through_a_global_arg_is_followed() -> None:
+    parsed = parse_text("ARG BASE=build\nFROM tomcat02:1.0 AS build\nRUN make\nFROM ${BASE}\nRUN make install\n")
+    assert [stage.index for stage in parsed.chain(None)] == [0, 1]
+    steps = [{"created_by": "/bin/sh -c make"}, {"created_by": "/bin/sh -c make install"}]
+    assert lines_of(match_history(steps, 2, parsed, None).layers) == [3, 5]
+
+
+def test_warnings_quote_the_history_with_control_characters_visible() -> None:
+    steps = [{"created_by": "/bin/sh -c make"}, {"created_by": "/bin/sh -c echo \x1b[2J [bold]x[/bold]"}]
+    found = match_history(steps, 2, parse_text("FROM a\nRUN make\n"), None)
+    assert found.warnings == (
+        "Dockerfile: 1 step(s) of the image's history not in the Dockerfile (first: RUN /bin/sh -c echo "
+        "\\x1b[2J [bold]x[/bold])",
+    )

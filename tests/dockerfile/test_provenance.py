@@ -12,6 +12,7 @@ import pytest
 
 from dive_py.cli.main import main
 from tests.fixtures.images import file, folder, layer_tar, oci_blobs, sha256
+from tests.services import registry  # noqa: F401
 
 DOCKERFILE = "FROM base:1\nCOPY app /app\n\nRUN chmod -R 755 /app && \\\n    touch /app/.done\n"
 
@@ -78,7 +79,11 @@ def write_attested(path, version: str, *, with_source: bool = True):  # noqa: AN
         {
             "schemaVersion": 2,
             "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(config), "size": 90},
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": sha256(config),
+                "size": len(config),
+            },
             "layers": [
                 {
                     "mediaType": "application/vnd.in-toto+json",
@@ -92,6 +97,7 @@ def write_attested(path, version: str, *, with_source: bool = True):  # noqa: AN
     for data in (statement, config, attestation):
         blobs[f"blobs/sha256/{sha256(data)[7:]}"] = data
     image["platform"] = {"architecture": "amd64", "os": "linux"}
+    del image["annotations"]  # the outer index names the image
     index["manifests"].append(
         {
             "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -104,9 +110,23 @@ def write_attested(path, version: str, *, with_source: bool = True):  # noqa: AN
             },
         }
     )
+    # As buildx writes an OCI layout: index.json names one image index, which lists the image and its attestation.
+    nested = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", **index}).encode()
+    blobs[f"blobs/sha256/{sha256(nested)[7:]}"] = nested
+    top = {
+        "schemaVersion": 2,
+        "manifests": [
+            {
+                "mediaType": "application/vnd.oci.image.index.v1+json",
+                "digest": sha256(nested),
+                "size": len(nested),
+                "annotations": {"org.opencontainers.image.ref.name": "latest"},
+            }
+        ],
+    }
     with tarfile.open(path, "w") as tar:
         _add(tar, "oci-layout", b'{"imageLayoutVersion": "1.0.0"}')
-        _add(tar, "index.json", json.dumps(index).encode())
+        _add(tar, "index.json", json.dumps(top).encode())
         for name, data in blobs.items():
             _add(tar, name, data)
     return path
@@ -154,3 +174,28 @@ def test_mode_min_gives_no_lines_and_a_given_dockerfile_wins(tmp_path, capsys) -
     report = json.loads(out.read_text())
     assert report["image"]["dockerfileSource"] == "given"
     assert [layer["dockerfile"] and layer["dockerfile"]["line"] for layer in report["layer"]] == [None, None, None, 2]
+
+
+@pytest.mark.engine
+def test_a_registry_index_with_the_attestation_gives_the_lines(registry, tmp_path) -> None:  # noqa: ANN001, F811
+    """The same image and attestation pushed with ``skopeo copy --all`` to a registry on 127.0.0.1."""
+    import os
+    import shutil
+    import subprocess
+
+    if shutil.which("skopeo") is None:
+        pytest.skip("skopeo is not installed (apt-get install skopeo; .ci/services.sh does)")
+    archive = write_attested(tmp_path / "image.tar", "v0.2")
+    dest = f"{registry.host}/attested:1"
+    pushed = subprocess.run(
+        ["skopeo", "copy", "-q", "--all", "--dest-tls-verify=false", f"oci-archive:{archive}", f"docker://{dest}"],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "REGISTRY_AUTH_FILE": str(registry.root / "auth.json")},
+    )
+    assert pushed.returncode == 0, pushed.stderr.decode(errors="replace")
+    out = tmp_path / "o.json"
+    assert main([f"registry://{dest}", "--platform", "linux/amd64", "--no-cache", "-j", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert [layer["dockerfile"] and layer["dockerfile"]["line"] for layer in report["layer"]] == [None, None, 2, 4]
+    assert report["image"]["dockerfileSource"] == "attestation"

@@ -136,3 +136,19 @@ def test_bad_dockerfile_flags_fail_in_one_line_before_the_load(tmp_path, capsys)
     assert main(["/nonexistent.tar", "--dockerfile", str(tmp_path / "Dockerfile"), "--target", "two"]) == 2
     err = capsys.readouterr().err
     assert "no stage named 'two' (stages: one)" in err and err.count("\n") == 1
+
+
+def test_an_absolute_dockerfile_under_the_working_folder_is_named_relative(chmod_image, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    archive, dockerfile = chmod_image
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "cq.json"
+    assert main([str(archive), "--no-cache", "--dockerfile", str(dockerfile), "--codequality", str(out)]) == 0
+    assert json.loads(out.read_text())[0]["location"]["path"] == "Dockerfile"
+
+
+def test_github_annotation_without_a_dockerfile_names_the_image_and_layer(monkeypatch, capsys) -> None:  # noqa: ANN001
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert main([str(EXAMPLE), "--no-cache", "--ci"]) == 0
+    (annotation,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::")]
+    assert annotation.startswith("::warning title=divepy duplicate-content%3A 3.4 MB::duplicate-content: 3.4 MB")
+    assert f"in layer 5 of {EXAMPLE}, {COMMIT}: /usr/local/tomcat/webapps. Fix: use `mv`" in annotation

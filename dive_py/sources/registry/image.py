@@ -20,7 +20,7 @@ from dive_py.sources.plan import ImagePlan
 from dive_py.sources.reference import ImageName, parse_image_name
 from dive_py.sources.registry.client import RegistryClient
 from dive_py.sources.registry.credentials import find_credentials
-from dive_py.sources.registry.manifests import plan_from_manifest, resolve_manifest
+from dive_py.sources.registry.manifests import attached_provenance, plan_from_manifest, resolve_manifest
 
 
 class RegistryImage(ImageFiles):
@@ -125,7 +125,9 @@ def open_registry_image(
         ImageSelectionError: the index has no image for the wanted platform.
     """
     cache = cache or BlobCache()
-    manifest, manifest_digest = resolve_manifest(client, name, platform, cache)
+    indexes: list[dict] = []
+    manifest, manifest_digest = resolve_manifest(client, name, platform, cache, indexes)
     plan, sizes = plan_from_manifest(client, name, manifest, cache)
+    plan.provenance = attached_provenance(client, name, indexes, manifest_digest, cache) if indexes else None
     plan.source = f"registry ({manifest.get('mediaType') or 'manifest'} {manifest_digest[:19]})"
     return RegistryImage(client, name, cache, sizes), plan

@@ -7,7 +7,7 @@ import hashlib
 import json
 
 from dive_py.cache.blobs import BlobCache
-from dive_py.errors import DigestMismatchError, ImageFormatError, ImageSelectionError
+from dive_py.errors import DigestMismatchError, ImageFormatError, ImageSelectionError, SourceError
 from dive_py.sources.artifacts import artifact_type, descriptor_artifact_type
 from dive_py.sources.plan import ImagePlan, LayerRef
 from dive_py.sources.platforms import default_platform, platform_matches, platform_text
@@ -23,9 +23,10 @@ MANIFEST_ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFE
 
 
 def resolve_manifest(
-    client: RegistryClient, name: ImageName, platform: str | None, cache: BlobCache
+    client: RegistryClient, name: ImageName, platform: str | None, cache: BlobCache, indexes: list | None = None
 ) -> tuple[dict, str]:
-    """Fetches the manifest for the reference, descending through an index to one platform."""
+    """Fetches the manifest for the reference, descending through an index to one platform (each index passed
+    is appended to ``indexes``, when given)."""
     data, digest = _fetch_manifest(client, name, name.reference, cache)
     for _depth in range(4):
         manifest = _json_object(data, f"registry://{name}: manifest")
@@ -38,6 +39,8 @@ def resolve_manifest(
                 raise ImageSelectionError(f"registry://{name} is not a container image (artifact type {kind})")
             return manifest, digest
         chosen = choose_platform(manifest, platform or default_platform(), f"registry://{name}")
+        if indexes is not None:
+            indexes.append(manifest)
         data, digest = _fetch_manifest(client, name, chosen, cache)
     raise ImageFormatError(f"registry://{name}: indexes nest too deep")
 
@@ -113,6 +116,37 @@ def plan_from_manifest(
         layers.append(LayerRef(blob, digest[7:], digest, diff_id, digest, diff_id or None))
     tags = [f"{name.host}/{name.repository}:{name.tag}"] if name.tag else []
     return ImagePlan("registry", config, config_digest, layers, tags), sizes
+
+
+def attached_provenance(
+    client: RegistryClient, name: ImageName, indexes: list[dict], digest: str, cache: BlobCache
+) -> dict | None:
+    """The SLSA provenance predicate of the BuildKit attestation manifest that an index lists for the image
+    manifest ``digest``, or None; one that cannot be read is as none (it is optional)."""
+    for index in reversed(indexes):
+        for entry in index.get("manifests") or []:
+            annotations = entry.get("annotations") if isinstance(entry, dict) else None
+            if not isinstance(annotations, dict) or annotations.get("vnd.docker.reference.digest") != digest:
+                continue
+            if annotations.get("vnd.docker.reference.type") != "attestation-manifest":
+                continue
+            try:
+                return _predicate(client, name, entry, cache)
+            except (ImageFormatError, DigestMismatchError, SourceError, AttributeError):
+                return None
+    return None
+
+
+def _predicate(client: RegistryClient, name: ImageName, entry: dict, cache: BlobCache) -> dict | None:
+    data, _ = _fetch_manifest(client, name, str(entry.get("digest")), cache)
+    layers = _json_object(data, f"registry://{name}: attestation").get("layers")
+    for layer in layers if isinstance(layers, list) else []:
+        kind = layer.get("annotations", {}).get("in-toto.io/predicate-type", "") if isinstance(layer, dict) else ""
+        if isinstance(kind, str) and kind.startswith("https://slsa.dev/provenance/"):
+            statement = _json_object(_fetch_blob_small(client, name, str(layer.get("digest")), cache), "provenance")
+            predicate = statement.get("predicate")
+            return predicate if isinstance(predicate, dict) else None
+    return None
 
 
 def _fetch_blob_small(client: RegistryClient, name: ImageName, digest: str, cache: BlobCache) -> bytes:
