@@ -42,14 +42,3 @@ def signed(num_bytes: int, render: Callable[[int], str] = size, *, plus_zero: bo
 def signed_percent(ratio: float) -> str:
     """A change as a percent with its sign (``+53.46 %``, ``-3.00 %``; no sign for 0)."""
     return f"{'+' if ratio > 0 else ''}{percent(ratio)}"
-
-
-def printable(text: str) -> str:
-    """``text`` on one line with every control or unprintable character escaped visibly (``\\x1b``, ``\\n``).
-
-    For text from an image or a Dockerfile written where no report format escapes it (a terminal, a diff's
-    hunk header, a ``#`` comment).
-    """
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)

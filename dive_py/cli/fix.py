@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from dive_py import format as fmt
 from dive_py.cli.options import EXIT_OK, Parser, add_source_flags, load_options, stderr_progress
+from dive_py.dockerfile.parse import visible
 from dive_py.errors import ConfigError
 
 
@@ -121,4 +122,4 @@ def render_plan(plan, include_review: bool) -> str:  # noqa: ANN001 - FixPlan
 
 def _clean(text: str) -> str:
     """One line of printable text (Dockerfile and image text is hostile)."""
-    return fmt.printable(" ".join(text.split(" ")))
+    return visible(" ".join(text.split(" ")))

@@ -17,6 +17,7 @@ import tempfile
 
 from dive_py import format as fmt
 from dive_py.cli.options import EXIT_ERROR, EXIT_OK, EXIT_RULE_FAILED
+from dive_py.dockerfile.parse import visible
 from dive_py.fixes.verify import PASS_RATIO
 from dive_py.load.options import LoadOptions
 from dive_py.sources.podman import podman_command
@@ -104,9 +105,9 @@ def _report(result, ids: list[str]) -> None:  # noqa: ANN001 - BuildComparison
         f"({result.claimed_bytes:,} B) claimed: {result.ratio:.1%} (needs {PASS_RATIO:.0%})\n"
     )
     for path, what in result.changed:
-        out.write(f"# verify: changed outside the hints' paths: {fmt.printable(path)}: {what}\n")
+        out.write(f"# verify: changed outside the hints' paths: {visible(path)}: {what}\n")
     for path, what in result.noise:
-        out.write(f"# verify: build noise: {fmt.printable(path)}: {what}\n")
+        out.write(f"# verify: build noise: {visible(path)}: {what}\n")
     verdict = "PASS" if result.passed else "FAIL"
     out.write(f"# verify: {verdict}: {len(result.changed)} path(s) changed outside the hints' paths\n")
     out.flush()

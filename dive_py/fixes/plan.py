@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from dive_py.analysis.hints import Hint
-from dive_py.dockerfile.parse import Instruction
+from dive_py.dockerfile.parse import Instruction, visible
 from dive_py.fixes.commands import (
     APK,
     PIP,
@@ -40,7 +40,6 @@ from dive_py.fixes.commands import (
 from dive_py.fixes.edits import Draft, add_flag, run_commands
 from dive_py.fixes.paths import Scope, overlaps
 from dive_py.fixes.shell import Command, join_words
-from dive_py.format import printable
 from dive_py.format import size as format_bytes
 from dive_py.model import Image
 
@@ -70,7 +69,7 @@ class Fix:
     def label(self) -> str:
         kinds = ", ".join(dict.fromkeys(hint.kind for hint in self.hints))
         paths = ", ".join(dict.fromkeys(path for hint in self.hints for path in hint.paths[:2]))
-        return printable(f"closes {kinds} {paths} ({format_bytes(self.bytes)})")
+        return visible(f"closes {kinds} {paths} ({format_bytes(self.bytes)})")
 
 
 @dataclass

@@ -110,3 +110,13 @@ def test_two_hints_folded_from_one_rm_move_together() -> None:
     plan, patched = _plan(text, hints, [None, 2, 3], _image([], ["opt/build/a", "opt/docs/b"], []))
     assert len(plan.fixes) == 1 and plan.fixes[0].exact and plan.fixes[0].bytes == 200_000
     assert patched == "FROM b\nRUN make && make docs \\\n    && rm -rf /opt/build /opt/docs\n"
+
+
+def test_the_comments_show_an_images_control_characters_visibly() -> None:
+    from dive_py.cli.fix import render_plan
+
+    plan, _patched = _plan(
+        "FROM b\nRUN make\n", [_hint("temp-files", 1, "/tmp/\x1b[2Jx\n# y")], [None, 2], _image([], [])
+    )
+    text = render_plan(plan, include_review=False)
+    assert "\x1b" not in text and "/tmp/\\x1b[2Jx\\x0a# y" in text and text.count("\n") == 2
