@@ -10,7 +10,7 @@ Per hint, at the instruction that made its layer (:class:`~dive_py.dockerfile.li
 - ``metadata-only``: ``COPY`` + ``RUN chown/chmod -R`` on what it copied -> ``COPY --chown``/``--chmod``
   (``--chmod`` only when the build uses BuildKit: the legacy builder rejects it);
 - ``duplicate-content``: ``cp -r A B`` -> ``COPY … B`` when a COPY made A, else ``mv A B``, when no later
-  instruction reads A.
+  instruction reads A; ``moved``: ``COPY … A`` + ``RUN mv A B`` -> ``COPY … B`` (:mod:`dive_py.fixes.copies`).
 
 A fix is *exact* when the final file system provably stays the same outside the hint's paths: what it
 removes lies under them, and no instruction between the old and the new place of a command (nor after it,
@@ -37,6 +37,7 @@ from dive_py.fixes.commands import (
     rewrite,
     shell_run,
 )
+from dive_py.fixes.copies import CopyFixes
 from dive_py.fixes.edits import Draft, add_flag, run_commands
 from dive_py.fixes.paths import Scope, overlaps
 from dive_py.fixes.shell import Command, join_words
@@ -125,7 +126,7 @@ def plan_fixes(
     return FixPlan(fixes, planner.unfixed, buildkit)
 
 
-class _Planner:
+class _Planner(CopyFixes):
     def __init__(self, stage: list[Instruction], layers: Sequence[Instruction | None], image: Image, buildkit: bool):
         self.stage = stage
         self.layers = list(layers)
@@ -142,6 +143,7 @@ class _Planner:
             "deleted-later": self._deleted,
             "metadata-only": self._metadata,
             "duplicate-content": self._copy,
+            "moved": self._moved,
         }.get(hint.kind)
         reason = handler(hint, item) if handler else f"no automatic fix for {hint.kind}: {hint.fix}"
         if reason:
@@ -306,52 +308,6 @@ class _Planner:
         fix.apply = apply
         return ""
 
-    # -- cp -r A B: copy straight to B, or move --------------------------------------------------------
-
-    def _copy(self, hint: Hint, item: Instruction) -> str:
-        if not shell_run(item):
-            return f"{item.keyword} copies content already in the image: no automatic fix"
-        for command in run_commands(item.original):
-            args = [w for w in command.words[1:] if not w.startswith("-")]
-            if command.name != "cp" or len(args) != 2:
-                continue
-            source, dest = (self.scope.resolve(item, a) for a in args)
-            if not any(overlaps(dest, p) for p in hint.paths):
-                continue
-            reads = self._named_by(self._after(item), [source], "after it")
-            if reads:
-                return f"`cp` -> `mv` would remove {source}, which is read {reads}"
-            return self._copy_fix(hint, item, command, source, dest)
-        return "no `cp A B` making these paths in its RUN"
-
-    def _copy_fix(self, hint: Hint, item: Instruction, command: Command, source: str, dest: str) -> str:
-        origin = self._copy_to(item, source)
-        why = f"{source} is no longer in the final file system"
-        if origin is not None:
-            fix = self._fix(
-                ("cp", item, command.start), hint, item, f"COPY to {dest} at line {origin.line}, no `cp`", why
-            )
-
-            def apply(draft: Draft, label: str) -> None:
-                text = draft.source(origin)
-                draft.set(origin, text[: text.rstrip().rfind(" ") + 1] + dest, label)
-                current = [c for c in draft.commands(item) if c.words == command.words]
-                if current:
-                    draft.remove(item, current[0], label)
-
-            fix.apply = apply
-            return ""
-        why += "; the source's layer still holds it"
-        fix = self._fix(("cp", item, command.start), hint, item, "`mv` instead of `cp`", why)
-        words = ["mv", *(w for w in command.words[1:] if not w.startswith("-"))]
-
-        def apply_mv(draft: Draft, label: str) -> None:
-            text = draft.source(item)
-            draft.set(item, text[: command.start] + join_words(words) + text[command.end :], label)
-
-        fix.apply = apply_mv
-        return ""
-
     # -- helpers -----------------------------------------------------------------------------------------
 
     def _fix(self, key: tuple, hint: Hint, item: Instruction, summary: str, why_review: str) -> Fix:
@@ -375,11 +331,28 @@ class _Planner:
     def _named_by(self, items: list[Instruction], paths: list[str], where: str) -> str:
         for other in items:
             if self.scope.touches(other, paths):
-                return f"line {other.line} ({other.keyword}) {where} names {', '.join(paths)}"
+                named = next((path for path in paths if self.scope.touches(other, [path])), paths[0])
+                return f"line {other.line} ({other.keyword}) {where} names {named}"
         return ""
 
     def _read_later(self, item: Instruction, paths: list[str]) -> str:
-        return self._named_by(self._after(item), paths, "after it")
+        """Which later instruction may read ``paths`` (removed at the end of ``item``): COPY, ADD and WORKDIR only
+        write their destination, which removing files before them cannot change."""
+        readers = [other for other in self._after(item) if other.keyword not in ("COPY", "ADD", "WORKDIR")]
+        return self._named_by(readers, self._removed_by(item, paths), "after it")
+
+    def _removed_by(self, item: Instruction, roots: list[str]) -> list[str]:
+        """What removing ``roots`` at the end of ``item`` removes: the paths under them in the image up to
+        ``item``'s layer (a later ``mv /tmp/x`` does not read the ``/tmp/y`` removed), else ``roots``."""
+        last = max((index for index, made in enumerate(self.layers) if made == item), default=-1)
+        prefixes = tuple(root.strip("/").removesuffix("/*").rstrip("/") + "/" for root in roots)
+        found = {
+            "/" + path
+            for index in range(last + 1)
+            for path in self.image.layers[index].scan.entries
+            if path.startswith(prefixes)
+        }
+        return sorted(found) or list(roots)
 
     def _copy_to(self, item: Instruction, target: str) -> Instruction | None:
         """The latest COPY/ADD before ``item`` (no ``--from``) whose destination is ``target``."""

@@ -45,6 +45,8 @@ RUN npm install /src/mod.tgz
 RUN apk add /src/tool.tar.gz
 COPY assets /opt/assets
 RUN cp -r /opt/assets /srv-assets
+COPY bundle /tmp/bundle
+RUN mv /tmp/bundle /opt/bundle
 """
 
 MIN_SIZE = "4kB"
@@ -53,7 +55,7 @@ MIN_SIZE = "4kB"
 def _context(folder: Path) -> Path:
     """The build context: trees of incompressible files and the stand-in tools' packages."""
     ctx = folder / "ctx"
-    for name, seed in (("tree", 10), ("modes", 20), ("assets", 30), ("extra", 70)):
+    for name, seed in (("tree", 10), ("modes", 20), ("assets", 30), ("extra", 70), ("bundle", 80)):
         for index in range(3):
             path = ctx / name / f"d{index}" / f"f{index}.bin"
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -125,6 +127,7 @@ def test_fix_and_verify_each_pattern(rig, buildkit: bool, monkeypatch, capsys) -
         assert "COPY --chmod" not in diff and "`COPY --chmod` needs BuildKit" in out
         assert "+COPY --chown=app:app extra /data/extra" in diff
     assert "# for review, applied with --all: line 21: COPY to /srv-assets" in out
+    assert "+COPY bundle /opt/bundle\n" in diff and "-RUN mv /tmp/bundle /opt/bundle\n" in diff
     assert "# verify: PASS: 0 path(s) changed" in out
     with open(dockerfile, encoding="utf-8") as handle:
         assert handle.read() == DOCKERFILE  # never written without --write

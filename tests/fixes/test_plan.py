@@ -120,3 +120,26 @@ def test_the_comments_show_an_images_control_characters_visibly() -> None:
     )
     text = render_plan(plan, include_review=False)
     assert "\x1b" not in text and "/tmp/\\x1b[2Jx\\x0a# y" in text and text.count("\n") == 2
+
+
+def test_a_copy_then_mv_becomes_one_copy_exact_only_where_the_folders_were_there() -> None:
+    text = "FROM b\nCOPY app /tmp/app\nRUN mv /tmp/app /srv/app\nCOPY cfg /stage/cfg\nRUN mv /stage/cfg /etc/cfg\n"
+    hints = [_hint("moved", 2, "/srv/app"), _hint("moved", 4, "/etc/cfg")]
+    image = _image(["tmp", "srv", "etc"], ["tmp/app/a"], ["srv/app/a"], ["stage/cfg/c"], ["etc/cfg/c"])
+    plan, patched = _plan(text, hints, [None, 2, 3, 4, 5], image)
+    first, second = plan.fixes
+    assert first.exact and first.summary == "COPY to /srv/app at line 2, no `mv`"
+    assert not second.exact and second.why_review == "/stage is not there before line 4: the COPY would make it"
+    assert patched == "FROM b\nCOPY app /srv/app\nCOPY cfg /etc/cfg\n"
+    assert plan.draft(text).patched() == "FROM b\nCOPY app /srv/app\nCOPY cfg /stage/cfg\nRUN mv /stage/cfg /etc/cfg\n"
+
+
+def test_a_later_run_reading_other_temp_files_does_not_stop_the_cleanup_one_reading_them_does() -> None:
+    text = "FROM b\nRUN make > /tmp/log\nCOPY x /tmp/x\nRUN mv /tmp/x /opt/x\nRUN cat /tmp/log\n"
+    image = _image(["tmp"], ["tmp/log"], ["tmp/x"], ["opt/x"], [])
+    plan, _patched = _plan(text, [_hint("temp-files", 1, "/tmp")], [None, 2, 3, 4, 5], image)
+    assert plan.fixes[0].why_review == "line 5 (RUN) after it names /tmp/log"
+    plan, _patched = _plan(
+        text.replace("RUN cat /tmp/log\n", ""), [_hint("temp-files", 1, "/tmp")], [None, 2, 3, 4], image
+    )
+    assert plan.fixes[0].exact
