@@ -79,7 +79,7 @@ def main_fix(argv: Sequence[str]) -> int:
         return EXIT_OK
     from dive_py.cli.fix_verify import verify
 
-    return verify(args, text, draft.patched(), applied, plan.buildkit, min_bytes)
+    return verify(args, text, draft.patched(), applied, plan.buildkit)
 
 
 def make_plan(analysis, dockerfile, layers, target: str | None, builder: str | None, min_bytes: int):  # noqa: ANN001, ANN201

@@ -23,8 +23,16 @@ from dive_py.load.options import LoadOptions
 from dive_py.sources.podman import podman_command
 
 
-def verify(args: argparse.Namespace, original: str, patched: str, fixes: list, buildkit: bool, min_bytes: int) -> int:  # noqa: ARG001
-    """Builds both Dockerfiles and prints the comparison; returns 0, 1 or 2 (a build failed)."""
+def verify(args: argparse.Namespace, original: str, patched: str, fixes: list, buildkit: bool) -> int:
+    """Builds both Dockerfiles and prints the comparison; returns 0, 1 or 2 (a build failed).
+
+    Args:
+        args: ``divepy fix``'s flags (the engine, context, build arguments, network, target).
+        original: the Dockerfile's text as read.
+        patched: its text with ``fixes`` made.
+        fixes: the fixes applied (their bytes are the claim, their paths the scope).
+        buildkit: build with BuildKit (docker's ``DOCKER_BUILDKIT=1``), as the plan assumed.
+    """
     from dive_py.analysis.load import load_analysis
     from dive_py.fixes.verify import compare_builds
 
