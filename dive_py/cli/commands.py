@@ -36,6 +36,8 @@ SUBCOMMANDS = (
     Subcommand("extract", "IMAGE PATH DEST [--layer N]", "copy a file or folder out of an image",
                "dive_py.cli.extract", "main_extract"),
     Subcommand("diff", "BASE NEW", "compare two images, file by file", "dive_py.cli.diff", "main_diff"),
+    Subcommand("fix", "IMAGE --dockerfile PATH [--verify]", "a patch of the Dockerfile for the waste found",
+               "dive_py.cli.fix", "main_fix"),
     Subcommand("build", "[BUILD ARGS]", "docker build (or podman build), then explore the result",
                "dive_py.cli.build", "main_build", wants_runner=True),
 )  # fmt: skip
