@@ -36,6 +36,8 @@ SUBCOMMANDS = (
     Subcommand("extract", "IMAGE PATH DEST [--layer N]", "copy a file or folder out of an image",
                "dive_py.cli.extract", "main_extract"),
     Subcommand("diff", "BASE NEW", "compare two images, file by file", "dive_py.cli.diff", "main_diff"),
+    Subcommand("audit", "REF… [--from FILE] [--ci] [--dask ADDRESS]", "audit many images: ranked waste, shared bases",
+               "dive_py.cli.audit", "main_audit"),
     Subcommand("build", "[BUILD ARGS]", "docker build (or podman build), then explore the result",
                "dive_py.cli.build", "main_build", wants_runner=True),
 )  # fmt: skip

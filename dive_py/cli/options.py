@@ -136,8 +136,35 @@ def add_source_flags(parser: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--no-cache",
         action="store_true",
-        help="neither read nor write the layer cache ($XDG_CACHE_HOME/divepy or ~/.cache/divepy)",
+        help="neither read nor write the layer cache ($XDG_CACHE_HOME/divepy or ~/.cache/divepy), nor the shared one",
     )
+    add_cache_url_flag(source)
+
+
+def add_cache_url_flag(group) -> None:  # noqa: ANN001 - a parser or an argument group
+    """``--cache-url s3://BUCKET/PREFIX``: the shared cache (see :func:`configure_cache`)."""
+    group.add_argument(
+        "--cache-url",
+        metavar="URL",
+        help="a shared layer cache in S3-compatible object storage, s3://BUCKET/PREFIX[?endpoint=URL] "
+        "(default: $DIVEPY_CACHE_URL; the scale extra: pip install 'divepy[scale]')",
+    )
+
+
+def configure_cache(args: argparse.Namespace) -> None:
+    """Sets up the shared cache the flags (or ``$DIVEPY_CACHE_URL``) name; ``--no-cache`` turns it off.
+
+    Raises:
+        ConfigError: a URL that is not s3://, or the scale extra is not installed.
+    """
+    from dive_py.cache.remote import URL_ENV, configure_remote
+
+    if getattr(args, "no_cache", False):
+        configure_remote(None)
+        return
+    url = getattr(args, "cache_url", None) or os.environ.get(URL_ENV) or None
+    if url:
+        configure_remote(url)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -159,6 +186,7 @@ def ci_from_env() -> bool:
 
 def load_options(args: argparse.Namespace, progress: ProgressCallback | None = None) -> LoadOptions:
     """The load options the flags ask for (shared by the image command, ``diff``, ``cat`` and ``extract``)."""
+    configure_cache(args)
     return LoadOptions(
         tag=args.tag,
         platform=args.platform,

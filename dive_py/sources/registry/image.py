@@ -7,12 +7,17 @@ files of a registry image are read back from there.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import http.client
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 
 from dive_py.cache.blobs import BlobCache
+from dive_py.cache.scans import CacheKey, LayerCache, encode_scan
 from dive_py.cache.store import prune_cache
 from dive_py.errors import DivepyError, SourceError
+from dive_py.files import open_private_folder
 from dive_py.layers.scan import scan_layer
 from dive_py.model import LayerScan
 from dive_py.sources.base import ImageFiles, closing_reader
@@ -26,10 +31,19 @@ from dive_py.sources.registry.manifests import plan_from_manifest, resolve_manif
 class RegistryImage(ImageFiles):
     """The blobs of one image in a registry, read through the cache."""
 
-    def __init__(self, client: RegistryClient, name: ImageName, cache: BlobCache, sizes: dict[str, int]) -> None:
+    def __init__(
+        self,
+        client: RegistryClient,
+        name: ImageName,
+        cache: BlobCache,
+        sizes: dict[str, int],
+        scans: LayerCache | None = None,
+    ) -> None:
         self.client = client
         self.image_name = name
         self.cache = cache
+        self.scans = scans
+        """The layer-scan cache: a layer scanned before (here or by a runner sharing the cache) is not read."""
         self.what = f"registry://{name}"
         self._sizes = sizes  # blob name -> size from the manifest
 
@@ -49,6 +63,41 @@ class RegistryImage(ImageFiles):
 
     def scan(self, name, what, *, expected_digest, expected_diff_id, progress=None) -> LayerScan:  # noqa: ANN001
         digest = "sha256:" + name.rsplit("/", 1)[-1]
+        if self.scans is None:
+            return self._scan_blob(name, digest, what, expected_diff_id, progress)
+        # Keyed by the blob's digest, which the registry's blob was verified against when the scan was made.
+        key = CacheKey(digest, "digest", self._sizes.get(name, -1))
+        with self._layer_lock(digest):  # concurrent runners of this cache read a shared layer once
+            found = self.scans.get(key, what)
+            if found is not None and (not expected_diff_id or found.diff_id == expected_diff_id):
+                return found
+            scan = self._scan_blob(name, digest, what, expected_diff_id, progress)
+            self.scans.put(key, encode_scan(scan, what))
+            return scan
+
+    @contextlib.contextmanager
+    def _layer_lock(self, digest: str) -> Iterator[None]:
+        """Holds ``locks/<hex>`` in the cache folder (flock: released when the process dies)."""
+        try:
+            folder = open_private_folder(self.cache.cache_root, "locks")
+        except OSError:
+            yield  # no lock: at worst a layer is read twice
+            return
+        try:
+            fd = os.open(digest.partition(":")[2], os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600, dir_fd=folder)
+        except OSError:
+            fd = -1
+        finally:
+            os.close(folder)
+        try:
+            if fd >= 0:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            if fd >= 0:
+                os.close(fd)
+
+    def _scan_blob(self, name: str, digest: str, what: str, expected_diff_id: str | None, progress) -> LayerScan:  # noqa: ANN001
         cached = self.cache.open(digest, self._sizes.get(name))
         if cached is not None:
             with cached:
@@ -93,6 +142,10 @@ class RegistryImage(ImageFiles):
         """The layer blob from the blob store, where it was verified into when the image was read."""
         digest = "sha256:" + name.rsplit("/", 1)[-1]
         blob = self.cache.open(digest, self._sizes.get(name))
+        if blob is None and self.scans is not None:
+            # The layer's scan came from the cache, its blob was never fetched: fetch it now (verified).
+            self._download(digest, f"{self.what}: layer blob {digest[:19]}…", None, None)
+            blob = self.cache.open(digest, self._sizes.get(name))
         if blob is None:
             raise DivepyError(
                 f"{self.what}: the layer blob {digest[:19]}… is no longer in divepy's cache: "
@@ -115,7 +168,11 @@ def registry_client(
 
 
 def open_registry_image(
-    client: RegistryClient, name: ImageName, platform: str | None, cache: BlobCache | None = None
+    client: RegistryClient,
+    name: ImageName,
+    platform: str | None,
+    cache: BlobCache | None = None,
+    scans: LayerCache | None = None,
 ) -> tuple[RegistryImage, ImagePlan]:
     """Resolves the manifest (through indexes to ``platform``) and plans the image; layers are read on scan.
 
@@ -128,4 +185,4 @@ def open_registry_image(
     manifest, manifest_digest = resolve_manifest(client, name, platform, cache)
     plan, sizes = plan_from_manifest(client, name, manifest, cache)
     plan.source = f"registry ({manifest.get('mediaType') or 'manifest'} {manifest_digest[:19]})"
-    return RegistryImage(client, name, cache, sizes), plan
+    return RegistryImage(client, name, cache, sizes, scans), plan
