@@ -233,7 +233,9 @@ class RemoteStore:
 
         if missing_is_miss and isinstance(exc, ClientError) and _code(exc) in ("404", "NoSuchKey", "NotFound"):
             return  # a plain miss
-        self.broken = f"{type(exc).__name__}: {str(exc)[:200]}"
+        error = getattr(exc, "response", {}).get("Error", {})
+        # The same words whichever call met it: worker processes' warnings are printed once each.
+        self.broken = f"{error.get('Code')}: {error.get('Message')}" if error else f"{type(exc).__name__}: {str(exc)[:200]}"
         warn(f"{self.url} cannot be used ({self.broken}): going on with the local cache")
 
 
