@@ -49,10 +49,20 @@ class S3Server:
         return name
 
     def delete_bucket(self, name: str) -> None:
+        """Empties and deletes a bucket, again while runners still put objects into it (BucketNotEmpty)."""
+        from botocore.exceptions import ClientError
+
         client = self.client()
-        for item in client.list_objects_v2(Bucket=name).get("Contents", []):
-            client.delete_object(Bucket=name, Key=item["Key"])
-        client.delete_bucket(Bucket=name)
+        for _attempt in range(50):
+            for item in client.list_objects_v2(Bucket=name).get("Contents", []):
+                client.delete_object(Bucket=name, Key=item["Key"])
+            try:
+                client.delete_bucket(Bucket=name)
+                return
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "BucketNotEmpty":
+                    raise
+        raise AssertionError(f"bucket {name} could not be emptied")
 
 
 @pytest.fixture(scope="session")

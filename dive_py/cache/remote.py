@@ -119,6 +119,19 @@ def keep_warnings(quiet: bool = True) -> None:
     _state["quiet"] = quiet
 
 
+def unique_warnings(lines: list[str]) -> list[str]:
+    """Warnings gathered from several processes, each once; a store that failed is named once, whatever
+    each process met first (one a missing bucket, another a failed upload)."""
+    seen: set[str] = set()
+    kept = []
+    for line in lines:
+        key = line.partition(" cannot be used (")[0] if " cannot be used (" in line else line
+        if key not in seen:
+            seen.add(key)
+            kept.append(line)
+    return kept
+
+
 def take_warnings() -> list[str]:
     """The warnings kept so far, emptied."""
     taken = list(_warnings)

@@ -76,7 +76,7 @@ def _on_dask(refs: list[str], settings: AuditSettings, address: str, done: Done 
     except ImportError:
         raise ConfigError("--dask needs the scale extra: pip install 'divepy[scale]'") from None
     try:
-        client = Client(address, timeout="10s", set_as_default=False)
+        client = Client(address, timeout="10s")
     except (OSError, TimeoutError) as exc:
         raise ConfigError(f"--dask {address}: cannot reach the scheduler ({exc})") from None
     results: dict[int, dict] = {}

@@ -68,7 +68,9 @@ def main_audit(argv: Sequence[str]) -> int:
     progress = _Progress(len(refs))
     rows = run_audit(refs, settings, workers=args.workers, dask_address=args.dask, done=progress)
     progress.close()
-    for line in dict.fromkeys(w for row in rows for w in row.get("warnings", [])):
+    from dive_py.cache.remote import unique_warnings
+
+    for line in unique_warnings([w for row in rows for w in row.get("warnings", [])]):
         print(line, file=sys.stderr)  # each once, whichever workers met it
     _write_reports(args, rows)
     unreadable = [row for row in rows if row["error"]]
