@@ -43,6 +43,7 @@ class RegistryImage(ImageFiles):
         self.image_name = name
         self.cache = cache
         self.scans = scans
+        self._unfetched: set[str] = set()
         """The layer-scan cache: a layer scanned before (here or by a runner sharing the cache) is not read."""
         self.what = f"registry://{name}"
         self._sizes = sizes  # blob name -> size from the manifest
@@ -70,6 +71,7 @@ class RegistryImage(ImageFiles):
         with self._layer_lock(digest):  # concurrent runners of this cache read a shared layer once
             found = self.scans.get(key, what)
             if found is not None and (not expected_diff_id or found.diff_id == expected_diff_id):
+                self._unfetched.add(name)  # its blob is fetched if a file of it is read
                 return found
             scan = self._scan_blob(name, digest, what, expected_diff_id, progress)
             self.scans.put(key, encode_scan(scan, what))
@@ -142,8 +144,9 @@ class RegistryImage(ImageFiles):
         """The layer blob from the blob store, where it was verified into when the image was read."""
         digest = "sha256:" + name.rsplit("/", 1)[-1]
         blob = self.cache.open(digest, self._sizes.get(name))
-        if blob is None and self.scans is not None:
+        if blob is None and name in self._unfetched:
             # The layer's scan came from the cache, its blob was never fetched: fetch it now (verified).
+            self._unfetched.discard(name)
             self._download(digest, f"{self.what}: layer blob {digest[:19]}…", None, None)
             blob = self.cache.open(digest, self._sizes.get(name))
         if blob is None:
