@@ -209,7 +209,9 @@ class RemoteStore:
         try:
             if self.exists(name):
                 return True  # content-addressed: another runner put the same bytes
-            self._client.upload_file(path, self.bucket, self._key(name), ExtraArgs={"Metadata": {CHECKSUM_META: sha256_hex}})
+            self._client.upload_file(
+                path, self.bucket, self._key(name), ExtraArgs={"Metadata": {CHECKSUM_META: sha256_hex}}
+            )
         except Exception as exc:  # noqa: BLE001
             self._failed(exc)
             return False
@@ -248,7 +250,9 @@ class RemoteStore:
             return  # a plain miss
         error = getattr(exc, "response", {}).get("Error", {})
         # The same words whichever call met it: worker processes' warnings are printed once each.
-        self.broken = f"{error.get('Code')}: {error.get('Message')}" if error else f"{type(exc).__name__}: {str(exc)[:200]}"
+        self.broken = (
+            f"{error.get('Code')}: {error.get('Message')}" if error else f"{type(exc).__name__}: {str(exc)[:200]}"
+        )
         warn(f"{self.url} cannot be used ({self.broken}): going on with the local cache")
 
 

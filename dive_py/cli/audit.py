@@ -75,13 +75,18 @@ def main_audit(argv: Sequence[str]) -> int:
     _write_reports(args, rows)
     unreadable = [row for row in rows if row["error"]]
     for row in unreadable:
-        print(f"divepy: audit: {fmt.printable(row['ref'])}: cannot be read: {fmt.printable(row['error'])}", file=sys.stderr)
+        print(
+            f"divepy: audit: {fmt.printable(row['ref'])}: cannot be read: {fmt.printable(row['error'])}",
+            file=sys.stderr,
+        )
     if len(unreadable) == len(rows):
         return EXIT_ERROR
     if args.ci:
         failed = failing(rows)
         for row in failed:
-            print(f"divepy: audit: FAIL {fmt.printable(row['ref'])} ({', '.join(row['failed_rules'])})", file=sys.stderr)
+            print(
+                f"divepy: audit: FAIL {fmt.printable(row['ref'])} ({', '.join(row['failed_rules'])})", file=sys.stderr
+            )
         if failed or unreadable:
             return EXIT_RULE_FAILED
     return EXIT_OK

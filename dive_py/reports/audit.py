@@ -41,15 +41,22 @@ def audit_text(rows: list[dict]) -> str:
         if len(cells[5]) > HINT_WIDTH:
             cells[5] = cells[5][: HINT_WIDTH - 1] + "…"
     widths = [max(len(cells[i]) for cells in table) for i in range(len(COLUMNS) - 1)]
-    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))) + "  " + cells[5]
-             for cells in table]  # fmt: skip
+    lines = [_line(cells, widths) for cells in table]
     bases = shared_layers(rows)
     if bases:
         lines += ["", "Layers shared by most images:"]
         for base in bases:
             command = fmt.printable(base["command"])[:HINT_WIDTH]
-            lines.append(f"  {base['images']:>4} images  {fmt.size(base['size_bytes']):>9}  {base['id'][:19]}  {command}")
+            lines.append(
+                f"  {base['images']:>4} images  {fmt.size(base['size_bytes']):>9}  {base['id'][:19]}  {command}"
+            )
     return "\n".join(lines) + "\n"
+
+
+def _line(cells: list[str], widths: list[int]) -> str:
+    """The image left-aligned, the figures right-aligned, the hint last (unpadded)."""
+    padded = [cells[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(cells[1:-1], widths[1:], strict=True)]
+    return "  ".join([*padded, cells[-1]])
 
 
 def audit_document(rows: list[dict]) -> dict:
@@ -92,7 +99,15 @@ def audit_markdown(rows: list[dict]) -> str:
         lines.append("| " + " | ".join(_md(cell) for cell in _cells(row)) + " |")
     bases = shared_layers(rows)
     if bases:
-        lines += ["", "### Layers shared by most images", "", "| images | size | layer | command |", "|---|---|---|---|"]
+        lines += [
+            "",
+            "### Layers shared by most images",
+            "",
+            "| images | size | layer | command |",
+            "|---|---|---|---|",
+        ]
         for base in bases:
-            lines.append(f"| {base['images']} | {fmt.size(base['size_bytes'])} | `{base['id'][:19]}` | {_md(base['command'])} |")
+            lines.append(
+                f"| {base['images']} | {fmt.size(base['size_bytes'])} | `{base['id'][:19]}` | {_md(base['command'])} |"
+            )
     return "\n".join(lines) + "\n"

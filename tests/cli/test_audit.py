@@ -86,7 +86,9 @@ def test_ci_names_failing_images_and_an_unreadable_one_does_not_stop_the_audit(a
     assert failed == [f"divepy: audit: FAIL {archives[1]} (highestWastedBytes)",
                       f"divepy: audit: FAIL {EXAMPLE} (highestWastedBytes)"]  # fmt: skip
     assert f"{tmp_path / 'gone.tar'}: cannot be read: " in err
-    assert len([line for line in out.splitlines() if line.startswith(str(tmp_path))]) == 3  # lean, fat and the unreadable one (the example lies elsewhere)
+    assert (
+        len([line for line in out.splitlines() if line.startswith(str(tmp_path))]) == 3
+    )  # lean, fat and the unreadable one (the example lies elsewhere)
     code, _out, _err = _run(capsys, *archives[:2], "--ci", "--ci-config", str(rules), "--workers", "1")
     assert code == 1
     rules.write_text(only.format("1MB"))

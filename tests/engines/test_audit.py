@@ -75,7 +75,8 @@ class CountingProxy:
 
     def blob_gets(self) -> collections.Counter:
         """GETs of ``/v2/*/blobs/<digest>`` by digest."""
-        found = (re.fullmatch(r"/v2/.+/blobs/(sha256:[0-9a-f]{64})", urllib.parse.urlsplit(p).path) for m, p in self.requests if m == "GET")  # fmt: skip
+        paths = [urllib.parse.urlsplit(path).path for method, path in self.requests if method == "GET"]
+        found = (re.fullmatch(r"/v2/.+/blobs/(sha256:[0-9a-f]{64})", path) for path in paths)
         return collections.Counter(match.group(1) for match in found if match)
 
     def stop(self) -> None:
@@ -124,7 +125,9 @@ def _images() -> list[tuple[str, list[bytes]]]:
     them on a shared runtime layer, each with its own application layer wasting a different amount."""
     rng = __import__("random").Random(28)
     noise = lambda n: bytes(rng.getrandbits(8) for _ in range(n))  # noqa: E731
-    base = layer_tar([file("base/blob.bin", noise(300_000))] + [file(f"base/f{i}.bin", noise(8_000 * (i + 1))) for i in range(4)])
+    base = layer_tar(
+        [file("base/blob.bin", noise(300_000))] + [file(f"base/f{i}.bin", noise(8_000 * (i + 1))) for i in range(4)]
+    )
     runtime = layer_tar([file("runtime/lib.so", noise(40_000))])
     images = []
     for i in range(IMAGES):
@@ -170,7 +173,12 @@ def cold(fleet, s3_server, tmp_path_factory) -> dict:  # noqa: F811
     proxy.requests.clear()
     done = _audit(tmp, s3_server, f"registry://{proxy.host}", "--workers", "2", "--cache-url", f"s3://{bucket}/ci",
                   "--json", str(tmp / "audit.json"))  # fmt: skip
-    return {"done": done, "gets": proxy.blob_gets(), "bucket": bucket, "json": json.loads((tmp / "audit.json").read_text())}
+    return {
+        "done": done,
+        "gets": proxy.blob_gets(),
+        "bucket": bucket,
+        "json": json.loads((tmp / "audit.json").read_text()),
+    }
 
 
 def test_an_audit_of_22_images_reads_each_layer_blob_once(cold, fleet) -> None:
