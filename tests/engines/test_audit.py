@@ -269,3 +269,34 @@ def test_ci_names_the_images_that_fail_their_rules(cold, fleet, s3_server, tmp_p
     markdown = (tmp_path / "audit.md").read_text()
     assert markdown.count("| registry://") == 3 and "unreadable" in markdown
     assert os.path.getsize(tmp_path / "audit.md") > 0
+
+
+def test_a_layer_scanned_by_another_runner_is_fetched_from_the_shared_cache_when_a_file_of_it_is_read(
+    cold,
+    fleet,
+    s3_server,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+) -> None:
+    from dive_py.analysis.load import load_analysis
+    from dive_py.cache.remote import configure_remote
+    from dive_py.contents.reader import ContentReader
+    from dive_py.load.options import LoadOptions
+
+    proxy, _digests = fleet
+    for key, value in s3_server.env().items():
+        monkeypatch.setenv(key, value)
+    configure_remote(f"s3://{cold['bucket']}/ci")
+    try:
+        proxy.requests.clear()
+        analysis = load_analysis(f"registry://{proxy.host}/team/app05:1.0", LoadOptions(cache_dir=str(tmp_path)))
+        assert proxy.blob_gets() == collections.Counter()  # scans and config from the shared cache
+        top = len(analysis.layers) - 1
+        entry = analysis.tree.get("app/main-5")
+        data = ContentReader(analysis.image).read(entry, top, analysis.tree.get, 1 << 20)
+        assert len(data) == 2_500
+        assert proxy.blob_gets() == collections.Counter()  # the blob too came from the shared cache, verified
+        digest = analysis.layers[top].digest
+        assert (tmp_path / "blobs" / "sha256" / digest.partition(":")[2]).is_file()
+    finally:
+        configure_remote(None)
