@@ -6,6 +6,7 @@ appear only when a PUT or a multipart upload completes. The fixture skips when m
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import uuid
@@ -69,6 +70,7 @@ class S3Server:
 def s3_server() -> Iterator[S3Server]:
     pytest.importorskip("boto3", reason="the shared cache needs boto3 (the scale extra)")
     server_module = pytest.importorskip("moto.server", reason="needs moto[server] (the test extra)")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
     port = free_port()
     server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
