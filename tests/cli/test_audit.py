@@ -136,3 +136,14 @@ def test_the_help_lists_audit(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "divepy audit REF" in capsys.readouterr().out
+
+
+def test_which_tags_of_a_repository_are_audited() -> None:
+    from dive_py.sources.registry.catalog import pick_tags
+
+    tags = ["1.9", "1.10", "1.2", "dev", "latest"]
+    assert pick_tags(tags, "latest") == ["latest"]
+    assert pick_tags(["1.9", "1.10", "1.2"], "latest") == ["1.10"]  # no latest tag: the highest version
+    assert pick_tags(tags, 2) == ["dev", "latest"]
+    assert pick_tags(["1.9", "1.10", "1.2"], 2) == ["1.9", "1.10"]
+    assert pick_tags(tags, "all") == ["1.2", "1.9", "1.10", "dev", "latest"]
