@@ -11,6 +11,7 @@ import argparse
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 
@@ -23,7 +24,7 @@ ENGINES = ("docker", "podman")
 _OWN_SWITCHES = {"--ci", "--debug", "--insecure", "--ignore-errors", "-i"}
 """divepy flags without a value that ``divepy build`` keeps for itself."""
 
-_OWN_OPTIONS = {"--json", "-j", "--ci-config", "--engine"}
+_OWN_OPTIONS = {"--json", "-j", "--ci-config", "--engine", "--dockerfile", "--sarif", "--codequality", "--junit"}
 """divepy flags with a value that ``divepy build`` keeps for itself (the rest go to the build)."""
 
 
@@ -133,6 +134,50 @@ def main_build(argv: list[str], run_image: Callable[[argparse.Namespace], int]) 
     own, build_args, engine = split_build_args(argv, rule_flags)
     if not build_args:
         raise ConfigError("divepy build: give the build's arguments, e.g. `divepy build -t app:dev .`")
+    dockerfile, target = build_dockerfile(build_args)
+    if "--dockerfile" in own:  # divepy's own flag names the Dockerfile the build's arguments do not
+        dockerfile = own[own.index("--dockerfile") + 1]
+        del own[own.index("--dockerfile") : own.index("--dockerfile") + 2]
     image_id = run_build(build_args, engine)
     args = parse_args([*own, "--source", engine, image_id])
+    args.dockerfile, args.target = _usable(dockerfile, target)
     return run_image(args)
+
+
+def build_dockerfile(build_args: list[str]) -> tuple[str | None, str | None]:
+    """The Dockerfile and target stage a build's arguments name: ``-f``/``--file`` (else ``Dockerfile`` in the
+    context folder, the last argument) and ``--target``; None for a Dockerfile read from stdin or a URL."""
+    path = target = None
+    for index, arg in enumerate(build_args):
+        following = build_args[index + 1] if index + 1 < len(build_args) else None
+        if arg in ("-f", "--file"):
+            path = following
+        elif arg.startswith("--file="):
+            path = arg.partition("=")[2]
+        elif arg.startswith("-f") and not arg.startswith("--") and len(arg) > 2:
+            path = arg[2:]
+        elif arg == "--target":
+            target = following
+        elif arg.startswith("--target="):
+            target = arg.partition("=")[2]
+    context = build_args[-1] if build_args and not build_args[-1].startswith("-") else None
+    if path is None and context is not None and os.path.isdir(context):
+        path = os.path.join(context, "Dockerfile")
+    if path == "-" or (path is not None and "://" in path):
+        path = None
+    return path, target
+
+
+def _usable(path: str | None, target: str | None) -> tuple[str | None, str | None]:
+    """The Dockerfile and stage when they can be read; else a warning line and none (the build is done)."""
+    if path is None:
+        return None, None
+    from dive_py.dockerfile.parse import parse_dockerfile
+    from dive_py.errors import DivepyError
+
+    try:
+        parse_dockerfile(path).stage(target)
+    except DivepyError as error:
+        print(f"divepy: warning: no Dockerfile lines: {error}", file=sys.stderr)
+        return None, None
+    return path, target

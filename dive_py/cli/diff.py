@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from dive_py import format as fmt
 from dive_py.analysis.compare import Change, FileChange, ImageComparison, compare, comparison_to_dict
-from dive_py.cli.options import EXIT_OK, Parser, load_options, stderr_progress
+from dive_py.cli.options import EXIT_OK, Parser, add_dockerfile_flags, load_options, stderr_progress
+from dive_py.dockerfile.lines import NO_LINES, DockerfileLines
 from dive_py.reports.diff import CHANGE_MARKS, ChangeCount, DiffSummary, summarize
 from dive_py.reports.text import Part, ReportWriter, make_writer
 from dive_py.sources.reference import SOURCE_CHOICES
@@ -49,6 +50,7 @@ def build_diff_parser() -> argparse.ArgumentParser:
     source.add_argument("--username", help="registry user name; the password is read from env DIVEPY_PASSWORD")
     source.add_argument("--insecure", action="store_true", help="registry over plain http / unverified TLS")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    add_dockerfile_flags(parser, "NEW")
     return parser
 
 
@@ -78,6 +80,9 @@ def main_diff(argv: Sequence[str]) -> int:
     """
 
     args = build_diff_parser().parse_args(list(argv))
+    from dive_py.cli.lines import lines_of, read_dockerfile
+
+    dockerfile = read_dockerfile(args)  # a bad Dockerfile fails before the slow loads
     if not args.json and sys.stdout.isatty() and sys.stdin.isatty():
         from dive_py.ui import run_diff_tui  # the only import of the UI here: it loads Textual
 
@@ -86,19 +91,21 @@ def main_diff(argv: Sequence[str]) -> int:
     for side, analysis in (("base", comparison.base), ("new", comparison.new)):
         for warning in analysis.warnings:
             print(f"divepy: warning: {side}: {warning}", file=sys.stderr)
+    lines = lines_of(comparison.new.image, dockerfile, args)
     if args.json:
         from dive_py.reports.diff import extras_to_dict
         from dive_py.reports.export import write_text_atomic
 
-        document = {**comparison_to_dict(comparison), **extras_to_dict(comparison)}
+        document = {**comparison_to_dict(comparison), **extras_to_dict(comparison, lines)}
         write_text_atomic(args.json, json.dumps(document, indent=2) + "\n")
     if not args.json:  # not a terminal: the text summary
-        render_diff(make_writer(sys.stdout), comparison)
+        render_diff(make_writer(sys.stdout), comparison, lines)
     return EXIT_OK
 
 
-def render_diff(out: ReportWriter, comparison: ImageComparison) -> None:
-    """Prints the comparison: both images, shared layers, counts, per-folder sizes and the biggest changes."""
+def render_diff(out: ReportWriter, comparison: ImageComparison, lines: DockerfileLines = NO_LINES) -> None:
+    """Prints the comparison: both images, shared layers, counts, per-folder sizes and the biggest changes (the
+    hints that appeared at their line of the new image's Dockerfile, ``lines``)."""
     summary = summarize(comparison)
     for label, analysis in (("Base", summary.base), ("New", summary.new)):
         image = analysis.image
@@ -119,11 +126,11 @@ def render_diff(out: ReportWriter, comparison: ImageComparison) -> None:
     )
     _render_folders(out, summary)
     _render_biggest(out, summary)
-    _render_hints(out, comparison)
+    _render_hints(out, comparison, lines)
     _render_packages(out, comparison)
 
 
-def _render_hints(out: ReportWriter, comparison: ImageComparison) -> None:
+def _render_hints(out: ReportWriter, comparison: ImageComparison, lines: DockerfileLines) -> None:
     """Hints that appeared in the new image or disappeared from the base (nothing when none did)."""
     from dive_py.reports.diff import hint_changes
 
@@ -136,6 +143,8 @@ def _render_hints(out: ReportWriter, comparison: ImageComparison) -> None:
         for hint in hints[:DIFF_ROWS]:
             out.print(f"  {mark} {fmt.size(hint.bytes):>9}  {hint.kind:<17}  {hint.paths[0]}")
             if mark == "+":
+                if label := lines.label(hint.layer):
+                    out.print(("               at:  ", "dim"), label)
                 out.print(("               fix: ", "dim"), hint.fix)
 
 
@@ -152,7 +161,8 @@ def _render_packages(out: ReportWriter, comparison: ImageComparison) -> None:
     )
     for mark, packages in (("+", changes.added), ("-", changes.removed), ("~", changes.changed)):
         for package in packages[:DIFF_ROWS]:
-            out.print(f"  {mark} {package.manager:<6} {package.name} {package.version}")
+            state = f" ({package.state})" if package.state else ""
+            out.print(f"  {mark} {package.manager:<6} {package.name} {package.version}{state}")
 
 
 def _figure(row: ChangeCount) -> str:

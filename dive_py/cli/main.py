@@ -116,11 +116,15 @@ def run_image(args: argparse.Namespace) -> int:
         from dive_py.load.dispatch import check_stdin_piped
 
         check_stdin_piped()  # before the explorer opens on a load that would wait
+
+    from dive_py.cli.lines import read_dockerfile
+
+    dockerfile = read_dockerfile(args)  # a bad Dockerfile or stage fails before the slow load
     wants_ui = not ci_mode and not args.json and sys.stdout.isatty() and sys.stdin.isatty()
     if wants_ui:
         from dive_py.ui import run_tui
 
-        return run_tui(args.image, make_loader(args, walk_later=True))
+        return run_tui(args.image, make_loader(args, walk_later=True), dockerfile=dockerfile, target=args.target)
     from dive_py.analysis.analyze import long_lived
 
     started = time.perf_counter()
@@ -133,8 +137,11 @@ def run_image(args: argparse.Namespace) -> int:
     # worth collecting: cyclic collections would only cost (~0.75 s of --ci there).
     enabled = gc.isenabled()
     gc.disable()
+    from dive_py.cli.lines import lines_of
+
+    lines = lines_of(analysis.image, dockerfile, args)
     try:
-        return _report(args, analysis, rules, config_source)
+        return _report(args, analysis, rules, config_source, lines)
     finally:
         if enabled:
             gc.enable()
@@ -153,29 +160,49 @@ def _debug_timing(analysis, seconds: float) -> None:  # noqa: ANN001 - Analysis
     )
 
 
-def _report(args: argparse.Namespace, analysis, rules, config_source: str) -> int:  # noqa: ANN001
-    """Prints what the flags ask of a loaded image: warnings, JSON, the CI report or the summary."""
+def _report(args: argparse.Namespace, analysis, rules, config_source: str, lines) -> int:  # noqa: ANN001
+    """Prints what the flags ask of a loaded image: warnings, JSON, review reports, the CI report or the summary."""
     for warning in analysis.warnings:
         print(f"divepy: warning: {warning}", file=sys.stderr)
     if args.json:
         from dive_py.reports.export import write_json
 
-        write_json(analysis, args.json)
+        write_json(analysis, args.json, lines)
+    _write_review_reports(args, analysis, lines)
     from dive_py.files import is_stdout
     from dive_py.reports.text import make_writer, render_ci, render_summary
 
     markdown_to_stdout = args.markdown is not None and is_stdout(_markdown_target(args.markdown) or "-")
-    out = make_writer(sys.stderr if (args.json and is_stdout(args.json)) or markdown_to_stdout else sys.stdout)
+    machine_stdout = any(p and is_stdout(p) for p in (args.json, args.sarif, args.codequality)) or markdown_to_stdout
+    stream = sys.stderr if machine_stdout else sys.stdout
+    out = make_writer(stream)
     if rules is not None:
         from dive_py.ci.rules import evaluate
 
-        report = evaluate(rules, analysis, _baseline(args))
+        report = evaluate(rules, analysis, _baseline(args), lines)
         _write_ci_reports(args, report)
         render_ci(out, report, config_source)
+        if os.environ.get("GITHUB_ACTIONS") == "true":
+            from dive_py.reports.review import github_annotations
+
+            for line in github_annotations(analysis, lines):
+                print(line, file=stream)
         return EXIT_OK if report.passed else EXIT_RULE_FAILED
     if not args.json:
-        render_summary(out, analysis)
+        render_summary(out, analysis, lines)
     return EXIT_OK
+
+
+def _write_review_reports(args: argparse.Namespace, analysis, lines) -> None:  # noqa: ANN001
+    """Writes the --sarif and --codequality files (hints where reviewers read)."""
+    if args.sarif:
+        from dive_py.reports.sarif import write_sarif
+
+        write_sarif(analysis, lines, args.sarif)
+    if args.codequality:
+        from dive_py.reports.review import write_codequality
+
+        write_codequality(analysis, lines, args.codequality)
 
 
 def _markdown_target(value: str) -> str | None:

@@ -94,16 +94,43 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a Markdown CI summary (implies --ci); without FILE: append to $GITHUB_STEP_SUMMARY when "
         "set, else stdout",
     )
+    out.add_argument("--sarif", metavar="FILE", help="write the hints as SARIF 2.1.0 (code scanning; - for stdout)")
+    out.add_argument(
+        "--codequality", metavar="FILE", help="write the hints as a GitLab Code Quality report (- for stdout)"
+    )
     out.add_argument(
         "--hint-min-size",
         metavar="SIZE",
         help="leave out hints that would save less than SIZE (default 64kB; .dive-ci `hints: minSize:`)",
     )
     out.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    add_dockerfile_flags(parser)
     rules = parser.add_argument_group("CI rules (override the rules file; 'disabled' turns one off)")
     for key, kebab, help_text in RULE_FLAGS:
         rules.add_argument(f"--{key}", f"--{kebab}", dest=key, metavar="VALUE", help=help_text)
     return parser
+
+
+def add_dockerfile_flags(parser: argparse.ArgumentParser, image: str = "the image") -> None:
+    """Adds ``--dockerfile`` and ``--target``: the Dockerfile (and stage) that built ``image``, so that every
+    layer and hint shows its line."""
+    group = parser.add_argument_group("Dockerfile")
+    group.add_argument(
+        "--dockerfile", metavar="PATH", help=f"the Dockerfile that built {image}: each layer and hint shows its line"
+    )
+    group.add_argument(
+        "--target", metavar="STAGE", help="with --dockerfile: the stage that built the image (default: the last)"
+    )
+
+
+def check_dockerfile_flags(args: argparse.Namespace) -> None:
+    """``--target`` needs ``--dockerfile``.
+
+    Raises:
+        ConfigError: it does not have it.
+    """
+    if getattr(args, "target", None) and not getattr(args, "dockerfile", None):
+        raise ConfigError("--target needs --dockerfile (the Dockerfile whose stage it names)")
 
 
 def add_source_flags(parser: argparse.ArgumentParser) -> None:
@@ -136,7 +163,9 @@ def add_source_flags(parser: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--no-cache",
         action="store_true",
-        help="neither read nor write the layer cache ($XDG_CACHE_HOME/divepy or ~/.cache/divepy), nor the shared one",
+        help="neither read nor write divepy's cache ($XDG_CACHE_HOME/divepy or ~/.cache/divepy), nor the shared "
+        "one: no layer scans, figures or blobs (registry:// downloads again to read files; stdin, docker:// and "
+        "podman:// keep none)",
     )
     add_cache_url_flag(source)
 

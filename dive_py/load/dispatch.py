@@ -22,6 +22,7 @@ from dive_py.sources.container import container_engine, open_container
 from dive_py.sources.containerd import open_containerd_image
 from dive_py.sources.engine import open_docker_image
 from dive_py.sources.layouts import ImagePlan, plan_image
+from dive_py.sources.platforms import require_platform
 from dive_py.sources.podman import open_podman_image
 from dive_py.sources.reference import (
     ARCHIVE_SOURCES,
@@ -51,7 +52,18 @@ def open_source(ref: str, options: LoadOptions) -> OpenedSource:
     Raises:
         DivepyError: the reference cannot be read as an image; for a bare name sent to the default
             store, the message says which sources were tried.
+        ImageSelectionError: also when ``--platform`` names another platform than the image's config.
     """
+    opened = _open(ref, options)
+    try:
+        require_platform(opened.plan, options.platform, opened.name)
+    except BaseException:
+        opened.files.close()
+        raise
+    return opened
+
+
+def _open(ref: str, options: LoadOptions) -> OpenedSource:
     reference = parse_reference(ref, options.source)
     if reference.source in ARCHIVE_SOURCES:
         return _open_archive(ref, reference, options)
@@ -88,7 +100,7 @@ def _open_bare_name(ref: str, reference: Reference, options: LoadOptions) -> Ope
 
 
 def _open_archive(ref: str, reference: Reference, options: LoadOptions) -> OpenedSource:
-    files = open_image_files(reference.name)
+    files = open_image_files(reference.name, blobs=BlobCache(options.cache_dir) if options.use_cache else None)
     try:
         _check_layout(files, reference.source, reference.name)
         plan = plan_image(files, tag=options.tag or reference.tag, platform=options.platform)
@@ -113,7 +125,7 @@ def _open_store(ref: str, reference: Reference, options: LoadOptions) -> OpenedS
             reference.name, username=options.username, password=options.password, insecure=options.insecure
         )
         scans = LayerCache(options.cache_dir) if options.use_cache else None
-        files, plan = open_registry_image(client, name, options.platform, BlobCache(options.cache_dir), scans)
+        files, plan = open_registry_image(client, name, options.platform, blobs, scans)
         return OpenedSource(files, plan, f"registry://{name}")
     streamed = {"progress": options.progress, "blobs": blobs}
     tag = None  # an export holds just the named image: a --tag meant for an archive must not filter it

@@ -13,6 +13,7 @@ from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.compare import Change, ImageComparison, compare
 from dive_py.analysis.extras import hint_report
 from dive_py.ci.rules import CiReport, RuleResult, RuleStatus
+from dive_py.dockerfile.lines import NO_LINES, DockerfileLines, location
 from dive_py.errors import DivepyError
 from dive_py.files import replaces_file, write_text_atomic
 from dive_py.reports.diff import DiffSummary, summarize
@@ -57,25 +58,31 @@ def markdown_summary(report: CiReport, comparison: ImageComparison | None = None
     if comparison is not None:
         lines += _change_section(summarize(comparison))
     lines += _inefficient_section(report.analysis)
-    lines += _hint_section(report.analysis)
+    lines += _hint_section(report.analysis, report.lines)
     return "\n".join(lines) + "\n"
 
 
-def _hint_section(analysis: Analysis) -> list[str]:
-    """The top hints with their fixes."""
+def _hint_section(analysis: Analysis, places: DockerfileLines = NO_LINES) -> list[str]:
+    """The top hints with their fixes (and their Dockerfile lines, when any is known)."""
     report = hint_report(analysis)
     if not report.hints:
         return ["", "### Hints", "", f"None of at least {fmt.size(report.min_bytes)}."]
+    shown = report.hints[:MARKDOWN_ROWS]
+    at = [_hint_place(places, hint.layer) for hint in shown]
+    column = any(at)  # a Dockerfile column only when a line (or a layer's origin) is known
     lines = [
         "",
         f"### Hints: {fmt.size(report.fixable_bytes)} ({fmt.percent(report.fixable_ratio)} of the image) fixable",
         "",
-        "| Saves | Kind | Layer | Paths | Fix |",
-        "|---:|---|---:|---|---|",
+        "| Saves | Kind | Layer |" + (" Dockerfile |" if column else "") + " Paths | Fix |",
+        "|---:|---|---:|" + ("---|" if column else "") + "---|---|",
     ]
-    for hint in report.hints[:MARKDOWN_ROWS]:
+    for hint, where in zip(shown, at, strict=True):
         paths = ", ".join(_code(path) for path in hint.paths[:3]) + (" …" if len(hint.paths) > 3 else "")
-        lines.append(f"| {fmt.size(hint.bytes)} | {hint.kind} | {hint.layer + 1} | {paths} | {_cell(hint.fix)} |")
+        place = f" {where} |" if column else ""
+        lines.append(
+            f"| {fmt.size(hint.bytes)} | {hint.kind} | {hint.layer} |{place} {paths} | {_cell(hint.fix)} |"
+        )
     if len(report.hints) > MARKDOWN_ROWS:
         lines.append(f"\n… and {len(report.hints) - MARKDOWN_ROWS} more (`divepy --json` lists them all)")
     return lines
@@ -156,6 +163,14 @@ def _inefficient_section(analysis: Analysis) -> list[str]:
     if len(items) > MARKDOWN_ROWS:
         lines.append(f"\n… and {len(items) - MARKDOWN_ROWS} more (`divepy --json` lists them all)")
     return lines
+
+
+def _hint_place(places: DockerfileLines, layer: int) -> str:
+    """``Dockerfile:7`` and the instruction in code, or how the layer was made, or ""."""
+    item = places.of_layer(layer)
+    if item is not None:
+        return f"{_cell(location(item))} {_code(item.text)}"
+    return _cell(places.note_of(layer) or "")
 
 
 def _cell(text: str) -> str:
