@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.engines.test_audit import _push  # noqa: E402 - the checkout's test helpers
+from tests.engines.test_audit_registry import _push  # noqa: E402 - the checkout's test helpers
 from tests.fixtures.images import file, layer_tar  # noqa: E402
 from tests.s3_service import S3Server  # noqa: E402
 from tests.services import Registry, free_port  # noqa: E402
