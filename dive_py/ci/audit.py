@@ -46,8 +46,9 @@ def audit_image(ref: str, settings: AuditSettings) -> dict:
 
     row: dict = {"ref": ref, "error": None, "warnings": []}
     try:
-        if settings.use_cache and os.environ.get(remote.URL_ENV, "") != (settings.cache_url or ""):
-            remote.configure_remote(settings.cache_url)
+        wanted = settings.cache_url if settings.use_cache else None
+        if os.environ.get(remote.URL_ENV, "") != (wanted or ""):
+            remote.configure_remote(wanted)  # a Dask worker's own DIVEPY_CACHE_URL never overrides the audit's
         options = LoadOptions(
             platform=settings.platform,
             username=settings.username,

@@ -11,6 +11,7 @@ exits 1 when an image fails its rules or cannot be read, naming each.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -135,8 +136,6 @@ def _shared_cache(args: argparse.Namespace) -> str | None:
     if not store.check():
         configure_remote(None)  # the workers go on with their local caches
         return None
-    import os
-
     return os.environ.get(URL_ENV)
 
 

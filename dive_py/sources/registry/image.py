@@ -8,17 +8,13 @@ a blob whose files are read is downloaded again.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import http.client
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from dive_py.cache.blobs import BlobCache
 from dive_py.cache.scans import CacheKey, LayerCache, encode_scan
-from dive_py.cache.store import prune_cache
+from dive_py.cache.store import layer_lock, prune_cache
 from dive_py.errors import ImageFormatError, SourceError
-from dive_py.files import open_private_folder
 from dive_py.layers.compression import HashingReader
 from dive_py.layers.scan import scan_layer
 from dive_py.model import LayerScan
@@ -70,37 +66,14 @@ class RegistryImage(ImageFiles):
             return self._scan_blob(name, digest, what, expected_diff_id, progress)
         # Keyed by the blob's digest, which the registry's blob was verified against when the scan was made.
         key = CacheKey(digest, "digest", self._sizes.get(name, -1))
-        with self._layer_lock(digest):  # concurrent runners of this cache read a shared layer once
+        root = self.cache.cache_root if self.cache is not None else self.scans.cache_root
+        with layer_lock(root, digest):  # concurrent runs of this cache read a shared layer once
             found = self.scans.get(key, what)
             if found is not None and (not expected_diff_id or found.diff_id == expected_diff_id):
                 return found
             scan = self._scan_blob(name, digest, what, expected_diff_id, progress)
             self.scans.put(key, encode_scan(scan, what))
             return scan
-
-    @contextlib.contextmanager
-    def _layer_lock(self, digest: str) -> Iterator[None]:
-        """Holds ``locks/<hex>`` in the cache folder (flock: released when the process dies)."""
-        try:
-            folder = open_private_folder(self.cache.cache_root, "locks") if self.cache is not None else -1
-        except OSError:
-            folder = -1
-        if folder < 0:
-            yield  # no lock: at worst a layer is read twice
-            return
-        try:
-            fd = os.open(digest.partition(":")[2], os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600, dir_fd=folder)
-        except OSError:
-            fd = -1
-        finally:
-            os.close(folder)
-        try:
-            if fd >= 0:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            if fd >= 0:
-                os.close(fd)
 
     def _scan_blob(self, name: str, digest: str, what: str, expected_diff_id: str | None, progress) -> LayerScan:  # noqa: ANN001
         cached = self.cache.open(digest, self._sizes.get(name)) if self.cache is not None else None
