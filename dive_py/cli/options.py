@@ -186,14 +186,16 @@ def configure_cache(args: argparse.Namespace) -> None:
     Raises:
         ConfigError: a URL that is not s3://, or the scale extra is not installed.
     """
-    from dive_py.cache.remote import URL_ENV, configure_remote
+    from dive_py.cache.remote import configure_remote
 
     if getattr(args, "no_cache", False):
         configure_remote(None)
         return
-    url = getattr(args, "cache_url", None) or os.environ.get(URL_ENV) or None
+    url = getattr(args, "cache_url", None)
     if url:
-        configure_remote(url)
+        configure_remote(url)  # the flag: without the extra, one line on how to install it
+    # $DIVEPY_CACHE_URL alone is read where the cache is used: without the extra, a warning (a CI-wide variable
+    # must not stop a runner that lacks it)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -179,3 +179,19 @@ def test_a_runner_killed_mid_upload_leaves_nothing_another_runner_trusts(s3_env,
     assert remote.remote_store().put_file(name, str(blob), digest[7:])
     with BlobCache(str(tmp_path / "third")).open(digest) as f:
         assert hashlib.sha256(f.read()).hexdigest() == digest[7:]
+
+
+def test_the_variable_without_the_extra_is_one_warning_and_the_analysis_goes_on(monkeypatch, capsys) -> None:
+    from dive_py.cli.main import main
+
+    monkeypatch.setitem(sys.modules, "boto3", None)
+    monkeypatch.setenv("DIVEPY_CACHE_URL", "s3://bucket/from-the-ci-settings")
+    remote.configure_remote(None)
+    monkeypatch.setenv("DIVEPY_CACHE_URL", "s3://bucket/from-the-ci-settings")
+    try:
+        assert main(["--ci", str(EXAMPLE)]) == 0
+    finally:
+        remote.configure_remote(None)
+    lines = _warnings(capsys.readouterr().err)
+    assert lines == ["divepy: warning: cache store: DIVEPY_CACHE_URL is set but the shared cache needs the scale "
+                     "extra: pip install 'divepy[scale]'"]  # fmt: skip
