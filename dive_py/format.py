@@ -86,3 +86,8 @@ def count(number: int, noun: str) -> str:
     import humanize
 
     return f"{humanize.intcomma(number)} {noun}{'' if number == 1 else 's'}"
+
+
+def printable(text: str) -> str:
+    """``text`` on one line with its control characters shown escaped (``\\x1b``), never obeyed by a terminal."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)

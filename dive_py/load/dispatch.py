@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass, replace
 
 from dive_py.cache.blobs import BlobCache
+from dive_py.cache.scans import LayerCache
 from dive_py.errors import ImageFormatError, SourceError
 from dive_py.load.options import LoadOptions
 from dive_py.sources.archive import open_image_files
@@ -123,7 +124,8 @@ def _open_store(ref: str, reference: Reference, options: LoadOptions) -> OpenedS
         client, name = registry_client(
             reference.name, username=options.username, password=options.password, insecure=options.insecure
         )
-        files, plan = open_registry_image(client, name, options.platform, blobs)
+        scans = LayerCache(options.cache_dir) if options.use_cache else None
+        files, plan = open_registry_image(client, name, options.platform, blobs, scans)
         return OpenedSource(files, plan, f"registry://{name}")
     streamed = {"progress": options.progress, "blobs": blobs}
     tag = None  # an export holds just the named image: a --tag meant for an archive must not filter it
