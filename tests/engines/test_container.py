@@ -38,7 +38,8 @@ EDITS = (
 PODMAN_MOUNT_POINTS = {"dev", "proc", "sys", "run", "run/.containerenv", "etc/hosts", "etc/hostname", "etc/mtab"}
 """Empty mount points podman makes in the writable layer and leaves out of its list of changes (its commit
 carries them: they hold no bytes, so every figure agrees)."""
-LEGITIMATE = ("id", "digest", "digestId", "command")
+LEGITIMATE = ("id", "digest", "digestId", "command", "origin")
+"""A container's writable layer says it is not committed (``origin``); its commit carries no comment."""
 
 
 # -- the layer builder alone ------------------------------------------------------
