@@ -19,6 +19,7 @@ from dive_py.analysis.analyze import Analysis, complete_figures, long_lived
 from dive_py.analysis.hints import Hint
 from dive_py.contents.reader import ContentReader, ExtractResult
 from dive_py.errors import DivepyError
+from dive_py.format import counted
 from dive_py.load.image import ProgressCallback
 from dive_py.trees.row_text import ASCII_GLYPHS, UNICODE_GLYPHS
 from dive_py.trees.rows import TreeModel
@@ -27,6 +28,7 @@ from dive_py.trees.view_state import TreeViewState
 from dive_py.ui.config import UiConfig
 from dive_py.ui.hints import Extras, HintsScreen, compute_extras
 from dive_py.ui.key_bar import KeyBar
+from dive_py.ui.layout import fit_to_size
 from dive_py.ui.loading import BackgroundLoad
 from dive_py.ui.panes.details import ImageDetailsPane, LayerDetailsPane
 from dive_py.ui.panes.file_tree import FileTreePane
@@ -146,7 +148,14 @@ class ExplorerScreen(Screen):
             self.go_to_path(path)
 
     def on_resize(self, event: events.Resize) -> None:
-        fit_to_size(self, event.size.width, event.size.height)
+        self.fit()
+
+    def on_descendant_focus(self, _event: events.DescendantFocus) -> None:
+        self.fit()  # from 90 to 109 columns the focused side gets the room
+
+    def fit(self) -> None:
+        left_focused = self.query_one("#left").has_focus_within
+        fit_to_size(self, self.size.width, self.size.height, left_focused=left_focused)
 
     def toggle_view(self) -> None:
         """Tab, as in dive: the Layers pane and the file tree, back and forth."""
@@ -167,14 +176,20 @@ class ExplorerScreen(Screen):
         self.tree_pane.update_title()
 
     def on_image_details_pane_path_chosen(self, event: ImageDetailsPane.PathChosen) -> None:
-        self.go_to_path(event.path)
+        """An inefficient file: shown here, the cursor goes to it; else to the last layer that stored it (as a
+        hint goes to its layer)."""
+        node = self.model.tree.get(event.path)
+        if node is None or not node.events or self.go_to_path(event.path, warn=False):
+            return
+        self.jump_to(node.events[-1][0], event.path)
 
-    def go_to_path(self, path: str) -> bool:
+    def go_to_path(self, path: str, *, warn: bool = True) -> bool:
         """Moves the tree cursor to ``path`` (opening folders); False if it is not shown at this layer."""
         node = self.model.tree.get(path)
         row = self.tree_view.expand_to(node) if node is not None else None
         if row is None:
-            self.notify(f"{path} is not shown at this layer or is filtered out", severity="warning")
+            if warn:
+                self.notify(f"{path} is not shown at this layer or is filtered out", severity="warning")
             return False
         self.tree_view.focus()
         return True
@@ -200,20 +215,7 @@ class ExplorerScreen(Screen):
     def _extracted(self, result: ExtractResult | None) -> None:
         if result is not None:
             skipped = f", {len(result.skipped)} skipped" if result.skipped else ""
-            self.notify(f"extracted {len(result.written)} paths to {result.root}{skipped}")
-
-
-NARROW_WIDTH = 110
-"""Below this many columns the left column shrinks to its compact form (dive: 8 columns below 90), leaving the
-file tree room for names."""
-SHORT_HEIGHT = 24
-"""At or below this many rows the details panes give up their minimum heights."""
-
-
-def fit_to_size(screen: Screen, width: int, height: int) -> None:
-    """Marks ``screen`` narrow or short (the stylesheet lays out the compact forms)."""
-    screen.set_class(width < NARROW_WIDTH, "-narrow")
-    screen.set_class(height <= SHORT_HEIGHT, "-short")
+            self.notify(f"extracted {counted(len(result.written), 'path')} to {result.root}{skipped}")
 
 
 class AsciiScrollBarRender(ScrollBarRender):
@@ -345,7 +347,7 @@ class DivepyApp(App[int]):
             self.action_focus_next()
 
     def action_filter(self) -> None:
-        """Opens the filter from any pane (focus moves to the tree); a second press closes it, keeping it."""
+        """Opens the filter from any pane (focus moves to the tree); a second press closes and clears it (dive)."""
         pane = getattr(self.screen, "tree_pane", None)
         if pane is not None:
             pane.toggle_filter()
@@ -356,7 +358,14 @@ class DivepyApp(App[int]):
         self.push_screen(HelpScreen(help_sections()))
 
 
-HELP_KEY_NAMES = {"question_mark": "?", "slash": "/", "ctrl+underscore": "ctrl+_", "pageup": "pgup", "pagedown": "pgdn"}
+HELP_KEY_NAMES = {
+    "escape": "esc",
+    "question_mark": "?",
+    "slash": "/",
+    "ctrl+underscore": "ctrl+_",
+    "pageup": "pgup",
+    "pagedown": "pgdn",
+}
 
 
 def help_keys(bindings: list[Binding]) -> list[tuple[str, str]]:

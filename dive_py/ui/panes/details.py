@@ -15,6 +15,10 @@ from dive_py.model import Layer
 from dive_py.ui.hints import Extras, extras_texts
 from dive_py.ui.panes.line_list import LineList
 
+LONGEST_UNBROKEN = 100
+"""Cells of the longest word of a command kept on one line (``sha256:`` and 64 hex digits is 71); a longer one
+folds."""
+
 
 class DetailsText(Widget):
     """One of several texts, as tall as the tallest: switching texts repaints it without a relayout
@@ -53,13 +57,16 @@ class LayerDetailsPane(ScrollableContainer):
 
     DEFAULT_CSS = """
     LayerDetailsPane #layer-details-fields { width: auto; }
-    LayerDetailsPane #layer-details-command, LayerDetailsPane #layer-details-extras { width: 100%; }
+    LayerDetailsPane #layer-details-body { width: 100%; }
     """
     BINDINGS = [
         Binding("k", "scroll_up", show=False),
         Binding("j", "scroll_down", show=False),
-        Binding("h", "scroll_left", show=False),
-        Binding("l", "scroll_right", show=False),
+        Binding("h", "scroll_left", "Scroll left", show=False),
+        Binding("l", "scroll_right", "Scroll right", show=False),
+        # The arrows move on, as in the Layers pane (h and l scroll the ids sideways).
+        Binding("right", "pane('tree')", "Tree", show=False),
+        Binding("left", "pane('layers')", "Layers", show=False),
     ]
 
     def __init__(self, layers: list[Layer], tags: list[str]) -> None:
@@ -67,19 +74,34 @@ class LayerDetailsPane(ScrollableContainer):
         self.tags = tags
         self.border_title = "Layer Details"
         self.fields = DetailsText([self.describe(layer) for layer in layers], id="layer-details-fields")
-        self.command = DetailsText([self.command_text(layer) for layer in layers], id="layer-details-command")
-        self.extras = DetailsText(extras_texts(None, len(layers)), id="layer-details-extras")
-        """The layer's hints and packages (:mod:`dive_py.ui.hints`), once computed in the background."""
+        self.commands = [self.command_text(layer) for layer in layers]
+        # The command and the hints and packages in one text per layer: a short command is followed by its
+        # hints at once, the blank lines (of the tallest layer's text) come last.
+        self.body = DetailsText(_joined(self.commands, extras_texts(None, len(layers))), id="layer-details-body")
+
+    @property
+    def extras(self) -> DetailsText:
+        """The command, then the layer's hints and packages (:mod:`dive_py.ui.hints`) once computed."""
+        return self.body
 
     def compose(self):  # noqa: ANN201
         yield self.fields
-        yield self.command
-        yield self.extras
+        yield self.body
+
+    def on_mount(self) -> None:
+        # A command wraps between words, never inside a hash or an id: its text is at least as wide as its
+        # longest word (up to a limit), the pane scrolls sideways when narrower.
+        words = (word for text in self.commands for word in text.plain.split())
+        self.body.styles.min_width = min(max((len(word) for word in words), default=1), LONGEST_UNBROKEN)
+
+    def action_pane(self, pane_id: str) -> None:
+        """left and right: on to another pane."""
+        self.screen.query_one(f"#{pane_id}").focus()
 
     def set_extras(self, extras: Extras) -> None:
         """Shows the hints and packages now computed (the pane's height may change: a relayout)."""
-        self.extras.texts = extras_texts(extras, len(self.fields.texts))
-        self.extras.refresh(layout=True)
+        self.body.texts = _joined(self.commands, extras_texts(extras, len(self.commands)))
+        self.body.refresh(layout=True)
 
     @property
     def text(self) -> DetailsText:
@@ -115,8 +137,7 @@ class LayerDetailsPane(ScrollableContainer):
 
     def show(self, layer: Layer) -> None:
         self.fields.select(layer.index)
-        self.command.select(layer.index)
-        self.extras.select(min(layer.index, len(self.extras.texts) - 1))
+        self.body.select(layer.index)
 
 
 class ImageDetailsPane(Vertical):
@@ -167,6 +188,11 @@ class ImageDetailsPane(Vertical):
     def on_line_list_chosen(self, event: LineList.Chosen) -> None:
         event.stop()
         self.post_message(self.PathChosen(self.analysis.inefficiencies[event.index].path))
+
+
+def _joined(commands: list[Text], extras: list[Text]) -> list[Text]:
+    """Per layer, its command, a blank line, its hints and packages."""
+    return [Text("\n\n").join([command, extra]) for command, extra in zip(commands, extras, strict=False)]
 
 
 def _pending_size(value: int | None) -> str:

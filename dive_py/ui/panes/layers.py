@@ -144,7 +144,9 @@ class LayersPane(ScrollView, can_focus=True):
         self.action_move(direction * max(self.scrollable_content_region.height - 2, 1))
 
     def on_click(self, event: events.Click) -> None:
-        index = self.scroll_offset.y + event.y - 1
+        # The offset in the content area: the pane's border is above the header row (event.y counts it).
+        offset = event.get_content_offset(self)
+        index = -1 if offset is None else self.scroll_offset.y + offset.y - 1
         if 0 <= index < len(self.image_layers):
             self.action_move(index - self.cursor_row)
 

@@ -94,7 +94,8 @@ class LineList(ScrollView, can_focus=True):
             self.post_message(self.Chosen(self.cursor))
 
     def on_click(self, event: events.Click) -> None:
-        index = self.scroll_offset.y + event.y - 1
+        offset = event.get_content_offset(self)  # a border or padding would shift event.y
+        index = -1 if offset is None else self.scroll_offset.y + offset.y - 1
         if 0 <= index < self.count:
             self.cursor = index
             self.post_message(self.Chosen(index))
