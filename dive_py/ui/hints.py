@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.extras import hint_report, package_report
@@ -21,6 +21,7 @@ from dive_py.analysis.hints import Hint, HintReport
 from dive_py.analysis.packages import LayerPackages, PackageReport
 from dive_py.format import percent
 from dive_py.format import size as dive_size
+from dive_py.ui.key_bar import KeyBar
 from dive_py.ui.panes.line_list import LineList
 
 PACKAGE_ROWS = 8
@@ -64,7 +65,7 @@ class HintsScreen(ModalScreen[Hint | None]):
             box.border_title = "Waste hints"
             yield self.hint_list
             yield Static("", id="hint-detail")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.watch(self.hint_list, "cursor", self._show_detail)

@@ -12,12 +12,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import ScrollableContainer, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Static
+from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 
 from dive_py.contents.reader import ContentReader, ExtractResult
 from dive_py.errors import DivepyError
 from dive_py.format import size as dive_size
 from dive_py.trees.tree import FileTree, Node
+from dive_py.ui.key_bar import KeyBar
 from dive_py.ui.text import mode_text, separator
 
 PAGE_BYTES = 64 * 1024
@@ -69,7 +70,7 @@ class HelpScreen(ModalScreen[None]):
             text.append("\n")
         with VerticalScroll(id="help-box"):
             yield Static(text)
-        yield Footer()
+        yield KeyBar()
 
 
 SIDEWAYS_STEP = 8
@@ -111,7 +112,7 @@ class FileViewScreen(ModalScreen[None]):
             yield DataTable(id="versions", cursor_type="row")
             with ScrollableContainer(id="file-content-scroll"):
                 yield Static("reading...", id="file-content")
-        yield Footer()
+        yield KeyBar()
 
     @property
     def _shown_mark(self) -> str:
@@ -240,9 +241,14 @@ class ExtractScreen(ModalScreen[ExtractResult | None]):
             yield Label("Into folder (created if missing; nothing is overwritten):")
             yield Input(self.default, id="extract-dest")
             yield Label("", id="extract-status")
+        yield KeyBar()
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    def input_hint(self) -> str:
+        """What the footer says while the folder line has focus (its enter is the input's own)."""
+        return "enter extracts"
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

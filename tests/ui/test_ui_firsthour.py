@@ -229,3 +229,42 @@ async def test_a_reopened_search_starts_without_the_old_count(tomcat: Analysis) 
         assert field.border_subtitle.startswith("2/")
         await pilot.press("escape", "s")
         assert field.border_subtitle == "" and field.value == ""
+
+
+# -- 17. each screen shows its own keys, all of them --------------------------------------------------------------
+def bar_text(app: DivepyApp) -> str:
+    """The footer on screen now: the active screen's bar; the explorer's is hidden under a modal screen."""
+    from dive_py.ui.key_bar import KeyBar
+
+    shown = [bar for bar in app.screen_stack[-1].query(KeyBar) if bar.display]
+    hidden = [bar for screen in app.screen_stack[:-1] for bar in screen.query(KeyBar) if bar.display]
+    assert len(shown) == 1 and not hidden
+    return " ".join(line.plain for line in shown[0].lines(app.size.width))
+
+
+@pytest.mark.parametrize("width", [120, 80])
+async def test_modal_screens_show_their_own_keys(tomcat: Analysis, width: int) -> None:
+    app = DivepyApp(tomcat)
+    async with app.run_test(size=(width, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("tab", "down", "enter")  # the file view of /bin/[
+        await pilot.pause()
+        assert app.screen.id == "file-view"
+        keys = bar_text(app).split()
+        assert "tab" not in keys and keys.count("w") == 1 and "esc" in keys and "]" in keys and "⏎" not in keys
+        await pilot.press("escape", "x")
+        await pilot.pause()
+        assert app.screen.id == "extract"
+        text = bar_text(app)
+        assert "enter extracts" in text and "esc Cancel" in text and "tab" not in text.split()
+        await pilot.press("escape", "question_mark")
+        await pilot.pause()
+        assert app.screen.id == "help" and bar_text(app).split()[:2] == ["esc", "Close"]
+        await pilot.press("escape", "w")
+        await pilot.pause()
+        assert app.screen.id == "hints"
+        keys = bar_text(app).split()
+        assert "enter" in keys and "⏎" not in keys and "w" not in keys
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "Switch" in bar_text(app)  # the explorer's bar is back
