@@ -43,6 +43,9 @@ POLL_INTERVAL = 0.05
 VIEW_BINDINGS = [
     Binding("tab", "app.toggle_view", "Switch view", id="toggle-view"),
     Binding("shift+tab", "app.focus_previous", "Every pane in turn", show=False),
+    # ctrl+c quits (the app's priority binding); named here, over the screen's copy key, so that the footer
+    # can name it when a config leaves quit on ctrl+c alone.
+    Binding("ctrl+c", "app.quit", "Quit", show=False),
 ]
 """The explorer screens' pane keys (a screen's own, as Textual's screens bind tab to the next pane)."""
 HINT_BINDINGS = [Binding("w", "hints", "Hints", id="show-hints")]
@@ -373,6 +376,8 @@ def help_keys(bindings: list[Binding]) -> list[tuple[str, str]]:
     keys: dict[str, str] = {}
     for binding in bindings:
         key = ", ".join(HELP_KEY_NAMES.get(k.strip(), k.strip()) for k in binding.key.split(","))
+        if keys.get(key) == binding.description:
+            continue  # the same key and meaning bound twice (ctrl+c on the app and on the screens)
         keys[key] = f"{keys[key]} / {binding.description}" if key in keys else binding.description
     return list(keys.items())
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -64,7 +64,8 @@ class HintsScreen(ModalScreen[Hint | None]):
         with Vertical(id="hints-box") as box:
             box.border_title = "Waste hints"
             yield self.hint_list
-            yield Static("", id="hint-detail")
+            with VerticalScroll(id="hint-detail-box"):
+                yield Static("", id="hint-detail")
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -84,7 +85,7 @@ class HintsScreen(ModalScreen[Hint | None]):
             box.border_subtitle = f"{dive_size(report.fixable_bytes)} ({share} of the image) fixable"
         self.hint_list.count = len(self.hints)
         self.hint_list.on_mount()  # the virtual size follows the count
-        self.hint_list.refresh()
+        self.hint_list.refresh(layout=True)  # and so does its height
         self._show_detail(self.hint_list.cursor)
 
     def _show_detail(self, index: int) -> None:

@@ -69,9 +69,12 @@ class KeyBar(Widget):
         by_node: dict[int, list[tuple[str, str]]] = {}
         last: list[tuple[str, str]] = []
         seen: set[str] = set()
+        quit_keys: list[tuple[bool, tuple[str, str]]] = []
         # The chain runs from the app to the focused widget, one entry per key, each node's keys in the
         # order declared: the focused widget's keys lead, in their order; an action shows its first key.
         for node, binding, enabled, _tooltip in self.screen.active_bindings.values():
+            if binding.action in ("quit", "app.quit") and enabled and not self.screen.is_modal:
+                quit_keys.append((isinstance(node, App), (key_display(self.app, binding), binding.description)))
             if not binding.show or not enabled or binding.action in seen:
                 continue
             seen.add(binding.action)
@@ -84,6 +87,9 @@ class KeyBar(Widget):
                 last.append(item)
             else:
                 by_node.setdefault(id(node), []).append(item)
+        if "quit" not in seen and quit_keys:  # a config left quit only on a hidden key (ctrl+c): name it
+            # The screen's (ctrl+c) before the app's (Textual's own ctrl+q, which quits too).
+            last.insert(0, min(quit_keys, key=lambda found: found[0])[1])
         pane = [item for items in reversed(by_node.values()) for item in items]
         return [first[action] for action in FIRST if action in first] + pane + last
 

@@ -268,3 +268,37 @@ async def test_modal_screens_show_their_own_keys(tomcat: Analysis, width: int) -
         await pilot.press("escape")
         await pilot.pause()
         assert "Switch" in bar_text(app)  # the explorer's bar is back
+
+
+async def test_a_config_that_quits_on_ctrl_c_alone_names_it_in_the_footer(tomcat: Analysis) -> None:
+    from dive_py.ui.config import UiConfig
+    from dive_py.ui.key_bar import KeyBar
+
+    app = DivepyApp(tomcat, config=UiConfig(keymap={"quit": "ctrl+c"}))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        items = app.screen.query_one(KeyBar).items()
+        assert ("^c", "Quit") in items and ("q", "Quit") not in items
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+    assert app.return_code == 0 and not app.is_running
+    app = DivepyApp(tomcat)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        items = app.screen.query_one(KeyBar).items()
+        assert ("q", "Quit") in items and ("^c", "Quit") not in items
+
+
+async def test_the_hints_screen_shows_the_whole_fix_at_60x20(tomcat: Analysis) -> None:
+    app = DivepyApp(tomcat)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("w")
+        await pilot.pause()
+        box = app.screen.query_one("#hint-detail-box")
+        detail = app.screen.query_one("#hint-detail")
+        assert box.max_scroll_y == 0 and box.region.bottom <= app.size.height - 1
+        lines = [strip.text for strip in detail.render_lines(detail.region.reset_offset)]
+        hint = app.screen.hints[0]
+        assert hint.fix.split()[-1] in " ".join(lines) and any(line.strip().startswith("Fix:") for line in lines)
