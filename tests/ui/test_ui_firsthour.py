@@ -302,3 +302,24 @@ async def test_the_hints_screen_shows_the_whole_fix_at_60x20(tomcat: Analysis) -
         lines = [strip.text for strip in detail.render_lines(detail.region.reset_offset)]
         hint = app.screen.hints[0]
         assert hint.fix.split()[-1] in " ".join(lines) and any(line.strip().startswith("Fix:") for line in lines)
+
+
+async def test_the_file_views_line_numbers_stay_when_the_text_scrolls_sideways(tomcat: Analysis) -> None:
+    app = DivepyApp(tomcat)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("end")
+        app.explorer.go_to_path("/usr/local/tomcat/RUNNING.txt")  # lines of 206 characters
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        gutter = screen.query_one("#file-lines")
+        before = gutter.region
+        await pilot.press("right", "right")
+        await pilot.pause()
+        assert screen.content_scroll.scroll_x > 0 and gutter.region == before and gutter.display
+        numbers = [strip.text.strip() for strip in gutter.render_lines(gutter.region.reset_offset)]
+        assert numbers[:3] == ["1", "2", "3"]
+        await pilot.press("w")  # wrapped: the numbers are Syntax's own, beside each first line
+        await pilot.pause()
+        assert not gutter.display and screen.content_scroll.max_scroll_x == 0
