@@ -36,6 +36,8 @@ from dive_py.ui.panes.file_tree_view import FileTreeView
 from dive_py.ui.panes.layers import LayersPane
 from dive_py.ui.screens import ExtractScreen, FileViewScreen, HelpScreen, LoadingScreen, default_extract_folder
 
+FEW_COLOURS = ("standard", "windows")
+"""Rich's colour systems of a 16-colour terminal, where the explorer takes the ANSI theme by itself."""
 POLL_INTERVAL = 0.05
 """Seconds between two looks at the background load (progress and completion)."""
 
@@ -283,6 +285,10 @@ class DivepyApp(App[int]):
             self.theme = self.config.theme
         elif self.config.theme:
             self.notify(f"unknown theme {self.config.theme!r}: try ansi-dark or ansi-light", severity="warning")
+        elif self.console.color_system in FEW_COLOURS:
+            # 16 colours (TERM=linux, screen, xterm): the default theme's orange and red both become bright
+            # red; the terminal's own palette keeps modified (yellow) and removed (red) apart, as in dive.
+            self.theme = "ansi-dark"
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
         for warning in dict.fromkeys(self.config.warnings):  # once each, however many files said it

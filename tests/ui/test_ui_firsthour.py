@@ -323,3 +323,38 @@ async def test_the_file_views_line_numbers_stay_when_the_text_scrolls_sideways(t
         await pilot.press("w")  # wrapped: the numbers are Syntax's own, beside each first line
         await pilot.pause()
         assert not gutter.display and screen.content_scroll.max_scroll_x == 0
+
+
+# -- 15. the ANSI theme by itself on a 16-colour terminal ------------------------------------------------------------
+def _diff_colours(app: DivepyApp) -> tuple[object, object, object]:
+    view = tree_of(app)
+    style = view.get_component_rich_style
+    return style("filetree--modified").color, style("filetree--removed").color, style("filetree--added").color
+
+
+@pytest.mark.parametrize("term", ["linux", "screen"])
+async def test_a_16_colour_terminal_gets_the_ansi_theme(tomcat: Analysis, monkeypatch, term: str) -> None:  # noqa: ANN001
+    monkeypatch.setenv("TERM", term)
+    monkeypatch.delenv("COLORTERM", raising=False)
+    monkeypatch.delenv("TEXTUAL_COLOR_SYSTEM", raising=False)
+    app = DivepyApp(tomcat)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.theme == "ansi-dark"
+        modified, removed, added = _diff_colours(app)
+        assert (modified.number, removed.number, added.number) == (3, 1, 2)  # the terminal's yellow, red, green
+
+
+async def test_a_truecolor_terminal_or_a_chosen_theme_is_left_alone(tomcat: Analysis, monkeypatch) -> None:  # noqa: ANN001
+    from dive_py.ui.config import UiConfig
+
+    app = DivepyApp(tomcat)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.theme != "ansi-dark"
+    monkeypatch.setenv("TERM", "linux")
+    monkeypatch.delenv("COLORTERM")
+    app = DivepyApp(tomcat, config=UiConfig(theme="textual-light"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.theme == "textual-light"
