@@ -30,7 +30,7 @@ from dive_py.ui.hints import Extras, HintsScreen, compute_extras
 from dive_py.ui.key_bar import KeyBar
 from dive_py.ui.layout import fit_to_size
 from dive_py.ui.loading import BackgroundLoad
-from dive_py.ui.panes.details import ImageDetailsPane, LayerDetailsPane
+from dive_py.ui.panes.details import FIGURES, ImageDetailsPane, LayerDetailsPane
 from dive_py.ui.panes.file_tree import FileTreePane
 from dive_py.ui.panes.file_tree_view import FileTreeView
 from dive_py.ui.panes.layers import LayersPane
@@ -125,6 +125,7 @@ class ExplorerScreen(Screen):
     def _extras_ready(self, extras: Extras) -> None:
         self.extras = extras
         self.layer_details.set_extras(extras)
+        self.image_details.set_fixable(extras[0].fixable_bytes, extras[0].fixable_ratio)
         if isinstance(self.app.screen, HintsScreen):
             self.app.screen.set_report(extras[0])
 
@@ -408,6 +409,7 @@ def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
                 ("h, l (details)", "Scroll the layer details sideways (ids and digests are never broken)"),
             ],
         ),
+        ("Image Details figures", FIGURES),
     ]
 
 

@@ -10,10 +10,20 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from dive_py.analysis.analyze import Analysis
+from dive_py.format import percent
 from dive_py.format import size as dive_size
 from dive_py.model import Layer
 from dive_py.ui.hints import Extras, extras_texts
 from dive_py.ui.panes.line_list import LineList
+
+FIGURES = [
+    ("Fixable", "What the hints (w) show how to save; each byte once"),
+    ("Reclaimable by squashing", "Lower layers' bytes that later layers replace or delete"),
+    ("Duplicate content", "Final files' bytes also present at another path (copies)"),
+    ("Potential wasted space", "dive's: all versions of paths stored twice, 1st included"),
+    ("Image efficiency score", "dive's score: 100 % when no path is stored twice"),
+]
+"""What each figure of Image Details means (the help lists them)."""
 
 LONGEST_UNBROKEN = 100
 """Cells of the longest word of a command kept on one line (``sha256:`` and 64 hex digits is 71); a longer one
@@ -154,6 +164,9 @@ class ImageDetailsPane(Vertical):
         super().__init__(id="image-details")
         self.analysis = analysis
         self.border_title = "Image Details"
+        self.border_subtitle = "? says what each figure means"
+        self.fixable: tuple[int, float] | None = None
+        """The hints' bytes and their share of the image, once computed (the figure that leads)."""
 
     def compose(self):  # noqa: ANN201
         a = self.analysis
@@ -167,15 +180,19 @@ class ImageDetailsPane(Vertical):
         )
 
     def _summary(self) -> Text:
+        """The figures, the fixable bytes first (what the hints, ``w``, say how to save); the help (``?``) says
+        what each means (:data:`FIGURES`)."""
         a = self.analysis
+        fixable = "..." if self.fixable is None else f"{dive_size(self.fixable[0])} ({percent(self.fixable[1])})"
         summary = Text()
         for label, value in (
             ("Image name: ", a.image.name),
             ("Total Image size: ", dive_size(a.size_bytes)),
-            ("Potential wasted space: ", dive_size(a.wasted_bytes)),
-            ("Image efficiency score: ", f"{a.efficiency * 100:.0f} %"),
+            ("Fixable (hints, w): ", fixable),
             ("Reclaimable by squashing: ", _pending_size(a.reclaimable_bytes)),
             ("Duplicate content: ", _pending_size(a.duplicate_content_bytes)),
+            ("Potential wasted space: ", dive_size(a.wasted_bytes)),
+            ("Image efficiency score: ", f"{a.efficiency * 100:.0f} %"),
         ):
             summary.append(label, style="bold")
             summary.append(value + "\n")
@@ -184,6 +201,11 @@ class ImageDetailsPane(Vertical):
     def show_figures(self) -> None:
         """Shows the figures the explorer completed after its first paint."""
         self.query_one("#image-summary", Static).update(self._summary())
+
+    def set_fixable(self, fixable_bytes: int, ratio: float) -> None:
+        """Shows the hints' total, now computed."""
+        self.fixable = (fixable_bytes, ratio)
+        self.show_figures()
 
     def on_line_list_chosen(self, event: LineList.Chosen) -> None:
         event.stop()
