@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from dive_py.analysis.analyze import Analysis
-from dive_py.load.image import ProgressCallback
+from dive_py.model import ProgressCallback
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the loader thread imports the analysis, while this one imports Textual
+    from dive_py.analysis.analyze import Analysis
     from dive_py.analysis.compare import ImageComparison
 
 

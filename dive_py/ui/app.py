@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events, work
@@ -16,11 +17,10 @@ from textual.screen import Screen
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from dive_py.analysis.analyze import Analysis, complete_figures, long_lived
-from dive_py.analysis.hints import Hint
 from dive_py.contents.reader import ContentReader, ExtractResult
 from dive_py.errors import DivepyError
 from dive_py.format import counted
-from dive_py.load.image import ProgressCallback
+from dive_py.model import ProgressCallback
 from dive_py.trees.row_text import ASCII_GLYPHS, UNICODE_GLYPHS
 from dive_py.trees.rows import TreeModel
 from dive_py.trees.tree import Node
@@ -38,8 +38,13 @@ from dive_py.ui.screens import ExtractScreen, FileViewScreen, HelpScreen, Loadin
 
 FEW_COLOURS = ("standard", "windows")
 """Rich's colour systems of a 16-colour terminal, where the explorer takes the ANSI theme by itself."""
+if TYPE_CHECKING:
+    from dive_py.analysis.hints import Hint
+
 POLL_INTERVAL = 0.05
 """Seconds between two looks at the background load (progress and completion)."""
+QUICK_LOAD_SECONDS = 0.15
+"""How long the explorer waits for the load before it shows the loading screen."""
 
 
 VIEW_BINDINGS = [
@@ -298,10 +303,15 @@ class DivepyApp(App[int]):
         if ready is not None:
             self._show_explorer(*ready)
         elif self.loader is not None:
-            self.push_screen(LoadingScreen(self.ref))
             self.loader.on_done = lambda: self.post_message(self.Loaded())
             self.loader.start()
             self._poll = self.set_interval(POLL_INTERVAL, self._check_load)  # progress; and an end before on_done
+            # A small image (or a cached one) is read by now, or nearly: straight to the explorer, without
+            # composing and painting a loading screen first (a tenth of the seed's first paint).
+            if self.loader.done.wait(QUICK_LOAD_SECONDS):
+                self._check_load()
+            else:
+                self.push_screen(LoadingScreen(self.ref))
 
     def on_unmount(self) -> None:
         ScrollBar.renderer = self._scrollbar_renderer

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import string
 
-from rich.syntax import Syntax
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -187,9 +186,10 @@ class FileViewScreen(ModalScreen[None]):
         self._show(content, note)
 
     def _show(self, content, note: str) -> None:  # noqa: ANN001 - a Rich renderable
-        self.shown_text = content.code if isinstance(content, Syntax) else content.plain
+        is_code = not isinstance(content, Text)  # a Syntax (imported only with the first file shown)
+        self.shown_text = content.code if is_code else content.plain
         gutter = ""
-        if isinstance(content, Syntax) and not self.wrap:  # wrapped lines keep Syntax's own numbers
+        if is_code and not self.wrap:  # wrapped lines keep Syntax's own numbers
             content.line_numbers = False
             gutter = line_numbers(content.start_line, len(content.code.splitlines()) or 1)
         lines = self.query_one("#file-lines", Static)
@@ -224,6 +224,8 @@ def render_content(name: str, data: bytes, offset: int = 0, *, wrap: bool = Fals
     if is_binary(data):
         return Text(hex_dump(data, offset), no_wrap=not wrap)
     code = data.decode("utf-8", "replace")
+    from rich.syntax import Syntax  # here: Pygments is a tenth of the explorer's imports, and few open a file
+
     lexer = Syntax.guess_lexer(name, code)
     return Syntax(code, lexer, line_numbers=True, start_line=first_line, word_wrap=wrap, theme="ansi_dark")
 

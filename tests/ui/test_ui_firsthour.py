@@ -381,3 +381,41 @@ async def test_image_details_lead_with_the_fixable_bytes_and_the_help_explains_e
         explained = dict(dict(app.screen.sections)["Image Details figures"])
         for figure in figures:
             assert any(figure.startswith(name) for name in explained), figure
+
+
+# -- 22. the first paint: no loading screen for an image read at once --------------------------------------------
+async def test_a_quick_load_goes_straight_to_the_explorer_and_a_slow_one_shows_the_loading_screen(
+    tomcat: Analysis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import dive_py.ui.app as app_module
+    from dive_py.ui.screens import LoadingScreen
+
+    made: list[str] = []
+
+    class CountedLoadingScreen(LoadingScreen):
+        def __init__(self, ref: str) -> None:
+            made.append(ref)
+            super().__init__(ref)
+
+    monkeypatch.setattr(app_module, "LoadingScreen", CountedLoadingScreen)
+    app = DivepyApp(load=lambda progress: tomcat, ref="quick")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        assert app.screen is app.explorer and made == []
+    gate = threading.Event()
+
+    def slow(progress):  # noqa: ANN001, ANN202
+        gate.wait(10)
+        return tomcat
+
+    app = DivepyApp(load=slow, ref="slow")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, LoadingScreen) and made == ["slow"]
+        gate.set()
+        while app.explorer is None:
+            await pilot.pause(0.02)
+        await pilot.pause()
+        assert app.screen is app.explorer
