@@ -43,8 +43,9 @@ if TYPE_CHECKING:
 
 POLL_INTERVAL = 0.05
 """Seconds between two looks at the background load (progress and completion)."""
-QUICK_LOAD_SECONDS = 0.15
-"""How long the explorer waits for the load before it shows the loading screen."""
+QUICK_LOAD_SECONDS = 0.02
+"""How long the explorer waits for the load before it shows the loading screen (the CLI starts the load
+before it imports Textual: a small or cached image is read by the time the app mounts)."""
 
 
 VIEW_BINDINGS = [
