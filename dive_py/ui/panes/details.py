@@ -25,11 +25,6 @@ FIGURES = [
 ]
 """What each figure of Image Details means (the help lists them)."""
 
-LONGEST_UNBROKEN = 100
-"""Cells of the longest word of a command kept on one line (``sha256:`` and 64 hex digits is 71); a longer one
-folds."""
-
-
 class DetailsText(Widget):
     """One of several texts, as tall as the tallest: switching texts repaints it without a relayout
     (a relayout repaints the whole screen)."""
@@ -97,12 +92,6 @@ class LayerDetailsPane(ScrollableContainer):
     def compose(self):  # noqa: ANN201
         yield self.fields
         yield self.body
-
-    def on_mount(self) -> None:
-        # A command wraps between words, never inside a hash or an id: its text is at least as wide as its
-        # longest word (up to a limit), the pane scrolls sideways when narrower.
-        words = (word for text in self.commands for word in text.plain.split())
-        self.body.styles.min_width = min(max((len(word) for word in words), default=1), LONGEST_UNBROKEN)
 
     def action_pane(self, pane_id: str) -> None:
         """left and right: on to another pane."""
