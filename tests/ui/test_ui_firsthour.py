@@ -421,3 +421,20 @@ async def test_a_quick_load_goes_straight_to_the_explorer_and_a_slow_one_shows_t
             await pilot.pause(0.02)
         await pilot.pause()
         assert app.screen is app.explorer
+
+
+async def test_page_down_in_the_inefficient_files_pages_at_once(tomcat: Analysis) -> None:
+    app = DivepyApp(tomcat)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        files = app.screen.query_one("#inefficiencies", LineList)
+        files.focus()
+        height = files.scrollable_content_region.height
+        assert height > 4 and files.count > height  # more than a page
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert files.cursor == height - 2  # a page on (the header is the first row)
+        assert 0 < files.scroll_offset.y == min(height - 2, files.max_scroll_y)  # the rows scrolled at once
+        await pilot.press("pageup")
+        await pilot.pause()
+        assert files.scroll_offset.y == 0 and files.cursor == 0

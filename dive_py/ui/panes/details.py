@@ -185,6 +185,7 @@ class ImageDetailsPane(Vertical):
         ):
             summary.append(label, style="bold")
             summary.append(value + "\n")
+        summary.rstrip()  # the files' header right below: rows are few at 30 lines
         return summary
 
     def show_figures(self) -> None:

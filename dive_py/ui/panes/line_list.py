@@ -87,7 +87,11 @@ class LineList(ScrollView, can_focus=True):
             self.scroll_to(y=self.cursor - height + 1, animate=False)
 
     def action_page(self, direction: int) -> None:
+        """dive's page keys: the rows scroll a page at once, the cursor keeping its place on screen."""
+        on_screen = self.cursor - self.scroll_offset.y
         self.action_move(direction * max(self.scrollable_content_region.height - 2, 1))
+        top = min(max(self.cursor - on_screen, 0), self.max_scroll_y)
+        self.scroll_to(y=top, animate=False, immediate=True)
 
     def action_choose(self) -> None:
         if self.count:
