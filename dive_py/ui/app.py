@@ -109,7 +109,13 @@ class ExplorerScreen(Screen):
             self.layer_details.show(self.analysis.layers[0])
         self.layers_pane.focus()
         # Not before the first paint: the hints hold the GIL for seconds at 10^6 files.
-        self.call_after_refresh(self.load_extras)
+        self.call_after_refresh(self._after_first_paint)
+
+    def _after_first_paint(self) -> None:
+        if self.app.gc_paused:  # run_tui paused the cyclic GC until now (the worker pauses it on its own)
+            self.app.gc_paused = False
+            gc.enable()
+        self.load_extras()
 
     # -- hints and packages (issue 15) ----------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False)
@@ -275,6 +281,8 @@ class DivepyApp(App[int]):
         self.explorer: ExplorerScreen | None = None
         """The explorer screen once shown (a ``DiffScreen`` in the diff view: both have ``tree_view``)."""
         self._shown_progress: tuple[str, int, int] | None = None
+        self.gc_paused = False
+        """The cyclic GC is off until the explorer's first paint (:func:`dive_py.ui.run_tui` turned it off)."""
         self._load_handled = False
 
     @property

@@ -438,3 +438,19 @@ async def test_page_down_in_the_inefficient_files_pages_at_once(tomcat: Analysis
         await pilot.press("pageup")
         await pilot.pause()
         assert files.scroll_offset.y == 0 and files.cursor == 0
+
+
+async def test_the_gc_paused_for_the_first_paint_runs_again_once_painted(tomcat: Analysis) -> None:
+    import gc
+
+    app = DivepyApp(tomcat)
+    app.gc_paused = True  # as run_tui leaves it
+    gc.disable()
+    try:
+        async with app.run_test(size=(120, 30)) as pilot:
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert gc.isenabled() and not app.gc_paused and app.explorer.extras is not None
+    finally:
+        gc.enable()
