@@ -454,3 +454,20 @@ async def test_the_gc_paused_for_the_first_paint_runs_again_once_painted(tomcat:
             assert gc.isenabled() and not app.gc_paused and app.explorer.extras is not None
     finally:
         gc.enable()
+
+
+async def test_extracting_one_file_says_1_path(tomcat: Analysis, tmp_path) -> None:  # noqa: ANN001
+    from textual.widgets import Input
+
+    app = DivepyApp(tomcat)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        assert app.explorer.go_to_path("/etc/passwd")
+        await pilot.press("x")
+        await pilot.pause()
+        app.screen.query_one(Input).value = str(tmp_path / "out")
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        messages = [n.message for n in app._notifications]
+        assert any(m.startswith("extracted 1 path to ") for m in messages), messages
