@@ -419,6 +419,7 @@ def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
             [
                 ("esc", "Close the filter (and clear it) or the search line"),
                 ("enter (filter)", "Keep the filter and go back to the tree"),
+                ("ctrl+f (filter)", "Close the filter and clear it, as dive does"),
                 ("enter (search)", "Next match"),
                 ("ctrl+p (tree)", "Wrap long rows onto more lines; off: shift+wheel scrolls sideways"),
                 ("[ / ]", "Previous / next page in the file view"),
@@ -426,6 +427,7 @@ def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
                 ("enter (details)", "Inefficient files: jump to the path"),
                 ("enter (hints)", "Go to the hint's layer and its first path in the tree"),
                 ("h, l (details)", "Scroll the layer details sideways (ids and digests are never broken)"),
+                ("left, right (details)", "On to the Layers pane / the file tree"),
             ],
         ),
         ("Image Details figures", FIGURES),
