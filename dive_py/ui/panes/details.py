@@ -25,6 +25,7 @@ FIGURES = [
 ]
 """What each figure of Image Details means (the help lists them)."""
 
+
 class DetailsText(Widget):
     """One of several texts, as tall as the tallest: switching texts repaints it without a relayout
     (a relayout repaints the whole screen)."""
