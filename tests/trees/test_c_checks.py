@@ -101,7 +101,9 @@ def test_the_tree_stacks_the_same_after_the_checks() -> None:
     if tree_module.c_stack_entries is None:
         pytest.skip("DIVEPY_PURE_PYTHON is set")
     tree = FileTree()
-    changes = _stack_into(tree, {"d": FileEntry("d", DIRECTORY), "d/f": FileEntry("d/f", "f", 2), "g/h": FileEntry("g/h", "f", 1)})
+    changes = _stack_into(
+        tree, {"d": FileEntry("d", DIRECTORY), "d/f": FileEntry("d/f", "f", 2), "g/h": FileEntry("g/h", "f", 1)}
+    )
     assert sorted(node.path for node in tree.walk()) == ["d", "d/f", "g", "g/h"]
     assert changes.parents == {"d", "g"} and changes.folders == ["d"]  # as the Python loop notes them
 
