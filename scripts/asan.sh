@@ -11,8 +11,11 @@
 # would hide an overflow past a small object) and allocator_may_return_null lets a huge request end in
 # MemoryError, as it does without ASan. Any report aborts the run: the exit status is not 0.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
+if [[ $PYTHON == */* ]]; then  # a path, from the caller's folder: absolute (the tests run from elsewhere)
+    PYTHON="$(cd "$(dirname "$PYTHON")" && pwd)/$(basename "$PYTHON")"
+fi
+cd "$(dirname "$0")/.."
 CC=${CC:-gcc}
 command -v "$CC" >/dev/null || { echo "asan.sh: no $CC: cannot build the sanitized loops" >&2; exit 2; }
 asan_runtime=$("$CC" -print-file-name=libasan.so)
