@@ -62,6 +62,11 @@ static PyObject *add_up(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
                 PyErr_SetString(PyExc_ValueError, "add_up: a parent comes after its child");
                 goto done;
             }
+            /* Sizes an image claims (sparse files) can add up past int64: an error, as in the Python path. */
+            if (v[pos] > 0 ? v[up] > INT64_MAX - v[pos] : v[up] < INT64_MIN - v[pos]) {
+                PyErr_SetString(PyExc_OverflowError, "add_up: a sum does not fit in 64 bits");
+                goto done;
+            }
             v[up] += v[pos];
         }
     }

@@ -147,6 +147,15 @@ def test_add_up_takes_int64_in_any_spelling() -> None:
         _columns.add_up(swapped, array("i", [-1, 0]))
 
 
+def test_add_up_refuses_a_sum_past_64_bits() -> None:
+    for big in (2**62, -(2**62)):
+        with pytest.raises(OverflowError, match="does not fit in 64 bits"):
+            _columns.add_up(array("q", [big, big, big]), array("i", [-1, 0, 0]))
+    values = array("q", [2**62, 2**62 - 1, 2**62])
+    _columns.add_up(values, array("i", [-1, 0, -1]))  # the largest sum that fits
+    assert values.tolist() == [2**63 - 1, 2**62 - 1, 2**62]
+
+
 @pytest.mark.parametrize(
     ("name", "args", "match"),
     [
