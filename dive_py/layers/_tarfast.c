@@ -369,6 +369,8 @@ static PyObject *scan_run(PyObject *module, PyObject *const *args, Py_ssize_t na
             goto stop;
         if (ext.has_size)
             size = ext.size;
+        if (size > INT64_MAX - total)
+            goto stop; /* sizes a header claims (not held by buf: a link's, a folder's) past int64: Python's sum */
         if (ext.has_uid)
             uid = ext.uid;
         if (ext.has_gid)

@@ -6,13 +6,15 @@ instead of reading the buffer after the loop let it go. scripts/asan.sh runs thi
 
 from __future__ import annotations
 
+import tarfile
 from array import array
 
 import pytest
 import xxhash
 
 from dive_py.model import FileEntry
-from tests.layers.test_tarfast import _member
+from tests.layers.test_tarfast import _header, _member
+from tests.layers.test_tarfast_extensions import _ext, _record, _same_both_ways
 
 try:
     from dive_py.layers import _tarfast
@@ -49,6 +51,17 @@ def test_a_position_outside_the_buffer_reads_nothing(pos: int) -> None:
     paths: list[bytes] = []
     end, total, kinds, *_columns = _tarfast.scan_run(MEMBER, pos, xxhash.xxh3_64_intdigest, paths, {})
     assert (end, total, kinds, paths) == (pos, 0, b"", [])
+
+
+def test_sizes_claimed_past_int64_are_left_to_python() -> None:
+    """A link's size is not held by the buffer: eleven claiming 9 * 10^17 bytes each would overflow the total."""
+    claimed = 9 * 10**17
+    member = _ext(b"x", _record("size", str(claimed))) + _header("l", 0, tarfile.SYMTYPE)
+    blob = member * 11 + bytes(1024)
+    paths: list[bytes] = []
+    end, total, kinds, *_columns = _tarfast.scan_run(blob, 0, xxhash.xxh3_64_intdigest, paths, {})
+    assert (end, total, kinds) == (10 * len(member), 10 * claimed, b"l" * 10)  # the eleventh is Python's
+    assert _same_both_ways(blob)
 
 
 def test_a_view_the_hasher_keeps_is_released() -> None:
