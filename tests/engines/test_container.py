@@ -222,7 +222,9 @@ def test_a_container_that_keeps_changing_says_so(docker_env: DockerDaemon) -> No
     docker.run("rm", "-f", "divepy-busy", check=False)
     docker.run("run", "-d", "--network", "none", "--name", "divepy-busy", PARENT, "sh", "-c", BUSY_WRITER)
     try:
+        deadline = time.monotonic() + 30
         while docker.run("exec", "divepy-busy", "test", "-e", "/tmp/f2", check=False).returncode != 0:
+            assert time.monotonic() < deadline, "the writer never started"
             time.sleep(0.05)  # writing: the reads below start on a container that is changing
         image = load_image("container://divepy-busy")
         assert len(image.layers) == 5
