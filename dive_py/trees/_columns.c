@@ -17,6 +17,23 @@
 #include <string.h>
 #include "../_buffers.h"
 
+/* *sum += value, unless the sum would not fit: then 1 and *sum as it was. */
+static inline int add_overflows(int64_t *sum, int64_t value)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    int64_t result;
+    if (__builtin_add_overflow(*sum, value, &result))
+        return 1;
+    *sum = result;
+    return 0;
+#else
+    if (value > 0 ? *sum > INT64_MAX - value : *sum < INT64_MIN - value)
+        return 1;
+    *sum += value;
+    return 0;
+#endif
+}
+
 PyDoc_STRVAR(add_up_doc,
 "add_up(values, parent[, kept])\n\n"
 "Adds each node's value to its parent's, deepest first: values (int64, writable) in preorder,\n"
@@ -63,11 +80,10 @@ static PyObject *add_up(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
                 goto done;
             }
             /* Sizes an image claims (sparse files) can add up past int64: an error, as in the Python path. */
-            if (v[pos] > 0 ? v[up] > INT64_MAX - v[pos] : v[up] < INT64_MIN - v[pos]) {
+            if (add_overflows(&v[up], v[pos])) {
                 PyErr_SetString(PyExc_OverflowError, "add_up: a sum does not fit in 64 bits");
                 goto done;
             }
-            v[up] += v[pos];
         }
     }
     result = Py_None;
