@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from dive_py import format as fmt
 from dive_py.analysis.compare import Change, FileChange, ImageComparison, compare, comparison_to_dict
-from dive_py.cli.options import EXIT_OK, Parser, load_options, stderr_progress
+from dive_py.cli.options import EXIT_OK, Parser, load_options, stderr_progress, warn
 from dive_py.reports.diff import CHANGE_MARKS, ChangeCount, DiffSummary, summarize
 from dive_py.reports.text import Part, ReportWriter, make_writer
 from dive_py.sources.reference import SOURCE_CHOICES
@@ -85,7 +85,7 @@ def main_diff(argv: Sequence[str]) -> int:
     comparison = make_diff_loader(args)(stderr_progress())
     for side, analysis in (("base", comparison.base), ("new", comparison.new)):
         for warning in analysis.warnings:
-            print(f"divepy: warning: {side}: {warning}", file=sys.stderr)
+            warn(f"{side}: {warning}")
     if args.json:
         from dive_py.reports.diff import extras_to_dict
         from dive_py.reports.export import write_text_atomic
