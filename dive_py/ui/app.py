@@ -20,6 +20,7 @@ from dive_py.analysis.hints import Hint
 from dive_py.contents.reader import ContentReader, ExtractResult
 from dive_py.errors import DivepyError
 from dive_py.load.image import ProgressCallback
+from dive_py.safe_text import visible
 from dive_py.trees.row_text import ASCII_GLYPHS, UNICODE_GLYPHS
 from dive_py.trees.rows import TreeModel
 from dive_py.trees.tree import Node
@@ -111,7 +112,8 @@ class ExplorerScreen(Screen):
                     self.app.call_from_thread(self.image_details.show_figures)
                 extras = compute_extras(self.analysis)
         except (DivepyError, OSError) as exc:
-            self.app.call_from_thread(self.notify, f"hints and packages: {exc}", severity="warning")
+            message = visible(f"hints and packages: {exc}")
+            self.app.call_from_thread(self.notify, message, severity="warning", markup=False)
             return
         self.app.call_from_thread(self._extras_ready, extras)
 
@@ -174,7 +176,9 @@ class ExplorerScreen(Screen):
         node = self.model.tree.get(path)
         row = self.tree_view.expand_to(node) if node is not None else None
         if row is None:
-            self.notify(f"{path} is not shown at this layer or is filtered out", severity="warning")
+            self.notify(
+                f"{visible(path)} is not shown at this layer or is filtered out", severity="warning", markup=False
+            )
             return False
         self.tree_view.focus()
         return True
@@ -200,7 +204,8 @@ class ExplorerScreen(Screen):
     def _extracted(self, result: ExtractResult | None) -> None:
         if result is not None:
             skipped = f", {len(result.skipped)} skipped" if result.skipped else ""
-            self.notify(f"extracted {len(result.written)} paths to {result.root}{skipped}")
+            # Never markup: a name's ``[@click=...]`` would act on a click (issue 25).
+            self.notify(visible(f"extracted {len(result.written)} paths to {result.root}{skipped}"), markup=False)
 
 
 NARROW_WIDTH = 110
@@ -277,11 +282,12 @@ class DivepyApp(App[int]):
         if self.config.theme in self.available_themes:
             self.theme = self.config.theme
         elif self.config.theme:
-            self.notify(f"unknown theme {self.config.theme!r}: try ansi-dark or ansi-light", severity="warning")
+            theme = visible(repr(self.config.theme))
+            self.notify(f"unknown theme {theme}: try ansi-dark or ansi-light", severity="warning", markup=False)
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
         for warning in dict.fromkeys(self.config.warnings):  # once each, however many files said it
-            self.notify(warning, severity="warning", timeout=10)
+            self.notify(visible(warning), severity="warning", timeout=10, markup=False)
         ready = self._given()
         if ready is not None:
             self._show_explorer(*ready)
@@ -315,7 +321,7 @@ class DivepyApp(App[int]):
         self._load_handled = True
         self._poll.stop()
         if isinstance(loader.error, DivepyError):
-            self.exit(2, 2, Text(f"divepy: {loader.error}", style="red"))
+            self.exit(2, 2, Text(f"divepy: {visible(str(loader.error))}", style="red"))
         elif loader.error is not None:
             raise loader.error
         else:

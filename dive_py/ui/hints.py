@@ -21,6 +21,7 @@ from dive_py.analysis.hints import Hint, HintReport
 from dive_py.analysis.packages import LayerPackages, PackageReport
 from dive_py.format import percent
 from dive_py.format import size as dive_size
+from dive_py.safe_text import visible
 from dive_py.ui.panes.line_list import LineList
 
 PACKAGE_ROWS = 8
@@ -104,10 +105,10 @@ def hint_detail(hint: Hint) -> Text:
     """The selected hint in full: layer and command, paths, fix."""
     text = Text()
     for label, value in (
-        ("Layer:   ", f"{hint.layer}: {hint.command or '(no command)'}"),
+        ("Layer:   ", f"{hint.layer}: {visible(hint.command or '(no command)')}"),
         ("Saves:   ", f"{dive_size(hint.bytes)} ({hint.kind})"),
-        ("Paths:   ", "\n         ".join(hint.paths)),
-        ("Fix:     ", hint.fix),
+        ("Paths:   ", "\n         ".join(visible(path) for path in hint.paths)),
+        ("Fix:     ", visible(hint.fix)),
     ):
         text.append(label, style="bold")
         text.append(value + "\n")
@@ -123,9 +124,9 @@ def layer_extras_text(hints: list[Hint], packages: LayerPackages | None) -> Text
         text.append(" (none)\n")
     for hint in hints:
         more = f" (+{len(hint.paths) - 1} more)" if len(hint.paths) > 1 else ""
-        text.append(f"\n  {dive_size(hint.bytes)} {hint.kind} {hint.paths[0]}{more}\n")
+        text.append(f"\n  {dive_size(hint.bytes)} {hint.kind} {visible(hint.paths[0])}{more}\n")
         text.append("    fix: ", style="dim")
-        text.append(hint.fix + "\n")
+        text.append(visible(hint.fix) + "\n")
     text.append("Packages:", style="bold")
     if not packages:
         text.append(" (no change)")
@@ -136,7 +137,7 @@ def layer_extras_text(hints: list[Hint], packages: LayerPackages | None) -> Text
             text.append(f"\n  {len(items)} {change}:")
         for package in items[:PACKAGE_ROWS]:
             size = dive_size(package.size_bytes)
-            text.append(f"\n    {mark} {package.name} {package.version} ({package.manager}, {size})")
+            text.append(f"\n    {mark} {visible(f'{package.name} {package.version}')} ({package.manager}, {size})")
         if len(items) > PACKAGE_ROWS:
             text.append(f"\n    ... and {len(items) - PACKAGE_ROWS} more (--json lists them all)")
     return text

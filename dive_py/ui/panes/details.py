@@ -12,6 +12,7 @@ from textual.widgets import Static
 from dive_py.analysis.analyze import Analysis
 from dive_py.format import size as dive_size
 from dive_py.model import Layer
+from dive_py.safe_text import visible, visible_lines
 from dive_py.ui.hints import Extras, extras_texts
 from dive_py.ui.panes.line_list import LineList
 
@@ -89,7 +90,7 @@ class LayerDetailsPane(ScrollableContainer):
     def command_text(self, layer: Layer) -> Text:
         text = Text()
         text.append("Command:\n", style="bold")
-        text.append(layer.command or "(none)")
+        text.append(visible_lines(layer.command) if layer.command else "(none)")
         return text
 
     def describe(self, layer: Layer) -> Text:
@@ -97,7 +98,7 @@ class LayerDetailsPane(ScrollableContainer):
         text = Text(no_wrap=True, overflow="ignore")
         rows = [("Layer:  ", layer.label)] if layer.label else []
         rows += [
-            ("Tags:   ", ", ".join(self.tags) or "(none)"),
+            ("Tags:   ", ", ".join(visible(tag) for tag in self.tags) or "(none)"),
             ("Id:     ", layer.id),
             ("Digest: ", layer.digest),
             ("DiffID: ", layer.diff_id),
@@ -109,7 +110,7 @@ class LayerDetailsPane(ScrollableContainer):
             rows.append(("Comment:", f" {layer.comment} ({layer.author})" if layer.author else " " + layer.comment))
         for label, value in rows:
             text.append(label, style="bold")
-            text.append(f"{value}\n")
+            text.append(f"{visible(value)}\n")  # ids, dates and comments are the image's text too
         text.rstrip()
         return text
 
@@ -157,7 +158,7 @@ class ImageDetailsPane(Vertical):
             ("Duplicate content: ", _pending_size(a.duplicate_content_bytes)),
         ):
             summary.append(label, style="bold")
-            summary.append(value + "\n")
+            summary.append(visible(value) + "\n")
         return summary
 
     def show_figures(self) -> None:

@@ -18,6 +18,7 @@ from textual.strip import Strip
 
 from dive_py.format import size as dive_size
 from dive_py.model import Layer
+from dive_py.safe_text import visible
 from dive_py.ui.text import short_id
 
 COMPARE_MARK = "●"
@@ -173,7 +174,7 @@ def layer_label(layer: Layer) -> str:
     """dive's command column: ``FROM`` and 15 characters of the id for the first layer, else the command;
     a layer the source names (a container's writable layer) shows its name first."""
     if layer.label:
-        return f"{layer.label}: {layer.short_command}" if layer.short_command else layer.label
+        return visible(f"{layer.label}: {layer.short_command}" if layer.short_command else layer.label)
     if layer.index == 0:
-        return f"FROM {short_id(layer.id or layer.digest, FROM_ID_CHARS)}"
-    return layer.short_command or "(no command)"
+        return visible(f"FROM {short_id(layer.id or layer.digest, FROM_ID_CHARS)}")
+    return visible(layer.short_command) if layer.short_command else "(no command)"
