@@ -64,10 +64,9 @@ def _add_hints(suite: ET.Element, report: CiReport) -> None:
     hints = hint_report(report.analysis)
     lines = [f"hints: {hints.fixable_bytes} bytes fixable ({fmt.percent(hints.fixable_ratio)} of the image)"]
     for hint in hints.hints[:HINT_ROWS]:
-        paths = ", ".join(hint.paths[:3])
-        lines.append(visible(f"{fmt.size(hint.bytes)} {hint.kind} layer {hint.layer + 1} {paths}"))
-        lines.append(visible(f"    fix: {hint.fix}"))
-    ET.SubElement(suite, "system-out").text = "\n".join(lines)
+        lines.append(f"{fmt.size(hint.bytes)} {hint.kind} layer {hint.layer + 1} {', '.join(hint.paths[:3])}")
+        lines.append(f"    fix: {hint.fix}")
+    ET.SubElement(suite, "system-out").text = "\n".join(visible(line) for line in lines)  # a name's \n stays in it
 
 
 def _junit_properties(report: CiReport) -> list[tuple[str, str]]:
