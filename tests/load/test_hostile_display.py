@@ -104,7 +104,7 @@ def test_diff_text_shows_both_images_names_inert(in_tmp, capsys):
 
 def test_warnings_and_error_lines_are_one_inert_line(in_tmp, capsys):
     archive = h.hostile_text_image(in_tmp, h.ESCAPE_NAME)
-    code, _out, err = run(["cat", archive, f"/srv/{h.FORGED_NAME}"], capsys)  # not there: the error quotes it
+    code, _out, err = run(["cat", archive, f"/srv/{h.ESCAPE_NAME}\n{h.FORGED_NAME}"], capsys)  # not there: quoted
     assert code == 2 and len(err.splitlines()) == 1 and not raw_controls(err), err
     assert err.startswith("divepy: error: ")
     # a hard link to a missing path is warned about, naming both
