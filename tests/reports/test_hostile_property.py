@@ -1,0 +1,159 @@
+"""Random hostile text through every output (issue 25): control characters, bidi marks, markup, Markdown and
+random bytes as file names, link targets, commands, authors and tags; nothing is interpreted anywhere.
+
+Text reports (``--ci``, the summary, ``diff``) and the explorer (rows and titles, under Pilot) show no raw
+control or bidi character and forge no line; ``--json`` gives back the exact values; the Markdown report, parsed
+by markdown-it with tables and bare-URL linking, has no link, image or HTML token; the JUnit file parses.
+Few examples, derandomized: the same cases on every run, in seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from textual.content import Content
+
+from dive_py.analysis.load import load_analysis
+from dive_py.cli.main import main
+from dive_py.safe_text import visible
+from dive_py.ui.app import DivepyApp
+from tests.fixtures import hostile as h
+from tests.load.test_hostile_display import LIVE_MARKDOWN, markdown_tokens, raw_controls
+
+PIECES = [
+    *"\x1b\x07\x9b\x85\x00\x7f\n\r\t\u202e\u2066\u200f\u2028[]@=()`|*_<>!&#~\\:. ",
+    "[@click=app.quit]",
+    "[b]",
+    "[/]",
+    "\x1b]52;c;cHduZWQ=\x07",
+    "\x1b]0;title\x07",
+    "\x1b[2J",
+    "](javascript:alert(1))",
+    "![i](x.png)",
+    "www.evil.example",
+    "a@evil.example",
+    "<img src=x>",
+    "```",
+    "\n  PASS: forged\nResult: PASS",
+]
+"""What attacks: escape sequences, line breaks, bidi overrides, Textual markup, Markdown and HTML."""
+
+hostile_text = st.lists(st.one_of(st.sampled_from(PIECES), st.characters(codec="utf-8")), min_size=1, max_size=10).map(
+    "".join
+)
+random_bytes_text = st.binary(min_size=1, max_size=24).map(lambda b: b.decode("utf-8", "surrogateescape"))
+"""Random bytes as Python keeps undecodable ones (surrogate escapes): a name that is not UTF-8 is refused."""
+
+
+def usable_name(text: str) -> str:
+    """``text`` as one member name: no NUL (tar ends a name there) or ``/``, not ``.``, ``..`` or a whiteout."""
+    name = text.replace("\0", "").replace("/", "")
+    return "n" + name if name in ("", ".", "..") or name.startswith(".wh.") else name
+
+
+names = st.one_of(hostile_text, random_bytes_text).map(usable_name)
+SETTINGS = dict(derandomize=True, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def build(folder: Path, name: str, command: str, tag: str, link: str, archive: str = "img.tar") -> str:
+    return h.hostile_text_image(folder, name, command=command, author=command, tag=tag, link=link, archive=archive)
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@settings(max_examples=25, **SETTINGS)
+@given(name=names, command=hostile_text, tag=hostile_text, link=st.one_of(hostile_text, random_bytes_text))
+def test_reports_show_hostile_text_inert_and_json_keeps_it(name, command, tag, link, capsys, monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        monkeypatch.chdir(tmp)
+        archive = build(tmp, name, command, tag, link)
+        argv = [archive, "--ci", "--json", "out.json", "--markdown", "out.md", "--junit", "out.xml"]
+        code, out, err = run(argv, capsys)
+        assert not raw_controls(out + err), (out, err)
+        if not is_utf8(name):  # refused: one inert error line
+            assert code == 2 and len(err.splitlines()) == 1 and err.startswith("divepy: error: "), err
+            return
+        assert code == 1, err
+        lines = out.splitlines()
+        assert sum(line.startswith(("  PASS:", "  FAIL:", "  SKIP:")) for line in lines) == 10, out
+        assert sum(line.startswith("Result:") for line in lines) == 1, out
+        assert f"/srv/{visible(name)}" in out
+
+        data = json.loads((tmp / "out.json").read_text(encoding="utf-8"))
+        assert data["image"]["tags"] == [tag]
+        assert data["image"]["fileReference"][0]["file"] == f"/srv/{name}"
+        assert data["layer"][1]["command"] == command
+        files = {f["path"]: f for f in data["layer"][0]["fileList"]}
+        assert files[f"srv/{name}.lnk"]["linkName"] == link
+
+        markdown = (tmp / "out.md").read_text(encoding="utf-8")
+        tokens = markdown_tokens(markdown)
+        assert not [t for t in tokens if t.type in LIVE_MARKDOWN], markdown
+        assert f"/srv/{visible(name)}" in [t.content for t in tokens if t.type == "code_inline"], markdown
+
+        ET.parse(tmp / "out.xml")  # raises on any character XML 1.0 forbids
+
+        code, out, err = run([archive], capsys)  # the summary: commands too
+        assert code == 0 and not raw_controls(out + err), out
+        other = build(tmp, "plain", "true", "base:1", "target", archive="base.tar")
+        code, out, err = run(["diff", other, archive], capsys)
+        assert code == 0 and not raw_controls(out + err), out
+        assert f"/srv/{visible(name)}.lnk" in out
+
+
+def screen_text(app: DivepyApp) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def _explore(archive: Path, name: str) -> None:
+    app = DivepyApp(load_analysis(str(archive)))
+    path = f"/srv/{name}"
+    async with app.run_test(size=(240, 40)) as pilot:
+        assert app.explorer.go_to_path(path)
+        await pilot.pause()
+        text = screen_text(app)
+        assert not raw_controls(text)
+        assert visible(path)[5:35] in text  # the row (and the inefficient files)
+        await pilot.press("enter")  # the file view: its title is the name, read as text
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert Content.from_markup(app.screen.query_one("#file-view-box").border_title).plain == (
+            f"{visible(path)} at layer 0"
+        )
+        assert not raw_controls(screen_text(app))
+        await pilot.press("escape", "x")  # the extract dialog's title
+        await pilot.pause()
+        title = Content.from_markup(app.screen.query_one("#extract-box").border_title).plain
+        assert title == f"Extract {visible(path)} as in layer 0"
+        assert app.is_running
+
+
+@settings(max_examples=4, **SETTINGS)
+@given(name=hostile_text.map(usable_name), command=hostile_text, link=hostile_text)
+def test_explorer_draws_hostile_text_inert(name, command, link):
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        archive = tmp / build(tmp, name, command, "t:1", link)
+        asyncio.run(_explore(archive, name))
