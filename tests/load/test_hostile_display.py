@@ -7,7 +7,9 @@ through every output in ``tests/reports/test_hostile_property.py``.
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 import unicodedata
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -174,3 +176,33 @@ def test_junit_parses_whatever_the_names_hold(in_tmp, capsys):
     assert props["image"] == visible("t\x01\x1b.tar")
     out = "".join(e.text or "" for e in root.iter("system-out"))
     assert f"/srv/{visible(name)}" in out
+
+
+class _HostileRegistry(http.server.BaseHTTPRequestHandler):
+    """Answers every request with an error whose code and message drive the terminal."""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        errors = [{"code": "\x9b31mBAD", "message": "\x1b]0;pwned\x07\x1b[2J\n  PASS: forged"}]
+        body = json.dumps({"errors": errors}).encode()
+        self.send_response(500)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:  # noqa: ANN002
+        pass
+
+
+def test_registry_error_bodies_reach_the_error_line_inert(in_tmp, capsys):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _HostileRegistry)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        ref = f"registry://127.0.0.1:{server.server_address[1]}/x:latest"
+        code, _out, err = run([ref, "--insecure", "--ci", "--no-cache"], capsys)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert code == 2 and len(err.splitlines()) == 1 and err.startswith("divepy: error: "), err
+    assert not raw_controls(err), err
+    assert "\\x1b]0;pwned" in err  # shown, as an escape
