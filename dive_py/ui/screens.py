@@ -206,7 +206,8 @@ def render_content(name: str, data: bytes, offset: int = 0, *, wrap: bool = Fals
         return Text("(empty)", style="italic")
     if is_binary(data):
         return Text(hex_dump(data, offset), no_wrap=not wrap)
-    code = visible_lines(data.decode("utf-8", "replace"))  # an ESC in a file must not reach the terminal
+    # An ESC in a file must not reach the terminal; a CRLF line end is a line end, not a shown \r.
+    code = visible_lines(data.decode("utf-8", "replace").replace("\r\n", "\n"))
     lexer = Syntax.guess_lexer(name, code)
     return Syntax(code, lexer, line_numbers=True, word_wrap=wrap, theme="ansi_dark")
 
