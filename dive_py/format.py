@@ -1,4 +1,5 @@
-"""Provides the text forms of sizes, ratios and percents shared by the UI and the reports.
+"""Provides the text forms of sizes, ratios and percents shared by the UI and the reports, and the words
+for ages, durations and counts (humanize's: ``10 days ago``, ``1.2 seconds``, ``101,229 files``).
 
 One rule for sizes everywhere (explorer, diff pane, text, Markdown and CI reports): dive's, so divepy's
 figures read as dive's do and ``--ci`` output matches dive's byte for byte.
@@ -6,10 +7,13 @@ figures read as dive's do and ``--ci`` output matches dive's byte for byte.
 
 from __future__ import annotations
 
+import datetime
 import math
+import re
 from collections.abc import Callable
 
 _UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB")
+_FRACTION = re.compile(r"(\.\d+)")
 
 
 def size(num_bytes: int) -> str:
@@ -42,3 +46,43 @@ def signed(num_bytes: int, render: Callable[[int], str] = size, *, plus_zero: bo
 def signed_percent(ratio: float) -> str:
     """A change as a percent with its sign (``+53.46 %``, ``-3.00 %``; no sign for 0)."""
     return f"{'+' if ratio > 0 else ''}{percent(ratio)}"
+
+
+def now_utc() -> datetime.datetime:
+    """The clock :func:`age` reads (the explorer's tests fix it, so snapshots do not age)."""
+    return datetime.datetime.now(datetime.UTC)
+
+
+def age(timestamp: str, now: datetime.datetime | None = None) -> str:
+    """How long ago an RFC 3339 time was, in words (``10 days ago``, humanize's); "" when it cannot be read.
+
+    Engines write nanoseconds (``2026-11-28T01:19:49.191619931Z``), which Python's parser refuses: the
+    fraction is cut to microseconds first.
+    """
+    import humanize  # here: only the layer details need it
+
+    text = _FRACTION.sub(lambda m: m.group(1)[:7], timestamp.strip())
+    try:
+        then = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=datetime.UTC)
+    return humanize.naturaltime((now or now_utc()) - then)
+
+
+def duration(seconds: float) -> str:
+    """A wall time in words: ``53 milliseconds``, ``1.2 seconds``, ``1 minute and 15.5 seconds`` (humanize's)."""
+    import humanize
+
+    delta = datetime.timedelta(seconds=max(seconds, 0.0))
+    if seconds < 1:
+        return humanize.precisedelta(delta, minimum_unit="milliseconds", format="%0.0f")
+    return humanize.precisedelta(delta, minimum_unit="seconds", format="%0.1f")
+
+
+def count(number: int, noun: str) -> str:
+    """A count with its noun and thousands separators: ``101,229 files``, ``1 layer``."""
+    import humanize
+
+    return f"{humanize.intcomma(number)} {noun}{'' if number == 1 else 's'}"

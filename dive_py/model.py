@@ -194,9 +194,13 @@ class Image:
     config: dict = field(default_factory=dict)
     source: str = ""
     """Which layout it was read from, e.g. ``docker-archive``."""
+    platform: str | None = None
+    """``os/arch[/variant]`` of the image analysed (its index entry's, else its config's); None if unknown."""
     warnings: list[str] = field(default_factory=list)
     blobs: LayerBlobs | None = field(default=None, repr=False, compare=False)
     """Opens each layer's blob again after the load: the source's own reader, for file contents."""
+    provenance: dict | None = field(default=None, repr=False, compare=False)
+    """The BuildKit provenance (SLSA predicate) attached beside the image, when its layout has one."""
 
     @property
     def size_bytes(self) -> int:

@@ -1,6 +1,6 @@
 """Writes SVG screenshots of the real app on the bundled example into ``screenshots/``.
 
-Usage: python scripts/screenshots.py [IMAGE] [OUTDIR]    (defaults: examples/tomcat02.tar, screenshots/)
+Usage: python scripts/screenshots.py [IMAGE] [OUTDIR]    (defaults: dive_py/examples/tomcat02.tar, screenshots/)
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ async def shoot(image: str, outdir: Path) -> None:
 
 def main() -> None:
     os.chdir(ROOT)  # a relative image name on screen, whatever the caller's folder
-    image = sys.argv[1] if len(sys.argv) > 1 else "examples/tomcat02.tar"
+    image = sys.argv[1] if len(sys.argv) > 1 else "dive_py/examples/tomcat02.tar"
     outdir = Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "screenshots"
     asyncio.run(shoot(image, outdir))
 

@@ -21,28 +21,28 @@ CACHE_FIXES = {
 
 
 def fix_text(group: Group, place: Place) -> str:
-    """The fix of one hint: what to change in which layer (layers numbered from 1, as shown)."""
+    """The fix of one hint: what to change in which layer (layers numbered from 0, as the explorer shows them)."""
     other = _main_related(group)
-    layer = group.layer + 1
+    layer = group.layer
     kind = group.kind
     if kind == "deleted-later":
         return (
-            f"delete them in the same RUN that creates them (layer {layer}) instead of in layer {other + 1}, "
+            f"delete them in the same RUN that creates them (layer {layer}) instead of in layer {other}, "
             "or make them in a separate stage of a multi-stage build"
         )
     if kind == "overwritten-later":
-        return f"produce the final content in one layer: layer {other + 1} replaces what layer {layer} writes here"
+        return f"produce the final content in one layer: layer {other} replaces what layer {layer} writes here"
     if kind == "metadata-only":
         return (
             f"set mode and owner where the files are added (`COPY --chmod`/`--chown`, or chmod/chown in layer "
-            f"{other + 1}'s RUN) instead of storing them again in layer {layer}"
+            f"{other}'s RUN) instead of storing them again in layer {layer}"
         )
     if kind == "moved":
-        return f"create them at their final path in layer {other + 1} (or move them in that same RUN)"
+        return f"create them at their final path in layer {other} (or move them in that same RUN)"
     if kind == "duplicate-content":
         source = _common_source(group, place)
         return (
-            f"use `mv` (or a symlink) instead of copying {source} (from layer {other + 1}), "
+            f"use `mv` (or a symlink) instead of copying {source} (from layer {other}), "
             f"or delete {source} in the same RUN that copies it"
         )
     if kind == "package-cache":

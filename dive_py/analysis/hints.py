@@ -11,7 +11,8 @@ the hints' bytes never count a byte twice and :attr:`HintReport.fixable_bytes` i
   ``duplicate-content`` when the same content was already live at another path from an earlier layer
   (copies within one layer are what package installs make: a file installed and kept is never a hint).
 
-Versions are then gathered per kind, layer and place (:mod:`dive_py.analysis.hint_places`).
+Versions are then gathered per kind, layer and place (:mod:`dive_py.analysis.hint_places`), and the places of
+one layer, kind and fix make one hint: one instruction's one mistake is one line, its biggest paths under it.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ KINDS = (
     "package-cache",
     "temp-files",
 )
+
 
 @dataclass(frozen=True)
 class Hint:
@@ -123,18 +125,25 @@ def find_hints(
 
 
 def _place_hints(image: Image, tree: FileTree, groups, min_bytes: int) -> list[Hint]:  # noqa: ANN001
-    """One hint per group and place, for those that save at least ``min_bytes``."""
+    """One hint per layer, kind and fix (so per instruction: a ``chmod -R`` over folders of mixed modes is one
+    hint, not one per folder), for those that save at least ``min_bytes``; its paths are the biggest units."""
     last = len(image.layers) - 1
-    hints = []
+    merged: dict[tuple[int, str, str], list] = {}
     for group in groups:
         if sum(group.files.values()) < min_bytes:
             continue  # its places can only be smaller
         caps = CACHES if group.kind in ("package-cache", "temp-files") else None
-        for place in places(tree, group, last if group.ref < 0 else group.ref, caps, min_bytes):
-            if place.bytes >= min_bytes:
-                paths = tuple("/" + unit for unit, _size in place.units[:MAX_PATHS])
-                command = image.layers[group.layer].command
-                hints.append(Hint(group.kind, group.layer, command, place.bytes, paths, fix_text(group, place)))
+        for place in places(tree, group, last if group.ref < 0 else group.ref, caps):
+            key = (group.layer, group.kind, fix_text(group, place))
+            found = merged.setdefault(key, [0, []])
+            found[0] += place.bytes
+            found[1].extend(place.units[:MAX_PATHS])  # each place's units come biggest first
+    hints = []
+    for (layer, kind, fix), (size, units) in merged.items():
+        if size >= min_bytes:
+            units.sort(key=lambda item: (-item[1], item[0]))
+            paths = tuple("/" + unit for unit, _size in units[:MAX_PATHS])
+            hints.append(Hint(kind, layer, image.layers[layer].command, size, paths, fix))
     return hints
 
 

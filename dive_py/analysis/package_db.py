@@ -18,19 +18,30 @@ PackageKey = tuple[str, str, str]
 """(manager, where it is installed, name): the same name in two virtualenvs is two packages."""
 
 
+DPKG_ON_DISK = frozenset(
+    {"installed", "half-installed", "unpacked", "half-configured", "triggers-awaited", "triggers-pending"}
+)
+"""dpkg states in which a package's files are on disk (``not-installed`` and ``config-files`` leave at most
+its conffiles): a RUN that stopped half-way, or a ``dpkg --unpack``, leaves the files without ``installed``."""
+
+
 @dataclass(frozen=True)
 class Package:
     name: str
     version: str
     manager: str
     size_bytes: int
+    state: str = ""
+    """The database's state when it is not simply installed (dpkg's ``unpacked``, ``half-configured``, ...)."""
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "version": self.version, "manager": self.manager, "sizeBytes": self.size_bytes}
+        out = {"name": self.name, "version": self.version, "manager": self.manager, "sizeBytes": self.size_bytes}
+        return {**out, "state": self.state} if self.state else out
 
     @classmethod
     def from_dict(cls, data: dict) -> Package:
-        return cls(str(data["name"]), str(data["version"]), str(data["manager"]), int(data["sizeBytes"]))
+        fields = (str(data["name"]), str(data["version"]), str(data["manager"]), int(data["sizeBytes"]))
+        return cls(*fields, str(data.get("state", "")))
 
 
 def _stanzas(text: str) -> list[dict[str, str]]:
@@ -50,15 +61,18 @@ def _stanzas(text: str) -> list[dict[str, str]]:
 
 
 def parse_dpkg(data: bytes, path: str) -> dict[PackageKey, Package]:
-    """``/var/lib/dpkg/status`` (or a ``status.d`` file): installed packages, Installed-Size in KiB."""
+    """``/var/lib/dpkg/status`` (or a ``status.d`` file): the packages whose files are on disk, Installed-Size
+    in KiB; those not simply ``installed`` carry their state (``Status: want flag STATE``)."""
     found = {}
     for stanza in _stanzas(data.decode("utf-8", "replace")):
         name = stanza.get("Package")
-        if not name or "installed" not in stanza.get("Status", "install ok installed").split()[-1:]:
+        state = (stanza.get("Status", "install ok installed").split() or [""])[-1]
+        if not name or state not in DPKG_ON_DISK:
             continue
         arch = stanza.get("Architecture", "")
         size = _int(stanza.get("Installed-Size", "0")) * 1024
-        found["dpkg", "/var/lib/dpkg", f"{name}:{arch}"] = Package(name, stanza.get("Version", ""), "dpkg", size)
+        package = Package(name, stanza.get("Version", ""), "dpkg", size, "" if state == "installed" else state)
+        found["dpkg", "/var/lib/dpkg", f"{name}:{arch}"] = package
     return found
 
 

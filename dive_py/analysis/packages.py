@@ -131,7 +131,7 @@ def _read_versions(image: Image, databases: list, warnings: list[str]) -> dict[i
         try:
             contents = _read_members(image, index, set(files))
         except DivepyError as exc:
-            warnings.append(f"packages: layer {index + 1} could not be read again ({exc})")
+            warnings.append(f"packages: layer {index} could not be read again ({exc})")
             contents = {}
         for path, (node, parser) in files.items():
             packages = parser(contents[path], path) if path in contents else {}
@@ -145,7 +145,7 @@ def _read_members(image: Image, index: int, paths: set[str]) -> dict[str, bytes]
     """The bytes of the wanted regular members of one layer's tar, in one pass that stops when all are read."""
     if image.blobs is None:
         raise DivepyError("no reader of the image's layers")
-    what = f"layer {index + 1}"
+    what = f"layer {index}"
     read, _kind = decompressing_reader(image.blobs.open_layer(index), what)
     out: dict[str, bytes] = {}
     reader = TarReader(read, what)

@@ -42,11 +42,17 @@ class Stacker:
         if changes.missing_whiteouts:
             sample = ", ".join("/" + p for p in changes.missing_whiteouts[:3])
             self.warnings.append(
-                f"layer {index + 1}: {len(changes.missing_whiteouts)} whiteout(s) of paths that do not "
+                f"layer {index}: {len(changes.missing_whiteouts)} whiteout(s) of paths that do not "
                 f"exist below ({sample}); counted as 0 bytes"
             )
+        if changes.links_as_folders:
+            sample = ", ".join("/" + p for p in changes.links_as_folders[:3])
+            self.warnings.append(
+                f"layer {index}: {len(changes.links_as_folders)} symlink(s) of this layer have files of the same "
+                f"layer below them ({sample}); shown as folders, but extracting the layer writes through the link"
+            )
         if "" in scan.opaques and index > 0:
-            self.warnings.append(f"layer {index + 1}: opaque marker at the root hides every file of the layers below")
+            self.warnings.append(f"layer {index}: opaque marker at the root hides every file of the layers below")
         return True
 
     def fits(self, image: Image) -> bool:
@@ -67,7 +73,7 @@ class Stacker:
                 break
         if self.error is not None:
             failed = len(self.scans)
-            raise type(self.error)(f"{image.name}: layer {failed + 1}: {self.error.message}") from None
+            raise type(self.error)(f"{image.name}: layer {failed}: {self.error.message}") from None
 
 
 def stack_tree(image: Image) -> FileTree:
@@ -77,5 +83,5 @@ def stack_tree(image: Image) -> FileTree:
         try:
             tree.apply_layer(layer.index, layer.scan)
         except DivepyError as exc:
-            raise type(exc)(f"{image.name}: layer {layer.index + 1}: {exc.message}") from None
+            raise type(exc)(f"{image.name}: layer {layer.index}: {exc.message}") from None
     return tree

@@ -13,10 +13,11 @@ import contextlib
 import hashlib
 import os
 import re
+import stat
 
-from dive_py.cache.store import blobs_dir
+from dive_py.cache.store import blobs_dir, cache_open, default_cache_dir, warn_link
 from dive_py.errors import ImageFormatError
-from dive_py.files import AtomicWriter
+from dive_py.files import AtomicWriter, LinkRefused
 
 SMALL_BLOB_LIMIT = 4 << 20
 """Largest manifest or config read back whole (the distribution spec suggests 4 MiB for manifests)."""
@@ -28,7 +29,8 @@ class BlobCache:
     def __init__(self, root: str | None = None) -> None:
         self.root = root
         """The cache folder (default: the user's); blobs go under its ``blobs/``."""
-        self.folder = blobs_dir(root)
+        self.cache_root = root or default_cache_dir()
+        self.folder = blobs_dir(self.cache_root)
 
     def path(self, digest: str) -> str:
         algorithm, _, hexpart = digest.partition(":")
@@ -38,16 +40,15 @@ class BlobCache:
 
     def open(self, digest: str, size: int | None = None):  # noqa: ANN201 - BinaryIO | None
         """The cached blob, or None (a file of the wrong size is treated as missing)."""
-        path = self.path(digest)
         try:
-            f = open(path, "rb")  # noqa: SIM115 - the caller closes it
+            f = cache_open(self.cache_root, self.path(digest))
         except OSError:
             return None
         if size is not None and size >= 0 and os.fstat(f.fileno()).st_size != size:
             f.close()
             return None
         with contextlib.suppress(OSError):
-            os.utime(path)  # recently used: pruned last (cache.prune_cache)
+            os.utime(f.fileno())  # recently used: pruned last (cache.prune_cache)
         return f
 
     def writer(self, digest: str | None) -> BlobWriter | None:
@@ -60,13 +61,19 @@ class BlobCache:
         # Unnamed yet: a placeholder target in the same folder, renamed to the digest on commit_as.
         final = self.path(digest) if digest is not None else os.path.join(self.folder, "sha256", ".unnamed")
         try:
-            return BlobWriter(AtomicWriter(final, prefix=".part-"), self)
+            return BlobWriter(AtomicWriter(final, prefix=".part-", root=self.cache_root), self)
+        except LinkRefused as exc:
+            warn_link(str(exc.filename))
+            return None
         except OSError:
             return None
 
     def has(self, digest: str) -> bool:
         """Whether the blob is in the store."""
-        return os.path.isfile(self.path(digest))
+        try:
+            return stat.S_ISREG(os.stat(self.path(digest), follow_symlinks=False).st_mode)
+        except OSError:
+            return False
 
     def read_small(self, digest: str) -> bytes | None:
         f = self.open(digest)

@@ -11,8 +11,7 @@ import os
 
 import xxhash
 
-from dive_py.cache.store import figures_dir
-from dive_py.files import write_atomically
+from dive_py.cache.store import cache_open, cache_write, default_cache_dir, figures_dir
 
 
 class FigureStore:
@@ -24,7 +23,8 @@ class FigureStore:
     """
 
     def __init__(self, root: str | None, version: int) -> None:
-        self.folder = figures_dir(root, version)
+        self.root = root or default_cache_dir()
+        self.folder = figures_dir(self.root, version)
 
     def _path(self, key: str) -> str:
         return os.path.join(self.folder, key[:2], key + ".json")
@@ -32,12 +32,12 @@ class FigureStore:
     def put(self, key: str, record: dict) -> bool:
         """Stores a record; False when it could not (a read-only cache costs nothing but speed)."""
         body = json.dumps(record, separators=(",", ":")).encode("utf-8", "surrogatepass")
-        return write_atomically(self._path(key), body + b"\n" + xxhash.xxh3_64_hexdigest(body).encode("ascii"))
+        return cache_write(self.root, self._path(key), body + b"\n" + xxhash.xxh3_64_hexdigest(body).encode("ascii"))
 
     def get(self, key: str) -> dict | None:
         """The record stored under ``key``, or None when missing, corrupt or unreadable."""
         try:
-            with open(self._path(key), "rb") as f:
+            with cache_open(self.root, self._path(key)) as f:
                 data = f.read()
             body, _, check = data.rpartition(b"\n")
             if xxhash.xxh3_64_hexdigest(body).encode("ascii") != check:

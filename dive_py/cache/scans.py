@@ -34,8 +34,7 @@ from dataclasses import dataclass
 
 import xxhash
 
-from dive_py.cache.store import CACHE_VERSION, layers_dir
-from dive_py.files import write_atomically
+from dive_py.cache.store import CACHE_VERSION, cache_open, cache_write, default_cache_dir, layers_dir
 from dive_py.layers.columns import NUMBER_COLUMNS, LayerColumns, make_entries
 from dive_py.model import FileEntry, LayerScan, LazyLayerScan
 
@@ -233,7 +232,8 @@ class LayerCache:
     """
 
     def __init__(self, root: str | None = None) -> None:
-        self.root = layers_dir(root)
+        self.cache_root = root or default_cache_dir()
+        self.root = layers_dir(self.cache_root)
         self.hits = 0
         self.misses = 0
 
@@ -247,27 +247,27 @@ class LayerCache:
         see :meth:`vouches_for` and :meth:`remember`.
         """
         try:
-            with open(self.path_for(key), "rb") as f:
+            with cache_open(self.cache_root, self.path_for(key)) as f:
                 data = f.read()
+                with contextlib.suppress(OSError):
+                    os.utime(f.fileno())  # recently used: pruned last
             scan = decode_scan_lazily(data, what)
         except (OSError, CorruptEntryError):
             self.misses += 1
             return None
         self.hits += 1
-        with contextlib.suppress(OSError):
-            os.utime(self.path_for(key))  # recently used: pruned last
         return scan
 
     def put(self, key: CacheKey, encoded: bytes) -> bool:
         """Stores an encoded scan atomically (temp file, then rename); False if it could not."""
-        return write_atomically(self.path_for(key), encoded)
+        return cache_write(self.cache_root, self.path_for(key), encoded)
 
     def _regions_path(self, key: CacheKey) -> str:
         return self.path_for(key)[: -len(".scan")] + ".where"
 
     def _regions(self, key: CacheKey) -> list[list]:
         try:
-            with open(self._regions_path(key), "rb") as f:
+            with cache_open(self.cache_root, self._regions_path(key)) as f:
                 regions = json.loads(f.read())
         except (OSError, ValueError):
             return []
@@ -284,4 +284,4 @@ class LayerCache:
         same_place = (region[0], region[6])  # the same blob position in the same file: only its latest state counts
         regions = [region, *(r for r in self._regions(key) if len(r) == len(region) and (r[0], r[6]) != same_place)]
         data = json.dumps(regions[:REGIONS_KEPT], separators=(",", ":")).encode("utf-8", "surrogatepass")
-        return write_atomically(self._regions_path(key), data)
+        return cache_write(self.cache_root, self._regions_path(key), data)

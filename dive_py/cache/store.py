@@ -9,11 +9,16 @@ digest (``blobs/``, :mod:`dive_py.cache.blobs`) and analysis figures (``figures-
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import re
+import stat
+import sys
 import time
+from collections.abc import Iterator
 
 from dive_py.errors import ConfigError
+from dive_py.files import AtomicWriter, LinkRefused, open_below, open_private_folder
 from dive_py.units import parse_bytes
 
 CACHE_VERSION = 4
@@ -67,6 +72,9 @@ def prune_cache(root: str | None = None, limit: int | None = None) -> int:
     with them) and registry blobs. Safe beside other runs: a reader that finds a file gone reads it as
     a miss. (Figures are a few kB an image: kept.)
 
+    No link is followed: a link in the cache (planted at ``blobs``, say) is skipped, with a warning,
+    and what it points to is never looked at, let alone deleted.
+
     Returns:
         Bytes freed.
     """
@@ -79,43 +87,133 @@ def prune_cache(root: str | None = None, limit: int | None = None) -> int:
         return 0
     for name in names:
         if _VERSIONED.fullmatch(name) and name != f"layers-v{CACHE_VERSION}":
-            freed += _remove_tree(os.path.join(root, name))  # written by another version of divepy: never read
-    entries = []  # (last use, size, path)
+            freed += _remove_tree(root, name)  # written by another version of divepy: never read
+    entries = []  # (last use, size, folder below root, name)
     stale = time.time_ns() - 3600 * 10**9
-    for top in (layers_dir(root), blobs_dir(root)):
-        for folder, _dirs, files in os.walk(top):
-            for name in files:
-                path = os.path.join(folder, name)
-                with contextlib.suppress(OSError):
-                    st = os.stat(path)
-                    if name.startswith((".part-", ".tmp-")):
-                        if st.st_mtime_ns < stale:  # left by a run that was killed
-                            os.unlink(path)
-                            freed += st.st_size
-                    elif not name.endswith(".where"):
-                        entries.append((st.st_mtime_ns, st.st_size, path))
-    total = sum(size for _when, size, _path in entries)
-    for _when, size, path in sorted(entries):
+    for top in (os.path.basename(layers_dir(root)), os.path.basename(blobs_dir(root))):
+        for folder, name, st, dir_fd in _files_below(root, top):
+            if name.startswith((".part-", ".tmp-")):
+                if st.st_mtime_ns < stale:  # left by a run that was killed
+                    with contextlib.suppress(OSError):
+                        os.unlink(name, dir_fd=dir_fd)
+                        freed += st.st_size
+            elif not name.endswith(".where"):
+                entries.append((st.st_mtime_ns, st.st_size, folder, name))
+    total = sum(entry[1] for entry in entries)
+    for _when, size, folder, name in sorted(entries):
         if total <= limit:
             break
-        victims = [path, path[: -len(".scan")] + ".where"] if path.endswith(".scan") else [path]
-        for victim in victims:
-            with contextlib.suppress(OSError):
-                os.unlink(victim)
+        victims = [name, name[: -len(".scan")] + ".where"] if name.endswith(".scan") else [name]
+        _unlink_below(root, folder, victims)
         total -= size
         freed += size
     return freed
 
 
-def _remove_tree(path: str) -> int:
-    freed = 0
-    for folder, _dirs, files in os.walk(path, topdown=False):
+def warn_link(path: str) -> None:
+    """Says once per run (not from worker processes) that a link in the cache is not followed."""
+    if path in _WARNED or multiprocessing.parent_process() is not None:
+        return
+    _WARNED.add(path)
+    # repr: a name planted in the cache folder is hostile text too (control characters shown escaped).
+    message = f"divepy: warning: cache: {path!r} is a link or not what the cache writes: skipped, not followed"
+    print(message, file=sys.stderr)
+
+
+_WARNED: set[str] = set()
+
+
+def cache_write(root: str | None, path: str, data: bytes) -> bool:
+    """Writes a cache file atomically, following no link below the cache folder; False when it cannot."""
+    try:
+        writer = AtomicWriter(path, root=root or default_cache_dir())
+    except LinkRefused as exc:
+        warn_link(str(exc.filename))
+        return False
+    except OSError:
+        return False
+    writer.write(data)
+    return writer.commit()
+
+
+def cache_open(root: str | None, path: str):  # noqa: ANN201 - BinaryIO
+    """Opens a cache file for reading, following no link below the cache folder (one met is warned about).
+
+    Raises:
+        OSError: missing, not a regular file, or behind a link.
+    """
+    try:
+        return open_below(root or default_cache_dir(), path)
+    except LinkRefused as exc:
+        warn_link(str(exc.filename))
+        raise
+
+
+def _files_below(root: str, top: str) -> Iterator[tuple[str, str, os.stat_result, int]]:
+    """(folder below root, name, lstat, folder descriptor) of the files under ``root/top``; links skipped."""
+    path = os.path.join(root, top)
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        warn_link(path)
+        return
+    for folder, dirs, files, dir_fd in os.fwalk(path):  # never follows a link, checks what it opens
+        for name in dirs:
+            if _lstat_mode(name, dir_fd) != stat.S_IFDIR:
+                warn_link(os.path.join(folder, name))  # listed, never entered
         for name in files:
             with contextlib.suppress(OSError):
-                full = os.path.join(folder, name)
-                size = os.lstat(full).st_size
-                os.unlink(full)
+                st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+                if stat.S_ISREG(st.st_mode):
+                    yield os.path.relpath(folder, root), name, st, dir_fd
+                else:
+                    warn_link(os.path.join(folder, name))
+
+
+def _lstat_mode(name: str, dir_fd: int) -> int:
+    try:
+        return stat.S_IFMT(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return 0
+
+
+def _unlink_below(root: str, folder: str, names: list[str]) -> None:
+    """Removes files of ``root/folder``, reached without following links (the folder may have changed)."""
+    try:
+        dir_fd = open_private_folder(root, folder, create=False)
+    except OSError:
+        return
+    try:
+        for name in names:
+            with contextlib.suppress(OSError):
+                os.unlink(name, dir_fd=dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _remove_tree(root: str, top: str) -> int:
+    freed = 0
+    path = os.path.join(root, top)
+    try:
+        if not stat.S_ISDIR(os.lstat(path).st_mode):
+            warn_link(path)
+            return 0
+    except OSError:
+        return 0
+    for _folder, dirs, files, dir_fd in os.fwalk(path, topdown=False):
+        for name in files:
+            with contextlib.suppress(OSError):
+                size = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_size
+                os.unlink(name, dir_fd=dir_fd)  # a link in there goes, what it names stays
                 freed += size
-        with contextlib.suppress(OSError):
-            os.rmdir(folder)
+        for name in dirs:
+            with contextlib.suppress(OSError):
+                if _lstat_mode(name, dir_fd) == stat.S_IFDIR:
+                    os.rmdir(name, dir_fd=dir_fd)
+                else:
+                    os.unlink(name, dir_fd=dir_fd)  # a link: it goes, the folder it names stays
+    with contextlib.suppress(OSError):
+        os.rmdir(path)
     return freed

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.extras import hint_report
 from dive_py.ci.config import CiConfig, is_disabled
+from dive_py.dockerfile.lines import NO_LINES, DockerfileLines
 from dive_py.errors import ConfigError
 from dive_py.units import parse_bytes
 
@@ -35,6 +36,8 @@ class CiReport:
     results: list[RuleResult]
     analysis: Analysis
     baseline: Analysis | None = None
+    lines: DockerfileLines = NO_LINES
+    """The Dockerfile line of each layer, when known (the reports show it beside every layer and hint)."""
 
     @property
     def passed(self) -> bool:
@@ -193,6 +196,8 @@ def _threshold(spec: RuleSpec, raw: str) -> float | int | None:
     return value
 
 
-def evaluate(rules: list[Rule], analysis: Analysis, baseline: Analysis | None = None) -> CiReport:
+def evaluate(
+    rules: list[Rule], analysis: Analysis, baseline: Analysis | None = None, lines: DockerfileLines = NO_LINES
+) -> CiReport:
     """Evaluates every rule; equality passes, as in dive."""
-    return CiReport([rule.evaluate(analysis, baseline) for rule in rules], analysis, baseline)
+    return CiReport([rule.evaluate(analysis, baseline) for rule in rules], analysis, baseline, lines)

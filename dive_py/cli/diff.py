@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from dive_py import format as fmt
 from dive_py.analysis.compare import Change, FileChange, ImageComparison, compare, comparison_to_dict
-from dive_py.cli.options import EXIT_OK, Parser, load_options, stderr_progress, warn
+from dive_py.cli.options import EXIT_OK, Parser, add_dockerfile_flags, load_options, stderr_progress, warn
+from dive_py.dockerfile.lines import NO_LINES, DockerfileLines
 from dive_py.reports.diff import CHANGE_MARKS, ChangeCount, DiffSummary, summarize
 from dive_py.reports.text import Part, ReportWriter, make_writer
 from dive_py.sources.reference import SOURCE_CHOICES
@@ -34,6 +35,9 @@ def build_diff_parser() -> argparse.ArgumentParser:
     parser.add_argument("base", metavar="BASE", help="the image before (archive, OCI folder or reference)")
     parser.add_argument("new", metavar="NEW", help="the image after")
     parser.add_argument("-j", "--json", metavar="FILE", help="write the comparison as JSON (- for stdout)")
+    parser.add_argument(
+        "--html", metavar="FILE", help="write a self-contained HTML page of the comparison (- for stdout)"
+    )
     source = parser.add_argument_group("image source (applies to both images)")
     source.add_argument(
         "--source",
@@ -49,6 +53,7 @@ def build_diff_parser() -> argparse.ArgumentParser:
     source.add_argument("--username", help="registry user name; the password is read from env DIVEPY_PASSWORD")
     source.add_argument("--insecure", action="store_true", help="registry over plain http / unverified TLS")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    add_dockerfile_flags(parser, "NEW")
     return parser
 
 
@@ -78,7 +83,10 @@ def main_diff(argv: Sequence[str]) -> int:
     """
 
     args = build_diff_parser().parse_args(list(argv))
-    if not args.json and sys.stdout.isatty() and sys.stdin.isatty():
+    from dive_py.cli.lines import lines_of, read_dockerfile
+
+    dockerfile = read_dockerfile(args)  # a bad Dockerfile fails before the slow loads
+    if not args.json and not args.html and sys.stdout.isatty() and sys.stdin.isatty():
         from dive_py.ui import run_diff_tui  # the only import of the UI here: it loads Textual
 
         return run_diff_tui(f"{args.base} and {args.new}", make_diff_loader(args))
@@ -86,19 +94,30 @@ def main_diff(argv: Sequence[str]) -> int:
     for side, analysis in (("base", comparison.base), ("new", comparison.new)):
         for warning in analysis.warnings:
             warn(f"{side}: {warning}")
+    lines = lines_of(comparison.new.image, dockerfile, args)
     if args.json:
         from dive_py.reports.diff import extras_to_dict
         from dive_py.reports.export import write_text_atomic
 
-        document = {**comparison_to_dict(comparison), **extras_to_dict(comparison)}
+        document = {**comparison_to_dict(comparison), **extras_to_dict(comparison, lines)}
         write_text_atomic(args.json, json.dumps(document, indent=2) + "\n")
-    if not args.json:  # not a terminal: the text summary
-        render_diff(make_writer(sys.stdout), comparison)
+    if args.html:
+        from dive_py.files import write_text_atomic
+        from dive_py.reports.html_diff import html_diff
+
+        labels = [lines.label(index) or None for index in range(len(comparison.new.layers))]
+        write_text_atomic(args.html, html_diff(comparison, labels))
+    if not args.json:  # not a terminal: the text summary (on stderr when the page goes to stdout)
+        from dive_py.files import is_stdout
+
+        out = make_writer(sys.stderr if args.html and is_stdout(args.html) else sys.stdout)
+        render_diff(out, comparison, lines)
     return EXIT_OK
 
 
-def render_diff(out: ReportWriter, comparison: ImageComparison) -> None:
-    """Prints the comparison: both images, shared layers, counts, per-folder sizes and the biggest changes."""
+def render_diff(out: ReportWriter, comparison: ImageComparison, lines: DockerfileLines = NO_LINES) -> None:
+    """Prints the comparison: both images, shared layers, counts, per-folder sizes and the biggest changes (the
+    hints that appeared at their line of the new image's Dockerfile, ``lines``)."""
     summary = summarize(comparison)
     for label, analysis in (("Base", summary.base), ("New", summary.new)):
         image = analysis.image
@@ -119,11 +138,11 @@ def render_diff(out: ReportWriter, comparison: ImageComparison) -> None:
     )
     _render_folders(out, summary)
     _render_biggest(out, summary)
-    _render_hints(out, comparison)
+    _render_hints(out, comparison, lines)
     _render_packages(out, comparison)
 
 
-def _render_hints(out: ReportWriter, comparison: ImageComparison) -> None:
+def _render_hints(out: ReportWriter, comparison: ImageComparison, lines: DockerfileLines) -> None:
     """Hints that appeared in the new image or disappeared from the base (nothing when none did)."""
     from dive_py.reports.diff import hint_changes
 
@@ -136,6 +155,8 @@ def _render_hints(out: ReportWriter, comparison: ImageComparison) -> None:
         for hint in hints[:DIFF_ROWS]:
             out.print(f"  {mark} {fmt.size(hint.bytes):>9}  {hint.kind:<17}  {hint.paths[0]}")
             if mark == "+":
+                if label := lines.label(hint.layer):
+                    out.print(("               at:  ", "dim"), label)
                 out.print(("               fix: ", "dim"), hint.fix)
 
 
@@ -152,7 +173,8 @@ def _render_packages(out: ReportWriter, comparison: ImageComparison) -> None:
     )
     for mark, packages in (("+", changes.added), ("-", changes.removed), ("~", changes.changed)):
         for package in packages[:DIFF_ROWS]:
-            out.print(f"  {mark} {package.manager:<6} {package.name} {package.version}")
+            state = f" ({package.state})" if package.state else ""
+            out.print(f"  {mark} {package.manager:<6} {package.name} {package.version}{state}")
 
 
 def _figure(row: ChangeCount) -> str:

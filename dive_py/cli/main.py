@@ -11,6 +11,7 @@ import argparse
 import gc
 import os
 import sys
+import time
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -26,7 +27,7 @@ from dive_py.cli.options import (
     stderr_progress,
     warn,
 )
-from dive_py.errors import ConfigError, DivepyError
+from dive_py.errors import ConfigError, DivepyError, SourceError
 from dive_py.malloc import tune_malloc
 from dive_py.safe_text import visible
 
@@ -71,23 +72,39 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(argv: list[str]) -> int:
-    if argv and argv[0] == "build":
-        from dive_py.cli.build import main_build
+    from dive_py.cli.commands import BY_NAME
 
-        return main_build(argv[1:], run_image=run_image)
-    if argv and argv[0] == "diff":
-        from dive_py.cli.diff import main_diff
+    command = BY_NAME.get(argv[0]) if argv else None
+    if command is None:
+        try:
+            args = parse_args(argv)
+        except ConfigError as exc:
+            meant = _meant_command(argv)
+            if meant is None or exc.hint:
+                raise
+            raise ConfigError(exc.message, hint=f"did you mean `divepy {meant}`?") from None
+        try:
+            return run_image(args)
+        except SourceError as exc:  # `divepy exampel`: no image of that name either
+            meant = _meant_command(argv) if args.image == argv[0] else None
+            if meant is None:
+                raise
+            raise SourceError(exc.message, hint=f"did you mean `divepy {meant}`?") from None
+    if command.wants_runner:
+        return command.load()(argv[1:], run_image=run_image)
+    return command.load()(argv[1:])
 
-        return main_diff(argv[1:])
-    if argv and argv[0] == "cat":
-        from dive_py.cli.cat import main_cat
 
-        return main_cat(argv[1:])
-    if argv and argv[0] == "extract":
-        from dive_py.cli.extract import main_extract
+def _meant_command(argv: list[str]) -> str | None:
+    """The subcommand a mistyped first word was likely meant to be (``dif`` -> ``diff``), or None."""
+    import difflib
 
-        return main_extract(argv[1:])
-    return run_image(parse_args(argv))
+    from dive_py.cli.commands import BY_NAME
+
+    first = argv[0] if argv else ""
+    if not first or first.startswith("-") or os.path.exists(first):
+        return None
+    return next(iter(difflib.get_close_matches(first, list(BY_NAME), n=1, cutoff=0.75)), None)
 
 
 def run_image(args: argparse.Namespace) -> int:
@@ -98,49 +115,115 @@ def run_image(args: argparse.Namespace) -> int:
     if ci_mode:
         rules, config_source = _rules_from(args)  # bad config fails before the slow load
     hint_min = _hint_min_bytes(args)
-    wants_ui = not ci_mode and not args.json and sys.stdout.isatty() and sys.stdin.isatty()
+    if args.html:
+        from dive_py.reports.treemap import require_squarify
+
+        require_squarify()  # a missing extra is one line before the slow load
+    if args.image == "-":
+        from dive_py.load.dispatch import check_stdin_piped
+
+        check_stdin_piped()  # before the explorer opens on a load that would wait
+
+    from dive_py.cli.lines import read_dockerfile
+
+    dockerfile = read_dockerfile(args)  # a bad Dockerfile or stage fails before the slow load
+    wants_ui = not ci_mode and not args.json and not args.html and sys.stdout.isatty() and sys.stdin.isatty()
     if wants_ui:
         from dive_py.ui import run_tui
 
-        return run_tui(args.image, make_loader(args, walk_later=True))
+        return run_tui(args.image, make_loader(args, walk_later=True), dockerfile=dockerfile, target=args.target)
     from dive_py.analysis.analyze import long_lived
 
+    started = time.perf_counter()
     with long_lived():
         analysis = make_loader(args)(stderr_progress())
+    if args.debug:
+        _debug_timing(analysis, time.perf_counter() - started)
     analysis.hint_min_bytes = hint_min
     # The reports (the hints above all) make ~10^6 short-lived objects on a 1M-entry image and leave no cycles
     # worth collecting: cyclic collections would only cost (~0.75 s of --ci there).
     enabled = gc.isenabled()
     gc.disable()
+    from dive_py.cli.lines import lines_of
+
+    lines = lines_of(analysis.image, dockerfile, args)
     try:
-        return _report(args, analysis, rules, config_source)
+        return _report(args, analysis, rules, config_source, lines)
     finally:
         if enabled:
             gc.enable()
 
 
-def _report(args: argparse.Namespace, analysis, rules, config_source: str) -> int:  # noqa: ANN001
-    """Prints what the flags ask of a loaded image: warnings, JSON, the CI report or the summary."""
+def _debug_timing(analysis, seconds: float) -> None:  # noqa: ANN001 - Analysis
+    """``--debug``: what was read and how long the load took, in words (stderr)."""
+    from dive_py.format import count, duration
+
+    layers = analysis.image.layers
+    members = sum(layer.scan.member_count for layer in layers)
+    print(
+        f"divepy: debug: {count(len(layers), 'layer')}, {count(members, 'tar member')} read and analysed "
+        f"in {duration(seconds)}",
+        file=sys.stderr,
+    )
+
+
+def _report(args: argparse.Namespace, analysis, rules, config_source: str, lines) -> int:  # noqa: ANN001
+    """Prints what the flags ask of a loaded image: warnings, JSON, review reports, the CI report or the summary."""
     for warning in analysis.warnings:
         warn(warning)
     if args.json:
         from dive_py.reports.export import write_json
 
-        write_json(analysis, args.json)
+        write_json(analysis, args.json, lines)
+    _write_review_reports(args, analysis, lines)
+    from dive_py.files import is_stdout
     from dive_py.reports.text import make_writer, render_ci, render_summary
 
-    markdown_to_stdout = args.markdown is not None and _markdown_target(args.markdown) == "-"
-    out = make_writer(sys.stderr if args.json == "-" or markdown_to_stdout else sys.stdout)
+    markdown_to_stdout = args.markdown is not None and is_stdout(_markdown_target(args.markdown) or "-")
+    machine_stdout = any(p and is_stdout(p) for p in (args.json, args.sarif, args.codequality, args.html))
+    stream = sys.stderr if machine_stdout or markdown_to_stdout else sys.stdout
+    out = make_writer(stream)
     if rules is not None:
         from dive_py.ci.rules import evaluate
 
-        report = evaluate(rules, analysis, _baseline(args))
+        report = evaluate(rules, analysis, _baseline(args), lines)
+        _write_html(args, analysis, report, lines)
         _write_ci_reports(args, report)
         render_ci(out, report, config_source)
+        if os.environ.get("GITHUB_ACTIONS") == "true":
+            from dive_py.reports.review import github_annotations
+
+            for line in github_annotations(analysis, lines):
+                print(line, file=stream)
         return EXIT_OK if report.passed else EXIT_RULE_FAILED
+    _write_html(args, analysis, None, lines)
     if not args.json:
-        render_summary(out, analysis)
+        render_summary(out, analysis, lines)
     return EXIT_OK
+
+
+def _write_html(args: argparse.Namespace, analysis, report, lines) -> None:  # noqa: ANN001
+    """Writes ``--html FILE`` (before the text report, so a failure to write it is the one error line), each layer
+    with its Dockerfile line where known."""
+    if not args.html:
+        return
+    from dive_py.files import write_text_atomic
+    from dive_py.reports.html_report import html_report
+
+    labels = [lines.label(layer.index) or layer.label or None for layer in analysis.layers]
+    write_text_atomic(args.html, html_report(analysis, report, labels))
+
+
+def _write_review_reports(args: argparse.Namespace, analysis, lines) -> None:  # noqa: ANN001
+    """Writes the --sarif and --codequality files (hints where reviewers read)."""
+    if args.sarif:
+        from dive_py.reports.sarif import write_sarif
+
+        write_sarif(analysis, lines, args.sarif)
+    if args.codequality:
+        from dive_py.reports.review import write_codequality
+
+        write_codequality(analysis, lines, args.codequality)
 
 
 def _markdown_target(value: str) -> str | None:
@@ -159,7 +242,7 @@ def _write_ci_reports(args: argparse.Namespace, report) -> None:  # noqa: ANN001
     if args.junit:
         write_junit(report, args.junit)
     if args.markdown is not None:
-        write_markdown(report, args.markdown)
+        write_markdown(report, args.markdown, html_link=args.html)
 
 
 def _baseline(args: argparse.Namespace):  # noqa: ANN202 - Analysis | None

@@ -42,15 +42,37 @@ class Parser(argparse.ArgumentParser):
     """argparse that reports a bad flag in one line and exits 2, without the usage dump."""
 
     def error(self, message: str) -> NoReturn:
-        raise ConfigError(f"{message} (see divepy --help)")
+        raise ConfigError(f"{message} (see {self.prog} --help)", hint=self._flag_suggestion(message))
+
+    def _flag_suggestion(self, message: str) -> str | None:
+        """``did you mean --lowestEfficiency?`` for an unknown flag close to one of this parser's."""
+        if not message.startswith("unrecognized arguments:"):
+            return None
+        import difflib
+
+        known = [flag for flag in self._option_string_actions if flag.startswith("--")]
+        by_lower = {flag.lower(): flag for flag in known}
+        for word in message.removeprefix("unrecognized arguments:").split():
+            flag = word.partition("=")[0]
+            if not flag.startswith("--"):
+                continue
+            match = by_lower.get(flag.lower()) or next(iter(difflib.get_close_matches(flag, known, n=1)), None)
+            if match:
+                return f"{flag}: did you mean {match}?"
+        return None
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The image command's parser; its help lists the subcommands first, one line each."""
+    from dive_py.cli.commands import subcommands_help
+
     parser = Parser(
         prog="divepy",
-        description="See inside a container image, layer by layer: where the bytes go and what is wasted.",
-        epilog="Subcommands: `divepy build [docker build args]`, `divepy diff BASE NEW`, `divepy cat IMAGE PATH`, "
-        "`divepy extract IMAGE PATH DEST`.",
+        usage="divepy [FLAGS] IMAGE\n       divepy COMMAND ARGS  (divepy COMMAND --help for its flags)",
+        description=f"commands:\n{subcommands_help()}\n\n"
+        "See inside a container image, layer by layer: where the bytes go and what is wasted.\n"
+        "divepy IMAGE opens the explorer in a terminal; --ci judges the image, --json exports it.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "image", metavar="IMAGE", nargs="?", help="image archive, OCI folder or reference (see --source)"
@@ -73,16 +95,48 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a Markdown CI summary (implies --ci); without FILE: append to $GITHUB_STEP_SUMMARY when "
         "set, else stdout",
     )
+    out.add_argument("--sarif", metavar="FILE", help="write the hints as SARIF 2.1.0 (code scanning; - for stdout)")
+    out.add_argument(
+        "--codequality", metavar="FILE", help="write the hints as a GitLab Code Quality report (- for stdout)"
+    )
+    out.add_argument(
+        "--html",
+        metavar="FILE",
+        help="write a self-contained HTML report: summary, layers, treemap, hints (- for stdout; needs squarify)",
+    )
     out.add_argument(
         "--hint-min-size",
         metavar="SIZE",
         help="leave out hints that would save less than SIZE (default 64kB; .dive-ci `hints: minSize:`)",
     )
     out.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    add_dockerfile_flags(parser)
     rules = parser.add_argument_group("CI rules (override the rules file; 'disabled' turns one off)")
     for key, kebab, help_text in RULE_FLAGS:
         rules.add_argument(f"--{key}", f"--{kebab}", dest=key, metavar="VALUE", help=help_text)
     return parser
+
+
+def add_dockerfile_flags(parser: argparse.ArgumentParser, image: str = "the image") -> None:
+    """Adds ``--dockerfile`` and ``--target``: the Dockerfile (and stage) that built ``image``, so that every
+    layer and hint shows its line."""
+    group = parser.add_argument_group("Dockerfile")
+    group.add_argument(
+        "--dockerfile", metavar="PATH", help=f"the Dockerfile that built {image}: each layer and hint shows its line"
+    )
+    group.add_argument(
+        "--target", metavar="STAGE", help="with --dockerfile: the stage that built the image (default: the last)"
+    )
+
+
+def check_dockerfile_flags(args: argparse.Namespace) -> None:
+    """``--target`` needs ``--dockerfile``.
+
+    Raises:
+        ConfigError: it does not have it.
+    """
+    if getattr(args, "target", None) and not getattr(args, "dockerfile", None):
+        raise ConfigError("--target needs --dockerfile (the Dockerfile whose stage it names)")
 
 
 def add_source_flags(parser: argparse.ArgumentParser) -> None:
@@ -115,7 +169,8 @@ def add_source_flags(parser: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--no-cache",
         action="store_true",
-        help="neither read nor write the layer cache ($XDG_CACHE_HOME/divepy or ~/.cache/divepy)",
+        help="neither read nor write divepy's cache ($XDG_CACHE_HOME/divepy or ~/.cache/divepy): no layer scans, "
+        "figures or blobs (registry:// downloads again to read files; stdin, docker:// and podman:// keep none)",
     )
 
 
@@ -172,18 +227,23 @@ def stderr_progress() -> Callable[[str, int, int], None] | None:
     """Progress on stderr for long loads, only when stderr is a terminal."""
     if not sys.stderr.isatty():
         return None
+    from dive_py.format import duration
+
     last = [0.0]
+    started = time.monotonic()
 
     def progress(label: str, done: int, total: int) -> None:
         now = time.monotonic()
         if now - last[0] < 0.1 and done < total:
             return
         last[0] = now
+        # the time so far, once it is long enough to wonder about (whole seconds: the line is redrawn often)
+        elapsed = f" ({duration(round(now - started))})" if now - started >= 2 else ""
         if label == "analysing":
-            sys.stderr.write("\r\x1b[2Kdivepy: analysing…\n")
+            sys.stderr.write(f"\r\x1b[2Kdivepy: analysing…{elapsed}\n")
         else:
             pct = 100 * done / total if total else 100
-            sys.stderr.write(f"\r\x1b[2Kdivepy: reading {visible(label)} {pct:5.1f} %")
+            sys.stderr.write(f"\r\x1b[2Kdivepy: reading {visible(label)} {pct:5.1f} %{elapsed}")
         sys.stderr.flush()
 
     return progress

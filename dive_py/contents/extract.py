@@ -152,16 +152,28 @@ class _Extraction:
             else:
                 stamps[path].mtime_ns = header.mtime_ns
         for path in sorted(missing):  # the tree says the layer wrote it, its blob does not hold it
-            self.result.skipped.extend(f"/{item.node.path}: not found in layer {at + 1}'s blob" for item in files[path])
+            self.result.skipped.extend(f"/{item.node.path}: not found in layer {at}'s blob" for item in files[path])
 
     def _write_file(self, items: list[_Item], stream, mtime_ns: int) -> None:  # noqa: ANN001 - a member stream
         """Copies one member's bytes to every item that shares them (hard links), then mode and time."""
         handles = [os.open(item.target, CREATE_FLAGS, 0o600) for item in items]
         try:
-            while data := stream.read(COPY_CHUNK):
+            written = 0
+            hole = getattr(stream, "skip_hole", None)  # a sparse file's (layers/sparse.py): skipped, never written
+            while True:
+                if hole is not None and (gap := hole()):
+                    # A sparse file of a tiny layer may claim terabytes of holes: seek over them, as tar does.
+                    for handle in handles:
+                        os.lseek(handle, gap, os.SEEK_CUR)
+                    written += gap
+                    continue
+                if not (data := stream.read(COPY_CHUNK)):
+                    break
                 for handle in handles:
                     os.write(handle, data)
+                written += len(data)
             for handle, item in zip(handles, items, strict=True):
+                os.ftruncate(handle, written)  # a file that ends in a hole keeps its size
                 os.fchmod(handle, item.entry.mode & 0o777)  # on the open file: no path, no link followed
                 os.utime(handle, ns=(mtime_ns, mtime_ns))
         finally:

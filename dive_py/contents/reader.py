@@ -38,7 +38,7 @@ class ContentReader:
         """The layer's tar, read again through the image's own reader of its blobs."""
         if self.image.blobs is None:
             raise DivepyError(f"{self.image.name}: this image was loaded without a reader of its layers")
-        read, _kind = decompressing_reader(self.image.blobs.open_layer(index), f"layer {index + 1}")
+        read, _kind = decompressing_reader(self.image.blobs.open_layer(index), f"layer {index}")
         return read
 
     def members(self, index: int, wanted: dict[str, str]) -> Iterator[tuple[str, TarHeader, TarReader]]:
@@ -52,12 +52,12 @@ class ContentReader:
             ``(path, header, reader)`` per member found, each path once; the caller may read the
             member's content from ``reader`` before asking for the next. Stops once all are found.
         """
-        reader = TarReader(self._open_layer(index), f"layer {index + 1}")
+        reader = TarReader(self._open_layer(index), f"layer {index}")
         left = {path: TAR_TYPES[kind] for path, kind in wanted.items()}
         for header in reader:
             if not left:
                 break
-            path = clean_member_path(header.name, f"layer {index + 1}")
+            path = clean_member_path(header.name, f"layer {index}")
             if header.type in left.get(path, ()):
                 del left[path]
                 yield path, header, reader
@@ -91,7 +91,7 @@ class ContentReader:
         """
         found = self.content_source(node, layer, tree_get)
         if found is None:
-            raise DivepyError(f"/{node.path} has no file content at layer {layer + 1}")
+            raise DivepyError(f"/{node.path} has no file content at layer {layer}")
         path, at = found
         for _path, header, reader in self.members(at, {path: REGULAR}):
             stream = reader.content_stream(header.size)
@@ -103,7 +103,7 @@ class ContentReader:
                 left -= len(data)
                 yield data
             return
-        raise DivepyError(f"/{path} was not found in layer {at + 1}'s blob")
+        raise DivepyError(f"/{path} was not found in layer {at}'s blob")
 
     def read(self, node: Node, layer: int, tree_get: TreeGet, limit: int) -> bytes:
         """The first ``limit`` bytes of the file at ``node`` as it is in ``layer``.

@@ -24,6 +24,7 @@
 #include "../_slots.h"
 
 #define BLOCK 512
+#define EXTENSION_LIMIT (1 << 20) /* headers.EXTENSION_LIMIT: one extended header, and those of one member */
 
 /* Kind letter by tar type flag, for the members taken here (0: left to Python). */
 static char fast_kind[256];
@@ -163,8 +164,8 @@ static int is_key(const unsigned char *key, Py_ssize_t length, const char *name)
     return (size_t)length == strlen(name) && memcmp(key, name, (size_t)length) == 0;
 }
 
-/* Reads PAX records ("LEN key=value\n") as tarscan._parse_pax does and applies those TarReader.next
- * honours (path, linkpath, size, uid, gid; a later record wins). 0 at anything _parse_pax rejects, a
+/* Reads PAX records ("LEN key=value\n") as headers.parse_pax does and applies those TarReader.next
+ * honours (path, linkpath, size, uid, gid; a later record wins). 0 at anything parse_pax rejects, a
  * number int() might read otherwise, or a GNU sparse map: the Python path reads (or refuses) those.
  * mtime is not read: a scan keeps no times. */
 static int pax_records(const unsigned char *data, Py_ssize_t size, Extensions *ext)
@@ -177,7 +178,7 @@ static int pax_records(const unsigned char *data, Py_ssize_t size, Extensions *e
             length = length * 10 + (data[digits++] - '0');
         if (digits == at || digits >= size || data[digits] != ' ' || length <= 0 || length > size - at)
             return 0;
-        /* As _parse_pax: the record runs to the byte before its end, whatever that byte is. */
+        /* As parse_pax: the record runs to the byte before its end, whatever that byte is. */
         const unsigned char *key = data + digits + 1, *stop = data + at + length - 1;
         if (stop <= key)
             return 0;
@@ -279,6 +280,7 @@ static PyObject *scan_run(PyObject *module, PyObject *const *args, Py_ssize_t na
         Extensions ext = {0};
         const unsigned char *block;
         Py_ssize_t at = pos;
+        int64_t extensions = 0; /* bytes of this member's extended headers */
         int64_t size, checksum, mode, uid, gid;
         for (;;) {
             block = buf + at;
@@ -289,7 +291,8 @@ static PyObject *scan_run(PyObject *module, PyObject *const *args, Py_ssize_t na
             if (type != 'x' && type != 'L' && type != 'K')
                 break;
             Py_ssize_t payload = at + BLOCK, padded = (Py_ssize_t)((size + BLOCK - 1) & ~(int64_t)(BLOCK - 1));
-            if (size > (64 << 20) || padded > end - payload)
+            extensions += size;
+            if (size > EXTENSION_LIMIT || extensions > EXTENSION_LIMIT || padded > end - payload)
                 goto stop; /* TarReader refuses it, refills or reports the truncation */
             if (type == 'x') {
                 if (!pax_records(buf + payload, (Py_ssize_t)size, &ext))

@@ -18,7 +18,8 @@ import xxhash
 from dive_py.errors import ImageFormatError, UnsafePathError
 from dive_py.layers.columns import LayerColumns
 from dive_py.layers.compression import HashingReader, decompressing_reader
-from dive_py.layers.tarscan import BLOCK, TarHeader, TarReader, _number
+from dive_py.layers.headers import number
+from dive_py.layers.tarscan import BLOCK, TarHeader, TarReader
 from dive_py.model import (
     BLOCK_DEVICE,
     CHAR_DEVICE,
@@ -213,7 +214,7 @@ def _scan_members(reader: TarReader, what: str, scan: LayerScan) -> LayerColumns
                     checksum = int(block[148:156].rstrip(b"\0 "), 8)
                 except ValueError:
                     size = -1
-            # Adler-32's low half is 1 + the byte sum mod 65521 (see tarscan._checksum_ok).
+            # Adler-32's low half is 1 + the byte sum mod 65521 (see headers.checksum_ok).
             if size >= 0 and (checksum - (adler32(block) & 0xFFFF) + 1 + sum(block[148:156]) - 256) % 65521 == 0:
                 name = block[:100].partition(b"\0")[0]
                 if block[345] and block[257:263] == b"ustar\0":
@@ -229,9 +230,9 @@ def _scan_members(reader: TarReader, what: str, scan: LayerScan) -> LayerColumns
                     mode_uid_gid = attributes.get(attribute)
                     if mode_uid_gid is None:
                         mode_uid_gid = attributes[attribute] = (
-                            _number(block[100:108], "mode") & 0o7777,
-                            _number(block[108:116], "uid"),
-                            _number(block[116:124], "gid"),
+                            number(block[100:108], "mode") & 0o7777,
+                            number(block[108:116], "uid"),
+                            number(block[116:124], "gid"),
                         )
                     pos += BLOCK
                     digest = 0
@@ -292,7 +293,8 @@ def _add_member(columns: LayerColumns, scan: LayerScan, reader: TarReader, heade
         return
     if kind == REGULAR and header.name.endswith(b"/"):
         kind = DIRECTORY  # pre-POSIX tars mark folders by a trailing slash only
-    content_hash = reader.hash_content(header.size) if kind == REGULAR else 0
+    # A PAX sparse file's hash covers its stored fragments (header.size is its real size): see layers/sparse.py.
+    content_hash = reader.hash_content(header.data_size) if kind == REGULAR else 0
     link = ""
     if kind in (SYMLINK, HARDLINK):
         link = header.linkname.decode("utf-8", "surrogateescape")

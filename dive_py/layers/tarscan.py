@@ -2,28 +2,29 @@
 
 stdlib ``tarfile`` costs ~35 µs a member; this reader parses a header in a few µs
 (``../shared/PERF-NOTES.md``), which is what makes 100k-file layers quick. It reads
-ustar, POSIX (PAX, incl. global headers) and GNU (long names and links, base-256
-numbers) archives from any object with ``read(n)``, never seeking and never holding a
-whole member in memory.
+ustar, POSIX (PAX, incl. global headers and GNU sparse files, :mod:`dive_py.layers.sparse`) and GNU
+(long names and links, base-256 numbers) archives from any object with ``read(n)``, never seeking and
+never holding a whole member in memory; extended headers are bounded (``headers.EXTENSION_LIMIT``).
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import xxhash
 
 from dive_py.errors import ImageFormatError
+from dive_py.layers.headers import BLOCK, EXTENSION_LIMIT, HEADER_ONLY, checksum_ok, number, parse_pax
+from dive_py.layers.headers import mtime_ns as _mtime_ns  # TarHeader has a field of that name
+from dive_py.layers.sparse import SparseStream, read_pax_sparse
 
-BLOCK = 512
 CHUNK = 1 << 20
 """Read size: large reads amortise the per-call cost of decompressors and files."""
 
 _ZERO_BLOCK = bytes(BLOCK)
-_HEADER_ONLY = frozenset((b"1", b"2", b"3", b"4", b"5", b"6"))
-"""Member types with no content blocks (as Go's archive/tar reads them)."""
+_EXTENSIONS = frozenset((b"x", b"L", b"K"))
+"""Extended headers that apply to the next member."""
 
 
 @dataclass(slots=True)
@@ -41,85 +42,11 @@ class TarHeader:
     """Offset of the member's content in the (uncompressed) stream."""
     mtime_ns: int = 0
     """Modification time in nanoseconds since the epoch (PAX ``mtime`` when present)."""
-
-
-def _number(field: bytes, what: str) -> int:
-    """Parses an octal or base-256 numeric header field."""
-    try:
-        # Fast path for the usual "0000644\0": int() refuses NULs, base-256 and junk alike,
-        # and whatever it accepts the general parse below reads the same way.
-        return int(field.rstrip(b"\0 "), 8)
-    except ValueError:
-        pass
-    if field and field[0] & 0x80:
-        value = int.from_bytes(field[1:], "big")
-        if field[0] & 0x40:  # negative base-256
-            value -= 1 << (8 * (len(field) - 1))
-        return value
-    text = field.split(b"\0", 1)[0].strip(b" \0")
-    if not text:
-        return 0
-    try:
-        return int(text, 8)
-    except ValueError:
-        raise ImageFormatError(f"bad {what} field in a tar header: {field[:16]!r}") from None
-
-
-def _mtime_ns(block: bytes, ext: dict[bytes, bytes]) -> int:
-    """The member's modification time in nanoseconds: PAX ``mtime`` (``1700000000.123456789``) if set.
-
-    Lenient: the analysis never needed the time, so a bad one reads as 0 rather than failing the layer.
-    """
-    try:
-        if b"mtime" not in ext:
-            return _number(block[136:148], "mtime") * 1_000_000_000
-        whole, _, fraction = ext[b"mtime"].strip().partition(b".")
-        nanos = int(fraction[:9].ljust(9, b"0")) if fraction else 0  # digits, not a float: no rounding
-        return int(whole) * 1_000_000_000 + (-nanos if whole.startswith(b"-") else nanos)
-    except (ValueError, ImageFormatError):
-        return 0
-
-
-def _checksum_ok(block: bytes) -> bool:
-    field = block[148:156]
-    stored = field.split(b"\0", 1)[0].strip(b" \0")
-    try:
-        expected = int(stored, 8)
-    except ValueError:
-        return False
-    # Fast path: Adler-32's low half is 1 + the byte sum mod 65521, computed in C (sum() costs
-    # ~1.5 µs a header). A header's sum is below 2 * 65521, so only a sum off by exactly 65521
-    # could pass here wrongly; the checksum only tells tar from non-tar, digests guard content.
-    if (expected - (zlib.adler32(block) & 0xFFFF) + 1 + sum(field) - 8 * 32) % 65521 == 0:
-        return True
-    actual = sum(block) - sum(field) + 8 * 32
-    # Some old tars computed the sum over signed chars.
-    return expected == actual or expected == actual - 2 * sum(b for b in block if b > 127)
-
-
-def _parse_pax(data: bytes) -> dict[bytes, bytes]:
-    """Parses PAX records (``"LEN key=value\\n"``)."""
-    records: dict[bytes, bytes] = {}
-    pos = 0
-    while pos < len(data):
-        if data[pos] == 0:
-            break
-        space = data.find(b" ", pos)
-        if space < 0:
-            raise ImageFormatError("malformed PAX header record")
-        try:
-            length = int(data[pos:space])
-        except ValueError:
-            raise ImageFormatError("malformed PAX header record length") from None
-        if length <= 0 or pos + length > len(data):
-            raise ImageFormatError("malformed PAX header record length")
-        record = data[space + 1 : pos + length - 1]
-        key, sep, value = record.partition(b"=")
-        if not sep:
-            raise ImageFormatError("malformed PAX header record")
-        records[key] = value
-        pos += length
-    return records
+    data_size: int = 0
+    """Bytes of content the stream holds for the member: ``size`` (0 for links, folders and devices), but a
+    PAX sparse file's stored fragments (its holes are not stored; ``size`` is its real size)."""
+    sparse: tuple[tuple[int, int], ...] | None = None
+    """A PAX sparse file's map (offset, length of each stored fragment), None for other members."""
 
 
 class TarReader:
@@ -148,6 +75,8 @@ class TarReader:
         self._offset = 0  # stream offset of self._buf[0]
         self._pending = 0  # content + padding bytes of the current member not yet consumed
         self._global: dict[bytes, bytes] = {}
+        self._sparse: tuple[tuple[int, int], ...] | None = None  # the current member's sparse map
+        self._global_bytes = 0  # of the PAX global records kept (bounded: each header may add more)
         self.what = what
         self.unterminated = False
         """True when the stream ended at a header boundary without end-of-archive blocks."""
@@ -226,20 +155,38 @@ class TarReader:
         self._pos += BLOCK
         if block == _ZERO_BLOCK:
             return None
-        if not _checksum_ok(block):
+        if not checksum_ok(block):
             raise ImageFormatError(f"{self.what} is not a valid tar (bad header checksum)")
         return block
 
     def _read_data(self, size: int) -> bytes:
         """Reads an extension header's payload (PAX or GNU long name) and its padding."""
-        if size > 64 << 20:
-            raise ImageFormatError(f"{self.what}: an extended tar header of {size} bytes is too large")
+        if size > EXTENSION_LIMIT:
+            raise ImageFormatError(
+                f"{self.what}: an extended tar header of {size} bytes is over the {EXTENSION_LIMIT >> 20} MiB limit"
+            )
         padded = (size + BLOCK - 1) // BLOCK * BLOCK
         if not self._fill(padded):
             raise ImageFormatError(f"{self.what} is truncated inside an extended header")
         data = self._buf[self._pos : self._pos + size]
         self._pos += padded
         return data
+
+    def _add_global(self, records: dict[bytes, bytes]) -> None:
+        """Keeps PAX global records (a later one replaces a key), counting the bytes kept as it goes."""
+        kept = self._global
+        for key, value in records.items():
+            before = kept.get(key)
+            self._global_bytes += len(value) - (len(before) if before is not None else -len(key))
+            kept[key] = value
+
+    def take_block(self, what: str) -> bytes:
+        """The next 512 bytes of the stream (a header's own data, such as a sparse map); ``what`` names it in errors."""
+        if not self._fill(BLOCK):
+            raise ImageFormatError(f"{self.what} is truncated inside {what}")
+        block = self._buf[self._pos : self._pos + BLOCK]
+        self._pos += BLOCK
+        return block
 
     def _skip_sparse_extensions(self) -> None:
         """Skips an old-GNU sparse member's extension blocks (more of its map; each ends with a more-follows flag)."""
@@ -257,19 +204,31 @@ class TarReader:
         long_name: bytes | None = None
         long_link: bytes | None = None
         pax: dict[bytes, bytes] = {}
+        extensions = 0  # bytes of the extended headers before this member
         while True:
             block = self._raw_header()
             if block is None:
                 return None
             typ = block[156:157]
-            size = _number(block[124:136], "size")
+            size = number(block[124:136], "size")
             if size < 0:
                 raise ImageFormatError(f"{self.what}: negative member size in a tar header")
+            if typ in _EXTENSIONS and size <= EXTENSION_LIMIT:  # a larger one is refused as such below
+                extensions += size
+                if extensions > EXTENSION_LIMIT:
+                    raise ImageFormatError(
+                        f"{self.what}: the extended tar headers of one member are over the "
+                        f"{EXTENSION_LIMIT >> 20} MiB limit"
+                    )
             if typ == b"x":
-                pax.update(_parse_pax(self._read_data(size)))
+                pax.update(parse_pax(self._read_data(size)))
                 continue
             if typ == b"g":
-                self._global.update(_parse_pax(self._read_data(size)))
+                self._add_global(parse_pax(self._read_data(size)))
+                if self._global_bytes > EXTENSION_LIMIT:
+                    raise ImageFormatError(
+                        f"{self.what}: the PAX global headers hold over {EXTENSION_LIMIT >> 20} MiB of records"
+                    )
                 continue
             if typ == b"L":
                 long_name = self._read_data(size).split(b"\0", 1)[0]
@@ -285,9 +244,9 @@ class TarReader:
         else:
             name = block[0:100].split(b"\0", 1)[0]
         linkname = block[157:257].split(b"\0", 1)[0]
-        mode = _number(block[100:108], "mode")
-        uid = _number(block[108:116], "uid")
-        gid = _number(block[116:124], "gid")
+        mode = number(block[100:108], "mode")
+        uid = number(block[108:116], "uid")
+        gid = number(block[116:124], "gid")
         if long_name is not None:
             name = long_name
         if long_link is not None:
@@ -306,11 +265,16 @@ class TarReader:
             except ValueError:
                 raise ImageFormatError(f"{self.what}: bad number in a PAX header") from None
         # Links, devices, folders and fifos carry no data whatever their size field says.
-        data_size = 0 if typ in _HEADER_ONLY else size
+        data_size = 0 if typ in HEADER_ONLY else size
+        sparse = None
+        if pax and (b"GNU.sparse.major" in pax or b"GNU.sparse.minor" in pax or b"GNU.sparse.map" in pax):
+            name, size, sparse, map_bytes = read_pax_sparse(self, pax, typ, name, size)
+            data_size -= map_bytes
+        self._sparse = sparse
         self.member_count += 1
         offset = self._offset + self._pos
         self._pending = (data_size + BLOCK - 1) // BLOCK * BLOCK
-        return TarHeader(name, typ, size, mode, uid, gid, linkname, offset, _mtime_ns(block, ext))
+        return TarHeader(name, typ, size, mode, uid, gid, linkname, offset, _mtime_ns(block, ext), data_size, sparse)
 
     def hash_content(self, size: int) -> int:
         """Reads the current member's ``size`` content bytes and returns their xxh3-64."""
@@ -346,6 +310,13 @@ class TarReader:
         """Reads the current member's content into memory (small members such as JSON)."""
         if size > limit:
             raise ImageFormatError(f"{self.what}: member of {size} bytes is too large to read")
+        if self._sparse is not None:
+            stream = self.content_stream(size)
+            sparse_parts = []
+            while piece := stream.read(size):
+                sparse_parts.append(piece)
+            stream.finish()
+            return b"".join(sparse_parts)
         parts: list[bytes] = []
         pending = self._pending
         self._pending = 0
@@ -353,9 +324,15 @@ class TarReader:
         self._consume_padding(pending - size)
         return b"".join(parts)
 
-    def content_stream(self, size: int) -> _MemberStream:
-        """A ``read(n)`` view of the current member's content, for a nested tar or blob."""
-        return _MemberStream(self, size)
+    def content_stream(self, size: int) -> _MemberStream | SparseStream:
+        """A ``read(n)`` view of the current member's content, for a nested tar or blob.
+
+        A PAX sparse file reads as its real content: its stored fragments with zeros in the holes.
+        """
+        sparse = self._sparse
+        if sparse is None:
+            return _MemberStream(self, size)
+        return SparseStream(_MemberStream(self, sum(length for _, length in sparse)), sparse, size)
 
     def skip_rest(self) -> None:
         """Reads and discards whatever follows the end of the archive (to verify a digest)."""

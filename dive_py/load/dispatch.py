@@ -17,10 +17,11 @@ from dive_py.errors import ImageFormatError, SourceError
 from dive_py.load.options import LoadOptions
 from dive_py.sources.archive import open_image_files
 from dive_py.sources.base import ImageFiles
-from dive_py.sources.container import open_container
+from dive_py.sources.container import container_engine, open_container
 from dive_py.sources.containerd import open_containerd_image
 from dive_py.sources.engine import open_docker_image
 from dive_py.sources.layouts import ImagePlan, plan_image
+from dive_py.sources.platforms import require_platform
 from dive_py.sources.podman import open_podman_image
 from dive_py.sources.reference import (
     ARCHIVE_SOURCES,
@@ -50,7 +51,18 @@ def open_source(ref: str, options: LoadOptions) -> OpenedSource:
     Raises:
         DivepyError: the reference cannot be read as an image; for a bare name sent to the default
             store, the message says which sources were tried.
+        ImageSelectionError: also when ``--platform`` names another platform than the image's config.
     """
+    opened = _open(ref, options)
+    try:
+        require_platform(opened.plan, options.platform, opened.name)
+    except BaseException:
+        opened.files.close()
+        raise
+    return opened
+
+
+def _open(ref: str, options: LoadOptions) -> OpenedSource:
     reference = parse_reference(ref, options.source)
     if reference.source in ARCHIVE_SOURCES:
         return _open_archive(ref, reference, options)
@@ -64,20 +76,30 @@ def open_source(ref: str, options: LoadOptions) -> OpenedSource:
 def _open_bare_name(ref: str, reference: Reference, options: LoadOptions) -> OpenedSource:
     """A name that is no path: the local stores in turn; the error says what each answered."""
     answers = []
+    access_hint = None  # a store that refused this user: what to do about it beats "prefix the name"
     for source in fallback_sources():
         try:
             return _open_store(ref, replace(reference, source=source), options)
         except SourceError as exc:
             answers.append(exc.message)
+            if "permission denied" in exc.message and access_hint is None:
+                access_hint = exc.hint
     tried = ", ".join(fallback_sources())
+    engine = container_engine(reference.name)
+    if engine is not None:
+        raise SourceError(
+            f"{reference.name}: no image of that name, but {engine} has a container called so",
+            hint=f"divepy container://{reference.name} reads the container (its image and its changes)",
+        )
     raise SourceError(
         f"{reference.name}: no such file or folder; {'; '.join(answers)} (tried: archive path, {tried})",
-        hint="prefix the name with docker://, podman://, containerd:// or registry://, or give a path to a saved image",
+        hint=access_hint
+        or "prefix the name with docker://, podman://, containerd:// or registry://, or give a path to a saved image",
     )
 
 
 def _open_archive(ref: str, reference: Reference, options: LoadOptions) -> OpenedSource:
-    files = open_image_files(reference.name)
+    files = open_image_files(reference.name, blobs=BlobCache(options.cache_dir) if options.use_cache else None)
     try:
         _check_layout(files, reference.source, reference.name)
         plan = plan_image(files, tag=options.tag or reference.tag, platform=options.platform)
@@ -101,11 +123,12 @@ def _open_store(ref: str, reference: Reference, options: LoadOptions) -> OpenedS
         client, name = registry_client(
             reference.name, username=options.username, password=options.password, insecure=options.insecure
         )
-        files, plan = open_registry_image(client, name, options.platform, BlobCache(options.cache_dir))
+        files, plan = open_registry_image(client, name, options.platform, blobs)
         return OpenedSource(files, plan, f"registry://{name}")
     streamed = {"progress": options.progress, "blobs": blobs}
     tag = None  # an export holds just the named image: a --tag meant for an archive must not filter it
     if reference.source == STDIN_SOURCE:
+        check_stdin_piped()
         files = open_stream(sys.stdin.buffer.read, "stdin", **streamed)
         tag, ref = options.tag, "stdin"
     elif reference.source == "docker":
@@ -122,6 +145,19 @@ def _open_store(ref: str, reference: Reference, options: LoadOptions) -> OpenedS
     if files.origin:
         plan.source = f"{files.origin} ({plan.source})"
     return OpenedSource(files, plan, ref if reference.source == STDIN_SOURCE else files.what)
+
+
+def check_stdin_piped() -> None:
+    """``-`` reads an archive from stdin: a terminal there would wait for a tar archive typed in.
+
+    Raises:
+        SourceError: stdin is a terminal.
+    """
+    if sys.stdin is None or sys.stdin.isatty():
+        raise SourceError(
+            "-: stdin is a terminal; `-` reads an image archive piped in",
+            hint="pipe one in, `docker save IMAGE | divepy -`, or give the archive's path",
+        )
 
 
 def _check_layout(files: ImageFiles, source: str, path: str) -> None:

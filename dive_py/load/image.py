@@ -19,6 +19,7 @@ from dive_py.load.parallel import prefetch_scans
 from dive_py.model import Image, Layer, LayerScan, ProgressCallback, Read
 from dive_py.sources.base import ImageFiles
 from dive_py.sources.layouts import ImagePlan, plan_image
+from dive_py.sources.platforms import plan_platform, require_platform
 from dive_py.sources.stream import open_stream
 
 LayerReady = Callable[[int, LayerScan], bool]
@@ -54,6 +55,7 @@ def load_stream(read: Read, what: str, options: LoadOptions | None = None) -> Im
     files = open_stream(read, what, progress=options.progress, blobs=blobs)
     try:
         plan = plan_image(files, tag=options.tag, platform=options.platform)
+        require_platform(plan, options.platform, what)
         return build_image(files, plan, what, options)
     finally:
         files.close()
@@ -107,8 +109,8 @@ def build_image(
         ready=ready,
     )
     for index, ref in enumerate(plan.layers):
-        what = f"{files.what}: layer {index + 1} ({ref.blob})"
-        report = _layer_progress(options.progress, f"layer {index + 1}/{len(plan.layers)}", done, total)
+        what = f"{files.what}: layer {index} ({ref.blob})"
+        report = _layer_progress(options.progress, f"layer {index} ({index + 1} of {len(plan.layers)})", done, total)
         try:
             found = prefetched.pop(index, None)
             if isinstance(found, ImageFormatError):
@@ -150,7 +152,9 @@ def build_image(
         tags=plan.tags,
         config_digest=plan.config_digest,
         config=plan.config,
+        provenance=plan.provenance,
         source=plan.source,
+        platform=plan_platform(plan),
         warnings=warnings,
         blobs=SourceBlobs(files, [ref.blob for ref in plan.layers]),
     )

@@ -30,7 +30,8 @@ class LoadOptions:
     insecure: bool = False
     """Talk plain http (and skip TLS checks) to any registry, not only to localhost."""
     use_cache: bool = True
-    """Read and write the layer cache in the user cache folder (``--no-cache`` turns it off)."""
+    """Read and write the cache in the user cache folder: layer scans, figures, blobs (``--no-cache`` turns all
+    three off)."""
     cache_dir: str | None = None
     """The cache folder; default ``$XDG_CACHE_HOME/divepy`` or ``~/.cache/divepy``."""
     workers: int | None = None

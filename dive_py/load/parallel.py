@@ -119,7 +119,7 @@ def _prefetch(
         if location is None:
             continue
         path, offset, size = location
-        what = f"{files.what}: layer {index + 1} ({ref.blob})"
+        what = f"{files.what}: layer {index} ({ref.blob})"
         job = BlobJob(index, path, offset, size, what, ref.expected_digest, ref.expected_diff_id)
         key = cache_key(ref.expected_digest, ref.expected_diff_id, size) if cache is not None else None
         region = None

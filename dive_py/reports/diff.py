@@ -17,6 +17,7 @@ from dive_py.analysis.compare import Change, FileChange, FolderSize, ImageCompar
 from dive_py.analysis.extras import hint_report, package_report
 from dive_py.analysis.hints import Hint
 from dive_py.analysis.packages import LayerPackages, installed
+from dive_py.dockerfile.lines import NO_LINES, DockerfileLines
 
 CHANGE_MARKS: dict[Change, tuple[str, str]] = {
     Change.ADDED: ("+", "green"),
@@ -152,12 +153,13 @@ def package_changes(comparison: ImageComparison) -> LayerPackages:
     )
 
 
-def extras_to_dict(comparison: ImageComparison) -> dict:
-    """The hints that appeared and disappeared, and the packages' changes, for ``divepy diff --json``."""
+def extras_to_dict(comparison: ImageComparison, lines: DockerfileLines = NO_LINES) -> dict:
+    """The hints that appeared and disappeared, and the packages' changes, for ``divepy diff --json``; the hints
+    that appeared with their Dockerfile place in the new image (``lines``), or null."""
     hints = hint_changes(comparison)
     return {
         "hints": {
-            "appeared": [hint.to_dict() for hint in hints.appeared],
+            "appeared": [{**hint.to_dict(), "dockerfile": lines.to_dict(hint.layer)} for hint in hints.appeared],
             "disappeared": [hint.to_dict() for hint in hints.disappeared],
         },
         "packages": package_changes(comparison).to_dict(),

@@ -9,6 +9,7 @@ from typing import Any
 
 from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.extras import hint_report, package_report
+from dive_py.dockerfile.lines import NO_LINES, DockerfileLines
 from dive_py.files import write_text_atomic
 from dive_py.model import KIND_TYPEFLAG, REGULAR, WHITEOUT_PREFIX, FileEntry, Layer
 
@@ -27,13 +28,21 @@ def json_number(value: float) -> float:
     return value
 
 
-def analysis_to_dict(analysis: Analysis) -> dict[str, Any]:
-    """dive's export shape (``layer[]``, ``image``) with divepy's extra keys in ``image``, and the hints."""
+def analysis_to_dict(analysis: Analysis, lines: DockerfileLines = NO_LINES) -> dict[str, Any]:
+    """dive's export shape (``layer[]``, ``image``) with divepy's extra keys in ``image``, and the hints; each
+    layer and hint with its ``dockerfile`` place (``{path, line, endLine, instruction, stage}`` or null) and
+    each layer with its ``origin`` (how a layer no instruction made was made, e.g. ``docker commit``, or null)."""
     hints = hint_report(analysis)
     packages = package_report(analysis).layers
     return {
         "layer": [
-            {**_layer_dict(analysis, layer), "packages": packages[layer.index].to_dict()} for layer in analysis.layers
+            {
+                **_layer_dict(analysis, layer),
+                "packages": packages[layer.index].to_dict(),
+                "dockerfile": lines.to_dict(layer.index),
+                "origin": lines.note_of(layer.index),
+            }
+            for layer in analysis.layers
         ],
         "image": {
             "sizeBytes": analysis.size_bytes,
@@ -51,12 +60,15 @@ def analysis_to_dict(analysis: Analysis) -> dict[str, Any]:
             "name": analysis.image.name,
             "tags": analysis.image.tags,
             "source": analysis.image.source,
-            "warnings": [*analysis.warnings, *package_report(analysis).warnings],
+            "platform": analysis.image.platform,
+            "warnings": [*analysis.warnings, *package_report(analysis).warnings, *lines.warnings],
+            "dockerfile": lines.path,
+            "dockerfileSource": lines.source,
             "fixableBytes": hints.fixable_bytes,
             "fixablePercent": hints.fixable_ratio,
             "hintMinBytes": hints.min_bytes,
         },
-        "hints": [hint.to_dict() for hint in hints.hints],
+        "hints": [{**hint.to_dict(), "dockerfile": lines.to_dict(hint.layer)} for hint in hints.hints],
         "fixableBytes": hints.fixable_bytes,
     }
 
@@ -126,10 +138,10 @@ def _file_dict(entry: FileEntry, diff_type: str) -> dict[str, Any]:
     }
 
 
-def write_json(analysis: Analysis, path: str) -> None:
+def write_json(analysis: Analysis, path: str, lines: DockerfileLines = NO_LINES) -> None:
     """Writes :func:`analysis_to_dict` as indented JSON to ``path`` atomically (``-`` for stdout).
 
     Raises:
         DivepyError: the file cannot be written.
     """
-    write_text_atomic(path, json.dumps(analysis_to_dict(analysis), indent=2, allow_nan=False) + "\n")
+    write_text_atomic(path, json.dumps(analysis_to_dict(analysis, lines), indent=2, allow_nan=False) + "\n")

@@ -64,7 +64,9 @@ def _add_hints(suite: ET.Element, report: CiReport) -> None:
     hints = hint_report(report.analysis)
     lines = [f"hints: {hints.fixable_bytes} bytes fixable ({fmt.percent(hints.fixable_ratio)} of the image)"]
     for hint in hints.hints[:HINT_ROWS]:
-        lines.append(f"{fmt.size(hint.bytes)} {hint.kind} layer {hint.layer + 1} {', '.join(hint.paths[:3])}")
+        lines.append(f"{fmt.size(hint.bytes)} {hint.kind} layer {hint.layer} {', '.join(hint.paths[:3])}")
+        if where := report.lines.label(hint.layer):
+            lines.append(f"    at: {where}")
         lines.append(f"    fix: {hint.fix}")
     ET.SubElement(suite, "system-out").text = "\n".join(visible(line) for line in lines)  # a name's \n stays in it
 

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import os
 import re
+from urllib.parse import quote
 
 from dive_py import format as fmt
 from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.compare import Change, ImageComparison, compare
 from dive_py.analysis.extras import hint_report
 from dive_py.ci.rules import CiReport, RuleResult, RuleStatus
+from dive_py.dockerfile.lines import NO_LINES, DockerfileLines, location
 from dive_py.errors import DivepyError
-from dive_py.files import write_text_atomic
+from dive_py.files import replaces_file, write_text_atomic
 from dive_py.reports.diff import DiffSummary, summarize
-from dive_py.reports.figures import SPECS, metric_text
+from dive_py.reports.figures import rule_figure
 from dive_py.safe_text import visible
 
 MARKDOWN_ROWS = 10
@@ -30,12 +32,14 @@ STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 _ICON = {RuleStatus.PASS: "✅ PASS", RuleStatus.FAIL: "❌ FAIL", RuleStatus.SKIP: "⏭️ SKIP"}
 
 
-def markdown_summary(report: CiReport, comparison: ImageComparison | None = None) -> str:
-    """The verdict, each rule's figure and threshold, the top inefficient files and, with a baseline, the change.
+def markdown_summary(report: CiReport, comparison: ImageComparison | None = None, html_link: str | None = None) -> str:
+    """The verdict, each rule's figure and threshold, a chart of the layers' sizes, the top inefficient files and,
+    with a baseline, the change.
 
     Args:
         report: the evaluated rules.
         comparison: base-to-new comparison; computed from ``report.baseline`` when not given.
+        html_link: where the ``--html`` report was written (a link line names it), if it was.
 
     Returns:
         GitHub-flavoured Markdown, ending in a newline.
@@ -53,32 +57,82 @@ def markdown_summary(report: CiReport, comparison: ImageComparison | None = None
     ]
     if report.baseline is not None:
         lines.append(_image_line("Baseline", report.baseline))
+    if html_link:
+        lines += ["", _html_line(html_link)]
     lines += ["", "### Rules", "", "| Rule | Result | Value | Threshold |", "|---|---|---:|---:|"]
     for result in report.results:
         value = _rule_value(result, report)
         lines.append(f"| {result.key} | {_rule_cell(result)} | {value} | {_cell(result.configuration)} |")
     if comparison is not None:
         lines += _change_section(summarize(comparison))
+    lines += layer_chart(report.analysis)
     lines += _inefficient_section(report.analysis)
-    lines += _hint_section(report.analysis)
+    lines += _hint_section(report.analysis, report.lines)
     return "\n".join(lines) + "\n"
 
 
-def _hint_section(analysis: Analysis) -> list[str]:
-    """The top hints with their fixes."""
+def layer_chart(analysis: Analysis) -> list[str]:
+    """The layers' sizes as a Mermaid bar chart (GitHub renders it), layers numbered from 0 as in the explorer.
+
+    Only numbers and fixed words reach the chart: a command could break Mermaid's syntax, so the commands stay in
+    the report's tables.
+    """
+    if not analysis.layers:
+        return []
+    sizes = [layer.size_bytes for layer in analysis.layers]
+    unit, scale = _chart_unit(max(sizes))
+    values = ", ".join(f"{size / scale:.2f}".rstrip("0").rstrip(".") for size in sizes)
+    top = max(sizes) / scale
+    axis = ", ".join(f'"{layer.index}"' for layer in analysis.layers)
+    return [
+        "",
+        "### Layer sizes",
+        "",
+        "```mermaid",
+        "xychart-beta",
+        f'    title "Layer sizes ({unit}), layer 0 at the left"',
+        f"    x-axis [{axis}]",
+        f'    y-axis "{unit}" 0 --> {top * 1.05:.2f}',
+        f"    bar [{values}]",
+        "```",
+    ]
+
+
+def _chart_unit(largest: int) -> tuple[str, int]:
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if largest >= scale:
+            return unit, scale
+    return "B", 1
+
+
+def _html_line(path: str) -> str:
+    """The link line to the HTML report: its file name as a relative link (a CI job uploads it as an artifact)."""
+    name = os.path.basename(path.rstrip("/")) or path
+    text = _cell(name)  # brackets, backticks and angle brackets escaped: it stays the link's plain text
+    return f"📊 Full report (treemap, layers, hints): [{text}]({quote(name)})"
+
+
+def _hint_section(analysis: Analysis, places: DockerfileLines = NO_LINES) -> list[str]:
+    """The top hints with their fixes (and their Dockerfile lines, when any is known)."""
     report = hint_report(analysis)
     if not report.hints:
         return ["", "### Hints", "", f"None of at least {fmt.size(report.min_bytes)}."]
+    shown = report.hints[:MARKDOWN_ROWS]
+    at = [_hint_place(places, hint.layer) for hint in shown]
+    column = any(at)  # a Dockerfile column only when a line (or a layer's origin) is known
     lines = [
         "",
         f"### Hints: {fmt.size(report.fixable_bytes)} ({fmt.percent(report.fixable_ratio)} of the image) fixable",
         "",
-        "| Saves | Kind | Layer | Paths | Fix |",
-        "|---:|---|---:|---|---|",
+        "| Saves | Kind | Layer |" + (" Dockerfile |" if column else "") + " Paths | Fix |",
+        "|---:|---|---:|" + ("---|" if column else "") + "---|---|",
     ]
-    for hint in report.hints[:MARKDOWN_ROWS]:
+    for hint, where in zip(shown, at, strict=True):
         paths = ", ".join(_code(path) for path in hint.paths[:3]) + (" …" if len(hint.paths) > 3 else "")
-        lines.append(f"| {fmt.size(hint.bytes)} | {hint.kind} | {hint.layer + 1} | {paths} | {_code(hint.fix)} |")
+        place = f" {where} |" if column else ""
+        lines.append(
+            f"| {fmt.size(hint.bytes)} | {hint.kind} | {hint.layer} |{place} {paths} | {_code(hint.fix)} |"
+        )
     if len(report.hints) > MARKDOWN_ROWS:
         lines.append(f"\n… and {len(report.hints) - MARKDOWN_ROWS} more (`divepy --json` lists them all)")
     return lines
@@ -100,13 +154,7 @@ def _rule_cell(result: RuleResult) -> str:
 
 def _rule_value(result: RuleResult, report: CiReport) -> str:
     """The rule's figure; a disabled rule still shows it, when it can be computed."""
-    spec = SPECS.get(result.key)
-    if spec is None:
-        return "" if result.actual is None else str(result.actual)
-    actual = result.actual
-    if actual is None and not (spec.needs_baseline and report.baseline is None):
-        actual = spec.metric(report.analysis, report.baseline)
-    return metric_text(spec, actual)
+    return rule_figure(result, report)
 
 
 def _change_section(summary: DiffSummary) -> list[str]:
@@ -165,6 +213,14 @@ _MARKDOWN_ACTIVE = re.compile(r"([\\`*_\[\]<>!&#|~])")
 """ASCII punctuation that can start Markdown (emphasis, links, images, HTML, entities, code, tables)."""
 
 
+def _hint_place(places: DockerfileLines, layer: int) -> str:
+    """``Dockerfile:7`` and the instruction in code, or how the layer was made, or ""."""
+    item = places.of_layer(layer)
+    if item is not None:
+        return f"{_cell(location(item))} {_code(item.text)}"
+    return _cell(places.note_of(layer) or "")
+
+
 def _cell(text: str) -> str:
     """Text as it reads, safe in a table cell: one line, control characters shown, Markdown escaped."""
     return _MARKDOWN_ACTIVE.sub(r"\\\1", visible(" ".join(text.split())))
@@ -197,7 +253,9 @@ def markdown_target(value: str | None) -> str | None:
     return os.environ.get(STEP_SUMMARY_ENV) or "-"
 
 
-def write_markdown(report: CiReport, value: str, comparison: ImageComparison | None = None) -> str:
+def write_markdown(
+    report: CiReport, value: str, comparison: ImageComparison | None = None, html_link: str | None = None
+) -> str:
     """Writes :func:`markdown_summary` where :func:`markdown_target` says; returns that path.
 
     Without FILE and with ``GITHUB_STEP_SUMMARY`` set, the summary is appended to that file
@@ -207,8 +265,8 @@ def write_markdown(report: CiReport, value: str, comparison: ImageComparison | N
         DivepyError: the file cannot be written.
     """
     target = markdown_target(value) or "-"
-    text = markdown_summary(report, comparison)
-    if not value and target != "-":
+    text = markdown_summary(report, comparison, html_link if html_link and html_link != "-" else None)
+    if not value and replaces_file(target):  # a FIFO or a descriptor is written into: nothing to read first
         text = _existing(target) + text
     write_text_atomic(target, text)
     return target

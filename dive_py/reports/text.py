@@ -18,6 +18,7 @@ from dive_py import format as fmt
 from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.extras import hint_report
 from dive_py.ci.rules import CiReport, RuleStatus
+from dive_py.dockerfile.lines import NO_LINES, DockerfileLines
 from dive_py.safe_text import visible
 
 HINT_ROWS = 10
@@ -99,19 +100,27 @@ class _StyledWriter:
         self.console.print(self._assemble(*safe))
 
 
-def render_summary(out: ReportWriter, analysis: Analysis) -> None:
+def platform_shown(analysis: Analysis) -> str:
+    """The platform the image's config states (the one analysed), or that it states none."""
+    return analysis.image.platform or "unknown (the image config names none)"
+
+
+def render_summary(out: ReportWriter, analysis: Analysis, lines: DockerfileLines = NO_LINES) -> None:
     image = analysis.image
     out.print(("Image:", "bold"), f" {image.name}  ({image.source}, {len(image.layers)} layers)")
+    out.print(("Platform:", "bold"), f" {platform_shown(analysis)}")
     out.print(("Layers:", "bold"))
     for layer in image.layers:
         command = layer.short_command if layer.index else f"FROM {layer.id[:15]}"
-        out.print(f"  {layer.index + 1:>3}  {fmt.size(layer.size_bytes):>8}  {command[:100]}")
+        out.print(f"  {layer.index:>3}  {fmt.size(layer.size_bytes):>8}  {command[:100]}")
+        if label := lines.label(layer.index):
+            out.print(("                 ", "dim"), (label[:100], "dim"))
     out.print()
     render_metrics(out, analysis)
     out.print()
     render_inefficiencies(out, analysis)
     out.print()
-    render_hints(out, analysis)
+    render_hints(out, analysis, lines)
 
 
 def render_metrics(out: ReportWriter, analysis: Analysis) -> None:
@@ -145,8 +154,8 @@ def render_inefficiencies(out: ReportWriter, analysis: Analysis) -> None:
         out.print(f"  ... and {len(items) - INEFFICIENT_ROWS} more (--json lists them all)")
 
 
-def render_hints(out: ReportWriter, analysis: Analysis) -> None:
-    """The top hints: what a fix would save, where, in which layer, and the fix."""
+def render_hints(out: ReportWriter, analysis: Analysis, lines: DockerfileLines = NO_LINES) -> None:
+    """The top hints: what a fix would save, where, in which layer (and Dockerfile line), and the fix."""
     report = hint_report(analysis)
     title = f"Hints: {fmt.size(report.fixable_bytes)} ({fmt.percent(report.fixable_ratio)} of the image) fixable"
     if not report.hints:
@@ -155,19 +164,22 @@ def render_hints(out: ReportWriter, analysis: Analysis) -> None:
     out.print((title, "bold"))
     for hint in report.hints[:HINT_ROWS]:
         more = f" (+{len(hint.paths) - 1} more)" if len(hint.paths) > 1 else ""
-        out.print(f"  {fmt.size(hint.bytes):>9}  {hint.kind:<17}  layer {hint.layer + 1}: {hint.paths[0]}{more}")
+        out.print(f"  {fmt.size(hint.bytes):>9}  {hint.kind:<17}  layer {hint.layer}: {hint.paths[0]}{more}")
+        if label := lines.label(hint.layer):
+            out.print(("             at:  ", "dim"), label)
         out.print(("             fix: ", "dim"), hint.fix)
     if len(report.hints) > HINT_ROWS:
         out.print(f"  ... and {len(report.hints) - HINT_ROWS} more (--json lists them all)")
 
 
 def render_ci(out: ReportWriter, report: CiReport, config_source: str) -> None:
-    """Prints metrics, inefficient files, hints, each rule's verdict and the summary line."""
+    """Prints the platform analysed, metrics, inefficient files, hints, each rule's verdict and the summary line."""
+    out.print(("Platform:", "bold"), f" {platform_shown(report.analysis)}")
     render_metrics(out, report.analysis)
     out.print()
     render_inefficiencies(out, report.analysis)
     out.print()
-    render_hints(out, report.analysis)
+    render_hints(out, report.analysis, report.lines)
     out.print()
     if report.baseline is not None:
         base, new = report.baseline.size_bytes, report.analysis.size_bytes

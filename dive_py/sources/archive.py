@@ -7,24 +7,30 @@ names are read, in manifest order.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from collections.abc import Callable
 
+from dive_py.cache.blobs import BlobCache
+from dive_py.cache.store import prune_cache
 from dive_py.errors import ImageFormatError
 from dive_py.layers.compression import decompressing_reader, sniff
+from dive_py.layers.headers import checksum_ok
 from dive_py.layers.scan import clean_member_path
-from dive_py.layers.tarscan import BLOCK, TarReader, _checksum_ok
+from dive_py.layers.tarscan import BLOCK, TarReader
 from dive_py.sources.base import (
     MEMBER_KINDS,
     SMALL_FILE_LIMIT,
     ImageFiles,
     Member,
     Progress,
+    closing_reader,
     region_reader,
     resolve_links,
 )
 from dive_py.sources.folder import FolderImage
+from dive_py.sources.reference import near_miss
 from dive_py.sources.stream import StreamImage
 
 
@@ -46,6 +52,8 @@ class TarFileImage(ImageFiles):
             name = clean_member_path(header.name, self.what)
             if name is None:
                 continue
+            if header.sparse is not None:  # image tools never write one; read by offset it would be garbage
+                raise ImageFormatError(f"{self.what}: {name!r} is a sparse file, which an image archive never holds")
             kind = MEMBER_KINDS.get(header.type, "other")
             size = header.size if kind == "file" else 0
             if header.offset + size > self._size:
@@ -95,12 +103,94 @@ class TarFileImage(ImageFiles):
         self._file.close()
 
 
-def open_image_files(path: str, progress: Progress | None = None) -> ImageFiles:
-    """Opens what ``path`` names: a folder, a tar file, a compressed tar, or a FIFO."""
+class CompressedFileImage(StreamImage):
+    """A whole archive compressed in a file (``docker save | gzip > image.tar.gz``): read once as a stream.
+
+    The file can be read again, so the analysis keeps no blob (writing every layer to the cache on each run
+    cost ~1 s per 200 MB). A layer whose files are read is copied into the blob store from a new pass over
+    the file the first time, and read from there afterwards; without a store (``--no-cache``) it is read
+    from the file each time.
+    """
+
+    def __init__(self, path: str, progress: Progress | None, blobs: BlobCache | None) -> None:
+        with open(path, "rb") as f:
+            read, _ = decompressing_reader(f.read, path)
+            super().__init__(read, path, progress)
+        self._path = path
+        self._store = blobs
+
+    def open_blob(self, name: str) -> Callable[[int], bytes]:
+        resolved = self.resolve(name)
+        if resolved is None or resolved not in self._scans:
+            raise self._missing(name)
+        digest = self._scans[resolved][1]
+        if self._store is not None:
+            handle = self._store.open(digest) or self._keep(resolved, digest)
+            if handle is not None:
+                return closing_reader(handle)
+        return self._read_again(resolved)
+
+    def _keep(self, name: str, digest: str):  # noqa: ANN202 - BinaryIO | None
+        """Copies member ``name`` into the blob store (checked against ``digest``) and opens it there; None
+        when the store cannot be written."""
+        writer = self._store.writer(digest) if self._store is not None else None
+        if writer is None:
+            return None
+        read, hasher = self._read_again(name), hashlib.sha256()
+        try:
+            while data := read(1 << 20):
+                hasher.update(data)
+                writer.write(data)
+        except BaseException:
+            writer.discard()
+            raise
+        if "sha256:" + hasher.hexdigest() != digest:
+            writer.discard()
+            raise ImageFormatError(f"{self.what} changed since it was read: {name!r} has other bytes")
+        writer.commit()
+        prune_cache(self._store.root)
+        return self._store.open(digest)
+
+    def _read_again(self, name: str) -> Callable[[int], bytes]:
+        """A ``read(n)`` over member ``name``'s bytes, from a new pass over the decompressed file."""
+        handle = open(self._path, "rb")  # noqa: SIM115 - closed at the member's end (or on failure)
+        try:
+            reader = TarReader(decompressing_reader(handle.read, self._path)[0], self.what)
+            for header in reader:
+                if clean_member_path(header.name, self.what) == name:
+                    return _closing_at_end(reader.content_stream(header.size).read, handle)
+        except BaseException:
+            handle.close()
+            raise
+        handle.close()
+        raise ImageFormatError(f"{self.what} changed since it was read: {name!r} is no longer in it")
+
+
+def _closing_at_end(read: Callable[[int], bytes], handle) -> Callable[[int], bytes]:  # noqa: ANN001 - a file
+    """``read`` that closes ``handle`` once it returns nothing more."""
+
+    def reading(n: int = -1) -> bytes:
+        data = read(n)
+        if not data:
+            handle.close()
+        return data
+
+    return reading
+
+
+def open_image_files(path: str, progress: Progress | None = None, blobs: BlobCache | None = None) -> ImageFiles:
+    """Opens what ``path`` names: a folder, a tar file, a compressed tar, or a FIFO.
+
+    ``blobs`` keeps the layer blobs of an archive read as a stream for reading files afterwards: a FIFO's
+    as they pass, a compressed file's when first read again (:class:`CompressedFileImage`); None keeps none.
+    """
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise ImageFormatError(f"{path}: no such file or folder") from None
+        near = near_miss(path)
+        raise ImageFormatError(
+            f"{path}: no such file or folder", hint=f"did you mean {near}?" if near else None
+        ) from None
     except OSError as exc:
         raise ImageFormatError(f"{path}: cannot be read ({exc.strerror})") from None
     if stat.S_ISDIR(st.st_mode):
@@ -109,7 +199,7 @@ def open_image_files(path: str, progress: Progress | None = None) -> ImageFiles:
         # A FIFO or device can be read once only: no sniffing ahead, one pass.
         with open(path, "rb") as f:
             read, _ = decompressing_reader(f.read, path)
-            return StreamImage(read, path, progress)
+            return StreamImage(read, path, progress, blobs)
     try:
         with open(path, "rb") as f:
             head = f.read(BLOCK)
@@ -119,9 +209,7 @@ def open_image_files(path: str, progress: Progress | None = None) -> ImageFiles:
         raise ImageFormatError(f"{path}: empty file, not an image archive")
     if sniff(head) != "none":
         # A whole archive compressed (``docker save | gzip``): one pass through the decompressor.
-        with open(path, "rb") as f:
-            read, _ = decompressing_reader(f.read, path)
-            return StreamImage(read, path, progress)
-    if len(head) < BLOCK or not _checksum_ok(head):
+        return CompressedFileImage(path, progress, blobs)
+    if len(head) < BLOCK or not checksum_ok(head):
         raise ImageFormatError(f"{path}: not an image archive (neither a tar nor an OCI layout folder)")
     return TarFileImage(path)

@@ -7,6 +7,7 @@ counted; asked for directly, one is named as what it is.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from dive_py.errors import ImageSelectionError
@@ -30,23 +31,30 @@ class Candidate:
     payload: object = None
     """What the layout needs to plan it (a descriptor, a manifest entry)."""
 
-    def label(self, pool: list[Candidate]) -> str:
-        """The name to offer: its innermost tag when that picks it out of ``pool`` (with the platform shown),
-        else its digest prefix."""
-        name = self.names[-1] if self.names else None
-        if name is not None:
+    def labels(self, pool: list[Candidate]) -> list[str]:
+        """The names to offer: each of its tags (an outer index's and its own) that picks it out of ``pool``
+        (with the platform shown), else its digest prefix."""
+        shown = f" [{self.platform}]" if self.platform else ""
+        found = []
+        for name in self.names:
             same = [c for c in pool if name in c.names and c.digest != self.digest]
             if not same or (self.platform and all(c.platform and c.platform != self.platform for c in same)):
-                return f"{name} [{self.platform}]" if self.platform else name
-        short = self.digest[: len("sha256:") + DIGEST_PREFIX]
-        return f"{short} [{self.platform}]" if self.platform else short
+                found.append(name + shown)
+        return found or [self.digest[: len("sha256:") + DIGEST_PREFIX] + shown]
 
 
-def choose(candidates: list[Candidate], what: str, tag: str | None, platform: str | None) -> Candidate:
+def choose(
+    candidates: list[Candidate],
+    what: str,
+    tag: str | None,
+    platform: str | None,
+    config_platform: Callable[[Candidate], str | None] | None = None,
+) -> Candidate:
     """The one image ``tag`` and ``platform`` pick among ``candidates``.
 
     With no platform asked for and several platforms of one image left, this machine's is taken (as
-    ``docker pull`` does).
+    ``docker pull`` does). With one asked for, a candidate its index entry gives no platform is matched
+    by the platform ``config_platform`` reads from its config.
 
     Raises:
         ImageSelectionError: nothing or several images fit (the message offers names that work), or
@@ -64,6 +72,7 @@ def choose(candidates: list[Candidate], what: str, tag: str | None, platform: st
         subject = f"{what}:{tag}" if tag is not None else what
         raise ImageSelectionError(f"{subject} is not a container image (artifact type {', '.join(kinds)})")
     if platform is not None:
+        _fill_platforms(images, config_platform)
         matching = [c for c in images if c.platform and platform_matches(c.platform, platform)]
         if not matching:
             plats = sorted({c.platform or "unspecified" for c in images})
@@ -82,11 +91,18 @@ def _labels_by_image(images: list[Candidate]) -> list[str]:
     """One entry per distinct image: the names that pick it (an image listed under several tags shows each)."""
     names: dict[tuple[str, str | None], list[str]] = {}
     for candidate in images:
-        label = candidate.label(images)
         found = names.setdefault((candidate.digest, candidate.platform), [])
-        if label not in found:
-            found.append(label)
+        found.extend(label for label in candidate.labels(images) if label not in found)
     return sorted(", ".join(found) for found in names.values())
+
+
+def _fill_platforms(images: list[Candidate], config_platform: Callable[[Candidate], str | None] | None) -> None:
+    """Gives each image its index entry names no platform for the one its config states (when it does)."""
+    if config_platform is None:
+        return
+    for candidate in images:
+        if candidate.platform is None:
+            candidate.platform = config_platform(candidate)
 
 
 def _images(candidates: list[Candidate]) -> list[Candidate]:

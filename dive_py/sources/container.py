@@ -96,6 +96,25 @@ def open_container(
     )
 
 
+def container_engine(name: str) -> str | None:
+    """Which engine (docker, podman) has a container called ``name``; None when none does or none answers.
+
+    For the error on a bare name that no store has as an image: a container's name gets the hint
+    ``container://NAME``.
+    """
+    try:
+        clients = _engines("container")
+    except DivepyError:
+        return None
+    for client in clients:
+        try:
+            inspect_container(client, name)
+        except DivepyError:
+            continue
+        return client.name
+    return None
+
+
 def _engines(source: str) -> list[EngineClient]:
     clients = []
     if source in ("container", "docker-container"):

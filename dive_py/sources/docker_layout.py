@@ -15,10 +15,12 @@ from dive_py.errors import ImageFormatError
 from dive_py.sources.base import ImageFiles
 from dive_py.sources.choice import Candidate, choose
 from dive_py.sources.plan import ImagePlan, LayerRef, diff_ids_of, digest_from_name, load_json
+from dive_py.sources.platforms import config_platform
 
 
-def plan_docker(files: ImageFiles, tag: str | None) -> ImagePlan:
-    """The plan of the image ``tag`` picks in ``manifest.json`` (the only one when it lists one).
+def plan_docker(files: ImageFiles, tag: str | None, platform: str | None = None) -> ImagePlan:
+    """The plan of the image ``tag`` (and ``platform``, read from each config) picks in ``manifest.json`` (the
+    only one when it lists one).
 
     Raises:
         ImageFormatError: the manifest or config is broken or names blobs the archive lacks.
@@ -28,7 +30,7 @@ def plan_docker(files: ImageFiles, tag: str | None) -> ImagePlan:
     entries = [e for e in manifest if isinstance(e, dict)]
     if not entries:
         raise ImageFormatError(f"{files.what}: manifest.json lists no image")
-    entry = _choose_entry(files, entries, tag)
+    entry = _choose_entry(files, entries, tag, platform)
     config_name = field(entry, "Config")
     layer_names = field(entry, "Layers")
     if not isinstance(config_name, str) or not isinstance(layer_names, list):
@@ -91,7 +93,7 @@ def _config_digest(files: ImageFiles, config_name: str) -> str:
         return ""
 
 
-def _choose_entry(files: ImageFiles, entries: list[dict], tag: str | None) -> dict:
+def _choose_entry(files: ImageFiles, entries: list[dict], tag: str | None, platform: str | None) -> dict:
     if tag is None and len(entries) == 1:
         return entries[0]
     candidates = []
@@ -99,6 +101,17 @@ def _choose_entry(files: ImageFiles, entries: list[dict], tag: str | None) -> di
         config_name = field(entry, "Config")
         digest = _config_digest(files, config_name) if isinstance(config_name, str) else ""
         candidates.append(Candidate(digest, repo_tags(entry), None, payload=entry))
-    chosen = choose(candidates, files.what, tag, None)
+    chosen = choose(candidates, files.what, tag, platform, lambda c: _entry_platform(files, c.payload))
     assert isinstance(chosen.payload, dict)
     return chosen.payload
+
+
+def _entry_platform(files: ImageFiles, entry: Any) -> str | None:
+    """The platform an entry's config states (None when it states none or cannot be read)."""
+    config_name = field(entry, "Config") if isinstance(entry, dict) else None
+    if not isinstance(config_name, str):
+        return None
+    try:
+        return config_platform(load_json(files, config_name, dict))
+    except ImageFormatError:
+        return None

@@ -75,6 +75,12 @@ class EngineClient:
             return connection.getresponse()
         except (OSError, http.client.HTTPException) as exc:
             connection.close()
+            if isinstance(exc, PermissionError):
+                raise SourceError(
+                    f"{self.name}: permission denied on {self.host.url} ({self.host.origin}): the engine is there, "
+                    "but this user may not use its socket",
+                    hint=_access_hint(self.name),
+                ) from None
             raise SourceError(
                 f"{self.name}: cannot reach the engine at {self.host.url} ({self.host.origin}): {_reason(exc)}",
                 hint=_unreachable_hint(self.name),
@@ -147,6 +153,15 @@ def _unreachable_hint(name: str) -> str:
     if name == "podman":
         return "start `podman system service`, or unset CONTAINER_HOST to use the podman CLI"
     return "is dockerd running? set DOCKER_HOST or `docker context use` to point at it"
+
+
+def _access_hint(name: str) -> str:
+    if name == "podman":
+        return "run as the socket's owner, or use your own rootless Podman's $XDG_RUNTIME_DIR/podman/podman.sock"
+    return (
+        "join the docker group (`sudo usermod -aG docker $USER`, then log in again), run with sudo, or use "
+        "rootless Podman (podman://, its socket $XDG_RUNTIME_DIR/podman/podman.sock)"
+    )
 
 
 def _check_status(name: str, status: int, body: bytes, doing: str) -> None:

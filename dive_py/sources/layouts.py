@@ -25,7 +25,7 @@ def plan_image(files: ImageFiles, *, tag: str | None = None, platform: str | Non
         ImageSelectionError: several images or platforms and ``tag``/``platform`` pick none.
     """
     if files.has("manifest.json"):
-        return plan_docker(files, tag)
+        return plan_docker(files, tag, platform)
     if files.has("index.json"):
         return plan_oci(files, tag, platform)
     raise ImageFormatError(

@@ -15,7 +15,7 @@ from dive_py.sources.artifacts import artifact_type, descriptor_artifact_type
 from dive_py.sources.base import ImageFiles
 from dive_py.sources.choice import Candidate, choose
 from dive_py.sources.plan import ImagePlan, LayerRef, diff_ids_of, load_json, text
-from dive_py.sources.platforms import platform_text
+from dive_py.sources.platforms import config_platform, platform_text
 
 INDEX_TYPES = {
     "application/vnd.oci.image.index.v1+json",
@@ -25,6 +25,10 @@ INDEX_TYPES = {
 
 REF_NAMES = ("org.opencontainers.image.ref.name", "io.containerd.image.name")
 """Annotations that tag an index entry (OCI's, and containerd's full image name)."""
+
+ATTESTATION_TYPE = "vnd.docker.reference.type"
+ATTESTATION_REFERS = "vnd.docker.reference.digest"
+"""BuildKit's annotations on an attestation manifest's descriptor: its kind, and the image manifest it is about."""
 
 MAX_DEPTH = 8
 """Indexes nested deeper than this are a loop or hostile."""
@@ -41,7 +45,7 @@ def plan_oci(files: ImageFiles, tag: str | None, platform: str | None) -> ImageP
     candidates = _expand_index(files, index, [], None, depth=0)
     if not candidates:
         raise ImageFormatError(f"{files.what}: index.json lists no image manifest")
-    chosen = choose(candidates, files.what, tag, platform)
+    chosen = choose(candidates, files.what, tag, platform, lambda c: _config_platform(files, c.payload))
     descriptor = chosen.payload
     manifest_name, _ = blob_name(files, descriptor, "image manifest")
     manifest = load_json(files, manifest_name, dict)
@@ -53,7 +57,7 @@ def plan_oci(files: ImageFiles, tag: str | None, platform: str | None) -> ImageP
     diff_ids = diff_ids_of(files, config, len(descriptors))
     layers = []
     for position, layer in enumerate(descriptors):
-        blob, digest = blob_name(files, layer, f"layer {position + 1}")
+        blob, digest = blob_name(files, layer, f"layer {position}")
         layers.append(
             LayerRef(
                 blob=blob,
@@ -64,7 +68,34 @@ def plan_oci(files: ImageFiles, tag: str | None, platform: str | None) -> ImageP
                 expected_diff_id=diff_ids[position] or None,
             )
         )
-    return ImagePlan("oci", config, config_digest, layers, chosen.names)
+    plan = ImagePlan("oci", config, config_digest, layers, chosen.names, platform=chosen.platform)
+    plan.provenance = _provenance(files, candidates, chosen.digest)
+    return plan
+
+
+def _provenance(files: ImageFiles, candidates: list[Candidate], digest: str) -> dict | None:
+    """The SLSA provenance predicate BuildKit attached to the image ``digest`` (an attestation manifest in the
+    same index that refers to it), or None; an attestation that cannot be read is as none (it is optional)."""
+    for candidate in candidates:
+        annotations = candidate.payload.get("annotations") if isinstance(candidate.payload, dict) else None
+        if not isinstance(annotations, dict) or annotations.get(ATTESTATION_REFERS) != digest:
+            continue
+        if annotations.get(ATTESTATION_TYPE) != "attestation-manifest":
+            continue
+        try:
+            name, _ = blob_name(files, candidate.payload, "attestation manifest")
+            layers = load_json(files, name, dict).get("layers")
+            for layer in layers if isinstance(layers, list) else []:
+                kind = (
+                    layer.get("annotations", {}).get("in-toto.io/predicate-type", "") if isinstance(layer, dict) else ""
+                )
+                if isinstance(kind, str) and kind.startswith("https://slsa.dev/provenance/"):
+                    statement = load_json(files, blob_name(files, layer, "provenance")[0], dict)
+                    predicate = statement.get("predicate")
+                    return predicate if isinstance(predicate, dict) else None
+        except (ImageFormatError, AttributeError):
+            return None
+    return None
 
 
 def blob_name(files: ImageFiles, descriptor: Any, what: str) -> tuple[str, str]:
@@ -106,6 +137,17 @@ def _expand_index(files: ImageFiles, index: dict, names: list[str], platform: st
             digest = text(descriptor.get("digest")) or ""
             found.append(Candidate(digest, ref_names, plat, _artifact(files, descriptor), descriptor))
     return found
+
+
+def _config_platform(files: ImageFiles, descriptor: Any) -> str | None:
+    """The platform the config of a manifest states (for index entries that name none); None when it
+    states none or cannot be read (then choosing it reports what is wrong)."""
+    try:
+        manifest_name, _ = blob_name(files, descriptor, "image manifest")
+        config_name, _ = blob_name(files, load_json(files, manifest_name, dict).get("config"), "image config")
+        return config_platform(load_json(files, config_name, dict))
+    except ImageFormatError:
+        return None
 
 
 def _ref_names(descriptor: dict) -> list[str]:

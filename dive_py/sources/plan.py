@@ -40,6 +40,11 @@ class ImagePlan:
     layers: list[LayerRef]
     tags: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    platform: str | None = None
+    """The platform the index entry that chose the image states (None: no index stated one; the config's
+    is then the image's, :func:`dive_py.sources.platforms.plan_platform`)."""
+    provenance: dict | None = None
+    """The SLSA provenance predicate of a BuildKit attestation beside the image in its index, when there is one."""
 
 
 def load_json(files: ImageFiles, name: str, kind: type) -> Any:

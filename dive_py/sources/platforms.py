@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import platform as platform_module
+import re
 from typing import Any
+
+from dive_py.errors import ImageSelectionError
 
 _ARCH_NAMES = {
     "x86_64": "amd64",
@@ -19,6 +22,9 @@ _ARCH_NAMES = {
     "riscv64": "riscv64",
 }
 """``uname -m`` names to OCI architectures (with the arm variant where the name says it)."""
+
+_PART = re.compile(r"[A-Za-z0-9._+-]{1,64}")
+"""What one part of a platform may be: the config is untrusted text, shown in reports and messages."""
 
 
 def default_platform() -> str:
@@ -41,3 +47,38 @@ def platform_matches(have: str, want: str) -> bool:
     """Whether ``have`` is the wanted platform (``linux/arm`` matches every arm variant)."""
     have_parts, want_parts = have.split("/"), want.split("/")
     return have_parts[: len(want_parts)] == want_parts or (len(want_parts) == 3 and have_parts == want_parts[:2])
+
+
+def config_platform(config: Any) -> str | None:
+    """``os/arch[/variant]`` an image config states, or None when it names no os and architecture.
+
+    A part that is not a plain word (the config is untrusted) is shown as ``?``.
+    """
+    if not isinstance(config, dict):
+        return None
+    parts = [config.get("os"), config.get("architecture")]
+    if not all(isinstance(part, str) and part for part in parts):
+        return None
+    if isinstance(config.get("variant"), str) and config["variant"]:
+        parts.append(config["variant"])
+    return "/".join(part if _PART.fullmatch(part) else "?" for part in parts)
+
+
+def plan_platform(plan: Any) -> str | None:
+    """The platform of a planned image: what the index entry that chose it states, else its config's."""
+    return plan.platform or config_platform(plan.config)
+
+
+def require_platform(plan: Any, wanted: str | None, what: str) -> None:
+    """Refuses an image (an :class:`~dive_py.sources.plan.ImagePlan`) for another platform than ``--platform``.
+
+    A single-platform image has nothing to choose among, so nothing else would notice the mismatch. An index
+    entry's platform is trusted over the config's, as ``docker pull`` trusts it.
+
+    Raises:
+        ImageSelectionError: the image's platform is known and it is not the wanted one.
+    """
+    have = plan_platform(plan)
+    if wanted is None or have is None or platform_matches(have, wanted):
+        return
+    raise ImageSelectionError(f"{what}: the image is for {have}; --platform asks for {wanted}")

@@ -209,15 +209,41 @@ def _exists_as_path(ref: str) -> bool:
     return os.path.exists(split_tag(ref)[0])
 
 
+_ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.xz", ".tar.bz2", ".gz", ".zst", ".oci")
+
+
 def _looks_like_name(ref: str) -> bool:
-    """Whether a missing path could be an image name (so the error can say so, not "no such file")."""
-    if ref.startswith(("/", "./", "../", "~")) or ref.endswith((".tar", ".tar.gz", ".tgz", ".tar.zst")):
+    """Whether a missing path could be an image name (so the error can say so, not "no such file").
+
+    A path it is when it starts like one, ends like an archive, lives in a folder that exists
+    (``examples/tomcat02.tr``: ``bitnami/nginx`` stays a name while no ``bitnami`` folder is here), or,
+    with a dot in it, is one typo away from a file here (``tomcat02.tr`` beside ``tomcat02.tar``).
+    """
+    if ref.startswith(("/", "./", "../", "~")) or ref.lower().endswith(_ARCHIVE_SUFFIXES):
+        return False
+    folder = os.path.dirname(ref)
+    if folder and os.path.isdir(folder):
+        return False
+    if not folder and "." in ref and near_miss(ref) is not None:
         return False
     try:
         parse_image_name(ref)
     except DivepyError:
         return False
     return True
+
+
+def near_miss(path: str) -> str | None:
+    """The entry of ``path``'s folder whose name is closest to its own (a typo's likely target), or None."""
+    import difflib
+
+    folder, name = os.path.split(path)
+    try:
+        names = os.listdir(folder or ".")
+    except OSError:
+        return None
+    match = difflib.get_close_matches(name, names, n=1, cutoff=0.8)
+    return os.path.join(folder, match[0]) if match else None
 
 
 def parse_image_name(text: str, *, default_host: str = DOCKER_HUB) -> ImageName:

@@ -13,8 +13,9 @@ from dive_py.cache.blobs import BlobCache
 from dive_py.cache.store import prune_cache
 from dive_py.errors import DigestMismatchError, DivepyError, ImageFormatError
 from dive_py.layers.compression import HashingReader, decompressing_reader, sniff
+from dive_py.layers.headers import checksum_ok
 from dive_py.layers.scan import clean_member_path, scan_layer
-from dive_py.layers.tarscan import BLOCK, TarReader, _checksum_ok
+from dive_py.layers.tarscan import BLOCK, TarReader
 from dive_py.model import LayerScan, ProgressCallback
 from dive_py.sources.base import (
     MEMBER_KINDS,
@@ -63,6 +64,8 @@ class StreamImage(ImageFiles):
             name = clean_member_path(header.name, self.what)
             if name is None:
                 continue
+            if header.sparse is not None:  # image tools never write one; read by offset it would be garbage
+                raise ImageFormatError(f"{self.what}: {name!r} is a sparse file, which an image archive never holds")
             kind = MEMBER_KINDS.get(header.type, "other")
             link = header.linkname.decode("utf-8", "surrogateescape")
             self.members[name] = Member(name, kind, header.size if kind == "file" else 0, 0, link)
@@ -187,7 +190,7 @@ def _looks_like_layer(head: bytes) -> bool:
     """A blob is a layer when it is compressed or its first block is a tar header."""
     if sniff(head) != "none":
         return True
-    return len(head) == BLOCK and _checksum_ok(head)
+    return len(head) == BLOCK and checksum_ok(head)
 
 
 def _chain(head: bytes, read: Callable[[int], bytes]) -> Callable[[int], bytes]:

@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from dive_py.errors import ImageFormatError
-from dive_py.layers.tarscan import BLOCK, _checksum_ok, _number, _parse_pax
+from dive_py.layers.headers import checksum_ok, number, parse_pax
+from dive_py.layers.tarscan import BLOCK
 from dive_py.model import OPAQUE_MARKER, WHITEOUT_PREFIX
 
 MODIFIED, ADDED, DELETED = 0, 1, 2
@@ -183,14 +184,14 @@ def _members(reader: _BlockReader, what: str) -> Iterator[_Member]:
         block = reader.take(BLOCK)
         if len(block) < BLOCK or block == _ZERO_BLOCK:
             return
-        if not _checksum_ok(block):
+        if not checksum_ok(block):
             raise ImageFormatError(f"{what}: the container's export is not a tar (bad header checksum)")
-        typeflag, size = block[156:157], _number(block[124:136], "size")
+        typeflag, size = block[156:157], number(block[124:136], "size")
         if typeflag in _PRELUDE_TYPES:
             data = reader.take(_padded(size))
             prelude += block + data
             if typeflag == b"x":
-                pax.update(_parse_pax(data[:size]))
+                pax.update(parse_pax(data[:size]))
             elif typeflag == b"L":
                 long_name = data[:size].rstrip(b"\0")
             continue

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from dive_py.errors import ImageFormatError
-from dive_py.model import DIRECTORY, FileEntry, LayerScan
+from dive_py.model import DIRECTORY, SYMLINK, FileEntry, LayerScan
 
 try:  # the entries' loop in C (optional, like the scanner's; DIVEPY_PURE_PYTHON=1 turns it off)
     from dive_py.trees._stack import stack_entries as c_stack_entries
@@ -113,6 +113,9 @@ class LayerChanges:
     """The layer's folder entries."""
     replaced_folder: bool = False
     """Whether an entry of the layer replaced a folder (whose contents are then deleted)."""
+    links_as_folders: list[str] = field(default_factory=list)
+    """Symlinks of the layer that its own later members write below: shown as folders (a tar extraction
+    would write through the link instead), so the loader warns."""
 
 
 IMPLIED_DIR_MODE = 0o755
@@ -130,6 +133,7 @@ class FileTree:
         self.nodes: list[Node] = []
         """Every node but the root, in the order they were made: for sums over all nodes without a walk."""
         self.layer_count = 0
+        self._changes = LayerChanges()  # the layer being applied's (its implied folders note links in it)
         self.implied_path_bytes = 0
         """Text of the folder paths implied so far (bounded: a deep chain costs depth x length)."""
         self._names: dict[str, str] = {}
@@ -171,7 +175,7 @@ class FileTree:
         Whiteouts apply to the layers below only, so they go first; then the layer's
         own entries, whose parent folders are implied when the tar omits them.
         """
-        changes = LayerChanges()
+        changes = self._changes = LayerChanges()
         written = scan.entries
         # A tar may repeat a whiteout or opaque marker; once each keeps this linear (an opaque walks the folder).
         for path in dict.fromkeys(scan.whiteouts):
@@ -261,6 +265,8 @@ class FileTree:
             node = self._child(node, name)
             current = node.state(layer)
             if current is None or current.kind != DIRECTORY:
+                if current is not None and current.kind == SYMLINK and node.flat[-2] == layer:
+                    self._changes.links_as_folders.append(path[:end])
                 self.implied_path_bytes += end
                 if self.implied_path_bytes > IMPLIED_PATH_BYTES_LIMIT:
                     raise ImageFormatError(

@@ -10,15 +10,24 @@ from dive_py.load.image import ProgressCallback
 
 if TYPE_CHECKING:
     from dive_py.analysis.compare import ImageComparison
+    from dive_py.dockerfile.parse import Dockerfile
 
 
-def run_tui(ref: str, load: Callable[[ProgressCallback], Analysis]) -> int:
+def run_tui(
+    ref: str,
+    load: Callable[[ProgressCallback], Analysis],
+    *,
+    dockerfile: Dockerfile | None = None,
+    target: str | None = None,
+) -> int:
     """Shows the explorer at once with a loading screen, loads the image in a worker thread, then explores it.
 
     Args:
         ref: what the user asked for (shown while loading).
         load: reads and analyses the image, reporting ``progress(label, done, total)``; may raise
             ``DivepyError``, which is shown and ends the app with exit code 2.
+        dockerfile: the Dockerfile that built the image (``--dockerfile``; ``target``: its stage): the layers
+            and hints show their lines.
 
     Returns:
         The exit code: 0 after a normal quit, 2 when loading failed.
@@ -31,7 +40,7 @@ def run_tui(ref: str, load: Callable[[ProgressCallback], Analysis]) -> int:
     from dive_py.ui.app import DivepyApp
     from dive_py.ui.config import load_ui_config
 
-    app = DivepyApp(load=loader, ref=ref, config=load_ui_config())
+    app = DivepyApp(load=loader, ref=ref, config=load_ui_config(), dockerfile=dockerfile, target=target)
     app.run()
     return app.return_code or 0
 

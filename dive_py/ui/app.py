@@ -18,6 +18,8 @@ from textual.scrollbar import ScrollBar, ScrollBarRender
 from dive_py.analysis.analyze import Analysis, complete_figures, long_lived
 from dive_py.analysis.hints import Hint
 from dive_py.contents.reader import ContentReader, ExtractResult
+from dive_py.dockerfile.lines import NO_LINES, DockerfileLines, image_lines
+from dive_py.dockerfile.parse import Dockerfile
 from dive_py.errors import DivepyError
 from dive_py.load.image import ProgressCallback
 from dive_py.safe_text import visible
@@ -53,9 +55,13 @@ class ExplorerScreen(Screen):
 
     BINDINGS = VIEW_BINDINGS + HINT_BINDINGS
 
-    def __init__(self, analysis: Analysis, model: TreeModel, config: UiConfig) -> None:
+    def __init__(
+        self, analysis: Analysis, model: TreeModel, config: UiConfig, lines: DockerfileLines = NO_LINES
+    ) -> None:
         super().__init__(id="explorer")
         self.analysis = analysis
+        self.lines = lines
+        """The Dockerfile line of each layer, when known (``--dockerfile``)."""
         self.model = model
         self.config = config
         self.reader = ContentReader(analysis.image)
@@ -73,8 +79,10 @@ class ExplorerScreen(Screen):
             id="tree",
         )
         self.tree_view.cursor_to_first_change = config.cursor_to_first_change
-        self.layers_pane = LayersPane(analysis.layers, aggregated=config.aggregated, ascii_only=config.ascii_only)
-        self.layer_details = LayerDetailsPane(analysis.layers, analysis.image.tags)
+        self.layers_pane = LayersPane(
+            analysis.layers, aggregated=config.aggregated, ascii_only=config.ascii_only, lines=lines
+        )
+        self.layer_details = LayerDetailsPane(analysis.layers, analysis.image.tags, lines)
         self.image_details = ImageDetailsPane(analysis)
         self.tree_pane = FileTreePane(self.tree_view)
         self.extras: Extras | None = None
@@ -126,7 +134,7 @@ class ExplorerScreen(Screen):
     def action_hints(self) -> None:
         """``w``: the hints screen; choosing a hint goes to its layer and first path."""
         report = self.extras[0] if self.extras is not None else None
-        self.app.push_screen(HintsScreen(report), self._hint_chosen)
+        self.app.push_screen(HintsScreen(report, self.lines), self._hint_chosen)
 
     def _hint_chosen(self, hint: Hint | None) -> None:
         if hint is not None and hint.paths:
@@ -253,8 +261,12 @@ class DivepyApp(App[int]):
         load: Callable[[ProgressCallback], Analysis] | BackgroundLoad | None = None,
         ref: str = "",
         config: UiConfig | None = None,
+        dockerfile: Dockerfile | None = None,
+        target: str | None = None,
     ) -> None:
         super().__init__()
+        self.dockerfile = (dockerfile, target)
+        """The Dockerfile (and stage) the layers are matched with once the image is loaded."""
         config = replace(config) if config is not None else UiConfig()
         if self.no_color:  # Textual took NO_COLOR out of the environment; monochrome needs the markers
             config.markers = True
@@ -330,7 +342,11 @@ class DivepyApp(App[int]):
     def _show_explorer(self, analysis: Analysis, model: TreeModel) -> None:
         self.analysis = analysis
         self.model = model
-        self._show_screen(ExplorerScreen(analysis, model, self.config))
+        dockerfile, target = self.dockerfile
+        lines = image_lines(analysis.image, dockerfile, target)
+        for warning in lines.warnings:  # they quote the image's history: never markup
+            self.notify(warning, severity="warning", timeout=10, markup=False)
+        self._show_screen(ExplorerScreen(analysis, model, self.config, lines))
 
     def _show_screen(self, screen: Screen) -> None:
         """Shows the explorer screen (in place of the loading screen, if it is up)."""

@@ -19,6 +19,7 @@ from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.extras import hint_report, package_report
 from dive_py.analysis.hints import Hint, HintReport
 from dive_py.analysis.packages import LayerPackages, PackageReport
+from dive_py.dockerfile.lines import NO_LINES, DockerfileLines
 from dive_py.format import percent
 from dive_py.format import size as dive_size
 from dive_py.safe_text import visible
@@ -54,9 +55,10 @@ class HintsScreen(ModalScreen[Hint | None]):
 
     BINDINGS = [Binding("escape,q,w", "dismiss", "Close")]
 
-    def __init__(self, report: HintReport | None) -> None:
+    def __init__(self, report: HintReport | None, lines: DockerfileLines = NO_LINES) -> None:
         super().__init__(id="hints")
         self.report = report
+        self.lines = lines
         self.hints: list[Hint] = []
         self.hint_list = LineList(HINT_HEADER, 0, lambda i: hint_line(self.hints[i]), id="hint-list")
 
@@ -94,18 +96,20 @@ class HintsScreen(ModalScreen[Hint | None]):
         elif not self.hints:
             detail.update(Text(f"No hint of at least {dive_size(self.report.min_bytes)}.", style="italic"))
         else:
-            detail.update(hint_detail(self.hints[min(index, len(self.hints) - 1)]))
+            detail.update(hint_detail(self.hints[min(index, len(self.hints) - 1)], self.lines))
 
     def on_line_list_chosen(self, event: LineList.Chosen) -> None:
         event.stop()
         self.dismiss(self.hints[event.index])
 
 
-def hint_detail(hint: Hint) -> Text:
-    """The selected hint in full: layer and command, paths, fix."""
+def hint_detail(hint: Hint, lines: DockerfileLines = NO_LINES) -> Text:
+    """The selected hint in full: layer and command (and Dockerfile line, or how the layer was made), paths, fix."""
     text = Text()
+    where = lines.label(hint.layer)
     for label, value in (
         ("Layer:   ", f"{hint.layer}: {visible(hint.command or '(no command)')}"),
+        *((("At:      ", visible(where)),) if where else ()),
         ("Saves:   ", f"{dive_size(hint.bytes)} ({hint.kind})"),
         ("Paths:   ", "\n         ".join(visible(path) for path in hint.paths)),
         ("Fix:     ", visible(hint.fix)),
@@ -137,7 +141,9 @@ def layer_extras_text(hints: list[Hint], packages: LayerPackages | None) -> Text
             text.append(f"\n  {len(items)} {change}:")
         for package in items[:PACKAGE_ROWS]:
             size = dive_size(package.size_bytes)
-            text.append(f"\n    {mark} {visible(f'{package.name} {package.version}')} ({package.manager}, {size})")
+            state = f", {package.state}" if package.state else ""
+            named = visible(f"{package.name} {package.version}")
+            text.append(f"\n    {mark} {named} ({package.manager}, {size}{state})")
         if len(items) > PACKAGE_ROWS:
             text.append(f"\n    ... and {len(items) - PACKAGE_ROWS} more (--json lists them all)")
     return text

@@ -70,6 +70,24 @@ def test_metadata_only(tmp_path):
     assert not [h for h in hint_report(analysis).hints if h.kind != "metadata-only"]
 
 
+def test_chmod_over_mixed_modes_is_one_hint(tmp_path):
+    """`chmod -R 755 /opt/tools` over folders where one file per folder already had 755: no folder is covered
+    as a whole, yet the instruction's one mistake is one hint, with its biggest paths and every byte."""
+    small = 40_000  # each folder's restored bytes stay under the 64 kB minimum: only their sum is a hint
+    names = [f"opt/tools/t{d}/f{i}" for d in range(30) for i in range(2)]
+    add = layer_tar(
+        [folder("opt"), folder("opt/tools")]
+        + [folder(f"opt/tools/t{d}") for d in range(30)]
+        + [file(name, blob(i, small + i), mode=0o755 if name.endswith("f1") else 0o644) for i, name in enumerate(names)]
+    )
+    restored = [file(n, blob(i, small + i), mode=0o755) for i, n in enumerate(names) if n.endswith("f0")]
+    chmod = layer_tar([folder("opt"), folder("opt/tools")] + [folder(f"opt/tools/t{d}") for d in range(30)] + restored)
+    analysis = analyse(tmp_path, [BASE, add, chmod], ["base", "COPY tools /opt/tools", "chmod -R 755 /opt/tools"])
+    hint = only(analysis, "metadata-only")
+    assert (hint.layer, hint.bytes) == (2, regular_bytes(chmod))
+    assert len(hint.paths) == 20 and hint.paths[0] == "/opt/tools/t29/f0"  # the biggest first
+
+
 def test_moved(tmp_path):
     add = layer_tar([folder("data"), file("data/old.db", blob(5))])
     move = layer_tar([folder("data"), whiteout("data/old.db"), file("data/new.db", blob(5))])

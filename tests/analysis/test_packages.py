@@ -44,3 +44,58 @@ def test_packages_added_removed_changed(tmp_path):
         ("python", "requests", "2.31.0", 500),
     ]
     assert report.layers[2].to_dict()["added"][0].keys() == {"name", "version", "manager", "sizeBytes"}
+
+
+def _dpkg(name: str, state: str, version: str = "1.0", kib: int = 4) -> str:
+    return (
+        f"Package: {name}\nStatus: install ok {state}\nArchitecture: amd64\nVersion: {version}\n"
+        f"Installed-Size: {kib}\nDescription: {name}\n continued line: not a field\n\n"
+    )
+
+
+def test_dpkg_packages_left_half_way_are_listed_with_their_state(tmp_path):
+    """A RUN that stopped half-way (or ``dpkg --unpack``) leaves files on disk under another state than
+    ``installed``; packages whose files are gone (``config-files``, ``not-installed``) are not listed."""
+    first = "".join(
+        [
+            _dpkg("libc6", "installed"),
+            _dpkg("tzdata", "half-configured", "2024a", 3000),
+            _dpkg("openjdk", "unpacked", "17.0", 200_000),
+            _dpkg("man-db", "triggers-pending"),
+            _dpkg("oldconf", "config-files"),
+            _dpkg("gone", "not-installed"),
+        ]
+    )
+    fixed = first.replace("install ok half-configured", "install ok installed")
+    layers = [
+        layer_tar([folder("var/lib/dpkg"), file("var/lib/dpkg/status", first)]),
+        layer_tar([folder("var/lib/dpkg"), file("var/lib/dpkg/status", fixed)]),  # `dpkg --configure -a`
+    ]
+    path = write_docker_archive(tmp_path / "image.tar", layers)
+    report = package_report(load_analysis(str(path), LoadOptions(use_cache=False)))
+    added = {(p.name, p.version, p.size_bytes, p.state) for p in report.layers[0].added}
+    assert added == {
+        ("libc6", "1.0", 4 * 1024, ""),
+        ("tzdata", "2024a", 3000 * 1024, "half-configured"),
+        ("openjdk", "17.0", 200_000 * 1024, "unpacked"),
+        ("man-db", "1.0", 4 * 1024, "triggers-pending"),
+    }
+    exported = {p["name"]: p for p in report.layers[0].to_dict()["added"]}
+    assert exported["openjdk"]["state"] == "unpacked" and "state" not in exported["libc6"]
+    assert [(p.name, p.state) for p in report.layers[1].changed] == [("tzdata", "")]  # now installed
+    assert report.layers[1].added == report.layers[1].removed == []
+
+
+def test_the_state_reaches_json_and_the_layer_details(tmp_path):
+    from dive_py.reports.export import analysis_to_dict
+    from dive_py.ui.hints import layer_extras_text
+
+    status = _dpkg("libc6", "installed") + _dpkg("openjdk", "unpacked", "17.0", 8)
+    path = write_docker_archive(
+        tmp_path / "image.tar", [layer_tar([folder("var/lib/dpkg"), file("var/lib/dpkg/status", status)])]
+    )
+    analysis = load_analysis(str(path), LoadOptions(use_cache=False))
+    added = analysis_to_dict(analysis)["layer"][0]["packages"]["added"]
+    assert [(p["name"], p.get("state")) for p in added] == [("libc6", None), ("openjdk", "unpacked")]
+    shown = layer_extras_text([], package_report(analysis).layers[0]).plain
+    assert "+ openjdk 17.0 (dpkg, 8.2 kB, unpacked)" in shown and "+ libc6 1.0 (dpkg, 4.1 kB)" in shown

@@ -246,3 +246,61 @@ def test_content_reader_reads_a_file_of_an_image_read_from_stdin() -> None:
     got = ContentReader(analysis.image).read(node, top, analysis.tree.get, 1 << 20)
     assert len(got) == node.state(top).size == 1905 and got.startswith(b"<?xml")
     assert ContentReader(analysis.image).read(node, top, analysis.tree.get, 10) == got[:10]
+
+
+# -- issue 24 item 7: a whole-gzipped archive file (``docker save | gzip > image.tar.gz``) -----------------
+
+SEED_FILE = "/usr/local/tomcat/webapps/ROOT/index.html"
+
+
+@pytest.fixture(scope="module")
+def seed_gz(tmp_path_factory: pytest.TempPathFactory) -> str:
+    import gzip
+
+    path = tmp_path_factory.mktemp("gz") / "tomcat02.tar.gz"
+    path.write_bytes(gzip.compress(seed_archive().read_bytes(), 1))
+    return str(path)
+
+
+@pytest.mark.parametrize("cache", [[], ["--no-cache"]], ids=["cache", "no-cache"])
+@pytest.mark.parametrize("layer", [[], ["--layer", "0"]], ids=["top", "base"])
+def test_cat_reads_a_gzipped_archive_as_the_plain_one(
+    seed_gz: str, capsysbinary: pytest.CaptureFixture, cache: list[str], layer: list[str]
+) -> None:
+    path = SEED_FILE if not layer else "/etc/passwd"
+    code, want, err = _cat(capsysbinary, str(seed_archive()), path, *layer, "--no-cache")
+    assert code == 0 and want, err
+    code, got, err = _cat(capsysbinary, seed_gz, path, *layer, *cache)
+    assert (code, err) == (0, "") and got == want
+
+
+def test_no_cache_on_a_gzipped_archive_keeps_nothing(seed_gz: str, capsysbinary: pytest.CaptureFixture) -> None:
+    blobs = Path(os.environ["XDG_CACHE_HOME"]) / "divepy" / "blobs"
+    code, got, err = _cat(capsysbinary, seed_gz, SEED_FILE, "--no-cache")
+    assert code == 0 and got.startswith(b"<?xml"), err
+    assert not blobs.exists() or not [p for p in blobs.rglob("*") if p.is_file()]
+    assert main(["--ci", seed_gz]) == 0
+    capsysbinary.readouterr()
+    assert not blobs.exists() or not [p for p in blobs.rglob("*") if p.is_file()], "the analysis keeps no blob"
+    code, _got, err = _cat(capsysbinary, seed_gz, SEED_FILE)
+    kept = [p for p in blobs.rglob("*") if p.is_file()]
+    assert code == 0 and len(kept) == 1, "the layer the file was read from is kept, once"
+    code, got, err = _cat(capsysbinary, seed_gz, SEED_FILE)
+    assert code == 0 and got.startswith(b"<?xml") and [p for p in blobs.rglob("*") if p.is_file()] == kept
+
+
+def _tree(root: Path) -> dict[str, bytes | None]:
+    return {str(p.relative_to(root)): p.read_bytes() if p.is_file() else None for p in root.rglob("*")}
+
+
+def test_extract_reads_a_gzipped_archive(seed_gz: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    folder = "/usr/local/tomcat/webapps"
+    code, _out, err = _extract(capsys, str(seed_archive()), folder, str(tmp_path / "plain"), "--no-cache")
+    assert code == 0, err
+    want = _tree(tmp_path / "plain")
+    assert len(want) == 642 and len(want["webapps/ROOT/index.html"]) == 1905
+    for cache in ([], ["--no-cache"]):
+        dest = tmp_path / f"gz{len(cache)}"
+        code, _out, err = _extract(capsys, seed_gz, folder, str(dest), *cache)
+        assert code == 0, err
+        assert _tree(dest) == want

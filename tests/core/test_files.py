@@ -111,3 +111,22 @@ def test_write_text_atomic_cleans_up_when_the_rename_fails(tmp_path) -> None:
     with pytest.raises(DivepyError, match="cannot write"):
         write_text_atomic(str(tmp_path / "dir"), "text")  # a folder cannot be replaced by a file
     assert os.listdir(tmp_path) == ["dir"]
+
+
+def test_a_cache_write_replaces_a_planted_link_and_never_writes_through_one(tmp_path) -> None:
+    from dive_py.files import LinkRefused
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "victim").write_bytes(b"the user's")
+    root = tmp_path / "cache"
+    (root / "store").mkdir(parents=True)
+    os.symlink(outside / "victim", root / "store" / "entry")
+    assert write_atomically(str(root / "store" / "entry"), b"cached", root=str(root))
+    assert not os.path.islink(root / "store" / "entry") and (root / "store" / "entry").read_bytes() == b"cached"
+    os.symlink(outside, root / "linked")
+    with pytest.raises(LinkRefused):
+        AtomicWriter(str(root / "linked" / "entry"), root=str(root))
+    assert not write_atomically(str(root / "linked" / "deeper" / "entry"), b"x", root=str(root))
+    assert os.listdir(outside) == ["victim"] and (outside / "victim").read_bytes() == b"the user's"
+    assert _mode(root / "store" / "entry") == 0o600

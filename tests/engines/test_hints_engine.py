@@ -15,11 +15,11 @@ from dive_py.load.options import LoadOptions
 from tests.services import DockerDaemon, dockerd  # noqa: F401
 
 DOCKERFILE = """FROM tomcat02:1.0
-RUN mkdir -p /opt/build && dd if=/dev/urandom of=/opt/build/a.o bs=1024 count=300 2>/dev/null
+RUN mkdir -p /opt/build && dd if=/dev/urandom of=/opt/build/a.o bs=1024 count=300
 RUN rm -rf /opt/build
 RUN cp -a /usr/local/tomcat/webapps.dist /srv-copy
 RUN chmod -R g+w /usr/local/tomcat/lib
-RUN dd if=/dev/urandom of=/tmp/src.tar bs=1024 count=200 2>/dev/null
+RUN dd if=/dev/urandom of=/tmp/src.tar bs=1024 count=200
 """
 
 

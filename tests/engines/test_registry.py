@@ -218,7 +218,6 @@ def test_concurrent_looks_share_the_cache(registry: Registry, tomcat_ref: str, t
 def test_file_contents_come_from_the_blob_cache(tomcat_ref: str) -> None:
     from dive_py.cache.store import default_cache_dir
     from dive_py.contents.reader import ContentReader
-    from dive_py.errors import DivepyError
 
     pulled, saved = load_analysis(f"registry://{tomcat_ref}"), _archive_analysis()
     top = len(saved.layers) - 1
@@ -229,5 +228,42 @@ def test_file_contents_come_from_the_blob_cache(tomcat_ref: str) -> None:
     for blob in (Path(default_cache_dir()) / "blobs").rglob("*"):
         if blob.is_file():
             blob.unlink()
-    with pytest.raises(DivepyError, match="no longer in divepy's cache"):
-        ContentReader(pulled.image).read(pulled.tree.get(path), top, pulled.tree.get, 1 << 20)
+    # Pruned from the cache: downloaded again (and checked against its digest), not refused.
+    assert ContentReader(pulled.image).read(pulled.tree.get(path), top, pulled.tree.get, 1 << 20) == want
+
+
+def _cache_files() -> list[Path]:
+    from dive_py.cache.store import default_cache_dir
+
+    root = Path(default_cache_dir())
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def test_no_cache_keeps_nothing_and_reads_files_by_downloading_again(
+    tomcat_ref: str, tmp_path: Path, capsysbinary: pytest.CaptureFixture
+) -> None:
+    """Issue 24 item 9: ``--no-cache`` neither reads nor writes divepy's cache, registry blobs included."""
+    ref = f"registry://{tomcat_ref}"
+    assert main(["--ci", "--no-cache", "--json", str(tmp_path / "a.json"), ref]) == 0
+    capsysbinary.readouterr()
+    assert _cache_files() == []
+    page = "/usr/local/tomcat/webapps/ROOT/index.html"
+    assert main(["cat", "--no-cache", ref, page]) == 0
+    got = capsysbinary.readouterr().out
+    assert main(["cat", "--no-cache", str(TOMCAT_ARCHIVE), page]) == 0
+    assert got == capsysbinary.readouterr().out and len(got) == 1905
+    assert main(["extract", "--no-cache", ref, "/usr/local/tomcat/webapps", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "webapps" / "ROOT" / "index.html").read_bytes() == got
+    assert _cache_files() == []
+    name = parse_image_name(tomcat_ref)
+    again = RegistryClient(name.host)
+    load_with_client(again, name, LoadOptions(use_cache=False), None)
+    assert again.downloaded_bytes > 3_000_000  # nothing was kept, so everything is downloaded again
+    assert main(["--ci", "--json", str(tmp_path / "b.json"), ref]) == 0
+    assert _cache_files(), "without --no-cache the blobs are kept"
+
+
+def test_a_single_platform_registry_image_is_refused_for_another(tomcat_ref: str, capsys) -> None:  # noqa: ANN001
+    assert main(["--ci", "--no-cache", "--platform", "linux/arm64", f"registry://{tomcat_ref}"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the image is for linux/amd64; --platform asks for linux/arm64" in err

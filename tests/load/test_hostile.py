@@ -107,7 +107,7 @@ BROKEN = [
     (h.index_wrong_type, "manifests list"),
     (h.index_descriptor_wrong_type, "digest"),
     (h.oci_manifest_wrong_type, "malformed digest"),
-    (h.oci_layers_wrong_type, "layer 1"),
+    (h.oci_layers_wrong_type, "layer 0"),
     (h.oci_config_not_json, "is not valid JSON"),
     (h.missing_blob, "could not find blobs/sha256/"),
     (h.missing_oci_config, "image config"),
@@ -120,7 +120,7 @@ BROKEN = [
     (h.nul_in_member_name, "NUL"),
     (h.non_utf8_member_name, "UTF-8"),
     (h.huge_pax_uid, "uid out of range"),
-    (h.path_nested_100k_deep, "layer 1: folders nest too deep to analyse"),
+    (h.path_nested_100k_deep, "layer 0: folders nest too deep to analyse"),
 ]
 
 
@@ -634,11 +634,11 @@ def test_ignore_errors_skips_a_broken_layer_and_analyses_the_rest(
     name = _three_layers_middle_broken(in_tmp)
     code, _out, err = run(["--json", "out.json", name], capsys)
     assert_refused(code, err, name)
-    assert "layer 2" in err
+    assert "layer 1 (" in err  # numbered from 0, as the explorer shows the layers
     code, _out, err = run(["-i", "--json", "out.json", name], capsys)
     assert code == 0, err
     skipped = [line for line in err.splitlines() if line.startswith("divepy: warning: skipped")]
-    assert len(skipped) == 1 and "layer 2" in skipped[0] and "diff_id" in skipped[0]
+    assert len(skipped) == 1 and "layer 1 (" in skipped[0] and "diff_id" in skipped[0]
     exported = json.loads((in_tmp / "out.json").read_text())
     assert [len(layer["fileList"]) for layer in exported["layer"]] == [4, 0, 1]
     analysis = load_analysis(name, LoadOptions(ignore_errors=True))

@@ -13,7 +13,7 @@ def test_json_has_hints_fixable_bytes_and_packages(tmp_path, capsys):
     assert main([str(EXAMPLE), "--json", str(out), "--no-cache"]) == 0
     data = json.loads(out.read_text())
     assert data["fixableBytes"] == sum(h["bytes"] for h in data["hints"]) == 3_369_944
-    assert set(data["hints"][0]) == {"kind", "layer", "command", "bytes", "paths", "fix"}
+    assert set(data["hints"][0]) == {"kind", "layer", "command", "bytes", "paths", "fix", "dockerfile"}
     assert data["hints"][0]["paths"] == ["/usr/local/tomcat/webapps"]
     assert all(set(layer["packages"]) == {"added", "removed", "changed"} for layer in data["layer"])
 
@@ -23,7 +23,9 @@ def test_ci_markdown_junit_show_the_top_hints(tmp_path, capsys):
     assert main([str(EXAMPLE), "--ci", "--no-cache", "--markdown", str(md), "--junit", str(junit)]) == 0
     text = capsys.readouterr().out
     assert "Hints: 3.4 MB" in text and "duplicate-content" in text and "`mv`" in text
-    assert "| duplicate-content | 5 | `/usr/local/tomcat/webapps` |" in md.read_text()
+    commit = "made by docker commit (comment: 'edit webapps dir', author: xiao)"  # the seed's last layer
+    assert f"| duplicate-content | 4 | {commit} | `/usr/local/tomcat/webapps` |" in md.read_text()
+    assert f"at:  {commit}" in text and f"at: {commit}" in junit.read_text()
     assert "fix: use `mv`" in junit.read_text()
 
 

@@ -149,6 +149,7 @@ def test_every_choice_offered_is_accepted(capsys: pytest.CaptureFixture[str]) ->
     message = capsys.readouterr().err
     listed = message[message.index("(") + 1 : message.rindex(")")].split("; ")
     assert f"holds {len(listed)} images" in message
+    assert "1, 3, 4" in listed, "every tag that picks the image is offered, the nested index's too"
     for choice in listed:
         for name in choice.split(", "):
             name = name.split(" [")[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 
 import pytest
@@ -9,26 +10,38 @@ import pytest
 from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.compare import ImageComparison, compare
 from dive_py.analysis.load import load_analysis
-from tests.fixtures.paths import EXAMPLE, REPO
+from tests.fixtures.paths import EXAMPLE
 from tests.fixtures.truncate import write_first_layers
+
+PACKAGE = EXAMPLE.parents[1]
+"""The folder the example is loaded from by its relative name, ``examples/tomcat02.tar`` (the package's)."""
+
+
+SCREEN_NOW = datetime.datetime(2026, 12, 8, tzinfo=datetime.UTC)
+"""The explorer's clock in these tests: layer ages read the same on every day the snapshots are compared."""
+
+
+@pytest.fixture(autouse=True)
+def _fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("dive_py.format.now_utc", lambda: SCREEN_NOW)
 
 
 @pytest.fixture(autouse=True)
 def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
     """The file view and extract read contents back from the archive by its relative name (see ``tomcat``)."""
-    monkeypatch.chdir(REPO)
+    monkeypatch.chdir(PACKAGE)
 
 
 @pytest.fixture(scope="module")
 def tomcat() -> Analysis:
-    """The bundled example, examples/tomcat02.tar, loaded by its name relative to the checkout.
+    """The bundled example, dive_py/examples/tomcat02.tar, loaded as examples/tomcat02.tar from the package.
 
     Relative, so the image name on screen (snapshots) does not depend on where the checkout is; tests that
-    read contents back from the archive run in the checkout (``monkeypatch.chdir(REPO)``). One per module:
-    a module's tests may change it (the explorer keeps view state on it).
+    read contents back from the archive run in the package folder (``monkeypatch.chdir(PACKAGE)``). One per
+    module: a module's tests may change it (the explorer keeps view state on it).
     """
     cwd = os.getcwd()
-    os.chdir(REPO)
+    os.chdir(PACKAGE)
     try:
         return load_analysis("examples/tomcat02.tar")
     finally:

@@ -17,6 +17,18 @@ from dataclasses import dataclass, field
 from dive_py.errors import ImageFormatError, SourceError
 from dive_py.sources.reference import DOCKER_HUB, DOCKER_HUB_API
 from dive_py.sources.registry.credentials import PASSWORD_ENV, Credentials
+from dive_py.sources.registry.transport import (
+    DISCARD_LIMIT,
+    DeadlineResponse,
+    Watchdog,
+    check_redirect,
+    deadline_error,
+    discard,
+    endpoint,
+    join_url,
+    request_deadline,
+    split_url,
+)
 
 TIMEOUT = 60.0
 """Seconds to wait for a registry to answer or send more bytes."""
@@ -56,6 +68,8 @@ class RegistryClient:
     credentials: Credentials | None = None
     insecure: bool = False
     timeout: float = TIMEOUT
+    deadline: float = field(default_factory=request_deadline)
+    """Seconds one request may take in all (``DIVEPY_REGISTRY_DEADLINE``); a blob gets more by its size."""
     downloaded_bytes: int = 0
     """Blob bytes fetched over the network (manifests excluded): tests check the cache with it."""
     _authorization: str | None = None
@@ -90,8 +104,22 @@ class RegistryClient:
         # Go's TLS servers answer plain http with "400 Client sent an HTTP request to an HTTPS server".
         return "https" if response.status == 400 else "http"
 
-    def _open(self, url: str, headers: dict[str, str]) -> http.client.HTTPResponse:
-        parts = urllib.parse.urlsplit(url)
+    def _open(self, url: str, headers: dict[str, str], deadline: float | None = None) -> http.client.HTTPResponse:
+        """One GET with an overall deadline (default :attr:`deadline`); the answer's reads enforce it."""
+        parts = split_url(self.host, url)
+        connection = self._connection(parts, url)
+        watchdog = Watchdog(connection, deadline or self.deadline)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        try:
+            connection.request("GET", path or "/", headers={"User-Agent": "divepy", **headers})
+            response = connection.getresponse()
+        except (ValueError, OSError, http.client.HTTPException) as exc:
+            watchdog.cancel()  # and closes the connection
+            raise self._open_error(exc, parts.netloc, watchdog) from None
+        response.watchdog, response.registry = watchdog, self.host  # a DeadlineResponse (response_class)
+        return response
+
+    def _connection(self, parts: urllib.parse.SplitResult, url: str) -> http.client.HTTPConnection:
         if parts.scheme == "https":
             context = ssl.create_default_context()
             if self.lenient:
@@ -104,23 +132,29 @@ class RegistryClient:
             connection = http.client.HTTPConnection(parts.netloc, timeout=self.timeout)
         else:
             raise SourceError(f"registry {self.host}: will not follow a redirect to {url[:100]}")
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
-        try:
-            connection.request("GET", path or "/", headers={"User-Agent": "divepy", **headers})
-            return connection.getresponse()
-        except ssl.SSLError as exc:
-            connection.close()
-            raise SourceError(
+        connection.response_class = DeadlineResponse
+        return connection
+
+    def _open_error(self, exc: Exception, netloc: str, watchdog: Watchdog) -> SourceError:
+        """What a failed request says: the deadline passed, a malformed request, TLS, or the connection."""
+        if watchdog.expired:  # a trickle of TLS records or headers past the deadline
+            return deadline_error(self.host, watchdog.seconds)
+        if isinstance(exc, ValueError):  # a URL or header value with control characters (from a hostile answer)
+            return SourceError(f"registry {self.host}: refusing a malformed request to {netloc}: {exc}")
+        if isinstance(exc, ssl.SSLError):
+            return SourceError(
                 f"registry {self.host}: TLS failed ({exc.reason or exc})",
                 hint="for a registry without a trusted certificate, use --insecure",
-            ) from None
-        except (OSError, http.client.HTTPException) as exc:
-            connection.close()
-            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-            raise SourceError(f"registry {self.host}: cannot connect to {parts.netloc}: {reason}") from None
+            )
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        return SourceError(f"registry {self.host}: cannot connect to {netloc}: {reason}")
 
-    def get(self, path: str, repository: str, accept: str | None = None) -> http.client.HTTPResponse:
+    def get(
+        self, path: str, repository: str, accept: str | None = None, *, deadline: float | None = None
+    ) -> http.client.HTTPResponse:
         """``GET /v2/...`` with authentication and redirects handled; returns a 2xx response or raises.
+
+        ``deadline`` (seconds, default :attr:`deadline`) bounds each request made, the answer's body included.
 
         Raises:
             SourceError: unreachable, authentication refused, not found, or another HTTP error.
@@ -128,12 +162,11 @@ class RegistryClient:
         url = f"{self.scheme}://{self.api_host}{path}"
         headers = {"Accept": accept} if accept else {}
         for _attempt in range(3):
-            response = self._follow(url, headers)
+            response = self._follow(url, headers, deadline)
             if response.status != 401:
                 break
             challenge = response.getheader("WWW-Authenticate", "")
-            response.read()
-            response.close()
+            discard(response)
             if not self._answer_challenge(challenge, repository):
                 raise SourceError(
                     f"registry {self.host}: authentication refused for {repository}",
@@ -142,24 +175,26 @@ class RegistryClient:
         if response.status == 401:
             raise SourceError(f"registry {self.host}: authentication refused for {repository}", hint=self._auth_hint())
         if response.status >= 300:
-            body = response.read(65536)
+            body = response.read(DISCARD_LIMIT)
             response.close()
             raise self._http_error(response.status, body, repository, path)
         return response
 
-    def _follow(self, url: str, headers: dict[str, str]) -> http.client.HTTPResponse:
-        origin = urllib.parse.urlsplit(url).netloc
+    def _follow(self, url: str, headers: dict[str, str], deadline: float | None) -> http.client.HTTPResponse:
+        """GET with redirects followed; never from https to http, credentials only to the same scheme, host, port."""
+        origin = endpoint(url)
         for _hop in range(MAX_REDIRECTS):
             sent = dict(headers)
-            if self._authorization and urllib.parse.urlsplit(url).netloc == origin:
+            if self._authorization and endpoint(url) == origin:
                 sent["Authorization"] = self._authorization
-            response = self._open(url, sent)
+            response = self._open(url, sent, deadline)
             if response.status not in (301, 302, 303, 307, 308):
                 return response
             location = response.getheader("Location", "")
-            response.read()
-            response.close()
-            url = urllib.parse.urljoin(url, location)
+            discard(response)
+            target = join_url(self.host, url, location)
+            check_redirect(self.host, url, target)
+            url = target
         raise SourceError(f"registry {self.host}: too many redirects")
 
     def _answer_challenge(self, challenge: str, repository: str) -> bool:
@@ -186,8 +221,9 @@ class RegistryClient:
         if service:
             query["service"] = service
         url = realm + ("&" if "?" in realm else "?") + urllib.parse.urlencode(query)
-        realm_host = urllib.parse.urlsplit(realm).hostname or ""
-        if urllib.parse.urlsplit(realm).scheme != "https" and not (self.insecure or is_loopback(realm_host)):
+        realm_parts = split_url(self.host, realm)
+        realm_host = realm_parts.hostname or ""
+        if realm_parts.scheme != "https" and not (self.insecure or is_loopback(realm_host)):
             raise SourceError(f"registry {self.host}: refusing to send credentials to a plain-http token server")
         headers = {"Authorization": self.credentials.basic()} if self.credentials else {}
         response = self._open(url, headers)
@@ -208,6 +244,8 @@ class RegistryClient:
             token = None
         if not isinstance(token, str) or not token:
             raise SourceError(f"registry {self.host}: the token server's answer holds no token")
+        if not token.isascii() or not token.isprintable():  # CR/LF would split the Authorization header
+            raise SourceError(f"registry {self.host}: the token server's token holds control characters")
         return token
 
     def _auth_hint(self) -> str:

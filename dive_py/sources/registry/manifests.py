@@ -7,7 +7,7 @@ import hashlib
 import json
 
 from dive_py.cache.blobs import BlobCache
-from dive_py.errors import DigestMismatchError, ImageFormatError, ImageSelectionError
+from dive_py.errors import DigestMismatchError, ImageFormatError, ImageSelectionError, SourceError
 from dive_py.sources.artifacts import artifact_type, descriptor_artifact_type
 from dive_py.sources.plan import ImagePlan, LayerRef
 from dive_py.sources.platforms import default_platform, platform_matches, platform_text
@@ -23,10 +23,17 @@ MANIFEST_ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFE
 
 
 def resolve_manifest(
-    client: RegistryClient, name: ImageName, platform: str | None, cache: BlobCache
-) -> tuple[dict, str]:
-    """Fetches the manifest for the reference, descending through an index to one platform."""
+    client: RegistryClient,
+    name: ImageName,
+    platform: str | None,
+    cache: BlobCache | None,
+    indexes: list | None = None,
+) -> tuple[dict, str, str | None]:
+    """Fetches the manifest for the reference, descending through an index to one platform; with it, its
+    digest and the platform the index entry states (None when no index led to it). Each index passed is
+    appended to ``indexes``, when given."""
     data, digest = _fetch_manifest(client, name, name.reference, cache)
+    stated = None
     for _depth in range(4):
         manifest = _json_object(data, f"registry://{name}: manifest")
         media_type = manifest.get("mediaType")
@@ -36,8 +43,12 @@ def resolve_manifest(
             kind = artifact_type(manifest)
             if kind is not None:
                 raise ImageSelectionError(f"registry://{name} is not a container image (artifact type {kind})")
-            return manifest, digest
+            return manifest, digest, stated
         chosen = choose_platform(manifest, platform or default_platform(), f"registry://{name}")
+        entries = [m for m in manifest["manifests"] if isinstance(m, dict) and m.get("digest") == chosen]
+        stated = platform_text(entries[0].get("platform"))
+        if indexes is not None:
+            indexes.append(manifest)
         data, digest = _fetch_manifest(client, name, chosen, cache)
     raise ImageFormatError(f"registry://{name}: indexes nest too deep")
 
@@ -60,9 +71,11 @@ def choose_platform(index: dict, wanted: str, what: str) -> str:
     raise ImageSelectionError(f"{what}: no image for platform {wanted} (choices: {choices})", hint="use --platform")
 
 
-def _fetch_manifest(client: RegistryClient, name: ImageName, reference: str, cache: BlobCache) -> tuple[bytes, str]:
+def _fetch_manifest(
+    client: RegistryClient, name: ImageName, reference: str, cache: BlobCache | None
+) -> tuple[bytes, str]:
     by_digest = reference.startswith("sha256:")
-    if by_digest:
+    if by_digest and cache is not None:
         cached = cache.read_small(reference)
         if cached is not None:
             return cached, reference
@@ -71,7 +84,7 @@ def _fetch_manifest(client: RegistryClient, name: ImageName, reference: str, cac
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
     if by_digest and digest != reference:
         raise DigestMismatchError(f"registry://{name}: manifest does not match its digest {reference[:19]}…")
-    if by_digest:
+    if by_digest and cache is not None:
         cache.store_small(digest, data)
     return data, digest
 
@@ -87,7 +100,7 @@ def _json_object(data: bytes, what: str) -> dict:
 
 
 def plan_from_manifest(
-    client: RegistryClient, name: ImageName, manifest: dict, cache: BlobCache
+    client: RegistryClient, name: ImageName, manifest: dict, cache: BlobCache | None
 ) -> tuple[ImagePlan, dict]:
     what = f"registry://{name}"
     config_descriptor = manifest.get("config")
@@ -106,22 +119,62 @@ def plan_from_manifest(
     for index, descriptor in enumerate(descriptors):
         digest = descriptor.get("digest") if isinstance(descriptor, dict) else None
         if not isinstance(digest, str) or not digest.startswith("sha256:"):
-            raise ImageFormatError(f"{what}: layer {index + 1} has no sha256 digest")
+            raise ImageFormatError(f"{what}: layer {index} has no sha256 digest")
         blob = "blobs/sha256/" + digest[7:]
-        sizes[blob] = int(descriptor.get("size") or 0)
+        sizes[blob] = _descriptor_size(descriptor, f"{what}: layer {index}")
         diff_id = diff_ids[index] if isinstance(diff_ids[index], str) else ""
         layers.append(LayerRef(blob, digest[7:], digest, diff_id, digest, diff_id or None))
     tags = [f"{name.host}/{name.repository}:{name.tag}"] if name.tag else []
     return ImagePlan("registry", config, config_digest, layers, tags), sizes
 
 
-def _fetch_blob_small(client: RegistryClient, name: ImageName, digest: str, cache: BlobCache) -> bytes:
-    cached = cache.read_small(digest)
+def _descriptor_size(descriptor: dict, what: str) -> int:
+    """A descriptor's ``size``: a whole number of bytes, which a download may never exceed."""
+    size = descriptor.get("size")
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size < 1 << 63:
+        raise ImageFormatError(f"{what}: the manifest's size {str(size)[:40]!r} is not a number of bytes")
+    return size
+
+
+def attached_provenance(
+    client: RegistryClient, name: ImageName, indexes: list[dict], digest: str, cache: BlobCache | None
+) -> dict | None:
+    """The SLSA provenance predicate of the BuildKit attestation manifest that an index lists for the image
+    manifest ``digest``, or None; one that cannot be read is as none (it is optional)."""
+    for index in reversed(indexes):
+        for entry in index.get("manifests") or []:
+            annotations = entry.get("annotations") if isinstance(entry, dict) else None
+            if not isinstance(annotations, dict) or annotations.get("vnd.docker.reference.digest") != digest:
+                continue
+            if annotations.get("vnd.docker.reference.type") != "attestation-manifest":
+                continue
+            try:
+                return _predicate(client, name, entry, cache)
+            except (ImageFormatError, DigestMismatchError, SourceError, AttributeError):
+                return None
+    return None
+
+
+def _predicate(client: RegistryClient, name: ImageName, entry: dict, cache: BlobCache | None) -> dict | None:
+    data, _ = _fetch_manifest(client, name, str(entry.get("digest")), cache)
+    layers = _json_object(data, f"registry://{name}: attestation").get("layers")
+    for layer in layers if isinstance(layers, list) else []:
+        kind = layer.get("annotations", {}).get("in-toto.io/predicate-type", "") if isinstance(layer, dict) else ""
+        if isinstance(kind, str) and kind.startswith("https://slsa.dev/provenance/"):
+            statement = _json_object(_fetch_blob_small(client, name, str(layer.get("digest")), cache), "provenance")
+            predicate = statement.get("predicate")
+            return predicate if isinstance(predicate, dict) else None
+    return None
+
+
+def _fetch_blob_small(client: RegistryClient, name: ImageName, digest: str, cache: BlobCache | None) -> bytes:
+    cached = cache.read_small(digest) if cache is not None else None
     if cached is not None:
         return cached
     repository = name.repository
     data, _ = client.read_small(f"/v2/{repository}/blobs/{digest}", repository)
     if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
         raise DigestMismatchError(f"registry://{name}: config does not match its digest {digest[:19]}…")
-    cache.store_small(digest, data)
+    if cache is not None:
+        cache.store_small(digest, data)
     return data

@@ -10,6 +10,8 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from dive_py.analysis.analyze import Analysis
+from dive_py.dockerfile.lines import NO_LINES, DockerfileLines
+from dive_py.format import age
 from dive_py.format import size as dive_size
 from dive_py.model import Layer
 from dive_py.safe_text import visible, visible_lines
@@ -63,9 +65,10 @@ class LayerDetailsPane(ScrollableContainer):
         Binding("l", "scroll_right", show=False),
     ]
 
-    def __init__(self, layers: list[Layer], tags: list[str]) -> None:
+    def __init__(self, layers: list[Layer], tags: list[str], lines: DockerfileLines = NO_LINES) -> None:
         super().__init__(id="layer-details", can_focus=True)
         self.tags = tags
+        self.lines = lines
         self.border_title = "Layer Details"
         self.fields = DetailsText([self.describe(layer) for layer in layers], id="layer-details-fields")
         self.command = DetailsText([self.command_text(layer) for layer in layers], id="layer-details-command")
@@ -89,6 +92,9 @@ class LayerDetailsPane(ScrollableContainer):
 
     def command_text(self, layer: Layer) -> Text:
         text = Text()
+        if self.lines.of_layer(layer.index) is not None:  # (a docker commit's comment and author are above)
+            text.append("Dockerfile:\n", style="bold")
+            text.append(self.lines.label(layer.index) + "\n")
         text.append("Command:\n", style="bold")
         text.append(visible_lines(layer.command) if layer.command else "(none)")
         return text
@@ -105,7 +111,9 @@ class LayerDetailsPane(ScrollableContainer):
             ("Size:   ", dive_size(layer.size_bytes)),
         ]
         if layer.created:
-            rows.append(("Created:", " " + layer.created))
+            ago = age(layer.created)
+            # the age first: these lines are cut at the pane's edge, not wrapped
+            rows.append(("Created:", f" {ago}, {layer.created}" if ago else " " + layer.created))
         if layer.author or layer.comment:
             rows.append(("Comment:", f" {layer.comment} ({layer.author})" if layer.author else " " + layer.comment))
         for label, value in rows:

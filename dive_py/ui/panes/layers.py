@@ -16,6 +16,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from dive_py.dockerfile.lines import NO_LINES, DockerfileLines
 from dive_py.format import size as dive_size
 from dive_py.model import Layer
 from dive_py.safe_text import visible
@@ -71,7 +72,14 @@ class LayersPane(ScrollView, can_focus=True):
             super().__init__()
             self.aggregated = aggregated
 
-    def __init__(self, layers: list[Layer], aggregated: bool = False, *, ascii_only: bool = False) -> None:
+    def __init__(
+        self,
+        layers: list[Layer],
+        aggregated: bool = False,
+        *,
+        ascii_only: bool = False,
+        lines: DockerfileLines = NO_LINES,
+    ) -> None:
         super().__init__(id="layers")
         self.image_layers = layers
         self.aggregated = aggregated
@@ -79,7 +87,7 @@ class LayersPane(ScrollView, can_focus=True):
         self.mark = ASCII_COMPARE_MARK if ascii_only else COMPARE_MARK
         self.border_title = "Layers"
         self.sizes = [dive_size(layer.size_bytes) for layer in layers]
-        self.labels = [layer_label(layer) for layer in layers]
+        self.labels = [layer_label(layer, lines) for layer in layers]
 
     def on_mount(self) -> None:
         self.virtual_size = Size(0, len(self.image_layers) + 1)
@@ -170,9 +178,12 @@ class LayersPane(ScrollView, can_focus=True):
             self.post_message(self.CompareChanged(aggregated))
 
 
-def layer_label(layer: Layer) -> str:
+def layer_label(layer: Layer, lines: DockerfileLines = NO_LINES) -> str:
     """dive's command column: ``FROM`` and 15 characters of the id for the first layer, else the command;
-    a layer the source names (a container's writable layer) shows its name first."""
+    a layer the source names (a container's writable layer) shows its name first; a layer whose Dockerfile
+    line is known shows it (``Dockerfile:7 RUN chmod -R 755 /opt/tools``)."""
+    if lines.of_layer(layer.index) is not None:
+        return lines.label(layer.index)
     if layer.label:
         return visible(f"{layer.label}: {layer.short_command}" if layer.short_command else layer.label)
     if layer.index == 0:

@@ -1,0 +1,1 @@
+"""Dockerfile fixes: the edits closing an image's hints (:mod:`.plan`), proven by two builds (:mod:`.verify`)."""
