@@ -3,7 +3,8 @@ random bytes as file names, link targets, commands, authors and tags; nothing is
 
 Text reports (``--ci``, the summary, ``diff``) and the explorer (rows and titles, under Pilot) show no raw
 control or bidi character and forge no line; ``--json`` gives back the exact values; the Markdown report, parsed
-by markdown-it with tables and bare-URL linking, has no link, image or HTML token; the JUnit file parses.
+by markdown-it with tables and bare-URL linking, has no link, image or HTML token; the JUnit file parses; the
+HTML page holds only its own elements.
 Few examples, derandomized: the same cases on every run, in seconds.
 """
 
@@ -25,7 +26,9 @@ from dive_py.cli.main import main
 from dive_py.safe_text import visible
 from dive_py.ui.app import DivepyApp
 from tests.fixtures import hostile as h
+from tests.fixtures.html_pages import parse_page
 from tests.load.test_hostile_display import LIVE_MARKDOWN, markdown_tokens, raw_controls
+from tests.reports.test_html_report import ALLOWED_TAGS
 
 PIECES = [
     *"\x1b\x07\x9b\x85\x00\x7f\n\r\t\u202e\u2066\u200f\u2028[]@=()`|*_<>!&#~\\:. ",
@@ -82,7 +85,7 @@ def is_utf8(text: str) -> bool:
     return True
 
 
-@settings(max_examples=25, **SETTINGS)
+@settings(max_examples=20, **SETTINGS)
 @given(name=names, command=hostile_text, tag=hostile_text, link=links)
 @example(name=h.FORGED_NAME, command=h.ESCAPE_NAME, tag=h.MARKUP_NAME, link="tgt\udcff\x1b")
 @example(name="caf\udce9", command="c", tag="t:1", link="l")  # not UTF-8: refused
@@ -93,7 +96,18 @@ def test_reports_show_hostile_text_inert_and_json_keeps_it(name, command, tag, l
         tmp = Path(folder)
         monkeypatch.chdir(tmp)
         archive = build(tmp, name, command, tag, link)
-        argv = [archive, "--ci", "--json", "out.json", "--markdown", "out.md", "--junit", "out.xml"]
+        argv = [
+            archive,
+            "--ci",
+            "--json",
+            "out.json",
+            "--markdown",
+            "out.md",
+            "--junit",
+            "out.xml",
+            "--html",
+            "out.html",
+        ]
         code, out, err = run(argv, capsys)
         assert not raw_controls(out + err), (out, err)
         if not is_utf8(name):  # refused: one inert error line
@@ -114,10 +128,16 @@ def test_reports_show_hostile_text_inert_and_json_keeps_it(name, command, tag, l
 
         markdown = (tmp / "out.md").read_text(encoding="utf-8")
         tokens = markdown_tokens(markdown)
-        assert not [t for t in tokens if t.type in LIVE_MARKDOWN], markdown
+        ours = [t for t in tokens if t.type == "link_open" and t.attrs.get("href") == "out.html"]  # --html's line
+        assert len(ours) == 1 and not [t for t in tokens if t.type in LIVE_MARKDOWN and t not in ours], markdown
         assert f"/srv/{visible(name)}" in [t.content for t in tokens if t.type == "code_inline"], markdown
 
         ET.parse(tmp / "out.xml")  # raises on any character XML 1.0 forbids
+
+        page = parse_page((tmp / "out.html").read_text(encoding="utf-8"))
+        assert {tag for tag, _ in page.tags} <= ALLOWED_TAGS
+        assert not [attrs for _tag, attrs in page.tags if any(key.startswith("on") for key in attrs)]
+        assert f"/srv/{visible(name)}" in "".join(page.text)
 
         code, out, err = run([archive], capsys)  # the summary: commands too
         assert code == 0 and not raw_controls(out + err), out
