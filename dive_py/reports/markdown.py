@@ -130,9 +130,7 @@ def _hint_section(analysis: Analysis, places: DockerfileLines = NO_LINES) -> lis
     for hint, where in zip(shown, at, strict=True):
         paths = ", ".join(_code(path) for path in hint.paths[:3]) + (" …" if len(hint.paths) > 3 else "")
         place = f" {where} |" if column else ""
-        lines.append(
-            f"| {fmt.size(hint.bytes)} | {hint.kind} | {hint.layer} |{place} {paths} | {_code(hint.fix)} |"
-        )
+        lines.append(f"| {fmt.size(hint.bytes)} | {hint.kind} | {hint.layer} |{place} {paths} | {_code(hint.fix)} |")
     if len(report.hints) > MARKDOWN_ROWS:
         lines.append(f"\n… and {len(report.hints) - MARKDOWN_ROWS} more (`divepy --json` lists them all)")
     return lines
