@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dive_py.cli.cat import content_parser, locate
 from dive_py.cli.options import EXIT_OK, warn
 from dive_py.errors import DivepyError
+from dive_py.format import counted
 from dive_py.safe_text import visible
 
 
@@ -42,5 +43,5 @@ def main_extract(argv: Sequence[str]) -> int:
         raise DivepyError(f"cannot write under {args.dest}: {exc.strerror or exc}") from None
     for reason in result.skipped:
         warn(f"skipped {reason}")
-    print(f"extracted {len(result.written)} paths to {visible(result.root)}")
+    print(f"extracted {counted(len(result.written), 'path')} to {visible(result.root)}")
     return EXIT_OK

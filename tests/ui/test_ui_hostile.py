@@ -47,7 +47,7 @@ async def test_markup_in_a_name_never_acts(tmp_path: Path, monkeypatch: pytest.M
         await app.workers.wait_for_complete()
         await pilot.pause()
         messages = [(n.message, n.markup) for n in app._notifications]
-        assert (f"extracted 1 paths to {tmp_path / 'out' / h.MARKUP_NAME}", False) in messages, messages
+        assert (f"extracted 1 path to {tmp_path / 'out' / h.MARKUP_NAME}", False) in messages, messages
         assert not app.explorer.go_to_path("/[@click=app.quit]gone[/]")
         await pilot.pause()
         last = list(app._notifications)[-1]  # drawn as text: a click on the toast quits nothing

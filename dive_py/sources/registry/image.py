@@ -12,7 +12,8 @@ import http.client
 from collections.abc import Callable
 
 from dive_py.cache.blobs import BlobCache
-from dive_py.cache.store import prune_cache
+from dive_py.cache.scans import CacheKey, LayerCache, encode_scan
+from dive_py.cache.store import layer_lock, prune_cache
 from dive_py.errors import ImageFormatError, SourceError
 from dive_py.layers.compression import HashingReader
 from dive_py.layers.scan import scan_layer
@@ -29,10 +30,19 @@ from dive_py.sources.registry.transport import BLOB_RATE
 class RegistryImage(ImageFiles):
     """The blobs of one image in a registry, read through the cache (when there is one)."""
 
-    def __init__(self, client: RegistryClient, name: ImageName, cache: BlobCache | None, sizes: dict[str, int]) -> None:
+    def __init__(
+        self,
+        client: RegistryClient,
+        name: ImageName,
+        cache: BlobCache | None,
+        sizes: dict[str, int],
+        scans: LayerCache | None = None,
+    ) -> None:
         self.client = client
         self.image_name = name
         self.cache = cache
+        self.scans = scans
+        """The layer-scan cache: a layer scanned before (here or by a runner sharing the cache) is not read."""
         self.what = f"registry://{name}"
         self._sizes = sizes  # blob name -> size from the manifest
 
@@ -52,6 +62,20 @@ class RegistryImage(ImageFiles):
 
     def scan(self, name, what, *, expected_digest, expected_diff_id, progress=None) -> LayerScan:  # noqa: ANN001
         digest = "sha256:" + name.rsplit("/", 1)[-1]
+        if self.scans is None:
+            return self._scan_blob(name, digest, what, expected_diff_id, progress)
+        # Keyed by the blob's digest, which the registry's blob was verified against when the scan was made.
+        key = CacheKey(digest, "digest", self._sizes.get(name, -1))
+        root = self.cache.cache_root if self.cache is not None else self.scans.cache_root
+        with layer_lock(root, digest):  # concurrent runs of this cache read a shared layer once
+            found = self.scans.get(key, what)
+            if found is not None and (not expected_diff_id or found.diff_id == expected_diff_id):
+                return found
+            scan = self._scan_blob(name, digest, what, expected_diff_id, progress)
+            self.scans.put(key, encode_scan(scan, what))
+            return scan
+
+    def _scan_blob(self, name: str, digest: str, what: str, expected_diff_id: str | None, progress) -> LayerScan:  # noqa: ANN001
         cached = self.cache.open(digest, self._sizes.get(name)) if self.cache is not None else None
         if cached is not None:
             with cached:
@@ -167,7 +191,11 @@ def registry_client(
 
 
 def open_registry_image(
-    client: RegistryClient, name: ImageName, platform: str | None, cache: BlobCache | None = None
+    client: RegistryClient,
+    name: ImageName,
+    platform: str | None,
+    cache: BlobCache | None = None,
+    scans: LayerCache | None = None,
 ) -> tuple[RegistryImage, ImagePlan]:
     """Resolves the manifest (through indexes to ``platform``) and plans the image; layers are read on scan.
 
@@ -184,4 +212,4 @@ def open_registry_image(
     plan.platform = stated
     plan.provenance = attached_provenance(client, name, indexes, manifest_digest, cache) if indexes else None
     plan.source = f"registry ({manifest.get('mediaType') or 'manifest'} {manifest_digest[:19]})"
-    return RegistryImage(client, name, cache, sizes), plan
+    return RegistryImage(client, name, cache, sizes, scans), plan
