@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from dive_py import format as fmt
 from dive_py.cli.options import EXIT_OK, Parser, add_source_flags, load_options, stderr_progress
-from dive_py.dockerfile.parse import visible
 from dive_py.errors import ConfigError
+from dive_py.safe_text import visible
 
 
 def build_fix_parser() -> argparse.ArgumentParser:

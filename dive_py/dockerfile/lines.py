@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dive_py.dockerfile.match import commit_note, match_history
-from dive_py.dockerfile.parse import Dockerfile, Instruction, parse_dockerfile, visible
+from dive_py.dockerfile.parse import Dockerfile, Instruction, parse_dockerfile
 from dive_py.dockerfile.provenance import provenance_match
 from dive_py.model import Image
+from dive_py.safe_text import visible
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from dive_py.dockerfile.parse import Dockerfile, Instruction, visible
+from dive_py.dockerfile.parse import Dockerfile, Instruction
+from dive_py.safe_text import visible
 
 _NOP = re.compile(r"^/bin/sh -c #\(nop\)\s+")
 _BUILDKIT_TAIL = "# buildkit"

@@ -123,15 +123,6 @@ class Dockerfile:
         return _REF.sub(value, text)
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def visible(text: str) -> str:
-    """``text`` with control characters shown as ``\\xNN`` (a Dockerfile from an attestation, a history step
-    or a commit's comment come from the image: they must not drive the terminal)."""
-    return _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
-
-
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 

@@ -14,8 +14,9 @@ import base64
 import binascii
 from dataclasses import dataclass
 
-from dive_py.dockerfile.parse import Dockerfile, Instruction, parse_text, visible
+from dive_py.dockerfile.parse import Dockerfile, Instruction, parse_text
 from dive_py.errors import DivepyError
+from dive_py.safe_text import visible
 
 V02_KEY = "https://mobyproject.org/buildkit@v1#metadata"
 

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from dive_py.analysis.hints import Hint
-from dive_py.dockerfile.parse import Instruction, visible
+from dive_py.dockerfile.parse import Instruction
 from dive_py.fixes.commands import (
     APK,
     PIP,
@@ -43,6 +43,7 @@ from dive_py.fixes.paths import Scope, overlaps
 from dive_py.fixes.shell import Command, join_words
 from dive_py.format import size as format_bytes
 from dive_py.model import Image
+from dive_py.safe_text import visible
 
 TEMP_ROOTS = ("/tmp", "/var/tmp")
 

@@ -1,7 +1,9 @@
 """Provides the text reports: the ``--ci`` report and the plain summary.
 
 A report is written line by line as parts: plain text, or ``(text, style)`` for a Rich
-style. On a terminal Rich shows the styles; anywhere else (a pipe, a file, a CI log) the
+style. The writers show every control and bidi character of a part as an escape (:mod:`dive_py.safe_text`):
+names and commands come from the image, and a newline or an ESC in one must not forge a line or drive the
+terminal. On a terminal Rich shows the styles; anywhere else (a pipe, a file, a CI log) the
 parts are written as they are, which is what Rich would write there, without importing
 Rich (~20 ms: a tenth of what is left of ``--ci`` after the layers are read).
 """
@@ -17,6 +19,7 @@ from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.extras import hint_report
 from dive_py.ci.rules import CiReport, RuleStatus
 from dive_py.dockerfile.lines import NO_LINES, DockerfileLines
+from dive_py.safe_text import visible
 
 HINT_ROWS = 10
 """Hints in text reports, biggest first; ``--json`` has them all."""
@@ -73,7 +76,7 @@ class _PlainWriter:
         if self.dropped:
             return
         try:
-            self.stream.write("".join(part if isinstance(part, str) else part[0] for part in parts) + "\n")
+            self.stream.write("".join(visible(part if isinstance(part, str) else part[0]) for part in parts) + "\n")
         except BrokenPipeError:
             self.dropped = True
             _drop_output(self.stream)
@@ -93,7 +96,8 @@ class _StyledWriter:
         _drop_output(self.console.file)
 
     def print(self, *parts: Part) -> None:
-        self.console.print(self._assemble(*parts))
+        safe = [visible(part) if isinstance(part, str) else (visible(part[0]), part[1]) for part in parts]
+        self.console.print(self._assemble(*safe))
 
 
 def platform_shown(analysis: Analysis) -> str:

@@ -23,6 +23,7 @@ from dive_py.dockerfile.parse import Dockerfile
 from dive_py.errors import DivepyError
 from dive_py.format import counted
 from dive_py.model import ProgressCallback
+from dive_py.safe_text import visible
 from dive_py.trees.row_text import ASCII_GLYPHS, UNICODE_GLYPHS
 from dive_py.trees.rows import TreeModel
 from dive_py.trees.tree import Node
@@ -138,7 +139,8 @@ class ExplorerScreen(Screen):
                     self.app.call_from_thread(self.image_details.show_figures)
                 extras = compute_extras(self.analysis)
         except (DivepyError, OSError) as exc:
-            self.app.call_from_thread(self.notify, f"hints and packages: {exc}", severity="warning")
+            message = visible(f"hints and packages: {exc}")
+            self.app.call_from_thread(self.notify, message, severity="warning", markup=False)
             return
         self.app.call_from_thread(self._extras_ready, extras)
 
@@ -215,7 +217,8 @@ class ExplorerScreen(Screen):
         row = self.tree_view.expand_to(node) if node is not None else None
         if row is None:
             if warn:
-                self.notify(f"{path} is not shown at this layer or is filtered out", severity="warning")
+                message = f"{visible(path)} is not shown at this layer or is filtered out"
+                self.notify(message, severity="warning", markup=False)
             return False
         self.tree_view.focus()
         return True
@@ -241,7 +244,9 @@ class ExplorerScreen(Screen):
     def _extracted(self, result: ExtractResult | None) -> None:
         if result is not None:
             skipped = f", {len(result.skipped)} skipped" if result.skipped else ""
-            self.notify(f"extracted {counted(len(result.written), 'path')} to {result.root}{skipped}")
+            # Never markup: a name's ``[@click=...]`` would act on a click (issue 25).
+            message = visible(f"extracted {counted(len(result.written), 'path')} to {result.root}{skipped}")
+            self.notify(message, markup=False)
 
 
 class AsciiScrollBarRender(ScrollBarRender):
@@ -311,7 +316,8 @@ class DivepyApp(App[int]):
         if self.config.theme in self.available_themes:
             self.theme = self.config.theme
         elif self.config.theme:
-            self.notify(f"unknown theme {self.config.theme!r}: try ansi-dark or ansi-light", severity="warning")
+            theme = visible(repr(self.config.theme))
+            self.notify(f"unknown theme {theme}: try ansi-dark or ansi-light", severity="warning", markup=False)
         elif self.console.color_system in FEW_COLOURS:
             # 16 colours (TERM=linux, screen, xterm): the default theme's orange and red both become bright
             # red; the terminal's own palette keeps modified (yellow) and removed (red) apart, as in dive.
@@ -319,7 +325,7 @@ class DivepyApp(App[int]):
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
         for warning in dict.fromkeys(self.config.warnings):  # once each, however many files said it
-            self.notify(warning, severity="warning", timeout=10)
+            self.notify(visible(warning), severity="warning", timeout=10, markup=False)
         ready = self._given()
         if ready is not None:
             self._show_explorer(*ready)
@@ -358,7 +364,7 @@ class DivepyApp(App[int]):
         self._load_handled = True
         self._poll.stop()
         if isinstance(loader.error, DivepyError):
-            self.exit(2, 2, Text(f"divepy: {loader.error}", style="red"))
+            self.exit(2, 2, Text(f"divepy: {visible(str(loader.error))}", style="red"))
         elif loader.error is not None:
             raise loader.error
         else:
@@ -370,7 +376,7 @@ class DivepyApp(App[int]):
         dockerfile, target = self.dockerfile
         lines = image_lines(analysis.image, dockerfile, target)
         for warning in lines.warnings:  # they quote the image's history: never markup
-            self.notify(warning, severity="warning", timeout=10, markup=False)
+            self.notify(visible(warning), severity="warning", timeout=10, markup=False)
         self._show_screen(ExplorerScreen(analysis, model, self.config, lines))
 
     def _show_screen(self, screen: Screen) -> None:

@@ -20,6 +20,7 @@ from dive_py.contents.reader import ContentReader, ExtractResult
 from dive_py.format import counted, signed
 from dive_py.format import size as dive_size
 from dive_py.reports.diff import CHANGE_MARKS, biggest_first, summarize
+from dive_py.safe_text import visible
 from dive_py.trees.tree import Node
 from dive_py.trees.view_state import DiffType
 from dive_py.ui.app import VIEW_BINDINGS, DivepyApp, help_sections
@@ -39,7 +40,7 @@ def summary_text(c: ImageComparison) -> Text:
     for label, analysis in (("Base: ", c.base), ("New:  ", c.new)):
         image = analysis.image
         text.append(label, style="bold")
-        text.append(f"{image.name}  ({len(image.layers)} layers, {dive_size(analysis.size_bytes)})\n")
+        text.append(f"{visible(image.name)}  ({len(image.layers)} layers, {dive_size(analysis.size_bytes)})\n")
     text.append("Shared layers: ", style="bold")
     text.append(f"{c.shared_layers} of {len(c.base.layers)} / {len(c.new.layers)}\n\n")
     text.append("Files and links\n", style="bold underline")
@@ -58,7 +59,7 @@ def summary_text(c: ImageComparison) -> Text:
         text.append("\nSize by top-level folder\n", style="bold underline")
         for folder in summary.folders:
             sizes = f"{dive_size(folder.base_size_bytes):>9} → {dive_size(folder.size_bytes):>9}"
-            text.append(f"  {folder.path:<14} {sizes}")
+            text.append(f"  {visible(folder.path):<14} {sizes}")
             style = "green" if folder.delta_bytes > 0 else "red"
             text.append(f"  {signed(folder.delta_bytes, dive_size)}\n", style=style)
     return text
@@ -133,7 +134,7 @@ class DiffScreen(Screen):
         node = self.diff.tree.get(path)
         row = self.tree_view.expand_to(node) if node is not None else None
         if row is None:
-            self.notify(f"{path} is not shown or is filtered out", severity="warning")
+            self.notify(f"{visible(path)} is not shown or is filtered out", severity="warning", markup=False)
             return False
         self.tree_view.focus()
         return True
@@ -167,7 +168,8 @@ class DiffScreen(Screen):
     def _extracted(self, result: ExtractResult | None) -> None:
         if result is not None:
             skipped = f", {len(result.skipped)} skipped" if result.skipped else ""
-            self.notify(f"extracted {counted(len(result.written), 'path')} to {result.root}{skipped}")
+            message = visible(f"extracted {counted(len(result.written), 'path')} to {result.root}{skipped}")
+            self.notify(message, markup=False)
 
 
 class DivepyDiffApp(DivepyApp):
