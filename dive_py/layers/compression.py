@@ -8,6 +8,8 @@ import threading
 import weakref
 import zlib
 from collections.abc import Callable
+from types import ModuleType
+from typing import IO, cast
 
 from dive_py.errors import DigestMismatchError, ImageFormatError
 
@@ -140,9 +142,11 @@ def decompressing_reader(read: Read, what: str) -> tuple[Read, str]:
 
 def _gzip_reader(raw: PrefixedReader, what: str) -> Read:
     try:
-        from isal import isal_zlib as zmod  # 2x stdlib zlib (PERF-NOTES)
+        from isal import isal_zlib  # 2x stdlib zlib (PERF-NOTES)
+
+        zmod: ModuleType = isal_zlib
     except ImportError:  # pragma: no cover - isal is a dependency; keep working without it
-        zmod = zlib  # type: ignore[assignment]
+        zmod = zlib
     return _MultiMemberGzip(raw.read, zmod, what).read
 
 
@@ -157,7 +161,7 @@ class _MultiMemberGzip:
 
     PIECE = 256 << 10
 
-    def __init__(self, read: Read, zmod, what: str) -> None:  # noqa: ANN001
+    def __init__(self, read: Read, zmod: ModuleType, what: str) -> None:
         self._read = read
         self._zmod = zmod
         self._what = what
@@ -213,7 +217,9 @@ class _MultiMemberGzip:
 def _zstd_reader(raw: PrefixedReader, what: str) -> Read:
     import zstandard
 
-    reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, read_size=1 << 20)
+    # zstandard reads any object with a read(n); its stubs ask for a file.
+    source = cast(IO[bytes], raw)
+    reader = zstandard.ZstdDecompressor().stream_reader(source, read_across_frames=True, read_size=1 << 20)
 
     def read(n: int = -1) -> bytes:
         try:
