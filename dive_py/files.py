@@ -24,8 +24,8 @@ import socket
 import stat
 import sys
 from dataclasses import dataclass
-from typing import BinaryIO
 from types import TracebackType
+from typing import BinaryIO
 
 from dive_py.errors import DivepyError
 

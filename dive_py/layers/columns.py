@@ -157,11 +157,11 @@ class LayerColumns:
 def make_entries(
     paths: list[str],
     kinds: bytes | bytearray,
-    sizes: array,
-    modes: array,
-    uids: array,
-    gids: array,
-    hashes: array,
+    sizes: array[int],
+    modes: array[int],
+    uids: array[int],
+    gids: array[int],
+    hashes: array[int],
     links: dict[int, str],
 ) -> dict[str, FileEntry]:
     """Entries by path from columns whose paths are already text (each row's path is unique)."""

@@ -56,7 +56,7 @@ HASH_THREAD_AFTER = 8 << 20
 (start, queue hand-offs, join) costs more than hashing a few MB (~5 ms) on the caller's thread."""
 
 
-def _hash_worker(hasher, chunks: queue.Queue) -> None:  # noqa: ANN001 - a hashlib object
+def _hash_worker(hasher: hashlib._Hash, chunks: queue.Queue[bytes | None]) -> None:
     while (data := chunks.get()) is not None:
         hasher.update(data)
         chunks.task_done()
@@ -74,7 +74,7 @@ class HashingReader:
     def __init__(self, read: Read, expected: str | None, what: str, *, enabled: bool = True) -> None:
         self._read = read
         self._hash = hashlib.sha256() if enabled else None
-        self._chunks: queue.Queue | None = None
+        self._chunks: queue.Queue[bytes | None] | None = None
         self.expected = expected
         self.what = what
         self.count = 0
@@ -95,8 +95,8 @@ class HashingReader:
             self.count += len(data)
         return data
 
-    def _start_thread(self) -> queue.Queue:
-        chunks: queue.Queue = queue.Queue(HASH_QUEUE_CHUNKS)
+    def _start_thread(self) -> queue.Queue[bytes | None]:
+        chunks: queue.Queue[bytes | None] = queue.Queue(HASH_QUEUE_CHUNKS)
         threading.Thread(target=_hash_worker, args=(self._hash, chunks), daemon=True, name="sha256").start()
         # An abandoned reader (a scan that raised) still ends its thread.
         self._ender = weakref.finalize(self, chunks.put, None)
@@ -204,7 +204,7 @@ class _MultiMemberGzip:
                 if not data:
                     continue
             try:
-                out = self._d.decompress(data, want)
+                out: bytes = self._d.decompress(data, want)
             except Exception as exc:  # zlib.error or isal's error: a corrupt stream
                 raise ImageFormatError(f"{self._what}: corrupt gzip stream ({exc})") from None
             self._started = True
