@@ -48,7 +48,7 @@ def esc(text: object) -> str:
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
-def _visible(match: re.Match) -> str:
+def _visible(match: re.Match[str]) -> str:
     return f"\\x{ord(match.group()):02x}"
 
 
