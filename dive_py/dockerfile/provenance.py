@@ -71,7 +71,8 @@ def _dockerfile(source: dict[str, Any]) -> Dockerfile | None:
     for info in infos if isinstance(infos, list) else []:
         if not isinstance(info, dict) or not isinstance(info.get("data"), str):
             continue
-        name = info.get("filename") if isinstance(info.get("filename"), str) else "Dockerfile"
+        filename = info.get("filename")
+        name = filename if isinstance(filename, str) else "Dockerfile"
         try:
             text = base64.b64decode(info["data"], validate=False).decode("utf-8", errors="replace")
             return parse_text(text, name)
@@ -80,8 +81,9 @@ def _dockerfile(source: dict[str, Any]) -> Dockerfile | None:
     return None
 
 
-def _chains(layers: dict[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
-    """(step, the digests of one chain of its result's layers) for every chain the attestation lists."""
+def _chains(layers: dict[str, Any]) -> list[tuple[str, tuple[str | None, ...]]]:
+    """(step, the digests of one chain of its result's layers) for every chain the attestation lists (None: a
+    layer without a digest, which matches none)."""
     out = []
     for key, chains in layers.items():
         step = str(key).partition(":")[0]
