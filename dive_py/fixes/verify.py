@@ -49,6 +49,7 @@ class BuildComparison:
 FileRecord = tuple[str, int, int, int, int, int, str]
 """A path of a final file system: (kind, size, content hash, mode, uid, gid, link)."""
 
+
 def inside(path: str, root: str) -> bool:
     """Whether ``path`` is ``root`` or lies under it (``root`` may end in ``/*``)."""
     root = root.removesuffix("/*").rstrip("/") or "/"

@@ -129,9 +129,7 @@ def _hint_section(analysis: Analysis, places: DockerfileLines = NO_LINES) -> lis
     for hint, where in zip(shown, at, strict=True):
         paths = ", ".join(_code(path) for path in hint.paths[:3]) + (" …" if len(hint.paths) > 3 else "")
         place = f" {where} |" if column else ""
-        lines.append(
-            f"| {fmt.size(hint.bytes)} | {hint.kind} | {hint.layer} |{place} {paths} | {_cell(hint.fix)} |"
-        )
+        lines.append(f"| {fmt.size(hint.bytes)} | {hint.kind} | {hint.layer} |{place} {paths} | {_cell(hint.fix)} |")
     if len(report.hints) > MARKDOWN_ROWS:
         lines.append(f"\n… and {len(report.hints) - MARKDOWN_ROWS} more (`divepy --json` lists them all)")
     return lines
@@ -169,8 +167,7 @@ def _change_section(summary: DiffSummary) -> list[str]:
         "|---|---:|---:|---:|",
         f"| Image size | {fmt.size(base.size_bytes)} | {fmt.size(new.size_bytes)} | "
         f"{fmt.signed(c.image_size_delta_bytes)} ({fmt.signed_percent(summary.image_growth)}) |",
-        f"| Final file system | {fmt.size(base_final)} | {fmt.size(new_final)} | "
-        f"{fmt.signed(c.size_delta_bytes)} |",
+        f"| Final file system | {fmt.size(base_final)} | {fmt.size(new_final)} | {fmt.signed(c.size_delta_bytes)} |",
         f"| Wasted bytes | {fmt.size(base.wasted_bytes)} | {fmt.size(new.wasted_bytes)} | "
         f"{fmt.signed(summary.wasted_delta_bytes)} |",
         f"| Efficiency | {fmt.percent(base.efficiency)} | {fmt.percent(new.efficiency)} | "
