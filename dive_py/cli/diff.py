@@ -96,8 +96,8 @@ def main_diff(argv: Sequence[str]) -> int:
             warn(f"{side}: {warning}")
     lines = lines_of(comparison.new.image, dockerfile, args)
     if args.json:
+        from dive_py.files import write_text_atomic
         from dive_py.reports.diff import extras_to_dict
-        from dive_py.reports.export import write_text_atomic
 
         document = {**comparison_to_dict(comparison), **extras_to_dict(comparison, lines)}
         write_text_atomic(args.json, json.dumps(document, indent=2) + "\n")

@@ -60,6 +60,8 @@ def main_fix(argv: Sequence[str]) -> int:
     except ConfigError:
         raise ConfigError(f"--hint-min-size: invalid size {args.hint_min_size!r}") from None
     dockerfile = read_dockerfile(args)  # a bad Dockerfile or --target fails before the slow load
+    if dockerfile is None:  # --dockerfile is required; an empty one names no file
+        raise ConfigError("--dockerfile: no path given")
     analysis = load_analysis(args.image, load_options(args, stderr_progress()))
     lines = lines_of(analysis.image, dockerfile, args)
     plan = make_plan(analysis, dockerfile, lines.layers, args.target, args.builder, min_bytes)

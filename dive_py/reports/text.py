@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Protocol, TextIO
+from typing import IO, Protocol, TextIO
 
 from dive_py import format as fmt
 from dive_py.analysis.analyze import Analysis
@@ -59,7 +59,7 @@ def _is_terminal(stream: TextIO) -> bool:
         return False
 
 
-def _drop_output(stream: TextIO) -> None:
+def _drop_output(stream: IO[str]) -> None:
     """A reader that went away (``divepy --ci IMAGE | head``) does not decide the exit code: the rest of
     the output goes nowhere (the final flush included) and divepy exits as the analysis says."""
     with contextlib.suppress(OSError, ValueError):
@@ -88,7 +88,8 @@ class _StyledWriter:
         from rich.text import Text
 
         self.console = Console(file=stream, highlight=False, soft_wrap=True, emoji=False)
-        self.console.on_broken_pipe = self._on_broken_pipe  # Rich's own would exit 1
+        # Rich's own would exit 1; it has no hook but this method, replaced on this instance only.
+        self.console.on_broken_pipe = self._on_broken_pipe  # type: ignore[method-assign]
         self._assemble = Text.assemble
 
     def _on_broken_pipe(self) -> None:
@@ -124,17 +125,17 @@ def render_summary(out: ReportWriter, analysis: Analysis, lines: DockerfileLines
 
 
 def render_metrics(out: ReportWriter, analysis: Analysis) -> None:
+    # None until complete_figures(), which every caller ran first (issue 26 item 1 makes the figures values).
+    reclaimable: int = analysis.reclaimable_bytes  # type: ignore[assignment]
+    duplicates: int = analysis.duplicate_content_bytes  # type: ignore[assignment]
     rows = [
         ("efficiency", f"{analysis.efficiency * 100:.4f} %"),
         ("wastedBytes", f"{analysis.wasted_bytes} bytes ({fmt.size(analysis.wasted_bytes)})"),
         ("userWastedPercent", f"{analysis.user_wasted_ratio * 100:.4f} %"),
         ("sizeBytes", f"{analysis.size_bytes} bytes ({fmt.size(analysis.size_bytes)})"),
         ("userSizeBytes", f"{analysis.user_size_bytes} bytes ({fmt.size(analysis.user_size_bytes)})"),
-        ("reclaimableBytes", f"{analysis.reclaimable_bytes} bytes ({fmt.size(analysis.reclaimable_bytes)})"),
-        (
-            "duplicateContentBytes",
-            f"{analysis.duplicate_content_bytes} bytes ({fmt.size(analysis.duplicate_content_bytes)})",
-        ),
+        ("reclaimableBytes", f"{reclaimable} bytes ({fmt.size(reclaimable)})"),
+        ("duplicateContentBytes", f"{duplicates} bytes ({fmt.size(duplicates)})"),
     ]
     out.print(("Analysis:", "bold"))
     for label, value in rows:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from rich.text import Text
 from textual import events, work
@@ -257,8 +257,16 @@ class AsciiScrollBarRender(ScrollBarRender):
     HORIZONTAL_BARS = [" "] * 8
 
 
-class DivepyApp(App[int]):
-    """The explorer. Give it a finished ``analysis`` (tests, screenshots) or a ``load`` function (the CLI)."""
+LoadedT = TypeVar("LoadedT")
+PreparedT = TypeVar("PreparedT")
+
+
+class ViewerApp(App[int], Generic[LoadedT, PreparedT]):
+    """What the explorer and the diff view share: the keys, and a background load shown as it goes, then the view.
+
+    A subclass shows what was given at once (:meth:`_given`) or what the load made (:meth:`_show_explorer`):
+    ``(loaded, prepared)`` is an Analysis and its TreeModel, or a comparison and its diff model.
+    """
 
     CSS_PATH = "app.tcss"
     TITLE = "divepy"
@@ -276,26 +284,19 @@ class DivepyApp(App[int]):
 
     def __init__(
         self,
-        analysis: Analysis | None = None,
         *,
-        load: Callable[[ProgressCallback], Analysis] | BackgroundLoad | None = None,
+        load: Callable[[ProgressCallback], LoadedT] | BackgroundLoad | None = None,
         ref: str = "",
         config: UiConfig | None = None,
-        dockerfile: Dockerfile | None = None,
-        target: str | None = None,
     ) -> None:
         super().__init__()
-        self.dockerfile = (dockerfile, target)
-        """The Dockerfile (and stage) the layers are matched with once the image is loaded."""
         config = replace(config) if config is not None else UiConfig()
         if self.no_color:  # Textual took NO_COLOR out of the environment; monochrome needs the markers
             config.markers = True
         self.config = config
-        self.analysis = analysis
         self.loader = None if load is None else load if isinstance(load, BackgroundLoad) else BackgroundLoad(load)
-        self.ref = ref or (analysis.image.name if analysis else "")
-        self.model: TreeModel | None = None
-        self.explorer: ExplorerScreen | None = None
+        self.ref = ref
+        self.explorer: Screen | None = None
         """The explorer screen once shown (a ``DiffScreen`` in the diff view: both have ``tree_view``)."""
         self._shown_progress: tuple[str, int, int] | None = None
         self.gc_paused = False
@@ -343,14 +344,16 @@ class DivepyApp(App[int]):
     def on_unmount(self) -> None:
         ScrollBar.renderer = self._scrollbar_renderer
 
-    def on_divepy_app_loaded(self, _event: Loaded) -> None:
+    def on_viewer_app_loaded(self, _event: Loaded) -> None:
         self._check_load()
 
-    def _given(self) -> tuple[Analysis, TreeModel] | None:
-        """What to show at once when the app was given a finished analysis (else None: load it)."""
-        if self.analysis is None:
-            return None
-        return self.analysis, TreeModel(self.analysis.tree, len(self.analysis.layers))
+    def _given(self) -> tuple[LoadedT, PreparedT] | None:
+        """What to show at once when the app was given a finished result (else None: load it)."""
+        return None
+
+    def _show_explorer(self, loaded: LoadedT, prepared: PreparedT) -> None:
+        """Shows the view of what was loaded and prepared from it."""
+        raise NotImplementedError
 
     def _check_load(self) -> None:
         loader = self.loader
@@ -369,15 +372,6 @@ class DivepyApp(App[int]):
             raise loader.error
         else:
             self._show_explorer(*loader.result)
-
-    def _show_explorer(self, analysis: Analysis, model: TreeModel) -> None:
-        self.analysis = analysis
-        self.model = model
-        dockerfile, target = self.dockerfile
-        lines = image_lines(analysis.image, dockerfile, target)
-        for warning in lines.warnings:  # they quote the image's history: never markup
-            self.notify(visible(warning), severity="warning", timeout=10, markup=False)
-        self._show_screen(ExplorerScreen(analysis, model, self.config, lines))
 
     def _show_screen(self, screen: Screen) -> None:
         """Shows the explorer screen (in place of the loading screen, if it is up)."""
@@ -407,6 +401,41 @@ class DivepyApp(App[int]):
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(help_sections()))
+
+
+class DivepyApp(ViewerApp[Analysis, TreeModel]):
+    """The explorer. Give it a finished ``analysis`` (tests, screenshots) or a ``load`` function (the CLI)."""
+
+    def __init__(
+        self,
+        analysis: Analysis | None = None,
+        *,
+        load: Callable[[ProgressCallback], Analysis] | BackgroundLoad | None = None,
+        ref: str = "",
+        config: UiConfig | None = None,
+        dockerfile: Dockerfile | None = None,
+        target: str | None = None,
+    ) -> None:
+        super().__init__(load=load, ref=ref or (analysis.image.name if analysis else ""), config=config)
+        self.dockerfile = (dockerfile, target)
+        """The Dockerfile (and stage) the layers are matched with once the image is loaded."""
+        self.analysis = analysis
+        self.model: TreeModel | None = None
+
+    def _given(self) -> tuple[Analysis, TreeModel] | None:
+        """What to show at once when the app was given a finished analysis (else None: load it)."""
+        if self.analysis is None:
+            return None
+        return self.analysis, TreeModel(self.analysis.tree, len(self.analysis.layers))
+
+    def _show_explorer(self, analysis: Analysis, model: TreeModel) -> None:
+        self.analysis = analysis
+        self.model = model
+        dockerfile, target = self.dockerfile
+        lines = image_lines(analysis.image, dockerfile, target)
+        for warning in lines.warnings:  # they quote the image's history: never markup
+            self.notify(visible(warning), severity="warning", timeout=10, markup=False)
+        self._show_screen(ExplorerScreen(analysis, model, self.config, lines))
 
 
 HELP_KEY_NAMES = {
@@ -456,4 +485,4 @@ def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
     ]
 
 
-__all__ = ["DivepyApp", "ExplorerScreen"]
+__all__ = ["DivepyApp", "ExplorerScreen", "ViewerApp"]

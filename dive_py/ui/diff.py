@@ -6,8 +6,12 @@ and :mod:`dive_py.analysis.compare_tree` (its two-layer tree); this module only 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import ClassVar
+
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
@@ -19,11 +23,12 @@ from dive_py.analysis.compare_tree import DiffModel, build_diff_model
 from dive_py.contents.reader import ContentReader, ExtractResult
 from dive_py.format import counted, signed
 from dive_py.format import size as dive_size
+from dive_py.load.image import ProgressCallback
 from dive_py.reports.diff import CHANGE_MARKS, biggest_first, summarize
 from dive_py.safe_text import visible
 from dive_py.trees.tree import Node
 from dive_py.trees.view_state import DiffType
-from dive_py.ui.app import VIEW_BINDINGS, DivepyApp, help_sections
+from dive_py.ui.app import VIEW_BINDINGS, ViewerApp, help_sections
 from dive_py.ui.config import UiConfig
 from dive_py.ui.key_bar import KeyBar
 from dive_py.ui.loading import BackgroundLoad
@@ -99,7 +104,7 @@ class DiffScreen(Screen):
     """The summary pane and the file tree of the comparison, with the explorer's keys."""
 
     AUTO_FOCUS = "#tree"
-    BINDINGS = VIEW_BINDINGS
+    BINDINGS: ClassVar[list[BindingType]] = list(VIEW_BINDINGS)
 
     def __init__(self, diff: DiffModel, config: UiConfig) -> None:
         super().__init__(id="diff")
@@ -152,7 +157,7 @@ class DiffScreen(Screen):
         if side_node is None:
             return
         top = len(analysis.layers) - 1
-        if node.children and side_node.state(top) is not None and side_node.state(top).is_dir:
+        if node.children and (entry := side_node.state(top)) is not None and entry.is_dir:
             self.tree_view.action_toggle_collapse()
         else:
             self.app.push_screen(FileViewScreen(self.readers[id(analysis)], analysis.tree, side_node, top))
@@ -172,7 +177,7 @@ class DiffScreen(Screen):
             self.notify(message, markup=False)
 
 
-class DivepyDiffApp(DivepyApp):
+class DivepyDiffApp(ViewerApp[ImageComparison, DiffModel]):
     """The diff view. Give it a finished ``comparison`` (tests, screenshots) or a ``load`` returning one (the CLI)."""
 
     TITLE = "divepy diff"
@@ -181,7 +186,7 @@ class DivepyDiffApp(DivepyApp):
         self,
         comparison: ImageComparison | None = None,
         *,
-        load=None,  # noqa: ANN001 - Callable[[ProgressCallback], ImageComparison] or a BackgroundLoad
+        load: Callable[[ProgressCallback], ImageComparison] | BackgroundLoad | None = None,
         ref: str = "",
         config: UiConfig | None = None,
     ) -> None:
