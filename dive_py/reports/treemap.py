@@ -53,7 +53,8 @@ class Box:
     thousand.
     """
 
-    __slots__ = ("name", "parent", "size", "_layer", "files", "by_layer", "node", "_children", "_index")
+    __slots__ = ("name", "parent", "size", "_layer", "files", "by_layer", "node", "_children", "_index", "_dir",
+                 "entries")  # fmt: skip
 
     def __init__(
         self,
@@ -76,6 +77,10 @@ class Box:
         self._children: list[Box] | None = None
         self._index = index
         """Every folder's box by its node (shared by all of them)."""
+        self._dir = node is not None
+        self.entries: int | None = None
+        """Set on the one box that stands for a folder's smallest entries in a cached treemap
+        (:mod:`dive_py.reports.treemap_record`): how many; it is always among the "N files"."""
 
     @property
     def layer(self) -> int:
@@ -88,13 +93,15 @@ class Box:
 
     @property
     def is_dir(self) -> bool:
-        return self.node is not None
+        return self._dir
 
     @property
     def children(self) -> list[Box] | None:
         """A folder's files and folders with bytes, biggest first (None for a file); made on first use."""
-        if self.node is None:
+        if not self._dir:
             return None
+        if self._children is None and self.node is None:
+            return []  # a cached folder whose content no view draws
         if self._children is None:
             kids = []
             folders = self._index or {}
@@ -305,7 +312,8 @@ class _Drawer:
         layer = max(by_layer, key=lambda k: (by_layer[k], k))
         size = sum(c.size for c in rest)
         where = folder.path.rstrip("/")
-        tip = f"{where}/…  {files} more files in {len(rest)} entries  {fmt.size(size)}  mostly layer {layer}"
+        entries = sum(child.entries or 1 for child in rest)
+        tip = f"{where}/…  {files} more files in {entries} entries  {fmt.size(size)}  mostly layer {layer}"
         label = f"{files} files" if w > 50 and h > 14 else ""
         self.parts.append(
             f'<g data-l="{layer}"><title>{esc(tip)}</title><rect x="{x:.1f}" y="{y:.1f}" width="{max(w - 1, 0.5):.1f}" '
@@ -318,9 +326,9 @@ class _Drawer:
 def _split(children: list[Box], scale: float) -> tuple[list[Box], list[Box]]:
     """Children big enough to draw at ``scale`` px² per byte, and the rest (biggest first, so a prefix)."""
     for i, child in enumerate(children):
-        if child.size * scale < MIN_CELL:
+        if child.size * scale < MIN_CELL or child.entries is not None:
             rest = children[i:]
-            if len(rest) == 1:
+            if len(rest) == 1 and rest[0].entries is None:
                 return children, []
             return children[:i], rest
     return children, []
