@@ -86,6 +86,11 @@ def _packages_from(analysis: Analysis, data: object) -> PackageReport | None:
     return PackageReport(layers, warnings) if len(layers) == len(analysis.layers) else None
 
 
+def keeps_extras(analysis: Analysis) -> bool:
+    """Whether :func:`keep_extra` keeps anything (the load used the figures cache): else do not prepare a value."""
+    return analysis.figures_store is not None and analysis.cached_record is not None
+
+
 def keep_extra(analysis: Analysis, name: str, value: object) -> None:
     """Adds a computed extra to the image's figures record (a read-only cache just misses it next time)."""
     store = analysis.figures_store

@@ -14,7 +14,7 @@ import hashlib
 import json
 
 from dive_py.analysis.analyze import Analysis
-from dive_py.analysis.extras import keep_extra, kept_extra
+from dive_py.analysis.extras import keep_extra, keeps_extras, kept_extra
 from dive_py.reports.treemap import HEIGHT, MIN_CELL, WIDTH, Box, TreemapViews, final_boxes, render_treemap
 
 FIELD = "treemap"
@@ -44,6 +44,8 @@ def image_treemap(analysis: Analysis, hinted: set[str]) -> TreemapViews:
     if root is None:
         root = final_boxes(analysis.tree)
     views = render_treemap(root, hinted.__contains__)
+    if not keeps_extras(analysis):
+        return views  # --no-cache: no record to keep them in
     boxes = boxes or to_text(root)
     if boxes is not None:
         drawn = {"outlined": outlined, "views": views.views, "anchors": views.anchors, "cells": views.cells}
