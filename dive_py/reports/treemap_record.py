@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.extras import keep_extra, keeps_extras, kept_extra
@@ -62,7 +63,20 @@ def _drawn(data: object, outlined: str) -> TreemapViews | None:
         return None
     if not (isinstance(anchors, dict) and all(isinstance(v, str) for v in anchors.values())):
         return None
+    if not all(_DRAWING.fullmatch(view) for view in views):
+        return None  # not what render_treemap writes: a record is data, never markup the page would trust
     return TreemapViews(views=views, anchors=anchors, cells=cells)
+
+
+_TAGS = "section|nav|a|svg|title|rect|text|g"
+_ATTRIBUTES = (
+    r' (?:class|id|x|y|width|height|fill|fill-opacity|data-l|viewBox|role|aria-label|font-weight)="[^"<>]*+"'
+    r'| href="#tm-\d++"'
+)
+_DRAWING = re.compile(rf"(?:<(?:{_TAGS})(?:{_ATTRIBUTES})*+/?>|</(?:{_TAGS})>|[^<>]++)*+")
+"""Every view :func:`render_treemap` writes: its elements and attributes only, values and text escaped, links only
+to other views. A kept drawing is markup put in the page as is; one from a shared cache that anyone with write
+access to the bucket could have made must not be able to carry a script, a style or a link out of the page."""
 
 
 def to_text(root: Box) -> str | None:

@@ -80,3 +80,15 @@ def test_a_damaged_treemap_field_is_drawn_from_the_tree(tmp_path):
     hinted = {path for hint in hint_report(damaged).hints for path in hint.paths}
     views = image_treemap(damaged, hinted)
     assert damaged._tree is not None and "".join(views.views) in page
+
+
+def test_a_kept_drawing_that_is_not_the_drawers_markup_is_never_put_in_the_page(tmp_path):
+    options = LoadOptions(cache_dir=str(tmp_path / "cache"))
+    page = html_report(load_analysis(str(EXAMPLE), options))
+    for forged in ('<script>alert(1)</script>', '<a href="javascript:alert(2)">x</a>', '<rect onload="alert(3)"/>',
+                   '<style>body{display:none}</style>', '<g data-l="1">a</b>c</g>'):  # fmt: skip
+        analysis = load_analysis(str(EXAMPLE), options)
+        drawn = analysis.cached_record[FIELD]["drawn"]
+        drawn["views"] = [drawn["views"][0].replace("</svg>", forged + "</svg>"), *drawn["views"][1:]]
+        assert html_report(analysis) == page  # drawn again from the kept boxes
+        assert analysis._tree is None
