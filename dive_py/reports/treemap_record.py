@@ -5,7 +5,9 @@ union tree: stacking the layers again costs a warm ``--ci --html`` ten times its
 drawing, the boxes the drawing read are kept in the figures record (field ``treemap``, beside the hints and
 packages, :mod:`dive_py.analysis.extras`): each folder whose content was listed, its entries big enough to be drawn
 in any view, and the rest of them as one box (their bytes, files and bytes per layer; always an "N files" cell).
-A few thousand boxes whatever the image's size; the page drawn from them is the page drawn from the tree.
+A few thousand boxes whatever the image's size; the page drawn from them is the page drawn from the tree. The
+drawing is kept too, for the same outlined paths: it is used only when it is the drawer's markup (a record may come
+from a shared cache).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def image_treemap(analysis: Analysis, hinted: set[str]) -> TreemapViews:
     """
     kept = kept_extra(analysis, FIELD)
     kept = kept if isinstance(kept, dict) and kept.get("version") == VERSION else {}
-    outlined = hashlib.sha256("\n".join(sorted(hinted)).encode("utf-8", "surrogatepass")).hexdigest()
+    outlined = hashlib.sha256(json.dumps(sorted(hinted)).encode()).hexdigest()  # ASCII: any path, one way
     views = _drawn(kept.get("drawn"), outlined)
     if views is not None:
         return views
