@@ -37,7 +37,7 @@ def hint_report(analysis: Analysis, min_bytes: int | None = None) -> HintReport:
             else:
                 cached = find_hints(analysis.image, analysis.tree, CACHED_MIN_BYTES, analysis.tree_walk)
                 analysis.tree_walk = None  # what it holds is in the hints now
-                _keep(analysis, "hints", [hint.to_dict() for hint in cached.hints])
+                keep_extra(analysis, "hints", [hint.to_dict() for hint in cached.hints])
             analysis.extras["hints"] = cached
         if cached is not None and min_bytes >= cached.min_bytes:
             return cached.at_least(min_bytes)
@@ -53,13 +53,18 @@ def package_report(analysis: Analysis) -> PackageReport:
             cached = _packages_from(analysis, record.get("packages"))
             if cached is None:
                 cached = find_packages(analysis.image, analysis.tree)
-                _keep(
+                keep_extra(
                     analysis,
                     "packages",
                     {"layers": [layer.to_dict() for layer in cached.layers], "warnings": cached.warnings},
                 )
             analysis.extras["packages"] = cached
         return cached
+
+
+def kept_extra(analysis: Analysis, name: str) -> object:
+    """A field of the image's figures record (None without one): what a report kept with :func:`keep_extra`."""
+    return (analysis.cached_record or {}).get(name)
 
 
 def _hints_from(analysis: Analysis, items: list) -> HintReport | None:
@@ -81,7 +86,12 @@ def _packages_from(analysis: Analysis, data: object) -> PackageReport | None:
     return PackageReport(layers, warnings) if len(layers) == len(analysis.layers) else None
 
 
-def _keep(analysis: Analysis, name: str, value: object) -> None:
+def keeps_extras(analysis: Analysis) -> bool:
+    """Whether :func:`keep_extra` keeps anything (the load used the figures cache): else do not prepare a value."""
+    return analysis.figures_store is not None and analysis.cached_record is not None
+
+
+def keep_extra(analysis: Analysis, name: str, value: object) -> None:
     """Adds a computed extra to the image's figures record (a read-only cache just misses it next time)."""
     store = analysis.figures_store
     if store is None or analysis.cached_record is None:

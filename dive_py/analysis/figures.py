@@ -15,11 +15,11 @@ from dive_py.cache.store import CACHE_VERSION
 from dive_py.model import Image
 from dive_py.trees.efficiency import Inefficiency
 
-FIGURES_VERSION = 4
+FIGURES_VERSION = 5
 """Bump whenever a figure is computed differently: cached figures of older versions are then never read.
 (2: records may hold the hints and packages, :mod:`dive_py.analysis.extras`; 3: hint fixes count layers
 from 0, dpkg packages left unpacked or half-configured are listed with their state; 4: one hint per layer, kind
-and fix.)"""
+and fix; 5: records may hold the HTML report's treemap, :mod:`dive_py.reports.treemap_record`.)"""
 
 _DIFF_ID = re.compile(r"sha256:[0-9a-f]{64}")
 

@@ -4,7 +4,7 @@ References are what the rest of divepy takes, plus ``registry://HOST`` (every re
 registry, ``--tags latest|all|N``) and ``--from FILE`` (one a line). The images go to worker processes
 (``--workers``), or to a Dask cluster (``--dask ADDRESS``); each layer is read and scanned once across
 them all through the layer cache keyed by digest (shared between machines with ``--cache-url``).
-Progress on stderr; the ranked table on stdout (or ``--json``, ``--csv``, ``--markdown``); ``--ci``
+Progress on stderr; the ranked table on stdout (or ``--json``, ``--csv``, ``--markdown``, ``--html``); ``--ci``
 exits 1 when an image fails its rules or cannot be read, naming each.
 """
 
@@ -31,6 +31,7 @@ def build_audit_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", metavar="FILE", help="write the audit as JSON (- for stdout)")
     parser.add_argument("--csv", metavar="FILE", help="write the table as CSV (- for stdout)")
     parser.add_argument("--markdown", metavar="FILE", help="write the table as Markdown (- for stdout)")
+    parser.add_argument("--html", metavar="FILE", help="write the audit as one self-contained page (- for stdout)")
     parser.add_argument("--ci", action="store_true", help="exit 1 when an image fails its rules or cannot be read")
     parser.add_argument("--ci-config", metavar="FILE", help="CI rules file (default: .dive-ci if present)")
     run = parser.add_argument_group("how")
@@ -142,11 +143,14 @@ def _shared_cache(args: argparse.Namespace) -> str | None:
 def _write_reports(args: argparse.Namespace, rows: list[dict]) -> None:
     from dive_py.files import write_text_atomic
     from dive_py.reports.audit import audit_csv, audit_json, audit_markdown, audit_text
+    from dive_py.reports.html_audit import html_audit
 
-    for value, render in ((args.json, audit_json), (args.csv, audit_csv), (args.markdown, audit_markdown)):
+    reports = [(args.json, audit_json), (args.csv, audit_csv), (args.markdown, audit_markdown),
+               (args.html, lambda rows: html_audit(rows, ci=args.ci))]  # fmt: skip
+    for value, render in reports:
         if value:
             write_text_atomic(value, render(rows))
-    if not any(value == "-" for value in (args.json, args.csv, args.markdown)):
+    if not any(value == "-" for value, _ in reports):
         sys.stdout.write(audit_text(rows))
 
 

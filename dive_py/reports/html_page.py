@@ -116,6 +116,11 @@ pointer-events:none}svg.tm .hint{stroke:#000;stroke-width:3;stroke-dasharray:6 3
 font-size:12px;display:none;max-width:520px;z-index:9;white-space:pre-line}
 .mark{font-family:monospace;font-weight:bold}.add{color:#1a7f37}.del{color:#cf222e}.mod{color:#9a6700}
 details{margin:6px 0}summary{cursor:pointer}
+.arow{display:grid;grid-template-columns:minmax(120px,28%) 1fr auto;gap:8px;align-items:center;margin:3px 0}
+.arow>div{min-width:0}.abar{position:relative;height:20px;background:#bab0ac;border:1px solid #777;min-width:3px}
+.aw,.af{position:absolute;left:0;height:50%;display:block}.aw{top:0;background:repeating-linear-gradient(45deg,
+#e15759 0 4px,#f4b5b6 4px 7px)}.af{bottom:0;background:#edc948}span.sw.abar,span.sw.aw,span.sw.af{position:static;
+display:inline-block;height:12px}
 """
 """The page's style (inline: the page loads nothing). Folder views are anchors: ``:target`` shows one."""
 

@@ -16,7 +16,8 @@ from dive_py.analysis.hints import HintReport
 from dive_py.ci.rules import CiReport, RuleStatus
 from dive_py.reports.figures import rule_figure
 from dive_py.reports.html_page import esc, layer_colour, page, table, td
-from dive_py.reports.treemap import final_boxes, render_treemap, require_squarify
+from dive_py.reports.treemap import require_squarify
+from dive_py.reports.treemap_record import image_treemap
 
 INEFFICIENT_ROWS = 200
 """Rows of the inefficient-files table (``--json`` has them all)."""
@@ -48,7 +49,7 @@ def html_report(
     labels = list(layer_labels) if layer_labels is not None else layer_labels_from(analysis)
     hints = hint_report(analysis)
     hinted = {path for hint in hints.hints for path in hint.paths}
-    tree = render_treemap(final_boxes(analysis.tree), hinted.__contains__)
+    tree = image_treemap(analysis, hinted)
     name = analysis.image.name
     body = [
         f"<header><h1>divepy: {esc(name)}</h1>",

@@ -9,6 +9,7 @@ makes a page of about a megabyte.
 from __future__ import annotations
 
 import heapq
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,7 +56,8 @@ class Box:
     thousand.
     """
 
-    __slots__ = ("name", "parent", "size", "_layer", "files", "by_layer", "node", "_children", "_index")
+    __slots__ = ("name", "parent", "size", "_layer", "files", "by_layer", "node", "_children", "_index", "_dir",
+                 "entries")  # fmt: skip
 
     def __init__(
         self,
@@ -78,6 +80,10 @@ class Box:
         self._children: list[Box] | None = None
         self._index = index
         """Every folder's box by its node (shared by all of them)."""
+        self._dir = node is not None
+        self.entries: int | None = None
+        """Set on the one box that stands for a folder's smallest entries in a cached treemap
+        (:mod:`dive_py.reports.treemap_record`): how many; it is always among the "N files"."""
 
     @property
     def layer(self) -> int:
@@ -90,13 +96,15 @@ class Box:
 
     @property
     def is_dir(self) -> bool:
-        return self.node is not None
+        return self._dir
 
     @property
     def children(self) -> list[Box] | None:
         """A folder's files and folders with bytes, biggest first (None for a file); made on first use."""
-        if self.node is None:
+        if not self._dir:
             return None
+        if self._children is None and self.node is None:
+            return []  # a cached folder whose content no view draws
         if self._children is None:
             kids = []
             folders = self._index or {}
@@ -216,12 +224,15 @@ def render_treemap(root: Box, outlined: Callable[[str], bool]) -> TreemapViews:
 
 def _without_dead_links(out: TreemapViews, made: int) -> TreemapViews:
     """Drops the anchors of the views the budget left out, and the links to them (those cells stay, unlinked)."""
-    dead = [anchor for anchor in out.anchors.values() if int(anchor[3:]) >= made]
+    dead = {f' href="#{anchor}"' for anchor in out.anchors.values() if int(anchor[3:]) >= made}
     if dead:
         out.anchors = {path: anchor for path, anchor in out.anchors.items() if int(anchor[3:]) < made}
-        for anchor in dead:
-            out.views = [view.replace(f' href="#{anchor}"', "") for view in out.views]
+        # One pass over each view for all the dead links (a replace per link scanned the page that many times)
+        out.views = [_LINK.sub(lambda m: "" if m.group() in dead else m.group(), view) for view in out.views]
     return out
+
+
+_LINK = re.compile(r' href="#tm-\d+"')
 
 
 def _folders_with_views(root: Box) -> list[Box]:
@@ -316,7 +327,8 @@ class _Drawer:
         layer = max(by_layer, key=lambda k: (by_layer[k], k))
         size = sum(c.size for c in rest)
         where = folder.path.rstrip("/")
-        tip = f"{where}/…  {files} more files in {len(rest)} entries  {fmt.size(size)}  mostly layer {layer}"
+        entries = sum(child.entries or 1 for child in rest)
+        tip = f"{where}/…  {files} more files in {entries} entries  {fmt.size(size)}  mostly layer {layer}"
         label = f"{files} files" if w > 50 and h > 14 else ""
         self.parts.append(
             f'<g data-l="{layer}"><title>{esc(tip)}</title><rect x="{x:.1f}" y="{y:.1f}" width="{max(w - 1, 0.5):.1f}" '
@@ -329,9 +341,9 @@ class _Drawer:
 def _split(children: list[Box], scale: float) -> tuple[list[Box], list[Box]]:
     """Children big enough to draw at ``scale`` px² per byte, and the rest (biggest first, so a prefix)."""
     for i, child in enumerate(children):
-        if child.size * scale < MIN_CELL:
+        if child.size * scale < MIN_CELL or child.entries is not None:
             rest = children[i:]
-            if len(rest) == 1:
+            if len(rest) == 1 and rest[0].entries is None:
                 return children, []
             return children[:i], rest
     return children, []

@@ -68,6 +68,22 @@ def test_reports_json_csv_markdown_agree(archives, tmp_path, capsys) -> None:
     assert out.startswith("image")  # no report on stdout: the table is
 
 
+def test_html_goes_to_a_file_or_to_stdout_instead_of_the_table(archives, tmp_path, capsys) -> None:
+    page = tmp_path / "audit.html"
+    missing = str(tmp_path / "<b>gone</b>.tar")
+    code, out, err = _run(capsys, *archives, missing, "--workers", "1", "--ci", "--html", str(page))
+    assert code == 1 and out.startswith("image")  # the unreadable image fails --ci; the table still on stdout
+    text = page.read_text(encoding="utf-8")
+    ranked = text[text.index('id="ranked"') : text.index('id="sizes"')]
+    assert text.startswith("<!DOCTYPE html>") and ranked.count("<tr><td") == 4  # three images and the missing one
+    assert "&lt;b&gt;gone&lt;/b&gt;.tar" in text and "<b>gone" not in text
+    assert 'id="unreadable"' in text and 'class="pass">PASS' in text
+    code, out, err = _run(capsys, *archives, "--workers", "1", "--html", "-")
+    assert code == 0, err
+    assert out.startswith("<!DOCTYPE html>") and out.rstrip().endswith("</html>")  # the page alone: no table
+    assert "CI rules" not in out
+
+
 def test_worker_processes_give_the_in_process_result(archives, tmp_path, capsys) -> None:
     _run(capsys, *archives, "--workers", "1", "--json", str(tmp_path / "one.json"))
     _run(capsys, *archives, "--workers", "2", "--json", str(tmp_path / "two.json"))
