@@ -8,12 +8,14 @@ hint, command and error comes from the images or their registry (hostile text): 
 
 from __future__ import annotations
 
+from typing import Any
+
 from dive_py import format as fmt
 from dive_py.ci.audit import ranked, shared_layers
 from dive_py.reports.html_page import esc, page, table, td
 
 
-def html_audit(rows: list[dict], *, ci: bool = False) -> str:
+def html_audit(rows: list[dict[str, Any]], *, ci: bool = False) -> str:
     """The page of an audit's rows (:func:`dive_py.ci.audit.audit_image`'s), ranked by wasted bytes.
 
     Args:
@@ -38,7 +40,7 @@ def html_audit(rows: list[dict], *, ci: bool = False) -> str:
     return page(f"divepy audit: {len(rows)} images", "".join(body))
 
 
-def _summary(good: list[dict]) -> str:
+def _summary(good: list[dict[str, Any]]) -> str:
     figures = [
         ("Images read", str(len(good))),
         ("Total size", fmt.size(sum(row["size_bytes"] for row in good))),
@@ -49,7 +51,7 @@ def _summary(good: list[dict]) -> str:
     return f'<h2 id="summary">Summary</h2><div class="figs">{cells}</div>'
 
 
-def _ranked(ordered: list[dict], ci: bool) -> str:
+def _ranked(ordered: list[dict[str, Any]], ci: bool) -> str:
     """The ranked table; an unreadable image is a row too (last), its error in the hint's column."""
     headers = [("Rank", "num"), ("Image", ""), ("Size", "num"), ("Efficiency", "num"), ("Wasted", "num"),
                ("Fixable", "num")] + ([("CI rules", "")] if ci else []) + [("Top hint", "")]  # fmt: skip
@@ -76,7 +78,7 @@ def _ranked(ordered: list[dict], ci: bool) -> str:
     return '<h2 id="ranked">Images by wasted bytes</h2>' + table(headers, body)
 
 
-def _bars(good: list[dict]) -> str:
+def _bars(good: list[dict[str, Any]]) -> str:
     """A bar an image, as long as its size against the biggest, with its wasted and fixable bytes marked inside."""
     if not good:
         return ""
@@ -103,7 +105,7 @@ def _bars(good: list[dict]) -> str:
     )
 
 
-def _shared(rows: list[dict]) -> str:
+def _shared(rows: list[dict[str, Any]]) -> str:
     bases = shared_layers(rows)
     if not bases:
         return '<h2 id="shared">Layers shared by most images</h2><p>No layer is in two images or more.</p>'
@@ -120,7 +122,7 @@ def _shared(rows: list[dict]) -> str:
     return '<h2 id="shared">Layers shared by most images</h2>' + table(headers, body)
 
 
-def _unreadable(bad: list[dict]) -> str:
+def _unreadable(bad: list[dict[str, Any]]) -> str:
     if not bad:
         return ""
     items = "".join(f"<li><code>{esc(row['ref'])}</code>: {esc(row['error'])}</li>" for row in bad)

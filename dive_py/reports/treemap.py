@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
+from typing import Any
 
 from dive_py import format as fmt
 from dive_py.errors import ConfigError
@@ -66,7 +67,7 @@ class Box:
         size: int = 0,
         layer: int = -1,
         node: Node | None = None,
-        index: dict[Node, Box] | None = None,
+        index: dict[Any, Box] | None = None,
     ) -> None:
         self.name = name
         self.parent = parent
@@ -105,7 +106,7 @@ class Box:
             return None
         if self._children is None and self.node is None:
             return []  # a cached folder whose content no view draws
-        if self._children is None:
+        if self._children is None and self.node is not None:
             kids = []
             folders = self._index or {}
             for name, child in (self.node.children or {}).items():

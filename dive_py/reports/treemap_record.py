@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from typing import Any
 
 from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.extras import keep_extra, keeps_extras, kept_extra
@@ -105,7 +106,7 @@ def _paths_to_listed(root: Box) -> dict[int, list[Box]]:
     return below
 
 
-def _folder(box: Box, below: dict[int, list[Box]], count: list[int], order: dict[int, int]) -> list:
+def _folder(box: Box, below: dict[int, list[Box]], count: list[int], order: dict[int, int]) -> list[Any]:
     """``[name, size, files, by_layer, rank, entries]``: the entries a view may draw and one box for the rest; for a
     folder never listed only those on the way to a listed one (None when there are none). ``rank`` is the folder's
     place among all folders: equal folders are picked for views in that order."""
@@ -130,12 +131,12 @@ def _folder(box: Box, below: dict[int, list[Box]], count: list[int], order: dict
     return [*head, out]
 
 
-def _file(box: Box, count: list[int]) -> list:
+def _file(box: Box, count: list[int]) -> list[Any]:
     count[0] += 1
     return [box.name, box.size, box.layer]
 
 
-def _rest(boxes: list[Box], count: list[int]) -> list:
+def _rest(boxes: list[Box], count: list[int]) -> list[Any]:
     """``[size, files, by_layer, entries]`` of entries no view draws but as part of an "N files" cell."""
     count[0] += 1
     by_layer: dict[int, int] = {}
@@ -160,7 +161,7 @@ def _from_text(text: object) -> Box | None:
     return root if root.is_dir else None
 
 
-def _restore(item: list, parent: Box | None, index: dict[int, Box]) -> Box:
+def _restore(item: list[Any], parent: Box | None, index: dict[int, Box]) -> Box:
     if len(item) == 3:
         name, size, layer = item
         return Box(str(name), parent, int(size), int(layer))
@@ -177,7 +178,7 @@ def _restore(item: list, parent: Box | None, index: dict[int, Box]) -> Box:
     return box
 
 
-def _dir_box(name: str, parent: Box | None, index: dict[int, Box], size: int, files: int, by_layer: list) -> Box:
+def _dir_box(name: str, parent: Box | None, index: dict[int, Box], size: int, files: int, by_layer: list[Any]) -> Box:
     box = Box(name, parent, size, index=index)
     box._dir, box.files, box._layer = True, files, None
     box.by_layer = {int(layer): int(part) for layer, part in by_layer}
