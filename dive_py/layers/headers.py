@@ -61,11 +61,13 @@ def mtime_ns(block: bytes, ext: dict[bytes, bytes]) -> int:
 
 def checksum_ok(block: bytes) -> bool:
     field = block[148:156]
-    stored = field.split(b"\0", 1)[0].strip(b" \0")
     try:
-        expected = int(stored, 8)
+        expected = int(field.rstrip(b"\0 "), 8)  # the usual "0012345\0 ", read as the split below reads it
     except ValueError:
-        return False
+        try:
+            expected = int(field.split(b"\0", 1)[0].strip(b" \0"), 8)
+        except ValueError:
+            return False
     # Fast path: Adler-32's low half is 1 + the byte sum mod 65521, computed in C (sum() costs
     # ~1.5 µs a header). A header's sum is below 2 * 65521, so only a sum off by exactly 65521
     # could pass here wrongly; the checksum only tells tar from non-tar, digests guard content.

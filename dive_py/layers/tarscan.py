@@ -22,7 +22,12 @@ from dive_py.layers.sparse import SparseStream, read_pax_sparse
 CHUNK = 1 << 20
 """Read size: large reads amortise the per-call cost of decompressors and files."""
 
+MemberRun = Callable[..., tuple]
+"""The C loop over plain members (:func:`dive_py.layers._tarfast.scan_run`)."""
+
 _ZERO_BLOCK = bytes(BLOCK)
+_ATTRIBUTES_KEPT = 4096
+"""Distinct mode, uid and gid fields kept parsed (a layer has a few dozen; a hostile one is bounded)."""
 _EXTENSIONS = frozenset((b"x", b"L", b"K"))
 """Extended headers that apply to the next member."""
 
@@ -77,6 +82,7 @@ class TarReader:
         self._global: dict[bytes, bytes] = {}
         self._sparse: tuple[tuple[int, int], ...] | None = None  # the current member's sparse map
         self._global_bytes = 0  # of the PAX global records kept (bounded: each header may add more)
+        self._attributes: dict[bytes, tuple[int, int, int]] = {}  # mode, uid and gid fields, parsed
         self.what = what
         self.unterminated = False
         """True when the stream ended at a header boundary without end-of-archive blocks."""
@@ -146,7 +152,8 @@ class TarReader:
         """The next 512-byte header block, or None at the end of the archive."""
         if self.unterminated:
             return None
-        if not self._fill(BLOCK):
+        buf, pos = self._buf, self._pos
+        if len(buf) - pos < BLOCK and not self._fill(BLOCK):
             if len(self._buf) - self._pos == 0:
                 self.unterminated = True
                 return None
@@ -244,9 +251,20 @@ class TarReader:
         else:
             name = block[0:100].split(b"\0", 1)[0]
         linkname = block[157:257].split(b"\0", 1)[0]
-        mode = number(block[100:108], "mode")
-        uid = number(block[108:116], "uid")
-        gid = number(block[116:124], "gid")
+        # The mode, uid and gid fields repeat across a layer: each distinct one is parsed once.
+        attribute = block[100:124]
+        found = self._attributes.get(attribute)
+        if found is None:
+            if len(self._attributes) >= _ATTRIBUTES_KEPT:
+                self._attributes.clear()
+            mode, uid, gid = (
+                number(block[100:108], "mode"),
+                number(block[108:116], "uid"),
+                number(block[116:124], "gid"),
+            )
+            self._attributes[attribute] = (mode, uid, gid)
+        else:
+            mode, uid, gid = found
         if long_name is not None:
             name = long_name
         if long_link is not None:
@@ -275,6 +293,25 @@ class TarReader:
         offset = self._offset + self._pos
         self._pending = (data_size + BLOCK - 1) // BLOCK * BLOCK
         return TarHeader(name, typ, size, mode, uid, gid, linkname, offset, _mtime_ns(block, ext), data_size, sparse)
+
+    def run_members(self, run: MemberRun, xxh3: Callable[[object], int], paths: list, links: dict) -> tuple | None:
+        """Lets ``run`` (the C loop, :func:`dive_py.layers._tarfast.scan_run`) read the members buffered ahead.
+
+        It appends each member's path to ``paths`` and link target to ``links`` (by row), reads headers and
+        contents as :meth:`next` and :meth:`hash_content` do, and stops at the first member it leaves to
+        :meth:`next` (or at the end of the buffer). Returns None when it read nothing (PAX global records
+        apply, or no header is buffered), else the run's total size and its kind, size, mode, uid, gid
+        and content-hash columns (as bytes).
+        """
+        self._skip_pending()
+        if self._global or len(self._buf) - self._pos < BLOCK:
+            return None
+        pos, run_bytes, *found = run(self._buf, self._pos, xxh3, paths, links)
+        self._pos = pos
+        if not found[0]:
+            return None
+        self.member_count += len(found[0])
+        return (run_bytes, *found)
 
     def hash_content(self, size: int) -> int:
         """Reads the current member's ``size`` content bytes and returns their xxh3-64."""
