@@ -11,6 +11,7 @@ blobs of its own (a registry's manifests) is given a :class:`SmallBlobStore`.
 from __future__ import annotations
 
 import posixpath
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -37,8 +38,9 @@ class Member:
     link: str = ""
 
 
-class ImageFiles:
-    """The files of a saved image, by clean relative name."""
+class ImageFiles(ABC):
+    """The files of a saved image, by clean relative name: read by the layouts to plan the image, then
+    handed down as the opener of its blobs (:meth:`open_blob`); the loader needs nothing else of a source."""
 
     what: str = "image"
     """How to name the archive in errors."""
@@ -50,22 +52,26 @@ class ImageFiles:
     """Its blobs are downloaded (a registry): :meth:`open_blob` hands down the bytes as sent, unverified,
     and the loader keeps them in the blob store by digest, checked, and reads them back from there."""
 
+    @abstractmethod
     def names(self) -> set[str]:
-        raise NotImplementedError
+        """Every member's name."""
 
     def has(self, name: str) -> bool:
         return self.resolve(name) is not None
 
+    @abstractmethod
     def resolve(self, name: str) -> str | None:
         """Follows symbolic and hard links between members; None when missing."""
-        raise NotImplementedError
 
+    @abstractmethod
     def read_bytes(self, name: str) -> bytes:
-        raise NotImplementedError
+        """A small member (JSON) whole."""
 
+    @abstractmethod
     def size_of(self, name: str) -> int:
-        raise NotImplementedError
+        """A member's size in bytes as stored."""
 
+    @abstractmethod
     def open_blob(self, name: str, what: str | None = None) -> Callable[[int], bytes]:
         """A ``read(n)`` over a blob's stored bytes (maybe compressed), usable after :meth:`close`.
 
@@ -77,7 +83,6 @@ class ImageFiles:
         Raises:
             DivepyError: the blob cannot be read again (the message says why and what to do).
         """
-        raise NotImplementedError
 
     def blob_location(self, name: str) -> tuple[str, int, int] | None:
         """Where a blob's bytes sit in a file, ``(path, offset, size)``; None when not in one.
@@ -86,7 +91,7 @@ class ImageFiles:
         """
         return None
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - most sources hold no open file
         """Releases open files."""
 
     def missing(self, name: str) -> ImageFormatError:
