@@ -14,7 +14,7 @@ setup(
         Extension(
             "dive_py.layers._tarfast",
             ["dive_py/layers/_tarfast.c"],
-            depends=["dive_py/_slots.h"],
+            depends=["dive_py/_slots.h", "dive_py/_buffers.h"],
             optional=True,
             extra_compile_args=["-O2"],
         ),
@@ -28,6 +28,7 @@ setup(
         Extension(
             "dive_py.trees._columns",
             ["dive_py/trees/_columns.c"],
+            depends=["dive_py/_buffers.h"],
             optional=True,
             extra_compile_args=["-O2"],
         ),

@@ -2,14 +2,16 @@
 # Installs what the engine and registry tests start for themselves (tests/services.py):
 # Debian's docker.io (dockerd + CLI), podman, buildah, skopeo, umoci, docker-registry, and
 # apache2-utils (htpasswd); busybox-static, dpkg-dev and python3-pip (the offline base image, apt repository and pip index that
-# tests/fixtures/build_rig.py makes for `divepy fix --verify`'s builds); and gcc, which builds the scanner's optional C loop at `pip install`
+# tests/fixtures/build_rig.py makes for `divepy fix --verify`'s builds); chromium (headless: the HTML report's browser tests,
+# tests/reports/test_html_browser.py); and gcc, which builds the scanner's optional C loop at `pip install`
 # (tests/layers/test_tarfast.py checks it was built where a compiler is). Services are NOT started here: each test fixture starts its own
 # private dockerd / podman service / registry on a unix socket or 127.0.0.1 and stops it by pid.
 # Package maintainer scripts would start system-wide daemons (docker-registry listens on :5000
 # on every interface), so a policy-rc.d forbids service starts while installing.
 set -euo pipefail
 
-PKGS=(gcc docker.io runc containerd podman conmon buildah skopeo umoci docker-registry apache2-utils busybox-static dpkg-dev python3-pip)
+PKGS=(gcc docker.io runc containerd podman conmon buildah skopeo umoci docker-registry apache2-utils busybox-static dpkg-dev python3-pip
+  chromium)
 missing=()
 for p in "${PKGS[@]}"; do
   # Asked for its status, not silenced into the machine's /dev/null (issue 29: no output aimed at /dev).

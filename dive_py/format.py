@@ -30,6 +30,11 @@ def percent(ratio: float, digits: int = 2) -> str:
     return f"{ratio * 100:.{digits}f} %"
 
 
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """A count and its noun, agreeing: ``1 path``, ``2 paths``, ``1,024 files`` (``plural`` if not noun + s)."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
+
+
 def signed(num_bytes: int, render: Callable[[int], str] = size, *, plus_zero: bool = False) -> str:
     """A change in bytes with its sign: ``+3.4 MB``, ``-512 B``, and ``0 B`` (``+0 B`` with ``plus_zero``).
 
@@ -86,3 +91,8 @@ def count(number: int, noun: str) -> str:
     import humanize
 
     return f"{humanize.intcomma(number)} {noun}{'' if number == 1 else 's'}"
+
+
+def printable(text: str) -> str:
+    """``text`` on one line with its control characters shown escaped (``\\x1b``), never obeyed by a terminal."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)

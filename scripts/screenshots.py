@@ -124,6 +124,7 @@ async def shoot(image: str, outdir: Path) -> None:
 
 def main() -> None:
     os.chdir(ROOT)  # a relative image name on screen, whatever the caller's folder
+    os.environ["COLORTERM"] = "truecolor"  # the default theme, not the ANSI one a 16-colour TERM gets
     image = sys.argv[1] if len(sys.argv) > 1 else "dive_py/examples/tomcat02.tar"
     outdir = Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "screenshots"
     asyncio.run(shoot(image, outdir))

@@ -4,9 +4,19 @@ Paths and helpers are in tests/fixtures/paths.py; the explorer's example fixture
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
+
+# Hypothesis draws new examples each run by default: in CI (CI=true, or HYPOTHESIS_PROFILE=ci as .ci/run sets)
+# every run draws the same ones, so a red run is the code's doing and can be replayed; elsewhere they vary.
+# A test's own @settings still sets what it names (max_examples, deadline) on top of the profile.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI", "") not in ("", "0", "false") else "default")
+)
 
 
 @pytest.fixture(autouse=True)

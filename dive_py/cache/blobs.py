@@ -15,6 +15,7 @@ import os
 import re
 import stat
 
+from dive_py.cache.remote import remote_store
 from dive_py.cache.store import blobs_dir, cache_open, default_cache_dir, warn_link
 from dive_py.errors import ImageFormatError
 from dive_py.files import AtomicWriter, LinkRefused
@@ -43,13 +44,40 @@ class BlobCache:
         try:
             f = cache_open(self.cache_root, self.path(digest))
         except OSError:
-            return None
+            f = self._from_shared(digest)
+            if f is None:
+                return None
         if size is not None and size >= 0 and os.fstat(f.fileno()).st_size != size:
             f.close()
             return None
         with contextlib.suppress(OSError):
             os.utime(f.fileno())  # recently used: pruned last (cache.prune_cache)
         return f
+
+    def _from_shared(self, digest: str):  # noqa: ANN202 - BinaryIO | None
+        """The blob fetched from the shared cache into this one (checked against its digest), opened."""
+        remote = remote_store()
+        if remote is None:
+            return None
+        path = self.path(digest)
+        try:
+            writer = AtomicWriter(path, prefix=".part-", root=self.cache_root)
+        except LinkRefused as exc:
+            warn_link(str(exc.filename))
+            return None
+        except OSError:
+            return None
+        with writer:
+            if not remote.get_blob(self.shared_name(digest), digest, writer) or not writer.commit():
+                return None
+        try:
+            return cache_open(self.cache_root, path)
+        except OSError:
+            return None
+
+    def shared_name(self, digest: str) -> str:
+        """The blob's name in the shared cache (as below the local cache folder)."""
+        return os.path.relpath(self.path(digest), self.cache_root)
 
     def writer(self, digest: str | None) -> BlobWriter | None:
         """A temp file beside the final one, or None when the cache folder cannot be written.
@@ -61,7 +89,7 @@ class BlobCache:
         # Unnamed yet: a placeholder target in the same folder, renamed to the digest on commit_as.
         final = self.path(digest) if digest is not None else os.path.join(self.folder, "sha256", ".unnamed")
         try:
-            return BlobWriter(AtomicWriter(final, prefix=".part-", root=self.cache_root), self)
+            return BlobWriter(AtomicWriter(final, prefix=".part-", root=self.cache_root), self, digest)
         except LinkRefused as exc:
             warn_link(str(exc.filename))
             return None
@@ -98,16 +126,18 @@ class BlobWriter:
     A failed write (a full disk) costs the cache entry, not the scan the blob is streaming through.
     """
 
-    def __init__(self, writer: AtomicWriter, store: BlobCache) -> None:
+    def __init__(self, writer: AtomicWriter, store: BlobCache, digest: str | None = None) -> None:
         self._writer = writer
         self._store = store
+        self._digest = digest
 
     def write(self, data: bytes) -> None:
         self._writer.write(data)
 
     def commit(self) -> None:
         """Enters the blob under the digest it was opened with (the caller has verified it)."""
-        self._writer.commit()
+        if self._writer.commit() and self._digest is not None:
+            self._share(self._digest)
 
     def commit_as(self, digest: str) -> None:
         """Enters the blob under ``digest``, the sha256 the caller computed of the bytes written."""
@@ -116,7 +146,14 @@ class BlobWriter:
         except ImageFormatError:
             self.discard()
             return
-        self._writer.commit(final)
+        if self._writer.commit(final):
+            self._share(digest)
+
+    def _share(self, digest: str) -> None:
+        """Uploads the blob just entered to the shared cache, if there is one."""
+        remote = remote_store()
+        if remote is not None:
+            remote.put_file(self._store.shared_name(digest), self._store.path(digest), digest.partition(":")[2])
 
     def discard(self) -> None:
         """Drops the temp file (a failed download or a blob that did not verify)."""

@@ -11,6 +11,7 @@ import os
 
 import xxhash
 
+from dive_py.cache.remote import remote_store
 from dive_py.cache.store import cache_open, cache_write, default_cache_dir, figures_dir
 
 
@@ -32,13 +33,27 @@ class FigureStore:
     def put(self, key: str, record: dict) -> bool:
         """Stores a record; False when it could not (a read-only cache costs nothing but speed)."""
         body = json.dumps(record, separators=(",", ":")).encode("utf-8", "surrogatepass")
-        return cache_write(self.root, self._path(key), body + b"\n" + xxhash.xxh3_64_hexdigest(body).encode("ascii"))
+        data = body + b"\n" + xxhash.xxh3_64_hexdigest(body).encode("ascii")
+        remote = remote_store()
+        if remote is not None:
+            remote.put_bytes(self._shared_name(key), data)
+        return cache_write(self.root, self._path(key), data)
+
+    def _shared_name(self, key: str) -> str:
+        return os.path.relpath(self._path(key), self.root)
 
     def get(self, key: str) -> dict | None:
         """The record stored under ``key``, or None when missing, corrupt or unreadable."""
         try:
             with cache_open(self.root, self._path(key)) as f:
                 data = f.read()
+        except OSError:
+            remote = remote_store()
+            data = remote.get_bytes(self._shared_name(key)) if remote is not None else None
+            if data is None:
+                return None
+            cache_write(self.root, self._path(key), data)
+        try:
             body, _, check = data.rpartition(b"\n")
             if xxhash.xxh3_64_hexdigest(body).encode("ascii") != check:
                 return None

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import xxhash
 
+from dive_py.cache.remote import remote_store
 from dive_py.cache.store import CACHE_VERSION, cache_open, cache_write, default_cache_dir, layers_dir
 from dive_py.layers.columns import NUMBER_COLUMNS, LayerColumns, make_entries
 from dive_py.model import FileEntry, LayerScan, LazyLayerScan
@@ -236,6 +237,8 @@ class LayerCache:
         self.root = layers_dir(self.cache_root)
         self.hits = 0
         self.misses = 0
+        self.shared_hits = 0
+        """Hits answered by the shared cache (then kept in the local one)."""
 
     def path_for(self, key: CacheKey) -> str:
         return os.path.join(self.root, key.file_name())
@@ -253,13 +256,37 @@ class LayerCache:
                     os.utime(f.fileno())  # recently used: pruned last
             scan = decode_scan_lazily(data, what)
         except (OSError, CorruptEntryError):
-            self.misses += 1
-            return None
+            scan = self._get_shared(key, what)
+            if scan is None:
+                self.misses += 1
+                return None
         self.hits += 1
         return scan
 
+    def _get_shared(self, key: CacheKey, what: str) -> CachedLayerScan | None:
+        """The scan from the shared cache (:mod:`dive_py.cache.remote`), then kept in the local one."""
+        remote = remote_store()
+        data = remote.get_bytes(self._shared_name(key)) if remote is not None else None
+        if data is None:
+            return None
+        try:
+            scan = decode_scan_lazily(data, what)
+        except CorruptEntryError:
+            remote.foreign(self._shared_name(key))  # type: ignore[union-attr]
+            return None
+        cache_write(self.cache_root, self.path_for(key), data)
+        self.shared_hits += 1
+        return scan
+
+    def _shared_name(self, key: CacheKey) -> str:
+        return f"{os.path.basename(self.root)}/{key.file_name()}"
+
     def put(self, key: CacheKey, encoded: bytes) -> bool:
-        """Stores an encoded scan atomically (temp file, then rename); False if it could not."""
+        """Stores an encoded scan atomically (temp file, then rename), and in the shared cache if there is one;
+        False if the local cache could not take it."""
+        remote = remote_store()
+        if remote is not None:
+            remote.put_bytes(self._shared_name(key), encoded)
         return cache_write(self.cache_root, self.path_for(key), encoded)
 
     def _regions_path(self, key: CacheKey) -> str:

@@ -9,6 +9,7 @@ digest (``blobs/``, :mod:`dive_py.cache.blobs`) and analysis figures (``figures-
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import multiprocessing
 import os
 import re
@@ -121,6 +122,63 @@ def warn_link(path: str) -> None:
 
 
 _WARNED: set[str] = set()
+
+
+@contextlib.contextmanager
+def layer_lock(root: str | None, digest: str) -> Iterator[bool]:
+    """Holds a lock on one layer while it is read and scanned, so that concurrent runs of one cache
+    (``divepy audit``'s workers) read a layer shared by their images once.
+
+    The lock is ``layers-v<N>/.tmp-lock-<hex>`` (``flock``: released by the kernel if the process dies),
+    removed by its holder when done; a run that locked a file removed meanwhile locks the new one instead.
+    Pruning takes a ``.tmp-`` file for a leftover only after an hour.
+
+    Yields:
+        Whether another run held it first (then the cache likely has the layer now: look again).
+        Without a lock (a folder that cannot be made, a link planted there) False: at worst a layer is read twice.
+    """
+    name = ".tmp-lock-" + digest.partition(":")[2]
+    try:
+        folder = open_private_folder(root or default_cache_dir(), os.path.basename(layers_dir(root)))
+    except OSError:
+        yield False
+        return
+    fd, waited = -1, False
+    try:
+        fd, waited = _lock_file(folder, name)
+    except OSError:
+        fd = -1
+    try:
+        yield waited
+    finally:
+        if fd >= 0:
+            with contextlib.suppress(OSError):
+                os.unlink(name, dir_fd=folder)  # before the unlock: a waiter then sees its file is gone
+            os.close(fd)
+        os.close(folder)
+
+
+def _lock_file(folder: int, name: str) -> tuple[int, bool]:
+    """Opens and locks ``name`` in ``folder``: (descriptor, whether it had to wait)."""
+    waited = False
+    while True:
+        fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=folder)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fcntl.flock(fd, fcntl.LOCK_EX)  # another run is reading this layer: wait for it
+                waited = True
+            held = os.fstat(fd)
+            now = os.stat(name, dir_fd=folder, follow_symlinks=False)
+            if (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino):
+                return fd, waited
+        except FileNotFoundError:
+            pass  # the holder removed it as it finished: lock the next one
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
 
 
 def cache_write(root: str | None, path: str, data: bytes) -> bool:

@@ -24,7 +24,17 @@ ENGINES = ("docker", "podman")
 _OWN_SWITCHES = {"--ci", "--debug", "--insecure", "--ignore-errors", "-i"}
 """divepy flags without a value that ``divepy build`` keeps for itself."""
 
-_OWN_OPTIONS = {"--json", "-j", "--ci-config", "--engine", "--dockerfile", "--sarif", "--codequality", "--junit"}
+_OWN_OPTIONS = {
+    "--json",
+    "-j",
+    "--ci-config",
+    "--engine",
+    "--dockerfile",
+    "--sarif",
+    "--codequality",
+    "--junit",
+    "--html",
+}
 """divepy flags with a value that ``divepy build`` keeps for itself (the rest go to the build)."""
 
 

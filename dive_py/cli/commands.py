@@ -38,6 +38,8 @@ SUBCOMMANDS = (
     Subcommand("diff", "BASE NEW", "compare two images, file by file", "dive_py.cli.diff", "main_diff"),
     Subcommand("fix", "IMAGE --dockerfile PATH [--verify]", "a patch of the Dockerfile for the waste found",
                "dive_py.cli.fix", "main_fix"),
+    Subcommand("audit", "REF… [--from FILE] [--ci] [--dask ADDRESS]", "audit many images: ranked waste, shared bases",
+               "dive_py.cli.audit", "main_audit"),
     Subcommand("build", "[BUILD ARGS]", "docker build (or podman build), then explore the result",
                "dive_py.cli.build", "main_build", wants_runner=True),
 )  # fmt: skip

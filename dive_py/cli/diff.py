@@ -35,6 +35,9 @@ def build_diff_parser() -> argparse.ArgumentParser:
     parser.add_argument("base", metavar="BASE", help="the image before (archive, OCI folder or reference)")
     parser.add_argument("new", metavar="NEW", help="the image after")
     parser.add_argument("-j", "--json", metavar="FILE", help="write the comparison as JSON (- for stdout)")
+    parser.add_argument(
+        "--html", metavar="FILE", help="write a self-contained HTML page of the comparison (- for stdout)"
+    )
     source = parser.add_argument_group("image source (applies to both images)")
     source.add_argument(
         "--source",
@@ -83,7 +86,7 @@ def main_diff(argv: Sequence[str]) -> int:
     from dive_py.cli.lines import lines_of, read_dockerfile
 
     dockerfile = read_dockerfile(args)  # a bad Dockerfile fails before the slow loads
-    if not args.json and sys.stdout.isatty() and sys.stdin.isatty():
+    if not args.json and not args.html and sys.stdout.isatty() and sys.stdin.isatty():
         from dive_py.ui import run_diff_tui  # the only import of the UI here: it loads Textual
 
         return run_diff_tui(f"{args.base} and {args.new}", make_diff_loader(args))
@@ -98,8 +101,17 @@ def main_diff(argv: Sequence[str]) -> int:
 
         document = {**comparison_to_dict(comparison), **extras_to_dict(comparison, lines)}
         write_text_atomic(args.json, json.dumps(document, indent=2) + "\n")
-    if not args.json:  # not a terminal: the text summary
-        render_diff(make_writer(sys.stdout), comparison, lines)
+    if args.html:
+        from dive_py.files import write_text_atomic
+        from dive_py.reports.html_diff import html_diff
+
+        labels = [lines.label(index) or None for index in range(len(comparison.new.layers))]
+        write_text_atomic(args.html, html_diff(comparison, labels))
+    if not args.json:  # not a terminal: the text summary (on stderr when the page goes to stdout)
+        from dive_py.files import is_stdout
+
+        out = make_writer(sys.stderr if args.html and is_stdout(args.html) else sys.stdout)
+        render_diff(out, comparison, lines)
     return EXIT_OK
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dive_py.cli.cat import content_parser, locate
 from dive_py.cli.options import EXIT_OK
 from dive_py.errors import DivepyError
+from dive_py.format import counted
 
 
 def main_extract(argv: Sequence[str]) -> int:
@@ -42,5 +43,5 @@ def main_extract(argv: Sequence[str]) -> int:
         raise DivepyError(f"cannot write under {args.dest}: {exc.strerror or exc}") from None
     for reason in result.skipped:
         print(f"divepy: warning: skipped {reason}", file=sys.stderr)
-    print(f"extracted {len(result.written)} paths to {result.root}")
+    print(f"extracted {counted(len(result.written), 'path')} to {result.root}")
     return EXIT_OK

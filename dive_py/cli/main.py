@@ -112,6 +112,10 @@ def run_image(args: argparse.Namespace) -> int:
     if ci_mode:
         rules, config_source = _rules_from(args)  # bad config fails before the slow load
     hint_min = _hint_min_bytes(args)
+    if args.html:
+        from dive_py.reports.treemap import require_squarify
+
+        require_squarify()  # a missing extra is one line before the slow load
     if args.image == "-":
         from dive_py.load.dispatch import check_stdin_piped
 
@@ -120,7 +124,7 @@ def run_image(args: argparse.Namespace) -> int:
     from dive_py.cli.lines import read_dockerfile
 
     dockerfile = read_dockerfile(args)  # a bad Dockerfile or stage fails before the slow load
-    wants_ui = not ci_mode and not args.json and sys.stdout.isatty() and sys.stdin.isatty()
+    wants_ui = not ci_mode and not args.json and not args.html and sys.stdout.isatty() and sys.stdin.isatty()
     if wants_ui:
         from dive_py.ui import run_tui
 
@@ -173,13 +177,14 @@ def _report(args: argparse.Namespace, analysis, rules, config_source: str, lines
     from dive_py.reports.text import make_writer, render_ci, render_summary
 
     markdown_to_stdout = args.markdown is not None and is_stdout(_markdown_target(args.markdown) or "-")
-    machine_stdout = any(p and is_stdout(p) for p in (args.json, args.sarif, args.codequality)) or markdown_to_stdout
-    stream = sys.stderr if machine_stdout else sys.stdout
+    machine_stdout = any(p and is_stdout(p) for p in (args.json, args.sarif, args.codequality, args.html))
+    stream = sys.stderr if machine_stdout or markdown_to_stdout else sys.stdout
     out = make_writer(stream)
     if rules is not None:
         from dive_py.ci.rules import evaluate
 
         report = evaluate(rules, analysis, _baseline(args), lines)
+        _write_html(args, analysis, report, lines)
         _write_ci_reports(args, report)
         render_ci(out, report, config_source)
         if os.environ.get("GITHUB_ACTIONS") == "true":
@@ -188,9 +193,22 @@ def _report(args: argparse.Namespace, analysis, rules, config_source: str, lines
             for line in github_annotations(analysis, lines):
                 print(line, file=stream)
         return EXIT_OK if report.passed else EXIT_RULE_FAILED
+    _write_html(args, analysis, None, lines)
     if not args.json:
         render_summary(out, analysis, lines)
     return EXIT_OK
+
+
+def _write_html(args: argparse.Namespace, analysis, report, lines) -> None:  # noqa: ANN001
+    """Writes ``--html FILE`` (before the text report, so a failure to write it is the one error line), each layer
+    with its Dockerfile line where known."""
+    if not args.html:
+        return
+    from dive_py.files import write_text_atomic
+    from dive_py.reports.html_report import html_report
+
+    labels = [lines.label(layer.index) or layer.label or None for layer in analysis.layers]
+    write_text_atomic(args.html, html_report(analysis, report, labels))
 
 
 def _write_review_reports(args: argparse.Namespace, analysis, lines) -> None:  # noqa: ANN001
@@ -221,7 +239,7 @@ def _write_ci_reports(args: argparse.Namespace, report) -> None:  # noqa: ANN001
     if args.junit:
         write_junit(report, args.junit)
     if args.markdown is not None:
-        write_markdown(report, args.markdown)
+        write_markdown(report, args.markdown, html_link=args.html)
 
 
 def _baseline(args: argparse.Namespace):  # noqa: ANN202 - Analysis | None

@@ -99,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--codequality", metavar="FILE", help="write the hints as a GitLab Code Quality report (- for stdout)"
     )
     out.add_argument(
+        "--html",
+        metavar="FILE",
+        help="write a self-contained HTML report: summary, layers, treemap, hints (- for stdout; needs squarify)",
+    )
+    out.add_argument(
         "--hint-min-size",
         metavar="SIZE",
         help="leave out hints that would save less than SIZE (default 64kB; .dive-ci `hints: minSize:`)",
@@ -163,9 +168,39 @@ def add_source_flags(parser: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--no-cache",
         action="store_true",
-        help="neither read nor write divepy's cache ($XDG_CACHE_HOME/divepy or ~/.cache/divepy): no layer scans, "
-        "figures or blobs (registry:// downloads again to read files; stdin, docker:// and podman:// keep none)",
+        help="neither read nor write divepy's cache ($XDG_CACHE_HOME/divepy or ~/.cache/divepy), nor the shared "
+        "one: no layer scans, figures or blobs (registry:// downloads again to read files; stdin, docker:// and "
+        "podman:// keep none)",
     )
+    add_cache_url_flag(source)
+
+
+def add_cache_url_flag(group) -> None:  # noqa: ANN001 - a parser or an argument group
+    """``--cache-url s3://BUCKET/PREFIX``: the shared cache (see :func:`configure_cache`)."""
+    group.add_argument(
+        "--cache-url",
+        metavar="URL",
+        help="a shared layer cache in S3-compatible object storage, s3://BUCKET/PREFIX[?endpoint=URL] "
+        "(default: $DIVEPY_CACHE_URL; the scale extra: pip install 'divepy[scale]')",
+    )
+
+
+def configure_cache(args: argparse.Namespace) -> None:
+    """Sets up the shared cache the flags (or ``$DIVEPY_CACHE_URL``) name; ``--no-cache`` turns it off.
+
+    Raises:
+        ConfigError: a URL that is not s3://, or the scale extra is not installed.
+    """
+    from dive_py.cache.remote import configure_remote
+
+    if getattr(args, "no_cache", False):
+        configure_remote(None)
+        return
+    url = getattr(args, "cache_url", None)
+    if url:
+        configure_remote(url)  # the flag: without the extra, one line on how to install it
+    # $DIVEPY_CACHE_URL alone is read where the cache is used: without the extra, a warning (a CI-wide variable
+    # must not stop a runner that lacks it)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -187,6 +222,7 @@ def ci_from_env() -> bool:
 
 def load_options(args: argparse.Namespace, progress: ProgressCallback | None = None) -> LoadOptions:
     """The load options the flags ask for (shared by the image command, ``diff``, ``cat`` and ``extract``)."""
+    configure_cache(args)
     return LoadOptions(
         tag=args.tag,
         platform=args.platform,

@@ -282,6 +282,8 @@ def commit_note(entry: dict) -> str | None:
         return None
     if comment.startswith("Imported from"):
         return f"made by docker import ({_short(comment)})"
+    if comment.startswith("container ") and comment.endswith("(not committed)"):
+        return f"the writable layer of {_short(comment)}"  # container://: what docker commit would store
     if not comment and not author:
         return None
     said = [f"comment: '{_short(comment)}'"] if comment else []

@@ -11,12 +11,17 @@
  * member it might read otherwise or that Python refuses, leaving it (and everything after) to
  * Python (tests/layers/test_scan_fast_path.py and test_tarfast_extensions.py compare both ways
  * byte for byte). Optional: without a compiler divepy runs the Python reader alone.
+ *
+ * Its arguments are checked before use: the tar a byte buffer, the columns typed (dive_py/_buffers.h), the
+ * paths exact str, the entry class one with exactly FileEntry's slots (dive_py/_slots.h); a mistake raises
+ * TypeError or ValueError.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
 #include "../_slots.h"
+#include "../_buffers.h"
 
 #define BLOCK 512
 #define EXTENSION_LIMIT (1 << 20) /* headers.EXTENSION_LIMIT: one extended header, and those of one member */
@@ -212,6 +217,25 @@ static int pax_records(const unsigned char *data, Py_ssize_t size, Extensions *e
     return 1;
 }
 
+/* A view into buf lives only while buf is held: if the hasher kept it (or its error's traceback does), it is
+ * released, so that it raises instead of reading freed memory. -1 with an error set (the hasher's, or
+ * BufferError when the view cannot be released). */
+static int release_kept(PyObject *view)
+{
+    if (Py_REFCNT(view) == 1)
+        return PyErr_Occurred() ? -1 : 0;
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyObject *released = PyObject_CallMethod(view, "release", NULL);
+    Py_XDECREF(released);
+    if (type != NULL) {
+        PyErr_Clear();
+        PyErr_Restore(type, value, traceback);
+        return -1;
+    }
+    return released == NULL ? -1 : 0;
+}
+
 typedef struct {
     char *kinds;
     int64_t *sizes;
@@ -249,7 +273,11 @@ static PyObject *scan_run(PyObject *module, PyObject *const *args, Py_ssize_t na
     pos = PyLong_AsSsize_t(args[1]);
     if (pos == -1 && PyErr_Occurred())
         return NULL;
-    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+    if (!PyCallable_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "scan_run: xxh3 must be callable");
+        return NULL;
+    }
+    if (get_column(args[0], &view, 0, 'u', 1, "scan_run: buf") < 0)
         return NULL;
     PyObject *xxh3 = args[2], *paths = args[3], *links = args[4], *result = NULL;
     const unsigned char *buf = view.buf;
@@ -336,6 +364,8 @@ static PyObject *scan_run(PyObject *module, PyObject *const *args, Py_ssize_t na
             goto stop;
         if (ext.has_size)
             size = ext.size;
+        if (size > INT64_MAX - total)
+            goto stop; /* sizes a header claims (not held by buf: a link's, a folder's) past int64: Python's sum */
         if (ext.has_uid)
             uid = ext.uid;
         if (ext.has_gid)
@@ -359,6 +389,8 @@ static PyObject *scan_run(PyObject *module, PyObject *const *args, Py_ssize_t na
             if (!piece)
                 goto done;
             PyObject *hashed = PyObject_CallOneArg(xxh3, piece);
+            if (release_kept(piece) < 0)
+                Py_CLEAR(hashed);
             Py_DECREF(piece);
             if (!hashed)
                 goto done;
@@ -497,9 +529,10 @@ static PyObject *make_entries(PyObject *self, PyObject *const *args, Py_ssize_t 
         PyErr_SetString(PyExc_TypeError, "make_entries(paths, kinds, sizes, modes, uids, gids, hashes, entry_class)");
         return NULL;
     }
-    static const char *formats[6] = {"B", "q", "I", "q", "q", "Q"};
+    static const char kinds_of[6] = {'u', 'i', 'u', 'i', 'i', 'u'}, *names[6] = {"B", "q", "I", "q", "q", "Q"};
     static const Py_ssize_t itemsizes[6] = {1, 8, 4, 8, 8, 8};
     Py_buffer columns[6];
+    char what[40];
     int got = 0;
     PyObject *result = NULL, *empty = NULL;
     Ints ints = {NULL, NULL, 0, 0};
@@ -507,11 +540,11 @@ static PyObject *make_entries(PyObject *self, PyObject *const *args, Py_ssize_t 
     PyTypeObject *type = (PyTypeObject *)args[7];
     Py_ssize_t count = PyList_GET_SIZE(args[0]);
     for (; got < 6; got++) {
-        if (PyObject_GetBuffer(args[1 + got], &columns[got], got ? PyBUF_FORMAT : PyBUF_SIMPLE) < 0)
+        PyOS_snprintf(what, sizeof(what), "make_entries: column %d", got + 1);
+        if (get_column(args[1 + got], &columns[got], 0, kinds_of[got], itemsizes[got], what) < 0)
             goto done;
-        if ((got && (columns[got].format == NULL || strcmp(columns[got].format, formats[got]) != 0)) ||
-            columns[got].len != count * itemsizes[got]) {
-            PyErr_Format(PyExc_ValueError, "make_entries: column %d is not %zd items of type %s", got + 1, count, formats[got]);
+        if (columns[got].len != count * itemsizes[got]) {
+            PyErr_Format(PyExc_ValueError, "make_entries: column %d is not %zd items of type %s", got + 1, count, names[got]);
             got++;
             goto done;
         }
@@ -524,7 +557,13 @@ static PyObject *make_entries(PyObject *self, PyObject *const *args, Py_ssize_t 
     const uint32_t *modes = columns[2].buf;
     const unsigned long long *hashes = columns[5].buf;
     for (Py_ssize_t row = 0; row < count; row++) {
+        if (row >= PyList_GET_SIZE(args[0])) { /* a finalizer run by the collector changed the list */
+            PyErr_SetString(PyExc_RuntimeError, "make_entries: paths changed size");
+            Py_CLEAR(result);
+            goto done;
+        }
         PyObject *path = PyList_GET_ITEM(args[0], row);
+        Py_INCREF(path); /* the object's allocation may run the collector, and finalizers with it */
         PyObject *kind = kinds[row] < 128 ? PyUnicode_FromOrdinal(kinds[row]) : NULL; /* a cached 1-letter str */
         PyObject *digest = kind ? PyLong_FromUnsignedLongLong(hashes[row]) : NULL;
         PyObject *values[ENTRY_SLOTS] = {path, kind, ints_get(&ints, sizes[row]), ints_get(&ints, modes[row]),
@@ -532,13 +571,15 @@ static PyObject *make_entries(PyObject *self, PyObject *const *args, Py_ssize_t 
         PyObject *entry = NULL;
         if (kind == NULL && !PyErr_Occurred())
             PyErr_SetString(PyExc_ValueError, "make_entries: a kind is not an ASCII letter");
-        if (!PyErr_Occurred() && PyUnicode_Check(path))
+        if (!PyErr_Occurred() && PyUnicode_CheckExact(path)) /* a str subclass's __hash__ could change the list */
             entry = new_with_slots(type, offsets, values, ENTRY_SLOTS);
         else if (!PyErr_Occurred())
             PyErr_SetString(PyExc_TypeError, "make_entries: paths must be str");
         Py_XDECREF(kind);
         Py_XDECREF(digest);
-        if (entry == NULL || PyDict_SetItem(result, path, entry) < 0) {
+        int failed = entry == NULL || PyDict_SetItem(result, path, entry) < 0;
+        Py_DECREF(path);
+        if (failed) {
             Py_XDECREF(entry);
             Py_CLEAR(result);
             goto done;

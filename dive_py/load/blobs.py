@@ -16,7 +16,8 @@ from __future__ import annotations
 import hashlib
 
 from dive_py.cache.blobs import BlobCache
-from dive_py.cache.store import prune_cache
+from dive_py.cache.scans import CacheKey, LayerCache, encode_scan
+from dive_py.cache.store import layer_lock, prune_cache
 from dive_py.errors import ImageFormatError
 from dive_py.layers.compression import HashingReader
 from dive_py.layers.scan import scan_layer
@@ -29,15 +30,24 @@ from dive_py.sources.plan import LayerRef
 class LayerBlobs:
     """The blobs of one opened source: scanned, kept and read back as the source allows."""
 
-    def __init__(self, files: ImageFiles, store: BlobCache | None, passed: PassingLayers | None = None) -> None:
+    def __init__(
+        self,
+        files: ImageFiles,
+        store: BlobCache | None,
+        passed: PassingLayers | None = None,
+        scans: LayerCache | None = None,
+    ) -> None:
         """Args:
         files: the source's blobs.
         store: the blob store; None with ``--no-cache``.
         passed: what a one-pass source handed down as it was read.
+        scans: the layer-scan cache for a registry's layers (keyed by blob digest): a layer scanned
+            before, here or by a run sharing the cache, is not downloaded again.
         """
         self.files = files
         self.store = store
         self.passed = passed
+        self.scans = scans
         self.added = False
         """Whether a blob entered the store here (see :meth:`close`)."""
 
@@ -64,8 +74,24 @@ class LayerBlobs:
         )
 
     def _scan_download(self, ref: LayerRef, what: str, progress) -> LayerScan:  # noqa: ANN001
-        """A registry's blob: from the store, else downloaded into the scanner and the store at once."""
+        """A registry's layer: from the scan cache, else scanned from the store or the download."""
         digest = "sha256:" + ref.blob.rsplit("/", 1)[-1]
+        if self.scans is None:
+            return self._scan_blob(ref, digest, what, progress)
+        # Keyed by the blob's digest, which the registry's blob was verified against when the scan was made.
+        size = self._size(ref.blob)
+        key = CacheKey(digest, "digest", size if size is not None else -1)
+        root = self.store.cache_root if self.store is not None else self.scans.cache_root
+        with layer_lock(root, digest):  # concurrent runs of this cache read a shared layer once
+            found = self.scans.get(key, what)
+            if found is not None and (not ref.expected_diff_id or found.diff_id == ref.expected_diff_id):
+                return found
+            scan = self._scan_blob(ref, digest, what, progress)
+            self.scans.put(key, encode_scan(scan, what))
+            return scan
+
+    def _scan_blob(self, ref: LayerRef, digest: str, what: str, progress) -> LayerScan:  # noqa: ANN001
+        """A registry's blob: from the store, else downloaded into the scanner and the store at once."""
         size = self._size(ref.blob)
         cached = self.store.open(digest, size) if self.store is not None else None
         checks = {"expected_digest": digest, "expected_diff_id": ref.expected_diff_id, "progress": progress}

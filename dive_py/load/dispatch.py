@@ -15,18 +15,15 @@ import sys
 from dataclasses import dataclass, replace
 
 from dive_py.cache.blobs import BlobCache
+from dive_py.cache.scans import LayerCache
 from dive_py.errors import ImageFormatError, SourceError
 from dive_py.load.blobs import LayerBlobs
 from dive_py.load.options import LoadOptions
 from dive_py.load.passing import PassingLayers
 from dive_py.sources.archive import open_image_files
 from dive_py.sources.base import ImageFiles
-from dive_py.sources.container import container_engine, open_container
-from dive_py.sources.containerd import open_containerd_image
-from dive_py.sources.engine import open_docker_image
 from dive_py.sources.layouts import ImagePlan, plan_image
 from dive_py.sources.platforms import require_platform
-from dive_py.sources.podman import open_podman_image
 from dive_py.sources.reference import (
     ARCHIVE_SOURCES,
     CONTAINER_SOURCES,
@@ -35,7 +32,6 @@ from dive_py.sources.reference import (
     fallback_sources,
     parse_reference,
 )
-from dive_py.sources.registry.image import open_registry_image, registry_client
 from dive_py.sources.stream import open_stream
 
 
@@ -100,6 +96,8 @@ def _open_bare_name(ref: str, reference: Reference, options: LoadOptions) -> Ope
             answers.append(exc.message)
             if "permission denied" in exc.message and access_hint is None:
                 access_hint = exc.hint
+    from dive_py.sources.container import container_engine  # a bare name's last resort: not on the fast path
+
     tried = ", ".join(fallback_sources())
     engine = container_engine(reference.name)
     if engine is not None:
@@ -129,6 +127,8 @@ def _open_archive(ref: str, reference: Reference, options: LoadOptions) -> Opene
 
 def _open_container(reference: Reference, options: LoadOptions) -> OpenedSource:
     """A container: its image and, on top, its writable layer as ``docker commit`` would store it."""
+    from dive_py.sources.container import open_container  # here: archives (the explorer's first paint) skip it
+
     store = _store(options)
     passed = PassingLayers(store)
     files, plan = open_container(reference.name, reference.source, progress=options.progress, sink=passed)
@@ -137,6 +137,12 @@ def _open_container(reference: Reference, options: LoadOptions) -> OpenedSource:
 
 
 def _open_store(ref: str, reference: Reference, options: LoadOptions) -> OpenedSource:
+    # The engines' and the registry's clients (http, ssl, email) only for the stores: an archive does without.
+    from dive_py.sources.containerd import open_containerd_image
+    from dive_py.sources.engine import open_docker_image
+    from dive_py.sources.podman import open_podman_image
+    from dive_py.sources.registry.image import open_registry_image, registry_client
+
     store = _store(options)
     passed = PassingLayers(store)
     if reference.source == "registry":
@@ -144,7 +150,8 @@ def _open_store(ref: str, reference: Reference, options: LoadOptions) -> OpenedS
             reference.name, username=options.username, password=options.password, insecure=options.insecure
         )
         files, plan = open_registry_image(client, name, options.platform, store)
-        return _opened(files, plan, f"registry://{name}", store, passed)
+        scans = LayerCache(options.cache_dir) if options.use_cache else None
+        return OpenedSource(files, plan, f"registry://{name}", LayerBlobs(files, store, passed, scans))
     streamed = {"progress": options.progress, "sink": passed}
     tag = None  # an export holds just the named image: a --tag meant for an archive must not filter it
     if reference.source == STDIN_SOURCE:

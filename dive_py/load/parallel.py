@@ -11,6 +11,7 @@ results are identical; an error is carried back and raised at its layer, in mani
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import queue
@@ -19,7 +20,7 @@ from collections import deque
 from collections.abc import Callable
 
 from dive_py.cache.scans import CacheKey, LayerCache, cache_key, decode_scan, file_region
-from dive_py.cache.store import prune_cache
+from dive_py.cache.store import layer_lock, prune_cache
 from dive_py.errors import ImageFormatError
 from dive_py.layers.compression import decompressing_reader
 from dive_py.load import shares
@@ -155,16 +156,33 @@ def _prefetch(
         _scan_in_workers(jobs, results, count, root, cache, feed, prestarted)
     else:
         for job, key, region in jobs:
-            try:
-                results[job.index] = scan_and_store(job, root, key)
-            except ImageFormatError as exc:
-                results[job.index] = exc
-            else:
-                _remember(cache, job, key, region)
+            locked = key is not None and cache is not None
+            # Held while the layer is scanned: another run of this cache (audit's workers) waits, then takes the scan.
+            with layer_lock(root, key.digest) if locked else contextlib.nullcontext(False) as waited:
+                if waited and _cached_meanwhile(cache, job, key, region, results):
+                    feed.finished(job)
+                    continue
+                try:
+                    results[job.index] = scan_and_store(job, root, key)
+                except ImageFormatError as exc:
+                    results[job.index] = exc
+                else:
+                    _remember(cache, job, key, region)
             feed.finished(job)
     if root is not None and any(key is not None for _job, key, _region in jobs):
         prune_cache(root)  # entries were written: keep the cache within its limit
     return results
+
+
+def _cached_meanwhile(cache: LayerCache, job: BlobJob, key: CacheKey, region: list | None, results: Prefetched) -> bool:
+    """After waiting for another run that scanned the same layer: takes its scan if the blob here holds the
+    same bytes (hashed, as any scan the cache has not seen at this place)."""
+    hit = cache.get(key, job.what)
+    if hit is None or (job.expected_diff_id and hit.diff_id != job.expected_diff_id) or not blob_matches(job, key):
+        return False
+    _remember(cache, job, key, region)
+    results[job.index] = hit
+    return True
 
 
 class _Feed:

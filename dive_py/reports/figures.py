@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dive_py import format as fmt
-from dive_py.ci.rules import RULES, RuleSpec
+from dive_py.ci.rules import RULES, CiReport, RuleResult, RuleSpec
 
 SPECS: dict[str, RuleSpec] = {spec.key: spec for spec in RULES}
 """Every rule by its key."""
@@ -26,3 +26,14 @@ def metric_text(spec: RuleSpec | None, value: float | int | None) -> str:
     if kind in ("min-ratio", "max-ratio"):
         return fmt.percent(float(value))
     return str(value)
+
+
+def rule_figure(result: RuleResult, report: CiReport) -> str:
+    """A rule's figure as text; a disabled rule still shows it when it can be computed (Markdown, HTML)."""
+    spec = SPECS.get(result.key)
+    if spec is None:
+        return "" if result.actual is None else str(result.actual)
+    actual = result.actual
+    if actual is None and not (spec.needs_baseline and report.baseline is None):
+        actual = spec.metric(report.analysis, report.baseline)
+    return metric_text(spec, actual)

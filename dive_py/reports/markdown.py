@@ -7,6 +7,7 @@ atomically; nothing here prints.
 from __future__ import annotations
 
 import os
+from urllib.parse import quote
 
 from dive_py import format as fmt
 from dive_py.analysis.analyze import Analysis
@@ -17,7 +18,7 @@ from dive_py.dockerfile.lines import NO_LINES, DockerfileLines, location
 from dive_py.errors import DivepyError
 from dive_py.files import replaces_file, write_text_atomic
 from dive_py.reports.diff import DiffSummary, summarize
-from dive_py.reports.figures import SPECS, metric_text
+from dive_py.reports.figures import rule_figure
 
 MARKDOWN_ROWS = 10
 """Rows of each file table in the Markdown summary: a pull-request comment must stay short."""
@@ -28,12 +29,14 @@ STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 _ICON = {RuleStatus.PASS: "✅ PASS", RuleStatus.FAIL: "❌ FAIL", RuleStatus.SKIP: "⏭️ SKIP"}
 
 
-def markdown_summary(report: CiReport, comparison: ImageComparison | None = None) -> str:
-    """The verdict, each rule's figure and threshold, the top inefficient files and, with a baseline, the change.
+def markdown_summary(report: CiReport, comparison: ImageComparison | None = None, html_link: str | None = None) -> str:
+    """The verdict, each rule's figure and threshold, a chart of the layers' sizes, the top inefficient files and,
+    with a baseline, the change.
 
     Args:
         report: the evaluated rules.
         comparison: base-to-new comparison; computed from ``report.baseline`` when not given.
+        html_link: where the ``--html`` report was written (a link line names it), if it was.
 
     Returns:
         GitHub-flavoured Markdown, ending in a newline.
@@ -51,15 +54,61 @@ def markdown_summary(report: CiReport, comparison: ImageComparison | None = None
     ]
     if report.baseline is not None:
         lines.append(_image_line("Baseline", report.baseline))
+    if html_link:
+        lines += ["", _html_line(html_link)]
     lines += ["", "### Rules", "", "| Rule | Result | Value | Threshold |", "|---|---|---:|---:|"]
     for result in report.results:
         value = _rule_value(result, report)
         lines.append(f"| {result.key} | {_rule_cell(result)} | {value} | {_cell(result.configuration)} |")
     if comparison is not None:
         lines += _change_section(summarize(comparison))
+    lines += layer_chart(report.analysis)
     lines += _inefficient_section(report.analysis)
     lines += _hint_section(report.analysis, report.lines)
     return "\n".join(lines) + "\n"
+
+
+def layer_chart(analysis: Analysis) -> list[str]:
+    """The layers' sizes as a Mermaid bar chart (GitHub renders it), layers numbered from 0 as in the explorer.
+
+    Only numbers and fixed words reach the chart: a command could break Mermaid's syntax, so the commands stay in
+    the report's tables.
+    """
+    if not analysis.layers:
+        return []
+    sizes = [layer.size_bytes for layer in analysis.layers]
+    unit, scale = _chart_unit(max(sizes))
+    values = ", ".join(f"{size / scale:.2f}".rstrip("0").rstrip(".") for size in sizes)
+    top = max(sizes) / scale
+    axis = ", ".join(f'"{layer.index}"' for layer in analysis.layers)
+    return [
+        "",
+        "### Layer sizes",
+        "",
+        "```mermaid",
+        "xychart-beta",
+        f'    title "Layer sizes ({unit}), layer 0 at the left"',
+        f"    x-axis [{axis}]",
+        f'    y-axis "{unit}" 0 --> {top * 1.05:.2f}',
+        f"    bar [{values}]",
+        "```",
+    ]
+
+
+def _chart_unit(largest: int) -> tuple[str, int]:
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if largest >= scale:
+            return unit, scale
+    return "B", 1
+
+
+def _html_line(path: str) -> str:
+    """The link line to the HTML report: its file name as a relative link (a CI job uploads it as an artifact)."""
+    name = os.path.basename(path.rstrip("/")) or path
+    text = _cell(name)
+    for ch in "\\[]<>*_`":
+        text = text.replace(ch, "\\" + ch)
+    return f"📊 Full report (treemap, layers, hints): [{text}]({quote(name)})"
 
 
 def _hint_section(analysis: Analysis, places: DockerfileLines = NO_LINES) -> list[str]:
@@ -104,13 +153,7 @@ def _rule_cell(result: RuleResult) -> str:
 
 def _rule_value(result: RuleResult, report: CiReport) -> str:
     """The rule's figure; a disabled rule still shows it, when it can be computed."""
-    spec = SPECS.get(result.key)
-    if spec is None:
-        return "" if result.actual is None else str(result.actual)
-    actual = result.actual
-    if actual is None and not (spec.needs_baseline and report.baseline is None):
-        actual = spec.metric(report.analysis, report.baseline)
-    return metric_text(spec, actual)
+    return rule_figure(result, report)
 
 
 def _change_section(summary: DiffSummary) -> list[str]:
@@ -199,7 +242,9 @@ def markdown_target(value: str | None) -> str | None:
     return os.environ.get(STEP_SUMMARY_ENV) or "-"
 
 
-def write_markdown(report: CiReport, value: str, comparison: ImageComparison | None = None) -> str:
+def write_markdown(
+    report: CiReport, value: str, comparison: ImageComparison | None = None, html_link: str | None = None
+) -> str:
     """Writes :func:`markdown_summary` where :func:`markdown_target` says; returns that path.
 
     Without FILE and with ``GITHUB_STEP_SUMMARY`` set, the summary is appended to that file
@@ -209,7 +254,7 @@ def write_markdown(report: CiReport, value: str, comparison: ImageComparison | N
         DivepyError: the file cannot be written.
     """
     target = markdown_target(value) or "-"
-    text = markdown_summary(report, comparison)
+    text = markdown_summary(report, comparison, html_link if html_link and html_link != "-" else None)
     if not value and replaces_file(target):  # a FIFO or a descriptor is written into: nothing to read first
         text = _existing(target) + text
     write_text_atomic(target, text)

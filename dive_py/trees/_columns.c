@@ -5,11 +5,34 @@
  * In Python each is a pass over every node (~0.1 s, ~0.03 s at 10^6 nodes: most of a layer switch
  * there); here 1-2 ms. Optional: without a compiler, dive_py.trees.passes does the same in Python
  * (tests/trees/test_columns.py compares both).
+ *
+ * Every column is taken with its format checked (dive_py/_buffers.h: int64 sizes, int32 positions, bytes), and
+ * lengths against each other, so a caller's mistake raises TypeError or ValueError instead of reading past a
+ * buffer or reading doubles as integers. The nodes the walks hold while Python code can run (a `children` or
+ * `flat` that is a property) are strong references.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#include "../_buffers.h"
+
+/* *sum += value, unless the sum would not fit: then 1 and *sum as it was. */
+static inline int add_overflows(int64_t *sum, int64_t value)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    int64_t result;
+    if (__builtin_add_overflow(*sum, value, &result))
+        return 1;
+    *sum = result;
+    return 0;
+#else
+    if (value > 0 ? *sum > INT64_MAX - value : *sum < INT64_MIN - value)
+        return 1;
+    *sum += value;
+    return 0;
+#endif
+}
 
 PyDoc_STRVAR(add_up_doc,
 "add_up(values, parent[, kept])\n\n"
@@ -24,21 +47,20 @@ static PyObject *add_up(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     Py_buffer values, parent, kept = {0};
-    if (PyObject_GetBuffer(args[0], &values, PyBUF_WRITABLE | PyBUF_FORMAT) < 0)
+    if (get_column(args[0], &values, 1, 'i', 8, "add_up: values") < 0)
         return NULL;
-    if (PyObject_GetBuffer(args[1], &parent, PyBUF_FORMAT) < 0) {
+    if (get_column(args[1], &parent, 0, 'i', 4, "add_up: parent") < 0) {
         PyBuffer_Release(&values);
         return NULL;
     }
-    if (nargs == 3 && PyObject_GetBuffer(args[2], &kept, PyBUF_SIMPLE) < 0) {
+    if (nargs == 3 && get_column(args[2], &kept, 0, 'u', 1, "add_up: kept") < 0) {
         PyBuffer_Release(&values);
         PyBuffer_Release(&parent);
         return NULL;
     }
     PyObject *result = NULL;
     Py_ssize_t count = values.len / 8;
-    if (values.itemsize != 8 || parent.itemsize != 4 || parent.len / 4 != count
-        || (kept.obj != NULL && kept.len != count)) {
+    if (parent.len / 4 != count || (kept.obj != NULL && kept.len != count)) {
         PyErr_SetString(PyExc_ValueError, "add_up: int64 values, int32 parents (and kept bytes) of the same length");
         goto done;
     }
@@ -57,7 +79,11 @@ static PyObject *add_up(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
                 PyErr_SetString(PyExc_ValueError, "add_up: a parent comes after its child");
                 goto done;
             }
-            v[up] += v[pos];
+            /* Sizes an image claims (sparse files) can add up past int64: an error, as in the Python path. */
+            if (add_overflows(&v[up], v[pos])) {
+                PyErr_SetString(PyExc_OverflowError, "add_up: a sum does not fit in 64 bits");
+                goto done;
+            }
         }
     }
     result = Py_None;
@@ -77,7 +103,7 @@ PyDoc_STRVAR(set_positions_doc,
 static PyObject *set_positions(PyObject *self, PyObject *mask_object)
 {
     Py_buffer mask;
-    if (PyObject_GetBuffer(mask_object, &mask, PyBUF_SIMPLE) < 0)
+    if (get_column(mask_object, &mask, 0, 'u', 1, "set_positions: mask") < 0)
         return NULL;
     const unsigned char *m = (const unsigned char *)mask.buf;
     Py_ssize_t count = 0;
@@ -112,20 +138,20 @@ static PyObject *scatter(PyObject *self, PyObject *const *args, Py_ssize_t nargs
         return NULL;
     }
     Py_buffer target, positions, values;
-    if (PyObject_GetBuffer(args[0], &target, PyBUF_WRITABLE) < 0)
+    if (get_column(args[0], &target, 1, 'u', 1, "scatter: target") < 0)
         return NULL;
-    if (PyObject_GetBuffer(args[1], &positions, PyBUF_FORMAT) < 0) {
+    if (get_column(args[1], &positions, 0, 'i', 4, "scatter: positions") < 0) {
         PyBuffer_Release(&target);
         return NULL;
     }
-    if (PyObject_GetBuffer(args[2], &values, PyBUF_SIMPLE) < 0) {
+    if (get_column(args[2], &values, 0, 'u', 1, "scatter: values") < 0) {
         PyBuffer_Release(&target);
         PyBuffer_Release(&positions);
         return NULL;
     }
     PyObject *result = NULL;
     Py_ssize_t count = positions.len / 4;
-    if (positions.itemsize != 4 || values.len != count) {
+    if (values.len != count) {
         PyErr_SetString(PyExc_ValueError, "scatter: int32 positions and one value byte each");
         goto done;
     }
@@ -158,6 +184,10 @@ typedef struct {
 static int grow_push(Grow *g, const void *value)
 {
     if (g->len == g->cap) {
+        if (g->cap > PY_SSIZE_T_MAX / 2 / g->item) {
+            PyErr_NoMemory();
+            return -1;
+        }
         Py_ssize_t cap = g->cap ? g->cap * 2 : 1024;
         char *data = PyMem_Realloc(g->data, (size_t)(cap * g->item));
         if (data == NULL) {
@@ -173,10 +203,22 @@ static int grow_push(Grow *g, const void *value)
 }
 
 typedef struct {
-    PyObject *node; /* borrowed: the children dicts hold every node, and nothing runs Python code meanwhile */
+    PyObject *node; /* owned: reading `children` may run Python code that empties the dict holding it */
     int32_t parent;
     int32_t depth;
 } Pending;
+
+/* Pushes a node to visit, with a new reference to it. */
+static int push_pending(Grow *stack, PyObject *node, int32_t parent, int32_t depth)
+{
+    Pending pending = {node, parent, depth};
+    Py_INCREF(node);
+    if (grow_push(stack, &pending) < 0) {
+        Py_DECREF(node);
+        return -1;
+    }
+    return 0;
+}
 
 /* Pushes the children of `node` (its `children` dict, or None) on the stack, last name first. */
 static int push_children(Grow *stack, PyObject *node, PyObject *children_name, int32_t pos, int32_t depth)
@@ -205,8 +247,7 @@ static int push_children(Grow *stack, PyObject *node, PyObject *children_name, i
                 status = -1;
                 break;
             }
-            Pending pending = {child, pos, depth};
-            status = grow_push(stack, &pending);
+            status = push_pending(stack, child, pos, depth);
         }
         Py_DECREF(names);
     }
@@ -231,18 +272,22 @@ static PyObject *preorder(PyObject *self, PyObject *tops)
     PyObject *result = NULL;
     if (children_name == NULL || nodes == NULL)
         goto done;
-    for (Py_ssize_t i = PyList_GET_SIZE(tops) - 1; i >= 0; i--) {
-        Pending pending = {PyList_GET_ITEM(tops, i), -1, 0};
-        if (grow_push(&stack, &pending) < 0)
+    for (Py_ssize_t i = PyList_GET_SIZE(tops) - 1; i >= 0; i--)
+        if (push_pending(&stack, PyList_GET_ITEM(tops, i), -1, 0) < 0)
             goto done;
-    }
     while (stack.len > 0) {
         Pending top = ((Pending *)stack.data)[--stack.len];
+        if (PyList_GET_SIZE(nodes) >= INT32_MAX) {
+            Py_DECREF(top.node);
+            PyErr_SetString(PyExc_OverflowError, "preorder: more than 2^31 nodes");
+            goto done;
+        }
         int32_t pos = (int32_t)PyList_GET_SIZE(nodes);
         uint16_t depth = (uint16_t)top.depth;
-        if (PyList_Append(nodes, top.node) < 0 || grow_push(&parents, &top.parent) < 0 || grow_push(&depths, &depth) < 0)
-            goto done;
-        if (push_children(&stack, top.node, children_name, pos, top.depth + 1) < 0)
+        int failed = PyList_Append(nodes, top.node) < 0 || grow_push(&parents, &top.parent) < 0 ||
+                     grow_push(&depths, &depth) < 0 || push_children(&stack, top.node, children_name, pos, top.depth + 1) < 0;
+        Py_DECREF(top.node);
+        if (failed)
             goto done;
     }
     result = Py_BuildValue("(Oy#y#)", nodes, parents.data ? parents.data : "", parents.len * 4,
@@ -250,6 +295,8 @@ static PyObject *preorder(PyObject *self, PyObject *tops)
 done:
     Py_XDECREF(children_name);
     Py_XDECREF(nodes);
+    for (Py_ssize_t i = 0; i < stack.len; i++)
+        Py_DECREF(((Pending *)stack.data)[i].node);
     PyMem_Free(stack.data);
     PyMem_Free(parents.data);
     PyMem_Free(depths.data);
@@ -279,6 +326,8 @@ static PyObject *layer_changes(PyObject *self, PyObject *const *args, Py_ssize_t
     Grow *positions = PyMem_Calloc((size_t)(count ? count : 1), sizeof(Grow));
     PyObject *lists = PyList_New(0); /* entries, below, firsts of layer 0, then of layer 1, ... */
     PyObject *result = NULL;
+    if (positions == NULL)
+        PyErr_NoMemory();
     if (flat_name == NULL || positions == NULL || lists == NULL)
         goto done;
     for (Py_ssize_t layer = 0; layer < count; layer++) {
@@ -293,7 +342,14 @@ static PyObject *layer_changes(PyObject *self, PyObject *const *args, Py_ssize_t
         }
     }
     for (Py_ssize_t pos = 0; pos < PyList_GET_SIZE(nodes); pos++) {
-        PyObject *flat = PyObject_GetAttr(PyList_GET_ITEM(nodes, pos), flat_name);
+        if (pos >= INT32_MAX) {
+            PyErr_SetString(PyExc_OverflowError, "layer_changes: more than 2^31 nodes");
+            goto done;
+        }
+        PyObject *node = PyList_GET_ITEM(nodes, pos);
+        Py_INCREF(node); /* a `flat` property may drop it from the list */
+        PyObject *flat = PyObject_GetAttr(node, flat_name);
+        Py_DECREF(node);
         if (flat == NULL)
             goto done;
         if (!PyTuple_Check(flat)) {
@@ -305,6 +361,10 @@ static PyObject *layer_changes(PyObject *self, PyObject *const *args, Py_ssize_t
         PyObject *prev = Py_None, *first = Py_None;
         if (size >= 2) {
             long at = PyLong_AsLong(PyTuple_GET_ITEM(flat, 0));
+            if (at == -1 && PyErr_Occurred()) {
+                Py_DECREF(flat);
+                goto done;
+            }
             if (at == 0)
                 first = PyTuple_GET_ITEM(flat, 1);
         }
@@ -364,19 +424,14 @@ static PyObject *gather(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     Py_buffer table, ids;
-    if (PyObject_GetBuffer(args[0], &table, PyBUF_SIMPLE) < 0)
+    if (get_column(args[0], &table, 0, 'u', 1, "gather: table") < 0)
         return NULL;
-    if (PyObject_GetBuffer(args[1], &ids, PyBUF_FORMAT) < 0) {
+    if (get_column(args[1], &ids, 0, 'i', 4, "gather: ids") < 0) {
         PyBuffer_Release(&table);
         return NULL;
     }
-    PyObject *out = NULL;
     Py_ssize_t count = ids.len / 4;
-    if (ids.itemsize != 4) {
-        PyErr_SetString(PyExc_ValueError, "gather: int32 ids");
-        goto done;
-    }
-    out = PyByteArray_FromStringAndSize(NULL, count);
+    PyObject *out = PyByteArray_FromStringAndSize(NULL, count);
     if (out == NULL)
         goto done;
     unsigned char *o = (unsigned char *)PyByteArray_AS_STRING(out);
@@ -399,13 +454,13 @@ done:
 /* The byte mask and the int32 parent column of one order, checked to be of one length. */
 static int mask_and_parent(PyObject *const *args, Py_buffer *mask, Py_buffer *parent, const char *name)
 {
-    if (PyObject_GetBuffer(args[0], mask, PyBUF_WRITABLE) < 0)
+    if (get_column(args[0], mask, 1, 'u', 1, name) < 0)
         return -1;
-    if (PyObject_GetBuffer(args[1], parent, PyBUF_FORMAT) < 0) {
+    if (get_column(args[1], parent, 0, 'i', 4, name) < 0) {
         PyBuffer_Release(mask);
         return -1;
     }
-    if (parent->itemsize != 4 || parent->len / 4 != mask->len) {
+    if (parent->len / 4 != mask->len) {
         PyErr_Format(PyExc_ValueError, "%s: a byte per node and int32 parents of the same length", name);
         PyBuffer_Release(mask);
         PyBuffer_Release(parent);
@@ -462,7 +517,7 @@ static PyObject *folders_above(PyObject *self, PyObject *const *args, Py_ssize_t
     Py_buffer shown, parent, codes;
     if (mask_and_parent(args, &shown, &parent, "folders_above") < 0)
         return NULL;
-    if (PyObject_GetBuffer(args[2], &codes, PyBUF_SIMPLE) < 0) {
+    if (get_column(args[2], &codes, 0, 'u', 1, "folders_above: codes") < 0) {
         PyBuffer_Release(&shown);
         PyBuffer_Release(&parent);
         return NULL;

@@ -6,6 +6,12 @@
  * the Node class and in the interpreter; here new nodes are made without a call (dive_py/_slots.h), and the rare
  * branches (a path the tree has, a folder the layer does not list) call the very same Python methods.
  * Optional: without a compiler, or with DIVEPY_PURE_PYTHON=1, the tree stacks in Python.
+ *
+ * Slots are read and written at offsets found in the root's class (dive_py/_slots.h), so every folder node is
+ * checked to be an instance of that class before its `children` slot is touched: a folder of another class
+ * (tree._ensure_dirs or a children dict handing back something else) raises TypeError instead of writing past
+ * the object. The folder in hand and its children dict are strong references, as Python code (tree methods,
+ * an entry's `kind`) runs between their uses.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -26,17 +32,30 @@ typedef struct {
     PyTypeObject *type;
     Py_ssize_t offsets[NODE_SLOTS];
     PyObject *cached_path; /* owned */
-    PyObject *cached_parent; /* borrowed: the root, or a value of folders */
+    PyObject *cached_parent; /* owned: the root, or a value of folders (which a later folder may replace) */
 } Stacking;
 
-/* The node of an entry's folder (made with tree._ensure_dirs when the layer has not listed it). */
+/* The class's slot offsets are only valid for its instances (and subclasses', which extend its layout). */
+static int is_node(Stacking *st, PyObject *node)
+{
+    if (Py_TYPE(node) == st->type || PyObject_TypeCheck(node, st->type))
+        return 1;
+    PyErr_Format(PyExc_TypeError, "stack_entries: a folder node is %.100s, not %.100s", Py_TYPE(node)->tp_name,
+                 st->type->tp_name);
+    return 0;
+}
+
+/* The node of an entry's folder (made with tree._ensure_dirs when the layer has not listed it), a new reference
+ * checked to be a node. */
 static PyObject *entry_folder(Stacking *st, PyObject *parent_path)
 {
     int same = parent_path == st->cached_path ? 0 : PyUnicode_Compare(parent_path, st->cached_path);
     if (same == -1 && PyErr_Occurred())
         return NULL;
-    if (same == 0)
+    if (same == 0) {
+        Py_INCREF(st->cached_parent);
         return st->cached_parent;
+    }
     PyObject *parent = PyDict_GetItemWithError(st->folders, parent_path);
     if (parent == NULL) {
         if (PyErr_Occurred())
@@ -52,10 +71,16 @@ static PyObject *entry_folder(Stacking *st, PyObject *parent_path)
         if (parent == NULL)
             return NULL;
     }
+    if (!is_node(st, parent))
+        return NULL;
     Py_INCREF(parent_path);
     Py_SETREF(st->cached_path, parent_path);
-    st->cached_parent = parent;
-    return PySet_Add(st->parents, parent_path) < 0 ? NULL : parent;
+    Py_INCREF(parent);
+    Py_SETREF(st->cached_parent, parent);
+    if (PySet_Add(st->parents, parent_path) < 0)
+        return NULL;
+    Py_INCREF(parent);
+    return parent;
 }
 
 /* Stacks one entry: a new node under its folder, or tree._revisit for a path the tree has. */
@@ -67,14 +92,14 @@ static int stack_entry(Stacking *st, PyObject *path, PyObject *entry)
         return -1;
     PyObject *parent_path = slash < 0 ? PyUnicode_New(0, 0) : PyUnicode_Substring(path, 0, slash);
     PyObject *name = slash < 0 ? (Py_INCREF(path), path) : PyUnicode_Substring(path, slash + 1, length);
-    PyObject *node = NULL;
+    PyObject *node = NULL, *parent = NULL, *children = NULL;
     int status = -1;
     if (parent_path == NULL || name == NULL)
         goto done;
-    PyObject *parent = entry_folder(st, parent_path);
+    parent = entry_folder(st, parent_path);
     if (parent == NULL)
         goto done;
-    PyObject *children = SLOT(parent, st->offsets[CHILDREN]);
+    children = SLOT(parent, st->offsets[CHILDREN]);
     if (children == NULL) {
         PyErr_SetString(PyExc_AttributeError, "children");
         goto done;
@@ -85,6 +110,12 @@ static int stack_entry(Stacking *st, PyObject *path, PyObject *entry)
             goto done;
         Py_SETREF(SLOT(parent, st->offsets[CHILDREN]), children);
     }
+    else if (!PyDict_Check(children)) {
+        children = NULL;
+        PyErr_SetString(PyExc_TypeError, "stack_entries: a node's children must be a dict or None");
+        goto done;
+    }
+    Py_INCREF(children);
     node = PyDict_GetItemWithError(children, name);
     if (node != NULL) {
         Py_INCREF(node);
@@ -107,7 +138,8 @@ static int stack_entry(Stacking *st, PyObject *path, PyObject *entry)
                 goto done;
             }
             Py_SETREF(st->cached_path, empty);
-            st->cached_parent = st->root;
+            Py_INCREF(st->root);
+            Py_SETREF(st->cached_parent, st->root);
         }
     } else {
         if (PyErr_Occurred())
@@ -133,6 +165,8 @@ done:
     Py_XDECREF(parent_path);
     Py_XDECREF(name);
     Py_XDECREF(node);
+    Py_XDECREF(parent);
+    Py_XDECREF(children);
     return status;
 }
 
@@ -170,6 +204,7 @@ static PyObject *stack_entries(PyObject *self, PyObject *const *args, Py_ssize_t
         goto done;
     }
     st.type = Py_TYPE(st.root);
+    Py_INCREF(st.root);
     st.cached_parent = st.root;
     if (slot_offsets(st.type, node_slots, st.offsets, NODE_SLOTS) < 0 || PyDict_SetItem(st.folders, st.cached_path, st.root) < 0)
         goto done;
@@ -196,6 +231,7 @@ done:
     Py_XDECREF(st.names);
     Py_XDECREF(st.folders);
     Py_XDECREF(st.cached_path);
+    Py_XDECREF(st.cached_parent);
     Py_XDECREF(st.kind_name);
     Py_XDECREF(st.parents);
     Py_XDECREF(st.revisits);

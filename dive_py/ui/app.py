@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events, work
@@ -16,12 +17,12 @@ from textual.screen import Screen
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from dive_py.analysis.analyze import Analysis, complete_figures, long_lived
-from dive_py.analysis.hints import Hint
 from dive_py.contents.reader import ContentReader, ExtractResult
 from dive_py.dockerfile.lines import NO_LINES, DockerfileLines, image_lines
 from dive_py.dockerfile.parse import Dockerfile
 from dive_py.errors import DivepyError
-from dive_py.load.image import ProgressCallback
+from dive_py.format import counted
+from dive_py.model import ProgressCallback
 from dive_py.trees.row_text import ASCII_GLYPHS, UNICODE_GLYPHS
 from dive_py.trees.rows import TreeModel
 from dive_py.trees.tree import Node
@@ -29,20 +30,32 @@ from dive_py.trees.view_state import TreeViewState
 from dive_py.ui.config import UiConfig
 from dive_py.ui.hints import Extras, HintsScreen, compute_extras
 from dive_py.ui.key_bar import KeyBar
+from dive_py.ui.layout import fit_to_size
 from dive_py.ui.loading import BackgroundLoad
-from dive_py.ui.panes.details import ImageDetailsPane, LayerDetailsPane
+from dive_py.ui.panes.details import FIGURES, ImageDetailsPane, LayerDetailsPane
 from dive_py.ui.panes.file_tree import FileTreePane
 from dive_py.ui.panes.file_tree_view import FileTreeView
 from dive_py.ui.panes.layers import LayersPane
 from dive_py.ui.screens import ExtractScreen, FileViewScreen, HelpScreen, LoadingScreen, default_extract_folder
 
+FEW_COLOURS = ("standard", "windows")
+"""Rich's colour systems of a 16-colour terminal, where the explorer takes the ANSI theme by itself."""
+if TYPE_CHECKING:
+    from dive_py.analysis.hints import Hint
+
 POLL_INTERVAL = 0.05
 """Seconds between two looks at the background load (progress and completion)."""
+QUICK_LOAD_SECONDS = 0.02
+"""How long the explorer waits for the load before it shows the loading screen (the CLI starts the load
+before it imports Textual: a small or cached image is read by the time the app mounts)."""
 
 
 VIEW_BINDINGS = [
     Binding("tab", "app.toggle_view", "Switch view", id="toggle-view"),
     Binding("shift+tab", "app.focus_previous", "Every pane in turn", show=False),
+    # ctrl+c quits (the app's priority binding); named here, over the screen's copy key, so that the footer
+    # can name it when a config leaves quit on ctrl+c alone.
+    Binding("ctrl+c", "app.quit", "Quit", show=False),
 ]
 """The explorer screens' pane keys (a screen's own, as Textual's screens bind tab to the next pane)."""
 HINT_BINDINGS = [Binding("w", "hints", "Hints", id="show-hints")]
@@ -104,7 +117,13 @@ class ExplorerScreen(Screen):
             self.layer_details.show(self.analysis.layers[0])
         self.layers_pane.focus()
         # Not before the first paint: the hints hold the GIL for seconds at 10^6 files.
-        self.call_after_refresh(self.load_extras)
+        self.call_after_refresh(self._after_first_paint)
+
+    def _after_first_paint(self) -> None:
+        if self.app.gc_paused:  # run_tui paused the cyclic GC until now (the worker pauses it on its own)
+            self.app.gc_paused = False
+            gc.enable()
+        self.load_extras()
 
     # -- hints and packages (issue 15) ----------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False)
@@ -126,6 +145,7 @@ class ExplorerScreen(Screen):
     def _extras_ready(self, extras: Extras) -> None:
         self.extras = extras
         self.layer_details.set_extras(extras)
+        self.image_details.set_fixable(extras[0].fixable_bytes, extras[0].fixable_ratio)
         if isinstance(self.app.screen, HintsScreen):
             self.app.screen.set_report(extras[0])
 
@@ -154,7 +174,14 @@ class ExplorerScreen(Screen):
             self.go_to_path(path)
 
     def on_resize(self, event: events.Resize) -> None:
-        fit_to_size(self, event.size.width, event.size.height)
+        self.fit()
+
+    def on_descendant_focus(self, _event: events.DescendantFocus) -> None:
+        self.fit()  # from 90 to 109 columns the focused side gets the room
+
+    def fit(self) -> None:
+        left_focused = self.query_one("#left").has_focus_within
+        fit_to_size(self, self.size.width, self.size.height, left_focused=left_focused)
 
     def toggle_view(self) -> None:
         """Tab, as in dive: the Layers pane and the file tree, back and forth."""
@@ -175,14 +202,20 @@ class ExplorerScreen(Screen):
         self.tree_pane.update_title()
 
     def on_image_details_pane_path_chosen(self, event: ImageDetailsPane.PathChosen) -> None:
-        self.go_to_path(event.path)
+        """An inefficient file: shown here, the cursor goes to it; else to the last layer that stored it (as a
+        hint goes to its layer)."""
+        node = self.model.tree.get(event.path)
+        if node is None or not node.events or self.go_to_path(event.path, warn=False):
+            return
+        self.jump_to(node.events[-1][0], event.path)
 
-    def go_to_path(self, path: str) -> bool:
+    def go_to_path(self, path: str, *, warn: bool = True) -> bool:
         """Moves the tree cursor to ``path`` (opening folders); False if it is not shown at this layer."""
         node = self.model.tree.get(path)
         row = self.tree_view.expand_to(node) if node is not None else None
         if row is None:
-            self.notify(f"{path} is not shown at this layer or is filtered out", severity="warning")
+            if warn:
+                self.notify(f"{path} is not shown at this layer or is filtered out", severity="warning")
             return False
         self.tree_view.focus()
         return True
@@ -208,20 +241,7 @@ class ExplorerScreen(Screen):
     def _extracted(self, result: ExtractResult | None) -> None:
         if result is not None:
             skipped = f", {len(result.skipped)} skipped" if result.skipped else ""
-            self.notify(f"extracted {len(result.written)} paths to {result.root}{skipped}")
-
-
-NARROW_WIDTH = 110
-"""Below this many columns the left column shrinks to its compact form (dive: 8 columns below 90), leaving the
-file tree room for names."""
-SHORT_HEIGHT = 24
-"""At or below this many rows the details panes give up their minimum heights."""
-
-
-def fit_to_size(screen: Screen, width: int, height: int) -> None:
-    """Marks ``screen`` narrow or short (the stylesheet lays out the compact forms)."""
-    screen.set_class(width < NARROW_WIDTH, "-narrow")
-    screen.set_class(height <= SHORT_HEIGHT, "-short")
+            self.notify(f"extracted {counted(len(result.written), 'path')} to {result.root}{skipped}")
 
 
 class AsciiScrollBarRender(ScrollBarRender):
@@ -273,6 +293,8 @@ class DivepyApp(App[int]):
         self.explorer: ExplorerScreen | None = None
         """The explorer screen once shown (a ``DiffScreen`` in the diff view: both have ``tree_view``)."""
         self._shown_progress: tuple[str, int, int] | None = None
+        self.gc_paused = False
+        """The cyclic GC is off until the explorer's first paint (:func:`dive_py.ui.run_tui` turned it off)."""
         self._load_handled = False
 
     @property
@@ -290,6 +312,10 @@ class DivepyApp(App[int]):
             self.theme = self.config.theme
         elif self.config.theme:
             self.notify(f"unknown theme {self.config.theme!r}: try ansi-dark or ansi-light", severity="warning")
+        elif self.console.color_system in FEW_COLOURS:
+            # 16 colours (TERM=linux, screen, xterm): the default theme's orange and red both become bright
+            # red; the terminal's own palette keeps modified (yellow) and removed (red) apart, as in dive.
+            self.theme = "ansi-dark"
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
         for warning in dict.fromkeys(self.config.warnings):  # once each, however many files said it
@@ -298,10 +324,15 @@ class DivepyApp(App[int]):
         if ready is not None:
             self._show_explorer(*ready)
         elif self.loader is not None:
-            self.push_screen(LoadingScreen(self.ref))
             self.loader.on_done = lambda: self.post_message(self.Loaded())
             self.loader.start()
             self._poll = self.set_interval(POLL_INTERVAL, self._check_load)  # progress; and an end before on_done
+            # A small image (or a cached one) is read by now, or nearly: straight to the explorer, without
+            # composing and painting a loading screen first (a tenth of the seed's first paint).
+            if self.loader.done.wait(QUICK_LOAD_SECONDS):
+                self._check_load()
+            else:
+                self.push_screen(LoadingScreen(self.ref))
 
     def on_unmount(self) -> None:
         ScrollBar.renderer = self._scrollbar_renderer
@@ -361,7 +392,7 @@ class DivepyApp(App[int]):
             self.action_focus_next()
 
     def action_filter(self) -> None:
-        """Opens the filter from any pane (focus moves to the tree); a second press closes it, keeping it."""
+        """Opens the filter from any pane (focus moves to the tree); a second press closes and clears it (dive)."""
         pane = getattr(self.screen, "tree_pane", None)
         if pane is not None:
             pane.toggle_filter()
@@ -372,7 +403,14 @@ class DivepyApp(App[int]):
         self.push_screen(HelpScreen(help_sections()))
 
 
-HELP_KEY_NAMES = {"question_mark": "?", "slash": "/", "ctrl+underscore": "ctrl+_", "pageup": "pgup", "pagedown": "pgdn"}
+HELP_KEY_NAMES = {
+    "escape": "esc",
+    "question_mark": "?",
+    "slash": "/",
+    "ctrl+underscore": "ctrl+_",
+    "pageup": "pgup",
+    "pagedown": "pgdn",
+}
 
 
 def help_keys(bindings: list[Binding]) -> list[tuple[str, str]]:
@@ -380,6 +418,8 @@ def help_keys(bindings: list[Binding]) -> list[tuple[str, str]]:
     keys: dict[str, str] = {}
     for binding in bindings:
         key = ", ".join(HELP_KEY_NAMES.get(k.strip(), k.strip()) for k in binding.key.split(","))
+        if keys.get(key) == binding.description:
+            continue  # the same key and meaning bound twice (ctrl+c on the app and on the screens)
         keys[key] = f"{keys[key]} / {binding.description}" if key in keys else binding.description
     return list(keys.items())
 
@@ -395,6 +435,7 @@ def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
             [
                 ("esc", "Close the filter (and clear it) or the search line"),
                 ("enter (filter)", "Keep the filter and go back to the tree"),
+                ("ctrl+f (filter)", "Close the filter and clear it, as dive does"),
                 ("enter (search)", "Next match"),
                 ("ctrl+p (tree)", "Wrap long rows onto more lines; off: shift+wheel scrolls sideways"),
                 ("[ / ]", "Previous / next page in the file view"),
@@ -402,8 +443,10 @@ def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
                 ("enter (details)", "Inefficient files: jump to the path"),
                 ("enter (hints)", "Go to the hint's layer and its first path in the tree"),
                 ("h, l (details)", "Scroll the layer details sideways (ids and digests are never broken)"),
+                ("left, right (details)", "On to the Layers pane / the file tree"),
             ],
         ),
+        ("Image Details figures", FIGURES),
     ]
 
 

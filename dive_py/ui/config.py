@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from dive_py.errors import ConfigError
 from dive_py.trees.view_state import DiffType
 
@@ -128,6 +126,8 @@ def load_ui_config(paths: list[Path] | None = None) -> UiConfig:
     for path in default_config_paths() if paths is None else paths:
         if not path.is_file():
             continue
+        import yaml  # here: most users have no config file, and the explorer's first paint waits for imports
+
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as exc:

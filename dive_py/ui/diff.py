@@ -17,7 +17,7 @@ from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.compare import ImageComparison
 from dive_py.analysis.compare_tree import DiffModel, build_diff_model
 from dive_py.contents.reader import ContentReader, ExtractResult
-from dive_py.format import signed
+from dive_py.format import counted, signed
 from dive_py.format import size as dive_size
 from dive_py.reports.diff import CHANGE_MARKS, biggest_first, summarize
 from dive_py.trees.tree import Node
@@ -48,7 +48,8 @@ def summary_text(c: ImageComparison) -> Text:
         text.append(f"  {row.mark} {row.change.value:<9}", style=row.style)
         text.append(f"{row.count:>7,}  {figure:>10}\n")
     if summary.copies:
-        text.append(f"  ({summary.copies:,} added files are copies of base files)\n", style="dim")
+        copies = f"{counted(summary.copies, 'added file is a copy', 'added files are copies')} of base files"
+        text.append(f"  ({copies})\n", style="dim")
     text.append("Final file system ", style="bold")
     text.append(signed(c.size_delta_bytes, dive_size) + " · ")
     text.append("image size ", style="bold")
@@ -166,7 +167,7 @@ class DiffScreen(Screen):
     def _extracted(self, result: ExtractResult | None) -> None:
         if result is not None:
             skipped = f", {len(result.skipped)} skipped" if result.skipped else ""
-            self.notify(f"extracted {len(result.written)} paths to {result.root}{skipped}")
+            self.notify(f"extracted {counted(len(result.written), 'path')} to {result.root}{skipped}")
 
 
 class DivepyDiffApp(DivepyApp):

@@ -8,31 +8,37 @@ details say so.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
-from dive_py.analysis.analyze import Analysis
-from dive_py.analysis.extras import hint_report, package_report
-from dive_py.analysis.hints import Hint, HintReport
-from dive_py.analysis.packages import LayerPackages, PackageReport
 from dive_py.dockerfile.lines import NO_LINES, DockerfileLines
 from dive_py.format import percent
 from dive_py.format import size as dive_size
+from dive_py.ui.key_bar import KeyBar
 from dive_py.ui.panes.line_list import LineList
+
+if TYPE_CHECKING:  # the hints and packages come after the first paint: their modules too
+    from dive_py.analysis.analyze import Analysis
+    from dive_py.analysis.hints import Hint, HintReport
+    from dive_py.analysis.packages import LayerPackages, PackageReport
 
 PACKAGE_ROWS = 8
 """Packages listed per change in the layer details (the rest counted; ``--json`` has them all)."""
 
-Extras = tuple[HintReport, PackageReport]
+Extras = tuple["HintReport", "PackageReport"]
 """What the background computation hands to the explorer."""
 
 
 def compute_extras(analysis: Analysis) -> Extras:
     """The image's hints and packages (run off the UI thread: a large image takes a tenth of a second or more)."""
+    from dive_py.analysis.extras import hint_report, package_report
+
     return hint_report(analysis), package_report(analysis)
 
 
@@ -45,7 +51,7 @@ def hint_line(hint: Hint) -> str:
 HINT_HEADER = f"{'Bytes':>9}  {'Kind':<17}  {'Layer':>5}  Path"
 
 
-class HintsScreen(ModalScreen[Hint | None]):
+class HintsScreen(ModalScreen["Hint | None"]):
     """The image's hints, biggest first; the selected one's command, paths and fix below the list.
 
     ``enter`` closes the screen with the chosen hint (the explorer jumps to its layer and first path).
@@ -65,8 +71,9 @@ class HintsScreen(ModalScreen[Hint | None]):
         with Vertical(id="hints-box") as box:
             box.border_title = "Waste hints"
             yield self.hint_list
-            yield Static("", id="hint-detail")
-        yield Footer()
+            with VerticalScroll(id="hint-detail-box"):
+                yield Static("", id="hint-detail")
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.watch(self.hint_list, "cursor", self._show_detail)
@@ -85,7 +92,7 @@ class HintsScreen(ModalScreen[Hint | None]):
             box.border_subtitle = f"{dive_size(report.fixable_bytes)} ({share} of the image) fixable"
         self.hint_list.count = len(self.hints)
         self.hint_list.on_mount()  # the virtual size follows the count
-        self.hint_list.refresh()
+        self.hint_list.refresh(layout=True)  # and so does its height
         self._show_detail(self.hint_list.cursor)
 
     def _show_detail(self, index: int) -> None:

@@ -5,19 +5,19 @@ from __future__ import annotations
 import os
 import string
 
-from rich.syntax import Syntax
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import ScrollableContainer, Vertical, VerticalScroll
+from textual.containers import Horizontal, HorizontalScroll, ScrollableContainer, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Static
+from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 
 from dive_py.contents.reader import ContentReader, ExtractResult
 from dive_py.errors import DivepyError
 from dive_py.format import size as dive_size
 from dive_py.trees.tree import FileTree, Node
+from dive_py.ui.key_bar import KeyBar
 from dive_py.ui.text import mode_text, separator
 
 PAGE_BYTES = 64 * 1024
@@ -69,7 +69,7 @@ class HelpScreen(ModalScreen[None]):
             text.append("\n")
         with VerticalScroll(id="help-box"):
             yield Static(text)
-        yield Footer()
+        yield KeyBar()
 
 
 SIDEWAYS_STEP = 8
@@ -109,9 +109,12 @@ class FileViewScreen(ModalScreen[None]):
         with Vertical(id="file-view-box") as box:
             box.border_title = f"/{self.node.path} at layer {self.at_layer}"
             yield DataTable(id="versions", cursor_type="row")
-            with ScrollableContainer(id="file-content-scroll"):
-                yield Static("reading...", id="file-content")
-        yield Footer()
+            # Line numbers in a gutter of their own: they scroll up and down with the text, not sideways.
+            with VerticalScroll(id="file-content-scroll"), Horizontal(id="file-content-row"):
+                yield Static("", id="file-lines")
+                with HorizontalScroll(id="file-content-side"):
+                    yield Static("reading...", id="file-content")
+        yield KeyBar()
 
     @property
     def _shown_mark(self) -> str:
@@ -120,7 +123,8 @@ class FileViewScreen(ModalScreen[None]):
 
     @property
     def content_scroll(self) -> ScrollableContainer:
-        return self.query_one("#file-content-scroll", ScrollableContainer)
+        """What scrolls sideways: the text, not its line numbers."""
+        return self.query_one("#file-content-side", ScrollableContainer)
 
     def action_sideways(self, cells: int) -> None:
         """Scrolls the content sideways (nothing to do when it wraps or fits)."""
@@ -177,12 +181,28 @@ class FileViewScreen(ModalScreen[None]):
         more = len(data) > (page + 1) * PAGE_BYTES
         dot = separator(self.app.config.ascii_only)
         note = f"page {page + 1}{dot}" + ("] next page" if more else "end") + (f"{dot}[ previous" if page else "")
-        self._show(render_content(self.node.name, chunk, page * PAGE_BYTES, wrap=self.wrap), note)
+        first = data[: page * PAGE_BYTES].count(b"\n") + 1  # the page's first line, counted from the file's
+        content = render_content(self.node.name, chunk, page * PAGE_BYTES, wrap=self.wrap, first_line=first)
+        self._show(content, note)
 
     def _show(self, content, note: str) -> None:  # noqa: ANN001 - a Rich renderable
-        self.shown_text = content.code if isinstance(content, Syntax) else content.plain
+        is_code = not isinstance(content, Text)  # a Syntax (imported only with the first file shown)
+        self.shown_text = content.code if is_code else content.plain
+        gutter = ""
+        if is_code and not self.wrap:  # wrapped lines keep Syntax's own numbers
+            content.line_numbers = False
+            gutter = line_numbers(content.start_line, len(content.code.splitlines()) or 1)
+        lines = self.query_one("#file-lines", Static)
+        lines.update(gutter)
+        lines.display = bool(gutter)
         self.query_one("#file-content", Static).update(content)
         self.query_one("#file-view-box").border_subtitle = note
+
+
+def line_numbers(first: int, count: int) -> Text:
+    """The file view's gutter: ``count`` line numbers from ``first``, right-aligned."""
+    width = len(str(first + count - 1))
+    return Text("\n".join(f"{number:>{width}} " for number in range(first, first + count)), style="dim")
 
 
 def is_binary(data: bytes) -> bool:
@@ -196,15 +216,18 @@ def is_binary(data: bytes) -> bool:
     return False
 
 
-def render_content(name: str, data: bytes, offset: int = 0, *, wrap: bool = False):  # noqa: ANN201 - Rich renderable
-    """Text with syntax colours, or a hex dump of binary bytes; long lines wrap only when ``wrap`` asks."""
+def render_content(name: str, data: bytes, offset: int = 0, *, wrap: bool = False, first_line: int = 1):  # noqa: ANN201
+    """Text with syntax colours (lines numbered from ``first_line``), or a hex dump of binary bytes; long lines
+    wrap only when ``wrap`` asks."""
     if not data:
         return Text("(empty)", style="italic")
     if is_binary(data):
         return Text(hex_dump(data, offset), no_wrap=not wrap)
     code = data.decode("utf-8", "replace")
+    from rich.syntax import Syntax  # here: Pygments is a tenth of the explorer's imports, and few open a file
+
     lexer = Syntax.guess_lexer(name, code)
-    return Syntax(code, lexer, line_numbers=True, word_wrap=wrap, theme="ansi_dark")
+    return Syntax(code, lexer, line_numbers=True, start_line=first_line, word_wrap=wrap, theme="ansi_dark")
 
 
 _PRINTABLE = set(string.printable.encode()) - set(b"\t\n\r\x0b\x0c")
@@ -240,9 +263,14 @@ class ExtractScreen(ModalScreen[ExtractResult | None]):
             yield Label("Into folder (created if missing; nothing is overwritten):")
             yield Input(self.default, id="extract-dest")
             yield Label("", id="extract-status")
+        yield KeyBar()
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    def input_hint(self) -> str:
+        """What the footer says while the folder line has focus (its enter is the input's own)."""
+        return "enter extracts"
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -12,7 +12,8 @@ from tests.fixtures.stand_ins import built
 
 
 @pytest.fixture(scope="module")
-def test_image_analysis():
+def dive_test_analysis():
+    """The analysis of dive's own test image (test-docker-image.tar, built in code)."""
     return load_analysis(str(built("test-docker-image.tar")))
 
 
@@ -41,8 +42,8 @@ def _verdicts(analysis, **rules):
         ({"highestSizeIncreaseBytes": "1"}, "highestSizeIncreaseBytes", RuleStatus.SKIP),  # no baseline
     ],
 )
-def test_rule_verdicts_on_dives_test_image(test_image_analysis, rules, key, status):
-    assert _verdicts(test_image_analysis, **rules)[key] is status
+def test_rule_verdicts_on_dives_test_image(dive_test_analysis, rules, key, status):
+    assert _verdicts(dive_test_analysis, **rules)[key] is status
 
 
 @pytest.mark.parametrize(

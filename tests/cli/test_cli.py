@@ -15,13 +15,14 @@ from tests.fixtures.stand_ins import built
 
 
 @pytest.fixture
-def test_image():
+def dive_test_archive():
+    """The path of dive's own test image (test-docker-image.tar, built in code)."""
     return str(built("test-docker-image.tar"))
 
 
-def test_ci_fails_on_dives_test_image_with_default_rules(test_image, capsys, monkeypatch, tmp_path):
+def test_ci_fails_on_dives_test_image_with_default_rules(dive_test_archive, capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
-    assert main(["--ci", test_image]) == 1
+    assert main(["--ci", dive_test_archive]) == 1
     out = capsys.readouterr().out
     assert "efficiency:             98.4421 %" in out
     assert "FAIL: highestUserWastedPercent" in out
@@ -31,18 +32,18 @@ def test_ci_fails_on_dives_test_image_with_default_rules(test_image, capsys, mon
     assert "\x1b[" not in out  # no colour when not a terminal
 
 
-def test_ci_passes_with_relaxed_flags_in_both_spellings(test_image, capsys, monkeypatch, tmp_path):
+def test_ci_passes_with_relaxed_flags_in_both_spellings(dive_test_archive, capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
-    assert main(["--ci", "--highestUserWastedPercent", "0.5", test_image]) == 0
-    assert main(["--ci", "--highest-user-wasted-percent=0.5", "--lowest-efficiency", "0.98", test_image]) == 0
-    assert main(["--ci", "--highest-wasted-bytes", "32kB", "--highest-user-wasted-percent=0.5", test_image]) == 1
+    assert main(["--ci", "--highestUserWastedPercent", "0.5", dive_test_archive]) == 0
+    assert main(["--ci", "--highest-user-wasted-percent=0.5", "--lowest-efficiency", "0.98", dive_test_archive]) == 0
+    assert main(["--ci", "--highest-wasted-bytes", "32kB", "--highest-user-wasted-percent=0.5", dive_test_archive]) == 1
 
 
-def test_ci_mode_from_the_environment_and_the_rules_file(test_image, capsys, monkeypatch, tmp_path):
+def test_ci_mode_from_the_environment_and_the_rules_file(dive_test_archive, capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".dive-ci").write_text("rules:\n  highestUserWastedPercent: 0.5\n")
     monkeypatch.setenv("CI", "true")
-    assert main([test_image]) == 0
+    assert main([dive_test_archive]) == 0
     assert "rules from .dive-ci" in capsys.readouterr().out
 
 
@@ -62,19 +63,19 @@ def test_tomcat02_passes_ci_as_with_dive(capsys, monkeypatch, tmp_path):
         ["--source", "oci-dir", "IMAGE"],
     ],
 )
-def test_bad_usage_exits_2_with_one_line(argv, test_image, capsys, monkeypatch, tmp_path):
+def test_bad_usage_exits_2_with_one_line(argv, dive_test_archive, capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
-    argv = [test_image if a == "IMAGE" else a for a in argv]
+    argv = [dive_test_archive if a == "IMAGE" else a for a in argv]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("divepy: error:")
     assert os.listdir(tmp_path) == []
 
 
-def test_json_export_has_dives_schema_and_extras(test_image, tmp_path):
+def test_json_export_has_dives_schema_and_extras(dive_test_archive, tmp_path):
     out = tmp_path / "out.json"
     out.write_text("x" * 10_000_000)  # dive leaves stale bytes behind a shorter export
-    assert main(["--json", str(out), test_image]) == 0
+    assert main(["--json", str(out), dive_test_archive]) == 0
     data = json.loads(out.read_text())
     image = data["image"]
     assert image["sizeBytes"] == 1220598
@@ -91,15 +92,15 @@ def test_json_export_has_dives_schema_and_extras(test_image, tmp_path):
     assert [p for p in os.listdir(tmp_path) if p != "out.json"] == []
 
 
-def test_json_to_stdout(test_image, capsys):
-    assert main(["--json", "-", test_image]) == 0
+def test_json_to_stdout(dive_test_archive, capsys):
+    assert main(["--json", "-", dive_test_archive]) == 0
     assert json.loads(capsys.readouterr().out)["image"]["inefficientBytes"] == 32025
 
 
-def test_ci_and_json_never_import_textual(test_image, tmp_path):
+def test_ci_and_json_never_import_textual(dive_test_archive, tmp_path):
     code = (
         "import sys; from dive_py.cli.main import main; "
-        f"rc = main(['--ci', '--json', {str(tmp_path / 'o.json')!r}, {test_image!r}]); "
+        f"rc = main(['--ci', '--json', {str(tmp_path / 'o.json')!r}, {dive_test_archive!r}]); "
         "print('TEXTUAL' if 'textual' in sys.modules else 'HEADLESS', rc)"
     )
     env = child_env()  # this checkout's dive_py, whatever the child's working directory
@@ -107,10 +108,14 @@ def test_ci_and_json_never_import_textual(test_image, tmp_path):
     assert done.stdout.strip().splitlines()[-1] == "HEADLESS 1", done.stderr
 
 
-def test_console_script_and_module_entry_point(test_image, tmp_path):
+def test_console_script_and_module_entry_point(dive_test_archive, tmp_path):
     env = child_env()  # this checkout's dive_py, whatever the child's working directory
     done = subprocess.run(
-        [sys.executable, "-m", "dive_py", "--ci", test_image], cwd=tmp_path, env=env, capture_output=True, text=True
+        [sys.executable, "-m", "dive_py", "--ci", dive_test_archive],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 1 and "Result: FAIL" in done.stdout
     assert (REPO / "dive_py" / "__main__.py").exists()

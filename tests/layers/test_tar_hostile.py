@@ -172,7 +172,7 @@ def test_a_file_below_a_symlink_of_the_same_layer_is_said(tmp_path: Path, monkey
     ]
     analysis = load_analysis(h.docker_archive(tmp_path, layers))
     said = [w for w in analysis.warnings if "symlink" in w]
-    assert len(said) == 1 and said[0].startswith("layer 1:") and "/etc/conf" in said[0], analysis.warnings
+    assert len(said) == 1 and said[0].startswith("layer 0:") and "/etc/conf" in said[0], analysis.warnings
 
 
 def test_a_sparse_member_of_an_image_archive_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import random
 import shutil
+import subprocess
+import sys
 import sysconfig
 from array import array
 
@@ -18,6 +20,7 @@ from dive_py.trees import tree as tree_module
 from dive_py.trees.passes import add_up, folders_above, gather, scatter, set_positions, spread_down, subtree_sizes
 from dive_py.trees.rows import TreeModel
 from dive_py.trees.tree import FileTree
+from tests.fixtures.paths import child_env
 
 
 def _tree(seed: int) -> FileTree:
@@ -74,6 +77,18 @@ def test_the_c_loop_is_built_where_a_compiler_is() -> None:
         _columns.add_up(array("q", [1, 2]), array("i", [-1]))
     with pytest.raises(ValueError, match="same length"):
         _columns.add_up(array("q", [1, 2]), array("i", [-1, 0]), bytearray(1))
+
+
+def test_divepy_pure_python_turns_every_c_loop_off() -> None:
+    """The one switch for the four modules that load a C loop (CI runs these tests once more with it set)."""
+    hooks = (
+        "from dive_py.layers import columns, scan; from dive_py.trees import passes, tree; "
+        "print(scan._scan_run, columns._make_entries, tree.c_stack_entries, passes._columns)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", hooks], env=child_env(DIVEPY_PURE_PYTHON="1"), capture_output=True, text=True, check=True
+    )
+    assert run.stdout.split() == ["None"] * 4
 
 
 @pytest.mark.parametrize("seed", [1, 2])

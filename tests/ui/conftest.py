@@ -28,8 +28,13 @@ def _fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(autouse=True)
 def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The file view and extract read contents back from the archive by its relative name (see ``tomcat``)."""
+    """The file view and extract read contents back from the archive by its relative name (see ``tomcat``).
+
+    And a truecolor terminal, whatever the run's ``TERM`` (``xterm`` has 16 colours, where the explorer takes
+    the ANSI theme by itself): the tests that want few colours say so.
+    """
     monkeypatch.chdir(PACKAGE)
+    monkeypatch.setenv("COLORTERM", "truecolor")
 
 
 @pytest.fixture(scope="module")

@@ -133,20 +133,26 @@ async def test_extract_from_the_explorer_keeps_modification_times(tomcat: Analys
 
 
 # -- the tree at 80x24: no horizontal scrollbar, compact attributes ----------------------------------------------------
-async def test_tree_has_no_horizontal_scrollbar_and_compact_attributes_at_80x24(tomcat: Analysis) -> None:
+async def test_tree_has_no_horizontal_scrollbar_and_owners_at_80x24(tomcat: Analysis) -> None:
+    """Owners wherever the row fits them (issue 24, item 16: dive shows UID:GID at 80 columns); the compact
+    columns only where ctrl+b asks for attributes on a pane too narrow for them (60x20)."""
     app = DivepyApp(tomcat)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         view = tree_of(app)
         assert not view.show_horizontal_scrollbar and view.scrollable_content_region.height == view.size.height
-        assert view.show_attributes and view.look.compact
-        assert row_text(view, 0).startswith("drwxr-xr-x  2.0 MB  ├── bin")
+        assert view.show_attributes and not view.look.compact
+        assert row_text(view, 0).startswith("drwxr-xr-x         0:0     2.0 MB  ├── bin")
         header = app.explorer.tree_pane.query_one("#tree-header")
-        assert str(header.render()) == "Permission    Size  Filetree"
+        assert str(header.render()) == "Permission     UID:GID       Size  Filetree"
         view.focus()
         await pilot.press("ctrl+b")
         assert row_text(view, 0).startswith("├── bin")
+        await pilot.resize_terminal(60, 20)
+        await pilot.pause()
         await pilot.press("ctrl+b")
+        assert view.look.compact and row_text(view, 0).startswith("drwxr-xr-x  2.0 MB  ├── bin")
+        assert str(header.render()) == "Permission    Size  Filetree"
         await pilot.resize_terminal(160, 40)
         await pilot.pause()
         assert not view.look.compact and "0:0" in row_text(view, 0)

@@ -11,11 +11,20 @@ from textual.widgets import Static
 
 from dive_py.analysis.analyze import Analysis
 from dive_py.dockerfile.lines import NO_LINES, DockerfileLines
-from dive_py.format import age
+from dive_py.format import age, percent
 from dive_py.format import size as dive_size
 from dive_py.model import Layer
 from dive_py.ui.hints import Extras, extras_texts
 from dive_py.ui.panes.line_list import LineList
+
+FIGURES = [
+    ("Fixable", "What the hints (w) show how to save; each byte once"),
+    ("Reclaimable by squashing", "Lower layers' bytes that later layers replace or delete"),
+    ("Duplicate content", "Final files' bytes also present at another path (copies)"),
+    ("Potential wasted space", "dive's: all versions of paths stored twice, 1st included"),
+    ("Image efficiency score", "dive's score: 100 % when no path is stored twice"),
+]
+"""What each figure of Image Details means (the help lists them)."""
 
 
 class DetailsText(Widget):
@@ -55,13 +64,16 @@ class LayerDetailsPane(ScrollableContainer):
 
     DEFAULT_CSS = """
     LayerDetailsPane #layer-details-fields { width: auto; }
-    LayerDetailsPane #layer-details-command, LayerDetailsPane #layer-details-extras { width: 100%; }
+    LayerDetailsPane #layer-details-body { width: 100%; }
     """
     BINDINGS = [
         Binding("k", "scroll_up", show=False),
         Binding("j", "scroll_down", show=False),
-        Binding("h", "scroll_left", show=False),
-        Binding("l", "scroll_right", show=False),
+        Binding("h", "scroll_left", "Scroll left", show=False),
+        Binding("l", "scroll_right", "Scroll right", show=False),
+        # The arrows move on, as in the Layers pane (h and l scroll the ids sideways).
+        Binding("right", "pane('tree')", "Tree", show=False),
+        Binding("left", "pane('layers')", "Layers", show=False),
     ]
 
     def __init__(self, layers: list[Layer], tags: list[str], lines: DockerfileLines = NO_LINES) -> None:
@@ -70,19 +82,28 @@ class LayerDetailsPane(ScrollableContainer):
         self.lines = lines
         self.border_title = "Layer Details"
         self.fields = DetailsText([self.describe(layer) for layer in layers], id="layer-details-fields")
-        self.command = DetailsText([self.command_text(layer) for layer in layers], id="layer-details-command")
-        self.extras = DetailsText(extras_texts(None, len(layers)), id="layer-details-extras")
-        """The layer's hints and packages (:mod:`dive_py.ui.hints`), once computed in the background."""
+        self.commands = [self.command_text(layer) for layer in layers]
+        # The command and the hints and packages in one text per layer: a short command is followed by its
+        # hints at once, the blank lines (of the tallest layer's text) come last.
+        self.body = DetailsText(_joined(self.commands, extras_texts(None, len(layers))), id="layer-details-body")
+
+    @property
+    def extras(self) -> DetailsText:
+        """The command, then the layer's hints and packages (:mod:`dive_py.ui.hints`) once computed."""
+        return self.body
 
     def compose(self):  # noqa: ANN201
         yield self.fields
-        yield self.command
-        yield self.extras
+        yield self.body
+
+    def action_pane(self, pane_id: str) -> None:
+        """left and right: on to another pane."""
+        self.screen.query_one(f"#{pane_id}").focus()
 
     def set_extras(self, extras: Extras) -> None:
         """Shows the hints and packages now computed (the pane's height may change: a relayout)."""
-        self.extras.texts = extras_texts(extras, len(self.fields.texts))
-        self.extras.refresh(layout=True)
+        self.body.texts = _joined(self.commands, extras_texts(extras, len(self.commands)))
+        self.body.refresh(layout=True)
 
     @property
     def text(self) -> DetailsText:
@@ -123,8 +144,7 @@ class LayerDetailsPane(ScrollableContainer):
 
     def show(self, layer: Layer) -> None:
         self.fields.select(layer.index)
-        self.command.select(layer.index)
-        self.extras.select(min(layer.index, len(self.extras.texts) - 1))
+        self.body.select(layer.index)
 
 
 class ImageDetailsPane(Vertical):
@@ -141,6 +161,9 @@ class ImageDetailsPane(Vertical):
         super().__init__(id="image-details")
         self.analysis = analysis
         self.border_title = "Image Details"
+        self.border_subtitle = "? says what each figure means"
+        self.fixable: tuple[int, float] | None = None
+        """The hints' bytes and their share of the image, once computed (the figure that leads)."""
 
     def compose(self):  # noqa: ANN201
         a = self.analysis
@@ -154,27 +177,42 @@ class ImageDetailsPane(Vertical):
         )
 
     def _summary(self) -> Text:
+        """The figures, the fixable bytes first (what the hints, ``w``, say how to save); the help (``?``) says
+        what each means (:data:`FIGURES`)."""
         a = self.analysis
+        fixable = "..." if self.fixable is None else f"{dive_size(self.fixable[0])} ({percent(self.fixable[1])})"
         summary = Text()
         for label, value in (
             ("Image name: ", a.image.name),
             ("Total Image size: ", dive_size(a.size_bytes)),
-            ("Potential wasted space: ", dive_size(a.wasted_bytes)),
-            ("Image efficiency score: ", f"{a.efficiency * 100:.0f} %"),
+            ("Fixable (hints, w): ", fixable),
             ("Reclaimable by squashing: ", _pending_size(a.reclaimable_bytes)),
             ("Duplicate content: ", _pending_size(a.duplicate_content_bytes)),
+            ("Potential wasted space: ", dive_size(a.wasted_bytes)),
+            ("Image efficiency score: ", f"{a.efficiency * 100:.0f} %"),
         ):
             summary.append(label, style="bold")
             summary.append(value + "\n")
+        summary.rstrip()  # the files' header right below: rows are few at 30 lines
         return summary
 
     def show_figures(self) -> None:
         """Shows the figures the explorer completed after its first paint."""
         self.query_one("#image-summary", Static).update(self._summary())
 
+    def set_fixable(self, fixable_bytes: int, ratio: float) -> None:
+        """Shows the hints' total, now computed."""
+        self.fixable = (fixable_bytes, ratio)
+        self.show_figures()
+
     def on_line_list_chosen(self, event: LineList.Chosen) -> None:
         event.stop()
         self.post_message(self.PathChosen(self.analysis.inefficiencies[event.index].path))
+
+
+def _joined(commands: list[Text], extras: list[Text]) -> list[Text]:
+    """Per layer, its command, a blank line, its hints and packages."""
+    return [Text("\n\n").join([command, extra]) for command, extra in zip(commands, extras, strict=False)]
 
 
 def _pending_size(value: int | None) -> str:

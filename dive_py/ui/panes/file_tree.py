@@ -110,7 +110,7 @@ class FileTreePane(Vertical):
     def input_hint(self) -> str | None:
         """What typing does in the open input line (the footer shows it while the line has focus)."""
         hint = {
-            "filter": ("typing filters paths by regex", "enter keeps", "esc clears", "^f closes"),
+            "filter": ("typing filters paths by regex", "enter keeps", "esc or ^f clears"),
             "search": ("typing finds a path fragment", "enter next match", "esc closes"),
             "size": ("type a size (1MB, 500k, 0 for all)", "enter applies", "esc closes"),
         }.get(self.mode)
@@ -122,9 +122,10 @@ class FileTreePane(Vertical):
         return self.view.look.glyphs
 
     def toggle_filter(self) -> None:
-        """Opens the filter line (from any pane); when it is open, closes it and keeps the filter."""
+        """Opens the filter line (from any pane); when it is open, closes and clears it, as dive does (enter
+        keeps it)."""
         if self.mode == "filter":
-            self.close_input()
+            self.action_close_input()
         else:
             self.open_input("filter", self.view.state.filter)
 
@@ -160,6 +161,8 @@ class FileTreePane(Vertical):
             "size": "only files of at least N bytes: 1MB, 500k, 0 for all",
         }[mode]
         field.border_title = mode
+        field.border_subtitle = ""  # not the last search's count
+        self.search_matches = []
         self.mode = mode
         field.value = value
         field.display = True

@@ -210,6 +210,7 @@ class FileTreeView(TreeLinesView, can_focus=True):
     def _set_sort(self, by_size: bool) -> None:
         self.state.sort_by_size = by_size
         self.rebuild()
+        self.move_cursor(0)  # as dive: the top, where the largest entries now are
         self.refresh_bindings()
         self.post_message(self.CursorMoved(self.cursor_node))
 

@@ -149,10 +149,16 @@ class LayersPane(ScrollView, can_focus=True):
             self.scroll_to(y=self.cursor_row - height + 1, animate=False)
 
     def action_page(self, direction: int) -> None:
+        """dive's page keys: the rows scroll a page at once, the cursor keeping its place on screen."""
+        on_screen = self.cursor_row - self.scroll_offset.y
         self.action_move(direction * max(self.scrollable_content_region.height - 2, 1))
+        top = min(max(self.cursor_row - on_screen, 0), self.max_scroll_y)
+        self.scroll_to(y=top, animate=False, immediate=True)
 
     def on_click(self, event: events.Click) -> None:
-        index = self.scroll_offset.y + event.y - 1
+        # The offset in the content area: the pane's border is above the header row (event.y counts it).
+        offset = event.get_content_offset(self)
+        index = -1 if offset is None else self.scroll_offset.y + offset.y - 1
         if 0 <= index < len(self.image_layers):
             self.action_move(index - self.cursor_row)
 

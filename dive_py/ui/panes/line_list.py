@@ -87,14 +87,19 @@ class LineList(ScrollView, can_focus=True):
             self.scroll_to(y=self.cursor - height + 1, animate=False)
 
     def action_page(self, direction: int) -> None:
+        """dive's page keys: the rows scroll a page at once, the cursor keeping its place on screen."""
+        on_screen = self.cursor - self.scroll_offset.y
         self.action_move(direction * max(self.scrollable_content_region.height - 2, 1))
+        top = min(max(self.cursor - on_screen, 0), self.max_scroll_y)
+        self.scroll_to(y=top, animate=False, immediate=True)
 
     def action_choose(self) -> None:
         if self.count:
             self.post_message(self.Chosen(self.cursor))
 
     def on_click(self, event: events.Click) -> None:
-        index = self.scroll_offset.y + event.y - 1
+        offset = event.get_content_offset(self)  # a border or padding would shift event.y
+        index = -1 if offset is None else self.scroll_offset.y + offset.y - 1
         if 0 <= index < self.count:
             self.cursor = index
             self.post_message(self.Chosen(index))

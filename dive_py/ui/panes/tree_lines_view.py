@@ -26,9 +26,9 @@ from dive_py.ui.panes.tree_layout import Notes, RowLines
 ATTRIBUTES_MIN_WIDTH = 60
 """Below this many cells the tree pane hides the attribute columns by itself, so names stay visible
 (``ctrl+b`` still shows them)."""
-COMPACT_ATTRIBUTES_BELOW = 80
-"""Below this many cells (an 80-column terminal's tree pane) the attributes leave out uid:gid, as dive drops
-attributes before names: the full columns take 35 cells, the compact ones 20."""
+COMPACT_ATTRIBUTES_BELOW = ATTRIBUTES_MIN_WIDTH
+"""Below this many cells the attributes ``ctrl+b`` shows leave out uid:gid (the full columns take 35 cells, the
+compact ones 20); wherever the pane shows attributes by itself the owners are in them (a chown shows)."""
 
 
 class TreeLinesView(ScrollView):
@@ -303,10 +303,22 @@ class TreeLinesView(ScrollView):
         self.move_cursor(self.cursor + 1)
 
     def action_page_up(self) -> None:
-        self.move_cursor(self.cursor - max(self.scrollable_content_region.height - 1, 1))
+        self.page(-1)
 
     def action_page_down(self) -> None:
-        self.move_cursor(self.cursor + max(self.scrollable_content_region.height - 1, 1))
+        self.page(1)
+
+    def page(self, direction: int) -> None:
+        """dive's page keys: the view scrolls a page at once and the cursor keeps its place on screen (it
+        reaches the first or last row only where the view can scroll no further)."""
+        if not len(self.rows):
+            return
+        step = max(self.scrollable_content_region.height - 1, 1)
+        on_screen = self.line_of(self.cursor) - self.scroll_offset.y
+        self.cursor = min(max(self.cursor + direction * step, 0), len(self.rows) - 1)
+        top = min(max(self.line_of(self.cursor) - on_screen, 0), self.max_scroll_y)
+        self.scroll_to(y=top, animate=False, force=True, immediate=True)
+        self._scroll_to_cursor()
 
     def action_cursor_home(self) -> None:
         self.move_cursor(0)

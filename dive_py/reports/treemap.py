@@ -1,0 +1,341 @@
+"""Provides the treemap of an image's final file system: folders of files, each file coloured by the layer that last
+wrote it, as inline SVG with one view per big folder (links between views are anchors, so zooming needs no script).
+
+The layout is ``squarify``'s (the ``html`` extra). Files too small to see in a view are one "N files" cell;
+views are made for the biggest folders until :data:`CELL_BUDGET` cells are drawn, so a 10^5-file image still
+makes a page of about a megabyte.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from dive_py import format as fmt
+from dive_py.errors import ConfigError
+from dive_py.model import DIRECTORY, REGULAR
+from dive_py.reports.html_page import esc, layer_colour
+from dive_py.trees.tree import FileTree, Node
+
+WIDTH, HEIGHT = 1200, 640
+"""The view box of each view (the SVG scales to the page's width)."""
+MIN_CELL = 240.0
+"""A cell under this area (px² of the view box) joins its folder's "N files" cell."""
+MIN_FOLDER = 3600.0
+"""A folder this large or more shows its content inside it; a smaller one is a single cell."""
+HEADER = 14.0
+"""Height of a folder's name strip."""
+MAX_VIEWS = 30
+CELL_BUDGET = 5000
+"""Cells drawn over all views at most (about 150 bytes each)."""
+
+
+def require_squarify():  # noqa: ANN201 - the module
+    """The ``squarify`` module, or a one-line error saying how to install it.
+
+    Raises:
+        ConfigError: it is not installed.
+    """
+    try:
+        import squarify
+    except ImportError:
+        raise ConfigError("--html needs squarify: pip install 'divepy[html]' (or pip install squarify)") from None
+    return squarify
+
+
+class Box:
+    """A file or folder of the final file system, with the bytes of the regular files below it.
+
+    Folders are summed in one pass over the tree's nodes; a folder's children become boxes only when it is drawn
+    (:attr:`children`), and a path is built only for a drawn cell (:attr:`path`): a 10^5-file image draws a few
+    thousand.
+    """
+
+    __slots__ = ("name", "parent", "size", "_layer", "files", "by_layer", "node", "_children", "_index")
+
+    def __init__(
+        self,
+        name: str,
+        parent: Box | None,
+        size: int = 0,
+        layer: int = -1,
+        node: Node | None = None,
+        index: dict[Node, Box] | None = None,
+    ) -> None:
+        self.name = name
+        self.parent = parent
+        self.size = size
+        self._layer: int | None = layer if node is None else None
+        self.files = 0 if node is not None else 1
+        self.by_layer: dict[int, int] | None = {} if node is not None else None
+        """A folder's bytes per layer that last wrote them (None for a file)."""
+        self.node = node
+        """A folder's tree node (None for a file)."""
+        self._children: list[Box] | None = None
+        self._index = index
+        """Every folder's box by its node (shared by all of them)."""
+
+    @property
+    def layer(self) -> int:
+        """For a file the layer that last wrote it; for a folder the layer that wrote most of its bytes (on use:
+        most folders are never drawn)."""
+        if self._layer is None:
+            by_layer = self.by_layer or {}
+            self._layer = max(by_layer, key=lambda k: (by_layer[k], k)) if by_layer else -1
+        return self._layer
+
+    @property
+    def is_dir(self) -> bool:
+        return self.node is not None
+
+    @property
+    def children(self) -> list[Box] | None:
+        """A folder's files and folders with bytes, biggest first (None for a file); made on first use."""
+        if self.node is None:
+            return None
+        if self._children is None:
+            kids = []
+            folders = self._index or {}
+            for name, child in (self.node.children or {}).items():
+                sub = folders.get(child)
+                if sub is not None:
+                    if sub.size:
+                        kids.append(sub)
+                    continue
+                flat = child.flat
+                entry = flat[-1] if flat else None
+                if entry is not None and entry.kind == REGULAR and entry.size > 0:
+                    kids.append(Box(name, self, entry.size, flat[-2]))
+            kids.sort(key=_biggest_first)
+            self._children = kids
+        return self._children
+
+    @property
+    def path(self) -> str:
+        """Absolute path (``/`` for the root)."""
+        names = []
+        box: Box | None = self
+        while box is not None and box.parent is not None:
+            names.append(box.name)
+            box = box.parent
+        return "/" + "/".join(reversed(names))
+
+
+def final_boxes(tree: FileTree) -> Box:
+    """The final file system's root box, every folder summed: bytes, files and bytes per layer."""
+    # One pass over the nodes with one dict update per file (the cost at 10^5 files), then the folders.
+    sizes: dict[tuple[Node, int], int] = {}
+    get = sizes.get
+    parents: list[Node] = []
+    folder_nodes: list[Node] = []
+    for node in tree.nodes:  # parents before children: a node is made after its parent
+        flat = node.flat
+        entry = flat[-1] if flat else None
+        if entry is None:
+            continue  # deleted (a deleted folder's nodes are deleted too): not in the final file system
+        kind = entry.kind
+        if kind == REGULAR:
+            size = entry.size
+            if size:
+                key = (node.parent, flat[-2])
+                sizes[key] = get(key, 0) + size
+                parents.append(node.parent)
+        elif kind == DIRECTORY and node.children is not None:
+            folder_nodes.append(node)
+    folders: dict[Node, Box] = {}
+    root = folders[tree.root] = Box("", None, node=tree.root, index=folders)
+    made: list[Box] = []
+    for node in folder_nodes:
+        parent = folders.get(node.parent)
+        if parent is not None:  # None: under a path that is no folder in the end
+            box = folders[node] = Box(node.name, parent, node=node, index=folders)
+            made.append(box)
+    for (node, layer), size in sizes.items():
+        box = folders.get(node)
+        if box is not None:
+            box.size += size
+            box.by_layer[layer] = size
+    for node, count in Counter(parents).items():
+        box = folders.get(node)
+        if box is not None:
+            box.files += count
+    for box in reversed(made):  # children before parents
+        parent = box.parent
+        parent.size += box.size
+        parent.files += box.files
+        into = parent.by_layer
+        for layer, part in box.by_layer.items():
+            into[layer] = into.get(layer, 0) + part
+    return root
+
+
+def _biggest_first(box: Box) -> tuple[int, str]:
+    return -box.size, box.name
+
+
+@dataclass
+class TreemapViews:
+    """The SVG views, the folders that have one (path -> anchor id) and the cells drawn."""
+
+    views: list[str] = field(default_factory=list)
+    anchors: dict[str, str] = field(default_factory=dict)
+    cells: int = 0
+
+
+def render_treemap(root: Box, outlined: Callable[[str], bool]) -> TreemapViews:
+    """The treemap views: the root's, then the biggest folders' (each a link target ``#tm-N``).
+
+    Args:
+        root: :func:`final_boxes` of the image.
+        outlined: whether a path is one a hint names (drawn with a dashed outline).
+    """
+    squarify = require_squarify()
+    picked = _folders_with_views(root)
+    out = TreemapViews(anchors={box.path: f"tm-{i}" for i, box in enumerate(picked)})
+    for i, box in enumerate(picked):
+        parts: list[str] = []
+        drawer = _Drawer(squarify, parts, out.anchors, outlined, box.path)
+        drawer.folder(box, 0.0, 0.0, float(WIDTH), float(HEIGHT), top=True)
+        out.cells += drawer.cells
+        label = f"Treemap of {box.path}: {fmt.size(box.size)} in {box.files} files, coloured by layer"
+        out.views.append(
+            f'<section class="tmview{" root" if i == 0 else ""}" id="tm-{i}">{_crumbs(box.path, out.anchors)}'
+            f'<svg class="tm" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{esc(label)}">'
+            f"<title>{esc(label)}</title>{''.join(parts)}</svg></section>"
+        )
+        if out.cells > CELL_BUDGET:
+            break
+    return _without_dead_links(out, len(out.views))
+
+
+def _without_dead_links(out: TreemapViews, made: int) -> TreemapViews:
+    """Drops the anchors of the views the budget left out, and the links to them (those cells stay, unlinked)."""
+    dead = [anchor for anchor in out.anchors.values() if int(anchor[3:]) >= made]
+    if dead:
+        out.anchors = {path: anchor for path, anchor in out.anchors.items() if int(anchor[3:]) < made}
+        for anchor in dead:
+            out.views = [view.replace(f' href="#{anchor}"', "") for view in out.views]
+    return out
+
+
+def _folders_with_views(root: Box) -> list[Box]:
+    """The root, then folders biggest first (the ones worth zooming into: more than one child)."""
+    index = root._index or {}
+    candidates = heapq.nsmallest(MAX_VIEWS * 3, (b for b in index.values() if b is not root), key=_biggest_first)
+    picked = [root] + [b for b in candidates if len(b.children or ()) > 1]
+    return picked[:MAX_VIEWS]
+
+
+def _crumbs(path: str, anchors: dict[str, str]) -> str:
+    """Links to the enclosing folders that have a view: ``/ › usr › local``."""
+    parts = ['<a href="#tm-0">/</a>']
+    current = ""
+    for name in [p for p in path.split("/") if p]:
+        current += "/" + name
+        anchor = anchors.get(current)
+        parts.append(f'<a href="#{anchor}">{esc(name)}</a>' if anchor else esc(name))
+    return f'<nav class="crumbs" aria-label="folder">{" › ".join(parts)}</nav>'
+
+
+class _Drawer:
+    """Lays out one view, appending SVG to ``parts``."""
+
+    def __init__(self, squarify, parts, anchors, outlined, view_path) -> None:  # noqa: ANN001
+        self.squarify, self.parts, self.anchors, self.outlined = squarify, parts, anchors, outlined
+        self.view_path = view_path
+        self.cells = 0
+
+    def folder(self, box: Box, x: float, y: float, w: float, h: float, *, top: bool = False) -> None:
+        """Lays out ``box``'s children in the rectangle (below a name strip unless ``top``)."""
+        if not top:
+            self.cell(box, x, y, w, h, folder=True)
+            y, h = y + HEADER, h - HEADER - 2
+            x, w = x + 2, w - 4
+        if w < 4 or h < 4 or not box.size:
+            return
+        shown, rest = _split(box.children or [], w * h / box.size)
+        sizes = [float(c.size) for c in shown] + ([float(sum(c.size for c in rest))] if rest else [])
+        if not sizes:
+            return
+        rects = self.squarify.squarify(self.squarify.normalize_sizes(sizes, w, h), x, y, w, h)
+        for child, rect in zip(shown, rects, strict=False):
+            cx, cy, cw, ch = rect["x"], rect["y"], rect["dx"], rect["dy"]
+            if child.is_dir and cw * ch >= MIN_FOLDER and cw > 30 and ch > 30:
+                self.folder(child, cx, cy, cw, ch)
+            else:
+                self.cell(child, cx, cy, cw, ch)
+        if rest:
+            r = rects[-1]
+            self.others(box, rest, r["x"], r["y"], r["dx"], r["dy"])
+
+    def cell(self, box: Box, x: float, y: float, w: float, h: float, *, folder: bool = False) -> None:
+        """One file, or one folder drawn whole (a link to its view when it has one)."""
+        self.cells += 1
+        is_dir = box.is_dir
+        path = box.path
+        kind = f"{box.files} files, mostly " if is_dir else ""
+        tip = f"{path}{'/' if is_dir else ''}  {fmt.size(box.size)}  {kind}layer {box.layer}"
+        hint = self.outlined(path)
+        if hint:
+            tip += "  (named by a hint)"
+        fill = layer_colour(box.layer) + ('" fill-opacity=".35' if folder else "")
+        outline = ' class="hint"' if hint else ""
+        rect = (
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(w - 1, 0.5):.1f}" height="{max(h - 1, 0.5):.1f}" '
+            f'fill="{fill}"{outline}/>'
+        )
+        text = _label(box, x, y, w, h, folder)
+        anchor = self.anchors.get(path) if is_dir and path != self.view_path else None
+        if anchor:
+            self.parts.append(f'<a href="#{anchor}" data-l="{box.layer}"><title>{esc(tip)}</title>{rect}{text}</a>')
+        else:
+            self.parts.append(f'<g data-l="{box.layer}"><title>{esc(tip)}</title>{rect}{text}</g>')
+
+    def others(self, folder: Box, rest: list[Box], x: float, y: float, w: float, h: float) -> None:
+        """The "N files" cell of the children too small to draw, coloured by the layer with most of their bytes."""
+        self.cells += 1
+        by_layer: dict[int, int] = {}
+        files = 0
+        for child in rest:
+            files += child.files
+            for layer, size in child.by_layer.items() if child.by_layer is not None else [(child.layer, child.size)]:
+                by_layer[layer] = by_layer.get(layer, 0) + size
+        layer = max(by_layer, key=lambda k: (by_layer[k], k))
+        size = sum(c.size for c in rest)
+        where = folder.path.rstrip("/")
+        tip = f"{where}/…  {files} more files in {len(rest)} entries  {fmt.size(size)}  mostly layer {layer}"
+        label = f"{files} files" if w > 50 and h > 14 else ""
+        self.parts.append(
+            f'<g data-l="{layer}"><title>{esc(tip)}</title><rect x="{x:.1f}" y="{y:.1f}" width="{max(w - 1, 0.5):.1f}" '
+            f'height="{max(h - 1, 0.5):.1f}" fill="{layer_colour(layer)}" fill-opacity=".6"/>'
+            + (f'<text x="{x + 3:.1f}" y="{y + 12:.1f}">{label}</text>' if label else "")
+            + "</g>"
+        )
+
+
+def _split(children: list[Box], scale: float) -> tuple[list[Box], list[Box]]:
+    """Children big enough to draw at ``scale`` px² per byte, and the rest (biggest first, so a prefix)."""
+    for i, child in enumerate(children):
+        if child.size * scale < MIN_CELL:
+            rest = children[i:]
+            if len(rest) == 1:
+                return children, []
+            return children[:i], rest
+    return children, []
+
+
+def _label(box: Box, x: float, y: float, w: float, h: float, folder: bool) -> str:
+    """The cell's name and layer (``L4``: the layer in text, not only in colour) when there is room."""
+    if w < 28 or h < 12:
+        return ""
+    suffix = "/" if box.is_dir else ""
+    text = f"{box.name}{suffix} L{box.layer}"
+    room = int((w - 4) / 6.2)
+    if room < 3:
+        return ""
+    if len(text) > room:
+        text = text[: max(room - 1, 1)] + "…"
+    weight = ' font-weight="bold"' if folder else ""
+    return f'<text x="{x + 3:.1f}" y="{y + 11:.1f}"{weight}>{esc(text)}</text>'
