@@ -44,6 +44,25 @@ def number(field: bytes, what: str) -> int:
         raise ImageFormatError(f"bad {what} field in a tar header: {field[:16]!r}") from None
 
 
+OWNER_FIELDS_KEPT = 4096
+"""Distinct mode, uid and gid fields kept parsed (a layer has a few dozen; a hostile one is bounded)."""
+
+
+def owner_fields(block: bytes, parsed: dict[bytes, tuple[int, int, int]]) -> tuple[int, int, int]:
+    """A header's mode, uid and gid; ``parsed`` keeps each distinct field (they repeat across a layer)."""
+    fields = block[100:124]
+    found = parsed.get(fields)
+    if found is None:
+        if len(parsed) >= OWNER_FIELDS_KEPT:
+            parsed.clear()
+        found = parsed[fields] = (
+            number(block[100:108], "mode"),
+            number(block[108:116], "uid"),
+            number(block[116:124], "gid"),
+        )
+    return found
+
+
 def mtime_ns(block: bytes, ext: dict[bytes, bytes]) -> int:
     """The member's modification time in nanoseconds: PAX ``mtime`` (``1700000000.123456789``) if set.
 

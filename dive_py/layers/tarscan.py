@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import xxhash
 
 from dive_py.errors import ImageFormatError
-from dive_py.layers.headers import BLOCK, EXTENSION_LIMIT, HEADER_ONLY, checksum_ok, number, parse_pax
+from dive_py.layers.headers import BLOCK, EXTENSION_LIMIT, HEADER_ONLY, checksum_ok, number, owner_fields, parse_pax
 from dive_py.layers.headers import mtime_ns as _mtime_ns  # TarHeader has a field of that name
 from dive_py.layers.sparse import SparseStream, read_pax_sparse
 
@@ -26,8 +26,6 @@ MemberRun = Callable[..., tuple]
 """The C loop over plain members (:func:`dive_py.layers._tarfast.scan_run`)."""
 
 _ZERO_BLOCK = bytes(BLOCK)
-_ATTRIBUTES_KEPT = 4096
-"""Distinct mode, uid and gid fields kept parsed (a layer has a few dozen; a hostile one is bounded)."""
 _EXTENSIONS = frozenset((b"x", b"L", b"K"))
 """Extended headers that apply to the next member."""
 
@@ -251,20 +249,7 @@ class TarReader:
         else:
             name = block[0:100].split(b"\0", 1)[0]
         linkname = block[157:257].split(b"\0", 1)[0]
-        # The mode, uid and gid fields repeat across a layer: each distinct one is parsed once.
-        attribute = block[100:124]
-        found = self._attributes.get(attribute)
-        if found is None:
-            if len(self._attributes) >= _ATTRIBUTES_KEPT:
-                self._attributes.clear()
-            mode, uid, gid = (
-                number(block[100:108], "mode"),
-                number(block[108:116], "uid"),
-                number(block[116:124], "gid"),
-            )
-            self._attributes[attribute] = (mode, uid, gid)
-        else:
-            mode, uid, gid = found
+        mode, uid, gid = owner_fields(block, self._attributes)
         if long_name is not None:
             name = long_name
         if long_link is not None:
@@ -370,13 +355,6 @@ class TarReader:
         if sparse is None:
             return _MemberStream(self, size)
         return SparseStream(_MemberStream(self, sum(length for _, length in sparse)), sparse, size)
-
-    def skip_rest(self) -> None:
-        """Reads and discards whatever follows the end of the archive (to verify a digest)."""
-        self._skip_pending()
-        self._pos = len(self._buf)
-        while self._read(CHUNK):
-            pass
 
     def __iter__(self) -> Iterator[TarHeader]:
         while (header := self.next()) is not None:
