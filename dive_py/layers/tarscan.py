@@ -28,6 +28,8 @@ MemberRun = Callable[..., tuple]
 _ZERO_BLOCK = bytes(BLOCK)
 _EXTENSIONS = frozenset((b"x", b"L", b"K"))
 """Extended headers that apply to the next member."""
+_HEADERS = _EXTENSIONS | {b"g"}
+"""Headers that are no member: extended headers, and PAX global ones."""
 
 
 @dataclass(slots=True)
@@ -43,13 +45,20 @@ class TarHeader:
     linkname: bytes
     offset: int
     """Offset of the member's content in the (uncompressed) stream."""
-    mtime_ns: int = 0
-    """Modification time in nanoseconds since the epoch (PAX ``mtime`` when present)."""
+    block: bytes
+    """The member's own header block."""
+    ext: dict[bytes, bytes]
+    """The PAX records (global and its own) that apply to it."""
     data_size: int = 0
     """Bytes of content the stream holds for the member: ``size`` (0 for links, folders and devices), but a
     PAX sparse file's stored fragments (its holes are not stored; ``size`` is its real size)."""
     sparse: tuple[tuple[int, int], ...] | None = None
     """A PAX sparse file's map (offset, length of each stored fragment), None for other members."""
+
+    @property
+    def mtime_ns(self) -> int:
+        """Modification time in nanoseconds since the epoch (PAX ``mtime`` when present); read when asked."""
+        return _mtime_ns(self.block, self.ext)
 
 
 class TarReader:
@@ -205,7 +214,8 @@ class TarReader:
 
     def next(self) -> TarHeader | None:
         """Returns the next member's header (content not yet read), or None at the end."""
-        self._skip_pending()
+        if self._pending:
+            self._skip_pending()
         long_name: bytes | None = None
         long_link: bytes | None = None
         pax: dict[bytes, bytes] = {}
@@ -218,6 +228,8 @@ class TarReader:
             size = number(block[124:136], "size")
             if size < 0:
                 raise ImageFormatError(f"{self.what}: negative member size in a tar header")
+            if typ not in _HEADERS:
+                break  # a member's own header (nearly all)
             if typ in _EXTENSIONS and size <= EXTENSION_LIMIT:  # a larger one is refused as such below
                 extensions += size
                 if extensions > EXTENSION_LIMIT:
@@ -240,8 +252,6 @@ class TarReader:
                 continue
             if typ == b"K":
                 long_link = self._read_data(size).split(b"\0", 1)[0]
-                continue
-            break
         if typ == b"S" and block[482]:
             self._skip_sparse_extensions()
         if block[257:263] == b"ustar\x00" and block[345] != 0:
@@ -277,7 +287,7 @@ class TarReader:
         self.member_count += 1
         offset = self._offset + self._pos
         self._pending = (data_size + BLOCK - 1) // BLOCK * BLOCK
-        return TarHeader(name, typ, size, mode, uid, gid, linkname, offset, _mtime_ns(block, ext), data_size, sparse)
+        return TarHeader(name, typ, size, mode, uid, gid, linkname, offset, block, ext, data_size, sparse)
 
     def run_members(self, run: MemberRun, xxh3: Callable[[object], int], paths: list, links: dict) -> tuple | None:
         """Lets ``run`` (the C loop, :func:`dive_py.layers._tarfast.scan_run`) read the members buffered ahead.
