@@ -192,8 +192,16 @@ def _add_member(columns: LayerColumns, scan: LayerScan, reader: TarReader, heade
             kind = DIRECTORY  # pre-POSIX tars mark folders by a trailing slash only
     # A PAX sparse file's hash covers its stored fragments (header.size is its real size): see layers/sparse.py.
     content_hash = reader.hash_content(header.data_size) if kind == REGULAR else 0
-    link = header.linkname.decode("utf-8", "surrogateescape") if kind in _LINKS else ""
-    columns.append(path, kind, size, header.mode & 0o7777, uid, gid, link, content_hash)
+    if kind in _LINKS and header.linkname:
+        columns.links[len(columns.paths)] = header.linkname.decode("utf-8", "surrogateescape")
+    # LayerColumns.append's work, without its call (~0.3 µs a member).
+    columns.paths.append(path)
+    columns.kinds.append(ord(kind))
+    columns.sizes.append(size)
+    columns.modes.append(header.mode & 0o7777)
+    columns.uids.append(uid)
+    columns.gids.append(gid)
+    columns.hashes.append(content_hash)
 
 
 _UNCLEAN = re.compile(rb"//|/\.|\0")

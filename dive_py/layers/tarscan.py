@@ -313,6 +313,9 @@ class TarReader:
         pending = self._pending
         self._pending = 0
         buf, pos = self._buf, self._pos
+        if size <= pending <= len(buf) - pos:  # content and padding at hand (nearly always)
+            self._pos = pos + pending
+            return xxhash.xxh3_64_intdigest(memoryview(buf)[pos : pos + size])
         if len(buf) - pos >= size:
             digest = xxhash.xxh3_64_intdigest(memoryview(buf)[pos : pos + size])
             self._pos = pos + size
