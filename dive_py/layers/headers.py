@@ -1,4 +1,4 @@
-"""Provides the fields of tar headers: octal and base-256 numbers, checksums, times, and PAX records.
+"""Provides the fields of tar headers (octal and base-256 numbers, checksums, times, PAX records) and :class:`TarHeader`.
 
 Shared by the layer scanner (:mod:`dive_py.layers.tarscan`, :mod:`dive_py.layers.scan`) and the sources that
 read tars of their own (image archives, streams, a container's export).
@@ -7,6 +7,7 @@ read tars of their own (image archives, streams, a container's export).
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 
 from dive_py.errors import ImageFormatError
 
@@ -127,3 +128,32 @@ def parse_pax(data: bytes) -> dict[bytes, bytes]:
 
 
 _SPARSE_PAIRS = frozenset((b"GNU.sparse.offset", b"GNU.sparse.numbytes"))
+
+
+@dataclass(slots=True)
+class TarHeader:
+    """One member's header, after PAX and GNU extensions have been applied."""
+
+    name: bytes
+    type: bytes
+    size: int
+    mode: int
+    uid: int
+    gid: int
+    linkname: bytes
+    offset: int
+    """Offset of the member's content in the (uncompressed) stream."""
+    block: bytes
+    """The member's own header block."""
+    ext: dict[bytes, bytes]
+    """The PAX records (global and its own) that apply to it."""
+    data_size: int = 0
+    """Bytes of content the stream holds for the member: ``size`` (0 for links, folders and devices), but a
+    PAX sparse file's stored fragments (its holes are not stored; ``size`` is its real size)."""
+    sparse: tuple[tuple[int, int], ...] | None = None
+    """A PAX sparse file's map (offset, length of each stored fragment), None for other members."""
+
+    @property
+    def mtime_ns(self) -> int:
+        """Modification time in nanoseconds since the epoch (PAX ``mtime`` when present); read when asked."""
+        return mtime_ns(self.block, self.ext)

@@ -10,13 +10,20 @@ never holding a whole member in memory; extended headers are bounded (``headers.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import xxhash
 
 from dive_py.errors import ImageFormatError
-from dive_py.layers.headers import BLOCK, EXTENSION_LIMIT, HEADER_ONLY, checksum_ok, number, owner_fields, parse_pax
-from dive_py.layers.headers import mtime_ns as _mtime_ns  # TarHeader has a field of that name
+from dive_py.layers.headers import (
+    BLOCK,
+    EXTENSION_LIMIT,
+    HEADER_ONLY,
+    TarHeader,
+    checksum_ok,
+    number,
+    owner_fields,
+    parse_pax,
+)
 from dive_py.layers.sparse import SparseStream, read_pax_sparse
 
 CHUNK = 1 << 20
@@ -30,35 +37,6 @@ _EXTENSIONS = frozenset((b"x", b"L", b"K"))
 """Extended headers that apply to the next member."""
 _HEADERS = _EXTENSIONS | {b"g"}
 """Headers that are no member: extended headers, and PAX global ones."""
-
-
-@dataclass(slots=True)
-class TarHeader:
-    """One member's header, after PAX and GNU extensions have been applied."""
-
-    name: bytes
-    type: bytes
-    size: int
-    mode: int
-    uid: int
-    gid: int
-    linkname: bytes
-    offset: int
-    """Offset of the member's content in the (uncompressed) stream."""
-    block: bytes
-    """The member's own header block."""
-    ext: dict[bytes, bytes]
-    """The PAX records (global and its own) that apply to it."""
-    data_size: int = 0
-    """Bytes of content the stream holds for the member: ``size`` (0 for links, folders and devices), but a
-    PAX sparse file's stored fragments (its holes are not stored; ``size`` is its real size)."""
-    sparse: tuple[tuple[int, int], ...] | None = None
-    """A PAX sparse file's map (offset, length of each stored fragment), None for other members."""
-
-    @property
-    def mtime_ns(self) -> int:
-        """Modification time in nanoseconds since the epoch (PAX ``mtime`` when present); read when asked."""
-        return _mtime_ns(self.block, self.ext)
 
 
 class TarReader:
