@@ -1,4 +1,4 @@
-"""Provides the fields of tar headers (octal and base-256 numbers, checksums, times, PAX records) and :class:`TarHeader`.
+"""Provides the fields of tar headers (octal and base-256 numbers, checksums, times, PAX) and :class:`TarHeader`.
 
 Shared by the layer scanner (:mod:`dive_py.layers.tarscan`, :mod:`dive_py.layers.scan`) and the sources that
 read tars of their own (image archives, streams, a container's export).
