@@ -25,6 +25,7 @@ import stat
 import sys
 from dataclasses import dataclass
 from types import TracebackType
+from typing import BinaryIO
 
 from dive_py.errors import DivepyError
 
@@ -189,7 +190,7 @@ def open_private_folder(root: str, relative: str, create: bool = True) -> int:
     return fd
 
 
-def open_below(root: str, path: str):  # noqa: ANN201 - BinaryIO
+def open_below(root: str, path: str) -> BinaryIO:
     """Opens the regular file ``path`` (below ``root``) for reading without following any link below ``root``.
 
     A link, a FIFO or a device planted in the cache is never read (``/dev/zero`` would never end).

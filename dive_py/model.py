@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 REGULAR = "f"
 DIRECTORY = "d"
@@ -191,7 +191,7 @@ class Image:
     layers: list[Layer]
     tags: list[str] = field(default_factory=list)
     config_digest: str = ""
-    config: dict = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
     source: str = ""
     """Which layout it was read from, e.g. ``docker-archive``."""
     platform: str | None = None
@@ -199,12 +199,20 @@ class Image:
     warnings: list[str] = field(default_factory=list)
     blobs: LayerBlobs | None = field(default=None, repr=False, compare=False)
     """Opens each layer's blob again after the load: the source's own reader, for file contents."""
-    provenance: dict | None = field(default=None, repr=False, compare=False)
+    provenance: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     """The BuildKit provenance (SLSA predicate) attached beside the image, when its layout has one."""
 
     @property
     def size_bytes(self) -> int:
         return sum(layer.size_bytes for layer in self.layers)
+
+
+class EntryColumns(Protocol):
+    """A layer's members as columns (:class:`~dive_py.layers.columns.LayerColumns`, which imports this module)."""
+
+    def entries(self) -> dict[str, FileEntry]:
+        """The members as entries, by path."""
+        ...
 
 
 class LazyLayerScan(LayerScan):
@@ -215,19 +223,22 @@ class LazyLayerScan(LayerScan):
     figures come from the cache.
     """
 
-    def __init__(self, decode: Callable[[], dict[str, FileEntry]] | None = None, **fields) -> None:  # noqa: ANN003
+    _entries: dict[str, FileEntry] | None
+
+    def __init__(self, decode: Callable[[], dict[str, FileEntry]] | None = None, **fields: Any) -> None:
         self._decode = decode
-        self.columns = None
+        self.columns: EntryColumns | None = None
         """The scan's :class:`~dive_py.layers.columns.LayerColumns`, when it was made from them."""
+        # None: the ``entries`` setter below takes it (no entries yet); the dataclass field says dict only.
         super().__init__(entries=None, **fields)  # type: ignore[arg-type]
 
-    def set_columns(self, columns) -> None:  # noqa: ANN001 - columns.LayerColumns (which imports this module)
+    def set_columns(self, columns: EntryColumns) -> None:
         self.columns = columns
         self._entries = None
         self._decode = columns.entries
 
     @property
-    def entries(self) -> dict[str, FileEntry]:  # type: ignore[override]
+    def entries(self) -> dict[str, FileEntry]:
         if self._entries is None:
             decode, self._decode = self._decode, None
             self._entries = decode() if decode is not None else {}

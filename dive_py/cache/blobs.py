@@ -14,6 +14,7 @@ import hashlib
 import os
 import re
 import stat
+from typing import BinaryIO
 
 from dive_py.cache.remote import remote_store
 from dive_py.cache.store import blobs_dir, cache_open, default_cache_dir, warn_link
@@ -39,8 +40,9 @@ class BlobCache:
             raise ImageFormatError(f"unsupported digest {digest[:80]!r} (divepy checks sha256 only)")
         return os.path.join(self.folder, algorithm, hexpart)
 
-    def open(self, digest: str, size: int | None = None):  # noqa: ANN201 - BinaryIO | None
+    def open(self, digest: str, size: int | None = None) -> BinaryIO | None:
         """The cached blob, or None (a file of the wrong size is treated as missing)."""
+        f: BinaryIO | None
         try:
             f = cache_open(self.cache_root, self.path(digest))
         except OSError:
@@ -54,7 +56,7 @@ class BlobCache:
             os.utime(f.fileno())  # recently used: pruned last (cache.prune_cache)
         return f
 
-    def _from_shared(self, digest: str):  # noqa: ANN202 - BinaryIO | None
+    def _from_shared(self, digest: str) -> BinaryIO | None:
         """The blob fetched from the shared cache into this one (checked against its digest), opened."""
         remote = remote_store()
         if remote is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 import xxhash
 
@@ -30,7 +31,7 @@ class FigureStore:
     def _path(self, key: str) -> str:
         return os.path.join(self.folder, key[:2], key + ".json")
 
-    def put(self, key: str, record: dict) -> bool:
+    def put(self, key: str, record: dict[str, Any]) -> bool:
         """Stores a record; False when it could not (a read-only cache costs nothing but speed)."""
         body = json.dumps(record, separators=(",", ":")).encode("utf-8", "surrogatepass")
         data = body + b"\n" + xxhash.xxh3_64_hexdigest(body).encode("ascii")
@@ -42,8 +43,9 @@ class FigureStore:
     def _shared_name(self, key: str) -> str:
         return os.path.relpath(self._path(key), self.root)
 
-    def get(self, key: str) -> dict | None:
+    def get(self, key: str) -> dict[str, Any] | None:
         """The record stored under ``key``, or None when missing, corrupt or unreadable."""
+        data: bytes | None
         try:
             with cache_open(self.root, self._path(key)) as f:
                 data = f.read()

@@ -23,7 +23,7 @@ import multiprocessing
 import os
 import sys
 import urllib.parse
-from typing import BinaryIO
+from typing import Any, Protocol
 
 from dive_py.errors import ConfigError
 
@@ -35,7 +35,7 @@ CHECKSUM_META = "divepy-sha256"
 
 INSTALL_HINT = "the shared cache needs the scale extra: pip install 'divepy[scale]'"
 
-_state: dict = {"url": None, "store": None}
+_state: dict[str, Any] = {"url": None, "store": None}  # url, store (RemoteStore | None), quiet
 _warnings: list[str] = []
 """Warnings of this process not yet printed (kept, not printed, in worker processes)."""
 
@@ -77,6 +77,14 @@ def parse_url(url: str) -> tuple[str, str, dict[str, str]]:
         raise ConfigError(f"--cache-url {url!r}: expected s3://BUCKET[/PREFIX]")
     query = dict(urllib.parse.parse_qsl(parts.query))
     return parts.netloc, parts.path.strip("/"), query
+
+
+class Sink(Protocol):
+    """Where :meth:`RemoteStore.get_blob` writes: a file, or :class:`dive_py.files.AtomicWriter`."""
+
+    def write(self, data: bytes, /) -> object:
+        """Writes ``data`` (what it returns is not read)."""
+        ...
 
 
 def remote_store() -> RemoteStore | None:
@@ -165,7 +173,7 @@ class RemoteStore:
         """The object ``name`` (a path as in the local cache) whose body matches its checksum, or None."""
         try:
             answer = self._client.get_object(Bucket=self.bucket, Key=self._key(name))
-            data = answer["Body"].read()
+            data: bytes = answer["Body"].read()
         except Exception as exc:  # noqa: BLE001 - botocore raises many kinds; all read as a miss
             self._failed(exc)
             return None
@@ -176,7 +184,7 @@ class RemoteStore:
             return None
         return data
 
-    def get_blob(self, name: str, digest: str, sink: BinaryIO) -> bool:
+    def get_blob(self, name: str, digest: str, sink: Sink) -> bool:
         """Streams the blob ``name`` into ``sink``; True only when its bytes hash to ``digest``."""
         try:
             body = self._client.get_object(Bucket=self.bucket, Key=self._key(name))["Body"]

@@ -31,6 +31,7 @@ import struct
 import sys
 from array import array
 from dataclasses import dataclass
+from typing import Any
 
 import xxhash
 
@@ -38,6 +39,9 @@ from dive_py.cache.remote import remote_store
 from dive_py.cache.store import CACHE_VERSION, cache_open, cache_write, default_cache_dir, layers_dir
 from dive_py.layers.columns import NUMBER_COLUMNS, LayerColumns, make_entries
 from dive_py.model import FileEntry, LayerScan, LazyLayerScan
+
+Region = list[str | int]
+"""A file region as :func:`file_region` names it (a list: it is stored as JSON and compared as read)."""
 
 CACHE_MIN_BLOB = 256 << 10
 """Smaller layers scan in about the time a cache lookup takes; they are not cached."""
@@ -143,7 +147,7 @@ def decode_scan_lazily(data: bytes, what: str = "") -> CachedLayerScan:
     return scan
 
 
-def _whiteout_attributes(stored: dict) -> dict[str, tuple[int, int, int]]:
+def _whiteout_attributes(stored: dict[str, Any]) -> dict[str, tuple[int, int, int]]:
     """The whiteouts' (mode, uid, gid) by path; each distinct triple is one tuple (they repeat)."""
     shared: dict[tuple[int, int, int], tuple[int, int, int]] = {}
     attributes = {}
@@ -153,7 +157,7 @@ def _whiteout_attributes(stored: dict) -> dict[str, tuple[int, int, int]]:
     return attributes
 
 
-def _decode_entries(data: bytes, pos: int, meta: dict) -> dict[str, FileEntry]:
+def _decode_entries(data: bytes, pos: int, meta: dict[str, Any]) -> dict[str, FileEntry]:
     count = meta["count"]
     paths_end = pos + meta["paths"]
     # Straight to the path strings the entries keep: no per-path bytes objects in between, which would be
@@ -173,7 +177,8 @@ def _decode_entries(data: bytes, pos: int, meta: dict) -> dict[str, FileEntry]:
     if len(paths) != count:
         raise CorruptEntryError("column lengths disagree")  # pragma: no cover - the checksum matched
     links = {int(index): str(link) for index, link in meta["links"]}
-    return make_entries(paths, kinds, *columns, links)
+    sizes, modes, uids, gids, hashes = columns
+    return make_entries(paths, kinds, sizes, modes, uids, gids, hashes, links)
 
 
 class CachedLayerScan(LazyLayerScan):
@@ -210,7 +215,7 @@ def cache_key(expected_digest: str | None, expected_diff_id: str | None, blob_si
     return None
 
 
-def file_region(path: str, offset: int, size: int) -> list | None:
+def file_region(path: str, offset: int, size: int) -> Region | None:
     """Names a blob's bytes in a file as it is now: real path, device, inode, size, mtime, ctime, offset, length.
 
     None when the file cannot be stat'ed or is no regular file (then nothing is trusted).
@@ -249,6 +254,7 @@ class LayerCache:
         A hit says what the blob's scan is, not that the blob at hand holds those bytes:
         see :meth:`vouches_for` and :meth:`remember`.
         """
+        scan: CachedLayerScan | None
         try:
             with cache_open(self.cache_root, self.path_for(key)) as f:
                 data = f.read()
@@ -292,7 +298,7 @@ class LayerCache:
     def _regions_path(self, key: CacheKey) -> str:
         return self.path_for(key)[: -len(".scan")] + ".where"
 
-    def _regions(self, key: CacheKey) -> list[list]:
+    def _regions(self, key: CacheKey) -> list[Region]:
         try:
             with cache_open(self.cache_root, self._regions_path(key)) as f:
                 regions = json.loads(f.read())
@@ -300,11 +306,11 @@ class LayerCache:
             return []
         return [r for r in regions if isinstance(r, list)] if isinstance(regions, list) else []
 
-    def vouches_for(self, key: CacheKey, region: list | None) -> bool:
+    def vouches_for(self, key: CacheKey, region: Region | None) -> bool:
         """Whether ``key``'s digest was verified over this very file region, unchanged since."""
         return region is not None and region in self._regions(key)
 
-    def remember(self, key: CacheKey, region: list | None) -> bool:
+    def remember(self, key: CacheKey, region: Region | None) -> bool:
         """Records that the blob at ``region`` was just verified to match ``key``'s digest."""
         if region is None:
             return False

@@ -17,6 +17,7 @@ import stat
 import sys
 import time
 from collections.abc import Iterator
+from typing import BinaryIO
 
 from dive_py.errors import ConfigError
 from dive_py.files import AtomicWriter, LinkRefused, open_below, open_private_folder
@@ -194,7 +195,7 @@ def cache_write(root: str | None, path: str, data: bytes) -> bool:
     return writer.commit()
 
 
-def cache_open(root: str | None, path: str):  # noqa: ANN201 - BinaryIO
+def cache_open(root: str | None, path: str) -> BinaryIO:
     """Opens a cache file for reading, following no link below the cache folder (one met is warned about).
 
     Raises:

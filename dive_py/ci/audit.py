@@ -12,8 +12,12 @@ from __future__ import annotations
 import os
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from dive_py.errors import DivepyError
+
+if TYPE_CHECKING:  # at run time the functions below import the analysis where they use it
+    from dive_py.analysis.analyze import Analysis
 
 TOP_BASES = 5
 """Shared layers listed under the table."""
@@ -35,7 +39,7 @@ class AuditSettings:
     hint_min_bytes: int | None = None
 
 
-def audit_image(ref: str, settings: AuditSettings) -> dict:
+def audit_image(ref: str, settings: AuditSettings) -> dict[str, Any]:
     """Loads, analyses and judges one image; returns its row (``error`` set when it could not be read).
 
     Runs in whatever process the fan-out chose: the shared cache is configured here, from the settings.
@@ -44,7 +48,7 @@ def audit_image(ref: str, settings: AuditSettings) -> dict:
     from dive_py.cache import remote
     from dive_py.load.options import LoadOptions
 
-    row: dict = {"ref": ref, "error": None, "warnings": []}
+    row: dict[str, Any] = {"ref": ref, "error": None, "warnings": []}
     try:
         wanted = settings.cache_url if settings.use_cache else None
         if os.environ.get(remote.URL_ENV, "") != (wanted or ""):
@@ -69,7 +73,7 @@ def audit_image(ref: str, settings: AuditSettings) -> dict:
     return row
 
 
-def _figures(analysis, rules: dict[str, str]) -> dict:  # noqa: ANN001 - Analysis
+def _figures(analysis: Analysis, rules: dict[str, str]) -> dict[str, Any]:
     from dive_py.analysis.extras import hint_report
     from dive_py.ci.config import CiConfig
     from dive_py.ci.rules import RuleStatus, build_rules, evaluate
@@ -93,16 +97,16 @@ def _figures(analysis, rules: dict[str, str]) -> dict:  # noqa: ANN001 - Analysi
     }
 
 
-def ranked(rows: list[dict]) -> list[dict]:
+def ranked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Images with the most wasted bytes first (then by name); images that could not be read last."""
     good = sorted((r for r in rows if not r["error"]), key=lambda r: (-r["wasted_bytes"], r["ref"]))
     return good + sorted((r for r in rows if r["error"]), key=lambda r: r["ref"])
 
 
-def shared_layers(rows: list[dict], limit: int = TOP_BASES) -> list[dict]:
+def shared_layers(rows: list[dict[str, Any]], limit: int = TOP_BASES) -> list[dict[str, Any]]:
     """The layers found in most images (at least two), biggest first among equals: the shared bases."""
     counts: Counter[str] = Counter()
-    about: dict[str, dict] = {}
+    about: dict[str, dict[str, Any]] = {}
     for row in rows:
         if row["error"]:
             continue
@@ -114,6 +118,6 @@ def shared_layers(rows: list[dict], limit: int = TOP_BASES) -> list[dict]:
     return [{**about[layer_id], "images": n} for n, layer_id in shared[:limit]]
 
 
-def failing(rows: list[dict]) -> list[dict]:
+def failing(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows of images that fail a CI rule."""
     return [r for r in rows if not r["error"] and not r["passed"]]

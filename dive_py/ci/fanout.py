@@ -12,11 +12,12 @@ import multiprocessing
 import os
 import uuid
 from collections.abc import Callable
+from typing import Any, Protocol
 
 from dive_py.ci.audit import AuditSettings, audit_image
 from dive_py.errors import ConfigError
 
-Done = Callable[[dict], None]
+Done = Callable[[dict[str, Any]], None]
 """Told each row as its image finishes (the progress display)."""
 
 
@@ -32,7 +33,7 @@ def run_audit(
     workers: int | None = None,
     dask_address: str | None = None,
     done: Done | None = None,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Audits every reference; returns their rows in the order given.
 
     Raises:
@@ -52,7 +53,7 @@ def run_audit(
 
     # forkserver: workers start from a clean process, whatever threads this one has.
     context = multiprocessing.get_context("forkserver")
-    results: dict[int, dict] = {}
+    results: dict[int, dict[str, Any]] = {}
     with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
         futures = {pool.submit(audit_image, ref, settings): i for i, ref in enumerate(refs)}
         for future in as_completed(futures):
@@ -62,7 +63,15 @@ def run_audit(
     return [results[i] for i in range(len(refs))]
 
 
-def _row_of(future, ref: str) -> dict:  # noqa: ANN001 - a concurrent.futures or Dask future
+class _Future(Protocol):
+    """A concurrent.futures or Dask future of a row."""
+
+    def result(self) -> dict[str, Any]:
+        """The row, or the worker's exception raised."""
+        ...
+
+
+def _row_of(future: _Future, ref: str) -> dict[str, Any]:
     """The future's row; a worker that died (killed, out of memory) makes an error row, not a failed audit."""
     try:
         return future.result()
@@ -70,7 +79,7 @@ def _row_of(future, ref: str) -> dict:  # noqa: ANN001 - a concurrent.futures or
         return {"ref": ref, "error": f"worker failed: {type(exc).__name__}: {exc}", "warnings": []}
 
 
-def _on_dask(refs: list[str], settings: AuditSettings, address: str, done: Done | None) -> list[dict]:
+def _on_dask(refs: list[str], settings: AuditSettings, address: str, done: Done | None) -> list[dict[str, Any]]:
     try:
         from distributed import Client, as_completed
     except ImportError:
@@ -79,7 +88,7 @@ def _on_dask(refs: list[str], settings: AuditSettings, address: str, done: Done 
         client = Client(address, timeout="10s")
     except (OSError, TimeoutError) as exc:
         raise ConfigError(f"--dask {address}: cannot reach the scheduler ({exc})") from None
-    results: dict[int, dict] = {}
+    results: dict[int, dict[str, Any]] = {}
     run = uuid.uuid4().hex[:12]  # keys of this audit only: the cluster never hands back an older audit's row
     try:
         futures = [

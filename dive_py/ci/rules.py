@@ -141,6 +141,8 @@ class Rule:
         if self.spec.needs_baseline and baseline is None:
             return RuleResult(key, RuleStatus.SKIP, "needs a baseline image (--baseline)", self.configuration)
         actual = self.spec.metric(analysis, baseline)
+        if actual is None:  # only the growth rule's without a baseline, which is skipped above
+            raise ValueError(f"rule {key}: no figure to compare")
         failed = actual < self.threshold if self.spec.kind == "min-ratio" else actual > self.threshold
         status = RuleStatus.FAIL if failed else RuleStatus.PASS
         return RuleResult(key, status, self._message(actual, failed), self.configuration, actual, self.threshold)

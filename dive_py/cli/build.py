@@ -11,11 +11,10 @@ import argparse
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 
-from dive_py.cli.options import EXIT_OK, RULE_FLAGS, Parser, parse_args
+from dive_py.cli.options import EXIT_OK, RULE_FLAGS, Parser, parse_args, warn
 from dive_py.errors import ConfigError, SourceError
 from dive_py.sources.podman import podman_command
 
@@ -188,6 +187,6 @@ def _usable(path: str | None, target: str | None) -> tuple[str | None, str | Non
     try:
         parse_dockerfile(path).stage(target)
     except DivepyError as error:
-        print(f"divepy: warning: no Dockerfile lines: {error}", file=sys.stderr)
+        warn(f"no Dockerfile lines: {error}")
         return None, None
     return path, target

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from dive_py.cli.options import EXIT_OK, Parser, add_source_flags, load_options, stderr_progress
+from dive_py.cli.options import EXIT_OK, Parser, add_source_flags, load_options, stderr_progress, warn
 from dive_py.contents.paths import Found, PathLookupError, find_path
 from dive_py.errors import ConfigError
 from dive_py.model import BLOCK_DEVICE, CHAR_DEVICE, DIRECTORY, FIFO, HARDLINK, REGULAR, SYMLINK
@@ -79,7 +79,7 @@ def locate(args: argparse.Namespace, *, follow_last: bool) -> Located:
 
     analysis = load_analysis(args.image, load_options(args, stderr_progress()))
     for warning in analysis.warnings:
-        print(f"divepy: warning: {warning}", file=sys.stderr)
+        warn(warning)
     count = len(analysis.layers)
     layer = count - 1 if args.layer is None else args.layer
     if not 0 <= layer < count:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from dive_py import format as fmt
 from dive_py.analysis.compare import Change, FileChange, ImageComparison, compare, comparison_to_dict
-from dive_py.cli.options import EXIT_OK, Parser, add_dockerfile_flags, load_options, stderr_progress
+from dive_py.cli.options import EXIT_OK, Parser, add_dockerfile_flags, load_options, stderr_progress, warn
 from dive_py.dockerfile.lines import NO_LINES, DockerfileLines
 from dive_py.reports.diff import CHANGE_MARKS, ChangeCount, DiffSummary, summarize
 from dive_py.reports.text import Part, ReportWriter, make_writer
@@ -93,11 +93,11 @@ def main_diff(argv: Sequence[str]) -> int:
     comparison = make_diff_loader(args)(stderr_progress())
     for side, analysis in (("base", comparison.base), ("new", comparison.new)):
         for warning in analysis.warnings:
-            print(f"divepy: warning: {side}: {warning}", file=sys.stderr)
+            warn(f"{side}: {warning}")
     lines = lines_of(comparison.new.image, dockerfile, args)
     if args.json:
+        from dive_py.files import write_text_atomic
         from dive_py.reports.diff import extras_to_dict
-        from dive_py.reports.export import write_text_atomic
 
         document = {**comparison_to_dict(comparison), **extras_to_dict(comparison, lines)}
         write_text_atomic(args.json, json.dumps(document, indent=2) + "\n")

@@ -8,13 +8,13 @@ DEST and nothing is overwritten (see :mod:`dive_py.contents.extract`).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 
 from dive_py.cli.cat import content_parser, locate
-from dive_py.cli.options import EXIT_OK
+from dive_py.cli.options import EXIT_OK, warn
 from dive_py.errors import DivepyError
 from dive_py.format import counted
+from dive_py.safe_text import visible
 
 
 def main_extract(argv: Sequence[str]) -> int:
@@ -42,6 +42,6 @@ def main_extract(argv: Sequence[str]) -> int:
     except OSError as exc:  # DEST not writable, disk full: the user's to fix, not a bug
         raise DivepyError(f"cannot write under {args.dest}: {exc.strerror or exc}") from None
     for reason in result.skipped:
-        print(f"divepy: warning: skipped {reason}", file=sys.stderr)
-    print(f"extracted {counted(len(result.written), 'path')} to {result.root}")
+        warn(f"skipped {reason}")
+    print(f"extracted {counted(len(result.written), 'path')} to {visible(result.root)}")
     return EXIT_OK

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from dive_py import format as fmt
 from dive_py.cli.options import EXIT_OK, Parser, add_source_flags, load_options, stderr_progress
-from dive_py.dockerfile.parse import visible
 from dive_py.errors import ConfigError
+from dive_py.safe_text import visible
 
 
 def build_fix_parser() -> argparse.ArgumentParser:
@@ -60,6 +60,8 @@ def main_fix(argv: Sequence[str]) -> int:
     except ConfigError:
         raise ConfigError(f"--hint-min-size: invalid size {args.hint_min_size!r}") from None
     dockerfile = read_dockerfile(args)  # a bad Dockerfile or --target fails before the slow load
+    if dockerfile is None:  # --dockerfile is required; an empty one names no file
+        raise ConfigError("--dockerfile: no path given")
     analysis = load_analysis(args.image, load_options(args, stderr_progress()))
     lines = lines_of(analysis.image, dockerfile, args)
     plan = make_plan(analysis, dockerfile, lines.layers, args.target, args.builder, min_bytes)

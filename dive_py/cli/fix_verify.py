@@ -17,9 +17,9 @@ import tempfile
 
 from dive_py import format as fmt
 from dive_py.cli.options import EXIT_ERROR, EXIT_OK, EXIT_RULE_FAILED
-from dive_py.dockerfile.parse import visible
 from dive_py.fixes.verify import PASS_RATIO
 from dive_py.load.options import LoadOptions
+from dive_py.safe_text import visible
 from dive_py.sources.podman import podman_command
 
 

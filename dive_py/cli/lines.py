@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from dive_py.cli.options import check_dockerfile_flags
+from dive_py.cli.options import warn as warn_line
 from dive_py.dockerfile.lines import DockerfileLines, image_lines
 from dive_py.dockerfile.parse import Dockerfile, parse_dockerfile
 from dive_py.model import Image
@@ -33,5 +33,5 @@ def lines_of(
     lines = image_lines(image, dockerfile, getattr(args, "target", None))
     if warn:
         for warning in lines.warnings:
-            print(f"divepy: warning: {warning}", file=sys.stderr)
+            warn_line(warning)
     return lines

@@ -25,9 +25,11 @@ from dive_py.cli.options import (
     make_loader,
     parse_args,
     stderr_progress,
+    warn,
 )
 from dive_py.errors import ConfigError, DivepyError, SourceError
 from dive_py.malloc import tune_malloc
+from dive_py.safe_text import visible
 
 
 def console_main() -> NoReturn:
@@ -64,7 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug, not bad input: still one line unless --debug
         if debug:
             raise
-        print(f"divepy: error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        detail = visible(f"unexpected {type(exc).__name__}: {exc}")
+        print(f"divepy: error: {detail} (run with --debug for details)", file=sys.stderr)
         return EXIT_ERROR
 
 
@@ -167,7 +170,7 @@ def _debug_timing(analysis, seconds: float) -> None:  # noqa: ANN001 - Analysis
 def _report(args: argparse.Namespace, analysis, rules, config_source: str, lines) -> int:  # noqa: ANN001
     """Prints what the flags ask of a loaded image: warnings, JSON, review reports, the CI report or the summary."""
     for warning in analysis.warnings:
-        print(f"divepy: warning: {warning}", file=sys.stderr)
+        warn(warning)
     if args.json:
         from dive_py.reports.export import write_json
 
@@ -258,7 +261,7 @@ def _rules_from(args: argparse.Namespace):  # noqa: ANN202
     overrides = {key: getattr(args, key) for key, _kebab, _help in RULE_FLAGS}
     config = load_ci_config(args.ci_config, overrides)
     for key in config.ignored_keys:
-        print(f"divepy: warning: {config.source}: unknown rule {key!r} ignored", file=sys.stderr)
+        warn(f"{config.source}: unknown rule {key!r} ignored")
     try:
         return build_rules(config), config.source
     except ConfigError as exc:
@@ -294,7 +297,6 @@ def _hint_min_bytes(args: argparse.Namespace) -> int:
 
 
 def _print_error(exc: DivepyError) -> None:
-    text = " ".join(str(exc).split("\n"))
-    # Names in a message come from images and folders: their control characters are shown, never obeyed.
-    text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    # One line: a message's own line breaks become spaces; those in the image's text it quotes, escapes.
+    text = visible(" ".join(str(exc).split("\n")))
     print(f"divepy: error: {text}", file=sys.stderr)

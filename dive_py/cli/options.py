@@ -14,6 +14,7 @@ from dive_py import __version__
 from dive_py.errors import ConfigError
 from dive_py.load.options import LoadOptions
 from dive_py.model import ProgressCallback
+from dive_py.safe_text import visible
 from dive_py.sources.reference import SOURCE_CHOICES
 
 if TYPE_CHECKING:
@@ -248,6 +249,11 @@ def make_loader(args: argparse.Namespace, *, walk_later: bool = False) -> Callab
     return load
 
 
+def warn(message: str) -> None:
+    """One ``divepy: warning:`` line on stderr; the image's text in it is shown safe (:func:`visible`)."""
+    print(f"divepy: warning: {visible(message)}", file=sys.stderr)
+
+
 def stderr_progress() -> Callable[[str, int, int], None] | None:
     """Progress on stderr for long loads, only when stderr is a terminal."""
     if not sys.stderr.isatty():
@@ -268,7 +274,7 @@ def stderr_progress() -> Callable[[str, int, int], None] | None:
             sys.stderr.write(f"\r\x1b[2Kdivepy: analysing…{elapsed}\n")
         else:
             pct = 100 * done / total if total else 100
-            sys.stderr.write(f"\r\x1b[2Kdivepy: reading {label} {pct:5.1f} %{elapsed}")
+            sys.stderr.write(f"\r\x1b[2Kdivepy: reading {visible(label)} {pct:5.1f} %{elapsed}")
         sys.stderr.flush()
 
     return progress

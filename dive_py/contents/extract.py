@@ -19,6 +19,7 @@ from typing import Protocol
 
 from dive_py.contents.paths import version_layer
 from dive_py.errors import DivepyError
+from dive_py.layers.sparse import Readable
 from dive_py.layers.tarscan import TarHeader, TarReader
 from dive_py.model import DIRECTORY, HARDLINK, REGULAR, SYMLINK, FileEntry
 from dive_py.trees.tree import Node
@@ -154,7 +155,7 @@ class _Extraction:
         for path in sorted(missing):  # the tree says the layer wrote it, its blob does not hold it
             self.result.skipped.extend(f"/{item.node.path}: not found in layer {at}'s blob" for item in files[path])
 
-    def _write_file(self, items: list[_Item], stream, mtime_ns: int) -> None:  # noqa: ANN001 - a member stream
+    def _write_file(self, items: list[_Item], stream: Readable, mtime_ns: int) -> None:
         """Copies one member's bytes to every item that shares them (hard links), then mode and time."""
         handles = [os.open(item.target, CREATE_FLAGS, 0o600) for item in items]
         try:

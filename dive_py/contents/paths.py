@@ -65,7 +65,8 @@ def find_path(tree: FileTree, path: str, layer: int, *, follow_last: bool) -> Fo
             the way is not a folder, a link leaves the image root, or links loop.
     """
     pending = [name for name in path.split("/") if name and name != "."]
-    node, done = tree.root, []  # done: the real names resolved so far, from the root (no links among them)
+    node = tree.root
+    done: list[str] = []  # the real names resolved so far, from the root (no links among them)
     link = ""  # the last link followed, for the message when its target climbs out
     hops = 0
     while pending:
@@ -94,7 +95,10 @@ def find_path(tree: FileTree, path: str, layer: int, *, follow_last: bool) -> Fo
             raise PathLookupError(f"{here} is not a folder at layer {layer}, so {path!r} does not exist there")
         node = child
         done.append(name)
-    return Found(node, node.state(layer) if node is not tree.root else ROOT_ENTRY)
+    entry = node.state(layer) if node is not tree.root else ROOT_ENTRY
+    if entry is None:  # pragma: no cover - each node on the way was present at the layer
+        raise PathLookupError(_absent(node, "/" + node.path, layer))
+    return Found(node, entry)
 
 
 def _absent(node: Node | None, shown: str, layer: int) -> str:

@@ -8,7 +8,7 @@ copy the blob cache kept as the blob streamed past.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 
 from dive_py.contents.extract import ExtractResult, TreeGet, extract_node
 from dive_py.contents.paths import version_layer
@@ -58,7 +58,7 @@ class ContentReader:
             if not left:
                 break
             path = clean_member_path(header.name, f"layer {index}")
-            if header.type in left.get(path, ()):
+            if path is not None and header.type in left.get(path, ()):
                 del left[path]
                 yield path, header, reader
 
@@ -83,7 +83,7 @@ class ContentReader:
             node, layer = target, at
         return None
 
-    def chunks(self, node: Node, layer: int, tree_get: TreeGet) -> Iterator[bytes]:
+    def chunks(self, node: Node, layer: int, tree_get: TreeGet) -> Generator[bytes, None, None]:
         """The content of the file at ``node`` as it is in ``layer``, in chunks of at most :data:`CHUNK`.
 
         Raises:

@@ -7,11 +7,13 @@ the Dockerfile given (:func:`dockerfile_lines`), and every report reads it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from dive_py.dockerfile.match import commit_note, match_history
-from dive_py.dockerfile.parse import Dockerfile, Instruction, parse_dockerfile, visible
+from dive_py.dockerfile.parse import Dockerfile, Instruction, parse_dockerfile
 from dive_py.dockerfile.provenance import provenance_match
 from dive_py.model import Image
+from dive_py.safe_text import visible
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class DockerfileLines:
     def note_of(self, index: int) -> str | None:
         return self.notes[index] if 0 <= index < len(self.notes) else None
 
-    def to_dict(self, index: int) -> dict | None:
+    def to_dict(self, index: int) -> dict[str, Any] | None:
         """``{path, line, endLine, instruction, stage}`` of a layer's instruction, or None (the JSON form)."""
         item = self.of_layer(index)
         return None if item is None else instruction_dict(item)
@@ -51,7 +53,7 @@ class DockerfileLines:
         return visible(self.note_of(index) or "")
 
 
-def instruction_dict(item: Instruction) -> dict:
+def instruction_dict(item: Instruction) -> dict[str, Any]:
     """The JSON form of an instruction's place."""
     return {
         "path": item.path,
@@ -72,12 +74,12 @@ NO_LINES = DockerfileLines(None, None, (), ())
 
 
 def dockerfile_lines(
-    config: dict,
+    config: dict[str, Any],
     layer_count: int,
     dockerfile: str | Dockerfile | None = None,
     target: str | None = None,
     *,
-    provenance: dict | None = None,
+    provenance: dict[str, Any] | None = None,
     digests: list[str] | None = None,
 ) -> DockerfileLines:
     """The lines of an image's layers from its config's history and a Dockerfile (a path or parsed).

@@ -22,8 +22,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
-from dive_py.dockerfile.parse import Dockerfile, Instruction, visible
+from dive_py.dockerfile.parse import Dockerfile, Instruction
+from dive_py.safe_text import visible
 
 _NOP = re.compile(r"^/bin/sh -c #\(nop\)\s+")
 _BUILDKIT_TAIL = "# buildkit"
@@ -78,7 +80,7 @@ def read_step(created_by: str) -> Step:
 
 
 def match_history(
-    history: list[dict], layer_count: int, dockerfile: Dockerfile, target: str | None = None
+    history: list[dict[str, Any]], layer_count: int, dockerfile: Dockerfile, target: str | None = None
 ) -> HistoryMatch:
     """Aligns the image's history with the target stage's instructions.
 
@@ -230,7 +232,7 @@ def _instruction_keys(item: Instruction) -> tuple[str, ...]:
 
 
 def _warnings(
-    entries: list[dict],
+    entries: list[dict[str, Any]],
     steps: list[Step],
     chain: list[Instruction],
     pairs: list[tuple[int, int]],
@@ -273,7 +275,7 @@ def _short(text: str, width: int = 60) -> str:
 BUILDKIT_COMMENT = "buildkit.dockerfile.v0"
 
 
-def commit_note(entry: dict) -> str | None:
+def commit_note(entry: dict[str, Any]) -> str | None:
     """What made a history entry that no Dockerfile instruction made: ``docker commit`` (its comment and
     author) or ``docker import``; None for an instruction's entry or one that says nothing."""
     comment = str(entry.get("comment") or "").strip()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from dive_py.errors import DivepyError
 
@@ -116,20 +117,11 @@ class Dockerfile:
                 if eq:
                     defaults[name] = value.strip('"')
 
-        def value(found: re.Match) -> str:
+        def default_of(found: re.Match[str]) -> str:
             name = found.group(1) or found.group(2)
             return defaults.get(name, found.group(0))
 
-        return _REF.sub(value, text)
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def visible(text: str) -> str:
-    """``text`` with control characters shown as ``\\xNN`` (a Dockerfile from an attestation, a history step
-    or a commit's comment come from the image: they must not drive the terminal)."""
-    return _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
+        return _REF.sub(default_of, text)
 
 
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -177,14 +169,15 @@ def parse_text(text: str, path: str = "Dockerfile") -> Dockerfile:
     return Dockerfile(path, text, tuple(stages), tuple(global_args))
 
 
-def _parse(text: str, path: str) -> tuple:
+def _parse(text: str, path: str) -> tuple[Any, ...]:
     """BuildKit's parse of ``text``; one-line errors."""
     try:
         import dockerfile
     except ImportError:
         raise DivepyError(f"reading Dockerfiles needs the dockerfile package: {INSTALL_HINT}") from None
     try:
-        return dockerfile.parse_string(text)
+        commands: tuple[Any, ...] = dockerfile.parse_string(text)  # of dockerfile.Command (no type information)
+        return commands
     except dockerfile.GoParseError as error:
         message = " ".join(str(error).split()) or "unparsable"
         raise DivepyError(f"{path}: not a readable Dockerfile: {message}") from None
@@ -197,7 +190,7 @@ def _from_args(value: tuple[str, ...]) -> tuple[str, str | None]:
     return base, name
 
 
-def _instruction(command, keyword: str, path: str, lines: list[str], stage: str, index: int) -> Instruction:  # noqa: ANN001
+def _instruction(command: Any, keyword: str, path: str, lines: list[str], stage: str, index: int) -> Instruction:
     """An :class:`Instruction` from the parser's command."""
     original = "".join(lines[command.start_line - 1 : command.end_line]).rstrip("\r\n")
     parts = command.original.split(None, 1)

@@ -13,9 +13,11 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
+from typing import Any
 
-from dive_py.dockerfile.parse import Dockerfile, Instruction, parse_text, visible
+from dive_py.dockerfile.parse import Dockerfile, Instruction, parse_text
 from dive_py.errors import DivepyError
+from dive_py.safe_text import visible
 
 V02_KEY = "https://mobyproject.org/buildkit@v1#metadata"
 
@@ -29,7 +31,7 @@ class ProvenanceMatch:
     warnings: tuple[str, ...] = ()
 
 
-def buildkit_metadata(predicate: dict) -> dict | None:
+def buildkit_metadata(predicate: dict[str, Any]) -> dict[str, Any] | None:
     """BuildKit's own part of a provenance predicate (either SLSA version), or None."""
     metadata = predicate.get("metadata")
     found = metadata.get(V02_KEY) if isinstance(metadata, dict) else None
@@ -40,7 +42,7 @@ def buildkit_metadata(predicate: dict) -> dict | None:
     return found if isinstance(found, dict) else None
 
 
-def provenance_match(predicate: dict, digests: list[str]) -> ProvenanceMatch | None:
+def provenance_match(predicate: dict[str, Any], digests: list[str]) -> ProvenanceMatch | None:
     """The lines of the layers whose (compressed) ``digests`` are given, from a provenance predicate; None
     when it carries no Dockerfile, no locations or no layers (``mode=min``)."""
     metadata = buildkit_metadata(predicate)
@@ -64,13 +66,14 @@ def provenance_match(predicate: dict, digests: list[str]) -> ProvenanceMatch | N
     return ProvenanceMatch(dockerfile, tuple(found), tuple(warnings))
 
 
-def _dockerfile(source: dict) -> Dockerfile | None:
+def _dockerfile(source: dict[str, Any]) -> Dockerfile | None:
     """The Dockerfile the attestation carries (its first Dockerfile source), parsed; None when it has none."""
     infos = source.get("infos")
     for info in infos if isinstance(infos, list) else []:
         if not isinstance(info, dict) or not isinstance(info.get("data"), str):
             continue
-        name = info.get("filename") if isinstance(info.get("filename"), str) else "Dockerfile"
+        filename = info.get("filename")
+        name = filename if isinstance(filename, str) else "Dockerfile"
         try:
             text = base64.b64decode(info["data"], validate=False).decode("utf-8", errors="replace")
             return parse_text(text, name)
@@ -79,8 +82,9 @@ def _dockerfile(source: dict) -> Dockerfile | None:
     return None
 
 
-def _chains(layers: dict) -> list[tuple[str, tuple[str, ...]]]:
-    """(step, the digests of one chain of its result's layers) for every chain the attestation lists."""
+def _chains(layers: dict[str, Any]) -> list[tuple[str, tuple[str | None, ...]]]:
+    """(step, the digests of one chain of its result's layers) for every chain the attestation lists (None: a
+    layer without a digest, which matches none)."""
     out = []
     for key, chains in layers.items():
         step = str(key).partition(":")[0]
@@ -96,7 +100,7 @@ def _step_number(step: str) -> int:
     return int(digits) if digits.isdigit() else 1 << 30
 
 
-def _instruction(dockerfile: Dockerfile, locations: dict, steps: list[str]) -> Instruction | None:
+def _instruction(dockerfile: Dockerfile, locations: dict[str, Any], steps: list[str]) -> Instruction | None:
     """The instruction at the first of ``steps`` that has a location; None for a ``FROM`` (the base image's
     layer) or when none has one."""
     for step in steps:

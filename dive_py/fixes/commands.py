@@ -26,7 +26,10 @@ APK = (
 )
 
 
-def rewrite(draft: Draft, item: Instruction, pattern: re.Pattern, repl: str, label: str, apk_update) -> None:  # noqa: ANN001
+def rewrite(
+    draft: Draft, item: Instruction, pattern: re.Pattern[str], repl: str, label: str, apk_update: object
+) -> None:
+    """Rewrites the RUN with ``pattern``; a true ``apk_update`` (the RUN runs ``apk update``) also cleans its index."""
     text = pattern.sub(repl, draft.source(item))
     draft.set(item, text, label)
     if apk_update:  # `apk update` filled /var/cache/apk: --no-cache alone leaves that index behind

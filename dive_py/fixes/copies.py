@@ -9,17 +9,36 @@
 from __future__ import annotations
 
 import posixpath
+from typing import TYPE_CHECKING, Protocol
 
 from dive_py.analysis.hints import Hint
 from dive_py.dockerfile.parse import Instruction
 from dive_py.fixes.commands import shell_run
-from dive_py.fixes.edits import Draft, run_commands
-from dive_py.fixes.paths import overlaps
+from dive_py.fixes.edits import Apply, Draft, run_commands
+from dive_py.fixes.paths import Scope, overlaps
 from dive_py.fixes.shell import Command, join_words
+
+
+class _Fix(Protocol):
+    """What the handlers set on a :class:`dive_py.fixes.plan.Fix` (plan.py imports this module)."""
+
+    apply: Apply | None
+    scope: list[str]
 
 
 class CopyFixes:
     """The copy and move handlers of :class:`dive_py.fixes.plan._Planner` (which provides the helpers)."""
+
+    if TYPE_CHECKING:  # the planner's, declared for the type checker only
+        scope: Scope
+
+        def _fix(self, key: tuple[object, ...], hint: Hint, item: Instruction, summary: str, why: str) -> _Fix: ...
+        def _after(self, item: Instruction) -> list[Instruction]: ...
+        def _between(self, first: Instruction, last: Instruction) -> list[Instruction]: ...
+        def _named_by(self, items: list[Instruction], paths: list[str], where: str) -> str: ...
+        def _copy_to(self, item: Instruction, target: str) -> Instruction | None: ...
+        def _exists_before(self, copy: Instruction, folder: str) -> bool: ...
+        def _existed_before(self, copy: Instruction, target: str) -> bool: ...
 
     # -- cp -r A B: copy straight to B, or move --------------------------------------------------------
 

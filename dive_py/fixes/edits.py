@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dive_py.dockerfile.parse import Instruction
@@ -137,3 +138,7 @@ def add_flag(item: Instruction, source: str, flag: str) -> str:
     keyword = re.match(r"\s*\S+", source)
     end = keyword.end() if keyword else 0
     return f"{source[:end]} {flag}{source[end:]}"
+
+
+Apply = Callable[[Draft, str], None]
+"""A fix's edit: ``apply(draft, label)`` makes it in the draft."""

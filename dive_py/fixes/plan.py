@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from dive_py.analysis.hints import Hint
-from dive_py.dockerfile.parse import Instruction, visible
+from dive_py.dockerfile.parse import Instruction
 from dive_py.fixes.commands import (
     APK,
     PIP,
@@ -38,11 +38,12 @@ from dive_py.fixes.commands import (
     shell_run,
 )
 from dive_py.fixes.copies import CopyFixes
-from dive_py.fixes.edits import Draft, add_flag, run_commands
+from dive_py.fixes.edits import Apply, Draft, add_flag, run_commands
 from dive_py.fixes.paths import Scope, overlaps
 from dive_py.fixes.shell import Command, join_words
 from dive_py.format import size as format_bytes
 from dive_py.model import Image
+from dive_py.safe_text import visible
 
 TEMP_ROOTS = ("/tmp", "/var/tmp")
 
@@ -56,7 +57,7 @@ class Fix:
     exact: bool
     why_review: str = ""
     """Why the fix is not exact (empty when it is)."""
-    apply: object = field(default=None, repr=False)
+    apply: Apply | None = field(default=None, repr=False)
     """``apply(draft, label)``: makes the edit; None when there is only advice."""
     instruction: Instruction | None = None
     scope: list[str] = field(default_factory=list)
@@ -133,7 +134,7 @@ class _Planner(CopyFixes):
         self.image = image
         self.buildkit = buildkit
         self.scope = Scope(stage)
-        self.fixes: dict[tuple, Fix] = {}
+        self.fixes: dict[tuple[object, ...], Fix] = {}
         self.unfixed: list[tuple[Hint, str]] = []
 
     def plan(self, hint: Hint, item: Instruction) -> None:
@@ -272,8 +273,8 @@ class _Planner(CopyFixes):
         if not shell_run(item):
             return f"{item.keyword} stores them again: no automatic fix"
         commands = run_commands(item.original)
-        changes = [(c, ownership(c)) for c in commands]
-        changes = [(c, flag, target) for c, found in changes if found for flag, target in [found]]
+        owned = [(c, ownership(c)) for c in commands]
+        changes = [(c, flag, target) for c, found in owned if found for flag, target in [found]]
         if not changes:
             return "no `chmod -R`/`chown -R` in its RUN"
         target = self.scope.resolve(item, changes[0][2])
@@ -310,7 +311,7 @@ class _Planner(CopyFixes):
 
     # -- helpers -----------------------------------------------------------------------------------------
 
-    def _fix(self, key: tuple, hint: Hint, item: Instruction, summary: str, why_review: str) -> Fix:
+    def _fix(self, key: tuple[object, ...], hint: Hint, item: Instruction, summary: str, why_review: str) -> Fix:
         fix = self.fixes.get(key)
         if fix is None:
             fix = self.fixes[key] = Fix([], summary, not why_review, why_review, None, item)

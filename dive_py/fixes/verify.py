@@ -46,13 +46,17 @@ class BuildComparison:
         return self.ratio >= PASS_RATIO and not self.changed
 
 
+FileRecord = tuple[str, int, int, int, int, int, str]
+"""A path of a final file system: (kind, size, content hash, mode, uid, gid, link)."""
+
+
 def inside(path: str, root: str) -> bool:
     """Whether ``path`` is ``root`` or lies under it (``root`` may end in ``/*``)."""
     root = root.removesuffix("/*").rstrip("/") or "/"
     return root == "/" or path == root or path.startswith(root + "/")
 
 
-def final_files(analysis: Analysis) -> dict[str, tuple]:
+def final_files(analysis: Analysis) -> dict[str, FileRecord]:
     """Every path of the image's final file system: (kind, size, content hash, mode, uid, gid, link)."""
     last = len(analysis.image.layers) - 1
     files = {}
@@ -69,7 +73,7 @@ def compare_builds(original: Analysis, patched: Analysis, hint_paths: list[str],
 
 
 def compare_files(
-    before: dict[str, tuple], after: dict[str, tuple], hint_paths: list[str]
+    before: dict[str, FileRecord], after: dict[str, FileRecord], hint_paths: list[str]
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(changed, noise): the paths of two final file systems (:func:`final_files`) that differ outside
     ``hint_paths``, each with what differs; noise is what lies under :data:`NOISE`."""
@@ -92,7 +96,7 @@ def _bytecode_stamp(path: str, what: str) -> bool:
     return path.endswith(".pyc") and "/__pycache__/" in path and what == "content differ"
 
 
-def _holders(files: dict[str, tuple], other: dict[str, tuple], hint_paths: list[str]) -> set[str]:
+def _holders(files: dict[str, FileRecord], other: dict[str, FileRecord], hint_paths: list[str]) -> set[str]:
     """Folders only in ``files`` that hold nothing but the hints' paths (``/root/.cache`` around ``pip``'s)."""
     missing = {path for path, meta in files.items() if path not in other and meta[0] == "d"}
     if not missing:
@@ -116,7 +120,7 @@ def _holds_hint(folder: str, hint_paths: list[str]) -> bool:
 _FIELDS = ("kind", "size", "content", "mode", "owner", "group", "link target")
 
 
-def _difference(old: tuple | None, new: tuple | None) -> str | None:
+def _difference(old: FileRecord | None, new: FileRecord | None) -> str | None:
     if old == new:
         return None
     if old is None:

@@ -11,12 +11,16 @@ from __future__ import annotations
 import os
 import posixpath
 from array import array
+from collections.abc import Callable
 
 from dive_py.errors import UnsafePathError
 from dive_py.model import HARDLINK, FileEntry
 
+_make_entries: Callable[..., dict[str, FileEntry]] | None
 try:  # optional C, like the scanner's loop (DIVEPY_PURE_PYTHON=1 turns it off)
-    from dive_py.layers._tarfast import make_entries as _make_entries
+    from dive_py.layers._tarfast import make_entries as _c_make_entries
+
+    _make_entries = _c_make_entries
 except ImportError:  # pragma: no cover - depends on the build
     _make_entries = None
 if os.environ.get("DIVEPY_PURE_PYTHON"):
@@ -153,11 +157,11 @@ class LayerColumns:
 def make_entries(
     paths: list[str],
     kinds: bytes | bytearray,
-    sizes: array,
-    modes: array,
-    uids: array,
-    gids: array,
-    hashes: array,
+    sizes: array[int],
+    modes: array[int],
+    uids: array[int],
+    gids: array[int],
+    hashes: array[int],
     links: dict[int, str],
 ) -> dict[str, FileEntry]:
     """Entries by path from columns whose paths are already text (each row's path is unique)."""

@@ -8,6 +8,8 @@ import threading
 import weakref
 import zlib
 from collections.abc import Callable
+from types import ModuleType
+from typing import IO, cast
 
 from dive_py.errors import DigestMismatchError, ImageFormatError
 
@@ -54,7 +56,7 @@ HASH_THREAD_AFTER = 8 << 20
 (start, queue hand-offs, join) costs more than hashing a few MB (~5 ms) on the caller's thread."""
 
 
-def _hash_worker(hasher, chunks: queue.Queue) -> None:  # noqa: ANN001 - a hashlib object
+def _hash_worker(hasher: hashlib._Hash, chunks: queue.Queue[bytes | None]) -> None:
     while (data := chunks.get()) is not None:
         hasher.update(data)
         chunks.task_done()
@@ -72,7 +74,7 @@ class HashingReader:
     def __init__(self, read: Read, expected: str | None, what: str, *, enabled: bool = True) -> None:
         self._read = read
         self._hash = hashlib.sha256() if enabled else None
-        self._chunks: queue.Queue | None = None
+        self._chunks: queue.Queue[bytes | None] | None = None
         self.expected = expected
         self.what = what
         self.count = 0
@@ -93,8 +95,8 @@ class HashingReader:
             self.count += len(data)
         return data
 
-    def _start_thread(self) -> queue.Queue:
-        chunks: queue.Queue = queue.Queue(HASH_QUEUE_CHUNKS)
+    def _start_thread(self) -> queue.Queue[bytes | None]:
+        chunks: queue.Queue[bytes | None] = queue.Queue(HASH_QUEUE_CHUNKS)
         threading.Thread(target=_hash_worker, args=(self._hash, chunks), daemon=True, name="sha256").start()
         # An abandoned reader (a scan that raised) still ends its thread.
         self._ender = weakref.finalize(self, chunks.put, None)
@@ -140,9 +142,11 @@ def decompressing_reader(read: Read, what: str) -> tuple[Read, str]:
 
 def _gzip_reader(raw: PrefixedReader, what: str) -> Read:
     try:
-        from isal import isal_zlib as zmod  # 2x stdlib zlib (PERF-NOTES)
+        from isal import isal_zlib  # 2x stdlib zlib (PERF-NOTES)
+
+        zmod: ModuleType = isal_zlib
     except ImportError:  # pragma: no cover - isal is a dependency; keep working without it
-        zmod = zlib  # type: ignore[assignment]
+        zmod = zlib
     return _MultiMemberGzip(raw.read, zmod, what).read
 
 
@@ -157,7 +161,7 @@ class _MultiMemberGzip:
 
     PIECE = 256 << 10
 
-    def __init__(self, read: Read, zmod, what: str) -> None:  # noqa: ANN001
+    def __init__(self, read: Read, zmod: ModuleType, what: str) -> None:
         self._read = read
         self._zmod = zmod
         self._what = what
@@ -200,7 +204,7 @@ class _MultiMemberGzip:
                 if not data:
                     continue
             try:
-                out = self._d.decompress(data, want)
+                out: bytes = self._d.decompress(data, want)
             except Exception as exc:  # zlib.error or isal's error: a corrupt stream
                 raise ImageFormatError(f"{self._what}: corrupt gzip stream ({exc})") from None
             self._started = True
@@ -213,7 +217,9 @@ class _MultiMemberGzip:
 def _zstd_reader(raw: PrefixedReader, what: str) -> Read:
     import zstandard
 
-    reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, read_size=1 << 20)
+    # zstandard reads any object with a read(n); its stubs ask for a file.
+    source = cast(IO[bytes], raw)
+    reader = zstandard.ZstdDecompressor().stream_reader(source, read_across_frames=True, read_size=1 << 20)
 
     def read(n: int = -1) -> bytes:
         try:

@@ -23,6 +23,16 @@ _INT64 = 1 << 63
 SparseMap = tuple[tuple[int, int], ...]
 
 
+class Readable(Protocol):
+    """A member's stream, read and finished (:class:`dive_py.layers.tarscan._MemberStream`)."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
+
+    def finish(self) -> None:
+        """Skips what the consumer did not read, and the padding."""
+        ...
+
+
 class Blocks(Protocol):
     """What reading a 1.0 map needs of :class:`dive_py.layers.tarscan.TarReader`."""
 
@@ -119,7 +129,7 @@ def _check_map(fragments: SparseMap, size: int, data: int, what: str) -> None:
 class SparseStream:
     """Reads a sparse member as its real content: the stored fragments, zeros in the holes, ``size`` bytes."""
 
-    def __init__(self, inner, fragments: SparseMap, size: int) -> None:  # noqa: ANN001 - tarscan._MemberStream
+    def __init__(self, inner: Readable, fragments: SparseMap, size: int) -> None:
         self._inner = inner
         self._fragments = fragments
         self._index = 0

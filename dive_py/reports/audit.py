@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from typing import Any
 
 from dive_py import format as fmt
 from dive_py.ci.audit import ranked, shared_layers
@@ -20,7 +21,7 @@ HINT_WIDTH = 60
 COLUMNS = ("image", "size", "efficiency", "wasted", "fixable", "top hint")
 
 
-def _cells(row: dict) -> list[str]:
+def _cells(row: dict[str, Any]) -> list[str]:
     if row["error"]:
         return [fmt.printable(row["ref"]), "-", "-", "-", "-", "unreadable: " + fmt.printable(row["error"])]
     hint = row["top_hint"]
@@ -34,7 +35,7 @@ def _cells(row: dict) -> list[str]:
     ]
 
 
-def audit_text(rows: list[dict]) -> str:
+def audit_text(rows: list[dict[str, Any]]) -> str:
     """The ranked table (most wasted first), the images failing rules, and the most shared base layers."""
     table = [list(COLUMNS)] + [_cells(row) for row in ranked(rows)]
     for cells in table[1:]:
@@ -59,12 +60,12 @@ def _line(cells: list[str], widths: list[int]) -> str:
     return "  ".join([*padded, cells[-1]])
 
 
-def audit_document(rows: list[dict]) -> dict:
+def audit_document(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The audit as JSON: every row (ranked) and the shared layers."""
     return {"images": ranked(rows), "sharedLayers": shared_layers(rows)}
 
 
-def audit_json(rows: list[dict]) -> str:
+def audit_json(rows: list[dict[str, Any]]) -> str:
     return json.dumps(audit_document(rows), indent=2) + "\n"
 
 
@@ -73,7 +74,7 @@ def _csv_cell(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text  # no formula in a spreadsheet
 
 
-def audit_csv(rows: list[dict]) -> str:
+def audit_csv(rows: list[dict[str, Any]]) -> str:
     """One line an image, ranked: the table's figures in bytes and ratios, plus its rule verdict."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -92,7 +93,7 @@ def _md(text: str) -> str:
     return fmt.printable(" ".join(text.split())).replace("|", "\\|").replace("`", "\\`")
 
 
-def audit_markdown(rows: list[dict]) -> str:
+def audit_markdown(rows: list[dict[str, Any]]) -> str:
     """The ranked table and the shared layers as GitHub Markdown."""
     lines = ["## divepy audit", "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for row in ranked(rows):

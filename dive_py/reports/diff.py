@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.compare import Change, FileChange, FolderSize, ImageComparison
@@ -153,7 +154,7 @@ def package_changes(comparison: ImageComparison) -> LayerPackages:
     )
 
 
-def extras_to_dict(comparison: ImageComparison, lines: DockerfileLines = NO_LINES) -> dict:
+def extras_to_dict(comparison: ImageComparison, lines: DockerfileLines = NO_LINES) -> dict[str, Any]:
     """The hints that appeared and disappeared, and the packages' changes, for ``divepy diff --json``; the hints
     that appeared with their Dockerfile place in the new image (``lines``), or null."""
     hints = hint_changes(comparison)

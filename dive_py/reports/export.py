@@ -74,13 +74,15 @@ def analysis_to_dict(analysis: Analysis, lines: DockerfileLines = NO_LINES) -> d
 
 
 def _layer_dict(analysis: Analysis, layer: Layer) -> dict[str, Any]:
+    # None until complete_figures(), which every caller ran first (issue 26 item 1 makes the figures values).
+    shadowed: list[int] = analysis.layer_shadowed_bytes  # type: ignore[assignment]
     return {
         "index": layer.index,
         "id": layer.id,
         "digestId": layer.diff_id,
         "digest": layer.digest,
         "sizeBytes": layer.size_bytes,
-        "shadowedBytes": analysis.layer_shadowed_bytes[layer.index],
+        "shadowedBytes": shadowed[layer.index],
         "command": layer.command,
         "fileList": _file_list(analysis, layer),
     }

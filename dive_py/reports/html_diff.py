@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dive_py import format as fmt
 from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.compare import Change, FileChange, ImageComparison
-from dive_py.reports.diff import CHANGE_MARKS, biggest_first, hint_changes, package_changes, summarize
+from dive_py.reports.diff import CHANGE_MARKS, DiffSummary, biggest_first, hint_changes, package_changes, summarize
 from dive_py.reports.html_page import CHANGE_COLOURS, esc, layer_colour, page, table, td
 
 CHANGE_ROWS = 300
@@ -51,7 +51,7 @@ def html_diff(comparison: ImageComparison, new_labels: Sequence[str | None] | No
     return page(title, "".join(body), data)
 
 
-def _figures(summary) -> str:  # noqa: ANN001 - DiffSummary
+def _figures(summary: DiffSummary) -> str:
     c, base, new = summary.comparison, summary.base, summary.new
     rows = [
         ["Image size", fmt.size(base.size_bytes), fmt.size(new.size_bytes), fmt.signed(c.image_size_delta_bytes)],
@@ -75,7 +75,7 @@ def _figures(summary) -> str:  # noqa: ANN001 - DiffSummary
     return '<h2 id="summary">Summary</h2>' + table(headers, cells, sortable=False)
 
 
-def _changes(summary) -> str:  # noqa: ANN001 - DiffSummary
+def _changes(summary: DiffSummary) -> str:
     items = []
     for row in summary.changes:
         mark = row.mark

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import html
 import json
-import re
+
+from dive_py.safe_text import visible
 
 LAYER_COLOURS = (
     "#4e79a7",
@@ -37,19 +38,9 @@ def layer_colour(index: int) -> str:
 
 
 def esc(text: object) -> str:
-    """Text safe as element content or a quoted attribute value: ``< > & " '`` escaped, control characters shown
-    as ``\\xNN`` (a name may hold any byte but ``/`` and NUL)."""
-    value = str(text)
-    if _CONTROL.search(value):
-        value = _CONTROL.sub(_visible, value)
-    return html.escape(value, quote=True)
-
-
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-
-
-def _visible(match: re.Match) -> str:
-    return f"\\x{ord(match.group()):02x}"
+    """Text safe as element content or a quoted attribute value: ``< > & " '`` escaped, control and bidi
+    characters shown as escapes (:func:`visible`: a name may hold any byte but ``/`` and NUL)."""
+    return html.escape(visible(str(text)), quote=True)
 
 
 _SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"})

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dive_py import format as fmt
 from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.extras import hint_report, package_report
+from dive_py.analysis.hints import HintReport
 from dive_py.ci.rules import CiReport, RuleStatus
 from dive_py.reports.figures import rule_figure
 from dive_py.reports.html_page import esc, layer_colour, page, table, td
@@ -158,7 +159,7 @@ def _biggest_folders(anchors: dict[str, str]) -> str:
     )
 
 
-def _hints(hints) -> str:  # noqa: ANN001 - HintReport
+def _hints(hints: HintReport) -> str:
     if not hints.hints:
         return f'<h2 id="hints">Hints</h2><p>None of at least {esc(fmt.size(hints.min_bytes))}.</p>'
     rows = [

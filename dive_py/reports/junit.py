@@ -1,6 +1,8 @@
 """Provides the JUnit XML report of the CI rules, for test-report viewers: one test case per rule.
 
-Built from a :class:`CiReport` and written atomically; nothing here prints.
+Built from a :class:`CiReport` and written atomically; nothing here prints. Every string passes through
+:func:`visible`: XML 1.0 forbids most control characters, and one of them from a name would leave a file
+no viewer can read (issue 25); ElementTree escapes the rest.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dive_py.ci.rules import CiReport, RuleResult, RuleStatus
 from dive_py.files import write_text_atomic
 from dive_py.reports.figures import SPECS, metric_text
 from dive_py.reports.text import HINT_ROWS
+from dive_py.safe_text import visible, visible_lines
 
 JUNIT_CLASSNAME = "divepy.ci"
 """Test-report viewers group test cases by class name; one group for all rules."""
@@ -34,10 +37,10 @@ def junit_xml(report: CiReport) -> str:
         "skipped": str(report.count(RuleStatus.SKIP)),
     }
     root = ET.Element("testsuites", {"name": "divepy", **counts})
-    suite = ET.SubElement(root, "testsuite", {"name": f"divepy ci: {report.analysis.image.name}", **counts})
+    suite = ET.SubElement(root, "testsuite", {"name": visible(f"divepy ci: {report.analysis.image.name}"), **counts})
     properties = ET.SubElement(suite, "properties")
     for name, value in _junit_properties(report):
-        ET.SubElement(properties, "property", {"name": name, "value": value})
+        ET.SubElement(properties, "property", {"name": name, "value": visible(value)})
     for result in report.results:
         _add_case(suite, result)
     _add_hints(suite, report)
@@ -48,12 +51,12 @@ def junit_xml(report: CiReport) -> str:
 def _add_case(suite: ET.Element, result: RuleResult) -> None:
     case = ET.SubElement(suite, "testcase", {"classname": JUNIT_CLASSNAME, "name": result.key, "time": "0"})
     if result.status == RuleStatus.FAIL:
-        failure = ET.SubElement(case, "failure", {"message": result.message, "type": "RuleFailed"})
-        failure.text = _rule_detail(result)
+        failure = ET.SubElement(case, "failure", {"message": visible(result.message), "type": "RuleFailed"})
+        failure.text = visible_lines(_rule_detail(result))
     elif result.status == RuleStatus.SKIP:
-        ET.SubElement(case, "skipped", {"message": result.message})
+        ET.SubElement(case, "skipped", {"message": visible(result.message)})
     else:
-        ET.SubElement(case, "system-out").text = result.message
+        ET.SubElement(case, "system-out").text = visible(result.message)
 
 
 def _add_hints(suite: ET.Element, report: CiReport) -> None:
@@ -65,7 +68,7 @@ def _add_hints(suite: ET.Element, report: CiReport) -> None:
         if where := report.lines.label(hint.layer):
             lines.append(f"    at: {where}")
         lines.append(f"    fix: {hint.fix}")
-    ET.SubElement(suite, "system-out").text = "\n".join(lines)
+    ET.SubElement(suite, "system-out").text = "\n".join(visible(line) for line in lines)  # a name's \n stays in it
 
 
 def _junit_properties(report: CiReport) -> list[tuple[str, str]]:

@@ -1,12 +1,14 @@
 """Provides the Markdown summary of the CI rules, for pull requests and job summaries.
 
 Built from a :class:`CiReport` (and, with a baseline, the figures of :mod:`dive_py.reports.diff`) and written
-atomically; nothing here prints.
+atomically; nothing here prints. Text from the image (names, paths, fixes that quote them) goes into code spans,
+where no Markdown flavour makes a link, an image or HTML; other text is escaped (issue 25).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from urllib.parse import quote
 
 from dive_py import format as fmt
@@ -19,6 +21,7 @@ from dive_py.errors import DivepyError
 from dive_py.files import replaces_file, write_text_atomic
 from dive_py.reports.diff import DiffSummary, summarize
 from dive_py.reports.figures import rule_figure
+from dive_py.safe_text import visible
 
 MARKDOWN_ROWS = 10
 """Rows of each file table in the Markdown summary: a pull-request comment must stay short."""
@@ -105,9 +108,7 @@ def _chart_unit(largest: int) -> tuple[str, int]:
 def _html_line(path: str) -> str:
     """The link line to the HTML report: its file name as a relative link (a CI job uploads it as an artifact)."""
     name = os.path.basename(path.rstrip("/")) or path
-    text = _cell(name)
-    for ch in "\\[]<>*_`":
-        text = text.replace(ch, "\\" + ch)
+    text = _cell(name)  # brackets, backticks and angle brackets escaped: it stays the link's plain text
     return f"📊 Full report (treemap, layers, hints): [{text}]({quote(name)})"
 
 
@@ -129,9 +130,7 @@ def _hint_section(analysis: Analysis, places: DockerfileLines = NO_LINES) -> lis
     for hint, where in zip(shown, at, strict=True):
         paths = ", ".join(_code(path) for path in hint.paths[:3]) + (" …" if len(hint.paths) > 3 else "")
         place = f" {where} |" if column else ""
-        lines.append(
-            f"| {fmt.size(hint.bytes)} | {hint.kind} | {hint.layer} |{place} {paths} | {_cell(hint.fix)} |"
-        )
+        lines.append(f"| {fmt.size(hint.bytes)} | {hint.kind} | {hint.layer} |{place} {paths} | {_code(hint.fix)} |")
     if len(report.hints) > MARKDOWN_ROWS:
         lines.append(f"\n… and {len(report.hints) - MARKDOWN_ROWS} more (`divepy --json` lists them all)")
     return lines
@@ -158,6 +157,9 @@ def _rule_value(result: RuleResult, report: CiReport) -> str:
 
 def _change_section(summary: DiffSummary) -> list[str]:
     c, base, new = summary.comparison, summary.base, summary.new
+    # None until complete_figures(), which every caller ran first (issue 26 item 1 makes the figures values).
+    base_final: int = base.final_size_bytes  # type: ignore[assignment]
+    new_final: int = new.final_size_bytes  # type: ignore[assignment]
     lines = [
         "",
         "### Size change",
@@ -166,8 +168,7 @@ def _change_section(summary: DiffSummary) -> list[str]:
         "|---|---:|---:|---:|",
         f"| Image size | {fmt.size(base.size_bytes)} | {fmt.size(new.size_bytes)} | "
         f"{fmt.signed(c.image_size_delta_bytes)} ({fmt.signed_percent(summary.image_growth)}) |",
-        f"| Final file system | {fmt.size(base.final_size_bytes)} | {fmt.size(new.final_size_bytes)} | "
-        f"{fmt.signed(c.size_delta_bytes)} |",
+        f"| Final file system | {fmt.size(base_final)} | {fmt.size(new_final)} | {fmt.signed(c.size_delta_bytes)} |",
         f"| Wasted bytes | {fmt.size(base.wasted_bytes)} | {fmt.size(new.wasted_bytes)} | "
         f"{fmt.signed(summary.wasted_delta_bytes)} |",
         f"| Efficiency | {fmt.percent(base.efficiency)} | {fmt.percent(new.efficiency)} | "
@@ -208,6 +209,10 @@ def _inefficient_section(analysis: Analysis) -> list[str]:
     return lines
 
 
+_MARKDOWN_ACTIVE = re.compile(r"([\\`*_\[\]<>!&#|~])")
+"""ASCII punctuation that can start Markdown (emphasis, links, images, HTML, entities, code, tables)."""
+
+
 def _hint_place(places: DockerfileLines, layer: int) -> str:
     """``Dockerfile:7`` and the instruction in code, or how the layer was made, or ""."""
     item = places.of_layer(layer)
@@ -217,15 +222,21 @@ def _hint_place(places: DockerfileLines, layer: int) -> str:
 
 
 def _cell(text: str) -> str:
-    """Text safe in a table cell: one line, pipes escaped."""
-    return " ".join(text.split()).replace("|", "\\|")
+    """Text as it reads, safe in a table cell: one line, control characters shown, Markdown escaped."""
+    return _MARKDOWN_ACTIVE.sub(r"\\\1", visible(" ".join(text.split())))
 
 
 def _code(text: str) -> str:
-    """A code span that survives backticks and pipes in the text (GFM escapes pipes even inside code)."""
-    text = _cell(text)
-    fence = "``" if "`" in text else "`"
-    pad = " " if fence == "``" else ""
+    """``text`` in a code span, shown as it is: control characters as escapes (a newline as ``\\n``), pipes
+    escaped (GFM escapes them even inside code), and a fence longer than the longest backtick run, so no
+    backtick in ``text`` can close the span early."""
+    text = visible(text).replace("|", "\\|")
+    if not text:
+        return ""
+    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    # One space each side keeps a backtick at either end off the fence; Markdown takes the pair away again.
+    padded = len(fence) > 1 or text[0] in "` " or text[-1] in "` "
+    pad = " " if padded and text.strip(" ") else ""  # (an all-space span keeps its spaces: none to add)
     return f"{fence}{pad}{text}{pad}{fence}"
 
 

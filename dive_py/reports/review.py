@@ -11,6 +11,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from dive_py import format as fmt
 from dive_py.analysis.analyze import Analysis
@@ -101,7 +102,7 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def codequality(analysis: Analysis, lines: DockerfileLines) -> list[dict]:
+def codequality(analysis: Analysis, lines: DockerfileLines) -> list[dict[str, Any]]:
     """GitLab's Code Quality report (a CodeClimate subset): one issue per hint."""
     issues = []
     for finding in findings(analysis, lines):

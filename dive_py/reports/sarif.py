@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+from typing import Any
 from urllib.parse import quote
 
 from dive_py import __version__
@@ -32,7 +33,7 @@ RULE_TEXT = {
 """The short description of each hint kind's rule."""
 
 
-def sarif(analysis: Analysis, lines: DockerfileLines) -> dict:
+def sarif(analysis: Analysis, lines: DockerfileLines) -> dict[str, Any]:
     """The SARIF log of the analysis' hints."""
     rules = [_rule(kind) for kind in KINDS]
     index = {kind: at for at, kind in enumerate(KINDS)}
@@ -53,7 +54,7 @@ def sarif(analysis: Analysis, lines: DockerfileLines) -> dict:
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
-def _rule(kind: str) -> dict:
+def _rule(kind: str) -> dict[str, Any]:
     text = RULE_TEXT.get(kind, kind)
     return {
         "id": kind,
@@ -65,7 +66,7 @@ def _rule(kind: str) -> dict:
     }
 
 
-def _result(finding: Finding, index: dict[str, int], analysis: Analysis) -> dict:
+def _result(finding: Finding, index: dict[str, int], analysis: Analysis) -> dict[str, Any]:
     hint = finding.hint
     return {
         "ruleId": hint.kind,
@@ -78,7 +79,7 @@ def _result(finding: Finding, index: dict[str, int], analysis: Analysis) -> dict
     }
 
 
-def _location(finding: Finding, analysis: Analysis) -> dict:
+def _location(finding: Finding, analysis: Analysis) -> dict[str, Any]:
     """The instruction's region in the Dockerfile, or the image itself with the layer named."""
     item = finding.instruction
     layer = f"layer {finding.hint.layer}"
@@ -90,7 +91,7 @@ def _location(finding: Finding, analysis: Analysis) -> dict:
             ],
         }
     path = review_path(item.path)
-    artifact: dict = {"uri": _uri(path)}
+    artifact: dict[str, Any] = {"uri": _uri(path)}
     if not posixpath.isabs(path):
         artifact["uriBaseId"] = "SRCROOT"
     return {

@@ -12,6 +12,7 @@ import heapq
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import ModuleType
 
 from dive_py import format as fmt
 from dive_py.errors import ConfigError
@@ -32,7 +33,7 @@ CELL_BUDGET = 5000
 """Cells drawn over all views at most (about 150 bytes each)."""
 
 
-def require_squarify():  # noqa: ANN201 - the module
+def require_squarify() -> ModuleType:
     """The ``squarify`` module, or a one-line error saying how to install it.
 
     Raises:
@@ -42,7 +43,8 @@ def require_squarify():  # noqa: ANN201 - the module
         import squarify
     except ImportError:
         raise ConfigError("--html needs squarify: pip install 'divepy[html]' (or pip install squarify)") from None
-    return squarify
+    module: ModuleType = squarify  # typed here: squarify has no type information
+    return module
 
 
 class Box:
@@ -133,40 +135,42 @@ def final_boxes(tree: FileTree) -> Box:
     for node in tree.nodes:  # parents before children: a node is made after its parent
         flat = node.flat
         entry = flat[-1] if flat else None
-        if entry is None:
+        parent_node = node.parent
+        if entry is None or parent_node is None:  # (only the root has no parent, and it is not in tree.nodes)
             continue  # deleted (a deleted folder's nodes are deleted too): not in the final file system
         kind = entry.kind
         if kind == REGULAR:
             size = entry.size
             if size:
-                key = (node.parent, flat[-2])
+                key = (parent_node, flat[-2])
                 sizes[key] = get(key, 0) + size
-                parents.append(node.parent)
+                parents.append(parent_node)
         elif kind == DIRECTORY and node.children is not None:
             folder_nodes.append(node)
     folders: dict[Node, Box] = {}
     root = folders[tree.root] = Box("", None, node=tree.root, index=folders)
-    made: list[Box] = []
+    made: list[tuple[Box, Box]] = []  # (folder, its parent)
     for node in folder_nodes:
-        parent = folders.get(node.parent)
+        parent = folders.get(node.parent) if node.parent is not None else None
         if parent is not None:  # None: under a path that is no folder in the end
             box = folders[node] = Box(node.name, parent, node=node, index=folders)
-            made.append(box)
+            made.append((box, parent))
     for (node, layer), size in sizes.items():
-        box = folders.get(node)
-        if box is not None:
-            box.size += size
-            box.by_layer[layer] = size
+        found = folders.get(node)
+        if found is not None and found.by_layer is not None:  # (a folder's box always has by_layer)
+            found.size += size
+            found.by_layer[layer] = size
     for node, count in Counter(parents).items():
-        box = folders.get(node)
-        if box is not None:
-            box.files += count
-    for box in reversed(made):  # children before parents
-        parent = box.parent
+        holder = folders.get(node)
+        if holder is not None:
+            holder.files += count
+    for box, parent in reversed(made):  # children before parents
         parent.size += box.size
         parent.files += box.files
-        into = parent.by_layer
-        for layer, part in box.by_layer.items():
+        into, parts = parent.by_layer, box.by_layer
+        if into is None or parts is None:  # pragma: no cover - folders' boxes always have them
+            continue
+        for layer, part in parts.items():
             into[layer] = into.get(layer, 0) + part
     return root
 
@@ -242,7 +246,14 @@ def _crumbs(path: str, anchors: dict[str, str]) -> str:
 class _Drawer:
     """Lays out one view, appending SVG to ``parts``."""
 
-    def __init__(self, squarify, parts, anchors, outlined, view_path) -> None:  # noqa: ANN001
+    def __init__(
+        self,
+        squarify: ModuleType,
+        parts: list[str],
+        anchors: dict[str, str],
+        outlined: Callable[[str], bool],
+        view_path: str,
+    ) -> None:
         self.squarify, self.parts, self.anchors, self.outlined = squarify, parts, anchors, outlined
         self.view_path = view_path
         self.cells = 0

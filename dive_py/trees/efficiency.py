@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from itertools import chain
 from operator import attrgetter
 
-from dive_py.model import DIRECTORY, WHITEOUT_PREFIX, LayerScan
+from dive_py.model import DIRECTORY, WHITEOUT_PREFIX, FileEntry, LayerScan
 from dive_py.trees.gosort import go_sort
 from dive_py.trees.tree import FileTree, LayerChanges, Node
 
@@ -52,7 +52,7 @@ class LayerVisits:
     """The tree's nodes of the paths above that it had before this layer (where an earlier visit is looked up)."""
     not_visited: list[str]
     """Entries that are no leaves though no folders (a file listed with entries below it): odd, rare."""
-    entries: dict
+    entries: dict[str, FileEntry]
     """The layer's entries, by path."""
     inner: set[str]
     """The layer's keys that are no leaves."""
@@ -104,7 +104,7 @@ def layer_visits(layer: int, scan: LayerScan, changes: LayerChanges, tree: FileT
     return LayerVisits(layer, leaf_bytes, counted, listed, twice, nodes, not_visited, entries, inner)
 
 
-def _inner_keys(entries: dict, others: dict, parents: set[str]) -> set[str]:
+def _inner_keys(entries: dict[str, FileEntry], others: dict[str, tuple[str, int]], parents: set[str]) -> set[str]:
     """Every folder with a key below it: the folders of the entries (found while stacking) and of the other keys,
     then the ancestors of those that are no key themselves (folders the tar does not list; a listed one's folder
     is in already)."""
@@ -132,7 +132,8 @@ def _first_visit(node: Node | None, layer: int) -> int | None:
     flat = node.flat
     entry = flat[1]
     if flat[0] < layer and entry is not None and entry.kind != DIRECTORY:
-        return entry.size
+        size: int = entry.size
+        return size
     return None
 
 
@@ -191,7 +192,9 @@ class EfficiencyCounter:
         second.sort()
         self._second_visit_order.extend(path for _key, path in second)
 
-    def _visit(self, key: str, path: str, weight: int, node: Node | None, layer: int, second: list) -> None:
+    def _visit(
+        self, key: str, path: str, weight: int, node: Node | None, layer: int, second: list[tuple[str, str]]
+    ) -> None:
         """Counts one visit (its weight is in the discovered sum already); notes a path's second visit."""
         records = self._records
         record = records.get(path)
@@ -200,7 +203,7 @@ class EfficiencyCounter:
         if record is None or record == _NOT_VISITED:
             records[path] = weight
             self._minimum += weight
-        elif record.__class__ is int:
+        elif isinstance(record, int):
             self._minimum -= record - min(record, weight)
             records[path] = [2, record + weight, min(record, weight)]
             second.append((key, path))

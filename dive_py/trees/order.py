@@ -7,7 +7,7 @@ contiguous slice and filtering or collapsing it is a byte-mask operation at C sp
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import compress
 from operator import add, gt
 
@@ -26,9 +26,9 @@ class Order:
     def __init__(
         self,
         nodes: list[Node],
-        parent: array,
-        end: array,
-        depth: array,
+        parent: array[int],
+        end: array[int],
+        depth: array[int],
         base: list[int] | None = None,
         inverse: list[int] | None = None,
     ) -> None:
@@ -104,7 +104,8 @@ class NodePositions:
             return default
         if self._tops is None:
             self._tops = top_positions(self.order)
-        nodes, candidates = self.order.nodes, self._tops
+        nodes = self.order.nodes
+        candidates: Iterable[int] = self._tops
         pos = None
         for wanted in reversed(chain):
             pos = next((p for p in candidates if nodes[p] is wanted), None)

@@ -34,9 +34,9 @@ class PathFilter:
         self._paths: list[str] | None = None
         self._names: list[str] | None = None
         """Each distinct name once."""
-        self._name_ids: array | None = None
+        self._name_ids: array[int] | None = None
         """Per node (int32): its name's index in ``_names``."""
-        self._cache: dict[str, bytearray | array] = {}
+        self._cache: dict[str, bytearray | array[int]] = {}
         """Per pattern: its mask, or when under a quarter of the nodes match, their positions."""
 
     def paths(self) -> list[str]:
@@ -56,7 +56,7 @@ class PathFilter:
         self.paths()
         self._name_index()
 
-    def _name_index(self) -> tuple[list[str], array]:
+    def _name_index(self) -> tuple[list[str], array[int]]:
         if self._names is None or self._name_ids is None:
             nodes = self.order.nodes
             names = list(dict.fromkeys(map(attrgetter("name"), nodes)))  # first seen first
@@ -80,7 +80,7 @@ class PathFilter:
         self._cache[pattern] = set_positions(mask) if mask.count(1) < len(mask) // 4 else mask
         return mask
 
-    def _from_positions(self, positions: array) -> bytearray:
+    def _from_positions(self, positions: array[int]) -> bytearray:
         mask = bytearray(len(self.order))
         scatter(mask, positions, b"\1" * len(positions))
         return mask
@@ -104,7 +104,7 @@ class PathFilter:
         spread_down(mask, self.order)
         return mask
 
-    def _among(self, candidates: array, pattern: str) -> bytearray:
+    def _among(self, candidates: array[int], pattern: str) -> bytearray:
         """A plain pattern, tested on ``candidates`` only (the others cannot match)."""
         paths = self.paths()
         mask = bytearray(len(paths))
@@ -113,7 +113,7 @@ class PathFilter:
             mask[pos] = 1
         return mask
 
-    def _narrowing_source(self, pattern: str) -> array | None:
+    def _narrowing_source(self, pattern: str) -> array[int] | None:
         """The matches of the longest cached plain pattern that ``pattern`` contains (only they can match), when
         they were few enough to be kept as positions."""
         best = None

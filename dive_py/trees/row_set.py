@@ -50,7 +50,7 @@ class RowSet:
         self,
         model: RowSource,
         order: Order,
-        positions: list[int] | array,
+        positions: list[int] | array[int],
         layer: int,
         aggregated: bool,
         kept_sizes: Sequence[int] | None = None,

@@ -14,6 +14,8 @@ The row model's public names are importable from here as well as from their own 
 from __future__ import annotations
 
 from array import array
+from collections.abc import Iterator
+from typing import Any
 
 from dive_py.model import REGULAR, FileEntry
 from dive_py.trees.order import NodePositions, Order, name_order, size_order
@@ -72,7 +74,13 @@ class ChangedNodes:
         """The version in layer 0."""
 
     @classmethod
-    def of(cls, positions: array, entries: list, below: list, firsts: list) -> ChangedNodes:
+    def of(
+        cls,
+        positions: array[int],
+        entries: list[FileEntry | None],
+        below: list[FileEntry | None],
+        firsts: list[FileEntry | None],
+    ) -> ChangedNodes:
         changed = cls()
         changed.positions, changed.entries, changed.below, changed.firsts = positions, entries, below, firsts
         return changed
@@ -80,7 +88,8 @@ class ChangedNodes:
     def __len__(self) -> int:
         return len(self.positions)
 
-    def __iter__(self):  # noqa: ANN204 - (position, version, version below, version in layer 0)
+    def __iter__(self) -> Iterator[tuple[int, FileEntry | None, FileEntry | None, FileEntry | None]]:
+        """(position, version, version below, version in layer 0) per node."""
         return zip(self.positions, self.entries, self.below, self.firsts, strict=True)
 
 
@@ -103,11 +112,11 @@ class TreeModel:
         self._presence: dict[int, bytearray] = {}
         self._own: dict[tuple[int, bool], bytearray] = {}
         self._codes: dict[tuple[int, bool], bytes] = {}
-        self._file_sizes: dict[int, array] = {}
-        self._sizes: dict[int, array] = {}
+        self._file_sizes: dict[int, array[int]] = {}
+        self._sizes: dict[int, array[int]] = {}
         self._size_orders: dict[int, Order] = {}
         self.path_filter = PathFilter(self.order)
-        self._kept_sizes_cache: tuple[tuple, array] | None = None
+        self._kept_sizes_cache: tuple[tuple[Any, ...], array[int]] | None = None
 
     # -- per-layer columns (name order) --------------------------------------
     def presence(self, layer: int) -> bytearray:
@@ -192,7 +201,7 @@ class TreeModel:
         pos = self.pos_of.get(node)
         return pos is not None and bool(_CHANGED[self._own_codes(layer, False)[pos]])
 
-    def file_sizes(self, layer: int) -> array:
+    def file_sizes(self, layer: int) -> array[int]:
         """Size of each regular file present at ``layer`` (0 for anything else), name order."""
         cached = self._file_sizes.get(layer)
         if cached is not None:
@@ -206,7 +215,7 @@ class TreeModel:
         self._file_sizes[layer] = column
         return column
 
-    def sizes(self, layer: int) -> array:
+    def sizes(self, layer: int) -> array[int]:
         """Bytes per node at ``layer``: a file's size, a folder's sum of regular files below it."""
         cached = self._sizes.get(layer)
         if cached is not None:
@@ -268,7 +277,7 @@ class TreeModel:
         kept_sizes = self._kept_sizes(layer, own, state) if narrowed else None
         return RowSet(self, order, positions, layer, state.aggregated, kept_sizes)
 
-    def _kept_sizes(self, layer: int, own: bytearray, state: TreeViewState) -> array:
+    def _kept_sizes(self, layer: int, own: bytearray, state: TreeViewState) -> array[int]:
         """Bytes per node counting only the files a narrowed view keeps (dive's folder sizes follow the filter).
 
         The last one is kept (collapsing re-asks it).

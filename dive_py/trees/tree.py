@@ -11,14 +11,18 @@ every lower layer for each whiteout).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from dive_py.errors import ImageFormatError
 from dive_py.model import DIRECTORY, SYMLINK, FileEntry, LayerScan
 
+c_stack_entries: Callable[[FileTree, int, dict[str, FileEntry], LayerChanges, str], None] | None
 try:  # the entries' loop in C (optional, like the scanner's; DIVEPY_PURE_PYTHON=1 turns it off)
-    from dive_py.trees._stack import stack_entries as c_stack_entries
+    from dive_py.trees._stack import stack_entries as _c_stack_entries
+
+    c_stack_entries = _c_stack_entries
 except ImportError:  # pragma: no cover - depends on the build
     c_stack_entries = None
 if os.environ.get("DIVEPY_PURE_PYTHON"):
@@ -32,12 +36,12 @@ class Node:
 
     __slots__ = ("name", "parent", "children", "flat", "_path")
 
-    def __init__(self, name: str, parent: Node | None, flat: tuple = ()) -> None:
+    def __init__(self, name: str, parent: Node | None, flat: tuple[Any, ...] = ()) -> None:
         self.name = name
         self.parent = parent
         self.children: dict[str, Node] | None = None
         """Child nodes by name; None until the first child is added (most nodes are files)."""
-        self.flat: tuple = flat
+        self.flat: tuple[Any, ...] = flat  # int, FileEntry | None, int, ...: no tuple type says "alternating"
         """The events flattened, ``(layer, entry, layer, entry, ...)``: most nodes have one event, and
         one 2-tuple costs 56 bytes where a list of tuples cost 144 (~9 MB on a 100k-file image)."""
         self._path: str | None = None
@@ -69,7 +73,8 @@ class Node:
         flat = self.flat
         for i in range(len(flat) - 2, -1, -2):
             if flat[i] <= layer:
-                return flat[i + 1]
+                entry: FileEntry | None = flat[i + 1]
+                return entry
         return None
 
     def changed_in(self, layer: int) -> bool:
@@ -220,9 +225,10 @@ class FileTree:
             if cached_path == parent_path:
                 parent = cached_parent
             else:
-                parent = folders.get(parent_path)
-                if parent is None:
-                    parent = folders[parent_path] = self._ensure_dirs(parent_path, layer)
+                found = folders.get(parent_path)
+                if found is None:
+                    found = folders[parent_path] = self._ensure_dirs(parent_path, layer)
+                parent = found
                 cached_path, cached_parent = parent_path, parent
                 add_parent(parent_path)
             children = parent.children

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from rich.text import Text
 from textual import events, work
@@ -23,6 +23,7 @@ from dive_py.dockerfile.parse import Dockerfile
 from dive_py.errors import DivepyError
 from dive_py.format import counted
 from dive_py.model import ProgressCallback
+from dive_py.safe_text import visible
 from dive_py.trees.row_text import ASCII_GLYPHS, UNICODE_GLYPHS
 from dive_py.trees.rows import TreeModel
 from dive_py.trees.tree import Node
@@ -138,7 +139,8 @@ class ExplorerScreen(Screen):
                     self.app.call_from_thread(self.image_details.show_figures)
                 extras = compute_extras(self.analysis)
         except (DivepyError, OSError) as exc:
-            self.app.call_from_thread(self.notify, f"hints and packages: {exc}", severity="warning")
+            message = visible(f"hints and packages: {exc}")
+            self.app.call_from_thread(self.notify, message, severity="warning", markup=False)
             return
         self.app.call_from_thread(self._extras_ready, extras)
 
@@ -215,7 +217,8 @@ class ExplorerScreen(Screen):
         row = self.tree_view.expand_to(node) if node is not None else None
         if row is None:
             if warn:
-                self.notify(f"{path} is not shown at this layer or is filtered out", severity="warning")
+                message = f"{visible(path)} is not shown at this layer or is filtered out"
+                self.notify(message, severity="warning", markup=False)
             return False
         self.tree_view.focus()
         return True
@@ -241,7 +244,9 @@ class ExplorerScreen(Screen):
     def _extracted(self, result: ExtractResult | None) -> None:
         if result is not None:
             skipped = f", {len(result.skipped)} skipped" if result.skipped else ""
-            self.notify(f"extracted {counted(len(result.written), 'path')} to {result.root}{skipped}")
+            # Never markup: a name's ``[@click=...]`` would act on a click (issue 25).
+            message = visible(f"extracted {counted(len(result.written), 'path')} to {result.root}{skipped}")
+            self.notify(message, markup=False)
 
 
 class AsciiScrollBarRender(ScrollBarRender):
@@ -252,8 +257,16 @@ class AsciiScrollBarRender(ScrollBarRender):
     HORIZONTAL_BARS = [" "] * 8
 
 
-class DivepyApp(App[int]):
-    """The explorer. Give it a finished ``analysis`` (tests, screenshots) or a ``load`` function (the CLI)."""
+LoadedT = TypeVar("LoadedT")
+PreparedT = TypeVar("PreparedT")
+
+
+class ViewerApp(App[int], Generic[LoadedT, PreparedT]):
+    """What the explorer and the diff view share: the keys, and a background load shown as it goes, then the view.
+
+    A subclass shows what was given at once (:meth:`_given`) or what the load made (:meth:`_show_explorer`):
+    ``(loaded, prepared)`` is an Analysis and its TreeModel, or a comparison and its diff model.
+    """
 
     CSS_PATH = "app.tcss"
     TITLE = "divepy"
@@ -271,26 +284,19 @@ class DivepyApp(App[int]):
 
     def __init__(
         self,
-        analysis: Analysis | None = None,
         *,
-        load: Callable[[ProgressCallback], Analysis] | BackgroundLoad | None = None,
+        load: Callable[[ProgressCallback], LoadedT] | BackgroundLoad | None = None,
         ref: str = "",
         config: UiConfig | None = None,
-        dockerfile: Dockerfile | None = None,
-        target: str | None = None,
     ) -> None:
         super().__init__()
-        self.dockerfile = (dockerfile, target)
-        """The Dockerfile (and stage) the layers are matched with once the image is loaded."""
         config = replace(config) if config is not None else UiConfig()
         if self.no_color:  # Textual took NO_COLOR out of the environment; monochrome needs the markers
             config.markers = True
         self.config = config
-        self.analysis = analysis
         self.loader = None if load is None else load if isinstance(load, BackgroundLoad) else BackgroundLoad(load)
-        self.ref = ref or (analysis.image.name if analysis else "")
-        self.model: TreeModel | None = None
-        self.explorer: ExplorerScreen | None = None
+        self.ref = ref
+        self.explorer: Screen | None = None
         """The explorer screen once shown (a ``DiffScreen`` in the diff view: both have ``tree_view``)."""
         self._shown_progress: tuple[str, int, int] | None = None
         self.gc_paused = False
@@ -311,7 +317,8 @@ class DivepyApp(App[int]):
         if self.config.theme in self.available_themes:
             self.theme = self.config.theme
         elif self.config.theme:
-            self.notify(f"unknown theme {self.config.theme!r}: try ansi-dark or ansi-light", severity="warning")
+            theme = visible(repr(self.config.theme))
+            self.notify(f"unknown theme {theme}: try ansi-dark or ansi-light", severity="warning", markup=False)
         elif self.console.color_system in FEW_COLOURS:
             # 16 colours (TERM=linux, screen, xterm): the default theme's orange and red both become bright
             # red; the terminal's own palette keeps modified (yellow) and removed (red) apart, as in dive.
@@ -319,7 +326,7 @@ class DivepyApp(App[int]):
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
         for warning in dict.fromkeys(self.config.warnings):  # once each, however many files said it
-            self.notify(warning, severity="warning", timeout=10)
+            self.notify(visible(warning), severity="warning", timeout=10, markup=False)
         ready = self._given()
         if ready is not None:
             self._show_explorer(*ready)
@@ -337,14 +344,16 @@ class DivepyApp(App[int]):
     def on_unmount(self) -> None:
         ScrollBar.renderer = self._scrollbar_renderer
 
-    def on_divepy_app_loaded(self, _event: Loaded) -> None:
+    def on_viewer_app_loaded(self, _event: Loaded) -> None:
         self._check_load()
 
-    def _given(self) -> tuple[Analysis, TreeModel] | None:
-        """What to show at once when the app was given a finished analysis (else None: load it)."""
-        if self.analysis is None:
-            return None
-        return self.analysis, TreeModel(self.analysis.tree, len(self.analysis.layers))
+    def _given(self) -> tuple[LoadedT, PreparedT] | None:
+        """What to show at once when the app was given a finished result (else None: load it)."""
+        return None
+
+    def _show_explorer(self, loaded: LoadedT, prepared: PreparedT) -> None:
+        """Shows the view of what was loaded and prepared from it."""
+        raise NotImplementedError
 
     def _check_load(self) -> None:
         loader = self.loader
@@ -358,20 +367,11 @@ class DivepyApp(App[int]):
         self._load_handled = True
         self._poll.stop()
         if isinstance(loader.error, DivepyError):
-            self.exit(2, 2, Text(f"divepy: {loader.error}", style="red"))
+            self.exit(2, 2, Text(f"divepy: {visible(str(loader.error))}", style="red"))
         elif loader.error is not None:
             raise loader.error
         else:
             self._show_explorer(*loader.result)
-
-    def _show_explorer(self, analysis: Analysis, model: TreeModel) -> None:
-        self.analysis = analysis
-        self.model = model
-        dockerfile, target = self.dockerfile
-        lines = image_lines(analysis.image, dockerfile, target)
-        for warning in lines.warnings:  # they quote the image's history: never markup
-            self.notify(warning, severity="warning", timeout=10, markup=False)
-        self._show_screen(ExplorerScreen(analysis, model, self.config, lines))
 
     def _show_screen(self, screen: Screen) -> None:
         """Shows the explorer screen (in place of the loading screen, if it is up)."""
@@ -401,6 +401,41 @@ class DivepyApp(App[int]):
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(help_sections()))
+
+
+class DivepyApp(ViewerApp[Analysis, TreeModel]):
+    """The explorer. Give it a finished ``analysis`` (tests, screenshots) or a ``load`` function (the CLI)."""
+
+    def __init__(
+        self,
+        analysis: Analysis | None = None,
+        *,
+        load: Callable[[ProgressCallback], Analysis] | BackgroundLoad | None = None,
+        ref: str = "",
+        config: UiConfig | None = None,
+        dockerfile: Dockerfile | None = None,
+        target: str | None = None,
+    ) -> None:
+        super().__init__(load=load, ref=ref or (analysis.image.name if analysis else ""), config=config)
+        self.dockerfile = (dockerfile, target)
+        """The Dockerfile (and stage) the layers are matched with once the image is loaded."""
+        self.analysis = analysis
+        self.model: TreeModel | None = None
+
+    def _given(self) -> tuple[Analysis, TreeModel] | None:
+        """What to show at once when the app was given a finished analysis (else None: load it)."""
+        if self.analysis is None:
+            return None
+        return self.analysis, TreeModel(self.analysis.tree, len(self.analysis.layers))
+
+    def _show_explorer(self, analysis: Analysis, model: TreeModel) -> None:
+        self.analysis = analysis
+        self.model = model
+        dockerfile, target = self.dockerfile
+        lines = image_lines(analysis.image, dockerfile, target)
+        for warning in lines.warnings:  # they quote the image's history: never markup
+            self.notify(visible(warning), severity="warning", timeout=10, markup=False)
+        self._show_screen(ExplorerScreen(analysis, model, self.config, lines))
 
 
 HELP_KEY_NAMES = {
@@ -450,4 +485,4 @@ def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
     ]
 
 
-__all__ = ["DivepyApp", "ExplorerScreen"]
+__all__ = ["DivepyApp", "ExplorerScreen", "ViewerApp"]

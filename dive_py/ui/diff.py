@@ -6,8 +6,12 @@ and :mod:`dive_py.analysis.compare_tree` (its two-layer tree); this module only 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import ClassVar
+
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
@@ -19,10 +23,12 @@ from dive_py.analysis.compare_tree import DiffModel, build_diff_model
 from dive_py.contents.reader import ContentReader, ExtractResult
 from dive_py.format import counted, signed
 from dive_py.format import size as dive_size
+from dive_py.load.image import ProgressCallback
 from dive_py.reports.diff import CHANGE_MARKS, biggest_first, summarize
+from dive_py.safe_text import visible
 from dive_py.trees.tree import Node
 from dive_py.trees.view_state import DiffType
-from dive_py.ui.app import VIEW_BINDINGS, DivepyApp, help_sections
+from dive_py.ui.app import VIEW_BINDINGS, ViewerApp, help_sections
 from dive_py.ui.config import UiConfig
 from dive_py.ui.key_bar import KeyBar
 from dive_py.ui.loading import BackgroundLoad
@@ -39,7 +45,7 @@ def summary_text(c: ImageComparison) -> Text:
     for label, analysis in (("Base: ", c.base), ("New:  ", c.new)):
         image = analysis.image
         text.append(label, style="bold")
-        text.append(f"{image.name}  ({len(image.layers)} layers, {dive_size(analysis.size_bytes)})\n")
+        text.append(f"{visible(image.name)}  ({len(image.layers)} layers, {dive_size(analysis.size_bytes)})\n")
     text.append("Shared layers: ", style="bold")
     text.append(f"{c.shared_layers} of {len(c.base.layers)} / {len(c.new.layers)}\n\n")
     text.append("Files and links\n", style="bold underline")
@@ -58,7 +64,7 @@ def summary_text(c: ImageComparison) -> Text:
         text.append("\nSize by top-level folder\n", style="bold underline")
         for folder in summary.folders:
             sizes = f"{dive_size(folder.base_size_bytes):>9} → {dive_size(folder.size_bytes):>9}"
-            text.append(f"  {folder.path:<14} {sizes}")
+            text.append(f"  {visible(folder.path):<14} {sizes}")
             style = "green" if folder.delta_bytes > 0 else "red"
             text.append(f"  {signed(folder.delta_bytes, dive_size)}\n", style=style)
     return text
@@ -98,7 +104,7 @@ class DiffScreen(Screen):
     """The summary pane and the file tree of the comparison, with the explorer's keys."""
 
     AUTO_FOCUS = "#tree"
-    BINDINGS = VIEW_BINDINGS
+    BINDINGS: ClassVar[list[BindingType]] = list(VIEW_BINDINGS)
 
     def __init__(self, diff: DiffModel, config: UiConfig) -> None:
         super().__init__(id="diff")
@@ -133,7 +139,7 @@ class DiffScreen(Screen):
         node = self.diff.tree.get(path)
         row = self.tree_view.expand_to(node) if node is not None else None
         if row is None:
-            self.notify(f"{path} is not shown or is filtered out", severity="warning")
+            self.notify(f"{visible(path)} is not shown or is filtered out", severity="warning", markup=False)
             return False
         self.tree_view.focus()
         return True
@@ -151,7 +157,7 @@ class DiffScreen(Screen):
         if side_node is None:
             return
         top = len(analysis.layers) - 1
-        if node.children and side_node.state(top) is not None and side_node.state(top).is_dir:
+        if node.children and (entry := side_node.state(top)) is not None and entry.is_dir:
             self.tree_view.action_toggle_collapse()
         else:
             self.app.push_screen(FileViewScreen(self.readers[id(analysis)], analysis.tree, side_node, top))
@@ -167,10 +173,11 @@ class DiffScreen(Screen):
     def _extracted(self, result: ExtractResult | None) -> None:
         if result is not None:
             skipped = f", {len(result.skipped)} skipped" if result.skipped else ""
-            self.notify(f"extracted {counted(len(result.written), 'path')} to {result.root}{skipped}")
+            message = visible(f"extracted {counted(len(result.written), 'path')} to {result.root}{skipped}")
+            self.notify(message, markup=False)
 
 
-class DivepyDiffApp(DivepyApp):
+class DivepyDiffApp(ViewerApp[ImageComparison, DiffModel]):
     """The diff view. Give it a finished ``comparison`` (tests, screenshots) or a ``load`` returning one (the CLI)."""
 
     TITLE = "divepy diff"
@@ -179,7 +186,7 @@ class DivepyDiffApp(DivepyApp):
         self,
         comparison: ImageComparison | None = None,
         *,
-        load=None,  # noqa: ANN001 - Callable[[ProgressCallback], ImageComparison] or a BackgroundLoad
+        load: Callable[[ProgressCallback], ImageComparison] | BackgroundLoad | None = None,
         ref: str = "",
         config: UiConfig | None = None,
     ) -> None:

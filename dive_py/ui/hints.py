@@ -20,6 +20,7 @@ from textual.widgets import Static
 from dive_py.dockerfile.lines import NO_LINES, DockerfileLines
 from dive_py.format import percent
 from dive_py.format import size as dive_size
+from dive_py.safe_text import visible
 from dive_py.ui.key_bar import KeyBar
 from dive_py.ui.panes.line_list import LineList
 
@@ -114,11 +115,11 @@ def hint_detail(hint: Hint, lines: DockerfileLines = NO_LINES) -> Text:
     text = Text()
     where = lines.label(hint.layer)
     for label, value in (
-        ("Layer:   ", f"{hint.layer}: {hint.command or '(no command)'}"),
-        *((("At:      ", where),) if where else ()),
+        ("Layer:   ", f"{hint.layer}: {visible(hint.command or '(no command)')}"),
+        *((("At:      ", visible(where)),) if where else ()),
         ("Saves:   ", f"{dive_size(hint.bytes)} ({hint.kind})"),
-        ("Paths:   ", "\n         ".join(hint.paths)),
-        ("Fix:     ", hint.fix),
+        ("Paths:   ", "\n         ".join(visible(path) for path in hint.paths)),
+        ("Fix:     ", visible(hint.fix)),
     ):
         text.append(label, style="bold")
         text.append(value + "\n")
@@ -134,9 +135,9 @@ def layer_extras_text(hints: list[Hint], packages: LayerPackages | None) -> Text
         text.append(" (none)\n")
     for hint in hints:
         more = f" (+{len(hint.paths) - 1} more)" if len(hint.paths) > 1 else ""
-        text.append(f"\n  {dive_size(hint.bytes)} {hint.kind} {hint.paths[0]}{more}\n")
+        text.append(f"\n  {dive_size(hint.bytes)} {hint.kind} {visible(hint.paths[0])}{more}\n")
         text.append("    fix: ", style="dim")
-        text.append(hint.fix + "\n")
+        text.append(visible(hint.fix) + "\n")
     text.append("Packages:", style="bold")
     if not packages:
         text.append(" (no change)")
@@ -148,7 +149,8 @@ def layer_extras_text(hints: list[Hint], packages: LayerPackages | None) -> Text
         for package in items[:PACKAGE_ROWS]:
             size = dive_size(package.size_bytes)
             state = f", {package.state}" if package.state else ""
-            text.append(f"\n    {mark} {package.name} {package.version} ({package.manager}, {size}{state})")
+            named = visible(f"{package.name} {package.version}")
+            text.append(f"\n    {mark} {named} ({package.manager}, {size}{state})")
         if len(items) > PACKAGE_ROWS:
             text.append(f"\n    ... and {len(items) - PACKAGE_ROWS} more (--json lists them all)")
     return text

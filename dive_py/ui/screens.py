@@ -10,12 +10,14 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, HorizontalScroll, ScrollableContainer, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 
 from dive_py.contents.reader import ContentReader, ExtractResult
 from dive_py.errors import DivepyError
 from dive_py.format import size as dive_size
+from dive_py.safe_text import visible, visible_lines
 from dive_py.trees.tree import FileTree, Node
 from dive_py.ui.key_bar import KeyBar
 from dive_py.ui.text import mode_text, separator
@@ -33,12 +35,13 @@ class LoadingScreen(Screen):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="loading-box"):
-            yield Label(f"divepy: reading {self.ref}", id="loading-title")
-            yield Label("starting...", id="loading-label")  # ASCII: the locale may be C
+            # The reference and the layer labels are text, never markup (issue 25).
+            yield Label(f"divepy: reading {visible(self.ref)}", id="loading-title", markup=False)
+            yield Label("starting...", id="loading-label", markup=False)  # ASCII: the locale may be C
             yield ProgressBar(total=None, show_eta=False, id="loading-bar")
 
     def update_progress(self, label: str, done: int, total: int) -> None:
-        self.query_one("#loading-label", Label).update(f"{label}: {dive_size(done)} of {dive_size(total)}")
+        self.query_one("#loading-label", Label).update(f"{visible(label)}: {dive_size(done)} of {dive_size(total)}")
         bar = self.query_one(ProgressBar)
         bar.update(total=max(total, 1), progress=done)
 
@@ -107,7 +110,8 @@ class FileViewScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="file-view-box") as box:
-            box.border_title = f"/{self.node.path} at layer {self.at_layer}"
+            # Content, not a str: Textual parses a str title as markup, and a name is the image's text.
+            box.border_title = Content(f"/{visible(self.node.path)} at layer {self.at_layer}")
             yield DataTable(id="versions", cursor_type="row")
             # Line numbers in a gutter of their own: they scroll up and down with the text, not sideways.
             with VerticalScroll(id="file-content-scroll"), Horizontal(id="file-content-row"):
@@ -166,7 +170,7 @@ class FileViewScreen(ModalScreen[None]):
         try:
             data = self.reader.read(self.node, self.at_layer, self.file_tree.get, (page + 1) * PAGE_BYTES + 1)
         except DivepyError as exc:
-            self.app.call_from_thread(self._show, Text(str(exc), style="italic"), "")
+            self.app.call_from_thread(self._show, Text(visible(str(exc)), style="italic"), "")
             return
         self.app.call_from_thread(self._show_page, data)
 
@@ -223,7 +227,8 @@ def render_content(name: str, data: bytes, offset: int = 0, *, wrap: bool = Fals
         return Text("(empty)", style="italic")
     if is_binary(data):
         return Text(hex_dump(data, offset), no_wrap=not wrap)
-    code = data.decode("utf-8", "replace")
+    # An ESC in a file must not reach the terminal; a CRLF line end is a line end, not a shown \r.
+    code = visible_lines(data.decode("utf-8", "replace").replace("\r\n", "\n"))
     from rich.syntax import Syntax  # here: Pygments is a tenth of the explorer's imports, and few open a file
 
     lexer = Syntax.guess_lexer(name, code)
@@ -259,7 +264,7 @@ class ExtractScreen(ModalScreen[ExtractResult | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="extract-box") as box:
-            box.border_title = f"Extract /{self.node.path} as in layer {self.at_layer}"
+            box.border_title = Content(f"Extract /{visible(self.node.path)} as in layer {self.at_layer}")
             yield Label("Into folder (created if missing; nothing is overwritten):")
             yield Input(self.default, id="extract-dest")
             yield Label("", id="extract-status")
@@ -285,7 +290,8 @@ class ExtractScreen(ModalScreen[ExtractResult | None]):
         try:
             result = self.reader.extract(self.node, self.at_layer, self.file_tree.get, dest)
         except (DivepyError, OSError) as exc:
-            self.app.call_from_thread(self.query_one("#extract-status", Label).update, f"[red]{exc}[/]")
+            status = Text(visible(str(exc)), style="red")
+            self.app.call_from_thread(self.query_one("#extract-status", Label).update, status)
             return
         self.app.call_from_thread(self.dismiss, result)
 

@@ -150,7 +150,7 @@ def test_markdown_without_a_baseline(pair):
 def test_markdown_code_spans_survive_pipes_and_backticks():
     assert _code("a|b") == "`a\\|b`"
     assert _code("a`b") == "`` a`b ``"
-    assert _code("two\nlines") == "`two lines`"
+    assert _code("two\nlines") == "`two\\nlines`"  # shown, not joined (issue 25)
 
 
 # -- the command line --------------------------------------------------------------------------------------------

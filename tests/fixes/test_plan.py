@@ -119,7 +119,7 @@ def test_the_comments_show_an_images_control_characters_visibly() -> None:
         "FROM b\nRUN make\n", [_hint("temp-files", 1, "/tmp/\x1b[2Jx\n# y")], [None, 2], _image([], [])
     )
     text = render_plan(plan, include_review=False)
-    assert "\x1b" not in text and "/tmp/\\x1b[2Jx\\x0a# y" in text and text.count("\n") == 2
+    assert "\x1b" not in text and "/tmp/\\x1b[2Jx\\n# y" in text and text.count("\n") == 2
 
 
 def test_a_copy_then_mv_becomes_one_copy_exact_only_where_the_folders_were_there() -> None:

@@ -14,6 +14,7 @@ from dive_py.dockerfile.lines import NO_LINES, DockerfileLines
 from dive_py.format import age, percent
 from dive_py.format import size as dive_size
 from dive_py.model import Layer
+from dive_py.safe_text import visible, visible_lines
 from dive_py.ui.hints import Extras, extras_texts
 from dive_py.ui.panes.line_list import LineList
 
@@ -116,7 +117,7 @@ class LayerDetailsPane(ScrollableContainer):
             text.append("Dockerfile:\n", style="bold")
             text.append(self.lines.label(layer.index) + "\n")
         text.append("Command:\n", style="bold")
-        text.append(layer.command or "(none)")
+        text.append(visible_lines(layer.command) if layer.command else "(none)")
         return text
 
     def describe(self, layer: Layer) -> Text:
@@ -124,7 +125,7 @@ class LayerDetailsPane(ScrollableContainer):
         text = Text(no_wrap=True, overflow="ignore")
         rows = [("Layer:  ", layer.label)] if layer.label else []
         rows += [
-            ("Tags:   ", ", ".join(self.tags) or "(none)"),
+            ("Tags:   ", ", ".join(visible(tag) for tag in self.tags) or "(none)"),
             ("Id:     ", layer.id),
             ("Digest: ", layer.digest),
             ("DiffID: ", layer.diff_id),
@@ -138,7 +139,7 @@ class LayerDetailsPane(ScrollableContainer):
             rows.append(("Comment:", f" {layer.comment} ({layer.author})" if layer.author else " " + layer.comment))
         for label, value in rows:
             text.append(label, style="bold")
-            text.append(f"{value}\n")
+            text.append(f"{visible(value)}\n")  # ids, dates and comments are the image's text too
         text.rstrip()
         return text
 
@@ -192,7 +193,7 @@ class ImageDetailsPane(Vertical):
             ("Image efficiency score: ", f"{a.efficiency * 100:.0f} %"),
         ):
             summary.append(label, style="bold")
-            summary.append(value + "\n")
+            summary.append(visible(value) + "\n")
         summary.rstrip()  # the files' header right below: rows are few at 30 lines
         return summary
 

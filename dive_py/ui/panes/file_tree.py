@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.geometry import Size
 from textual.reactive import Reactive, reactive
 from textual.widget import Widget
@@ -11,6 +12,7 @@ from textual.widgets import Input
 
 from dive_py.errors import ConfigError
 from dive_py.format import size as dive_size
+from dive_py.safe_text import visible
 from dive_py.trees.row_text import Glyphs
 from dive_py.trees.tree import Node
 from dive_py.ui.panes.file_tree_view import FileTreeView
@@ -72,6 +74,8 @@ class FileTreePane(Vertical):
         self.view = view
         self.title = title
         """The border title; None names the compare mode (the explorer's)."""
+        self._shown: tuple[str | None, str | None] = (None, None)
+        """The title and subtitle last set (the border getters give them back as markup)."""
         self.search_matches: list[Node] = []
         self.search_index = 0
 
@@ -88,8 +92,11 @@ class FileTreePane(Vertical):
         state = self.view.state
         mode = "aggregated" if state.aggregated else "layer"
         title = self.title or f"Current Layer Contents ({mode} changes)"
-        if title != self.border_title:
-            self.border_title = title
+        # Content, never a str (Textual reads a str as markup): the diff's title names the images, the
+        # subtitle the typed filter.
+        if title != self._shown[0]:
+            self.border_title = Content(visible(title))
+            self._shown = (title, self._shown[1])
         notes = []
         if state.hidden:
             notes.append("hidden: " + " ".join(d.name.lower() for d in sorted(state.hidden)))
@@ -102,8 +109,9 @@ class FileTreePane(Vertical):
         notes.append("sort: size" if state.sort_by_size else "sort: name")
         notes.append(f"{len(self.view.rows):,} rows")
         subtitle = self.glyphs.separator.join(notes)
-        if subtitle != self.border_subtitle:  # setting it repaints the whole pane
-            self.border_subtitle = subtitle
+        if subtitle != self._shown[1]:  # setting it repaints the whole pane
+            self.border_subtitle = Content(visible(subtitle))
+            self._shown = (self._shown[0], subtitle)
         if self.is_mounted:
             self.query_one(TreeHeader).update()  # attributes or markers may have been toggled
 
@@ -191,7 +199,7 @@ class FileTreePane(Vertical):
             error = self.view.state.filter_error()
             self.view.filter_error = error
             event.input.set_class(error is not None, "invalid")
-            event.input.border_subtitle = error or ""
+            event.input.border_subtitle = Content(visible(error or ""))  # it quotes the typed pattern
             if error is None:
                 self.view.rebuild()
             self.update_title()

@@ -19,6 +19,7 @@ from textual.strip import Strip
 from dive_py.dockerfile.lines import NO_LINES, DockerfileLines
 from dive_py.format import size as dive_size
 from dive_py.model import Layer
+from dive_py.safe_text import visible
 from dive_py.ui.text import short_id
 
 COMPARE_MARK = "●"
@@ -190,7 +191,7 @@ def layer_label(layer: Layer, lines: DockerfileLines = NO_LINES) -> str:
     if lines.of_layer(layer.index) is not None:
         return lines.label(layer.index)
     if layer.label:
-        return f"{layer.label}: {layer.short_command}" if layer.short_command else layer.label
+        return visible(f"{layer.label}: {layer.short_command}" if layer.short_command else layer.label)
     if layer.index == 0:
-        return f"FROM {short_id(layer.id or layer.digest, FROM_ID_CHARS)}"
-    return layer.short_command or "(no command)"
+        return visible(f"FROM {short_id(layer.id or layer.digest, FROM_ID_CHARS)}")
+    return visible(layer.short_command) if layer.short_command else "(no command)"

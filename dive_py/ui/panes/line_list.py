@@ -18,6 +18,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from dive_py.safe_text import visible
+
 
 class LineList(ScrollView, can_focus=True):
     """Rows of text from ``line(index)``, a header line, a cursor; ``enter`` or a click chooses a row."""
@@ -70,7 +72,8 @@ class LineList(ScrollView, can_focus=True):
         style: Style = base
         if index == self.cursor:
             style = base + self.get_component_rich_style("line-list--cursor", partial=True)
-        return Strip([Segment(self.line(index), style)]).crop_extend(scroll_x, scroll_x + width, style)
+        # Rows name paths: their control characters are drawn as escapes (issue 25).
+        return Strip([Segment(visible(self.line(index)), style)]).crop_extend(scroll_x, scroll_x + width, style)
 
     def watch_cursor(self, old: int, new: int) -> None:
         self.refresh()

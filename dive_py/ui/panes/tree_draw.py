@@ -10,6 +10,7 @@ from textual.strip import Strip
 
 from dive_py.format import size as dive_size
 from dive_py.model import FileEntry
+from dive_py.safe_text import visible
 from dive_py.trees.row_set import RowSet
 from dive_py.trees.row_text import DIFF_MARKS, UNICODE_GLYPHS, Glyphs, tree_prefix
 from dive_py.trees.tree import Node
@@ -83,7 +84,7 @@ def draw_row(
     name_style = style(note[1] if note is not None and note[1] else CLASS_OF[diff])
     segments = [Segment(_name_text(node, entry, look.glyphs), name_style)]
     if note is not None:
-        segments.append(Segment(" " + note[0], style("filetree--note")))
+        segments.append(Segment(" " + visible(note[0]), style("filetree--note")))
     attrs_style = style("filetree--attributes")
     fill = base
     if cursor is not None:
@@ -133,9 +134,10 @@ def _attributes_text(rows: RowSet, row: int, entry: FileEntry | None, *, compact
 
 
 def _name_text(node: Node, entry: FileEntry | None, glyphs: Glyphs) -> str:
+    """The name (and link target) as drawn: control and bidi characters as escapes, never raw."""
     if entry is not None and entry.link and entry.kind in ("l", "h"):
-        return f"{node.name}{glyphs.arrow}{entry.link}"
-    return node.name
+        return f"{visible(node.name)}{glyphs.arrow}{visible(entry.link)}"
+    return visible(node.name)
 
 
 def _wrapped_lead(attrs_text: str, glyphs: str, indent: int, attrs_style: Style, base: Style) -> list[Segment]:

@@ -11,6 +11,7 @@ from itertools import accumulate
 
 from rich.cells import cell_len
 
+from dive_py.safe_text import visible
 from dive_py.trees.row_set import RowSet
 from dive_py.trees.rows import TreeModel
 from dive_py.trees.tree import Node
@@ -105,13 +106,15 @@ class RowLines:
             order, notes = self.model.order, self.notes
             widths = array("I")
             for node, depth in zip(order.nodes, order.depth, strict=True):
-                width = 4 * (depth + 1) + cell_len(node.name)
+                name = node.name
+                # As drawn (escapes are wider); the test inline, as ~10^6 names pass here.
+                width = 4 * (depth + 1) + cell_len(name if name.isprintable() else visible(name))
                 links = [e.link for _, e in node.events if e is not None and e.link and e.kind in ("l", "h")]
                 if links:
-                    width += 3 + max(cell_len(link) for link in links)
+                    width += 3 + max(cell_len(visible(link)) for link in links)
                 note = notes.get(node)
                 if note is not None:
-                    width += 1 + cell_len(note[0])
+                    width += 1 + cell_len(visible(note[0]))
                 widths.append(width)
             self._widths = widths
         return self._widths
