@@ -1,21 +1,16 @@
 /* dive_py.layers._tarfast: the layer scanner's hot loop over tar members, and a layer's entries made from its
  * columns (make_entries, at the end), in C.
  *
- * layer_tar._scan_members reads most members of a layer tar through an inline Python fast
- * path (~2.5 us a member); this module reads a run of the very same members in ~0.3 us each.
- * It takes only a strict subset of what that fast path takes -- a ustar or v7 header whose
- * numbers are plain octal digits, whose checksum is exact and whose name is already clean,
- * with its content wholly in the buffer -- and stops at the first other member, leaving it
- * (and everything after) to the Python code. Both therefore read every member the same way
- * (tests/layers/test_scan_fast_path.py compares all three paths byte for byte). Optional:
- * without a compiler divepy runs the Python path alone.
- *
- * It also takes members Python reads through its general path (TarReader.next, _add_member):
- * those behind PAX 'x' records or GNU 'L'/'K' long names and links (a tenth of the members of a
- * source-tree layer, ~10 us each in Python) and those with a dot-file part. For these it does
- * what the general path does -- which differs from the fast path in small ways, noted where
- * they are -- and stops at anything the general path might read otherwise or refuse
- * (tests/layers/test_tarfast_extensions.py).
+ * scan._scan_members reads every member of a layer tar through one Python reader
+ * (TarReader.next, then _add_member; ~5 us a member); this module reads runs of the very same
+ * members in ~0.3 us each (handed the reader's buffer by TarReader.run_members). It takes a
+ * ustar or v7 header whose numbers are plain octal digits, whose checksum is exact and whose
+ * name is already clean, with its content wholly in the buffer, and those behind PAX 'x'
+ * records or GNU 'L'/'K' long names and links (a tenth of the members of a source-tree layer)
+ * or with a dot-file part; it reads each as the Python reader does and stops at the first
+ * member it might read otherwise or that Python refuses, leaving it (and everything after) to
+ * Python (tests/layers/test_scan_fast_path.py and test_tarfast_extensions.py compare both ways
+ * byte for byte). Optional: without a compiler divepy runs the Python reader alone.
  *
  * Its arguments are checked before use: the tar a byte buffer, the columns typed (dive_py/_buffers.h), the
  * paths exact str, the entry class one with exactly FileEntry's slots (dive_py/_slots.h); a mistake raises
@@ -87,7 +82,7 @@ static Py_ssize_t member_name(const unsigned char *block, unsigned char *out)
 /* Whether a path (a "./" already dropped) is one clean_member_path returns as it is, less a trailing
  * slash: no empty, "." or ".." part, not absolute, no NUL, and not a whiteout (a base starting ".wh.").
  * Sets *length to the path without its trailing slash, *slash when there was one, and *dotted when a
- * part starts with a dot: the Python fast path leaves such names to the general path. */
+ * part starts with a dot (Python's clean_member_path reads such names; they must be UTF-8 here). */
 static int clean(const unsigned char *path, Py_ssize_t *length, int *slash, int *dotted)
 {
     Py_ssize_t size = *length;
@@ -339,8 +334,8 @@ static PyObject *scan_run(PyObject *module, PyObject *const *args, Py_ssize_t na
         char kind = fast_kind[block[156]];
         if (!kind)
             goto stop;
-        /* Which Python path would read this member: the fast path (plain header, no dot part) or the
-         * general one (TarReader.next + _add_member); the C loop reads it as that path does. */
+        /* Whether _add_member cleans the name with clean_member_path (which refuses one not UTF-8 at
+         * once) rather than keeping it as it is (LayerColumns.finish checks UTF-8 at the end). */
         int general = at != pos;
         const unsigned char *path = name;
         Py_ssize_t length;
@@ -377,9 +372,9 @@ static PyObject *scan_run(PyObject *module, PyObject *const *args, Py_ssize_t na
             gid = ext.gid;
         Py_ssize_t content = at + BLOCK, next = content;
         uint64_t digest = 0;
-        /* A regular member named with a trailing slash is a folder (pre-POSIX tars); TarReader skips
-         * its content, the Python fast path (and so this loop, for its members) does not. */
-        int has_content = kind == 'f' && (general || !slash);
+        /* A regular member named with a trailing slash is a folder (pre-POSIX tars); its content is
+         * skipped, as TarReader skips it. */
+        int has_content = kind == 'f';
         if (slash && kind == 'f')
             kind = 'd';
         if (has_content) {
@@ -415,8 +410,8 @@ static PyObject *scan_run(PyObject *module, PyObject *const *args, Py_ssize_t na
                 target = ext.gnu_link;
                 target_length = ext.gnu_link_length;
             }
-            /* The general path keeps no empty target; the fast path keeps it. */
-            if (target_length || !general) {
+            /* An empty target is not kept (as LayerColumns.append keeps none). */
+            if (target_length) {
                 PyObject *link = PyUnicode_DecodeUTF8((const char *)target, target_length, "surrogateescape");
                 PyObject *row = link ? PyLong_FromSsize_t(PyList_GET_SIZE(paths)) : NULL;
                 int failed = !row || PyDict_SetItem(links, row, link) < 0;

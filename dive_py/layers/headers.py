@@ -1,4 +1,4 @@
-"""Provides the fields of tar headers: octal and base-256 numbers, checksums, times, and PAX records.
+"""Provides the fields of tar headers (octal and base-256 numbers, checksums, times, PAX) and :class:`TarHeader`.
 
 Shared by the layer scanner (:mod:`dive_py.layers.tarscan`, :mod:`dive_py.layers.scan`) and the sources that
 read tars of their own (image archives, streams, a container's export).
@@ -7,6 +7,7 @@ read tars of their own (image archives, streams, a container's export).
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 
 from dive_py.errors import ImageFormatError
 
@@ -44,6 +45,25 @@ def number(field: bytes, what: str) -> int:
         raise ImageFormatError(f"bad {what} field in a tar header: {field[:16]!r}") from None
 
 
+OWNER_FIELDS_KEPT = 4096
+"""Distinct mode, uid and gid fields kept parsed (a layer has a few dozen; a hostile one is bounded)."""
+
+
+def owner_fields(block: bytes, parsed: dict[bytes, tuple[int, int, int]]) -> tuple[int, int, int]:
+    """A header's mode, uid and gid; ``parsed`` keeps each distinct field (they repeat across a layer)."""
+    fields = block[100:124]
+    found = parsed.get(fields)
+    if found is None:
+        if len(parsed) >= OWNER_FIELDS_KEPT:
+            parsed.clear()
+        found = parsed[fields] = (
+            number(block[100:108], "mode"),
+            number(block[108:116], "uid"),
+            number(block[116:124], "gid"),
+        )
+    return found
+
+
 def mtime_ns(block: bytes, ext: dict[bytes, bytes]) -> int:
     """The member's modification time in nanoseconds: PAX ``mtime`` (``1700000000.123456789``) if set.
 
@@ -61,11 +81,13 @@ def mtime_ns(block: bytes, ext: dict[bytes, bytes]) -> int:
 
 def checksum_ok(block: bytes) -> bool:
     field = block[148:156]
-    stored = field.split(b"\0", 1)[0].strip(b" \0")
     try:
-        expected = int(stored, 8)
+        expected = int(field.rstrip(b"\0 "), 8)  # the usual "0012345\0 ", read as the split below reads it
     except ValueError:
-        return False
+        try:
+            expected = int(field.split(b"\0", 1)[0].strip(b" \0"), 8)
+        except ValueError:
+            return False
     # Fast path: Adler-32's low half is 1 + the byte sum mod 65521, computed in C (sum() costs
     # ~1.5 µs a header). A header's sum is below 2 * 65521, so only a sum off by exactly 65521
     # could pass here wrongly; the checksum only tells tar from non-tar, digests guard content.
@@ -106,3 +128,32 @@ def parse_pax(data: bytes) -> dict[bytes, bytes]:
 
 
 _SPARSE_PAIRS = frozenset((b"GNU.sparse.offset", b"GNU.sparse.numbytes"))
+
+
+@dataclass(slots=True)
+class TarHeader:
+    """One member's header, after PAX and GNU extensions have been applied."""
+
+    name: bytes
+    type: bytes
+    size: int
+    mode: int
+    uid: int
+    gid: int
+    linkname: bytes
+    offset: int
+    """Offset of the member's content in the (uncompressed) stream."""
+    block: bytes
+    """The member's own header block."""
+    ext: dict[bytes, bytes]
+    """The PAX records (global and its own) that apply to it."""
+    data_size: int = 0
+    """Bytes of content the stream holds for the member: ``size`` (0 for links, folders and devices), but a
+    PAX sparse file's stored fragments (its holes are not stored; ``size`` is its real size)."""
+    sparse: tuple[tuple[int, int], ...] | None = None
+    """A PAX sparse file's map (offset, length of each stored fragment), None for other members."""
+
+    @property
+    def mtime_ns(self) -> int:
+        """Modification time in nanoseconds since the epoch (PAX ``mtime`` when present); read when asked."""
+        return mtime_ns(self.block, self.ext)

@@ -10,43 +10,33 @@ never holding a whole member in memory; extended headers are bounded (``headers.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import xxhash
 
 from dive_py.errors import ImageFormatError
-from dive_py.layers.headers import BLOCK, EXTENSION_LIMIT, HEADER_ONLY, checksum_ok, number, parse_pax
-from dive_py.layers.headers import mtime_ns as _mtime_ns  # TarHeader has a field of that name
+from dive_py.layers.headers import (
+    BLOCK,
+    EXTENSION_LIMIT,
+    HEADER_ONLY,
+    TarHeader,
+    checksum_ok,
+    number,
+    owner_fields,
+    parse_pax,
+)
 from dive_py.layers.sparse import SparseStream, read_pax_sparse
 
 CHUNK = 1 << 20
 """Read size: large reads amortise the per-call cost of decompressors and files."""
 
+MemberRun = Callable[..., tuple]
+"""The C loop over plain members (:func:`dive_py.layers._tarfast.scan_run`)."""
+
 _ZERO_BLOCK = bytes(BLOCK)
 _EXTENSIONS = frozenset((b"x", b"L", b"K"))
 """Extended headers that apply to the next member."""
-
-
-@dataclass(slots=True)
-class TarHeader:
-    """One member's header, after PAX and GNU extensions have been applied."""
-
-    name: bytes
-    type: bytes
-    size: int
-    mode: int
-    uid: int
-    gid: int
-    linkname: bytes
-    offset: int
-    """Offset of the member's content in the (uncompressed) stream."""
-    mtime_ns: int = 0
-    """Modification time in nanoseconds since the epoch (PAX ``mtime`` when present)."""
-    data_size: int = 0
-    """Bytes of content the stream holds for the member: ``size`` (0 for links, folders and devices), but a
-    PAX sparse file's stored fragments (its holes are not stored; ``size`` is its real size)."""
-    sparse: tuple[tuple[int, int], ...] | None = None
-    """A PAX sparse file's map (offset, length of each stored fragment), None for other members."""
+_HEADERS = _EXTENSIONS | {b"g"}
+"""Headers that are no member: extended headers, and PAX global ones."""
 
 
 class TarReader:
@@ -77,6 +67,7 @@ class TarReader:
         self._global: dict[bytes, bytes] = {}
         self._sparse: tuple[tuple[int, int], ...] | None = None  # the current member's sparse map
         self._global_bytes = 0  # of the PAX global records kept (bounded: each header may add more)
+        self._attributes: dict[bytes, tuple[int, int, int]] = {}  # mode, uid and gid fields, parsed
         self.what = what
         self.unterminated = False
         """True when the stream ended at a header boundary without end-of-archive blocks."""
@@ -146,7 +137,8 @@ class TarReader:
         """The next 512-byte header block, or None at the end of the archive."""
         if self.unterminated:
             return None
-        if not self._fill(BLOCK):
+        buf, pos = self._buf, self._pos
+        if len(buf) - pos < BLOCK and not self._fill(BLOCK):
             if len(self._buf) - self._pos == 0:
                 self.unterminated = True
                 return None
@@ -200,7 +192,8 @@ class TarReader:
 
     def next(self) -> TarHeader | None:
         """Returns the next member's header (content not yet read), or None at the end."""
-        self._skip_pending()
+        if self._pending:
+            self._skip_pending()
         long_name: bytes | None = None
         long_link: bytes | None = None
         pax: dict[bytes, bytes] = {}
@@ -213,6 +206,8 @@ class TarReader:
             size = number(block[124:136], "size")
             if size < 0:
                 raise ImageFormatError(f"{self.what}: negative member size in a tar header")
+            if typ not in _HEADERS:
+                break  # a member's own header (nearly all)
             if typ in _EXTENSIONS and size <= EXTENSION_LIMIT:  # a larger one is refused as such below
                 extensions += size
                 if extensions > EXTENSION_LIMIT:
@@ -235,8 +230,6 @@ class TarReader:
                 continue
             if typ == b"K":
                 long_link = self._read_data(size).split(b"\0", 1)[0]
-                continue
-            break
         if typ == b"S" and block[482]:
             self._skip_sparse_extensions()
         if block[257:263] == b"ustar\x00" and block[345] != 0:
@@ -244,9 +237,7 @@ class TarReader:
         else:
             name = block[0:100].split(b"\0", 1)[0]
         linkname = block[157:257].split(b"\0", 1)[0]
-        mode = number(block[100:108], "mode")
-        uid = number(block[108:116], "uid")
-        gid = number(block[116:124], "gid")
+        mode, uid, gid = owner_fields(block, self._attributes)
         if long_name is not None:
             name = long_name
         if long_link is not None:
@@ -274,13 +265,35 @@ class TarReader:
         self.member_count += 1
         offset = self._offset + self._pos
         self._pending = (data_size + BLOCK - 1) // BLOCK * BLOCK
-        return TarHeader(name, typ, size, mode, uid, gid, linkname, offset, _mtime_ns(block, ext), data_size, sparse)
+        return TarHeader(name, typ, size, mode, uid, gid, linkname, offset, block, ext, data_size, sparse)
+
+    def run_members(self, run: MemberRun, xxh3: Callable[[object], int], paths: list, links: dict) -> tuple | None:
+        """Lets ``run`` (the C loop, :func:`dive_py.layers._tarfast.scan_run`) read the members buffered ahead.
+
+        It appends each member's path to ``paths`` and link target to ``links`` (by row), reads headers and
+        contents as :meth:`next` and :meth:`hash_content` do, and stops at the first member it leaves to
+        :meth:`next` (or at the end of the buffer). Returns None when it read nothing (PAX global records
+        apply, or no header is buffered), else the run's total size and its kind, size, mode, uid, gid
+        and content-hash columns (as bytes).
+        """
+        self._skip_pending()
+        if self._global or len(self._buf) - self._pos < BLOCK:
+            return None
+        pos, run_bytes, *found = run(self._buf, self._pos, xxh3, paths, links)
+        self._pos = pos
+        if not found[0]:
+            return None
+        self.member_count += len(found[0])
+        return (run_bytes, *found)
 
     def hash_content(self, size: int) -> int:
         """Reads the current member's ``size`` content bytes and returns their xxh3-64."""
         pending = self._pending
         self._pending = 0
         buf, pos = self._buf, self._pos
+        if size <= pending <= len(buf) - pos:  # content and padding at hand (nearly always)
+            self._pos = pos + pending
+            return xxhash.xxh3_64_intdigest(memoryview(buf)[pos : pos + size])
         if len(buf) - pos >= size:
             digest = xxhash.xxh3_64_intdigest(memoryview(buf)[pos : pos + size])
             self._pos = pos + size
@@ -333,13 +346,6 @@ class TarReader:
         if sparse is None:
             return _MemberStream(self, size)
         return SparseStream(_MemberStream(self, sum(length for _, length in sparse)), sparse, size)
-
-    def skip_rest(self) -> None:
-        """Reads and discards whatever follows the end of the archive (to verify a digest)."""
-        self._skip_pending()
-        self._pos = len(self._buf)
-        while self._read(CHUNK):
-            pass
 
     def __iter__(self) -> Iterator[TarHeader]:
         while (header := self.next()) is not None:

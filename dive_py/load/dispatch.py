@@ -1,9 +1,11 @@
 """Provides :func:`open_source`: the one place that turns a reference into a source's files and plan.
 
 Every other module is told which source to read by what this returns; only here is the kind of source
-looked at. A source hands back its files (an :class:`~dive_py.sources.base.ImageFiles`, which also reads
-its blobs again later) and the plan of the image chosen in them; streamed sources (stdin, docker://,
-podman://) have read their stream whole by then, keeping each layer blob in the cache's blob store.
+looked at. A source hands back its files (an :class:`~dive_py.sources.base.ImageFiles`, an opener of its
+blobs) and the plan of the image chosen in them; here they become :class:`~dive_py.load.blobs.LayerBlobs`,
+which scans and keeps them. Streamed sources (stdin, docker://, podman://, a container) have read their
+stream whole by then, handing each layer blob to a :class:`~dive_py.load.passing.PassingLayers` (which
+scanned it and kept it in the cache's blob store).
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from dataclasses import dataclass, replace
 from dive_py.cache.blobs import BlobCache
 from dive_py.cache.scans import LayerCache
 from dive_py.errors import ImageFormatError, SourceError
+from dive_py.load.blobs import LayerBlobs
 from dive_py.load.options import LoadOptions
+from dive_py.load.passing import PassingLayers
 from dive_py.sources.archive import open_image_files
 from dive_py.sources.base import ImageFiles
 from dive_py.sources.layouts import ImagePlan, plan_image
@@ -39,6 +43,18 @@ class OpenedSource:
     plan: ImagePlan
     name: str
     """What to call the image: the reference as typed (``registry://`` references normalised)."""
+    blobs: LayerBlobs
+    """The loader's side of the files: scans, keeps and reads back their blobs (close it, not the files)."""
+
+
+def _opened(
+    files: ImageFiles, plan: ImagePlan, name: str, store: BlobCache | None, passed: PassingLayers
+) -> OpenedSource:
+    return OpenedSource(files, plan, name, LayerBlobs(files, store, passed))
+
+
+def _store(options: LoadOptions) -> BlobCache | None:
+    return BlobCache(options.cache_dir) if options.use_cache else None
 
 
 def open_source(ref: str, options: LoadOptions) -> OpenedSource:
@@ -53,7 +69,7 @@ def open_source(ref: str, options: LoadOptions) -> OpenedSource:
     try:
         require_platform(opened.plan, options.platform, opened.name)
     except BaseException:
-        opened.files.close()
+        opened.blobs.close()
         raise
     return opened
 
@@ -97,24 +113,27 @@ def _open_bare_name(ref: str, reference: Reference, options: LoadOptions) -> Ope
 
 
 def _open_archive(ref: str, reference: Reference, options: LoadOptions) -> OpenedSource:
-    files = open_image_files(reference.name, blobs=BlobCache(options.cache_dir) if options.use_cache else None)
+    store = _store(options)
+    passed = PassingLayers(store)
+    files = open_image_files(reference.name, passed)
     try:
         _check_layout(files, reference.source, reference.name)
         plan = plan_image(files, tag=options.tag or reference.tag, platform=options.platform)
     except BaseException:
-        files.close()
+        LayerBlobs(files, store, passed).close()
         raise
-    return OpenedSource(files, plan, ref)
+    return _opened(files, plan, ref, store, passed)
 
 
 def _open_container(reference: Reference, options: LoadOptions) -> OpenedSource:
     """A container: its image and, on top, its writable layer as ``docker commit`` would store it."""
     from dive_py.sources.container import open_container  # here: archives (the explorer's first paint) skip it
 
-    blobs = BlobCache(options.cache_dir) if options.use_cache else None
-    files, plan = open_container(reference.name, reference.source, progress=options.progress, blobs=blobs)
+    store = _store(options)
+    passed = PassingLayers(store)
+    files, plan = open_container(reference.name, reference.source, progress=options.progress, sink=passed)
     plan.source = f"{files.origin} ({plan.source})"
-    return OpenedSource(files, plan, files.what)
+    return _opened(files, plan, files.what, store, passed)
 
 
 def _open_store(ref: str, reference: Reference, options: LoadOptions) -> OpenedSource:
@@ -124,15 +143,16 @@ def _open_store(ref: str, reference: Reference, options: LoadOptions) -> OpenedS
     from dive_py.sources.podman import open_podman_image
     from dive_py.sources.registry.image import open_registry_image, registry_client
 
-    blobs = BlobCache(options.cache_dir) if options.use_cache else None
+    store = _store(options)
+    passed = PassingLayers(store)
     if reference.source == "registry":
         client, name = registry_client(
             reference.name, username=options.username, password=options.password, insecure=options.insecure
         )
+        files, plan = open_registry_image(client, name, options.platform, store)
         scans = LayerCache(options.cache_dir) if options.use_cache else None
-        files, plan = open_registry_image(client, name, options.platform, blobs, scans)
-        return OpenedSource(files, plan, f"registry://{name}")
-    streamed = {"progress": options.progress, "blobs": blobs}
+        return OpenedSource(files, plan, f"registry://{name}", LayerBlobs(files, store, passed, scans))
+    streamed = {"progress": options.progress, "sink": passed}
     tag = None  # an export holds just the named image: a --tag meant for an archive must not filter it
     if reference.source == STDIN_SOURCE:
         check_stdin_piped()
@@ -147,11 +167,11 @@ def _open_store(ref: str, reference: Reference, options: LoadOptions) -> OpenedS
     try:
         plan = plan_image(files, tag=tag, platform=options.platform)
     except BaseException:
-        files.close()
+        LayerBlobs(files, store, passed).close()
         raise
     if files.origin:
         plan.source = f"{files.origin} ({plan.source})"
-    return OpenedSource(files, plan, ref if reference.source == STDIN_SOURCE else files.what)
+    return _opened(files, plan, ref if reference.source == STDIN_SOURCE else files.what, store, passed)
 
 
 def check_stdin_piped() -> None:

@@ -1,8 +1,9 @@
 """Provides :func:`load_image`: a reference in, an :class:`Image` with scanned layers out.
 
 The source is opened by :func:`dive_py.load.dispatch.open_source`; its layers are then scanned in
-manifest order (ahead of time, in parallel or from the cache, by :mod:`dive_py.load.parallel`) and
-paired with the config's history. The image keeps the source's files as its reader of layer blobs.
+manifest order (ahead of time, in parallel or from the cache, by :mod:`dive_py.load.parallel`, else by
+:class:`dive_py.load.blobs.LayerBlobs`) and paired with the config's history. The image keeps the
+:class:`~dive_py.load.blobs.LayerBlobs` as its reader of layer blobs.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from collections.abc import Callable
 from dive_py.cache.blobs import BlobCache
 from dive_py.cache.scans import CachedLayerScan
 from dive_py.errors import DivepyError, ImageFormatError
+from dive_py.load.blobs import LayerBlobs
 from dive_py.load.dispatch import open_source
 from dive_py.load.history import command_of, pair_history
 from dive_py.load.options import STACK_WHILE_SCANNING, LoadOptions
 from dive_py.load.parallel import prefetch_scans
+from dive_py.load.passing import PassingLayers
 from dive_py.model import Image, Layer, LayerScan, ProgressCallback, Read
 from dive_py.sources.base import ImageFiles
 from dive_py.sources.layouts import ImagePlan, plan_image
@@ -40,9 +43,9 @@ def load_image(ref: str, options: LoadOptions | None = None, on_layer: LayerRead
     options = options or LoadOptions()
     opened = open_source(ref, options)
     try:
-        return build_image(opened.files, opened.plan, opened.name, options, on_layer)
+        return build_image(opened.files, opened.plan, opened.name, options, on_layer, blobs=opened.blobs)
     finally:
-        opened.files.close()
+        opened.blobs.close()
 
 
 def load_stream(read: Read, what: str, options: LoadOptions | None = None) -> Image:
@@ -51,41 +54,53 @@ def load_stream(read: Read, what: str, options: LoadOptions | None = None) -> Im
     Its layer blobs are kept in the cache's blob store as they pass (unless ``options.use_cache`` is off).
     """
     options = options or LoadOptions()
-    blobs = BlobCache(options.cache_dir) if options.use_cache else None
-    files = open_stream(read, what, progress=options.progress, blobs=blobs)
+    store = BlobCache(options.cache_dir) if options.use_cache else None
+    passed = PassingLayers(store)
+    files = open_stream(read, what, progress=options.progress, sink=passed)
+    blobs = LayerBlobs(files, store, passed)
     try:
         plan = plan_image(files, tag=options.tag, platform=options.platform)
         require_platform(plan, options.platform, what)
-        return build_image(files, plan, what, options)
+        return build_image(files, plan, what, options, blobs=blobs)
     finally:
-        files.close()
+        blobs.close()
 
 
 class SourceBlobs:
-    """An image's reader of its layer blobs: the source's own files, by the plan's blob names."""
+    """An image's reader of its layer blobs, by the plan's blob names."""
 
-    def __init__(self, files: ImageFiles, blob_names: list[str]) -> None:
-        self._files = files
+    def __init__(self, blobs: LayerBlobs, blob_names: list[str]) -> None:
+        self._blobs = blobs
         self._names = blob_names
 
     def open_layer(self, index: int) -> Read:
-        return self._files.open_blob(self._names[index])
+        return self._blobs.open(self._names[index])
 
 
 def build_image(
-    files: ImageFiles, plan: ImagePlan, name: str, options: LoadOptions, on_layer: LayerReady | None = None
+    files: ImageFiles,
+    plan: ImagePlan,
+    name: str,
+    options: LoadOptions,
+    on_layer: LayerReady | None = None,
+    *,
+    blobs: LayerBlobs | None = None,
 ) -> Image:
     """Scans the planned layers in manifest order and pairs them with the history.
 
     Args:
-        files: the source's files; they also become the image's reader of its blobs.
+        files: the source's files.
         plan: the image chosen in them.
         name: what to call the image.
         options: how to read (cache, workers, progress, errors).
         on_layer: told each layer's scan in manifest order, as soon as it and every layer below are
             scanned (while the rest still are, unless ``options.stack_while_scanning`` is off);
             returning False stops the calls.
+        blobs: the loader's side of ``files`` (scans, keeps and reads back blobs); by default over the
+            blob store ``options`` name. It becomes the image's reader of its blobs.
     """
+    if blobs is None:
+        blobs = LayerBlobs(files, BlobCache(options.cache_dir) if options.use_cache else None)
     total = sum(_blob_size(files, ref.blob) for ref in plan.layers)
     done = 0
     layers: list[Layer] = []
@@ -115,13 +130,7 @@ def build_image(
             found = prefetched.pop(index, None)
             if isinstance(found, ImageFormatError):
                 raise found
-            scan = found or files.scan(
-                ref.blob,
-                what,
-                expected_digest=ref.expected_digest,
-                expected_diff_id=ref.expected_diff_id,
-                progress=report,
-            )
+            scan = found or blobs.scan(ref, what, report)
         except ImageFormatError as exc:
             if not options.ignore_errors:
                 raise
@@ -156,7 +165,7 @@ def build_image(
         source=plan.source,
         platform=plan_platform(plan),
         warnings=warnings,
-        blobs=SourceBlobs(files, [ref.blob for ref in plan.layers]),
+        blobs=SourceBlobs(blobs, [ref.blob for ref in plan.layers]),
     )
 
 

@@ -7,25 +7,22 @@ names are read, in manifest order.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from collections.abc import Callable
 
-from dive_py.cache.blobs import BlobCache
-from dive_py.cache.store import prune_cache
 from dive_py.errors import ImageFormatError
 from dive_py.layers.compression import decompressing_reader, sniff
 from dive_py.layers.headers import checksum_ok
-from dive_py.layers.scan import clean_member_path
+from dive_py.layers.paths import clean_member_path
 from dive_py.layers.tarscan import BLOCK, TarReader
 from dive_py.sources.base import (
     MEMBER_KINDS,
     SMALL_FILE_LIMIT,
     ImageFiles,
+    LayerSink,
     Member,
     Progress,
-    closing_reader,
     region_reader,
     resolve_links,
 )
@@ -93,11 +90,10 @@ class TarFileImage(ImageFiles):
             raise ImageFormatError(f"{self.what} is truncated inside {name!r}")
         return data
 
-    def open_blob(self, name: str) -> Callable[[int], bytes]:
+    def open_blob(self, name: str, what: str | None = None) -> Callable[[int], bytes]:
         """A ``read(n)`` over one member's bytes, from its own file handle."""
         member = self._member(name)
         return region_reader(self._path, member.offset, member.size, f"{self.what} is truncated inside {name!r}")
-
 
     def close(self) -> None:
         self._file.close()
@@ -106,50 +102,24 @@ class TarFileImage(ImageFiles):
 class CompressedFileImage(StreamImage):
     """A whole archive compressed in a file (``docker save | gzip > image.tar.gz``): read once as a stream.
 
-    The file can be read again, so the analysis keeps no blob (writing every layer to the cache on each run
-    cost ~1 s per 200 MB). A layer whose files are read is copied into the blob store from a new pass over
-    the file the first time, and read from there afterwards; without a store (``--no-cache``) it is read
-    from the file each time.
+    The file can be read again, so its layer blobs are handed down unkept (writing every layer to the cache
+    on each run cost ~1 s per 200 MB); :meth:`open_blob` reads one from a new pass over the file (the
+    loader copies it into the blob store the first time, and reads it from there afterwards).
     """
 
-    def __init__(self, path: str, progress: Progress | None, blobs: BlobCache | None) -> None:
+    keep_blobs = False
+
+    def __init__(self, path: str, progress: Progress | None, sink: LayerSink) -> None:
         with open(path, "rb") as f:
             read, _ = decompressing_reader(f.read, path)
-            super().__init__(read, path, progress)
+            super().__init__(read, path, progress, sink)
         self._path = path
-        self._store = blobs
 
-    def open_blob(self, name: str) -> Callable[[int], bytes]:
+    def open_blob(self, name: str, what: str | None = None) -> Callable[[int], bytes]:
         resolved = self.resolve(name)
-        if resolved is None or resolved not in self._scans:
+        if resolved is None or self.sink.digest_of(resolved) is None:
             raise self._missing(name)
-        digest = self._scans[resolved][1]
-        if self._store is not None:
-            handle = self._store.open(digest) or self._keep(resolved, digest)
-            if handle is not None:
-                return closing_reader(handle)
         return self._read_again(resolved)
-
-    def _keep(self, name: str, digest: str):  # noqa: ANN202 - BinaryIO | None
-        """Copies member ``name`` into the blob store (checked against ``digest``) and opens it there; None
-        when the store cannot be written."""
-        writer = self._store.writer(digest) if self._store is not None else None
-        if writer is None:
-            return None
-        read, hasher = self._read_again(name), hashlib.sha256()
-        try:
-            while data := read(1 << 20):
-                hasher.update(data)
-                writer.write(data)
-        except BaseException:
-            writer.discard()
-            raise
-        if "sha256:" + hasher.hexdigest() != digest:
-            writer.discard()
-            raise ImageFormatError(f"{self.what} changed since it was read: {name!r} has other bytes")
-        writer.commit()
-        prune_cache(self._store.root)
-        return self._store.open(digest)
 
     def _read_again(self, name: str) -> Callable[[int], bytes]:
         """A ``read(n)`` over member ``name``'s bytes, from a new pass over the decompressed file."""
@@ -178,11 +148,11 @@ def _closing_at_end(read: Callable[[int], bytes], handle) -> Callable[[int], byt
     return reading
 
 
-def open_image_files(path: str, progress: Progress | None = None, blobs: BlobCache | None = None) -> ImageFiles:
+def open_image_files(path: str, sink: LayerSink, progress: Progress | None = None) -> ImageFiles:
     """Opens what ``path`` names: a folder, a tar file, a compressed tar, or a FIFO.
 
-    ``blobs`` keeps the layer blobs of an archive read as a stream for reading files afterwards: a FIFO's
-    as they pass, a compressed file's when first read again (:class:`CompressedFileImage`); None keeps none.
+    An archive read as a stream hands its layer blobs to ``sink`` as they pass: a FIFO's to be kept for
+    reading files afterwards, a compressed file's not (the file can be read again, :class:`CompressedFileImage`).
     """
     try:
         st = os.stat(path)
@@ -199,7 +169,7 @@ def open_image_files(path: str, progress: Progress | None = None, blobs: BlobCac
         # A FIFO or device can be read once only: no sniffing ahead, one pass.
         with open(path, "rb") as f:
             read, _ = decompressing_reader(f.read, path)
-            return StreamImage(read, path, progress, blobs)
+            return StreamImage(read, path, progress, sink)
     try:
         with open(path, "rb") as f:
             head = f.read(BLOCK)
@@ -209,7 +179,7 @@ def open_image_files(path: str, progress: Progress | None = None, blobs: BlobCac
         raise ImageFormatError(f"{path}: empty file, not an image archive")
     if sniff(head) != "none":
         # A whole archive compressed (``docker save | gzip``): one pass through the decompressor.
-        return CompressedFileImage(path, progress, blobs)
+        return CompressedFileImage(path, progress, sink)
     if len(head) < BLOCK or not checksum_ok(head):
         raise ImageFormatError(f"{path}: not an image archive (neither a tar nor an OCI layout folder)")
     return TarFileImage(path)

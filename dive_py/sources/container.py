@@ -2,7 +2,8 @@
 
 The image comes out of the engine as ``docker://`` reads it (by the id the container names); the top
 layer is the one ``docker commit`` would add, built by :mod:`dive_py.sources.writable_layer` from the
-container's changes and its export, scanned as it is made and kept in the blob cache (no temp file),
+container's changes and its export, handed down to the loader's scanner as it is made (which keeps it in
+the blob cache: no temp file),
 so that the explorer, ``cat`` and ``extract`` read its files like any layer's. Nothing is written to
 the container, and a running one is not paused.
 
@@ -27,11 +28,9 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from dive_py.cache.blobs import BlobCache
 from dive_py.errors import DivepyError, ImageFormatError, SourceError
-from dive_py.layers.scan import scan_layer
-from dive_py.model import LayerScan, ProgressCallback
-from dive_py.sources.base import ImageFiles, closing_reader
+from dive_py.model import ProgressCallback
+from dive_py.sources.base import ImageFiles, LayerSink
 from dive_py.sources.docker_config import EngineHost, resolve_docker_host
 from dive_py.sources.engine import EngineClient, _check_status, _quote, _read_or_fail, open_engine_image
 from dive_py.sources.layouts import ImagePlan, LayerRef, plan_image
@@ -42,6 +41,9 @@ ATTEMPTS = 3
 
 LAYER_MEMBER = "container/writable-layer.tar"
 """The name the writable layer goes by among the image's files."""
+
+TAKEN_AS = "\0" + LAYER_MEMBER
+"""The name the writable layer is handed to the sink by: no image member's (a member name holds no NUL)."""
 
 
 def podman_sockets() -> list[str]:
@@ -62,7 +64,7 @@ def open_container(
     source: str = "container",
     *,
     progress: ProgressCallback | None = None,
-    blobs: BlobCache | None = None,
+    sink: LayerSink,
 ) -> tuple[ContainerFiles, ImagePlan]:
     """Opens a container's image with its writable layer on top.
 
@@ -70,7 +72,7 @@ def open_container(
         name: the container's name or id (a unique id prefix works, as with docker).
         source: one of :data:`CONTAINER_SOURCES`: which engines to ask.
         progress: told how the image's export and the container's read go.
-        blobs: where to keep the layer blobs for reading files later; None keeps none.
+        sink: takes the layer blobs as they pass (the image's, then the writable layer).
 
     Raises:
         SourceError: no engine knows the container, or none can be reached (one line).
@@ -85,7 +87,7 @@ def open_container(
                 raise
             answers.append(exc.message)
             continue
-        return _open(client, info, f"{source}://{name}", progress, blobs)
+        return _open(client, info, f"{source}://{name}", progress, sink)
     unreachable = all("cannot reach the engine" in answer for answer in answers)
     raise SourceError(
         f"container {name!r}: {'; '.join(answers)}",
@@ -159,12 +161,12 @@ def _get_json(client: EngineClient, path: str, doing: str, name: str) -> object:
 
 
 def _open(
-    client: EngineClient, info: dict, what: str, progress: ProgressCallback | None, blobs: BlobCache | None
+    client: EngineClient, info: dict, what: str, progress: ProgressCallback | None, sink: LayerSink
 ) -> tuple[ContainerFiles, ImagePlan]:
-    image = open_engine_image(client, info["Image"], progress=progress, blobs=blobs)
+    image = open_engine_image(client, info["Image"], progress=progress, sink=sink)
     try:
         plan = plan_image(image)
-        layer, warnings = read_writable_layer(client, info["Id"], what, blobs, progress)
+        layer, warnings = read_writable_layer(client, info["Id"], what, sink, progress)
     except BaseException:
         image.close()
         raise
@@ -177,17 +179,17 @@ def _open(
 
 @dataclass
 class WritableLayer:
-    """The container's writable layer as built: its scan and where its tar is kept."""
+    """The container's writable layer as built, handed to the sink as :data:`TAKEN_AS`."""
 
-    scan: LayerScan
     digest: str
     """sha256 of the tar as built (it is uncompressed: also its diff_id)."""
     size: int
-    blobs: BlobCache | None
+    kept: bool
+    """Whether the sink keeps it (not with ``--no-cache``)."""
 
 
 def read_writable_layer(
-    client: EngineClient, container_id: str, what: str, blobs: BlobCache | None, progress: ProgressCallback | None
+    client: EngineClient, container_id: str, what: str, sink: LayerSink, progress: ProgressCallback | None
 ) -> tuple[WritableLayer, list[str]]:
     """Builds the writable layer until the changes before and after the read agree.
 
@@ -196,7 +198,7 @@ def read_writable_layer(
     """
     for _ in range(ATTEMPTS):
         before = _changes(client, container_id, what)
-        layer, missing = _read_once(client, container_id, before, what, blobs, progress)
+        layer, missing = _read_once(client, container_id, before, what, sink, progress)
         after = _changes(client, container_id, what)
         if before == after and not missing:
             return layer, []
@@ -217,7 +219,7 @@ def _read_once(
     container_id: str,
     changes: Changes,
     what: str,
-    blobs: BlobCache | None,
+    sink: LayerSink,
     progress: ProgressCallback | None,
 ) -> tuple[WritableLayer, set[str]]:
     response = client.get(f"/containers/{_quote(container_id)}/export")
@@ -228,34 +230,24 @@ def _read_once(
         if progress is not None:
             read = _counting(read, lambda count: progress(f"reading {what}", count, count))
         layer_filter = LayerFilter(changes, what, WHITEOUT_MODES.get(client.name, 0o600))
-        layer = _scan_and_keep(chunk_reader(layer_filter.chunks(read)), f"{what}: writable layer", blobs)
+        layer = _hand_down(chunk_reader(layer_filter.chunks(read)), f"{what}: writable layer", sink)
     finally:
         response.close()
     return layer, layer_filter.missing
 
 
-def _scan_and_keep(read: Callable[[int], bytes], what: str, blobs: BlobCache | None) -> WritableLayer:
-    """Scans the layer tar as it is made, writing it to the blob cache on the way."""
-    writer = blobs.writer(None) if blobs is not None else None
+def _hand_down(read: Callable[[int], bytes], what: str, sink: LayerSink) -> WritableLayer:
+    """Hands the layer tar to the sink as it is made (scanned, and kept in the blob cache on the way)."""
     size = 0
 
-    def teed(n: int = -1) -> bytes:
+    def counted(n: int = -1) -> bytes:
         nonlocal size
         data = read(n)
         size += len(data)
-        if data and writer is not None:
-            writer.write(data)
         return data
 
-    try:
-        scan = scan_layer(teed, what, expected_digest=None, expected_diff_id=None)
-    except BaseException:
-        if writer is not None:
-            writer.discard()
-        raise
-    if writer is not None:
-        writer.commit_as(scan.diff_id)
-    return WritableLayer(scan, scan.diff_id, size, blobs)
+    digest = sink.take(TAKEN_AS, counted, what)
+    return WritableLayer(digest, size, sink.keeps)
 
 
 def _counting(read: Callable[[int], bytes], report: Callable[[int], None]) -> Callable[[int], bytes]:
@@ -310,7 +302,9 @@ def container_name(info: dict) -> str:
 
 
 class ContainerFiles(ImageFiles):
-    """The image's files plus the writable layer, kept in the blob cache under :data:`LAYER_MEMBER`."""
+    """The image's files plus the writable layer, :data:`LAYER_MEMBER` (handed to the sink as :data:`TAKEN_AS`)."""
+
+    passes_once = True
 
     def __init__(self, image: ImageFiles, layer: WritableLayer, what: str) -> None:
         self.image = image
@@ -321,36 +315,27 @@ class ContainerFiles(ImageFiles):
         return self.image.names() | {LAYER_MEMBER}
 
     def resolve(self, name: str) -> str | None:
-        return name if name == LAYER_MEMBER else self.image.resolve(name)
+        return TAKEN_AS if name in (LAYER_MEMBER, TAKEN_AS) else self.image.resolve(name)
 
     def read_bytes(self, name: str) -> bytes:
         return self.image.read_bytes(name)
 
     def size_of(self, name: str) -> int:
-        return self.layer.size if name == LAYER_MEMBER else self.image.size_of(name)
+        return self.layer.size if name in (LAYER_MEMBER, TAKEN_AS) else self.image.size_of(name)
 
-    def scan(self, name, what, *, expected_digest, expected_diff_id, progress=None) -> LayerScan:  # noqa: ANN001
-        if name != LAYER_MEMBER:
-            return self.image.scan(
-                name, what, expected_digest=expected_digest, expected_diff_id=expected_diff_id, progress=progress
-            )
-        return self.layer.scan
-
-    def open_blob(self, name: str) -> Callable[[int], bytes]:
-        if name != LAYER_MEMBER:
+    def open_blob(self, name: str, what: str | None = None) -> Callable[[int], bytes]:
+        """Raises why a blob is not at hand (the loader reads it from the blob store)."""
+        if name not in (LAYER_MEMBER, TAKEN_AS):
             return self.image.open_blob(name)
-        if self.layer.blobs is None:
+        if not self.layer.kept:
             raise DivepyError(
                 f"{self.what} was read with --no-cache: its writable layer's files were not kept "
                 "(run without --no-cache to read them)"
             )
-        handle = self.layer.blobs.open(self.layer.digest)
-        if handle is None:
-            raise DivepyError(
-                f"{self.what}: the writable layer {self.layer.digest[:19]}… is no longer in divepy's cache: "
-                "open the container again to read its files"
-            )
-        return closing_reader(handle)
+        raise DivepyError(
+            f"{self.what}: the writable layer {self.layer.digest[:19]}… is no longer in divepy's cache: "
+            "open the container again to read its files"
+        )
 
     def close(self) -> None:
         self.image.close()

@@ -254,14 +254,13 @@ class ContentStoreImage(ImageFiles):
             raise ImageFormatError(f"{self.what}: {name!r} is too large for a JSON file")
         return data
 
-    def open_blob(self, name: str) -> Callable[[int], bytes]:
+    def open_blob(self, name: str, what: str | None = None) -> Callable[[int], bytes]:
         path = self._file(name)
         if path is not None:
             return region_reader(path, 0, os.path.getsize(path), f"{self.what}: {name} shrank while it was read")
         if not name.startswith("blobs/sha256/"):
             raise self._missing(name)
         return self._ctr.stream(self._digest(name))
-
 
 
 def open_containerd_image(ref: str, namespace: str | None = None) -> ContentStoreImage:

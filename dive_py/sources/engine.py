@@ -14,9 +14,9 @@ import socket
 import urllib.parse
 from collections.abc import Callable
 
-from dive_py.cache.blobs import BlobCache
 from dive_py.errors import SourceError
 from dive_py.model import ProgressCallback
+from dive_py.sources.base import LayerSink
 from dive_py.sources.docker_config import EngineHost, resolve_docker_host
 from dive_py.sources.stream import StreamImage, open_stream
 
@@ -196,7 +196,7 @@ def open_engine_image(
     *,
     platform: str | None = None,
     progress: ProgressCallback | None = None,
-    blobs: BlobCache | None = None,
+    sink: LayerSink,
 ) -> StreamImage:
     """Streams an image out of an engine's API into a one-pass reader.
 
@@ -210,7 +210,7 @@ def open_engine_image(
     what = f"{client.name}://{name}"
     response = client.export_image(name, platform)
     try:
-        files = open_stream(_read_or_fail(response, what), what, progress=progress, total=total, blobs=blobs)
+        files = open_stream(_read_or_fail(response, what), what, progress=progress, total=total, sink=sink)
     finally:
         response.close()
     files.origin = f"{client.name} engine"

@@ -7,8 +7,6 @@ import posixpath
 from collections.abc import Callable
 
 from dive_py.errors import ImageFormatError
-from dive_py.layers.scan import scan_layer
-from dive_py.model import LayerScan
 from dive_py.sources.base import SMALL_FILE_LIMIT, ImageFiles, region_reader
 
 
@@ -56,7 +54,7 @@ class FolderImage(ImageFiles):
         local = self._file(name)
         return local, 0, os.stat(local).st_size
 
-    def open_blob(self, name: str) -> Callable[[int], bytes]:
+    def open_blob(self, name: str, what: str | None = None) -> Callable[[int], bytes]:
         local = self._file(name)
         return region_reader(local, 0, os.stat(local).st_size, f"{self.what}: {name!r} shrank while it was read")
 
@@ -66,13 +64,3 @@ class FolderImage(ImageFiles):
             raise ImageFormatError(f"{self.what}: {name!r} is too large for a JSON file")
         with open(local, "rb") as f:
             return f.read()
-
-    def scan(self, name, what, *, expected_digest, expected_diff_id, progress=None) -> LayerScan:  # noqa: ANN001
-        with open(self._file(name), "rb") as f:
-            return scan_layer(
-                f.read,
-                what,
-                expected_digest=expected_digest,
-                expected_diff_id=expected_diff_id,
-                progress=progress,
-            )

@@ -7,9 +7,9 @@ import os
 import shutil
 import subprocess
 
-from dive_py.cache.blobs import BlobCache
 from dive_py.errors import DivepyError, SourceError
 from dive_py.model import ProgressCallback
+from dive_py.sources.base import LayerSink
 from dive_py.sources.docker_config import EngineHost
 from dive_py.sources.engine import EngineClient, open_engine_image
 from dive_py.sources.stream import StreamImage, open_stream
@@ -29,7 +29,7 @@ def open_podman_image(
     *,
     platform: str | None = None,
     progress: ProgressCallback | None = None,
-    blobs: BlobCache | None = None,
+    sink: LayerSink,
 ) -> StreamImage:
     """Reads ``podman://NAME``: through Podman's API socket when CONTAINER_HOST is set, else its CLI.
 
@@ -41,7 +41,7 @@ def open_podman_image(
         if host.startswith("ssh://"):
             raise SourceError(f"podman: CONTAINER_HOST={host} is ssh://, which divepy cannot reach; use unix://")
         client = EngineClient(EngineHost(host, None, "CONTAINER_HOST"), "podman")
-        return open_engine_image(client, name, platform=platform, progress=progress, blobs=blobs)
+        return open_engine_image(client, name, platform=platform, progress=progress, sink=sink)
     command = podman_command()
     if shutil.which(command[0]) is None:
         raise SourceError(
@@ -49,7 +49,7 @@ def open_podman_image(
             hint="install podman, or set CONTAINER_HOST to a podman API socket",
         )
     _podman_check_exists(command, name)
-    return _podman_save(command, name, progress, blobs)
+    return _podman_save(command, name, progress, sink)
 
 
 def _podman_check_exists(command: list[str], name: str) -> None:
@@ -65,9 +65,7 @@ def _podman_check_exists(command: list[str], name: str) -> None:
         raise SourceError(f"podman: `podman image exists` failed: {_last_lines(result.stderr)}")
 
 
-def _podman_save(
-    command: list[str], name: str, progress: ProgressCallback | None, blobs: BlobCache | None
-) -> StreamImage:
+def _podman_save(command: list[str], name: str, progress: ProgressCallback | None, sink: LayerSink) -> StreamImage:
     """Streams ``podman image save --format docker-archive NAME`` from the CLI's stdout."""
     args = [*command, "image", "save", "--format", "docker-archive", name]
     what = f"podman://{name}"
@@ -76,7 +74,7 @@ def _podman_save(
         error: DivepyError | None = None
         files = None
         try:
-            files = open_stream(proc.stdout.read, what, progress=progress, blobs=blobs)
+            files = open_stream(proc.stdout.read, what, progress=progress, sink=sink)
         except DivepyError as exc:
             error = exc
         finally:

@@ -1,58 +1,52 @@
 """Provides :class:`StreamImage`: an archive read once, start to end (stdin, an engine's export, a FIFO).
 
-Layers are scanned as they pass by and paired with the manifest at the end, as ``docker save`` writes the
-manifest last. With a blob store given, each layer blob is kept in it as it streams past, under the sha256
-computed on the way, so that file contents can be read afterwards without the stream.
+Each layer blob is handed down as it passes by to the :class:`~dive_py.sources.base.LayerSink` the loader
+gives (which scans it, and keeps it in the blob store unless ``--no-cache``, so that file contents can be
+read afterwards without the stream); the plan pairs them with the manifest at the end, as ``docker save``
+writes the manifest last.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from dive_py.cache.blobs import BlobCache
-from dive_py.cache.store import prune_cache
-from dive_py.errors import DigestMismatchError, DivepyError, ImageFormatError
+from dive_py.errors import DivepyError, ImageFormatError
 from dive_py.layers.compression import HashingReader, decompressing_reader, sniff
 from dive_py.layers.headers import checksum_ok
-from dive_py.layers.scan import clean_member_path, scan_layer
+from dive_py.layers.paths import clean_member_path
 from dive_py.layers.tarscan import BLOCK, TarReader
-from dive_py.model import LayerScan, ProgressCallback
+from dive_py.model import ProgressCallback
 from dive_py.sources.base import (
     MEMBER_KINDS,
     SMALL_FILE_LIMIT,
     SMALL_FILES_TOTAL_LIMIT,
     ImageFiles,
+    LayerSink,
     Member,
     Progress,
-    closing_reader,
     resolve_links,
 )
 
 
 class StreamImage(ImageFiles):
-    """An archive read once from a stream: layers are scanned as they pass by."""
+    """An archive read once from a stream: its layer blobs are handed down as they pass by."""
 
-    def __init__(
-        self,
-        read: Callable[[int], bytes],
-        what: str,
-        progress: Progress | None = None,
-        blobs: BlobCache | None = None,
-    ) -> None:
+    passes_once = True
+    keep_blobs = True
+    """Whether the sink keeps the blobs it takes (a file that can be read again needs it not to)."""
+
+    def __init__(self, read: Callable[[int], bytes], what: str, progress: Progress | None, sink: LayerSink) -> None:
         """Reads the whole stream.
 
         Args:
             read: the archive's ``read(n)``, plain tar (decompress a compressed one first).
             what: how to name the stream in messages.
             progress: called with the bytes read so far.
-            blobs: where to keep the layer blobs for reading files later; None keeps none.
+            sink: takes each layer blob as it passes (scans it, keeps it for reading files later).
         """
         self.what = what
-        self._blobs = blobs
-        self._kept_blobs = False
+        self.sink = sink
         self._small: dict[str, bytes] = {}
-        self._scans: dict[str, tuple[LayerScan, str]] = {}  # name -> (scan, sha256 of the blob)
-        self._errors: dict[str, ImageFormatError] = {}
         self._small_total = 0
         self.members: dict[str, Member] = {}
         self._consume(read, progress)
@@ -96,29 +90,12 @@ class StreamImage(ImageFiles):
         stream.finish()
 
     def _take_layer(self, name: str, read: Callable[[int], bytes]) -> None:
-        writer = self._blobs.writer(None) if self._blobs is not None else None
-        if writer is not None:
-            read = _teed(read, writer.write)
-        hashed = HashingReader(read, None, name)
         try:
-            # Named by member for now; scan() renames errors and warnings once it knows the layer.
-            scan = scan_layer(hashed.read, name, expected_digest=None, expected_diff_id=None)
-        except ImageFormatError as exc:
-            # Not fatal yet: the manifest may never name this member.
-            self._errors[name] = exc
-            while hashed.read(1 << 20):
-                pass
-            if writer is not None:
-                writer.discard()
-            return
-        except BaseException:
-            if writer is not None:
-                writer.discard()
-            raise
-        self._scans[name] = (scan, hashed.digest)
-        if writer is not None:
-            writer.commit_as(hashed.digest)  # named by the sha256 of exactly the bytes written
-            self._kept_blobs = True
+            # Named by member for now: the sink renames errors and warnings once the plan names the layer.
+            self.sink.take(name, read, keep=self.keep_blobs)
+        except ImageFormatError:
+            # Not fatal yet: the manifest may never name this member (the sink read it to its end).
+            pass
 
     def names(self) -> set[str]:
         return set(self.members)
@@ -138,52 +115,21 @@ class StreamImage(ImageFiles):
             raise self._missing(name)
         return self._small[resolved]
 
-    def scan(self, name, what, *, expected_digest, expected_diff_id, progress=None) -> LayerScan:  # noqa: ANN001
+    def open_blob(self, name: str, what: str | None = None) -> Callable[[int], bytes]:
+        """Raises why the blob, read once, is not at hand (the loader reads it from the blob store)."""
         resolved = self.resolve(name)
-        if resolved in self._errors:
-            exc = self._errors[resolved]
-            raise type(exc)(_renamed(exc.message, resolved, what)) from None
-        if resolved is None or resolved not in self._scans:
+        digest = self.sink.digest_of(resolved) if resolved is not None else None
+        if digest is None:
             raise self._missing(name)
-        scan, digest = self._scans[resolved]
-        checks = ((expected_digest, digest, "digest"), (expected_diff_id, scan.diff_id, "diff_id"))
-        for expected, actual, label in checks:
-            if expected and expected.startswith("sha256:") and actual and expected != actual:
-                raise DigestMismatchError(
-                    f"{what}: content does not match its {label} (expected {expected[:19]}…, got {actual[:19]}…)"
-                )
-        scan.warnings = [_renamed(text, resolved, what) for text in scan.warnings]
-        return scan
-
-    def close(self) -> None:
-        """Keeps the cache within its limit when blobs were added to it."""
-        if self._kept_blobs and self._blobs is not None:
-            prune_cache(self._blobs.root)
-            self._kept_blobs = False
-
-    def open_blob(self, name: str) -> Callable[[int], bytes]:
-        """The blob as kept in the blob store while it streamed past."""
-        resolved = self.resolve(name)
-        if resolved is None or resolved not in self._scans:
-            raise self._missing(name)
-        if self._blobs is None:
+        if not self.sink.keeps:
             raise DivepyError(
                 f"{self.what} was read once with --no-cache: its file contents were not kept "
                 "(run without --no-cache to read files of a streamed image)"
             )
-        digest = self._scans[resolved][1]
-        handle = self._blobs.open(digest)
-        if handle is None:
-            raise DivepyError(
-                f"{self.what}: the layer blob {digest[:19]}… is no longer in divepy's cache (the cache was "
-                "pruned or could not be written): open the image again to read its files"
-            )
-        return closing_reader(handle)
-
-
-def _renamed(text: str, name: str, what: str) -> str:
-    """A message about member ``name`` (as scanned in one pass) reworded to name the layer as ``what``."""
-    return what + text[len(name) :] if text.startswith(name) else f"{what}: {text}"
+        raise DivepyError(
+            f"{self.what}: the layer blob {digest[:19]}… is no longer in divepy's cache (the cache was "
+            "pruned or could not be written): open the image again to read its files"
+        )
 
 
 def _looks_like_layer(head: bytes) -> bool:
@@ -204,25 +150,13 @@ def _chain(head: bytes, read: Callable[[int], bytes]) -> Callable[[int], bytes]:
     return chained
 
 
-def _teed(read: Callable[[int], bytes], write: Callable[[bytes], None]) -> Callable[[int], bytes]:
-    """A ``read(n)`` that also hands every chunk to ``write``."""
-
-    def teed(n: int = -1) -> bytes:
-        data = read(n)
-        if data:
-            write(data)
-        return data
-
-    return teed
-
-
 def open_stream(
     read: Callable[[int], bytes],
     what: str,
     *,
+    sink: LayerSink,
     progress: ProgressCallback | None = None,
     total: int = 0,
-    blobs: BlobCache | None = None,
 ) -> StreamImage:
     """Reads an archive once, start to end: a plain tar or a gzip/zstd-compressed one.
 
@@ -231,10 +165,10 @@ def open_stream(
         what: how to name it in messages and progress.
         progress: told ``(f"reading {what}", bytes read, total)`` as it goes.
         total: the expected size, when known (0: unknown).
-        blobs: where to keep the layer blobs for reading files later.
+        sink: takes each layer blob as it passes (the loader's scanner).
     """
     tar_read, _ = decompressing_reader(read, what)
     report = None
     if progress is not None:
         report = lambda count: progress(f"reading {what}", count, max(total, count))  # noqa: E731
-    return StreamImage(tar_read, what, report, blobs)
+    return StreamImage(tar_read, what, report, sink)

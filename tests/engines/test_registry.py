@@ -21,6 +21,7 @@ from dive_py.analysis.load import load_analysis
 from dive_py.cache.blobs import BlobCache
 from dive_py.cli.main import main
 from dive_py.errors import DigestMismatchError, ImageFormatError, ImageSelectionError, SourceError
+from dive_py.load.blobs import LayerBlobs
 from dive_py.load.image import LoadOptions, build_image, load_image
 from dive_py.sources.reference import parse_image_name
 from dive_py.sources.registry.client import RegistryClient
@@ -43,10 +44,11 @@ pytestmark = pytest.mark.engine
 def load_with_client(client: RegistryClient, name, options: LoadOptions, cache: BlobCache):  # noqa: ANN001, ANN201
     """Loads a registry image through a given client and blob store (the tests read their counters)."""
     files, plan = open_registry_image(client, name, options.platform, cache)
+    blobs = LayerBlobs(files, cache)
     try:
-        return build_image(files, plan, f"registry://{name}", options)
+        return build_image(files, plan, f"registry://{name}", options, blobs=blobs)
     finally:
-        files.close()
+        blobs.close()
 
 
 @pytest.fixture(autouse=True)

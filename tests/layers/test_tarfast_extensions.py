@@ -131,15 +131,24 @@ def test_pax_records_apply_as_tarreader_applies_them() -> None:
 
 
 @needs_c
-def test_an_empty_link_target_is_kept_only_where_the_fast_path_keeps_it() -> None:
+def test_an_empty_link_target_is_never_kept() -> None:
     blob = _ext(b"x", _record("linkpath", "")) + _header("pax", kind=tarfile.SYMTYPE)
     info = tarfile.TarInfo("plain")
     info.type = tarfile.SYMTYPE
     plain = info.tobuf(format=tarfile.USTAR_FORMAT)
     assert _run(blob + bytes(1024))[2] == {}  # as _add_member: no empty link
-    assert _run(plain + bytes(1024))[2] == {0: ""}  # as the Python fast path
+    assert _run(plain + bytes(1024))[2] == {}  # behind a plain header too
     _same_both_ways(blob + bytes(1024))
     _same_both_ways(plain + bytes(1024))
+
+
+@needs_c
+def test_a_file_named_as_a_folder_has_its_content_skipped() -> None:
+    """A regular member named with a trailing slash is a folder: its content is skipped, not read as headers."""
+    blob = _member("a", b"a") + _member("b/", b"not a header") + _member("c", b"c") + bytes(1024)
+    end, paths, _links, columns = _run(blob)
+    assert paths == [b"a", b"b", b"c"] and columns[0] == b"fdf" and end == 6 * 512
+    assert isinstance(_same_both_ways(blob), bytes)  # read, and read alike both ways
 
 
 _PLAIN = _member("plain", b"x")

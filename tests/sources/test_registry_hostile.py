@@ -36,11 +36,15 @@ def load(client: RegistryClient, tmp_path: Path):  # noqa: ANN201 - an Image
     from dive_py.sources.registry.image import open_registry_image
 
     name = parse_image_name(f"{client.host}/repo:1")
-    files, plan = open_registry_image(client, name, None, BlobCache(str(tmp_path / "blobs")))
+    from dive_py.load.blobs import LayerBlobs
+
+    cache = BlobCache(str(tmp_path / "blobs"))
+    files, plan = open_registry_image(client, name, None, cache)
+    blobs = LayerBlobs(files, cache)
     try:
-        return build_image(files, plan, f"registry://{name}", LoadOptions())
+        return build_image(files, plan, f"registry://{name}", LoadOptions(), blobs=blobs)
     finally:
-        files.close()
+        blobs.close()
 
 
 def test_the_fake_registry_serves_an_image(tmp_path: Path) -> None:

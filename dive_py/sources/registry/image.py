@@ -1,9 +1,11 @@
-"""Provides ``registry://``: an image read over the OCI distribution API, its layer blobs through the cache.
+"""Provides ``registry://``: an image read over the OCI distribution API.
 
-Each layer blob is streamed into the layer scanner while it is written to the blob store, and enters the
-store (by ``os.replace``) only once its digest checked out, so a second look downloads no layer, and the
-files of a registry image are read back from there. Without a blob store (``--no-cache``) nothing is kept:
-a blob whose files are read is downloaded again.
+The source hands down its blobs as the registry sends them (:meth:`RegistryImage.open_blob`, counted and
+bounded by the manifest's sizes). The loader streams each layer blob into the scanner while it writes it
+to the blob store, where it enters (by ``os.replace``) only once its digest checked out, so a second look
+downloads no layer, and the files of a registry image are read back from there
+(:mod:`dive_py.load.blobs`). Without a blob store (``--no-cache``) nothing is kept: a blob whose files
+are read is downloaded again.
 """
 
 from __future__ import annotations
@@ -11,14 +13,8 @@ from __future__ import annotations
 import http.client
 from collections.abc import Callable
 
-from dive_py.cache.blobs import BlobCache
-from dive_py.cache.scans import CacheKey, LayerCache, encode_scan
-from dive_py.cache.store import layer_lock, prune_cache
 from dive_py.errors import ImageFormatError, SourceError
-from dive_py.layers.compression import HashingReader
-from dive_py.layers.scan import scan_layer
-from dive_py.model import LayerScan
-from dive_py.sources.base import ImageFiles, closing_reader
+from dive_py.sources.base import ImageFiles, SmallBlobStore
 from dive_py.sources.plan import ImagePlan
 from dive_py.sources.reference import ImageName, parse_image_name
 from dive_py.sources.registry.client import RegistryClient
@@ -28,21 +24,13 @@ from dive_py.sources.registry.transport import BLOB_RATE
 
 
 class RegistryImage(ImageFiles):
-    """The blobs of one image in a registry, read through the cache (when there is one)."""
+    """The blobs of one image in a registry, downloaded when opened."""
 
-    def __init__(
-        self,
-        client: RegistryClient,
-        name: ImageName,
-        cache: BlobCache | None,
-        sizes: dict[str, int],
-        scans: LayerCache | None = None,
-    ) -> None:
+    remote = True
+
+    def __init__(self, client: RegistryClient, name: ImageName, sizes: dict[str, int]) -> None:
         self.client = client
         self.image_name = name
-        self.cache = cache
-        self.scans = scans
-        """The layer-scan cache: a layer scanned before (here or by a runner sharing the cache) is not read."""
         self.what = f"registry://{name}"
         self._sizes = sizes  # blob name -> size from the manifest
 
@@ -59,34 +47,6 @@ class RegistryImage(ImageFiles):
 
     def read_bytes(self, name: str) -> bytes:
         raise self._missing(name)
-
-    def scan(self, name, what, *, expected_digest, expected_diff_id, progress=None) -> LayerScan:  # noqa: ANN001
-        digest = "sha256:" + name.rsplit("/", 1)[-1]
-        if self.scans is None:
-            return self._scan_blob(name, digest, what, expected_diff_id, progress)
-        # Keyed by the blob's digest, which the registry's blob was verified against when the scan was made.
-        key = CacheKey(digest, "digest", self._sizes.get(name, -1))
-        root = self.cache.cache_root if self.cache is not None else self.scans.cache_root
-        with layer_lock(root, digest):  # concurrent runs of this cache read a shared layer once
-            found = self.scans.get(key, what)
-            if found is not None and (not expected_diff_id or found.diff_id == expected_diff_id):
-                return found
-            scan = self._scan_blob(name, digest, what, expected_diff_id, progress)
-            self.scans.put(key, encode_scan(scan, what))
-            return scan
-
-    def _scan_blob(self, name: str, digest: str, what: str, expected_diff_id: str | None, progress) -> LayerScan:  # noqa: ANN001
-        cached = self.cache.open(digest, self._sizes.get(name)) if self.cache is not None else None
-        if cached is not None:
-            with cached:
-                return scan_layer(
-                    cached.read,
-                    what,
-                    expected_digest=digest,
-                    expected_diff_id=expected_diff_id,
-                    progress=progress,
-                )
-        return self._download(digest, what, expected_diff_id, progress)
 
     def _get(self, digest: str) -> http.client.HTTPResponse:
         repository = self.image_name.repository
@@ -126,59 +86,30 @@ class RegistryImage(ImageFiles):
 
         return read
 
-    def _download(self, digest: str, what: str, expected_diff_id: str | None, progress) -> LayerScan:  # noqa: ANN001
-        response = self._get(digest)
-        writer = self.cache.writer(digest) if self.cache is not None else None
-        counted = self._counted(response, what, digest)
-
-        def read(n: int = -1) -> bytes:
-            data = counted(n)
-            if writer is not None:
-                writer.write(data)
-            return data
-
-        try:
-            scan = scan_layer(read, what, expected_digest=digest, expected_diff_id=expected_diff_id, progress=progress)
-        except BaseException:
-            if writer is not None:
-                writer.discard()
-            raise
-        finally:
-            response.close()
-        if writer is not None:
-            writer.commit()
-        return scan
-
-    def open_blob(self, name: str) -> Callable[[int], bytes]:
-        """The layer blob from the blob store, where it was verified into when the image was read; without
-        the store (``--no-cache``) or once pruned from it, downloaded again (checked against its digest)."""
+    def open_blob(self, name: str, what: str | None = None) -> Callable[[int], bytes]:
+        """The blob as the registry sends it, unchecked (the loader checks it against its digest)."""
+        if name not in self._sizes:
+            raise self._missing(name)
         digest = "sha256:" + name.rsplit("/", 1)[-1]
-        blob = self.cache.open(digest, self._sizes.get(name)) if self.cache is not None else None
-        if blob is not None:
-            return closing_reader(blob)
-        return _checked_at_end(self._get(digest), self._counted, f"{self.what}: layer blob {digest[:19]}…", digest)
-
-    def close(self) -> None:
-        if self.cache is not None and self.client.downloaded_bytes:
-            prune_cache(self.cache.root)  # blobs were added: keep the cache within its limit
+        response = self._get(digest)
+        what = what or f"{self.what}: layer blob {digest[:19]}…"
+        return _closing_at_end(response, self._counted(response, what, digest))
 
 
-def _checked_at_end(response, counted, what: str, digest: str) -> Callable[[int], bytes]:  # noqa: ANN001
-    """A downloaded blob's ``read(n)`` that closes the response at its end and checks the digest there."""
-    hashed = HashingReader(counted(response, what, digest), digest, what)
+def _closing_at_end(response: http.client.HTTPResponse, read: Callable[[int], bytes]) -> Callable[[int], bytes]:
+    """``read`` that closes the response at its end, or when it fails."""
 
-    def read(n: int = -1) -> bytes:
+    def reading(n: int = -1) -> bytes:
         try:
-            data = hashed.read(n)
+            data = read(n)
         except BaseException:
             response.close()
             raise
         if not data:
             response.close()
-            hashed.verify()
         return data
 
-    return read
+    return reading
 
 
 def registry_client(
@@ -191,15 +122,12 @@ def registry_client(
 
 
 def open_registry_image(
-    client: RegistryClient,
-    name: ImageName,
-    platform: str | None,
-    cache: BlobCache | None = None,
-    scans: LayerCache | None = None,
+    client: RegistryClient, name: ImageName, platform: str | None, cache: SmallBlobStore | None = None
 ) -> tuple[RegistryImage, ImagePlan]:
     """Resolves the manifest (through indexes to ``platform``) and plans the image; layers are read on scan.
 
-    ``cache`` keeps (and serves) the manifests, config and layer blobs; None (``--no-cache``) keeps nothing.
+    ``cache`` keeps (and serves) the manifests and config; None (``--no-cache``) keeps nothing. The layer
+    blobs are the loader's to keep.
 
     Raises:
         SourceError: unreachable registry, refused credentials, unknown image.
@@ -212,4 +140,4 @@ def open_registry_image(
     plan.platform = stated
     plan.provenance = attached_provenance(client, name, indexes, manifest_digest, cache) if indexes else None
     plan.source = f"registry ({manifest.get('mediaType') or 'manifest'} {manifest_digest[:19]})"
-    return RegistryImage(client, name, cache, sizes, scans), plan
+    return RegistryImage(client, name, sizes), plan

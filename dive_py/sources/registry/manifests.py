@@ -6,9 +6,9 @@ from __future__ import annotations
 import hashlib
 import json
 
-from dive_py.cache.blobs import BlobCache
 from dive_py.errors import DigestMismatchError, ImageFormatError, ImageSelectionError, SourceError
 from dive_py.sources.artifacts import artifact_type, descriptor_artifact_type
+from dive_py.sources.base import SmallBlobStore
 from dive_py.sources.plan import ImagePlan, LayerRef
 from dive_py.sources.platforms import default_platform, platform_matches, platform_text
 from dive_py.sources.reference import ImageName
@@ -26,7 +26,7 @@ def resolve_manifest(
     client: RegistryClient,
     name: ImageName,
     platform: str | None,
-    cache: BlobCache | None,
+    cache: SmallBlobStore | None,
     indexes: list | None = None,
 ) -> tuple[dict, str, str | None]:
     """Fetches the manifest for the reference, descending through an index to one platform; with it, its
@@ -72,7 +72,7 @@ def choose_platform(index: dict, wanted: str, what: str) -> str:
 
 
 def _fetch_manifest(
-    client: RegistryClient, name: ImageName, reference: str, cache: BlobCache | None
+    client: RegistryClient, name: ImageName, reference: str, cache: SmallBlobStore | None
 ) -> tuple[bytes, str]:
     by_digest = reference.startswith("sha256:")
     if by_digest and cache is not None:
@@ -100,7 +100,7 @@ def _json_object(data: bytes, what: str) -> dict:
 
 
 def plan_from_manifest(
-    client: RegistryClient, name: ImageName, manifest: dict, cache: BlobCache | None
+    client: RegistryClient, name: ImageName, manifest: dict, cache: SmallBlobStore | None
 ) -> tuple[ImagePlan, dict]:
     what = f"registry://{name}"
     config_descriptor = manifest.get("config")
@@ -137,7 +137,7 @@ def _descriptor_size(descriptor: dict, what: str) -> int:
 
 
 def attached_provenance(
-    client: RegistryClient, name: ImageName, indexes: list[dict], digest: str, cache: BlobCache | None
+    client: RegistryClient, name: ImageName, indexes: list[dict], digest: str, cache: SmallBlobStore | None
 ) -> dict | None:
     """The SLSA provenance predicate of the BuildKit attestation manifest that an index lists for the image
     manifest ``digest``, or None; one that cannot be read is as none (it is optional)."""
@@ -155,7 +155,7 @@ def attached_provenance(
     return None
 
 
-def _predicate(client: RegistryClient, name: ImageName, entry: dict, cache: BlobCache | None) -> dict | None:
+def _predicate(client: RegistryClient, name: ImageName, entry: dict, cache: SmallBlobStore | None) -> dict | None:
     data, _ = _fetch_manifest(client, name, str(entry.get("digest")), cache)
     layers = _json_object(data, f"registry://{name}: attestation").get("layers")
     for layer in layers if isinstance(layers, list) else []:
@@ -167,7 +167,7 @@ def _predicate(client: RegistryClient, name: ImageName, entry: dict, cache: Blob
     return None
 
 
-def _fetch_blob_small(client: RegistryClient, name: ImageName, digest: str, cache: BlobCache | None) -> bytes:
+def _fetch_blob_small(client: RegistryClient, name: ImageName, digest: str, cache: SmallBlobStore | None) -> bytes:
     cached = cache.read_small(digest) if cache is not None else None
     if cached is not None:
         return cached
