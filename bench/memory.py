@@ -19,9 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dive_py.analysis.load import load_analysis  # noqa: E402
 from dive_py.load.options import LoadOptions  # noqa: E402
-from dive_py.trees.rows import TreeModel  # noqa: E402
+from dive_py.trees.rows import RowModel  # noqa: E402
 from dive_py.trees.view_state import TreeViewState  # noqa: E402
-from dive_py.ui.hints import compute_extras  # noqa: E402
+from dive_py.ui.hints_screen import compute_extras  # noqa: E402
 
 
 def rss_mb() -> int:
@@ -54,7 +54,7 @@ def main() -> None:
 
     analysis = stage("analysis", lambda: load_analysis(args.image, LoadOptions(use_cache=not args.no_cache)))
     tree = stage("union tree", lambda: analysis.tree)
-    model = stage("row model", lambda: TreeModel(tree, len(analysis.image.layers)))
+    model = stage("row model", lambda: RowModel(tree, len(analysis.image.layers)))
     stage("columns of every layer", lambda: [model.visible(TreeViewState(layer=i)) for i in range(model.layer_count)])
     stage("path list (filter)", model.paths)
     stage("hints and packages", lambda: compute_extras(analysis))

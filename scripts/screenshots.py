@@ -19,7 +19,7 @@ from dive_py.analysis.compare import compare  # noqa: E402
 from dive_py.analysis.load import load_analysis  # noqa: E402
 from dive_py.load.image import LoadOptions  # noqa: E402
 from dive_py.ui.app import DivepyApp  # noqa: E402
-from dive_py.ui.diff import DivepyDiffApp  # noqa: E402
+from dive_py.ui.diff_view import DivepyDiffApp  # noqa: E402
 from tests.fixtures.truncate import write_first_layers  # noqa: E402
 
 SIZE = (120, 40)

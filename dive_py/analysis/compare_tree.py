@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from dive_py.analysis.compare import Change, FileChange, ImageComparison, final_files
 from dive_py.model import LayerScan
-from dive_py.trees.rows import TreeModel, TreeViewState
+from dive_py.trees.rows import RowModel, TreeViewState
 from dive_py.trees.tree import FileTree, Node
 
 BASE_LAYER = 0
@@ -35,7 +35,7 @@ class DiffModel:
 
     comparison: ImageComparison
     tree: FileTree
-    model: TreeModel
+    model: RowModel
     notes: dict[Node, Note] = field(default_factory=dict)
     _index: dict[str, FileChange] | None = field(default=None, init=False, repr=False)
 
@@ -84,7 +84,7 @@ def build_diff_model(comparison: ImageComparison) -> DiffModel:
                 notes[source] = Note(f"→ moved to {change.path}", True)
         elif change.copy_of and node is not None:
             notes[node] = Note(f"← copy of {change.copy_of}", False)
-    return DiffModel(comparison, tree, TreeModel(tree, 2), notes)
+    return DiffModel(comparison, tree, RowModel(tree, 2), notes)
 
 
 __all__ = ["BASE_LAYER", "NEW_LAYER", "DiffModel", "Note", "build_diff_model"]

@@ -17,7 +17,7 @@ CACHE_FIXES = {
     "go": "build in a separate stage (or `go clean -modcache -cache` in the same RUN, or cache mounts)",
     "maven": "build in a separate stage, or use a cache mount for the repository",
 }
-"""The usual fix per cache (the names of :data:`dive_py.analysis.hints._CACHES`' groups)."""
+"""The usual fix per cache (the names of :data:`dive_py.analysis.tree_walk.CACHES`' groups)."""
 
 
 def fix_text(group: Group, place: Place) -> str:

@@ -16,7 +16,7 @@ from dive_py import format as fmt
 from dive_py.analysis.compare import Change, FileChange, ImageComparison, compare, comparison_to_dict
 from dive_py.cli.options import EXIT_OK, Parser, add_dockerfile_flags, load_options, stderr_progress, warn
 from dive_py.dockerfile.lines import NO_LINES, DockerfileLines
-from dive_py.reports.diff import CHANGE_MARKS, ChangeCount, DiffSummary, summarize
+from dive_py.reports.diff_summary import CHANGE_MARKS, ChangeCount, DiffSummary, summarize
 from dive_py.reports.text import Part, ReportWriter, make_writer
 from dive_py.sources.reference import SOURCE_CHOICES
 
@@ -97,7 +97,7 @@ def main_diff(argv: Sequence[str]) -> int:
     lines = lines_of(comparison.new.image, dockerfile, args)
     if args.json:
         from dive_py.files import write_text_atomic
-        from dive_py.reports.diff import extras_to_dict
+        from dive_py.reports.diff_summary import extras_to_dict
 
         document = {**comparison_to_dict(comparison), **extras_to_dict(comparison, lines)}
         write_text_atomic(args.json, json.dumps(document, indent=2) + "\n")
@@ -144,7 +144,7 @@ def render_diff(out: ReportWriter, comparison: ImageComparison, lines: Dockerfil
 
 def _render_hints(out: ReportWriter, comparison: ImageComparison, lines: DockerfileLines) -> None:
     """Hints that appeared in the new image or disappeared from the base (nothing when none did)."""
-    from dive_py.reports.diff import hint_changes
+    from dive_py.reports.diff_summary import hint_changes
 
     changes = hint_changes(comparison)
     for label, mark, hints in (("appeared", "+", changes.appeared), ("disappeared", "-", changes.disappeared)):
@@ -161,7 +161,7 @@ def _render_hints(out: ReportWriter, comparison: ImageComparison, lines: Dockerf
 
 
 def _render_packages(out: ReportWriter, comparison: ImageComparison) -> None:
-    from dive_py.reports.diff import package_changes
+    from dive_py.reports.diff_summary import package_changes
 
     changes = package_changes(comparison)
     if not changes:

@@ -18,12 +18,10 @@ from dive_py.load.dispatch import open_source
 from dive_py.load.history import command_of, pair_history
 from dive_py.load.options import STACK_WHILE_SCANNING, LoadOptions
 from dive_py.load.parallel import prefetch_scans
-from dive_py.load.passing import PassingLayers
 from dive_py.model import Image, Layer, LayerScan, ProgressCallback, Read
 from dive_py.sources.base import ImageFiles
-from dive_py.sources.layouts import ImagePlan, plan_image
-from dive_py.sources.platforms import plan_platform, require_platform
-from dive_py.sources.stream import open_stream
+from dive_py.sources.layouts import ImagePlan
+from dive_py.sources.platforms import plan_platform
 
 LayerReady = Callable[[int, LayerScan], bool]
 """Told ``(index, scan)`` of each layer in order as soon as it can be; returns False to stop being told."""
@@ -46,24 +44,6 @@ def load_image(ref: str, options: LoadOptions | None = None, on_layer: LayerRead
         return build_image(opened.files, opened.plan, opened.name, options, on_layer, blobs=opened.blobs)
     finally:
         opened.blobs.close()
-
-
-def load_stream(read: Read, what: str, options: LoadOptions | None = None) -> Image:
-    """Loads an image from an archive read once, start to end (a plain, gzip or zstd tar).
-
-    Its layer blobs are kept in the cache's blob store as they pass (unless ``options.use_cache`` is off).
-    """
-    options = options or LoadOptions()
-    store = BlobCache(options.cache_dir) if options.use_cache else None
-    passed = PassingLayers(store)
-    files = open_stream(read, what, progress=options.progress, sink=passed)
-    blobs = LayerBlobs(files, store, passed)
-    try:
-        plan = plan_image(files, tag=options.tag, platform=options.platform)
-        require_platform(plan, options.platform, what)
-        return build_image(files, plan, what, options, blobs=blobs)
-    finally:
-        blobs.close()
 
 
 class SourceBlobs:

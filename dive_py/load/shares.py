@@ -1,5 +1,5 @@
 """Provides who scans which layer: plain layers handed out as scanners come free, compressed ones split
-ahead by their uncompressed size (see :func:`dive_py.load.parallel.scan_in_workers`)."""
+ahead by their uncompressed size (see :func:`dive_py.load.parallel._scan_in_workers`)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Both images' figures, the layers of each (shared ones marked), what grew and shrank by folder, the biggest
 changes with copies and moves named, the hints that appeared or disappeared and the packages' changes. Figures
-come from :mod:`dive_py.reports.diff`; every change has its ``+ - ~ >`` mark beside its colour.
+come from :mod:`dive_py.reports.diff_summary`; every change has its ``+ - ~ >`` mark beside its colour.
 """
 
 from __future__ import annotations
@@ -13,7 +13,14 @@ from collections.abc import Sequence
 from dive_py import format as fmt
 from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.compare import Change, FileChange, ImageComparison
-from dive_py.reports.diff import CHANGE_MARKS, DiffSummary, biggest_first, hint_changes, package_changes, summarize
+from dive_py.reports.diff_summary import (
+    CHANGE_MARKS,
+    DiffSummary,
+    biggest_first,
+    hint_changes,
+    package_changes,
+    summarize,
+)
 from dive_py.reports.html_page import CHANGE_COLOURS, esc, layer_colour, page, table, td
 
 CHANGE_ROWS = 300

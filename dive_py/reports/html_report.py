@@ -14,8 +14,8 @@ from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.extras import hint_report, package_report
 from dive_py.analysis.hints import HintReport
 from dive_py.ci.rules import CiReport, RuleStatus
-from dive_py.reports.figures import rule_figure
 from dive_py.reports.html_page import esc, layer_colour, page, table, td
+from dive_py.reports.rule_figures import rule_figure
 from dive_py.reports.treemap import require_squarify
 from dive_py.reports.treemap_record import image_treemap
 

@@ -13,7 +13,7 @@ from dive_py import format as fmt
 from dive_py.analysis.extras import hint_report
 from dive_py.ci.rules import CiReport, RuleResult, RuleStatus
 from dive_py.files import write_text_atomic
-from dive_py.reports.figures import SPECS, metric_text
+from dive_py.reports.rule_figures import SPECS, metric_text
 from dive_py.reports.text import HINT_ROWS
 from dive_py.safe_text import visible, visible_lines
 

@@ -1,6 +1,6 @@
 """Provides the Markdown summary of the CI rules, for pull requests and job summaries.
 
-Built from a :class:`CiReport` (and, with a baseline, the figures of :mod:`dive_py.reports.diff`) and written
+Built from a :class:`CiReport` (and, with a baseline, the figures of :mod:`dive_py.reports.diff_summary`) and written
 atomically; nothing here prints. Text from the image (names, paths, fixes that quote them) goes into code spans,
 where no Markdown flavour makes a link, an image or HTML; other text is escaped (issue 25).
 """
@@ -19,8 +19,8 @@ from dive_py.ci.rules import CiReport, RuleResult, RuleStatus
 from dive_py.dockerfile.lines import NO_LINES, DockerfileLines, location
 from dive_py.errors import DivepyError
 from dive_py.files import replaces_file, write_text_atomic
-from dive_py.reports.diff import DiffSummary, summarize
-from dive_py.reports.figures import rule_figure
+from dive_py.reports.diff_summary import DiffSummary, summarize
+from dive_py.reports.rule_figures import rule_figure
 from dive_py.safe_text import visible
 
 MARKDOWN_ROWS = 10

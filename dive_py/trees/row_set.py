@@ -19,7 +19,7 @@ from dive_py.trees.view_state import DiffType
 
 
 class RowSource(Protocol):
-    """What a row set asks of the tree model (:class:`dive_py.trees.rows.TreeModel`, which builds row sets)."""
+    """What a row set asks of the tree model (:class:`dive_py.trees.rows.RowModel`, which builds row sets)."""
 
     pos_of: NodePositions
 

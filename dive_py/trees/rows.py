@@ -1,4 +1,4 @@
-"""Provides ``TreeModel``: the file tree's per-layer columns and its visible rows for a view state (pure, no Textual).
+"""Provides ``RowModel``: the file tree's per-layer columns and its visible rows for a view state (pure, no Textual).
 
 The union tree is flattened once into a preorder (children by name; see :mod:`dive_py.trees.order`).
 Every per-layer fact is a column over that preorder: presence and diff type as ``bytes`` (one byte
@@ -32,7 +32,7 @@ __all__ = [
     "DiffType",
     "Order",
     "RowSet",
-    "TreeModel",
+    "RowModel",
     "TreeRow",
     "TreeViewState",
     "render_rows",
@@ -93,7 +93,7 @@ class ChangedNodes:
         return zip(self.positions, self.entries, self.below, self.firsts, strict=True)
 
 
-class TreeModel:
+class RowModel:
     """Per-layer columns over the union tree and the visible rows for a :class:`TreeViewState`.
 
     Args:
@@ -327,7 +327,7 @@ class TreeModel:
 
 
 def visible_rows(tree: FileTree, state: TreeViewState, layer_count: int | None = None) -> list[TreeRow]:
-    """Every visible row for ``state``, materialised (small trees and tests; the UI uses :class:`TreeModel`)."""
-    model = TreeModel(tree, layer_count if layer_count is not None else tree.layer_count)
+    """Every visible row for ``state``, materialised (small trees and tests; the UI uses :class:`RowModel`)."""
+    model = RowModel(tree, layer_count if layer_count is not None else tree.layer_count)
     rows = model.visible(state)
     return [rows.row(i) for i in range(len(rows))]

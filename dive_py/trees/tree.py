@@ -212,7 +212,7 @@ class FileTree:
         return changes
 
     def _stack_entries(self, layer: int, written: dict[str, FileEntry], changes: LayerChanges) -> None:
-        """The layer's own entries, in tar order (``dive_py/trees/_columns.c`` does the same in C): a new node per
+        """The layer's own entries, in tar order (``dive_py/trees/_stack.c`` does the same in C): a new node per
         new path, :meth:`_revisit` for a path the tree has; notes in ``changes`` what the efficiency count needs."""
         cached_path, cached_parent = "", self.root  # the parent of the entry before (usually the same)
         # Folders present at this layer, by path: tars list a folder, its files, its subfolders, then more

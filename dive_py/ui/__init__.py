@@ -1,4 +1,7 @@
-"""Provides the terminal explorer (Textual). Only ``cli.py`` and ``compare_cli.py`` import this package, to start it."""
+"""Provides the terminal explorer (Textual).
+
+Only ``cli/main.py`` and ``cli/diff.py`` import this package, to start it.
+"""
 
 from __future__ import annotations
 
@@ -53,7 +56,7 @@ def run_tui(
 
 
 def run_diff_tui(ref: str, load: Callable[[ProgressCallback], ImageComparison]) -> int:
-    """Like :func:`run_tui`, for ``divepy diff``: ``load`` compares two images (``compare_cli.make_diff_loader``).
+    """Like :func:`run_tui`, for ``divepy diff``: ``load`` compares two images (``cli.diff.make_diff_loader``).
 
     Returns:
         The exit code: 0 after a normal quit, 2 when loading failed.
@@ -63,7 +66,7 @@ def run_diff_tui(ref: str, load: Callable[[ProgressCallback], ImageComparison]) 
 
     loader = BackgroundLoad(load, build_diff_model).start()
     from dive_py.ui.config import load_ui_config
-    from dive_py.ui.diff import DivepyDiffApp
+    from dive_py.ui.diff_view import DivepyDiffApp
 
     app = DivepyDiffApp(load=loader, ref=ref, config=load_ui_config())
     app.run()

@@ -25,11 +25,11 @@ from dive_py.format import counted
 from dive_py.model import ProgressCallback
 from dive_py.safe_text import visible
 from dive_py.trees.row_text import ASCII_GLYPHS, UNICODE_GLYPHS
-from dive_py.trees.rows import TreeModel
+from dive_py.trees.rows import RowModel
 from dive_py.trees.tree import Node
 from dive_py.trees.view_state import TreeViewState
 from dive_py.ui.config import UiConfig
-from dive_py.ui.hints import Extras, HintsScreen, compute_extras
+from dive_py.ui.hints_screen import Extras, HintsScreen, compute_extras
 from dive_py.ui.key_bar import KeyBar
 from dive_py.ui.layout import fit_to_size
 from dive_py.ui.loading import BackgroundLoad
@@ -69,7 +69,7 @@ class ExplorerScreen(Screen):
     BINDINGS = VIEW_BINDINGS + HINT_BINDINGS
 
     def __init__(
-        self, analysis: Analysis, model: TreeModel, config: UiConfig, lines: DockerfileLines = NO_LINES
+        self, analysis: Analysis, model: RowModel, config: UiConfig, lines: DockerfileLines = NO_LINES
     ) -> None:
         super().__init__(id="explorer")
         self.analysis = analysis
@@ -265,7 +265,7 @@ class ViewerApp(App[int], Generic[LoadedT, PreparedT]):
     """What the explorer and the diff view share: the keys, and a background load shown as it goes, then the view.
 
     A subclass shows what was given at once (:meth:`_given`) or what the load made (:meth:`_show_explorer`):
-    ``(loaded, prepared)`` is an Analysis and its TreeModel, or a comparison and its diff model.
+    ``(loaded, prepared)`` is an Analysis and its RowModel, or a comparison and its diff model.
     """
 
     CSS_PATH = "app.tcss"
@@ -403,7 +403,7 @@ class ViewerApp(App[int], Generic[LoadedT, PreparedT]):
         self.push_screen(HelpScreen(help_sections()))
 
 
-class DivepyApp(ViewerApp[Analysis, TreeModel]):
+class DivepyApp(ViewerApp[Analysis, RowModel]):
     """The explorer. Give it a finished ``analysis`` (tests, screenshots) or a ``load`` function (the CLI)."""
 
     def __init__(
@@ -420,15 +420,15 @@ class DivepyApp(ViewerApp[Analysis, TreeModel]):
         self.dockerfile = (dockerfile, target)
         """The Dockerfile (and stage) the layers are matched with once the image is loaded."""
         self.analysis = analysis
-        self.model: TreeModel | None = None
+        self.model: RowModel | None = None
 
-    def _given(self) -> tuple[Analysis, TreeModel] | None:
+    def _given(self) -> tuple[Analysis, RowModel] | None:
         """What to show at once when the app was given a finished analysis (else None: load it)."""
         if self.analysis is None:
             return None
-        return self.analysis, TreeModel(self.analysis.tree, len(self.analysis.layers))
+        return self.analysis, RowModel(self.analysis.tree, len(self.analysis.layers))
 
-    def _show_explorer(self, analysis: Analysis, model: TreeModel) -> None:
+    def _show_explorer(self, analysis: Analysis, model: RowModel) -> None:
         self.analysis = analysis
         self.model = model
         dockerfile, target = self.dockerfile

@@ -19,11 +19,11 @@ if TYPE_CHECKING:
     from dive_py.load.image import ProgressCallback
 
 
-def tree_model(analysis: Analysis) -> Any:  # noqa: ANN401 - a TreeModel (rows is imported in the thread)
+def tree_model(analysis: Analysis) -> Any:  # noqa: ANN401 - a RowModel (rows is imported in the thread)
     """The explorer's row model for one analysed image."""
-    from dive_py.trees.rows import TreeModel
+    from dive_py.trees.rows import RowModel
 
-    return TreeModel(analysis.tree, len(analysis.layers))
+    return RowModel(analysis.tree, len(analysis.layers))
 
 
 class BackgroundLoad:
@@ -36,7 +36,7 @@ class BackgroundLoad:
         self.progress: tuple[str, int, int] = ("starting", 0, 0)
         """The latest ``(label, done, total)`` the loader reported."""
         self.result: tuple[Any, Any] | None = None
-        """``(loaded, prepared)``: an Analysis and its TreeModel, or a comparison and its diff model."""
+        """``(loaded, prepared)``: an Analysis and its RowModel, or a comparison and its diff model."""
         self.error: BaseException | None = None
         self.seconds: float | None = None
         """Wall time from start to a finished model (or an error)."""

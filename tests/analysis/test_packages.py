@@ -88,7 +88,7 @@ def test_dpkg_packages_left_half_way_are_listed_with_their_state(tmp_path):
 
 def test_the_state_reaches_json_and_the_layer_details(tmp_path):
     from dive_py.reports.export import analysis_to_dict
-    from dive_py.ui.hints import layer_extras_text
+    from dive_py.ui.hints_screen import layer_extras_text
 
     status = _dpkg("libc6", "installed") + _dpkg("openjdk", "unpacked", "17.0", 8)
     path = write_docker_archive(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import stat
 from pathlib import Path
@@ -13,8 +12,8 @@ from dive_py.analysis.analyze import analyze
 from dive_py.cli.main import main
 from dive_py.contents.paths import PathLookupError, find_path
 from dive_py.contents.reader import ContentReader, ExtractResult  # noqa: F401 - the UI imports both from here
-from dive_py.load.image import LoadOptions, load_stream
 from tests.fixtures.images import M, file, folder, layer_tar, whiteout, write_docker_archive
+from tests.fixtures.piped import load_piped
 from tests.services import seed_archive
 
 RUN_MTIME_NS = 1_600_000_001_000_000_000
@@ -240,7 +239,7 @@ def test_extract_into_an_unwritable_dest_is_one_line(image: str, tmp_path: Path,
 
 def test_content_reader_reads_a_file_of_an_image_read_from_stdin() -> None:
     data = seed_archive().read_bytes()
-    analysis = analyze(load_stream(io.BytesIO(data).read, "stdin", LoadOptions()))
+    analysis = analyze(load_piped(data))
     node = analysis.tree.get("usr/local/tomcat/webapps/ROOT/index.html")
     top = len(analysis.layers) - 1
     got = ContentReader(analysis.image).read(node, top, analysis.tree.get, 1 << 20)

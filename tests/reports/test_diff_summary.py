@@ -80,7 +80,7 @@ def _text(comparison: ImageComparison) -> str:
 
 def _pane(comparison: ImageComparison) -> str:
     """The summary pane's text and its styled spans."""
-    from dive_py.ui.diff import summary_text
+    from dive_py.ui.diff_view import summary_text
 
     text = summary_text(comparison)
     spans = "".join(f"{s.start}-{s.end} {s.style}\n" for s in text.spans)

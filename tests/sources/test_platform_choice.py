@@ -8,7 +8,6 @@ was analysed; an ambiguity offers every name that works.
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import tarfile
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 
 from dive_py.cli.main import main
 from dive_py.errors import ImageSelectionError
-from dive_py.load.image import LoadOptions, load_image, load_stream
+from dive_py.load.image import LoadOptions, load_image
 from tests.fixtures.images import (
     file,
     image_config,
@@ -28,6 +27,7 @@ from tests.fixtures.images import (
     write_oci_archive,
 )
 from tests.fixtures.paths import EXAMPLE
+from tests.fixtures.piped import load_piped
 
 LAYER = layer_tar([file("etc/os-release", "ID=test\n")])
 REF = "org.opencontainers.image.ref.name"
@@ -102,9 +102,9 @@ def test_an_oci_entry_without_a_platform_is_matched_by_its_config(
 
 
 def test_a_stream_is_refused_for_another_platform() -> None:
-    stream = io.BytesIO(gzip.compress(EXAMPLE.read_bytes(), 1))
+    data = gzip.compress(EXAMPLE.read_bytes(), 1)
     with pytest.raises(ImageSelectionError, match="the image is for linux/amd64; --platform asks for linux/s390x"):
-        load_stream(stream.read, "stdin", LoadOptions(platform="linux/s390x", use_cache=False))
+        load_piped(data, LoadOptions(platform="linux/s390x", use_cache=False))
 
 
 def _index_entry(digest: str, size: int, tag: str, media: str) -> dict:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import subprocess
 import sys
@@ -13,8 +12,8 @@ import pytest
 
 from dive_py.analysis.analyze import analyze
 from dive_py.analysis.load import load_analysis
-from dive_py.load.image import LoadOptions, load_stream
 from tests.fixtures.paths import REPO
+from tests.fixtures.piped import load_piped
 from tests.services import TOMCAT_ARCHIVE, assert_same_analysis, seed_archive
 
 
@@ -37,11 +36,11 @@ def test_stdin_json_equals_the_archive_path(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("compress", [None, gzip.compress])
-def test_load_stream_plain_and_gzip(compress) -> None:  # noqa: ANN001
+def test_a_piped_archive_plain_and_gzip(compress) -> None:  # noqa: ANN001
     data = seed_archive().read_bytes()
     if compress is not None:
         data = compress(data)
-    got = analyze(load_stream(io.BytesIO(data).read, "stdin", LoadOptions()))
+    got = analyze(load_piped(data))
     assert_same_analysis(got, load_analysis(str(TOMCAT_ARCHIVE)))
 
 

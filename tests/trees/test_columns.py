@@ -18,7 +18,7 @@ from dive_py.model import FileEntry, LayerScan
 from dive_py.trees import passes
 from dive_py.trees import tree as tree_module
 from dive_py.trees.passes import add_up, folders_above, gather, scatter, set_positions, spread_down, subtree_sizes
-from dive_py.trees.rows import TreeModel
+from dive_py.trees.rows import RowModel
 from dive_py.trees.tree import FileTree
 from tests.fixtures.paths import child_env
 
@@ -38,7 +38,7 @@ def _tree(seed: int) -> FileTree:
     return tree
 
 
-def _by_walk(model: TreeModel, layer: int) -> list[int]:
+def _by_walk(model: RowModel, layer: int) -> list[int]:
     """Each node's bytes by summing the regular files present at ``layer`` in its subtree, node by node."""
     files = model.file_sizes(layer)
     end = model.order.end
@@ -47,7 +47,7 @@ def _by_walk(model: TreeModel, layer: int) -> list[int]:
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_folder_sizes_are_the_sum_below_in_c_and_in_python(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    model = TreeModel(_tree(seed), 3)
+    model = RowModel(_tree(seed), 3)
     for layer in range(3):
         expected = _by_walk(model, layer)
         assert list(add_up(model.file_sizes(layer), model.order)) == expected
@@ -120,7 +120,7 @@ def test_scatter_in_c_and_in_python(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_subtree_sizes_in_c_and_in_python(monkeypatch: pytest.MonkeyPatch) -> None:
-    model = TreeModel(_tree(4), 3)
+    model = RowModel(_tree(4), 3)
     parent = model.order.parent
     expected = [1] * len(parent)
     for pos in range(len(parent)):  # every node counts for itself and each of its ancestors
@@ -223,7 +223,7 @@ def test_stacking_in_c_and_in_python(monkeypatch: pytest.MonkeyPatch) -> None:
     assert in_c[1][2][-2] == ["top", "a/b"]
 
 
-def _ancestors(model: TreeModel, pos: int) -> list[int]:
+def _ancestors(model: RowModel, pos: int) -> list[int]:
     found, up = [], model.order.parent[pos]
     while up >= 0:
         found.append(up)
@@ -233,7 +233,7 @@ def _ancestors(model: TreeModel, pos: int) -> list[int]:
 
 @pytest.mark.parametrize("seed", [5, 6])
 def test_filter_passes_in_c_and_in_python(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    model = TreeModel(_tree(seed), 3)
+    model = RowModel(_tree(seed), 3)
     rng = random.Random(seed)
     count = len(model.order)
     marked = bytearray(1 if rng.random() < 0.05 else 0 for _ in range(count))

@@ -13,13 +13,13 @@ import pytest
 from dive_py.model import FileEntry, LayerScan
 from dive_py.trees import passes
 from dive_py.trees.path_filter import CACHED_PATTERNS, PathFilter
-from dive_py.trees.rows import DiffType, TreeModel, TreeViewState
+from dive_py.trees.rows import DiffType, RowModel, TreeViewState
 from dive_py.trees.tree import FileTree
 
 NAMES = ["usr", "lib", "src", "us", "sr", "libusr", "a", "b", "x.py", "lib-x", "rsu"]
 
 
-def _model(seed: int) -> TreeModel:
+def _model(seed: int) -> RowModel:
     """Two layers of random paths whose names share pieces (so patterns match inside names, across ``/``, and
     in names at any depth); the second layer turns a folder into a file."""
     rng = random.Random(seed)
@@ -32,10 +32,10 @@ def _model(seed: int) -> TreeModel:
         if layer == 1:
             entries["usr"] = FileEntry("usr", "f", 7)
         tree.apply_layer(layer, LayerScan(entries=entries))
-    return TreeModel(tree, 2)
+    return RowModel(tree, 2)
 
 
-def _searched(model: TreeModel, pattern: str) -> bytearray:
+def _searched(model: RowModel, pattern: str) -> bytearray:
     """The plain definition: a regex search over every absolute path."""
     search = re.compile(pattern).search
     return bytearray(bool(search(path)) for path in model.paths())
@@ -104,6 +104,6 @@ def test_filtered_rows_and_folder_sizes_follow_the_matches(pure: bool, monkeypat
                 assert rows.size(row) == kept
 
 
-def _holds(model: TreeModel, pos: int, matched: bytearray, codes: bytes) -> bool:
+def _holds(model: RowModel, pos: int, matched: bytearray, codes: bytes) -> bool:
     """The node matches, or holds a node present that does."""
     return any(matched[p] and codes[p] for p in range(pos, model.order.end[pos]))

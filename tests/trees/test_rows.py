@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from dive_py.model import FileEntry, LayerScan
-from dive_py.trees.rows import ABSENT, DiffType, TreeModel, TreeViewState, render_rows, visible_rows
+from dive_py.trees.rows import ABSENT, DiffType, RowModel, TreeViewState, render_rows, visible_rows
 from dive_py.trees.tree import FileTree
 
 
@@ -119,7 +119,7 @@ def test_aggregated_compares_with_the_first_layer(tree: FileTree) -> None:
 
 def test_aggregated_first_layer_is_all_added_as_in_layer_mode(tree: FileTree) -> None:
     assert rows_text(tree, layer=0, aggregated=True) == rows_text(tree, layer=0)
-    model = TreeModel(tree, 3)
+    model = RowModel(tree, 3)
     assert set(model.codes(0, True)) - {ABSENT} == {DiffType.ADDED}
     # The layers above still compare with the first layer's contents as unmodified, whatever was computed first.
     assert model.codes(1, True) == model.codes(1, False)
@@ -189,7 +189,7 @@ def test_sort_by_size_and_size_filter(tree: FileTree) -> None:
 
 
 def test_model_switches_layers_and_finds_rows(tree: FileTree) -> None:
-    model = TreeModel(tree, 3)
+    model = RowModel(tree, 3)
     state = TreeViewState(layer=1)
     rows = model.visible(state)
     app_py = tree.get("usr/local/app.py")
@@ -202,7 +202,7 @@ def test_model_switches_layers_and_finds_rows(tree: FileTree) -> None:
 
 
 def test_node_positions_are_found_without_a_dict_of_every_node(tree: FileTree) -> None:
-    model = TreeModel(tree, 3)
+    model = RowModel(tree, 3)
     for pos, node in enumerate(model.order.nodes):
         assert model.pos_of.get(node) == pos
         assert model.pos_of[node] == pos

@@ -15,7 +15,7 @@ import pytest
 from dive_py.analysis.analyze import Analysis
 from dive_py.cli.main import main
 from dive_py.ui.app import DivepyApp
-from dive_py.ui.hints import HintsScreen
+from dive_py.ui.hints_screen import HintsScreen
 from tests.fixtures.paths import EXAMPLE
 
 COPY_LAYER, SOURCE_LAYER = 4, 2

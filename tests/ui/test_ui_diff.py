@@ -13,7 +13,7 @@ from dive_py.model import FileEntry, LayerScan
 from dive_py.trees.rows import DiffType, render_rows
 from dive_py.trees.tree import FileTree
 from dive_py.ui.app import DivepyApp
-from dive_py.ui.diff import DiffScreen, DivepyDiffApp
+from dive_py.ui.diff_view import DiffScreen, DivepyDiffApp
 from dive_py.ui.panes.file_tree_view import FileTreeView
 from dive_py.ui.panes.line_list import LineList
 from dive_py.ui.screens import FileViewScreen

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dive_py.analysis.analyze import Analysis
 from dive_py.dockerfile.parse import parse_text
 from dive_py.ui.app import DivepyApp
-from dive_py.ui.hints import HintsScreen
+from dive_py.ui.hints_screen import HintsScreen
 
 TOMCAT = """FROM debian
 ENV CATALINA_HOME /usr/local/tomcat

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dive_py.analysis.analyze import Analysis
-from dive_py.trees.rows import TreeModel, TreeViewState
+from dive_py.trees.rows import RowModel, TreeViewState
 from dive_py.trees.view_state import DiffType
 from dive_py.ui.app import DivepyApp
 from dive_py.ui.config import UiConfig, load_ui_config, locale_is_ascii
@@ -126,7 +126,7 @@ async def test_collapsed_folders_show_dives_marker(tomcat: Analysis) -> None:
 
 # -- 6. folder sizes follow the filter and the hide toggles --------------------------------------
 def test_folder_sizes_follow_the_filter(tomcat: Analysis) -> None:
-    model = TreeModel(tomcat.tree, len(tomcat.layers))
+    model = RowModel(tomcat.tree, len(tomcat.layers))
     rows = model.visible(TreeViewState(layer=4, filter="tomcat/LICENSE"))
     sizes = {rows.node(i).path: rows.size(i) for i in range(len(rows))}
     assert sizes["usr"] == sizes["usr/local/tomcat/LICENSE"] == 21284  # dive: usr 21 kB
@@ -135,7 +135,7 @@ def test_folder_sizes_follow_the_filter(tomcat: Analysis) -> None:
 
 
 def test_folder_sizes_follow_the_hidden_diff_types(tomcat: Analysis) -> None:
-    model = TreeModel(tomcat.tree, len(tomcat.layers))
+    model = RowModel(tomcat.tree, len(tomcat.layers))
     state = TreeViewState(layer=4, hidden={DiffType.UNMODIFIED})
     rows = model.visible(state)
     usr = rows.size(rows.row_of(tomcat.tree.get("usr")))

@@ -10,7 +10,7 @@ from dive_py.model import Layer
 from dive_py.sources.container import with_writable_layer
 from dive_py.sources.plan import ImagePlan, LayerRef
 from dive_py.ui.app import DivepyApp, help_sections
-from dive_py.ui.hints import HintsScreen, hint_line
+from dive_py.ui.hints_screen import HintsScreen, hint_line
 from dive_py.ui.key_bar import KeyBar
 from dive_py.ui.panes.layers import layer_label
 

@@ -6,7 +6,7 @@ from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.compare import ImageComparison
 from dive_py.ui.app import DivepyApp
 from dive_py.ui.config import UiConfig
-from dive_py.ui.diff import DivepyDiffApp
+from dive_py.ui.diff_view import DivepyDiffApp
 
 SIZE = (120, 40)
 

@@ -15,7 +15,7 @@ from dive_py.format import age, percent
 from dive_py.format import size as dive_size
 from dive_py.model import Layer
 from dive_py.safe_text import visible, visible_lines
-from dive_py.ui.hints import Extras, extras_texts
+from dive_py.ui.hints_screen import Extras, extras_texts
 from dive_py.ui.panes.line_list import LineList
 
 FIGURES = [
@@ -90,7 +90,7 @@ class LayerDetailsPane(ScrollableContainer):
 
     @property
     def extras(self) -> DetailsText:
-        """The command, then the layer's hints and packages (:mod:`dive_py.ui.hints`) once computed."""
+        """The command, then the layer's hints and packages (:mod:`dive_py.ui.hints_screen`) once computed."""
         return self.body
 
     def compose(self):  # noqa: ANN201

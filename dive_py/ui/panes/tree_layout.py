@@ -13,7 +13,7 @@ from rich.cells import cell_len
 
 from dive_py.safe_text import visible
 from dive_py.trees.row_set import RowSet
-from dive_py.trees.rows import TreeModel
+from dive_py.trees.rows import RowModel
 from dive_py.trees.tree import Node
 
 ATTRIBUTES_WIDTH = 35
@@ -43,7 +43,7 @@ class RowLines:
         notes: the suffixes drawn after some names (they widen those rows).
     """
 
-    def __init__(self, model: TreeModel, notes: Notes) -> None:
+    def __init__(self, model: RowModel, notes: Notes) -> None:
         self.model = model
         self.notes = notes
         self.starts: list[int] | None = None
@@ -120,7 +120,7 @@ class RowLines:
         return self._widths
 
 
-def _max_name_width(model: TreeModel, notes: Notes) -> int:
+def _max_name_width(model: RowModel, notes: Notes) -> int:
     # In characters, not cells, and without link targets: it runs over every node when the view is built,
     # and the view adds slack to the scroll width (unlike ``node_widths``, built only when wrapping).
     order = model.order

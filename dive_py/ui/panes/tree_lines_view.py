@@ -17,7 +17,7 @@ from textual.widget import Widget
 
 from dive_py.trees.row_set import RowSet
 from dive_py.trees.row_text import UNICODE_GLYPHS, Glyphs
-from dive_py.trees.rows import TreeModel
+from dive_py.trees.rows import RowModel
 from dive_py.trees.tree import Node
 from dive_py.trees.view_state import TreeViewState
 from dive_py.ui.panes.tree_draw import RowLook, draw_row
@@ -32,7 +32,7 @@ compact ones 20); wherever the pane shows attributes by itself the owners are in
 
 
 class TreeLinesView(ScrollView):
-    """The visible rows of a :class:`TreeModel` for a :class:`TreeViewState`, one line each (more when wrapping).
+    """The visible rows of a :class:`RowModel` for a :class:`TreeViewState`, one line each (more when wrapping).
 
     It draws, scrolls and moves the cursor; :class:`~dive_py.ui.panes.file_tree_view.FileTreeView` adds the
     keys that change what is shown, and the styles.
@@ -55,7 +55,7 @@ class TreeLinesView(ScrollView):
 
     def __init__(
         self,
-        model: TreeModel,
+        model: RowModel,
         state: TreeViewState,
         *,
         show_attributes: bool = True,

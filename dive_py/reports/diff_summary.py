@@ -2,7 +2,7 @@
 report show, computed once.
 
 Each renderer only lays them out (plain text in :mod:`dive_py.cli.diff`, a Rich ``Text`` in
-:mod:`dive_py.ui.diff`, a table in :mod:`dive_py.reports.markdown`); this module neither prints nor imports
+:mod:`dive_py.ui.diff_view`, a table in :mod:`dive_py.reports.markdown`); this module neither prints nor imports
 Textual or the UI.
 """
 

@@ -24,7 +24,7 @@ from dive_py.contents.reader import ContentReader, ExtractResult
 from dive_py.format import counted, signed
 from dive_py.format import size as dive_size
 from dive_py.load.image import ProgressCallback
-from dive_py.reports.diff import CHANGE_MARKS, biggest_first, summarize
+from dive_py.reports.diff_summary import CHANGE_MARKS, biggest_first, summarize
 from dive_py.safe_text import visible
 from dive_py.trees.tree import Node
 from dive_py.trees.view_state import DiffType

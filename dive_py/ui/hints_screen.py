@@ -2,8 +2,8 @@
 
 Hints and packages are lazy on the :class:`~dive_py.analysis.analyze.Analysis`
 (:mod:`dive_py.analysis.extras`); the explorer asks for them in a worker thread once it is on screen
-(:class:`ExtrasLoader`), so they never delay the first paint. Until they arrive the screen and the layer
-details say so.
+(``DivepyApp.load_extras``, with :func:`compute_extras`), so they never delay the first paint. Until they
+arrive the screen and the layer details say so.
 """
 
 from __future__ import annotations
