@@ -11,12 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-IMAGE_MANIFEST_TYPES = {
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-}
-"""Manifest media types that can describe an image (artifacts use the OCI one too: see :func:`artifact_type`)."""
-
 IMAGE_CONFIG_TYPES = {
     "application/vnd.oci.image.config.v1+json",
     "application/vnd.docker.container.image.v1+json",

@@ -77,17 +77,6 @@ class Node:
                 return entry
         return None
 
-    def changed_in(self, layer: int) -> bool:
-        """Whether ``layer`` itself wrote or deleted this path."""
-        flat = self.flat
-        for i in range(len(flat) - 2, -1, -2):
-            at = flat[i]
-            if at == layer:
-                return True
-            if at < layer:
-                return False
-        return False
-
     def sorted_children(self) -> list[Node]:
         if not self.children:
             return []

@@ -107,7 +107,7 @@ def test_diff_renderings_are_unchanged(images, base: str, new: str) -> None:
 
 
 def test_reports_import_neither_textual_nor_the_ui_nor_the_cli() -> None:
-    modules = ["diff", "export", "figures", "junit", "markdown", "text"]
+    modules = ["diff_summary", "export", "rule_figures", "junit", "markdown", "text"]
     probe = (
         f"import importlib, sys; [importlib.import_module('dive_py.reports.' + m) for m in {modules!r}]; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich') "
