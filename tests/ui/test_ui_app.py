@@ -140,9 +140,7 @@ async def test_filter_is_live_and_survives_bad_regex(tomcat: Analysis) -> None:
         assert len(view.rows) > 1000
 
 
-async def test_filter_line_scrolls_its_text_and_typing_does_not_lay_out_the_screen(
-    tomcat: Analysis, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_filter_line_scrolls_its_text_and_typing_does_not_lay_out_the_screen(tomcat: Analysis) -> None:
     app = DivepyApp(tomcat)
     async with app.run_test(size=(80, 24)) as pilot:
         view = await focus_tree(app, pilot)
@@ -150,8 +148,7 @@ async def test_filter_line_scrolls_its_text_and_typing_does_not_lay_out_the_scre
         await pilot.pause()
         field = app.screen.query_one("#tree-input", Input)
         layouts = []
-        relayout = app.screen._refresh_layout
-        monkeypatch.setattr(app.screen, "_refresh_layout", lambda *a, **k: layouts.append(1) or relayout(*a, **k))
+        app.screen.screen_layout_refresh_signal.subscribe(app.screen, lambda _: layouts.append(1), immediate=True)
         rows = len(view.rows)
         text = ".*" * 45  # matches every path, so the tree keeps its rows (and scrollbars); wider than the line
         await pilot.press(*text)
@@ -162,6 +159,9 @@ async def test_filter_line_scrolls_its_text_and_typing_does_not_lay_out_the_scre
         await pilot.press(*["backspace"] * 70)
         await pilot.pause()
         assert field.value == ".*" * 10 and field.scroll_x == 0
+        await pilot.resize_terminal(100, 30)  # the hook itself: a real layout is seen
+        await pilot.pause()
+        assert layouts
 
 
 async def test_search_expands_and_cycles(tomcat: Analysis) -> None:

@@ -7,6 +7,7 @@ from dive_py.analysis.analyze import Analysis
 from dive_py.dockerfile.parse import parse_text
 from dive_py.ui.app import DivepyApp
 from dive_py.ui.hints_screen import HintsScreen
+from tests.fixtures.ui_notes import record_notes
 
 TOMCAT = """FROM debian
 ENV CATALINA_HOME /usr/local/tomcat
@@ -27,6 +28,7 @@ CMD ["catalina.sh", "run"]
 
 async def test_layers_details_and_hints_show_the_lines(tomcat: Analysis) -> None:
     app = DivepyApp(tomcat, dockerfile=parse_text(TOMCAT, "Dockerfile"))
+    posted = record_notes(app)
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.pause()
         await app.workers.wait_for_complete()
@@ -46,7 +48,7 @@ async def test_layers_details_and_hints_show_the_lines(tomcat: Analysis) -> None
         assert isinstance(app.screen, HintsScreen)
         detail = str(app.screen.query_one("#hint-detail").render())
         assert "At:      made by docker commit (comment: 'edit webapps dir', author: xiao)" in detail
-        notes = [str(note.message) for note in app._notifications]
+        notes = [str(note.message) for note in posted]
         assert any(
             "1 step(s) of the image's history not in the Dockerfile (first: sleep 1000, made by docker commit" in n
             for n in notes

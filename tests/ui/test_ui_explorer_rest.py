@@ -11,6 +11,7 @@ from dive_py.trees.view_state import DiffType
 from dive_py.ui.app import DivepyApp
 from dive_py.ui.config import load_ui_config
 from dive_py.ui.panes.file_tree_view import FileTreeView
+from tests.fixtures.ui_notes import record_notes
 
 
 def tree_of(app: DivepyApp) -> FileTreeView:
@@ -43,11 +44,12 @@ async def test_dive_yaml_binding_ctrl_m_keeps_ctrl_n_and_warns_once(
     assert "toggle-modified-files" not in config.keymap and config.keymap["toggle-added-files"] == "ctrl+y"
     assert len(config.warnings) == 2 and all("ctrl+m reaches divepy as enter" in w for w in config.warnings)
     app = DivepyApp(tomcat, config=config)
+    posted = record_notes(app)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("end")
         view = tree_of(app)
         view.focus()
-        assert len(app._notifications) == 2
+        assert len(posted) == 2
         await pilot.press("ctrl+n")
         assert view.state.hidden == {DiffType.MODIFIED}
         app.explorer.go_to_path("/etc/passwd")

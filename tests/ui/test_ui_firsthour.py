@@ -9,6 +9,7 @@ from dive_py.ui.app import DivepyApp, help_sections
 from dive_py.ui.panes.file_tree_view import FileTreeView
 from dive_py.ui.panes.layers import LayersPane
 from dive_py.ui.panes.line_list import LineList
+from tests.fixtures.ui_notes import record_notes
 
 
 def tree_of(app: DivepyApp) -> FileTreeView:
@@ -96,6 +97,7 @@ async def test_below_90_columns_the_left_column_stays_compact_as_dives(tomcat: A
 # -- 18. enter on an inefficient file, ctrl+o, page down, right in Layer Details ------------------------------------
 async def test_enter_on_an_inefficient_file_goes_to_the_layer_that_holds_it(tomcat: Analysis) -> None:
     app = DivepyApp(tomcat)
+    posted = record_notes(app)
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause()
         app.screen.query_one("#inefficiencies", LineList).focus()
@@ -106,7 +108,7 @@ async def test_enter_on_an_inefficient_file_goes_to_the_layer_that_holds_it(tomc
         assert holder != 0
         assert app.explorer.layers_pane.cursor_row == holder
         assert "/" + tree_of(app).cursor_node.path == path and app.focused is tree_of(app)
-        assert not [n for n in app._notifications if "not shown" in n.message]
+        assert not [n for n in posted if "not shown" in n.message]
 
 
 async def test_sorting_by_size_goes_to_the_top(tomcat: Analysis) -> None:
@@ -460,6 +462,7 @@ async def test_extracting_one_file_says_1_path(tomcat: Analysis, tmp_path) -> No
     from textual.widgets import Input
 
     app = DivepyApp(tomcat)
+    posted = record_notes(app)
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause()
         assert app.explorer.go_to_path("/etc/passwd")
@@ -469,5 +472,5 @@ async def test_extracting_one_file_says_1_path(tomcat: Analysis, tmp_path) -> No
         await pilot.press("enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        messages = [n.message for n in app._notifications]
+        messages = [n.message for n in posted]
         assert any(m.startswith("extracted 1 path to ") for m in messages), messages

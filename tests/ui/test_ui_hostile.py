@@ -7,17 +7,23 @@ from pathlib import Path
 
 import pytest
 from textual.content import Content
+from textual.geometry import Region
 
 from dive_py.analysis.load import load_analysis
 from dive_py.safe_text import visible
 from dive_py.ui.app import DivepyApp
 from tests.fixtures import hostile as h
+from tests.fixtures.ui_notes import record_notes
 from tests.load.test_hostile_display import raw_controls
 
 
 def screen_text(app: DivepyApp) -> str:
-    """Every cell the screen draws (panes, borders, toasts), line by line."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+    """Every cell the screen's widgets draw (panes, borders, toasts), line by line, widget by widget."""
+    lines = []
+    for widget in app.screen.query("*"):
+        if widget.display and widget.size.area:
+            lines += [strip.text for strip in widget.render_lines(Region(0, 0, *widget.size))]
+    return "\n".join(lines)
 
 
 def plain(markup: str) -> str:
@@ -30,6 +36,7 @@ async def test_markup_in_a_name_never_acts(tmp_path: Path, monkeypatch: pytest.M
     analysis = load_analysis(str(tmp_path / h.hostile_text_image(tmp_path, h.MARKUP_NAME)))
     path = f"/srv/{h.MARKUP_NAME}"
     app = DivepyApp(analysis)
+    posted = record_notes(app)
     async with app.run_test(size=(160, 40)) as pilot:
         assert app.explorer.go_to_path(path)
         await pilot.press("enter")  # the file view
@@ -46,11 +53,11 @@ async def test_markup_in_a_name_never_acts(tmp_path: Path, monkeypatch: pytest.M
         await pilot.press("enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        messages = [(n.message, n.markup) for n in app._notifications]
+        messages = [(n.message, n.markup) for n in posted]
         assert (f"extracted 1 path to {tmp_path / 'out' / h.MARKUP_NAME}", False) in messages, messages
         assert not app.explorer.go_to_path("/[@click=app.quit]gone[/]")
         await pilot.pause()
-        last = list(app._notifications)[-1]  # drawn as text: a click on the toast quits nothing
+        last = posted[-1]  # drawn as text: a click on the toast quits nothing
         assert (last.message, last.markup) == (
             "/[@click=app.quit]gone[/] is not shown at this layer or is filtered out",
             False,
