@@ -27,6 +27,7 @@ from dive_py.safe_text import visible
 from dive_py.ui.app import DivepyApp
 from tests.fixtures import hostile as h
 from tests.fixtures.html_pages import parse_page
+from tests.fixtures.ui_probes import screen_text
 from tests.load.test_hostile_display import LIVE_MARKDOWN, markdown_tokens, raw_controls
 from tests.reports.test_html_report import ALLOWED_TAGS
 
@@ -145,10 +146,6 @@ def test_reports_show_hostile_text_inert_and_json_keeps_it(name, command, tag, l
         code, out, err = run(["diff", other, archive], capsys)
         assert code == 0 and not raw_controls(out + err), out
         assert f"/srv/{visible(name)}.lnk" in out
-
-
-def screen_text(app: DivepyApp) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 async def _explore(archive: Path, name: str) -> None:

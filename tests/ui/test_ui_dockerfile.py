@@ -7,7 +7,7 @@ from dive_py.analysis.analyze import Analysis
 from dive_py.dockerfile.parse import parse_text
 from dive_py.ui.app import DivepyApp
 from dive_py.ui.hints_screen import HintsScreen
-from tests.fixtures.ui_notes import record_notes
+from tests.fixtures.ui_probes import record_notes
 
 TOMCAT = """FROM debian
 ENV CATALINA_HOME /usr/local/tomcat

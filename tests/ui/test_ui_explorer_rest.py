@@ -11,7 +11,7 @@ from dive_py.trees.view_state import DiffType
 from dive_py.ui.app import DivepyApp
 from dive_py.ui.config import load_ui_config
 from dive_py.ui.panes.file_tree_view import FileTreeView
-from tests.fixtures.ui_notes import record_notes
+from tests.fixtures.ui_probes import record_notes
 
 
 def tree_of(app: DivepyApp) -> FileTreeView:

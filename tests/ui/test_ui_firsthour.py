@@ -9,7 +9,7 @@ from dive_py.ui.app import DivepyApp, help_sections
 from dive_py.ui.panes.file_tree_view import FileTreeView
 from dive_py.ui.panes.layers import LayersPane
 from dive_py.ui.panes.line_list import LineList
-from tests.fixtures.ui_notes import record_notes
+from tests.fixtures.ui_probes import record_notes
 
 
 def tree_of(app: DivepyApp) -> FileTreeView:

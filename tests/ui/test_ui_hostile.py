@@ -7,23 +7,13 @@ from pathlib import Path
 
 import pytest
 from textual.content import Content
-from textual.geometry import Region
 
 from dive_py.analysis.load import load_analysis
 from dive_py.safe_text import visible
 from dive_py.ui.app import DivepyApp
 from tests.fixtures import hostile as h
-from tests.fixtures.ui_notes import record_notes
+from tests.fixtures.ui_probes import record_notes, screen_text
 from tests.load.test_hostile_display import raw_controls
-
-
-def screen_text(app: DivepyApp) -> str:
-    """Every cell the screen's widgets draw (panes, borders, toasts), line by line, widget by widget."""
-    lines = []
-    for widget in app.screen.query("*"):
-        if widget.display and widget.size.area:
-            lines += [strip.text for strip in widget.render_lines(Region(0, 0, *widget.size))]
-    return "\n".join(lines)
 
 
 def plain(markup: str) -> str:
