@@ -75,6 +75,7 @@ class FileEntry:
 
     @property
     def is_dir(self) -> bool:
+        """Whether the entry is a folder."""
         return self.kind == DIRECTORY
 
     def same_as(self, other: FileEntry) -> bool:
@@ -159,6 +160,7 @@ class Layer:
 
     @property
     def size_bytes(self) -> int:
+        """The layer's size (its files' bytes, dive's figure)."""
         return self.scan.size_bytes
 
     @property
@@ -204,6 +206,7 @@ class Image:
 
     @property
     def size_bytes(self) -> int:
+        """The image's size: the sum of its layers' (dive's figure)."""
         return sum(layer.size_bytes for layer in self.layers)
 
 
@@ -233,12 +236,14 @@ class LazyLayerScan(LayerScan):
         super().__init__(entries=None, **fields)  # type: ignore[arg-type]
 
     def set_columns(self, columns: EntryColumns) -> None:
+        """Keeps the layer's entries as columns, decoded on first use of :attr:`entries`."""
         self.columns = columns
         self._entries = None
         self._decode = columns.entries
 
     @property
     def entries(self) -> dict[str, FileEntry]:
+        """The layer's entries by path (decoded from the columns on first use)."""
         if self._entries is None:
             decode, self._decode = self._decode, None
             self._entries = decode() if decode is not None else {}
@@ -251,4 +256,5 @@ class LazyLayerScan(LayerScan):
 
     @property
     def entries_loaded(self) -> bool:
+        """Whether the entries have been decoded."""
         return self._entries is not None

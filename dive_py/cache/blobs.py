@@ -35,6 +35,7 @@ class BlobCache:
         self.folder = blobs_dir(self.cache_root)
 
     def path(self, digest: str) -> str:
+        """Where the blob of ``digest`` lives (sha256 digests only)."""
         algorithm, _, hexpart = digest.partition(":")
         if not re.fullmatch(r"[0-9a-f]{64}", hexpart) or algorithm != "sha256":
             raise ImageFormatError(f"unsupported digest {digest[:80]!r} (divepy checks sha256 only)")
@@ -106,6 +107,7 @@ class BlobCache:
             return False
 
     def read_small(self, digest: str) -> bytes | None:
+        """A small blob's bytes (a config, a manifest), or None when it is not stored."""
         f = self.open(digest)
         if f is None:
             return None
@@ -116,6 +118,7 @@ class BlobCache:
         return data
 
     def store_small(self, digest: str, data: bytes) -> None:
+        """Keeps a small blob the caller has verified against ``digest``."""
         writer = self.writer(digest)
         if writer is not None:
             writer.write(data)
@@ -134,6 +137,7 @@ class BlobWriter:
         self._digest = digest
 
     def write(self, data: bytes) -> None:
+        """Appends ``data`` to the blob being written."""
         self._writer.write(data)
 
     def commit(self) -> None:

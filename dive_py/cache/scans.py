@@ -200,6 +200,7 @@ class CacheKey:
     blob_size: int
 
     def file_name(self) -> str:
+        """The scan's file name under the cache root, by digest, kind and blob size."""
         hexpart = self.digest.partition(":")[2]
         return f"{hexpart[:2]}/{hexpart}-{self.kind}-{self.blob_size}.scan"
 
@@ -246,6 +247,7 @@ class LayerCache:
         """Hits answered by the shared cache (then kept in the local one)."""
 
     def path_for(self, key: CacheKey) -> str:
+        """Where the scan of ``key`` is stored."""
         return os.path.join(self.root, key.file_name())
 
     def get(self, key: CacheKey, what: str = "") -> CachedLayerScan | None:

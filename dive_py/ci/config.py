@@ -26,6 +26,7 @@ DISABLED_WORDS = frozenset({"", "disabled", "off", "false"})
 
 
 def is_disabled(value: str) -> bool:
+    """Whether a rule's value turns it off (``off``, ``disabled`` and the like)."""
     return value.strip().lower() in DISABLED_WORDS
 
 

@@ -15,6 +15,7 @@ from dive_py.units import parse_bytes
 
 
 class RuleStatus(enum.Enum):
+    """The outcome of one rule."""
     PASS = "PASS"
     FAIL = "FAIL"
     SKIP = "SKIP"
@@ -22,6 +23,7 @@ class RuleStatus(enum.Enum):
 
 @dataclass
 class RuleResult:
+    """One rule's outcome, its message and the configuration it was checked against."""
     key: str
     status: RuleStatus
     message: str
@@ -33,6 +35,7 @@ class RuleResult:
 
 @dataclass
 class CiReport:
+    """Every rule's outcome for one image (and its baseline)."""
     results: list[RuleResult]
     analysis: Analysis
     baseline: Analysis | None = None
@@ -41,9 +44,11 @@ class CiReport:
 
     @property
     def passed(self) -> bool:
+        """Whether no rule failed (skipped rules pass)."""
         return all(r.status != RuleStatus.FAIL for r in self.results)
 
     def count(self, status: RuleStatus) -> int:
+        """How many rules ended with ``status``."""
         return sum(1 for r in self.results if r.status == status)
 
 
@@ -129,12 +134,14 @@ RULES: tuple[RuleSpec, ...] = (
 
 @dataclass
 class Rule:
+    """A rule as configured: its spec and threshold."""
     spec: RuleSpec
     configuration: str
     threshold: float | int | None
     """None when the rule is disabled."""
 
     def evaluate(self, analysis: Analysis, baseline: Analysis | None) -> RuleResult:
+        """Checks the image (and the baseline, for the rules that need one) against the threshold."""
         key = self.spec.key
         if self.threshold is None:
             return RuleResult(key, RuleStatus.SKIP, "rule disabled", self.configuration)

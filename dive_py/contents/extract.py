@@ -36,9 +36,11 @@ CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os
 class ContentReader(Protocol):
     """What an extraction asks of :class:`dive_py.contents.reader.ContentReader` (which offers extraction)."""
 
-    def members(self, index: int, wanted: dict[str, str]) -> Iterator[tuple[str, TarHeader, TarReader]]: ...
+    def members(self, index: int, wanted: dict[str, str]) -> Iterator[tuple[str, TarHeader, TarReader]]:
+        """The members of layer ``index`` at the wanted stored paths, with their headers and the open reader."""
 
-    def content_source(self, node: Node, layer: int, tree_get: TreeGet) -> tuple[str, int] | None: ...
+    def content_source(self, node: Node, layer: int, tree_get: TreeGet) -> tuple[str, int] | None:
+        """The layer and stored path holding the node's content at ``layer`` (links followed), or None."""
 
 
 @dataclass

@@ -34,9 +34,11 @@ class DockerfileLines:
     image's BuildKit provenance), or None when no Dockerfile is known."""
 
     def of_layer(self, index: int) -> Instruction | None:
+        """The instruction that made layer ``index``, or None."""
         return self.layers[index] if 0 <= index < len(self.layers) else None
 
     def note_of(self, index: int) -> str | None:
+        """Why layer ``index`` has no instruction (e.g. a step not in the Dockerfile), or None."""
         return self.notes[index] if 0 <= index < len(self.notes) else None
 
     def to_dict(self, index: int) -> dict[str, Any] | None:

@@ -60,6 +60,7 @@ class Stage:
 
     @property
     def label(self) -> str:
+        """The stage's name, or its index when unnamed (as ``--target`` and ``COPY --from`` name it)."""
         return self.name if self.name is not None else str(self.index)
 
 

@@ -37,6 +37,7 @@ def rewrite(
 
 
 def apt_clean(hints: list[Hint]) -> str:
+    """The apt cleanup the hints' caches call for (``apt-get clean``, the lists removed)."""
     names = {name for hint in hints for name in cache_names(hint)}
     parts = (["apt-get clean"] if "apt_archives" in names else []) + (
         ["rm -rf /var/lib/apt/lists/*"] if "apt_lists" in names else []
@@ -55,6 +56,7 @@ def cache_names(hint: Hint) -> list[str]:
 
 
 def cache_name(hint: Hint) -> str:
+    """The name of the first cache a hint's paths are in, or empty."""
     names = cache_names(hint)
     return names[0] if names else ""
 
@@ -70,6 +72,7 @@ def cache_roots(hint: Hint) -> list[str]:
 
 
 def shell_run(item: Instruction) -> bool:
+    """Whether an instruction is a shell-form RUN whose commands can be read."""
     return item.keyword == "RUN" and not item.json and readable(item.value) and bool(run_commands(item.original))
 
 

@@ -26,9 +26,11 @@ class Draft:
     labels: dict[Instruction, list[str]] = field(default_factory=dict)
 
     def source(self, item: Instruction) -> str:
+        """The instruction's text as edited so far."""
         return self.new.get(item, item.original)
 
     def set(self, item: Instruction, text: str, label: str) -> None:
+        """Replaces the instruction's text, noting why (``label``)."""
         self.new[item] = text
         found = self.labels.setdefault(item, [])
         if label not in found:
@@ -52,6 +54,7 @@ class Draft:
         self.set(item, _tidy(text), label)
 
     def drop(self, item: Instruction, label: str) -> None:
+        """Removes the instruction, noting why (``label``)."""
         self.set(item, "", label)
 
     def patched(self) -> str:

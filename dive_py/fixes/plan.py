@@ -65,10 +65,12 @@ class Fix:
 
     @property
     def bytes(self) -> int:
+        """The bytes of the hints the fix closes."""
         return sum(hint.bytes for hint in self.hints)
 
     @property
     def label(self) -> str:
+        """What the fix closes, as one line of visible text."""
         kinds = ", ".join(dict.fromkeys(hint.kind for hint in self.hints))
         paths = ", ".join(dict.fromkeys(path for hint in self.hints for path in hint.paths[:2]))
         return visible(f"closes {kinds} {paths} ({format_bytes(self.bytes)})")
@@ -83,9 +85,11 @@ class FixPlan:
     buildkit: bool
 
     def exact(self) -> list[Fix]:
+        """The fixes safe to apply as they are."""
         return [fix for fix in self.fixes if fix.exact]
 
     def review(self) -> list[Fix]:
+        """The fixes a person should review before applying."""
         return [fix for fix in self.fixes if not fix.exact]
 
     def draft(self, text: str, include_review: bool = False) -> Draft:

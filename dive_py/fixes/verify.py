@@ -35,14 +35,17 @@ class BuildComparison:
 
     @property
     def saved_bytes(self) -> int:
+        """The bytes the patched build saved."""
         return self.original_bytes - self.patched_bytes
 
     @property
     def ratio(self) -> float:
+        """The saved bytes over the claimed ones (1.0 when nothing was claimed)."""
         return self.saved_bytes / self.claimed_bytes if self.claimed_bytes else 1.0
 
     @property
     def passed(self) -> bool:
+        """Whether the patch saved enough and changed no other file."""
         return self.ratio >= PASS_RATIO and not self.changed
 
 

@@ -139,6 +139,7 @@ class LayerColumns:
 
     @classmethod
     def from_entries(cls, entries: dict[str, FileEntry]) -> LayerColumns:
+        """The columns of entries already made (a scan read back from entries)."""
         columns = cls()
         for entry in entries.values():
             columns.append(

@@ -37,6 +37,7 @@ class PrefixedReader:
         self._read = read
 
     def read(self, n: int = -1) -> bytes:
+        """Reads up to ``n`` bytes (all with ``n < 0``), the sniffed prefix first."""
         if self._prefix:
             if n < 0:
                 data, self._prefix = self._prefix + self._read(-1), b""
@@ -82,6 +83,7 @@ class HashingReader:
         """What ``expected`` is, for the error: ``digest`` (blob as stored) or ``diff_id`` (uncompressed tar)."""
 
     def read(self, n: int = -1) -> bytes:
+        """Reads up to ``n`` bytes (all with ``n < 0``), hashing what passes."""
         data = self._read(n)
         if data:
             if self._hash is not None:

@@ -80,6 +80,7 @@ def mtime_ns(block: bytes, ext: dict[bytes, bytes]) -> int:
 
 
 def checksum_ok(block: bytes) -> bool:
+    """Whether a tar header block's checksum holds (unsigned or signed sum, as tar accepts)."""
     field = block[148:156]
     try:
         expected = int(field.rstrip(b"\0 "), 8)  # the usual "0012345\0 ", read as the split below reads it

@@ -26,7 +26,8 @@ SparseMap = tuple[tuple[int, int], ...]
 class Readable(Protocol):
     """A member's stream, read and finished (:class:`dive_py.layers.tarscan._MemberStream`)."""
 
-    def read(self, n: int = -1, /) -> bytes: ...
+    def read(self, n: int = -1, /) -> bytes:
+        """Reads up to ``n`` bytes of the member's stored data."""
 
     def finish(self) -> None:
         """Skips what the consumer did not read, and the padding."""
@@ -38,7 +39,8 @@ class Blocks(Protocol):
 
     what: str
 
-    def take_block(self, what: str) -> bytes: ...
+    def take_block(self, what: str) -> bytes:
+        """The next 512-byte block of the archive; ``what`` names it in errors."""
 
 
 def read_pax_sparse(

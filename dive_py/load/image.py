@@ -54,6 +54,7 @@ class SourceBlobs:
         self._names = blob_names
 
     def open_layer(self, index: int) -> Read:
+        """A reader of layer ``index``'s blob."""
         return self._blobs.open(self._names[index])
 
 

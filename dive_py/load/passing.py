@@ -55,6 +55,7 @@ class PassingLayers:
         return hashed.digest
 
     def digest_of(self, name: str) -> str | None:
+        """The digest of a blob scanned as it passed, or None."""
         found = self._scans.get(name)
         return found[1] if found is not None else None
 

@@ -47,6 +47,7 @@ def scan_job(job: BlobJob, cache_root: str | None = None, key: CacheKey | None =
 
 
 def scan_here(job: BlobJob) -> LayerScan:
+    """Scans one blob region in this process (what a worker does with a job)."""
     return scan_layer(
         region_reader(job.path, job.offset, job.size, f"{job.what} is truncated"),
         job.what,
@@ -64,6 +65,7 @@ def scan_and_store(job: BlobJob, cache_root: str | None, key: CacheKey | None) -
 
 
 def pool_context():  # noqa: ANN202
+    """The multiprocessing context for the workers: fork while single-threaded, else spawn."""
     # fork is quick and safe while no other thread runs (the CLI); a UI loads on a thread, so spawn.
     if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
@@ -129,6 +131,7 @@ class Worker:
         self.finish()
 
     def finish(self) -> None:
+        """Closes the connection and ends the process (killed when it does not stop)."""
         self.conn.close()
         self.process.join(timeout=5)
         if self.process.is_alive():  # pragma: no cover - a stuck worker
@@ -162,6 +165,7 @@ def prestart_workers(workers: int | None = None) -> bool:
 
 
 def take_prestarted() -> list[Worker] | None:
+    """The workers :func:`prestart_workers` started, once, or None."""
     try:
         return _prestarted.pop()
     except IndexError:

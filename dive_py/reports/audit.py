@@ -66,6 +66,7 @@ def audit_document(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def audit_json(rows: list[dict[str, Any]]) -> str:
+    """The audit's rows as a JSON document."""
     return json.dumps(audit_document(rows), indent=2) + "\n"
 
 

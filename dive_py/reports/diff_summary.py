@@ -43,10 +43,12 @@ class ChangeCount:
 
     @property
     def mark(self) -> str:
+        """The change's mark in a listing."""
         return CHANGE_MARKS[self.change][0]
 
     @property
     def style(self) -> str:
+        """The change's colour."""
         return CHANGE_MARKS[self.change][1]
 
 
@@ -71,17 +73,21 @@ class DiffSummary:
 
     @property
     def base(self) -> Analysis:
+        """The base image's analysis."""
         return self.comparison.base
 
     @property
     def new(self) -> Analysis:
+        """The new image's analysis."""
         return self.comparison.new
 
     def count(self, change: Change) -> int:
+        """How many paths changed so."""
         return next(row.count for row in self.changes if row.change == change)
 
     @property
     def wasted_delta_bytes(self) -> int:
+        """The change of wasted bytes, new minus base."""
         return self.new.wasted_bytes - self.base.wasted_bytes
 
     @property
@@ -135,6 +141,7 @@ class HintChanges:
 
 
 def hint_changes(comparison: ImageComparison) -> HintChanges:
+    """The hints that appeared and disappeared between the two images."""
     base, new = hint_report(comparison.base).hints, hint_report(comparison.new).hints
     base_keys = {(hint.kind, hint.paths) for hint in base}
     new_keys = {(hint.kind, hint.paths) for hint in new}

@@ -34,6 +34,7 @@ Part = str | tuple[str, str]
 
 
 class ReportWriter(Protocol):
+    """Where the text report writes: the plain stream or a Rich console."""
     def print(self, *parts: Part) -> None:
         """Writes one line made of ``parts`` (none: an empty line)."""
 
@@ -107,6 +108,7 @@ def platform_shown(analysis: Analysis) -> str:
 
 
 def render_summary(out: ReportWriter, analysis: Analysis, lines: DockerfileLines = NO_LINES) -> None:
+    """Writes the image's name, platform and layers."""
     image = analysis.image
     out.print(("Image:", "bold"), f" {image.name}  ({image.source}, {len(image.layers)} layers)")
     out.print(("Platform:", "bold"), f" {platform_shown(analysis)}")
@@ -125,6 +127,7 @@ def render_summary(out: ReportWriter, analysis: Analysis, lines: DockerfileLines
 
 
 def render_metrics(out: ReportWriter, analysis: Analysis) -> None:
+    """Writes the image's figures (size, wasted bytes, efficiency)."""
     # None until complete_figures(), which every caller ran first (issue 26 item 1 makes the figures values).
     reclaimable: int = analysis.reclaimable_bytes  # type: ignore[assignment]
     duplicates: int = analysis.duplicate_content_bytes  # type: ignore[assignment]
@@ -143,6 +146,7 @@ def render_metrics(out: ReportWriter, analysis: Analysis) -> None:
 
 
 def render_inefficiencies(out: ReportWriter, analysis: Analysis) -> None:
+    """Writes the inefficient files (paths in more than one layer), largest first."""
     items = analysis.inefficiencies
     if not items:
         out.print(("Inefficient Files:", "bold"), " (None)")

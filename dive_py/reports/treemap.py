@@ -97,6 +97,7 @@ class Box:
 
     @property
     def is_dir(self) -> bool:
+        """Whether the box is a folder."""
         return self._dir
 
     @property

@@ -62,9 +62,11 @@ class TarFileImage(ImageFiles):
         return members
 
     def names(self) -> set[str]:
+        """See :meth:`dive_py.sources.base.ImageFiles.names`."""
         return set(self.members)
 
     def resolve(self, name: str) -> str | None:
+        """See :meth:`dive_py.sources.base.ImageFiles.resolve`."""
         return resolve_links(self.members, name)
 
     def _member(self, name: str) -> Member:
@@ -74,13 +76,16 @@ class TarFileImage(ImageFiles):
         return self.members[resolved]
 
     def size_of(self, name: str) -> int:
+        """See :meth:`dive_py.sources.base.ImageFiles.size_of`."""
         return self._member(name).size
 
     def blob_location(self, name: str) -> tuple[str, int, int] | None:
+        """See :meth:`dive_py.sources.base.ImageFiles.blob_location`."""
         member = self._member(name)
         return self._path, member.offset, member.size
 
     def read_bytes(self, name: str) -> bytes:
+        """See :meth:`dive_py.sources.base.ImageFiles.read_bytes`."""
         member = self._member(name)
         if member.size > SMALL_FILE_LIMIT:
             raise ImageFormatError(f"{self.what}: {name!r} is too large ({member.size} bytes) for a JSON file")
@@ -96,6 +101,7 @@ class TarFileImage(ImageFiles):
         return region_reader(self._path, member.offset, member.size, f"{self.what} is truncated inside {name!r}")
 
     def close(self) -> None:
+        """See :meth:`dive_py.sources.base.ImageFiles.close`."""
         self._file.close()
 
 
@@ -116,6 +122,7 @@ class CompressedFileImage(StreamImage):
         self._path = path
 
     def open_blob(self, name: str, what: str | None = None) -> Callable[[int], bytes]:
+        """See :meth:`dive_py.sources.base.ImageFiles.open_blob`."""
         resolved = self.resolve(name)
         if resolved is None or self.sink.digest_of(resolved) is None:
             raise self._missing(name)

@@ -57,6 +57,7 @@ class ImageFiles(ABC):
         """Every member's name."""
 
     def has(self, name: str) -> bool:
+        """Whether blob ``name`` is in the source."""
         return self.resolve(name) is not None
 
     @abstractmethod

@@ -312,15 +312,19 @@ class ContainerFiles(ImageFiles):
         self.what = what
 
     def names(self) -> set[str]:
+        """See :meth:`dive_py.sources.base.ImageFiles.names`."""
         return self.image.names() | {LAYER_MEMBER}
 
     def resolve(self, name: str) -> str | None:
+        """See :meth:`dive_py.sources.base.ImageFiles.resolve`."""
         return TAKEN_AS if name in (LAYER_MEMBER, TAKEN_AS) else self.image.resolve(name)
 
     def read_bytes(self, name: str) -> bytes:
+        """See :meth:`dive_py.sources.base.ImageFiles.read_bytes`."""
         return self.image.read_bytes(name)
 
     def size_of(self, name: str) -> int:
+        """See :meth:`dive_py.sources.base.ImageFiles.size_of`."""
         return self.layer.size if name in (LAYER_MEMBER, TAKEN_AS) else self.image.size_of(name)
 
     def open_blob(self, name: str, what: str | None = None) -> Callable[[int], bytes]:
@@ -338,4 +342,5 @@ class ContainerFiles(ImageFiles):
         )
 
     def close(self) -> None:
+        """See :meth:`dive_py.sources.base.ImageFiles.close`."""
         self.image.close()

@@ -101,6 +101,7 @@ class Ctr:
             probe.close()
 
     def command(self, *args: str) -> list[str]:
+        """The ``ctr`` command line for ``args`` at this address and namespace."""
         return ["ctr", "--address", self.address, "--namespace", self.namespace, *args]
 
     def run(self, *args: str) -> str:
@@ -132,6 +133,7 @@ class Ctr:
         return found
 
     def namespaces(self) -> list[str]:
+        """The containerd namespaces."""
         return [line.strip() for line in self.run("namespaces", "ls", "-q").splitlines() if line.strip()]
 
     def content_root(self) -> str | None:
@@ -228,22 +230,27 @@ class ContentStoreImage(ImageFiles):
         return name.removeprefix("blobs/").replace("/", ":", 1)
 
     def names(self) -> set[str]:
+        """See :meth:`dive_py.sources.base.ImageFiles.names`."""
         return {"index.json"}
 
     def resolve(self, name: str) -> str | None:
+        """See :meth:`dive_py.sources.base.ImageFiles.resolve`."""
         if name == "index.json" or (name.startswith("blobs/sha256/") and (self._root is None or self._file(name))):
             return name
         return None
 
     def size_of(self, name: str) -> int:
+        """See :meth:`dive_py.sources.base.ImageFiles.size_of`."""
         path = self._file(name)
         return os.path.getsize(path) if path else 0
 
     def blob_location(self, name: str) -> tuple[str, int, int] | None:
+        """See :meth:`dive_py.sources.base.ImageFiles.blob_location`."""
         path = self._file(name)
         return (path, 0, os.path.getsize(path)) if path else None
 
     def read_bytes(self, name: str) -> bytes:
+        """See :meth:`dive_py.sources.base.ImageFiles.read_bytes`."""
         if name == "index.json":
             return self._index
         read = self.open_blob(name)
@@ -255,6 +262,7 @@ class ContentStoreImage(ImageFiles):
         return data
 
     def open_blob(self, name: str, what: str | None = None) -> Callable[[int], bytes]:
+        """See :meth:`dive_py.sources.base.ImageFiles.open_blob`."""
         path = self._file(name)
         if path is not None:
             return region_reader(path, 0, os.path.getsize(path), f"{self.what}: {name} shrank while it was read")

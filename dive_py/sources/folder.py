@@ -28,6 +28,7 @@ class FolderImage(ImageFiles):
         return full
 
     def names(self) -> set[str]:
+        """See :meth:`dive_py.sources.base.ImageFiles.names`."""
         found = set()
         for dirpath, _dirs, files in os.walk(self._root):
             rel = os.path.relpath(dirpath, self._root)
@@ -36,6 +37,7 @@ class FolderImage(ImageFiles):
         return found
 
     def resolve(self, name: str) -> str | None:
+        """See :meth:`dive_py.sources.base.ImageFiles.resolve`."""
         local = self._local(name)
         if local is None or not os.path.isfile(local):
             return None
@@ -48,17 +50,21 @@ class FolderImage(ImageFiles):
         return local
 
     def size_of(self, name: str) -> int:
+        """See :meth:`dive_py.sources.base.ImageFiles.size_of`."""
         return os.stat(self._file(name)).st_size
 
     def blob_location(self, name: str) -> tuple[str, int, int] | None:
+        """See :meth:`dive_py.sources.base.ImageFiles.blob_location`."""
         local = self._file(name)
         return local, 0, os.stat(local).st_size
 
     def open_blob(self, name: str, what: str | None = None) -> Callable[[int], bytes]:
+        """See :meth:`dive_py.sources.base.ImageFiles.open_blob`."""
         local = self._file(name)
         return region_reader(local, 0, os.stat(local).st_size, f"{self.what}: {name!r} shrank while it was read")
 
     def read_bytes(self, name: str) -> bytes:
+        """See :meth:`dive_py.sources.base.ImageFiles.read_bytes`."""
         local = self._file(name)
         if os.stat(local).st_size > SMALL_FILE_LIMIT:
             raise ImageFormatError(f"{self.what}: {name!r} is too large for a JSON file")

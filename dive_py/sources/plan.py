@@ -62,6 +62,7 @@ def load_json(files: ImageFiles, name: str, kind: type) -> Any:
 
 
 def diff_ids_of(files: ImageFiles, config: dict, count: int) -> list[str]:
+    """The config's ``rootfs.diff_ids``, checked to be ``count`` strings."""
     rootfs = config.get("rootfs")
     diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
     if not isinstance(diff_ids, list) or not all(isinstance(d, str) for d in diff_ids):
@@ -74,6 +75,7 @@ def diff_ids_of(files: ImageFiles, config: dict, count: int) -> list[str]:
 
 
 def digest_from_name(name: str) -> str | None:
+    """The sha256 digest a blob's file name carries, or None."""
     match = _DIGEST_NAME.search(name)
     return f"sha256:{match.group(1)}" if match else None
 

@@ -98,18 +98,22 @@ class StreamImage(ImageFiles):
             pass
 
     def names(self) -> set[str]:
+        """See :meth:`dive_py.sources.base.ImageFiles.names`."""
         return set(self.members)
 
     def resolve(self, name: str) -> str | None:
+        """See :meth:`dive_py.sources.base.ImageFiles.resolve`."""
         return resolve_links(self.members, name)
 
     def size_of(self, name: str) -> int:
+        """See :meth:`dive_py.sources.base.ImageFiles.size_of`."""
         resolved = self.resolve(name)
         if resolved is None:
             raise self._missing(name)
         return self.members[resolved].size
 
     def read_bytes(self, name: str) -> bytes:
+        """See :meth:`dive_py.sources.base.ImageFiles.read_bytes`."""
         resolved = self.resolve(name)
         if resolved is None or resolved not in self._small:
             raise self._missing(name)

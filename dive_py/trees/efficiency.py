@@ -230,6 +230,7 @@ class EfficiencyCounter:
         return 1 if record.__class__ is int else record[0]  # type: ignore[index]
 
     def score(self) -> float:
+        """dive's efficiency score: the minimum bytes over the bytes discovered (1.0 when none)."""
         return 1.0 if self._discovered == 0 else self._minimum / self._discovered
 
     def inefficiencies(self) -> list[Inefficiency]:

@@ -49,6 +49,7 @@ class Order:
         return len(self.nodes)
 
     def children(self, pos: int) -> Iterator[int]:
+        """The positions of the children of the node at ``pos``."""
         end = self.end
         child, stop = pos + 1, end[pos]
         while child < stop:
@@ -96,6 +97,7 @@ class NodePositions:
         self._tops: list[int] | None = None
 
     def get(self, node: Node | None, default: int | None = None) -> int | None:
+        """The position of ``node`` in this order, or ``default``."""
         chain = []
         while node is not None and node.parent is not None:
             chain.append(node)

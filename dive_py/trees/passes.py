@@ -41,9 +41,12 @@ class TreeNode(Protocol):
     """What the start-up passes read of a :class:`dive_py.trees.tree.Node`."""
 
     @property
-    def children(self) -> Mapping[str, TreeNode] | None: ...
+    def children(self) -> Mapping[str, TreeNode] | None:
+        """The node's children by name, or None."""
+
     @property
-    def flat(self) -> tuple[Any, ...]: ...
+    def flat(self) -> tuple[Any, ...]:
+        """The node's events, ``(layer, entry, ...)``."""
 
 
 N = TypeVar("N", bound=TreeNode)

@@ -23,9 +23,11 @@ class RowSource(Protocol):
 
     pos_of: NodePositions
 
-    def codes(self, layer: int, aggregated: bool = False) -> bytes: ...
+    def codes(self, layer: int, aggregated: bool = False) -> bytes:
+        """Each node's change code at ``layer``, by position."""
 
-    def sizes(self, layer: int) -> Sequence[int]: ...
+    def sizes(self, layer: int) -> Sequence[int]:
+        """Each node's size at ``layer``, by position."""
 
 
 @dataclass
@@ -72,12 +74,15 @@ class RowSet:
         return self.order.base[pos] if self.order.base is not None else pos
 
     def node(self, row: int) -> Node:
+        """The node shown on ``row``."""
         return self.order.nodes[self.positions[row]]
 
     def diff_type(self, row: int) -> DiffType:
+        """The change shown on ``row``."""
         return DiffType(self.codes[self._base(self.positions[row])])
 
     def depth(self, row: int) -> int:
+        """The depth of ``row`` in the tree."""
         return self.order.depth[self.positions[row]]
 
     def row_of(self, node: Node) -> int | None:
@@ -132,6 +137,7 @@ class RowSet:
         return self.node(row).state(self.shown_layer(row))
 
     def size(self, row: int) -> int:
+        """The size shown on ``row``."""
         layer = self.shown_layer(row)
         if layer < 0:
             return 0
@@ -141,6 +147,7 @@ class RowSet:
         return self.model.sizes(layer)[pos]
 
     def row(self, row: int) -> TreeRow:
+        """Everything a view draws of ``row``."""
         return TreeRow(
             depth=self.depth(row),
             node=self.node(row),

@@ -78,6 +78,7 @@ class Node:
         return None
 
     def sorted_children(self) -> list[Node]:
+        """The children, by name."""
         if not self.children:
             return []
         return [self.children[name] for name in sorted(self.children)]
@@ -136,6 +137,7 @@ class FileTree:
 
     @property
     def node_count(self) -> int:
+        """How many nodes the tree holds."""
         return len(self.nodes)
 
     # -- lookup ---------------------------------------------------------------

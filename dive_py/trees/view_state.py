@@ -41,9 +41,11 @@ class TreeViewState:
     """Hide unmodified paths (folders holding changes stay, marked modified)."""
 
     def is_collapsed(self, path: str) -> bool:
+        """Whether the folder at ``path`` is collapsed."""
         return (path in self.toggled) != self.collapse_all
 
     def set_collapsed(self, path: str, collapsed: bool) -> None:
+        """Collapses or expands the folder at ``path``."""
         if collapsed == self.collapse_all:
             self.toggled.discard(path)
         else:

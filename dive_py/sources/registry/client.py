@@ -79,6 +79,7 @@ class RegistryClient:
 
     @property
     def api_host(self) -> str:
+        """The host the API is asked at (Docker Hub's differs from its name)."""
         return DOCKER_HUB_API if self.host == DOCKER_HUB else self.host
 
     @property
@@ -89,6 +90,7 @@ class RegistryClient:
 
     @property
     def scheme(self) -> str:
+        """``https``, or ``http`` where a lenient registry answers only that (probed once)."""
         if self._scheme is None:
             self._scheme = self._probe_scheme() if self.lenient else "https"
         return self._scheme

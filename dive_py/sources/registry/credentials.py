@@ -27,6 +27,7 @@ class Credentials:
     password: str
 
     def basic(self) -> str:
+        """The HTTP Basic ``Authorization`` value."""
         return "Basic " + base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
 
 

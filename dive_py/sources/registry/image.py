@@ -35,17 +35,21 @@ class RegistryImage(ImageFiles):
         self._sizes = sizes  # blob name -> size from the manifest
 
     def names(self) -> set[str]:
+        """See :meth:`dive_py.sources.base.ImageFiles.names`."""
         return set(self._sizes)
 
     def resolve(self, name: str) -> str | None:
+        """See :meth:`dive_py.sources.base.ImageFiles.resolve`."""
         return name if name in self._sizes else None
 
     def size_of(self, name: str) -> int:
+        """See :meth:`dive_py.sources.base.ImageFiles.size_of`."""
         if name not in self._sizes:
             raise self._missing(name)
         return self._sizes[name]
 
     def read_bytes(self, name: str) -> bytes:
+        """See :meth:`dive_py.sources.base.ImageFiles.read_bytes`."""
         raise self._missing(name)
 
     def _get(self, digest: str) -> http.client.HTTPResponse:

@@ -102,6 +102,7 @@ def _json_object(data: bytes, what: str) -> dict:
 def plan_from_manifest(
     client: RegistryClient, name: ImageName, manifest: dict, cache: SmallBlobStore | None
 ) -> tuple[ImagePlan, dict]:
+    """The plan of an image manifest: its config fetched and checked, its layers in order."""
     what = f"registry://{name}"
     config_descriptor = manifest.get("config")
     if not isinstance(config_descriptor, dict) or not isinstance(config_descriptor.get("digest"), str):

@@ -136,6 +136,7 @@ class DeadlineResponse(http.client.HTTPResponse):
     registry = ""
 
     def read(self, amt: int | None = None) -> bytes:
+        """Reads up to ``amt`` bytes, an expired deadline raised as the registry's error."""
         try:
             data = super().read(amt)
         except (OSError, http.client.HTTPException):
@@ -150,6 +151,7 @@ class DeadlineResponse(http.client.HTTPResponse):
             raise deadline_error(self.registry, watchdog.seconds)
 
     def close(self) -> None:
+        """Closes the answer and cancels its deadline."""
         super().close()
         if self.watchdog is not None:
             self.watchdog.cancel()  # and the connection: an unread rest of the answer is dropped, not buffered
