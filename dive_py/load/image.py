@@ -17,10 +17,10 @@ from dive_py.load.blobs import LayerBlobs
 from dive_py.load.dispatch import open_source
 from dive_py.load.history import command_of, pair_history
 from dive_py.load.options import STACK_WHILE_SCANNING, LoadOptions
-from dive_py.load.parallel import prefetch_scans
+from dive_py.load.parallel import Prefetched, prefetch_scans
 from dive_py.model import Image, Layer, LayerScan, ProgressCallback, Read
 from dive_py.sources.base import ImageFiles
-from dive_py.sources.layouts import ImagePlan
+from dive_py.sources.layouts import ImagePlan, LayerRef
 from dive_py.sources.platforms import plan_platform
 
 LayerReady = Callable[[int, LayerScan], bool]
@@ -89,21 +89,7 @@ def build_image(
     history, history_warning = pair_history(plan.config, len(plan.layers))
     if history_warning:
         warnings.append(history_warning)
-    stack_while_scanning = options.stack_while_scanning
-    if stack_while_scanning is None:
-        stack_while_scanning = STACK_WHILE_SCANNING
-    ready = None
-    if stack_while_scanning and on_layer is not None:
-        ready = lambda index, scan: _pass_on(on_layer, index, scan)  # noqa: E731
-    prefetched = prefetch_scans(
-        files,
-        plan.layers,
-        use_cache=options.use_cache,
-        cache_root=options.cache_dir,
-        workers=options.workers,
-        progress=_layer_progress(options.progress, f"reading {len(plan.layers)} layers", 0, total),
-        ready=ready,
-    )
+    prefetched = _prefetch(files, plan, options, on_layer, total)
     for index, ref in enumerate(plan.layers):
         what = f"{files.what}: layer {index} ({ref.blob})"
         report = _layer_progress(options.progress, f"layer {index} ({index + 1} of {len(plan.layers)})", done, total)
@@ -119,21 +105,7 @@ def build_image(
             scan = LayerScan()
         done += _blob_size(files, ref.blob)
         warnings.extend(scan.warnings)
-        entry = history[index]
-        layers.append(
-            Layer(
-                index=index,
-                id=ref.id,
-                digest=ref.digest,
-                diff_id=ref.diff_id,
-                command=command_of(entry),
-                created=str(entry.get("created", "")),
-                author=str(entry.get("author", "")),
-                comment=str(entry.get("comment", "")),
-                scan=scan,
-                label=ref.label,
-            )
-        )
+        layers.append(_layer(index, ref, history[index], scan))
     if options.progress is not None:
         options.progress("analysing", total, total)
     return Image(
@@ -147,6 +119,43 @@ def build_image(
         platform=plan_platform(plan),
         warnings=warnings,
         blobs=SourceBlobs(blobs, [ref.blob for ref in plan.layers]),
+    )
+
+
+def _prefetch(
+    files: ImageFiles, plan: ImagePlan, options: LoadOptions, on_layer: LayerReady | None, total: int
+) -> Prefetched:
+    """Starts scanning the layers ahead (cache, workers), passing each on as it and those below are ready."""
+    stack_while_scanning = options.stack_while_scanning
+    if stack_while_scanning is None:
+        stack_while_scanning = STACK_WHILE_SCANNING
+    ready = None
+    if stack_while_scanning and on_layer is not None:
+        ready = lambda index, scan: _pass_on(on_layer, index, scan)  # noqa: E731
+    return prefetch_scans(
+        files,
+        plan.layers,
+        use_cache=options.use_cache,
+        cache_root=options.cache_dir,
+        workers=options.workers,
+        progress=_layer_progress(options.progress, f"reading {len(plan.layers)} layers", 0, total),
+        ready=ready,
+    )
+
+
+def _layer(index: int, ref: LayerRef, entry: dict, scan: LayerScan) -> Layer:
+    """The layer at ``index``: its blob's names, the history entry that made it and its scan."""
+    return Layer(
+        index=index,
+        id=ref.id,
+        digest=ref.digest,
+        diff_id=ref.diff_id,
+        command=command_of(entry),
+        created=str(entry.get("created", "")),
+        author=str(entry.get("author", "")),
+        comment=str(entry.get("comment", "")),
+        scan=scan,
+        label=ref.label,
     )
 
 

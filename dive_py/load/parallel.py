@@ -136,18 +136,7 @@ def _prefetch(
                 continue
         jobs.append((job, key, region))
     if unproven and cache is not None:
-        # Blobs the cache has not seen at this place: hash them as stored, two at a time (hashlib frees the GIL).
-        from concurrent.futures import ThreadPoolExecutor  # only here: ~3 ms of every start otherwise
-
-        with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(unproven))) as pool:
-            proven = list(pool.map(lambda item: blob_matches(item[0], item[1]), unproven))
-        for (job, key, region, hit), ok in zip(unproven, proven, strict=True):
-            if not ok:
-                jobs.append((job, key, region))  # the full scan reports what is wrong with it
-                continue
-            _remember(cache, job, key, region)
-            results[job.index] = hit
-            done += job.size
+        done += _prove(cache, unproven, jobs, results)
     feed = _Feed(results, ready, progress, done)
     feed()
     root = cache.root.rsplit(os.sep, 1)[0] if cache is not None else None
@@ -155,23 +144,57 @@ def _prefetch(
     if count > 1 and sum(job.size for job, _k, _r in jobs) >= PARALLEL_MIN_BYTES:
         _scan_in_workers(jobs, results, count, root, cache, feed, prestarted)
     else:
-        for job, key, region in jobs:
-            locked = key is not None and cache is not None
-            # Held while the layer is scanned: another run of this cache (audit's workers) waits, then takes the scan.
-            with layer_lock(root, key.digest) if locked else contextlib.nullcontext(False) as waited:
-                if waited and _cached_meanwhile(cache, job, key, region, results):
-                    feed.finished(job)
-                    continue
-                try:
-                    results[job.index] = scan_and_store(job, root, key)
-                except ImageFormatError as exc:
-                    results[job.index] = exc
-                else:
-                    _remember(cache, job, key, region)
-            feed.finished(job)
+        _scan_in_turn(jobs, results, root, cache, feed)
     if root is not None and any(key is not None for _job, key, _region in jobs):
         prune_cache(root)  # entries were written: keep the cache within its limit
     return results
+
+
+def _prove(
+    cache: LayerCache,
+    unproven: list[tuple[BlobJob, CacheKey, list | None, LayerScan]],
+    jobs: list[tuple[BlobJob, CacheKey | None, list | None]],
+    results: Prefetched,
+) -> int:
+    """Takes the cached scans of blobs the cache has not seen at this place once their bytes are hashed as
+    stored (two at a time: hashlib frees the GIL); the others join ``jobs``. Returns the bytes taken."""
+    from concurrent.futures import ThreadPoolExecutor  # only here: ~3 ms of every start otherwise
+
+    with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(unproven))) as pool:
+        proven = list(pool.map(lambda item: blob_matches(item[0], item[1]), unproven))
+    done = 0
+    for (job, key, region, hit), ok in zip(unproven, proven, strict=True):
+        if not ok:
+            jobs.append((job, key, region))  # the full scan reports what is wrong with it
+            continue
+        _remember(cache, job, key, region)
+        results[job.index] = hit
+        done += job.size
+    return done
+
+
+def _scan_in_turn(
+    jobs: list[tuple[BlobJob, CacheKey | None, list | None]],
+    results: Prefetched,
+    root: str | None,
+    cache: LayerCache | None,
+    feed: _Feed,
+) -> None:
+    """Scans the jobs one after another in this process (too few or too small for workers)."""
+    for job, key, region in jobs:
+        locked = key is not None and cache is not None
+        # Held while the layer is scanned: another run of this cache (audit's workers) waits, then takes the scan.
+        with layer_lock(root, key.digest) if locked else contextlib.nullcontext(False) as waited:
+            if waited and _cached_meanwhile(cache, job, key, region, results):
+                feed.finished(job)
+                continue
+            try:
+                results[job.index] = scan_and_store(job, root, key)
+            except ImageFormatError as exc:
+                results[job.index] = exc
+            else:
+                _remember(cache, job, key, region)
+        feed.finished(job)
 
 
 def _cached_meanwhile(cache: LayerCache, job: BlobJob, key: CacheKey, region: list | None, results: Prefetched) -> bool:
