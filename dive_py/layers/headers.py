@@ -158,3 +158,18 @@ class TarHeader:
     def mtime_ns(self) -> int:
         """Modification time in nanoseconds since the epoch (PAX ``mtime`` when present); read when asked."""
         return mtime_ns(self.block, self.ext)
+
+
+class ExtendedHeaders:
+    """What the extended headers before one member say: its PAX records, GNU long name and link, their bytes.
+
+    Made only for the few members behind such headers (:meth:`dive_py.layers.tarscan.TarReader.next`).
+    """
+
+    __slots__ = ("pax", "long_name", "long_link", "size")
+
+    def __init__(self) -> None:
+        self.pax: dict[bytes, bytes] = {}
+        self.long_name: bytes | None = None
+        self.long_link: bytes | None = None
+        self.size = 0

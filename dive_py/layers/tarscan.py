@@ -18,6 +18,7 @@ from dive_py.layers.headers import (
     BLOCK,
     EXTENSION_LIMIT,
     HEADER_ONLY,
+    ExtendedHeaders,
     TarHeader,
     checksum_ok,
     number,
@@ -194,10 +195,7 @@ class TarReader:
         """Returns the next member's header (content not yet read), or None at the end."""
         if self._pending:
             self._skip_pending()
-        long_name: bytes | None = None
-        long_link: bytes | None = None
-        pax: dict[bytes, bytes] = {}
-        extensions = 0  # bytes of the extended headers before this member
+        extended: ExtendedHeaders | None = None  # made for the few members behind extended headers
         while True:
             block = self._raw_header()
             if block is None:
@@ -208,28 +206,9 @@ class TarReader:
                 raise ImageFormatError(f"{self.what}: negative member size in a tar header")
             if typ not in _HEADERS:
                 break  # a member's own header (nearly all)
-            if typ in _EXTENSIONS and size <= EXTENSION_LIMIT:  # a larger one is refused as such below
-                extensions += size
-                if extensions > EXTENSION_LIMIT:
-                    raise ImageFormatError(
-                        f"{self.what}: the extended tar headers of one member are over the "
-                        f"{EXTENSION_LIMIT >> 20} MiB limit"
-                    )
-            if typ == b"x":
-                pax.update(parse_pax(self._read_data(size)))
-                continue
-            if typ == b"g":
-                self._add_global(parse_pax(self._read_data(size)))
-                if self._global_bytes > EXTENSION_LIMIT:
-                    raise ImageFormatError(
-                        f"{self.what}: the PAX global headers hold over {EXTENSION_LIMIT >> 20} MiB of records"
-                    )
-                continue
-            if typ == b"L":
-                long_name = self._read_data(size).split(b"\0", 1)[0]
-                continue
-            if typ == b"K":
-                long_link = self._read_data(size).split(b"\0", 1)[0]
+            if extended is None:
+                extended = ExtendedHeaders()
+            self._read_extension(extended, typ, size)
         if typ == b"S" and block[482]:
             self._skip_sparse_extensions()
         if block[257:263] == b"ustar\x00" and block[345] != 0:
@@ -238,23 +217,14 @@ class TarReader:
             name = block[0:100].split(b"\0", 1)[0]
         linkname = block[157:257].split(b"\0", 1)[0]
         mode, uid, gid = owner_fields(block, self._attributes)
-        if long_name is not None:
-            name = long_name
-        if long_link is not None:
-            linkname = long_link
+        pax: dict[bytes, bytes] = {}
+        if extended is not None:
+            pax = extended.pax
+            name = extended.long_name if extended.long_name is not None else name
+            linkname = extended.long_link if extended.long_link is not None else linkname
         ext = {**self._global, **pax} if self._global else pax
         if ext:
-            name = ext.get(b"path", name)
-            linkname = ext.get(b"linkpath", linkname)
-            try:
-                if b"size" in ext:
-                    size = int(ext[b"size"])
-                if b"uid" in ext:
-                    uid = int(ext[b"uid"])
-                if b"gid" in ext:
-                    gid = int(ext[b"gid"])
-            except ValueError:
-                raise ImageFormatError(f"{self.what}: bad number in a PAX header") from None
+            name, linkname, size, uid, gid = self._apply_pax(ext, name, linkname, size, uid, gid)
         # Links, devices, folders and fifos carry no data whatever their size field says.
         data_size = 0 if typ in HEADER_ONLY else size
         sparse = None
@@ -266,6 +236,43 @@ class TarReader:
         offset = self._offset + self._pos
         self._pending = (data_size + BLOCK - 1) // BLOCK * BLOCK
         return TarHeader(name, typ, size, mode, uid, gid, linkname, offset, block, ext, data_size, sparse)
+
+    def _read_extension(self, extended: ExtendedHeaders, typ: bytes, size: int) -> None:
+        """Reads one extended header (PAX ``x`` or ``g``, GNU ``L`` or ``K``) into ``extended``."""
+        if typ in _EXTENSIONS and size <= EXTENSION_LIMIT:  # a larger one is refused as such when read
+            extended.size += size
+            if extended.size > EXTENSION_LIMIT:
+                raise ImageFormatError(
+                    f"{self.what}: the extended tar headers of one member are over the "
+                    f"{EXTENSION_LIMIT >> 20} MiB limit"
+                )
+        if typ == b"x":
+            extended.pax.update(parse_pax(self._read_data(size)))
+        elif typ == b"g":
+            self._add_global(parse_pax(self._read_data(size)))
+            if self._global_bytes > EXTENSION_LIMIT:
+                raise ImageFormatError(
+                    f"{self.what}: the PAX global headers hold over {EXTENSION_LIMIT >> 20} MiB of records"
+                )
+        elif typ == b"L":
+            extended.long_name = self._read_data(size).split(b"\0", 1)[0]
+        else:
+            extended.long_link = self._read_data(size).split(b"\0", 1)[0]
+
+    def _apply_pax(
+        self, ext: dict[bytes, bytes], name: bytes, linkname: bytes, size: int, uid: int, gid: int
+    ) -> tuple[bytes, bytes, int, int, int]:
+        """The header's name, link, size and owner as the PAX records (global, then the member's) override them."""
+        try:
+            return (
+                ext.get(b"path", name),
+                ext.get(b"linkpath", linkname),
+                int(ext[b"size"]) if b"size" in ext else size,
+                int(ext[b"uid"]) if b"uid" in ext else uid,
+                int(ext[b"gid"]) if b"gid" in ext else gid,
+            )
+        except ValueError:
+            raise ImageFormatError(f"{self.what}: bad number in a PAX header") from None
 
     def run_members(self, run: MemberRun, xxh3: Callable[[object], int], paths: list, links: dict) -> tuple | None:
         """Lets ``run`` (the C loop, :func:`dive_py.layers._tarfast.scan_run`) read the members buffered ahead.
