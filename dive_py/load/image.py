@@ -108,6 +108,11 @@ def build_image(
         layers.append(_layer(index, ref, history[index], scan))
     if options.progress is not None:
         options.progress("analysing", total, total)
+    return _image(name, plan, layers, warnings, blobs)
+
+
+def _image(name: str, plan: ImagePlan, layers: list[Layer], warnings: list[str], blobs: LayerBlobs) -> Image:
+    """The image of the plan's scanned layers; ``blobs`` becomes its reader of its layer blobs."""
     return Image(
         name=name,
         layers=layers,
