@@ -12,10 +12,13 @@ import posixpath
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dive_py.analysis.analyze import Analysis
 from dive_py.model import DIRECTORY, REGULAR, FileEntry, Layer
+
+if TYPE_CHECKING:
+    from dive_py.trees.diff_rows import DiffModel
 
 
 class Change(enum.StrEnum):
@@ -92,7 +95,6 @@ class ImageComparison:
     """Every changed path, folders included, sorted by path."""
     top_level: list[FolderSize] = field(default_factory=list)
     """Size per top-level folder (``/`` holds the files at the root), sorted by path."""
-    _index: dict[str, Change] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def files(self) -> list[FileChange]:
@@ -123,15 +125,6 @@ class ImageComparison:
     @property
     def copies(self) -> list[FileChange]:
         return [c for c in self.changes if c.copy_of is not None]
-
-    def change_of(self, path: str) -> Change:
-        """The change of one path (with or without a leading slash); UNMODIFIED when not listed.
-
-        Meant for a diff view that colours a tree by change (the index is built on first use).
-        """
-        if self._index is None:
-            self._index = {c.path: c.change for c in self.changes}
-        return self._index.get("/" + path.strip("/"), Change.UNMODIFIED)
 
     def biggest(self, change: Change, count: int = 10) -> list[FileChange]:
         """The largest changes of one kind: by new size (added, moved), base size (removed), |delta| (modified)."""
@@ -197,6 +190,28 @@ def final_files(analysis: Analysis) -> dict[str, FileEntry]:
     if top < 0:
         return {}
     return {"/" + entry.path: entry for _node, entry in analysis.tree.live_nodes(top)}
+
+
+def build_diff_model(comparison: ImageComparison) -> DiffModel[ImageComparison, FileChange]:
+    """The diff view's rows of a comparison: its two images' final file systems stacked as two layers."""
+    from dive_py.trees.diff_rows import TwoLayers, stack_diff  # the row engine: only the diff view asks
+
+    base = final_files(comparison.base)
+    written: dict[str, FileEntry] = {}
+    deleted: list[str] = []
+    links: list[tuple[str, str, bool]] = []
+    for change in comparison.changes:  # sorted by path: folders come before what they hold
+        if change.change == Change.REMOVED:
+            deleted.append(change.path[1:])
+        elif change.new is not None and change.change != Change.UNMODIFIED:
+            written[change.path[1:]] = change.new
+        if change.moved_from:
+            deleted.append(change.moved_from[1:])
+            links.append((change.path, change.moved_from, True))
+        elif change.copy_of:
+            links.append((change.path, change.copy_of, False))
+    layers = TwoLayers({path[1:]: base[path] for path in sorted(base)}, written, deleted, links)
+    return stack_diff(comparison, layers, {change.path: change for change in comparison.changes})
 
 
 def _content_key(entry: FileEntry | None) -> tuple[int, int] | None:

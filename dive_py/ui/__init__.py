@@ -61,7 +61,7 @@ def run_diff_tui(ref: str, load: Callable[[ProgressCallback], ImageComparison]) 
     Returns:
         The exit code: 0 after a normal quit, 2 when loading failed.
     """
-    from dive_py.analysis.compare_tree import build_diff_model
+    from dive_py.analysis.compare import build_diff_model
     from dive_py.ui.loading import BackgroundLoad
 
     loader = BackgroundLoad(load, build_diff_model).start()

@@ -1,7 +1,7 @@
 """Provides the diff view: the explorer's file tree over a comparison of two images, with a summary pane.
 
 Everything about the comparison comes from :mod:`dive_py.analysis.compare` (figures, changes, moves and copies)
-and :mod:`dive_py.analysis.compare_tree` (its two-layer tree); this module only lays them out.
+and :mod:`dive_py.trees.diff_rows` (its two-layer tree); this module only lays them out.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from dive_py.analysis.analyze import Analysis
-from dive_py.analysis.compare import ImageComparison
-from dive_py.analysis.compare_tree import DiffModel, build_diff_model
+from dive_py.analysis.compare import ImageComparison, build_diff_model
 from dive_py.contents.reader import ContentReader, ExtractResult
 from dive_py.format import counted, signed
 from dive_py.format import size as dive_size
 from dive_py.load.image import ProgressCallback
 from dive_py.reports.diff_summary import CHANGE_MARKS, biggest_first, summarize
 from dive_py.safe_text import visible
+from dive_py.trees.diff_rows import DiffModel
 from dive_py.trees.tree import Node
 from dive_py.trees.view_state import DiffType
 from dive_py.ui.app import VIEW_BINDINGS, ViewerApp, help_sections

@@ -100,7 +100,7 @@ def test_image_against_itself(edits):
     assert data["sharedLayers"] == len(new.layers) == 4
     assert data["files"] == [] and data["folders"] == []
     assert all(v == 0 for v in data["summary"].values())
-    assert comparison.change_of("/app/conf/version") == Change.UNMODIFIED
+    assert "/app/conf/version" not in {c.path for c in comparison.changes}
 
 
 def test_reversed_direction_swaps_added_and_removed(tomcat_pair):
@@ -126,7 +126,7 @@ def test_edits_against_its_first_three_layers(edits, edits_new, tmp_path):
     summary = comparison_to_dict(comparison)["summary"]
     assert (summary["added"], summary["removed"], summary["modified"]) == (1, 2, 1)
     assert summary["addedBytes"] - summary["removedBytes"] + summary["modifiedDeltaBytes"] == summary["sizeDeltaBytes"]
-    assert comparison.change_of("app/data/keep") == Change.REMOVED  # the folder, for a diff view
+    assert _change_of(comparison, "/app/data/keep") == Change.REMOVED  # the folder, for a diff view
 
 
 def test_edits_against_its_first_two_layers(edits, edits_new, tmp_path):
@@ -225,3 +225,7 @@ def test_same_image_in_two_layouts_is_unchanged():
     comparison = compare(docker, oci)
     assert comparison.shared_layers == 5  # by diff_id: gzip changes the blob digest, not the layer
     assert comparison.changes == [] and comparison.size_delta_bytes == 0
+
+
+def _change_of(comparison, path: str) -> Change | None:  # noqa: ANN001
+    return next((c.change for c in comparison.changes if c.path == path), None)

@@ -7,8 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from dive_py.analysis.analyze import Analysis
-from dive_py.analysis.compare import Change, FileChange, ImageComparison
-from dive_py.analysis.compare_tree import build_diff_model
+from dive_py.analysis.compare import Change, FileChange, ImageComparison, build_diff_model
 from dive_py.model import FileEntry, LayerScan
 from dive_py.trees.rows import DiffType, render_rows
 from dive_py.trees.tree import FileTree
