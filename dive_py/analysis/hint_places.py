@@ -51,6 +51,7 @@ class Place:
 
     @property
     def bytes(self) -> int:
+        """The place's bytes: the sum of its units'."""
         return sum(size for _unit, size in self.units)
 
 

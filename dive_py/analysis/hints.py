@@ -57,6 +57,7 @@ class Hint:
     fix: str
 
     def to_dict(self) -> dict:
+        """The hint as JSON (the figures cache's record and ``--json``)."""
         return {
             "kind": self.kind,
             "layer": self.layer,
@@ -68,6 +69,7 @@ class Hint:
 
     @classmethod
     def from_dict(cls, data: dict) -> Hint:
+        """The hint :meth:`to_dict` wrote."""
         return cls(
             str(data["kind"]),
             int(data["layer"]),
@@ -88,10 +90,12 @@ class HintReport:
 
     @property
     def fixable_bytes(self) -> int:
+        """The hints' bytes: no byte is counted twice, so their plain sum."""
         return sum(hint.bytes for hint in self.hints)
 
     @property
     def fixable_ratio(self) -> float:
+        """The fixable bytes over the image's (0 for an empty image)."""
         return self.fixable_bytes / self.image_bytes if self.image_bytes else 0.0
 
     def at_least(self, min_bytes: int) -> HintReport:
@@ -100,6 +104,7 @@ class HintReport:
         return HintReport(kept, min_bytes, self.image_bytes)
 
     def of_layer(self, index: int) -> list[Hint]:
+        """The hints tied to layer ``index``."""
         return [hint for hint in self.hints if hint.layer == index]
 
 

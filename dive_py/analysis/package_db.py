@@ -27,6 +27,7 @@ its conffiles): a RUN that stopped half-way, or a ``dpkg --unpack``, leaves the 
 
 @dataclass(frozen=True)
 class Package:
+    """One installed package: its name, version, package manager, size and (dpkg) state."""
     name: str
     version: str
     manager: str
@@ -35,11 +36,13 @@ class Package:
     """The database's state when it is not simply installed (dpkg's ``unpacked``, ``half-configured``, ...)."""
 
     def to_dict(self) -> dict:
+        """The package as JSON (``state`` only when there is one)."""
         out = {"name": self.name, "version": self.version, "manager": self.manager, "sizeBytes": self.size_bytes}
         return {**out, "state": self.state} if self.state else out
 
     @classmethod
     def from_dict(cls, data: dict) -> Package:
+        """The package :meth:`to_dict` wrote."""
         fields = (str(data["name"]), str(data["version"]), str(data["manager"]), int(data["sizeBytes"]))
         return cls(*fields, str(data.get("state", "")))
 

@@ -44,10 +44,12 @@ class LayerPackages:
     """The new version of each package whose version or size changed."""
 
     def to_dict(self) -> dict:
+        """The layer's package changes as JSON."""
         return {name: [p.to_dict() for p in getattr(self, name)] for name in ("added", "removed", "changed")}
 
     @classmethod
     def from_dict(cls, data: dict) -> LayerPackages:
+        """The changes :meth:`to_dict` wrote."""
         return cls(*([Package.from_dict(p) for p in data[name]] for name in ("added", "removed", "changed")))
 
     def __bool__(self) -> bool:
@@ -56,6 +58,7 @@ class LayerPackages:
 
 @dataclass
 class PackageReport:
+    """The packages each layer added, removed and changed, and what could not be read."""
     layers: list[LayerPackages]
     warnings: list[str] = field(default_factory=list)
 

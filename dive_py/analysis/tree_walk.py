@@ -65,6 +65,7 @@ class Collector:
         return group
 
     def add(self, kind: str, layer: int, ref: int, path: str, size: int, related: int | str = -1) -> None:
+        """Counts ``size`` bytes of ``path`` in its group, and against ``related`` (the layer or path the fix names)."""
         group = self.group(kind, layer, ref)
         files, others = group.files, group.related
         files[path] = files.get(path, 0) + size
