@@ -11,7 +11,6 @@ import os
 from dive_py import format as fmt
 from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.compare import Change, ImageComparison, compare
-from dive_py.analysis.extras import hint_report
 from dive_py.ci.rules import CiReport, RuleResult, RuleStatus
 from dive_py.dockerfile.lines import NO_LINES, DockerfileLines, location
 from dive_py.errors import DivepyError
@@ -64,7 +63,7 @@ def markdown_summary(report: CiReport, comparison: ImageComparison | None = None
 
 def _hint_section(analysis: Analysis, places: DockerfileLines = NO_LINES) -> list[str]:
     """The top hints with their fixes (and their Dockerfile lines, when any is known)."""
-    report = hint_report(analysis)
+    report = analysis.hints()
     if not report.hints:
         return ["", "### Hints", "", f"None of at least {fmt.size(report.min_bytes)}."]
     shown = report.hints[:MARKDOWN_ROWS]
@@ -123,7 +122,7 @@ def _change_section(summary: DiffSummary) -> list[str]:
         "|---|---:|---:|---:|",
         f"| Image size | {fmt.size(base.size_bytes)} | {fmt.size(new.size_bytes)} | "
         f"{fmt.signed(c.image_size_delta_bytes)} ({fmt.signed_percent(summary.image_growth)}) |",
-        f"| Final file system | {fmt.size(base.final_size_bytes)} | {fmt.size(new.final_size_bytes)} | "
+        f"| Final file system | {fmt.size(base.walk().final_size_bytes)} | {fmt.size(new.walk().final_size_bytes)} | "
         f"{fmt.signed(c.size_delta_bytes)} |",
         f"| Wasted bytes | {fmt.size(base.wasted_bytes)} | {fmt.size(new.wasted_bytes)} | "
         f"{fmt.signed(summary.wasted_delta_bytes)} |",

@@ -99,9 +99,8 @@ async def test_the_key_is_in_the_footer_and_the_help(tomcat: Analysis) -> None:
 
 
 def test_hint_line_names_bytes_kind_layer_and_path(tomcat: Analysis) -> None:
-    from dive_py.analysis.extras import hint_report
 
-    line = hint_line(hint_report(tomcat).hints[0])
+    line = hint_line(tomcat.hints().hints[0])
     assert line.split() == ["3.4", "MB", "duplicate-content", "4", SEED_COPY]
 
 
