@@ -62,7 +62,7 @@ class Analysis:
     ) -> None:
         self.image = image
         self.figures = figures
-        self.hint_min_bytes = DEFAULT_MIN_BYTES if hint_min_bytes is None else hint_min_bytes
+        self._hint_min_bytes = DEFAULT_MIN_BYTES if hint_min_bytes is None else hint_min_bytes
         self._lock = threading.RLock()
         self._tree = tree
         self._walk = walk
@@ -84,6 +84,11 @@ class Analysis:
     @property
     def layers(self):  # noqa: ANN201 - list[Layer]
         return self.image.layers
+
+    @property
+    def hint_min_bytes(self) -> int:
+        """The smallest hint :meth:`hints` reports by default."""
+        return self._hint_min_bytes
 
     @property
     def cached(self) -> bool:
@@ -208,7 +213,9 @@ def analyze(
     return analysis
 
 
-def _from_cache(image: Image, cached: dict, store: tuple, record: dict | None, hint_min_bytes: int | None) -> Analysis:
+def _from_cache(
+    image: Image, cached: dict, store: tuple[FigureStore, str], record: dict | None, hint_min_bytes: int | None
+) -> Analysis:
     """The analysis of a cached record's figures (:func:`~dive_py.analysis.figures.from_record`)."""
     image_figs = image_figures(
         image,
