@@ -10,6 +10,7 @@ ones are kept (:mod:`dive_py.analysis.figures`); the union tree is then stacked 
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from dive_py.analysis.extras import (
     CACHED_MIN_BYTES,
@@ -25,7 +26,7 @@ from dive_py.analysis.stacker import Stacker, stack_tree
 from dive_py.analysis.tree_walk import TreeWalk, walk_tree
 from dive_py.analysis.values import Extras, ImageFigures, WalkFigures, image_figures, walk_figures
 from dive_py.cache.figures import FigureStore
-from dive_py.model import Image
+from dive_py.model import Image, Layer
 from dive_py.trees.tree import FileTree
 
 
@@ -57,7 +58,7 @@ class Analysis:
         tree: FileTree | None = None,
         walk: WalkFigures | None = None,
         store: tuple[FigureStore, str] | None = None,
-        record: dict | None = None,
+        record: dict[str, Any] | None = None,
         hint_min_bytes: int | None = None,
     ) -> None:
         self.image = image
@@ -82,7 +83,7 @@ class Analysis:
     warnings = _figure("warnings")
 
     @property
-    def layers(self):  # noqa: ANN201 - list[Layer]
+    def layers(self) -> list[Layer]:
         return self.image.layers
 
     @property
@@ -214,7 +215,11 @@ def analyze(
 
 
 def _from_cache(
-    image: Image, cached: dict, store: tuple[FigureStore, str], record: dict | None, hint_min_bytes: int | None
+    image: Image,
+    cached: dict[str, Any],
+    store: tuple[FigureStore, str],
+    record: dict[str, Any] | None,
+    hint_min_bytes: int | None,
 ) -> Analysis:
     """The analysis of a cached record's figures (:func:`~dive_py.analysis.figures.from_record`)."""
     image_figs = image_figures(
@@ -244,7 +249,7 @@ def _stacked(image: Image, stacker: Stacker | None) -> tuple[ImageFigures, FileT
     ), stacker.tree
 
 
-def _record_figures(figures: ImageFigures, walk: WalkFigures) -> dict:
+def _record_figures(figures: ImageFigures, walk: WalkFigures) -> dict[str, Any]:
     """The figures a record keeps (:func:`~dive_py.analysis.figures.to_record`)."""
     return {
         "efficiency": figures.efficiency,

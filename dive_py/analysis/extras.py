@@ -9,6 +9,8 @@ without the tree; one that does not gets them added once they are computed. Hint
 
 from __future__ import annotations
 
+from typing import Any
+
 from dive_py.analysis.hints import Hint, HintReport
 from dive_py.analysis.packages import LayerPackages, PackageReport
 
@@ -16,7 +18,7 @@ CACHED_MIN_BYTES = 4096
 """The smallest hint a figures record keeps (every group of an image down to 1 byte could be thousands)."""
 
 
-def hints_record(report: HintReport) -> list:
+def hints_record(report: HintReport) -> list[dict[str, Any]]:
     """What a figures record keeps of the hints (made down to :data:`CACHED_MIN_BYTES`)."""
     return [hint.to_dict() for hint in report.hints]
 
@@ -32,7 +34,7 @@ def hints_from_record(items: object, image_bytes: int) -> HintReport | None:
     return HintReport(hints, CACHED_MIN_BYTES, image_bytes)
 
 
-def packages_record(report: PackageReport) -> dict:
+def packages_record(report: PackageReport) -> dict[str, Any]:
     """What a figures record keeps of the packages."""
     return {"layers": [layer.to_dict() for layer in report.layers], "warnings": report.warnings}
 
