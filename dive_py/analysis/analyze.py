@@ -139,7 +139,7 @@ class Analysis:
                 found = packages_from_record((self._record or {}).get("packages"), len(self.layers))
                 if found is None:
                     found = find_packages(self.image, self.tree)
-                    self._keep("packages", packages_record(found))
+                    self.keep_extra("packages", packages_record(found))
                 self._packages = found
             return self._packages
 
@@ -167,15 +167,25 @@ class Analysis:
             self.walk()
         found = find_hints(self.image, self.tree, CACHED_MIN_BYTES, self._tree_walk)
         self._tree_walk = None  # what it holds is in the hints now
-        self._keep("hints", hints_record(found))
+        self.keep_extra("hints", hints_record(found))
         return found
 
-    def _keep(self, name: str, value: object) -> None:
+    def kept_extra(self, name: str) -> object:
+        """A field of the image's figures record (None without one): what was kept with :meth:`keep_extra`."""
+        with self._lock:
+            return (self._record or {}).get(name)
+
+    def keeps_extras(self) -> bool:
+        """Whether :meth:`keep_extra` keeps anything (the load used the figures cache)."""
+        return self._store is not None and self._record is not None
+
+    def keep_extra(self, name: str, value: object) -> None:
         """Adds a computed extra to the image's figures record (a read-only cache just misses it next time)."""
-        if self._store is None or self._record is None:
-            return
-        self._record[name] = value
-        self._store[0].put(self._store[1], self._record)
+        with self._lock:
+            if self._store is None or self._record is None:
+                return
+            self._record[name] = value
+            self._store[0].put(self._store[1], self._record)
 
 
 def analyze(

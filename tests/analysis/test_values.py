@@ -53,3 +53,13 @@ def test_paused_restores_the_gc_even_on_error() -> None:
         assert not gc.isenabled()
         raise ValueError
     assert gc.isenabled()
+
+
+def test_an_extra_kept_in_the_figures_record_is_there_next_time(tmp_path) -> None:  # noqa: ANN001
+    options = LoadOptions(cache_dir=str(tmp_path))
+    first = load_analysis(str(EXAMPLE), options)
+    assert first.keeps_extras() and first.kept_extra("mine") is None
+    first.keep_extra("mine", {"n": 1})
+    again = load_analysis(str(EXAMPLE), options)
+    assert again.cached and again.kept_extra("mine") == {"n": 1}
+    assert not load_analysis(str(EXAMPLE), LoadOptions(use_cache=False)).keeps_extras()
