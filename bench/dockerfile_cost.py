@@ -72,7 +72,6 @@ def main() -> int:
 def in_process(image: str, dockerfile: str, runs: int) -> float:
     """The least time, over ``runs``, of what ``--dockerfile`` and ``--sarif`` add once the image is analysed."""
     sys.path.insert(0, str(REPO))
-    from dive_py.analysis.extras import hint_report
     from dive_py.analysis.load import load_analysis
     from dive_py.dockerfile.lines import dockerfile_lines
     from dive_py.load.options import LoadOptions
@@ -80,7 +79,7 @@ def in_process(image: str, dockerfile: str, runs: int) -> float:
     from dive_py.reports.sarif import sarif
 
     analysis = load_analysis(image, LoadOptions(use_cache=False))
-    hint_report(analysis)  # --ci makes them with or without the flags
+    analysis.hints()  # --ci makes them with or without the flags
     best = float("inf")
     for _ in range(runs):
         start = time.perf_counter()

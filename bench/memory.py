@@ -21,7 +21,6 @@ from dive_py.analysis.load import load_analysis  # noqa: E402
 from dive_py.load.options import LoadOptions  # noqa: E402
 from dive_py.trees.rows import RowModel  # noqa: E402
 from dive_py.trees.view_state import TreeViewState  # noqa: E402
-from dive_py.ui.hints_screen import compute_extras  # noqa: E402
 
 
 def rss_mb() -> int:
@@ -57,7 +56,7 @@ def main() -> None:
     model = stage("row model", lambda: RowModel(tree, len(analysis.image.layers)))
     stage("columns of every layer", lambda: [model.visible(TreeViewState(layer=i)) for i in range(model.layer_count)])
     stage("path list (filter)", model.paths)
-    stage("hints and packages", lambda: compute_extras(analysis))
+    stage("hints and packages", analysis.extras)
     print(f"union nodes: {tree.node_count:,}")
 
 

@@ -115,7 +115,7 @@ class ImageComparison:
     @property
     def size_delta_bytes(self) -> int:
         """Change of the final file system's bytes (regular files): added − removed ± modified."""
-        return self.new.final_size_bytes - self.base.final_size_bytes
+        return self.new.walk().final_size_bytes - self.base.walk().final_size_bytes
 
     @property
     def image_size_delta_bytes(self) -> int:
@@ -342,7 +342,7 @@ def _image_dict(analysis: Analysis, shared: int) -> dict[str, Any]:
         "source": image.source,
         "configDigest": image.config_digest,
         "sizeBytes": analysis.size_bytes,
-        "finalSizeBytes": analysis.final_size_bytes,
+        "finalSizeBytes": analysis.walk().final_size_bytes,
         "inefficientBytes": analysis.wasted_bytes,
         "efficiencyScore": analysis.efficiency,
         "layers": [

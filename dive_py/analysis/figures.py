@@ -40,7 +40,7 @@ def figures_key(image: Image) -> str | None:
 
 
 def to_record(image: Image, key: str, figures: dict) -> dict:
-    """What the cache keeps of an analysis: the stacked figures (keywords of ``_assemble``), not what
+    """What the cache keeps of an analysis: the stacked figures (as :func:`from_record` gives them), not what
     derives from the layers."""
     return {
         "key": key,
@@ -56,7 +56,8 @@ def to_record(image: Image, key: str, figures: dict) -> dict:
 
 
 def from_record(image: Image, key: str, record: dict) -> dict | None:
-    """The stacked figures of a cached record (as keywords of ``_assemble``), or None when it does not fit."""
+    """The stacked and walk figures of a cached record (keys as :func:`to_record` takes them), or None when
+    it does not fit."""
     try:
         if record["key"] != key or record["layers"] != len(image.layers):
             return None

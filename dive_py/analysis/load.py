@@ -15,13 +15,16 @@ from dive_py.load.image import load_image
 from dive_py.load.options import LoadOptions
 
 
-def load_analysis(ref: str, options: LoadOptions | None = None, *, walk_later: bool = False) -> Analysis:
+def load_analysis(
+    ref: str, options: LoadOptions | None = None, *, walk_later: bool = False, hint_min_bytes: int | None = None
+) -> Analysis:
     """Loads and analyses the image ``ref`` names.
 
     Args:
         ref: what the user typed (an archive, a folder, ``-``, ``docker://``, ``registry://`` ...).
         options: how to pick and read it; the cache settings also govern the figures cache.
         walk_later: see :func:`dive_py.analysis.analyze.analyze` (the explorer paints before that walk).
+        hint_min_bytes: the smallest hint reported by default (None: the hints' default).
 
     Raises:
         DivepyError: the image cannot be read or stacked (exit code 2 in the CLI).
@@ -30,4 +33,4 @@ def load_analysis(ref: str, options: LoadOptions | None = None, *, walk_later: b
     stacker = Stacker()
     image = load_image(ref, options, on_layer=stacker.add)
     figures = FigureStore(options.cache_dir, FIGURES_VERSION) if options.use_cache else None
-    return analyze(image, stacker, figures, walk_later=walk_later)
+    return analyze(image, stacker, figures, walk_later=walk_later, hint_min_bytes=hint_min_bytes)

@@ -61,9 +61,7 @@ def audit_image(ref: str, settings: AuditSettings) -> dict[str, Any]:
             cache_dir=settings.cache_dir,
             workers=1,  # the images are the parallel work: no processes inside one
         )
-        analysis = load_analysis(ref, options)
-        if settings.hint_min_bytes is not None:
-            analysis.hint_min_bytes = settings.hint_min_bytes
+        analysis = load_analysis(ref, options, hint_min_bytes=settings.hint_min_bytes)
         row.update(_figures(analysis, settings.rules))
     except DivepyError as exc:
         row["error"] = " ".join(str(exc).split())
@@ -74,12 +72,11 @@ def audit_image(ref: str, settings: AuditSettings) -> dict[str, Any]:
 
 
 def _figures(analysis: Analysis, rules: dict[str, str]) -> dict[str, Any]:
-    from dive_py.analysis.extras import hint_report
     from dive_py.ci.config import CiConfig
     from dive_py.ci.rules import RuleStatus, build_rules, evaluate
 
     report = evaluate(build_rules(CiConfig(rules=dict(rules))), analysis)
-    hints = hint_report(analysis)
+    hints = analysis.hints()
     top = hints.hints[0] if hints.hints else None
     return {
         "name": analysis.image.name,

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from dive_py.analysis.analyze import Analysis
-from dive_py.analysis.extras import hint_report
 from dive_py.ci.config import CiConfig, is_disabled
 from dive_py.dockerfile.lines import NO_LINES, DockerfileLines
 from dive_py.errors import ConfigError
@@ -87,13 +86,13 @@ RULES: tuple[RuleSpec, ...] = (
     RuleSpec(
         "highestReclaimableBytes",
         "max-bytes",
-        lambda a, b: a.reclaimable_bytes,
+        lambda a, b: a.walk().reclaimable_bytes,
         "too many bytes a squash would reclaim (reclaimable-bytes",
     ),
     RuleSpec(
         "highestDuplicateContentBytes",
         "max-bytes",
-        lambda a, b: a.duplicate_content_bytes,
+        lambda a, b: a.walk().duplicate_content_bytes,
         "too many bytes of duplicated content (duplicate-content-bytes",
     ),
     RuleSpec(
@@ -120,13 +119,13 @@ RULES: tuple[RuleSpec, ...] = (
     RuleSpec(
         "highestFixableBytes",
         "max-bytes",
-        lambda a, b: hint_report(a).fixable_bytes,
+        lambda a, b: a.hints().fixable_bytes,
         "too many bytes a change of the Dockerfile would save (fixable-bytes",
     ),
     RuleSpec(
         "highestFixablePercent",
         "max-ratio",
-        lambda a, b: hint_report(a).fixable_ratio,
+        lambda a, b: a.hints().fixable_ratio,
         "too much of the image a change of the Dockerfile would save (fixable-ratio",
     ),
 )

@@ -86,13 +86,12 @@ def main_fix(argv: Sequence[str]) -> int:
 
 def make_plan(analysis, dockerfile, layers, target: str | None, builder: str | None, min_bytes: int):  # noqa: ANN001, ANN201
     """The fix plan of an analysed image, its parsed Dockerfile and the instruction of each layer."""
-    from dive_py.analysis.extras import hint_report
     from dive_py.fixes.plan import plan_fixes
 
     image = analysis.image
     buildkit = built_with_buildkit(image.config) if builder is None else builder == "buildkit"
     stage = [item for part in dockerfile.chain(target) for item in part.instructions]
-    hints = hint_report(analysis, min_bytes).hints
+    hints = analysis.hints(min_bytes).hints
     return plan_fixes(hints, layers, stage, image, buildkit)
 
 

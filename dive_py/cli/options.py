@@ -237,14 +237,17 @@ def load_options(args: argparse.Namespace, progress: ProgressCallback | None = N
     )
 
 
-def make_loader(args: argparse.Namespace, *, walk_later: bool = False) -> Callable[..., Analysis]:
-    """A ``load(progress) -> Analysis`` for the image the flags name (the UI runs it off-thread, ``walk_later``:
-    see :func:`dive_py.analysis.analyze.analyze`)."""
+def make_loader(
+    args: argparse.Namespace, *, walk_later: bool = False, hint_min_bytes: int | None = None
+) -> Callable[..., Analysis]:
+    """A ``load(progress) -> Analysis`` for the image the flags name (the UI runs it off-thread, ``walk_later``
+    and ``hint_min_bytes``: see :func:`dive_py.analysis.analyze.analyze`)."""
 
     def load(progress: ProgressCallback | None = None) -> Analysis:
         from dive_py.analysis.load import load_analysis  # here: --help and bad flags stay quick
 
-        return load_analysis(args.image, load_options(args, progress), walk_later=walk_later)
+        options = load_options(args, progress)
+        return load_analysis(args.image, options, walk_later=walk_later, hint_min_bytes=hint_min_bytes)
 
     return load
 

@@ -15,7 +15,6 @@ from typing import Any
 
 from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.compare import Change, FileChange, FolderSize, ImageComparison
-from dive_py.analysis.extras import hint_report, package_report
 from dive_py.analysis.hints import Hint
 from dive_py.analysis.packages import LayerPackages, installed
 from dive_py.dockerfile.lines import NO_LINES, DockerfileLines
@@ -142,7 +141,7 @@ class HintChanges:
 
 def hint_changes(comparison: ImageComparison) -> HintChanges:
     """The hints that appeared and disappeared between the two images."""
-    base, new = hint_report(comparison.base).hints, hint_report(comparison.new).hints
+    base, new = comparison.base.hints().hints, comparison.new.hints().hints
     base_keys = {(hint.kind, hint.paths) for hint in base}
     new_keys = {(hint.kind, hint.paths) for hint in new}
     return HintChanges(
@@ -153,7 +152,7 @@ def hint_changes(comparison: ImageComparison) -> HintChanges:
 
 def package_changes(comparison: ImageComparison) -> LayerPackages:
     """The packages the new image has and the base has not, the other way round, and those whose version changed."""
-    base, new = installed(package_report(comparison.base)), installed(package_report(comparison.new))
+    base, new = installed(comparison.base.packages()), installed(comparison.new.packages())
     return LayerPackages(
         added=[package for key, package in sorted(new.items()) if key not in base],
         removed=[package for key, package in sorted(base.items()) if key not in new],

@@ -8,7 +8,6 @@ import sys
 from typing import Any
 
 from dive_py.analysis.analyze import Analysis
-from dive_py.analysis.extras import hint_report, package_report
 from dive_py.dockerfile.lines import NO_LINES, DockerfileLines
 from dive_py.files import write_text_atomic
 from dive_py.model import KIND_TYPEFLAG, REGULAR, WHITEOUT_PREFIX, FileEntry, Layer
@@ -32,8 +31,8 @@ def analysis_to_dict(analysis: Analysis, lines: DockerfileLines = NO_LINES) -> d
     """dive's export shape (``layer[]``, ``image``) with divepy's extra keys in ``image``, and the hints; each
     layer and hint with its ``dockerfile`` place (``{path, line, endLine, instruction, stage}`` or null) and
     each layer with its ``origin`` (how a layer no instruction made was made, e.g. ``docker commit``, or null)."""
-    hints = hint_report(analysis)
-    packages = package_report(analysis).layers
+    hints = analysis.hints()
+    packages = analysis.packages().layers
     return {
         "layer": [
             {
@@ -54,14 +53,14 @@ def analysis_to_dict(analysis: Analysis, lines: DockerfileLines = NO_LINES) -> d
             ],
             "userSizeBytes": analysis.user_size_bytes,
             "userWastedPercent": json_number(analysis.user_wasted_ratio),
-            "reclaimableBytes": analysis.reclaimable_bytes,
-            "duplicateContentBytes": analysis.duplicate_content_bytes,
-            "finalSizeBytes": analysis.final_size_bytes,
+            "reclaimableBytes": analysis.walk().reclaimable_bytes,
+            "duplicateContentBytes": analysis.walk().duplicate_content_bytes,
+            "finalSizeBytes": analysis.walk().final_size_bytes,
             "name": analysis.image.name,
             "tags": analysis.image.tags,
             "source": analysis.image.source,
             "platform": analysis.image.platform,
-            "warnings": [*analysis.warnings, *package_report(analysis).warnings, *lines.warnings],
+            "warnings": [*analysis.warnings, *analysis.packages().warnings, *lines.warnings],
             "dockerfile": lines.path,
             "dockerfileSource": lines.source,
             "fixableBytes": hints.fixable_bytes,
@@ -74,15 +73,13 @@ def analysis_to_dict(analysis: Analysis, lines: DockerfileLines = NO_LINES) -> d
 
 
 def _layer_dict(analysis: Analysis, layer: Layer) -> dict[str, Any]:
-    # None until complete_figures(), which every caller ran first (issue 26 item 1 makes the figures values).
-    shadowed: list[int] = analysis.layer_shadowed_bytes  # type: ignore[assignment]
     return {
         "index": layer.index,
         "id": layer.id,
         "digestId": layer.diff_id,
         "digest": layer.digest,
         "sizeBytes": layer.size_bytes,
-        "shadowedBytes": shadowed[layer.index],
+        "shadowedBytes": analysis.walk().layer_shadowed_bytes[layer.index],
         "command": layer.command,
         "fileList": _file_list(analysis, layer),
     }

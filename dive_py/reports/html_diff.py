@@ -64,8 +64,8 @@ def _figures(summary: DiffSummary) -> str:
         ["Image size", fmt.size(base.size_bytes), fmt.size(new.size_bytes), fmt.signed(c.image_size_delta_bytes)],
         [
             "Final file system",
-            fmt.size(base.final_size_bytes or 0),
-            fmt.size(new.final_size_bytes or 0),
+            fmt.size(base.walk().final_size_bytes),
+            fmt.size(new.walk().final_size_bytes),
             fmt.signed(c.size_delta_bytes),
         ],
         ["Wasted", fmt.size(base.wasted_bytes), fmt.size(new.wasted_bytes), fmt.signed(summary.wasted_delta_bytes)],

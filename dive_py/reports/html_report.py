@@ -11,7 +11,6 @@ from collections.abc import Sequence
 
 from dive_py import format as fmt
 from dive_py.analysis.analyze import Analysis
-from dive_py.analysis.extras import hint_report, package_report
 from dive_py.analysis.hints import HintReport
 from dive_py.ci.rules import CiReport, RuleStatus
 from dive_py.reports.html_page import esc, layer_colour, page, table, td
@@ -47,7 +46,7 @@ def html_report(
     """
     require_squarify()
     labels = list(layer_labels) if layer_labels is not None else layer_labels_from(analysis)
-    hints = hint_report(analysis)
+    hints = analysis.hints()
     hinted = {path for hint in hints.hints for path in hint.paths}
     tree = image_treemap(analysis, hinted)
     name = analysis.image.name
@@ -81,9 +80,9 @@ def _summary(analysis: Analysis, fixable: int, report: CiReport | None) -> str:
         ("Size", fmt.size(analysis.size_bytes)),
         ("Efficiency", fmt.percent(analysis.efficiency)),
         ("Wasted", fmt.size(analysis.wasted_bytes)),
-        ("Reclaimable", fmt.size(analysis.reclaimable_bytes or 0)),
+        ("Reclaimable", fmt.size(analysis.walk().reclaimable_bytes)),
         ("Fixable (hints)", fmt.size(fixable)),
-        ("Final file system", fmt.size(analysis.final_size_bytes or 0)),
+        ("Final file system", fmt.size(analysis.walk().final_size_bytes)),
     ]
     parts = ['<h2 id="summary">Summary</h2><div class="figs">']
     parts += [f'<div class="fig">{esc(label)}<b>{esc(value)}</b></div>' for label, value in figures]
@@ -181,7 +180,7 @@ def _hints(hints: HintReport) -> str:
 
 
 def _packages(analysis: Analysis) -> str:
-    report = package_report(analysis)
+    report = analysis.packages()
     rows = []
     for index, layer in enumerate(report.layers):
         for mark, cls, packages in (

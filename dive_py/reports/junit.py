@@ -10,7 +10,6 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from dive_py import format as fmt
-from dive_py.analysis.extras import hint_report
 from dive_py.ci.rules import CiReport, RuleResult, RuleStatus
 from dive_py.files import write_text_atomic
 from dive_py.reports.rule_figures import SPECS, metric_text
@@ -61,7 +60,7 @@ def _add_case(suite: ET.Element, result: RuleResult) -> None:
 
 def _add_hints(suite: ET.Element, report: CiReport) -> None:
     """The top hints with their fixes, as the suite's output (viewers show it; it fails nothing)."""
-    hints = hint_report(report.analysis)
+    hints = report.analysis.hints()
     lines = [f"hints: {hints.fixable_bytes} bytes fixable ({fmt.percent(hints.fixable_ratio)} of the image)"]
     for hint in hints.hints[:HINT_ROWS]:
         lines.append(f"{fmt.size(hint.bytes)} {hint.kind} layer {hint.layer} {', '.join(hint.paths[:3])}")
@@ -74,7 +73,7 @@ def _add_hints(suite: ET.Element, report: CiReport) -> None:
 def _junit_properties(report: CiReport) -> list[tuple[str, str]]:
     image = report.analysis.image
     props = [("image", image.name), ("source", image.source), ("sizeBytes", str(report.analysis.size_bytes))]
-    props.append(("fixableBytes", str(hint_report(report.analysis).fixable_bytes)))
+    props.append(("fixableBytes", str(report.analysis.hints().fixable_bytes)))
     if report.baseline is not None:
         props += [("baseline", report.baseline.image.name), ("baselineSizeBytes", str(report.baseline.size_bytes))]
     return props

@@ -14,7 +14,6 @@ from urllib.parse import quote
 from dive_py import format as fmt
 from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.compare import Change, ImageComparison, compare
-from dive_py.analysis.extras import hint_report
 from dive_py.ci.rules import CiReport, RuleResult, RuleStatus
 from dive_py.dockerfile.lines import NO_LINES, DockerfileLines, location
 from dive_py.errors import DivepyError
@@ -114,7 +113,7 @@ def _html_line(path: str) -> str:
 
 def _hint_section(analysis: Analysis, places: DockerfileLines = NO_LINES) -> list[str]:
     """The top hints with their fixes (and their Dockerfile lines, when any is known)."""
-    report = hint_report(analysis)
+    report = analysis.hints()
     if not report.hints:
         return ["", "### Hints", "", f"None of at least {fmt.size(report.min_bytes)}."]
     shown = report.hints[:MARKDOWN_ROWS]
@@ -157,9 +156,6 @@ def _rule_value(result: RuleResult, report: CiReport) -> str:
 
 def _change_section(summary: DiffSummary) -> list[str]:
     c, base, new = summary.comparison, summary.base, summary.new
-    # None until complete_figures(), which every caller ran first (issue 26 item 1 makes the figures values).
-    base_final: int = base.final_size_bytes  # type: ignore[assignment]
-    new_final: int = new.final_size_bytes  # type: ignore[assignment]
     lines = [
         "",
         "### Size change",
@@ -168,7 +164,8 @@ def _change_section(summary: DiffSummary) -> list[str]:
         "|---|---:|---:|---:|",
         f"| Image size | {fmt.size(base.size_bytes)} | {fmt.size(new.size_bytes)} | "
         f"{fmt.signed(c.image_size_delta_bytes)} ({fmt.signed_percent(summary.image_growth)}) |",
-        f"| Final file system | {fmt.size(base_final)} | {fmt.size(new_final)} | {fmt.signed(c.size_delta_bytes)} |",
+        f"| Final file system | {fmt.size(base.walk().final_size_bytes)} | {fmt.size(new.walk().final_size_bytes)} | "
+        f"{fmt.signed(c.size_delta_bytes)} |",
         f"| Wasted bytes | {fmt.size(base.wasted_bytes)} | {fmt.size(new.wasted_bytes)} | "
         f"{fmt.signed(summary.wasted_delta_bytes)} |",
         f"| Efficiency | {fmt.percent(base.efficiency)} | {fmt.percent(new.efficiency)} | "

@@ -15,7 +15,6 @@ from typing import Any
 
 from dive_py import format as fmt
 from dive_py.analysis.analyze import Analysis
-from dive_py.analysis.extras import hint_report
 from dive_py.analysis.hints import Hint
 from dive_py.dockerfile.lines import DockerfileLines
 from dive_py.dockerfile.parse import Instruction
@@ -42,7 +41,7 @@ class Finding:
 def findings(analysis: Analysis, lines: DockerfileLines) -> list[Finding]:
     """The analysis' hints (at its minimum size), biggest first, as findings."""
     out = []
-    for hint in hint_report(analysis).hints:
+    for hint in analysis.hints().hints:
         item = lines.of_layer(hint.layer)
         more = f" (+{len(hint.paths) - 1} more)" if len(hint.paths) > 1 else ""
         where = f"layer {hint.layer}"

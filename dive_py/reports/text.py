@@ -16,7 +16,6 @@ from typing import IO, Protocol, TextIO
 
 from dive_py import format as fmt
 from dive_py.analysis.analyze import Analysis
-from dive_py.analysis.extras import hint_report
 from dive_py.ci.rules import CiReport, RuleStatus
 from dive_py.dockerfile.lines import NO_LINES, DockerfileLines
 from dive_py.safe_text import visible
@@ -128,17 +127,15 @@ def render_summary(out: ReportWriter, analysis: Analysis, lines: DockerfileLines
 
 def render_metrics(out: ReportWriter, analysis: Analysis) -> None:
     """Writes the image's figures (size, wasted bytes, efficiency)."""
-    # None until complete_figures(), which every caller ran first (issue 26 item 1 makes the figures values).
-    reclaimable: int = analysis.reclaimable_bytes  # type: ignore[assignment]
-    duplicates: int = analysis.duplicate_content_bytes  # type: ignore[assignment]
+    walk = analysis.walk()
     rows = [
         ("efficiency", f"{analysis.efficiency * 100:.4f} %"),
         ("wastedBytes", f"{analysis.wasted_bytes} bytes ({fmt.size(analysis.wasted_bytes)})"),
         ("userWastedPercent", f"{analysis.user_wasted_ratio * 100:.4f} %"),
         ("sizeBytes", f"{analysis.size_bytes} bytes ({fmt.size(analysis.size_bytes)})"),
         ("userSizeBytes", f"{analysis.user_size_bytes} bytes ({fmt.size(analysis.user_size_bytes)})"),
-        ("reclaimableBytes", f"{reclaimable} bytes ({fmt.size(reclaimable)})"),
-        ("duplicateContentBytes", f"{duplicates} bytes ({fmt.size(duplicates)})"),
+        ("reclaimableBytes", f"{walk.reclaimable_bytes} bytes ({fmt.size(walk.reclaimable_bytes)})"),
+        ("duplicateContentBytes", f"{walk.duplicate_content_bytes} bytes ({fmt.size(walk.duplicate_content_bytes)})"),
     ]
     out.print(("Analysis:", "bold"))
     for label, value in rows:
@@ -161,7 +158,7 @@ def render_inefficiencies(out: ReportWriter, analysis: Analysis) -> None:
 
 def render_hints(out: ReportWriter, analysis: Analysis, lines: DockerfileLines = NO_LINES) -> None:
     """The top hints: what a fix would save, where, in which layer (and Dockerfile line), and the fix."""
-    report = hint_report(analysis)
+    report = analysis.hints()
     title = f"Hints: {fmt.size(report.fixable_bytes)} ({fmt.percent(report.fixable_ratio)} of the image) fixable"
     if not report.hints:
         out.print(("Hints:", "bold"), f" (None of at least {fmt.size(report.min_bytes)})")

@@ -18,7 +18,6 @@ import re
 from typing import Any
 
 from dive_py.analysis.analyze import Analysis
-from dive_py.analysis.extras import keep_extra, keeps_extras, kept_extra
 from dive_py.reports.treemap import HEIGHT, MIN_CELL, WIDTH, Box, TreemapViews, final_boxes, render_treemap
 
 FIELD = "treemap"
@@ -37,7 +36,7 @@ def image_treemap(analysis: Analysis, hinted: set[str]) -> TreemapViews:
     Kept in the image's figures record: the drawing itself when it outlined the same paths, else the boxes it
     read (drawn again without the tree); otherwise drawn from the tree, and both kept for the next time.
     """
-    kept = kept_extra(analysis, FIELD)
+    kept = analysis.kept_extra(FIELD)
     kept = kept if isinstance(kept, dict) and kept.get("version") == VERSION else {}
     outlined = hashlib.sha256(json.dumps(sorted(hinted)).encode()).hexdigest()  # ASCII: any path, one way
     views = _drawn(kept.get("drawn"), outlined)
@@ -48,12 +47,12 @@ def image_treemap(analysis: Analysis, hinted: set[str]) -> TreemapViews:
     if root is None:
         root = final_boxes(analysis.tree)
     views = render_treemap(root, hinted.__contains__)
-    if not keeps_extras(analysis):
+    if not analysis.keeps_extras():
         return views  # --no-cache: no record to keep them in
     boxes = boxes or to_text(root)
     if boxes is not None:
         drawn = {"outlined": outlined, "views": views.views, "anchors": views.anchors, "cells": views.cells}
-        keep_extra(analysis, FIELD, {"version": VERSION, "boxes": boxes, "drawn": drawn})
+        analysis.keep_extra(FIELD, {"version": VERSION, "boxes": boxes, "drawn": drawn})
     return views
 
 

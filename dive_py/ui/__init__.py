@@ -35,15 +35,13 @@ def run_tui(
     Returns:
         The exit code: 0 after a normal quit, 2 when loading failed.
     """
-    import gc
-
+    from dive_py.analysis.gc_policy import pause
     from dive_py.load.workers import prestart_workers
     from dive_py.ui.loading import BackgroundLoad
 
     # No cyclic GC passes until the first paint: the imports and the first screen make ~10^5 objects that all
     # live on (~0.02 s of passes over them); the explorer turns it on again once painted.
-    paused = gc.isenabled()
-    gc.disable()
+    paused = pause()
     prestart_workers()  # forked now, while this is the only thread: the loader thread could only spawn them
     loader = BackgroundLoad(load).start()  # reads the image while Textual is imported and starts up
     from dive_py.ui.app import DivepyApp

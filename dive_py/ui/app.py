@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Generic, TypeVar
@@ -16,7 +15,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
-from dive_py.analysis.analyze import Analysis, complete_figures, long_lived
+from dive_py.analysis.analyze import Analysis
+from dive_py.analysis.gc_policy import keep_out, long_lived, resume
+from dive_py.analysis.hints import Hint
+from dive_py.analysis.values import Extras
 from dive_py.contents.reader import ContentReader, ExtractResult
 from dive_py.dockerfile.lines import NO_LINES, DockerfileLines, image_lines
 from dive_py.dockerfile.parse import Dockerfile
@@ -29,7 +31,7 @@ from dive_py.trees.rows import RowModel
 from dive_py.trees.tree import Node
 from dive_py.trees.view_state import TreeViewState
 from dive_py.ui.config import UiConfig
-from dive_py.ui.hints_screen import Extras, HintsScreen, compute_extras
+from dive_py.ui.hints_screen import HintsScreen
 from dive_py.ui.key_bar import KeyBar
 from dive_py.ui.layout import fit_to_size
 from dive_py.ui.loading import BackgroundLoad
@@ -123,7 +125,7 @@ class ExplorerScreen(Screen):
     def _after_first_paint(self) -> None:
         if self.app.gc_paused:  # run_tui paused the cyclic GC until now (the worker pauses it on its own)
             self.app.gc_paused = False
-            gc.enable()
+            resume()
         self.load_extras()
 
     # -- hints and packages (issue 15) ----------------------------------------
@@ -134,10 +136,10 @@ class ExplorerScreen(Screen):
             # The cyclic GC paused meanwhile: the walk keeps ~10^6 objects until the hints are made, and each
             # full collection over them held the GIL for up to seconds, stalling a keystroke (2.9 s at 10^6).
             with long_lived():
-                if self.analysis.final_size_bytes is None:
-                    complete_figures(self.analysis)
+                if self.analysis.walk_ready() is None:
+                    self.analysis.walk()
                     self.app.call_from_thread(self.image_details.show_figures)
-                extras = compute_extras(self.analysis)
+                extras = self.analysis.extras()
         except (DivepyError, OSError) as exc:
             message = visible(f"hints and packages: {exc}")
             self.app.call_from_thread(self.notify, message, severity="warning", markup=False)
@@ -147,13 +149,13 @@ class ExplorerScreen(Screen):
     def _extras_ready(self, extras: Extras) -> None:
         self.extras = extras
         self.layer_details.set_extras(extras)
-        self.image_details.set_fixable(extras[0].fixable_bytes, extras[0].fixable_ratio)
+        self.image_details.set_fixable(extras.hints.fixable_bytes, extras.hints.fixable_ratio)
         if isinstance(self.app.screen, HintsScreen):
-            self.app.screen.set_report(extras[0])
+            self.app.screen.set_report(extras.hints)
 
     def action_hints(self) -> None:
         """``w``: the hints screen; choosing a hint goes to its layer and first path."""
-        report = self.extras[0] if self.extras is not None else None
+        report = self.extras.hints if self.extras is not None else None
         self.app.push_screen(HintsScreen(report, self.lines), self._hint_chosen)
 
     def _hint_chosen(self, hint: Hint | None) -> None:
@@ -377,7 +379,7 @@ class ViewerApp(App[int], Generic[LoadedT, PreparedT]):
         """Shows the explorer screen (in place of the loading screen, if it is up)."""
         # The analysis is long-lived: keep its ~10^5-10^6 objects out of the cyclic GC's scans, whose full
         # passes would otherwise stall a keystroke now and then (0.1-0.5 s on big images).
-        gc.freeze()
+        keep_out()
         self.explorer = screen
         if isinstance(self.screen, LoadingScreen):
             self.switch_screen(screen)

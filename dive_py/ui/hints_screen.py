@@ -1,9 +1,9 @@
 """Provides the explorer's side of issue 15's hints: the hints screen (``w``) and the layer details' extras.
 
-Hints and packages are lazy on the :class:`~dive_py.analysis.analyze.Analysis`
-(:mod:`dive_py.analysis.extras`); the explorer asks for them in a worker thread once it is on screen
-(``DivepyApp.load_extras``, with :func:`compute_extras`), so they never delay the first paint. Until they
-arrive the screen and the layer details say so.
+Hints and packages are made on demand by the :class:`~dive_py.analysis.analyze.Analysis`
+(:meth:`~dive_py.analysis.analyze.Analysis.extras`); the explorer asks for them in its worker once it is on
+screen, so they never delay the first paint. Until they arrive the screen and the layer
+details say so.
 """
 
 from __future__ import annotations
@@ -25,22 +25,12 @@ from dive_py.ui.key_bar import KeyBar
 from dive_py.ui.panes.line_list import LineList
 
 if TYPE_CHECKING:  # the hints and packages come after the first paint: their modules too
-    from dive_py.analysis.analyze import Analysis
     from dive_py.analysis.hints import Hint, HintReport
-    from dive_py.analysis.packages import LayerPackages, PackageReport
+    from dive_py.analysis.packages import LayerPackages
+    from dive_py.analysis.values import Extras
 
 PACKAGE_ROWS = 8
 """Packages listed per change in the layer details (the rest counted; ``--json`` has them all)."""
-
-Extras = tuple["HintReport", "PackageReport"]
-"""What the background computation hands to the explorer."""
-
-
-def compute_extras(analysis: Analysis) -> Extras:
-    """The image's hints and packages (run off the UI thread: a large image takes a tenth of a second or more)."""
-    from dive_py.analysis.extras import hint_report, package_report
-
-    return hint_report(analysis), package_report(analysis)
 
 
 def hint_line(hint: Hint) -> str:
@@ -160,9 +150,8 @@ def extras_texts(extras: Extras | None, layer_count: int) -> list[Text]:
     """Per layer, what the layer details show of the extras (a placeholder until they are computed)."""
     if extras is None:
         return [Text("Hints and packages: computing...", style="italic")] * max(layer_count, 1)
-    hints, packages = extras
-    layers = packages.layers
+    hints, layers = extras.hints, extras.packages.layers
     return [layer_extras_text(hints.of_layer(i), layers[i] if i < len(layers) else None) for i in range(layer_count)]
 
 
-__all__ = ["Extras", "HintsScreen", "compute_extras", "extras_texts", "hint_detail", "hint_line"]
+__all__ = ["HintsScreen", "extras_texts", "hint_detail", "hint_line"]

@@ -58,7 +58,7 @@ class BackgroundLoad:
         self.progress = (label, done, total)
 
     def _run(self) -> None:
-        from dive_py.analysis.analyze import long_lived
+        from dive_py.analysis.gc_policy import long_lived
 
         started = time.perf_counter()
         try:

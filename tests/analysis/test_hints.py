@@ -7,7 +7,6 @@ import tarfile
 
 import pytest
 
-from dive_py.analysis.extras import hint_report
 from dive_py.analysis.load import load_analysis
 from dive_py.load.options import LoadOptions
 from tests.fixtures.images import file, folder, layer_tar, whiteout, write_docker_archive
@@ -33,8 +32,8 @@ def analyse(tmp_path, layers: list[bytes], commands: list[str]):  # noqa: ANN001
 
 
 def only(analysis, kind: str):  # noqa: ANN001, ANN201
-    hints = [hint for hint in hint_report(analysis).hints if hint.kind == kind]
-    assert len(hints) == 1, hint_report(analysis).hints
+    hints = [hint for hint in analysis.hints().hints if hint.kind == kind]
+    assert len(hints) == 1, analysis.hints().hints
     return hints[0]
 
 
@@ -67,7 +66,7 @@ def test_metadata_only(tmp_path):
     hint = only(analysis, "metadata-only")
     assert (hint.layer, hint.bytes, hint.paths) == (2, regular_bytes(chmod), ("/app",))
     assert "--chmod" in hint.fix
-    assert not [h for h in hint_report(analysis).hints if h.kind != "metadata-only"]
+    assert not [h for h in analysis.hints().hints if h.kind != "metadata-only"]
 
 
 def test_chmod_over_mixed_modes_is_one_hint(tmp_path):
@@ -94,7 +93,7 @@ def test_moved(tmp_path):
     analysis = analyse(tmp_path, [BASE, add, move], ["base", "init", "mv /data/old.db /data/new.db"])
     hint = only(analysis, "moved")
     assert (hint.layer, hint.bytes, hint.paths) == (2, regular_bytes(add), ("/data/new.db",))
-    assert {h.kind for h in hint_report(analysis).hints} == {"moved"}  # not also deleted-later
+    assert {h.kind for h in analysis.hints().hints} == {"moved"}  # not also deleted-later
 
 
 def test_duplicate_content(tmp_path):
@@ -107,7 +106,7 @@ def test_duplicate_content(tmp_path):
 
 def test_copies_within_one_layer_are_installed_files_not_hints(tmp_path):
     install = layer_tar([folder("usr/share"), file("usr/share/a", blob(8)), file("usr/share/b", blob(8))])
-    assert hint_report(analyse(tmp_path, [BASE, install], ["base", "apt-get install x"])).hints == []
+    assert analyse(tmp_path, [BASE, install], ["base", "apt-get install x"]).hints().hints == []
 
 
 def test_package_cache_and_temp_files(tmp_path):
@@ -132,16 +131,16 @@ def test_minimum_and_totals_without_double_counting(tmp_path):
     copy = layer_tar([folder("dst"), file("dst/a", blob(6)), file("dst/small", blob(9, 1000))])
     clean = layer_tar([whiteout("dst")])
     analysis = analyse(tmp_path, [BASE, add, copy, clean], ["base", "add", "cp", "rm -rf /dst"])
-    report = hint_report(analysis, 0)
+    report = analysis.hints(0)
     assert report.fixable_bytes == regular_bytes(copy) <= analysis.size_bytes
     assert [h.kind for h in report.hints] == ["deleted-later"]
-    assert hint_report(analysis, BIG + 1001).hints == []
+    assert analysis.hints(BIG + 1001).hints == []
     assert report.fixable_ratio == pytest.approx(regular_bytes(copy) / analysis.size_bytes)
 
 
 def test_seed_copy_of_webapps_dist_is_duplicate_content():
     analysis = load_analysis(str(EXAMPLE), LoadOptions(use_cache=False))
-    hint = [h for h in hint_report(analysis).hints if h.kind == "duplicate-content"][0]
+    hint = [h for h in analysis.hints().hints if h.kind == "duplicate-content"][0]
     assert hint.paths == ("/usr/local/tomcat/webapps",)
     assert hint.bytes == pytest.approx(3_369_944, rel=0.01)
     assert hint.layer == 4 and "`mv`" in hint.fix and "webapps.dist" in hint.fix
@@ -149,9 +148,9 @@ def test_seed_copy_of_webapps_dist_is_duplicate_content():
 
 def test_hints_come_back_from_the_figures_cache(tmp_path):
     options = LoadOptions(cache_dir=str(tmp_path / "cache"))
-    first = hint_report(load_analysis(str(EXAMPLE), options))
+    first = load_analysis(str(EXAMPLE), options).hints()
     again = load_analysis(str(EXAMPLE), options)
-    assert hint_report(again).hints == first.hints
+    assert again.hints().hints == first.hints
     assert again._tree is None  # served by the record: no tree was stacked
 
 
@@ -165,7 +164,7 @@ def test_copied_folders_are_covered_only_when_they_hold_nothing_else(tmp_path):
     extra = [file("dst/sub2/new", blob(50)), file("dst/sub3/empty", b"")]
     copy = layer_tar([folder("dst"), *copies, *extra])
     analysis = analyse(tmp_path, [BASE, add, copy], ["base", "add", "cp"])
-    hints = [(h.paths, h.bytes) for h in hint_report(analysis).hints if h.kind == "duplicate-content"]
+    hints = [(h.paths, h.bytes) for h in analysis.hints().hints if h.kind == "duplicate-content"]
     # dst is not covered (sub2 holds a new file): sub2's copy is a place of its own; sizes tie: ranked by path
     assert hints == [(("/dst/sub1", "/dst/sub3", "/dst/sub4"), 3 * BIG), (("/dst/sub2/a",), BIG)]
 
@@ -182,9 +181,9 @@ def test_places_under_the_minimum_are_left_out_one_by_one(tmp_path):
         ]
     )
     analysis = analyse(tmp_path, [BASE, add, copy], ["base", "add", "cp"])
-    paths = [h.paths for h in hint_report(analysis, BIG).hints if h.kind == "duplicate-content"]
+    paths = [h.paths for h in analysis.hints(BIG).hints if h.kind == "duplicate-content"]
     assert paths == [("/dst",), ("/opt/cp",)]
-    paths = [h.paths for h in hint_report(analysis, BIG + 1).hints if h.kind == "duplicate-content"]
+    paths = [h.paths for h in analysis.hints(BIG + 1).hints if h.kind == "duplicate-content"]
     assert paths == [("/dst",)]
 
 
@@ -192,7 +191,7 @@ def test_cache_files_are_neither_copies_nor_their_sources(tmp_path):
     first = layer_tar([folder("src"), file("src/a", blob(70)), folder("tmp"), file("tmp/b", blob(71))])
     second = layer_tar([folder("tmp"), file("tmp/a", blob(70)), folder("dst"), file("dst/b", blob(71))])
     analysis = analyse(tmp_path, [BASE, first, second], ["base", "add", "cp"])
-    kinds = sorted((h.kind, h.layer, h.paths) for h in hint_report(analysis).hints)
+    kinds = sorted((h.kind, h.layer, h.paths) for h in analysis.hints().hints)
     assert kinds == [("temp-files", 1, ("/tmp/b",)), ("temp-files", 2, ("/tmp/a",))]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dive_py.analysis.extras import package_report
 from dive_py.analysis.load import load_analysis
 from dive_py.load.options import LoadOptions
 from tests.fixtures.images import file, folder, layer_tar, write_docker_archive
@@ -33,7 +32,7 @@ def test_packages_added_removed_changed(tmp_path):
         ]
     )
     path = write_docker_archive(tmp_path / "image.tar", [base, apt, pip])
-    report = package_report(load_analysis(str(path), LoadOptions(use_cache=False)))
+    report = load_analysis(str(path), LoadOptions(use_cache=False)).packages()
     assert _names(report.layers[0].added) == [("dpkg", "libc6", "2.36", 12 * 1024)]
     assert _names(report.layers[1].added) == [("dpkg", "curl", "7.88", 3 * 1024)]
     assert _names(report.layers[1].changed) == [("dpkg", "libc6", "2.37", 12 * 1024)]
@@ -72,7 +71,7 @@ def test_dpkg_packages_left_half_way_are_listed_with_their_state(tmp_path):
         layer_tar([folder("var/lib/dpkg"), file("var/lib/dpkg/status", fixed)]),  # `dpkg --configure -a`
     ]
     path = write_docker_archive(tmp_path / "image.tar", layers)
-    report = package_report(load_analysis(str(path), LoadOptions(use_cache=False)))
+    report = load_analysis(str(path), LoadOptions(use_cache=False)).packages()
     added = {(p.name, p.version, p.size_bytes, p.state) for p in report.layers[0].added}
     assert added == {
         ("libc6", "1.0", 4 * 1024, ""),
@@ -97,5 +96,5 @@ def test_the_state_reaches_json_and_the_layer_details(tmp_path):
     analysis = load_analysis(str(path), LoadOptions(use_cache=False))
     added = analysis_to_dict(analysis)["layer"][0]["packages"]["added"]
     assert [(p["name"], p.get("state")) for p in added] == [("libc6", None), ("openjdk", "unpacked")]
-    shown = layer_extras_text([], package_report(analysis).layers[0]).plain
+    shown = layer_extras_text([], analysis.packages().layers[0]).plain
     assert "+ openjdk 17.0 (dpkg, 8.2 kB, unpacked)" in shown and "+ libc6 1.0 (dpkg, 4.1 kB)" in shown

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.analysis.analyze import user_wasted_ratio
 from dive_py.analysis.load import load_analysis
+from dive_py.analysis.values import user_wasted_ratio
 from dive_py.load.image import LoadOptions
 from tests.fixtures.dive_oracle import dive_binary
 from tests.fixtures.images import M, file, folder, layer_tar, write_docker_archive

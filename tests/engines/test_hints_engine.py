@@ -9,7 +9,6 @@ import tarfile
 
 import pytest
 
-from dive_py.analysis.extras import hint_report
 from dive_py.analysis.load import load_analysis
 from dive_py.load.options import LoadOptions
 from tests.services import DockerDaemon, dockerd  # noqa: F401
@@ -45,8 +44,8 @@ def built(dockerd: DockerDaemon, tmp_path_factory):  # noqa: F811, ANN001, ANN20
 
 
 def _hint(analysis, kind: str, layer: int):  # noqa: ANN001, ANN202
-    found = [h for h in hint_report(analysis).hints if h.kind == kind and h.layer == layer]
-    assert found, hint_report(analysis).hints
+    found = [h for h in analysis.hints().hints if h.kind == kind and h.layer == layer]
+    assert found, analysis.hints().hints
     return found[0]
 
 
@@ -64,4 +63,4 @@ def test_each_pattern_of_a_real_build(built) -> None:  # noqa: ANN001
     assert chmod.bytes == sum(layers[first + 3].values())
     temp = _hint(analysis, "temp-files", first + 4)
     assert (temp.layer, temp.paths, temp.bytes) == (first + 4, ("/tmp",), layers[first + 4]["tmp/src.tar"])
-    assert hint_report(analysis).fixable_bytes == sum(h.bytes for h in hint_report(analysis).hints)
+    assert analysis.hints().fixable_bytes == sum(h.bytes for h in analysis.hints().hints)

@@ -90,8 +90,8 @@ def test_whiteout_of_a_folder_weighs_its_subtree(tmp_path):
     # /d was no leaf below (it had files), so dive sees one visit of /d weighing 180: no waste.
     analysis = _analyse(tmp_path, [LOWER, [whiteout("d")]])
     assert "d" not in tree_listing(analysis)
-    assert analysis.inefficiencies == [] and analysis.efficiency == 1.0
-    assert analysis.reclaimable_bytes == 180  # what dive misses, squashing would save
+    assert analysis.inefficiencies == () and analysis.efficiency == 1.0
+    assert analysis.walk().reclaimable_bytes == 180  # what dive misses, squashing would save
 
     # An empty folder below is a leaf: deleting it is a second visit weighing its (0) bytes.
     analysis = _analyse(tmp_path, [[folder("e"), file("f", b"f" * 10)], [whiteout("e"), file("f", b"g" * 10)]])
@@ -151,7 +151,7 @@ def test_layer_diff_states_across_layers(tmp_path):
     assert tree.get("d/y").state(0) is not None and tree.get("d/y").state(1) is None
     assert tree.get("d/new").state(0) is None and tree.get("d/new").state(1) is not None
     assert 1 not in tree.get("d/sub/z").flat[0::2]  # layer 1 wrote nothing there
-    assert analysis.layer_shadowed_bytes == [150, 0]
+    assert analysis.walk().layer_shadowed_bytes == (150, 0)
 
 
 def test_chmod_only_change_is_a_modification(tmp_path):

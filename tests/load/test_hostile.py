@@ -331,7 +331,7 @@ def _check_ghost(a: Analysis, final: dict[str, FileEntry]) -> None:
 
 def _check_root_opaque(a: Analysis, final: dict[str, FileEntry]) -> None:
     assert set(final) == {"new.txt"}
-    assert a.final_size_bytes == 3
+    assert a.walk().final_size_bytes == 3
 
 
 def _file_over_folder() -> list[bytes]:
@@ -562,7 +562,7 @@ def test_150k_entries_in_one_layer(
     final = final_tree(analysis)
     assert sum(1 for p, e in final.items() if p.startswith("data/") and e.kind == REGULAR) == ENTRIES
     assert analysis.layers[1].scan.member_count == ENTRIES + 100
-    assert analysis.final_size_bytes == ENTRIES + len("ID=test\n") + 104
+    assert analysis.walk().final_size_bytes == ENTRIES + len("ID=test\n") + 104
     assert time.monotonic() - started < 60
 
 
@@ -579,7 +579,7 @@ def test_repeated_whiteouts_and_opaque_markers_stay_linear(in_tmp: Path) -> None
     assert time.monotonic() - started < 15
     final = final_tree(analysis)
     assert set(final) == {"data", "data/d000"}
-    assert analysis.warnings == []  # a repeated whiteout is not a whiteout "of a path that does not exist"
+    assert analysis.warnings == ()  # a repeated whiteout is not a whiteout "of a path that does not exist"
 
 
 # -- the layer cache (layers of 256 kB and more) -----------------------------------------

@@ -11,7 +11,6 @@ import os
 
 import pytest
 
-from dive_py.analysis.extras import hint_report
 from dive_py.analysis.load import load_analysis
 from dive_py.load.options import LoadOptions
 from dive_py.reports.html_report import html_report
@@ -59,15 +58,13 @@ def test_a_warm_report_needs_no_stacking(tmp_path):
     options = LoadOptions(cache_dir=str(tmp_path / "cache"))
     cold = load_analysis(str(EXAMPLE), options)
     page = html_report(cold)
-    kept = cold.cached_record[FIELD]
+    kept = cold.kept_extra(FIELD)
     assert isinstance(kept["boxes"], str) and kept["drawn"]["views"]  # text: a plain --ci never parses the boxes
     warm = load_analysis(str(EXAMPLE), options)
     assert html_report(warm) == page
     assert warm._tree is None  # drawn from the record
-    other = load_analysis(str(EXAMPLE), options)
-    other.hint_min_bytes = 10**9  # no hint: nothing outlined, so drawn again from the kept boxes
-    fresh = load_analysis(str(EXAMPLE), LoadOptions(use_cache=False))
-    fresh.hint_min_bytes = 10**9
+    other = load_analysis(str(EXAMPLE), options, hint_min_bytes=10**9)  # no hint: nothing outlined, so drawn
+    fresh = load_analysis(str(EXAMPLE), LoadOptions(use_cache=False), hint_min_bytes=10**9)  # from the kept boxes
     assert html_report(other) == html_report(fresh) != page
     assert other._tree is None
 
@@ -76,8 +73,8 @@ def test_a_damaged_treemap_field_is_drawn_from_the_tree(tmp_path):
     options = LoadOptions(cache_dir=str(tmp_path / "cache"))
     page = html_report(load_analysis(str(EXAMPLE), options))
     damaged = load_analysis(str(EXAMPLE), options)
-    damaged.cached_record[FIELD] = {"version": 1, "boxes": "[1, [2", "drawn": {"outlined": "x", "views": [3]}}
-    hinted = {path for hint in hint_report(damaged).hints for path in hint.paths}
+    damaged.keep_extra(FIELD, {"version": 1, "boxes": "[1, [2", "drawn": {"outlined": "x", "views": [3]}})
+    hinted = {path for hint in damaged.hints().hints for path in hint.paths}
     views = image_treemap(damaged, hinted)
     assert damaged._tree is not None and "".join(views.views) in page
 
@@ -88,7 +85,7 @@ def test_a_kept_drawing_that_is_not_the_drawers_markup_is_never_put_in_the_page(
     for forged in ('<script>alert(1)</script>', '<a href="javascript:alert(2)">x</a>', '<rect onload="alert(3)"/>',
                    '<style>body{display:none}</style>', '<g data-l="1">a</b>c</g>'):  # fmt: skip
         analysis = load_analysis(str(EXAMPLE), options)
-        drawn = analysis.cached_record[FIELD]["drawn"]
+        drawn = analysis.kept_extra(FIELD)["drawn"]
         drawn["views"] = [drawn["views"][0].replace("</svg>", forged + "</svg>"), *drawn["views"][1:]]
         assert html_report(analysis) == page  # drawn again from the kept boxes
         assert analysis._tree is None

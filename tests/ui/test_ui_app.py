@@ -334,7 +334,7 @@ async def test_the_explorer_paints_before_the_walk_and_shows_its_figures_after(t
 
     def load(progress):  # noqa: ANN001, ANN202
         analysis = load_analysis(str(TOMCAT), LoadOptions(cache_dir=str(tmp_path)), walk_later=True)
-        deferred.append((analysis.final_size_bytes, analysis.reclaimable_bytes, analysis.duplicate_content_bytes))
+        deferred.append(analysis.walk_ready())
         return analysis
 
     app = DivepyApp(load=load, ref=str(TOMCAT))
@@ -346,10 +346,8 @@ async def test_the_explorer_paints_before_the_walk_and_shows_its_figures_after(t
         shown = str(app.explorer.query_one("#image-summary").render())
         analysis = app.explorer.analysis
         await pilot.press("q")
-    assert deferred == [(None, None, None)]  # nothing of the walk before the first paint
-    figures = (analysis.final_size_bytes, analysis.reclaimable_bytes, analysis.duplicate_content_bytes)
-    assert figures == (complete.final_size_bytes, complete.reclaimable_bytes, complete.duplicate_content_bytes)
-    assert analysis.layer_shadowed_bytes == complete.layer_shadowed_bytes
+    assert deferred == [None]  # nothing of the walk before the first paint
+    assert analysis.walk_ready() == complete.walk()
     assert "Reclaimable by squashing: ..." not in shown and "Duplicate content: " in shown
     cached = load_analysis(str(TOMCAT), LoadOptions(cache_dir=str(tmp_path)), walk_later=True)
-    assert cached.cached_record is not None and cached.layer_shadowed_bytes == complete.layer_shadowed_bytes
+    assert cached.cached and cached.walk_ready() == complete.walk()  # from the cache, no walk

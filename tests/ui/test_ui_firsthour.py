@@ -366,7 +366,6 @@ async def test_a_truecolor_terminal_or_a_chosen_theme_is_left_alone(tomcat: Anal
 
 # -- 21. the waste figures: fixable bytes first, each explained -----------------------------------------------------
 async def test_image_details_lead_with_the_fixable_bytes_and_the_help_explains_each_figure(tomcat: Analysis) -> None:
-    from dive_py.analysis.extras import hint_report
     from dive_py.format import size
 
     app = DivepyApp(tomcat)
@@ -377,7 +376,7 @@ async def test_image_details_lead_with_the_fixable_bytes_and_the_help_explains_e
         lines = str(details.query_one("#image-summary").render()).split("\n")
         figures = [line.split(":")[0] for line in lines[2:] if line]
         assert figures[0].startswith("Fixable") and lines[2].split(": ")[1].startswith(
-            size(hint_report(tomcat).fixable_bytes)
+            size(tomcat.hints().fixable_bytes)
         )
         assert "?" in details.border_subtitle
         await pilot.press("question_mark")

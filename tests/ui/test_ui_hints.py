@@ -82,7 +82,7 @@ async def test_the_screen_waits_for_hints_still_being_computed(tomcat: Analysis)
         await app.push_screen(screen)
         await pilot.pause()
         assert screen.hint_list.count == 0 and "Computing" in str(screen.query_one("#hint-detail").render())
-        screen.set_report(app.explorer.extras[0])
+        screen.set_report(app.explorer.extras.hints)
         await pilot.pause()
         assert screen.hint_list.count == 1 and screen.query_one("#hints-box").border_subtitle.endswith("fixable")
         await pilot.press("escape")
@@ -99,9 +99,8 @@ async def test_the_key_is_in_the_footer_and_the_help(tomcat: Analysis) -> None:
 
 
 def test_hint_line_names_bytes_kind_layer_and_path(tomcat: Analysis) -> None:
-    from dive_py.analysis.extras import hint_report
 
-    line = hint_line(hint_report(tomcat).hints[0])
+    line = hint_line(tomcat.hints().hints[0])
     assert line.split() == ["3.4", "MB", "duplicate-content", "4", SEED_COPY]
 
 

@@ -10,12 +10,13 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from dive_py.analysis.analyze import Analysis
+from dive_py.analysis.values import Extras
 from dive_py.dockerfile.lines import NO_LINES, DockerfileLines
 from dive_py.format import age, percent
 from dive_py.format import size as dive_size
 from dive_py.model import Layer
 from dive_py.safe_text import visible, visible_lines
-from dive_py.ui.hints_screen import Extras, extras_texts
+from dive_py.ui.hints_screen import extras_texts
 from dive_py.ui.panes.line_list import LineList
 
 FIGURES = [
@@ -182,13 +183,14 @@ class ImageDetailsPane(Vertical):
         what each means (:data:`FIGURES`)."""
         a = self.analysis
         fixable = "..." if self.fixable is None else f"{dive_size(self.fixable[0])} ({percent(self.fixable[1])})"
+        walk = a.walk_ready()  # None until the explorer's worker has walked the tree
         summary = Text()
         for label, value in (
             ("Image name: ", a.image.name),
             ("Total Image size: ", dive_size(a.size_bytes)),
             ("Fixable (hints, w): ", fixable),
-            ("Reclaimable by squashing: ", _pending_size(a.reclaimable_bytes)),
-            ("Duplicate content: ", _pending_size(a.duplicate_content_bytes)),
+            ("Reclaimable by squashing: ", _pending_size(walk and walk.reclaimable_bytes)),
+            ("Duplicate content: ", _pending_size(walk and walk.duplicate_content_bytes)),
             ("Potential wasted space: ", dive_size(a.wasted_bytes)),
             ("Image efficiency score: ", f"{a.efficiency * 100:.0f} %"),
         ):
