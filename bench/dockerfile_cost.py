@@ -72,7 +72,7 @@ def main() -> int:
 def in_process(image: str, dockerfile: str, runs: int) -> float:
     """The least time, over ``runs``, of what ``--dockerfile`` and ``--sarif`` add once the image is analysed."""
     sys.path.insert(0, str(REPO))
-    from dive_py.analysis.load import load_analysis
+    from dive_py.analysis.from_reference import load_analysis
     from dive_py.dockerfile.lines import dockerfile_lines
     from dive_py.load.options import LoadOptions
     from dive_py.reports.review import github_annotations

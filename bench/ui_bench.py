@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dive_py.analysis.load import load_analysis  # noqa: E402
+from dive_py.analysis.from_reference import load_analysis  # noqa: E402
 from dive_py.load.image import LoadOptions  # noqa: E402
 from dive_py.ui.app import DivepyApp  # noqa: E402
 

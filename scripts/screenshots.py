@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dive_py.analysis.compare import compare  # noqa: E402
-from dive_py.analysis.load import load_analysis  # noqa: E402
+from dive_py.analysis.from_reference import load_analysis  # noqa: E402
 from dive_py.load.image import LoadOptions  # noqa: E402
 from dive_py.ui.app import DivepyApp  # noqa: E402
 from dive_py.ui.diff_view import DivepyDiffApp  # noqa: E402

@@ -3,7 +3,7 @@
 :class:`Analysis` owns the union tree and makes each of the image's values (:mod:`dive_py.analysis.values`,
 the hints and the packages) once, on demand, behind one lock: the explorer's worker and a report may ask
 together. Given a figures store, figures cached for the same chain of layers are used as they are, and new
-ones are kept (:mod:`dive_py.analysis.figures`); the union tree is then stacked only on first use of
+ones are kept (:mod:`dive_py.analysis.figures_record`); the union tree is then stacked only on first use of
 :attr:`Analysis.tree`.
 """
 
@@ -19,13 +19,13 @@ from dive_py.analysis.extras import (
     packages_from_record,
     packages_record,
 )
-from dive_py.analysis.figures import figures_key, from_record, to_record
+from dive_py.analysis.figures_record import figures_key, from_record, to_record
 from dive_py.analysis.hints import DEFAULT_MIN_BYTES, HintReport, find_hints
 from dive_py.analysis.packages import PackageReport, find_packages
 from dive_py.analysis.stacker import Stacker, stack_tree
 from dive_py.analysis.tree_walk import TreeWalk, walk_tree
 from dive_py.analysis.values import Extras, ImageFigures, WalkFigures, image_figures, walk_figures
-from dive_py.cache.figures import FigureStore
+from dive_py.cache.figure_store import FigureStore
 from dive_py.model import Image, Layer
 from dive_py.trees.efficiency import Inefficiency
 from dive_py.trees.tree import FileTree
@@ -225,7 +225,7 @@ def analyze(
     Args:
         image: the loaded image.
         stacker: the layers already stacked while others were scanned (see
-            :func:`dive_py.analysis.load.load_analysis`); the rest are stacked here.
+            :func:`dive_py.analysis.from_reference.load_analysis`); the rest are stacked here.
         figures: where to find and keep the figures of this chain of layers; None computes them.
         walk_later: leave the walk over the tree (final, duplicate and shadowed bytes) to the first
             :meth:`Analysis.walk` (the explorer paints first: ~0.4 s at 10^6 files).
@@ -255,7 +255,7 @@ def _from_cache(
     record: dict[str, Any] | None,
     hint_min_bytes: int | None,
 ) -> Analysis:
-    """The analysis of a cached record's figures (:func:`~dive_py.analysis.figures.from_record`)."""
+    """The analysis of a cached record's figures (:func:`~dive_py.analysis.figures_record.from_record`)."""
     image_figs = image_figures(
         image,
         efficiency=cached["efficiency"],
@@ -284,7 +284,7 @@ def _stacked(image: Image, stacker: Stacker | None) -> tuple[ImageFigures, FileT
 
 
 def _record_figures(figures: ImageFigures, walk: WalkFigures) -> dict[str, Any]:
-    """The figures a record keeps (:func:`~dive_py.analysis.figures.to_record`)."""
+    """The figures a record keeps (:func:`~dive_py.analysis.figures_record.to_record`)."""
     return {
         "efficiency": figures.efficiency,
         "inefficiencies": figures.inefficiencies,

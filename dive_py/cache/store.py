@@ -3,7 +3,7 @@
 One folder (``$DIVEPY_CACHE_DIR``, else ``$XDG_CACHE_HOME/divepy`` or ``~/.cache/divepy``) holds three
 stores, each named here only: layer scans (``layers-v<N>/``, :mod:`dive_py.cache.scans`), verified blobs by
 digest (``blobs/``, :mod:`dive_py.cache.blobs`) and analysis figures (``figures-v<N>/``,
-:mod:`dive_py.cache.figures`). :func:`prune_cache` keeps the scans and blobs within a size limit.
+:mod:`dive_py.cache.figure_store`). :func:`prune_cache` keeps the scans and blobs within a size limit.
 """
 
 from __future__ import annotations

@@ -44,7 +44,9 @@ def audit_image(ref: str, settings: AuditSettings) -> dict[str, Any]:
 
     Runs in whatever process the fan-out chose: the shared cache is configured here, from the settings.
     """
-    from dive_py.analysis.load import load_analysis  # here: a worker pays for the import once, the CLI not at all
+    from dive_py.analysis.from_reference import (
+        load_analysis,  # here: a worker pays for the import once, the CLI not at all
+    )
     from dive_py.cache import remote
     from dive_py.load.options import LoadOptions
 

@@ -75,7 +75,7 @@ def locate(args: argparse.Namespace, *, follow_last: bool) -> Located:
     Raises:
         DivepyError: the image cannot be loaded, the layer is out of range or the path is not there.
     """
-    from dive_py.analysis.load import load_analysis  # here: --help and bad flags stay quick
+    from dive_py.analysis.from_reference import load_analysis  # here: --help and bad flags stay quick
 
     analysis = load_analysis(args.image, load_options(args, stderr_progress()))
     for warning in analysis.warnings:

@@ -66,7 +66,7 @@ def make_diff_loader(args: argparse.Namespace) -> Callable[..., ImageComparison]
     """
 
     def load(progress: ProgressCallback | None = None) -> ImageComparison:
-        from dive_py.analysis.load import load_analysis  # here: --help and bad flags stay quick
+        from dive_py.analysis.from_reference import load_analysis  # here: --help and bad flags stay quick
 
         base = load_analysis(args.base, load_options(args, progress))
         new = load_analysis(args.new, load_options(args, progress))

@@ -51,7 +51,7 @@ def build_fix_parser() -> argparse.ArgumentParser:
 def main_fix(argv: Sequence[str]) -> int:
     """Runs ``divepy fix``; returns the exit code (bad input raises ``DivepyError``: exit 2)."""
     args = build_fix_parser().parse_args(list(argv))
-    from dive_py.analysis.load import load_analysis
+    from dive_py.analysis.from_reference import load_analysis
     from dive_py.cli.lines import lines_of, read_dockerfile
     from dive_py.units import parse_bytes
 

@@ -33,7 +33,7 @@ def verify(args: argparse.Namespace, original: str, patched: str, fixes: list, b
         fixes: the fixes applied (their bytes are the claim, their paths the scope).
         buildkit: build with BuildKit (docker's ``DOCKER_BUILDKIT=1``), as the plan assumed.
     """
-    from dive_py.analysis.load import load_analysis
+    from dive_py.analysis.from_reference import load_analysis
     from dive_py.fixes.verify import compare_builds
 
     engine = args.engine or os.environ.get("DIVEPY_ENGINE", "docker")

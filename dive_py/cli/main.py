@@ -239,7 +239,7 @@ def _baseline(args: argparse.Namespace):  # noqa: ANN202 - Analysis | None
     baseline = getattr(args, "baseline", None)
     if not baseline:
         return None
-    from dive_py.analysis.load import load_analysis
+    from dive_py.analysis.from_reference import load_analysis
 
     return load_analysis(baseline, load_options(args))
 

@@ -244,7 +244,7 @@ def make_loader(
     and ``hint_min_bytes``: see :func:`dive_py.analysis.analyze.analyze`)."""
 
     def load(progress: ProgressCallback | None = None) -> Analysis:
-        from dive_py.analysis.load import load_analysis  # here: --help and bad flags stay quick
+        from dive_py.analysis.from_reference import load_analysis  # here: --help and bad flags stay quick
 
         options = load_options(args, progress)
         return load_analysis(args.image, options, walk_later=walk_later, hint_min_bytes=hint_min_bytes)

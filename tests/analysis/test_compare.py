@@ -11,7 +11,7 @@ import pytest
 
 from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.compare import Change, compare, comparison_to_dict
-from dive_py.analysis.load import load_analysis
+from dive_py.analysis.from_reference import load_analysis
 from dive_py.cli.main import main
 from tests.fixtures.paths import EXAMPLE, child_env, shared_image
 from tests.fixtures.stand_ins import built

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from dive_py.analysis.load import load_analysis
+from dive_py.analysis.from_reference import load_analysis
 from dive_py.reports.export import analysis_to_dict
 from tests.fixtures.dive_oracle import deopaque_layers, rewrite_docker_archive, run_dive_json
 from tests.fixtures.paths import IMAGES

@@ -7,7 +7,7 @@ import tarfile
 
 import pytest
 
-from dive_py.analysis.load import load_analysis
+from dive_py.analysis.from_reference import load_analysis
 from dive_py.load.options import LoadOptions
 from tests.fixtures.images import file, folder, layer_tar, whiteout, write_docker_archive
 from tests.fixtures.paths import EXAMPLE

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dive_py.analysis.load import load_analysis
+from dive_py.analysis.from_reference import load_analysis
 from dive_py.load.options import LoadOptions
 from tests.fixtures.images import file, folder, layer_tar, write_docker_archive
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dive_py.analysis.load import load_analysis
+from dive_py.analysis.from_reference import load_analysis
 from tests.fixtures.paths import EXAMPLE, IMAGES, shared_image
 from tests.fixtures.stand_ins import image_file
 

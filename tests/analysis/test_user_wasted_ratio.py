@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.analysis.load import load_analysis
+from dive_py.analysis.from_reference import load_analysis
 from dive_py.analysis.values import user_wasted_ratio
 from dive_py.load.image import LoadOptions
 from tests.fixtures.dive_oracle import dive_binary

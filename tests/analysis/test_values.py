@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
+from dive_py.analysis.from_reference import load_analysis
 from dive_py.analysis.gc_policy import paused
-from dive_py.analysis.load import load_analysis
 from dive_py.load.options import LoadOptions
 from tests.fixtures.paths import EXAMPLE
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.analysis.load import load_analysis
+from dive_py.analysis.from_reference import load_analysis
 from dive_py.cache import scans as cache_module
 from dive_py.cache.scans import CacheKey, LayerCache, cache_key, decode_scan, encode_scan
 from dive_py.cli.options import build_parser, load_options
@@ -290,7 +290,7 @@ def test_warm_figures_need_neither_entries_nor_the_tree(tmp_path: Path) -> None:
 
 
 def test_figures_are_keyed_by_the_whole_chain_of_layers(tmp_path: Path) -> None:
-    from dive_py.analysis.figures import figures_key
+    from dive_py.analysis.figures_record import figures_key
 
     a = write_docker_archive(tmp_path / "a.tar", _layers())
     b = write_docker_archive(tmp_path / "b.tar", [*_layers()[:2], layer_tar([file("opt/app", b"other")])])

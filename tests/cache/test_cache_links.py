@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.analysis.figures import FIGURES_VERSION
+from dive_py.analysis.figures_record import FIGURES_VERSION
 from dive_py.cache.store import CACHE_VERSION, prune_cache
 from dive_py.files import LinkRefused, open_private_folder
 from tests.fixtures.paths import EXAMPLE, PYTHON, child_env

@@ -18,7 +18,7 @@ import pytest
 
 from dive_py.cache import remote
 from dive_py.cache.blobs import BlobCache
-from dive_py.cache.figures import FigureStore
+from dive_py.cache.figure_store import FigureStore
 from dive_py.cache.scans import CacheKey, LayerCache, encode_scan
 from dive_py.errors import ConfigError
 from dive_py.model import LayerScan

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dive_py.analysis.load import load_analysis
+from dive_py.analysis.from_reference import load_analysis
 from dive_py.ci.config import CiConfig, load_ci_config
 from dive_py.ci.rules import RuleStatus, build_rules, evaluate
 from dive_py.errors import ConfigError
@@ -122,7 +122,7 @@ def test_missing_named_rules_file_is_an_error_but_missing_default_is_not(tmp_pat
 
 
 def test_fixable_rules_are_disabled_by_default_and_fail_above_their_threshold():
-    from dive_py.analysis.load import load_analysis
+    from dive_py.analysis.from_reference import load_analysis
     from dive_py.ci.config import CiConfig
     from dive_py.ci.rules import RuleStatus, build_rules, evaluate
     from dive_py.load.options import LoadOptions

@@ -113,7 +113,7 @@ def test_cat_errors_are_one_line_exit_2(
 
 
 def test_cat_of_the_seed_image_follows_its_busybox_hard_links(capsysbinary: pytest.CaptureFixture) -> None:
-    from dive_py.analysis.load import load_analysis
+    from dive_py.analysis.from_reference import load_analysis
 
     analysis = load_analysis(str(seed_archive()))
     hard = next(n for n in analysis.tree.nodes if n.state(0) is not None and n.state(0).kind == "h")
@@ -124,7 +124,7 @@ def test_cat_of_the_seed_image_follows_its_busybox_hard_links(capsysbinary: pyte
 
 
 def test_find_path_names_the_version_and_keeps_a_last_link_when_asked(image: str) -> None:
-    from dive_py.analysis.load import load_analysis
+    from dive_py.analysis.from_reference import load_analysis
 
     tree = load_analysis(image).tree
     assert find_path(tree, "/lib", 1, follow_last=False).entry.kind == "l"

@@ -278,7 +278,7 @@ def test_a_layer_scanned_by_another_runner_is_fetched_from_the_shared_cache_when
     tmp_path,
     monkeypatch,
 ) -> None:
-    from dive_py.analysis.load import load_analysis
+    from dive_py.analysis.from_reference import load_analysis
     from dive_py.cache.remote import configure_remote
     from dive_py.contents.reader import ContentReader
     from dive_py.load.options import LoadOptions

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.analysis.load import load_analysis
+from dive_py.analysis.from_reference import load_analysis
 from dive_py.cli.main import main
 from dive_py.errors import SourceError
 from dive_py.load.image import LoadOptions

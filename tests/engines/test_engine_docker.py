@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from dive_py.analysis.load import load_analysis
+from dive_py.analysis.from_reference import load_analysis
 from dive_py.cli.main import main
 from dive_py.errors import SourceError
 from dive_py.load.image import LoadOptions, load_image

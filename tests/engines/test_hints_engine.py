@@ -9,7 +9,7 @@ import tarfile
 
 import pytest
 
-from dive_py.analysis.load import load_analysis
+from dive_py.analysis.from_reference import load_analysis
 from dive_py.load.options import LoadOptions
 from tests.services import DockerDaemon, dockerd  # noqa: F401
 

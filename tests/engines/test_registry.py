@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from dive_py.analysis.analyze import analyze
-from dive_py.analysis.load import load_analysis
+from dive_py.analysis.from_reference import load_analysis
 from dive_py.cache.blobs import BlobCache
 from dive_py.cli.main import main
 from dive_py.errors import DigestMismatchError, ImageFormatError, ImageSelectionError, SourceError

@@ -8,7 +8,7 @@ import tarfile
 
 import pytest
 
-from dive_py.analysis.load import load_analysis
+from dive_py.analysis.from_reference import load_analysis
 from dive_py.errors import ImageSelectionError
 from dive_py.load.image import LoadOptions, load_image
 from dive_py.sources.platforms import default_platform

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.analysis.load import load_analysis
+from dive_py.analysis.from_reference import load_analysis
 from dive_py.contents.reader import CHUNK
 from dive_py.layers.headers import EXTENSION_LIMIT
 from dive_py.layers.scan import scan_layer

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from dive_py.analysis.analyze import Analysis
-from dive_py.analysis.load import load_analysis
+from dive_py.analysis.from_reference import load_analysis
 from dive_py.cli.main import main
 from dive_py.load.image import LoadOptions
 from dive_py.model import BLOCK_DEVICE, CHAR_DEVICE, DIRECTORY, FIFO, HARDLINK, REGULAR, SYMLINK, FileEntry
@@ -554,7 +554,7 @@ def test_150k_entries_in_one_layer(
         seen.append(load_analysis(ref, options, **flags))
         return seen[-1]
 
-    monkeypatch.setattr("dive_py.analysis.load.load_analysis", keep)
+    monkeypatch.setattr("dive_py.analysis.from_reference.load_analysis", keep)
     started = time.monotonic()
     code, _out, err = run(["--ci", name], capsys)
     assert code in (0, 1) and "error" not in err, err

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from dive_py.analysis.from_reference import load_analysis
 from dive_py.analysis.gc_policy import long_lived
-from dive_py.analysis.load import load_analysis
 from dive_py.errors import DivepyError
 from dive_py.load import parallel, shares, workers
 from dive_py.load.image import LoadOptions

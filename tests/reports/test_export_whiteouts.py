@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.analysis.load import load_analysis
+from dive_py.analysis.from_reference import load_analysis
 from dive_py.cli.main import main
 from dive_py.reports.export import JSON_MAX, analysis_to_dict, json_number
 from tests.fixtures.dive_oracle import run_dive_json

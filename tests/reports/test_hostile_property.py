@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from textual.content import Content
 
-from dive_py.analysis.load import load_analysis
+from dive_py.analysis.from_reference import load_analysis
 from dive_py.cli.main import main
 from dive_py.safe_text import visible
 from dive_py.ui.app import DivepyApp

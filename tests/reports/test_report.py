@@ -10,7 +10,7 @@ import pytest
 
 from dive_py import format as fmt
 from dive_py.analysis.compare import compare
-from dive_py.analysis.load import load_analysis
+from dive_py.analysis.from_reference import load_analysis
 from dive_py.ci.config import CiConfig
 from dive_py.ci.rules import build_rules, evaluate
 from dive_py.cli.diff import render_diff

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from dive_py.analysis.load import load_analysis
+from dive_py.analysis.from_reference import load_analysis
 from dive_py.load.options import LoadOptions
 from dive_py.reports.html_report import html_report
 from dive_py.reports.treemap import final_boxes, render_treemap

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dive_py.analysis.analyze import analyze
-from dive_py.analysis.load import load_analysis
+from dive_py.analysis.from_reference import load_analysis
 from tests.fixtures.paths import REPO
 from tests.fixtures.piped import load_piped
 from tests.services import TOMCAT_ARCHIVE, assert_same_analysis, seed_archive

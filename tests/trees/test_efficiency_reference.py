@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from dive_py.analysis.load import load_analysis
+from dive_py.analysis.from_reference import load_analysis
 from dive_py.analysis.stacker import Stacker
 from dive_py.load.image import LoadOptions, load_image
 from dive_py.model import WHITEOUT_PREFIX, FileEntry, LayerScan

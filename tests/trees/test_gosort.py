@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.analysis.load import load_analysis
+from dive_py.analysis.from_reference import load_analysis
 from dive_py.trees import gosort
 from dive_py.trees.gosort import go_sort
 from tests.fixtures.paths import EXAMPLE, shared_image

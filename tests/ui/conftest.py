@@ -9,7 +9,7 @@ import pytest
 
 from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.compare import ImageComparison, compare
-from dive_py.analysis.load import load_analysis
+from dive_py.analysis.from_reference import load_analysis
 from tests.fixtures.paths import EXAMPLE
 from tests.fixtures.truncate import write_first_layers
 

@@ -8,7 +8,7 @@ import pytest
 from textual.widgets import Input
 
 from dive_py.analysis.analyze import Analysis
-from dive_py.analysis.load import load_analysis
+from dive_py.analysis.from_reference import load_analysis
 from dive_py.errors import DivepyError
 from dive_py.load.options import LoadOptions
 from dive_py.trees.rows import DiffType

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.analysis.load import load_analysis
+from dive_py.analysis.from_reference import load_analysis
 from dive_py.errors import ConfigError
 from dive_py.trees.rows import DiffType
 from dive_py.ui.config import UiConfig, load_ui_config

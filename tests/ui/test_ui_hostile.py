@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from textual.content import Content
 
-from dive_py.analysis.load import load_analysis
+from dive_py.analysis.from_reference import load_analysis
 from dive_py.safe_text import visible
 from dive_py.ui.app import DivepyApp
 from tests.fixtures import hostile as h

@@ -8,9 +8,9 @@ in the cache when the load uses the cache.
 from __future__ import annotations
 
 from dive_py.analysis.analyze import Analysis, analyze
-from dive_py.analysis.figures import FIGURES_VERSION
+from dive_py.analysis.figures_record import FIGURES_VERSION
 from dive_py.analysis.stacker import Stacker
-from dive_py.cache.figures import FigureStore
+from dive_py.cache.figure_store import FigureStore
 from dive_py.load.image import load_image
 from dive_py.load.options import LoadOptions
 

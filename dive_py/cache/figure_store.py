@@ -1,6 +1,6 @@
 """Provides the figures store of the cache: one small checksummed JSON record an image, by key.
 
-The analysis decides what a key is and what a record holds (:mod:`dive_py.analysis.figures`); this
+The analysis decides what a key is and what a record holds (:mod:`dive_py.analysis.figures_record`); this
 module only keeps records safe: written atomically, read back only when their checksum holds.
 """
 
