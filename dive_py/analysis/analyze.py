@@ -108,6 +108,7 @@ class Analysis:
 
     @property
     def layers(self) -> list[Layer]:
+        """The image's layers, bottom first."""
         return self.image.layers
 
     @property

@@ -54,14 +54,17 @@ class FileChange:
 
     @property
     def size_bytes(self) -> int | None:
+        """The path's size in the new image, or None when it is not there."""
         return None if self.new is None else self.new.size
 
     @property
     def base_size_bytes(self) -> int | None:
+        """The path's size in the base image, or None when it is not there."""
         return None if self.base is None else self.base.size
 
     @property
     def delta_bytes(self) -> int:
+        """New size minus base size (an absent side counts 0)."""
         return (self.size_bytes or 0) - (self.base_size_bytes or 0)
 
     @property
@@ -80,6 +83,7 @@ class FolderSize:
 
     @property
     def delta_bytes(self) -> int:
+        """New size minus base size."""
         return self.size_bytes - self.base_size_bytes
 
 
@@ -102,14 +106,17 @@ class ImageComparison:
         return [c for c in self.changes if not c.is_dir]
 
     def of(self, change: Change) -> list[FileChange]:
+        """The changed files (not folders) of one kind."""
         return [c for c in self.changes if c.change == change and not c.is_dir]
 
     @property
     def added_bytes(self) -> int:
+        """The bytes of the added files."""
         return sum(c.size_bytes or 0 for c in self.of(Change.ADDED))
 
     @property
     def removed_bytes(self) -> int:
+        """The bytes of the removed files."""
         return sum(c.base_size_bytes or 0 for c in self.of(Change.REMOVED))
 
     @property
@@ -124,6 +131,7 @@ class ImageComparison:
 
     @property
     def copies(self) -> list[FileChange]:
+        """The added files with the content of a base file (a copy of it)."""
         return [c for c in self.changes if c.copy_of is not None]
 
     def biggest(self, change: Change, count: int = 10) -> list[FileChange]:
