@@ -149,7 +149,7 @@ class ExplorerScreen(Screen):
     def _extras_ready(self, extras: Extras) -> None:
         self.extras = extras
         self.layer_details.set_extras(extras)
-        self.image_details.set_fixable(extras[0].fixable_bytes, extras[0].fixable_ratio)
+        self.image_details.set_fixable(extras.hints.fixable_bytes, extras.hints.fixable_ratio)
         if isinstance(self.app.screen, HintsScreen):
             self.app.screen.set_report(extras.hints)
 

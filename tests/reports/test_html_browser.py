@@ -100,8 +100,7 @@ def test_a_folder_view_opens_by_its_anchor_and_sorting_works(browser, seed, tmp_
 
 
 def test_markup_names_run_no_script_in_the_browser(browser, tmp_path):
-    analysis = load_analysis(str(hostile_image(tmp_path)), NO_CACHE)
-    analysis.hint_min_bytes = 1
+    analysis = load_analysis(str(hostile_image(tmp_path)), NO_CACHE, hint_min_bytes=1)
     page = tmp_path / "hostile.html"
     page.write_text(html_report(analysis, evaluate(build_rules(CiConfig()), analysis)), encoding="utf-8")
     run = _open(

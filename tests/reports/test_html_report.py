@@ -90,8 +90,7 @@ def test_the_page_is_self_contained_and_every_chart_has_text(seed_page):
 
 
 def test_names_and_commands_from_the_image_stay_text(tmp_path):
-    analysis = load_analysis(str(hostile_image(tmp_path)), NO_CACHE)
-    analysis.hint_min_bytes = 1
+    analysis = load_analysis(str(hostile_image(tmp_path)), NO_CACHE, hint_min_bytes=1)
     page = html_report(analysis, evaluate(build_rules(CiConfig()), analysis))
     parsed = parse_page(page)
     assert {tag for tag, _ in parsed.tags} <= ALLOWED_TAGS
