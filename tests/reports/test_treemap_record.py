@@ -63,8 +63,9 @@ def test_a_warm_report_needs_no_stacking(tmp_path):
     warm = load_analysis(str(EXAMPLE), options)
     assert html_report(warm) == page
     assert warm._tree is None  # drawn from the record
-    other = load_analysis(str(EXAMPLE), options, hint_min_bytes=10**9)  # no hint: nothing outlined, so drawn
-    fresh = load_analysis(str(EXAMPLE), LoadOptions(use_cache=False), hint_min_bytes=10**9)  # from the kept boxes
+    # no hint: nothing outlined, so drawn again from the kept boxes
+    other = load_analysis(str(EXAMPLE), options, hint_min_bytes=10**9)
+    fresh = load_analysis(str(EXAMPLE), LoadOptions(use_cache=False), hint_min_bytes=10**9)
     assert html_report(other) == html_report(fresh) != page
     assert other._tree is None
 
