@@ -150,7 +150,7 @@ def final_boxes(tree: FileTree) -> Box:
     made: list[tuple[Box, Box]] = []  # (folder, its parent)
     get = folders.get
     for node in folder_nodes:
-        parent = get(node.parent)
+        parent = get(node.parent) if node.parent is not None else None
         if parent is not None:  # None: under a path that is no folder in the end
             box = folders[node] = _folder_box(Box(node.name, parent, node=node, index=folders), own.get(node))
             made.append((box, parent))
