@@ -58,7 +58,7 @@ class Box:
     """
 
     __slots__ = ("name", "parent", "size", "_layer", "files", "by_layer", "node", "_children", "_index", "_dir",
-                 "entries")  # fmt: skip
+                 "entries", "_path")  # fmt: skip
 
     def __init__(
         self,
@@ -85,6 +85,7 @@ class Box:
         self.entries: int | None = None
         """Set on the one box that stands for a folder's smallest entries in a cached treemap
         (:mod:`dive_py.reports.treemap_record`): how many; it is always among the "N files"."""
+        self._path: str | None = None
 
     @property
     def layer(self) -> int:
@@ -126,52 +127,36 @@ class Box:
 
     @property
     def path(self) -> str:
-        """Absolute path (``/`` for the root)."""
-        names = []
-        box: Box | None = self
-        while box is not None and box.parent is not None:
-            names.append(box.name)
+        """Absolute path (``/`` for the root); kept once made (each drawn cell's tip and link reads it, and its
+        folder's path is most of it)."""
+        path = self._path
+        if path is not None:
+            return path
+        chain = []
+        box = self
+        while box._path is None and box.parent is not None:  # a loop, not recursion: paths may be deep
+            chain.append(box)
             box = box.parent
-        return "/" + "/".join(reversed(names))
+        above = box._path if box._path is not None else "/"
+        for made in reversed(chain):
+            above = made._path = f"{above}{made.name}" if above == "/" else f"{above}/{made.name}"
+        return above
 
 
 def final_boxes(tree: FileTree) -> Box:
     """The final file system's root box, every folder summed: bytes, files and bytes per layer."""
-    # One pass over the nodes with one dict update per file (the cost at 10^5 files), then the folders.
-    sizes: dict[tuple[Node, int], int] = {}
-    get = sizes.get
-    parents: list[Node] = []
-    folder_nodes: list[Node] = []
-    for node in tree.nodes:  # parents before children: a node is made after its parent
-        flat = node.flat
-        entry = flat[-1] if flat else None
-        parent_node = node.parent
-        if entry is None or parent_node is None:  # (only the root has no parent, and it is not in tree.nodes)
-            continue  # deleted (a deleted folder's nodes are deleted too): not in the final file system
-        kind = entry.kind
-        if kind == REGULAR:
-            size = entry.size
-            if size:
-                key = (parent_node, flat[-2])
-                sizes[key] = get(key, 0) + size
-                parents.append(parent_node)
-        elif kind == DIRECTORY and node.children is not None:
-            folder_nodes.append(node)
+    own, parents, folder_nodes = _final_files(tree)
     folders: dict[Node, Box] = {}
-    root = folders[tree.root] = Box("", None, node=tree.root, index=folders)
+    root = folders[tree.root] = _folder_box(Box("", None, node=tree.root, index=folders), own.get(tree.root))
     made: list[tuple[Box, Box]] = []  # (folder, its parent)
+    get = folders.get
     for node in folder_nodes:
-        parent = folders.get(node.parent) if node.parent is not None else None
+        parent = get(node.parent) if node.parent is not None else None
         if parent is not None:  # None: under a path that is no folder in the end
-            box = folders[node] = Box(node.name, parent, node=node, index=folders)
+            box = folders[node] = _folder_box(Box(node.name, parent, node=node, index=folders), own.get(node))
             made.append((box, parent))
-    for (node, layer), size in sizes.items():
-        found = folders.get(node)
-        if found is not None and found.by_layer is not None:  # (a folder's box always has by_layer)
-            found.size += size
-            found.by_layer[layer] = size
     for node, count in Counter(parents).items():
-        holder = folders.get(node)
+        holder = get(node)
         if holder is not None:
             holder.files += count
     for box, parent in reversed(made):  # children before parents
@@ -180,9 +165,46 @@ def final_boxes(tree: FileTree) -> Box:
         into, parts = parent.by_layer, box.by_layer
         if into is None or parts is None:  # pragma: no cover - folders' boxes always have them
             continue
+        into_get = into.get
         for layer, part in parts.items():
-            into[layer] = into.get(layer, 0) + part
+            into[layer] = into_get(layer, 0) + part
     return root
+
+
+def _folder_box(box: Box, own: dict[int, int] | None) -> Box:
+    """``box`` with the bytes of its folder's own files (per layer, as :func:`_final_files` summed them)."""
+    if own:
+        box.by_layer = own  # (made for this folder alone: the box may add its subfolders' bytes to it)
+        box.size = sum(own.values())
+    return box
+
+
+def _final_files(tree: FileTree) -> tuple[dict[Node, dict[int, int]], list[Node], list[Node]]:
+    """One pass over the nodes (the cost at 10^5 files): by folder node, the bytes of its own final files per
+    layer that wrote them last; each final file's folder (once per file); the final folders, parents first."""
+    own: dict[Node, dict[int, int]] = {}
+    parents: list[Node] = []
+    folder_nodes: list[Node] = []
+    add_parent, add_folder, regular, directory = parents.append, folder_nodes.append, REGULAR, DIRECTORY
+    for node in tree.nodes:  # parents before children: a node is made after its parent
+        flat = node.flat
+        entry = flat[-1] if flat else None
+        if entry is None:
+            continue  # deleted (a deleted folder's nodes are deleted too): not in the final file system
+        kind = entry.kind
+        if kind == regular:
+            size = entry.size
+            parent = node.parent
+            if size and parent is not None:  # (only the root has no parent, and it is not in tree.nodes)
+                layers = own.get(parent)
+                if layers is None:
+                    layers = own[parent] = {}
+                layer = flat[-2]
+                layers[layer] = layers.get(layer, 0) + size
+                add_parent(parent)
+        elif kind == directory and node.children is not None and node.parent is not None:
+            add_folder(node)
+    return own, parents, folder_nodes
 
 
 def _biggest_first(box: Box) -> tuple[int, str]:
@@ -239,8 +261,11 @@ _LINK = re.compile(r' href="#tm-\d+"')
 
 def _folders_with_views(root: Box) -> list[Box]:
     """The root, then folders biggest first (the ones worth zooming into: more than one child)."""
-    index = root._index or {}
-    candidates = heapq.nsmallest(MAX_VIEWS * 3, (b for b in index.values() if b is not root), key=_biggest_first)
+    boxes = [b for b in (root._index or {}).values() if b is not root]
+    # The candidates are the first of the folders sorted biggest first (a stable sort: ties in the index's
+    # order): none is smaller than the candidates'-th biggest size, so only those that big are sorted.
+    least = min(heapq.nlargest(MAX_VIEWS * 3, [b.size for b in boxes]), default=0)
+    candidates = sorted((b for b in boxes if b.size >= least), key=_biggest_first)[: MAX_VIEWS * 3]
     picked = [root] + [b for b in candidates if len(b.children or ()) > 1]
     return picked[:MAX_VIEWS]
 
@@ -297,39 +322,43 @@ class _Drawer:
     def cell(self, box: Box, x: float, y: float, w: float, h: float, *, folder: bool = False) -> None:
         """One file, or one folder drawn whole (a link to its view when it has one)."""
         self.cells += 1
-        is_dir = box.is_dir
+        is_dir = box._dir
         path = box.path
+        layer = box.layer  # (a folder's is worked out on use: read it once)
         kind = f"{box.files} files, mostly " if is_dir else ""
-        tip = f"{path}{'/' if is_dir else ''}  {fmt.size(box.size)}  {kind}layer {box.layer}"
+        tip = f"{path}{'/' if is_dir else ''}  {fmt.size(box.size)}  {kind}layer {layer}"
         hint = self.outlined(path)
         if hint:
             tip += "  (named by a hint)"
-        fill = layer_colour(box.layer) + ('" fill-opacity=".35' if folder else "")
+        fill = layer_colour(layer) + ('" fill-opacity=".35' if folder else "")
         outline = ' class="hint"' if hint else ""
-        rect = (
-            f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(w - 1, 0.5):.1f}" height="{max(h - 1, 0.5):.1f}" '
-            f'fill="{fill}"{outline}/>'
-        )
-        text = _label(box, x, y, w, h, folder)
+        text = _label(box, layer, x, y, w, h, folder)
         anchor = self.anchors.get(path) if is_dir and path != self.view_path else None
-        if anchor:
-            self.parts.append(f'<a href="#{anchor}" data-l="{box.layer}"><title>{esc(tip)}</title>{rect}{text}</a>')
-        else:
-            self.parts.append(f'<g data-l="{box.layer}"><title>{esc(tip)}</title>{rect}{text}</g>')
+        head = f'<a href="#{anchor}" data-l="{layer}">' if anchor else f'<g data-l="{layer}">'
+        self.parts.append(
+            f'{head}<title>{esc(tip)}</title><rect x="{x:.1f}" y="{y:.1f}" width="{max(w - 1, 0.5):.1f}" '
+            f'height="{max(h - 1, 0.5):.1f}" fill="{fill}"{outline}/>{text}{"</a>" if anchor else "</g>"}'
+        )
 
     def others(self, folder: Box, rest: list[Box], x: float, y: float, w: float, h: float) -> None:
         """The "N files" cell of the children too small to draw, coloured by the layer with most of their bytes."""
         self.cells += 1
         by_layer: dict[int, int] = {}
-        files = 0
-        for child in rest:
+        get = by_layer.get
+        files = size = entries = 0
+        for child in rest:  # often thousands of files: their fields read directly, no property
             files += child.files
-            for layer, size in child.by_layer.items() if child.by_layer is not None else [(child.layer, child.size)]:
-                by_layer[layer] = by_layer.get(layer, 0) + size
+            size += child.size
+            entries += child.entries or 1
+            parts = child.by_layer
+            if parts is None:
+                layer = child.layer
+                by_layer[layer] = get(layer, 0) + child.size
+            else:
+                for layer, part in parts.items():
+                    by_layer[layer] = get(layer, 0) + part
         layer = max(by_layer, key=lambda k: (by_layer[k], k))
-        size = sum(c.size for c in rest)
         where = folder.path.rstrip("/")
-        entries = sum(child.entries or 1 for child in rest)
         tip = f"{where}/…  {files} more files in {entries} entries  {fmt.size(size)}  mostly layer {layer}"
         label = f"{files} files" if w > 50 and h > 14 else ""
         self.parts.append(
@@ -351,12 +380,12 @@ def _split(children: list[Box], scale: float) -> tuple[list[Box], list[Box]]:
     return children, []
 
 
-def _label(box: Box, x: float, y: float, w: float, h: float, folder: bool) -> str:
+def _label(box: Box, layer: int, x: float, y: float, w: float, h: float, folder: bool) -> str:
     """The cell's name and layer (``L4``: the layer in text, not only in colour) when there is room."""
     if w < 28 or h < 12:
         return ""
-    suffix = "/" if box.is_dir else ""
-    text = f"{box.name}{suffix} L{box.layer}"
+    suffix = "/" if box._dir else ""
+    text = f"{box.name}{suffix} L{layer}"
     room = int((w - 4) / 6.2)
     if room < 3:
         return ""
