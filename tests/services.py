@@ -23,7 +23,7 @@ import threading
 import time
 import urllib.parse
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -403,6 +403,28 @@ def basic_registry() -> Iterator[Registry]:
 # -- a token server in front of a registry -------------------------------------
 
 
+
+def loopback_server(
+    handle: Callable[[http.server.BaseHTTPRequestHandler], None],
+) -> tuple[http.server.ThreadingHTTPServer, str]:
+    """A threading HTTP/1.1 server on 127.0.0.1 (a free port) that hands each GET and HEAD to ``handle``,
+    not yet serving; with its ``host:port``."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            handle(self)
+
+        do_HEAD = do_GET  # noqa: N815
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    return server, f"127.0.0.1:{server.server_address[1]}"
+
+
 class TokenGate:
     """A bearer-token front for a registry, as Docker Hub works: 401 + challenge, then ``/token``.
 
@@ -415,21 +437,7 @@ class TokenGate:
         self.users = users or {}
         self.tokens: set[str] = set()
         self.requests: list[tuple[str, bool]] = []
-        gate = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802
-                gate.handle(self)
-
-            do_HEAD = do_GET  # noqa: N815
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        self.server, self.host = loopback_server(self.handle)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def start(self) -> None:

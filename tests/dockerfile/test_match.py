@@ -9,25 +9,9 @@ from dive_py.dockerfile.lines import dockerfile_lines
 from dive_py.dockerfile.match import Step, commit_note, match_history, read_step
 from dive_py.dockerfile.parse import parse_text
 from dive_py.errors import DivepyError
+from tests.fixtures.dockerfiles import PATTERNS
 
-DOCKERFILE = """ARG APP=/opt/app
-FROM tomcat02:1.0 AS build
-ARG APP
-ENV TOOLS=/opt/tools
-WORKDIR $APP
-COPY tools $TOOLS
-RUN chmod -R 755 $TOOLS
-RUN mkdir -p /opt/build && head -c 300000 /dev/urandom > /opt/build/a.o
-RUN rm -rf /opt/build
-
-FROM build
-LABEL org.example.a=1 b="two words"
-COPY --from=build --chown=1000:1000 /opt/tools /opt/copy
-RUN ["/bin/sh", "-c", "echo exec > /exec.txt"]
-EXPOSE 8080/tcp 9090
-USER 1000
-CMD ["catalina.sh", "run"]
-"""
+DOCKERFILE = PATTERNS
 
 SEED = [  # tomcat02:1.0's history (examples/tomcat02.tar): 5 layers, the last one a docker commit
     ("/bin/sh -c #(nop) ADD file:b4f9a16e37b29b46ff6a2b652e9da6bb88551141b10e8bc954f8a9406588790c in / ", False),

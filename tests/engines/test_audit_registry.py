@@ -23,7 +23,7 @@ import pytest
 from tests.fixtures.images import M, compress, file, image_config, layer_tar
 from tests.fixtures.paths import PYTHON, child_env
 from tests.s3_service import S3Server, s3_server  # noqa: F401 - fixture
-from tests.services import Registry
+from tests.services import Registry, loopback_server
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -37,21 +37,7 @@ class CountingProxy:
         self.upstream = upstream
         self.requests: list[tuple[str, str]] = []
         self.hook: Callable[[str], None] | None = None
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802
-                proxy.forward(self)
-
-            do_HEAD = do_GET  # noqa: N815
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        self.server, self.host = loopback_server(self.forward)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def forward(self, handler: http.server.BaseHTTPRequestHandler) -> None:

@@ -13,28 +13,12 @@ import subprocess
 import pytest
 
 from dive_py.cli.main import main
+from tests.fixtures.dockerfiles import PATTERNS
 from tests.services import DockerDaemon, dockerd  # noqa: F401
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
-DOCKERFILE = """ARG APP=/opt/app
-FROM tomcat02:1.0 AS build
-ARG APP
-ENV TOOLS=/opt/tools
-WORKDIR $APP
-COPY tools $TOOLS
-RUN chmod -R 755 $TOOLS
-RUN mkdir -p /opt/build && head -c 300000 /dev/urandom > /opt/build/a.o
-RUN rm -rf /opt/build
-
-FROM build
-LABEL org.example.a=1 b="two words"
-COPY --from=build --chown=1000:1000 /opt/tools /opt/copy
-RUN ["/bin/sh", "-c", "echo exec > /exec.txt"]
-EXPOSE 8080/tcp 9090
-USER 1000
-CMD ["catalina.sh", "run"]
-"""
+DOCKERFILE = PATTERNS
 LAYER_LINES = [None] * 5 + [5, 6, 7, 8, 9, 13, 14]
 """The seed's five layers have no line; then WORKDIR (a layer for both builders here), COPY, the RUNs, the
 second stage's COPY --from and its exec-form RUN."""
