@@ -23,7 +23,7 @@ from dive_py.analysis.package_db import (
 )
 from dive_py.errors import DivepyError
 from dive_py.layers.compression import decompressing_reader
-from dive_py.layers.scan import clean_member_path
+from dive_py.layers.paths import clean_member_path
 from dive_py.layers.tarscan import TarReader
 from dive_py.model import DIRECTORY, REGULAR, Image
 from dive_py.trees.tree import FileTree, Node

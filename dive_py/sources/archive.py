@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 from dive_py.errors import ImageFormatError
 from dive_py.layers.compression import decompressing_reader, sniff
-from dive_py.layers.headers import checksum_ok
+from dive_py.layers.headers import BLOCK, checksum_ok
 from dive_py.layers.paths import clean_member_path
-from dive_py.layers.tarscan import BLOCK, TarReader
+from dive_py.layers.tarscan import TarReader
 from dive_py.sources.base import (
     MEMBER_KINDS,
     SMALL_FILE_LIMIT,

@@ -17,8 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from dive_py.errors import ImageFormatError
-from dive_py.layers.headers import checksum_ok, number, parse_pax
-from dive_py.layers.tarscan import BLOCK
+from dive_py.layers.headers import BLOCK, checksum_ok, number, parse_pax
 from dive_py.model import OPAQUE_MARKER, WHITEOUT_PREFIX
 
 MODIFIED, ADDED, DELETED = 0, 1, 2
