@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable
+from typing import IO
 
 from dive_py.errors import ImageFormatError
 from dive_py.layers.compression import decompressing_reader, sniff
@@ -143,7 +144,7 @@ class CompressedFileImage(StreamImage):
         raise ImageFormatError(f"{self.what} changed since it was read: {name!r} is no longer in it")
 
 
-def _closing_at_end(read: Callable[[int], bytes], handle) -> Callable[[int], bytes]:  # noqa: ANN001 - a file
+def _closing_at_end(read: Callable[[int], bytes], handle: IO[bytes]) -> Callable[[int], bytes]:
     """``read`` that closes ``handle`` once it returns nothing more."""
 
     def reading(n: int = -1) -> bytes:

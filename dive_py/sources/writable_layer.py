@@ -66,7 +66,8 @@ def parse_changes(value: object, what: str) -> Changes:
         return Changes(frozenset(), frozenset())
     if not isinstance(value, list):
         raise ImageFormatError(f"{what}: the engine's list of changes is not a list")
-    kept, deleted = set(), set()
+    kept: set[str] = set()
+    deleted: set[str] = set()
     for item in value:
         path = item.get("Path") if isinstance(item, dict) else None
         kind = item.get("Kind") if isinstance(item, dict) else None
