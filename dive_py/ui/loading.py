@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dive_py.analysis.analyze import Analysis
-    from dive_py.load.image import ProgressCallback
+    from dive_py.model import ProgressCallback
 
 
 def tree_model(analysis: Analysis) -> Any:  # noqa: ANN401 - a RowModel (rows is imported in the thread)
