@@ -41,7 +41,7 @@ class BackgroundLoad:
         self.seconds: float | None = None
         """Wall time from start to a finished model (or an error)."""
         self.done = threading.Event()
-        self.on_done: Callable[[], None] | None = None
+        self.on_done: Callable[[], object] | None = None
         """Called from the thread once :attr:`done` is set; must not block (the app posts itself a message)."""
         self._thread = threading.Thread(target=self._run, name="divepy-load", daemon=True)
 
