@@ -34,11 +34,10 @@ if TYPE_CHECKING:
 CHUNK = 1 << 20
 """Read size: large reads amortise the per-call cost of decompressors and files."""
 
-MemberRun: TypeAlias = (
+MemberRun: TypeAlias = (  # the C loop over plain members (dive_py.layers._tarfast.scan_run)
     "Callable[[ReadableBuffer, int, Callable[[ReadableBuffer], int], list[bytes], dict[int, str]],"
     " tuple[int, int, bytes, bytes, bytes, bytes, bytes, bytes]]"
 )
-"""The C loop over plain members (:func:`dive_py.layers._tarfast.scan_run`)."""
 
 _ZERO_BLOCK = bytes(BLOCK)
 _EXTENSIONS = frozenset((b"x", b"L", b"K"))
@@ -282,11 +281,7 @@ class TarReader:
             raise ImageFormatError(f"{self.what}: bad number in a PAX header") from None
 
     def run_members(
-        self,
-        run: MemberRun,
-        xxh3: Callable[[ReadableBuffer], int],
-        paths: list[bytes],
-        links: dict[int, str],
+        self, run: MemberRun, xxh3: Callable[[ReadableBuffer], int], paths: list[bytes], links: dict[int, str]
     ) -> tuple[int, bytes, bytes, bytes, bytes, bytes, bytes] | None:
         """Lets ``run`` (the C loop, :func:`dive_py.layers._tarfast.scan_run`) read the members buffered ahead.
 
