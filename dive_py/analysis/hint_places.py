@@ -262,9 +262,7 @@ def _held_files(node: Node, layer: int, covered: set[str]) -> bool:
     return False
 
 
-def _all_in(
-    node: Node, folder: str, files: dict[str, int], candidates: set[str], covered: set[str], ref: int
-) -> bool:
+def _all_in(node: Node, folder: str, files: dict[str, int], candidates: set[str], covered: set[str], ref: int) -> bool:
     """Whether every file present under ``node`` at ``ref`` is in ``files`` (subfolders judged already)."""
     for child in (node.children or {}).values():  # the caller passes folders with children
         flat = child.flat
