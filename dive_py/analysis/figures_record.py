@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
 from dive_py.cache.store import CACHE_VERSION
 from dive_py.model import Image
@@ -39,7 +40,7 @@ def figures_key(image: Image) -> str | None:
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
-def to_record(image: Image, key: str, figures: dict) -> dict:
+def to_record(image: Image, key: str, figures: dict[str, Any]) -> dict[str, Any]:
     """What the cache keeps of an analysis: the stacked figures (as :func:`from_record` gives them), not what
     derives from the layers."""
     return {
@@ -55,7 +56,7 @@ def to_record(image: Image, key: str, figures: dict) -> dict:
     }
 
 
-def from_record(image: Image, key: str, record: dict) -> dict | None:
+def from_record(image: Image, key: str, record: dict[str, Any]) -> dict[str, Any] | None:
     """The stacked and walk figures of a cached record (keys as :func:`to_record` takes them), or None when
     it does not fit."""
     try:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from itertools import chain, groupby, islice
 from operator import methodcaller
 
-from dive_py.model import DIRECTORY, REGULAR
-from dive_py.trees.tree import FileTree
+from dive_py.model import DIRECTORY, REGULAR, FileEntry
+from dive_py.trees.tree import FileTree, Node
 
 MAX_PATHS = 20
 """Paths listed in one hint, biggest first."""
@@ -33,7 +33,7 @@ class Group:
     """The layer at which folders are judged covered; -1 for the last (final file system)."""
     files: dict[str, int] = field(default_factory=dict)
     """Path (as the tree names it) -> bytes."""
-    related: Counter = field(default_factory=Counter)
+    related: Counter[int | str] = field(default_factory=Counter)
     """The other layer each version involves (deleting, replacing, source layer; a cache's ``name:root``), by bytes."""
     sources: dict[str, str] = field(default_factory=dict)
     """For copies: path -> the path of the earlier live copy."""
@@ -55,7 +55,7 @@ class Place:
         return sum(size for _unit, size in self.units)
 
 
-def places(tree: FileTree, group: Group, ref: int, caps: re.Pattern | None, min_bytes: int = 0) -> list[Place]:
+def places(tree: FileTree, group: Group, ref: int, caps: re.Pattern[str] | None, min_bytes: int = 0) -> list[Place]:
     """The group split into places of at least ``min_bytes``; ``caps`` (for caches) names the root no unit
     may climb above."""
     by_parent, sizes_by_parent = _by_parent(group.files)
@@ -203,10 +203,10 @@ def _covered_folders(tree: FileTree, group: Group, ref: int, by_parent: dict[str
     return covered
 
 
-def _folder_nodes(tree: FileTree, folders: list[str]) -> dict:
+def _folder_nodes(tree: FileTree, folders: list[str]) -> dict[str, Node | None]:
     """The tree's node (or None) of each folder; ``folders`` holds every folder above each of them, deepest
     first. Each is found from its parent's node: one lookup, where :meth:`FileTree.get` walks from the root."""
-    nodes = {"": tree.root}
+    nodes: dict[str, Node | None] = {"": tree.root}
     for folder in reversed(folders):
         parent, _, name = folder.rpartition("/")
         above = nodes[parent]
@@ -214,12 +214,12 @@ def _folder_nodes(tree: FileTree, folders: list[str]) -> dict:
     return nodes
 
 
-def _stored(entry) -> bool:  # noqa: ANN001 - a FileEntry or None
+def _stored(entry: FileEntry | None) -> bool:
     """Whether ``entry`` is a regular file of some bytes (what a folder's other files would be)."""
     return entry is not None and entry.kind == REGULAR and bool(entry.size)
 
 
-def _folder_fits(group: Group, node, ref: int, count: int, covered: set[str]) -> bool:  # noqa: ANN001 - a tree Node
+def _folder_fits(group: Group, node: Node, ref: int, count: int, covered: set[str]) -> bool:
     """Whether the pattern took the folder as a whole, beyond holding only the group's files: deleted with
     them, made by the layer that moved or copied them, its own mode or owner changed with theirs."""
     kind, flat = group.kind, node.flat
@@ -241,7 +241,7 @@ def _folder_fits(group: Group, node, ref: int, count: int, covered: set[str]) ->
     return True  # caches and temporary files: capped at their root
 
 
-def _held_files(node, layer: int, covered: set[str]) -> bool:  # noqa: ANN001 - a tree Node
+def _held_files(node: Node, layer: int, covered: set[str]) -> bool:
     """Whether a regular file of some bytes was under ``node`` at ``layer`` (stops at the first).
 
     Covered subfolders were judged already, and held none (else they would not be covered): not walked again.
@@ -262,9 +262,9 @@ def _held_files(node, layer: int, covered: set[str]) -> bool:  # noqa: ANN001 - 
     return False
 
 
-def _all_in(node, folder: str, files: dict, candidates: set, covered: set, ref: int) -> bool:  # noqa: ANN001
+def _all_in(node: Node, folder: str, files: dict[str, int], candidates: set[str], covered: set[str], ref: int) -> bool:
     """Whether every file present under ``node`` at ``ref`` is in ``files`` (subfolders judged already)."""
-    for child in node.children.values():
+    for child in (node.children or {}).values():  # the caller passes folders with children
         flat = child.flat
         entry = flat[1] if len(flat) == 2 and flat[0] <= ref else child.state(ref)  # most paths: one version
         if entry is None:

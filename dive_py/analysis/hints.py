@@ -18,14 +18,16 @@ one layer, kind and fix make one hint: one instruction's one mistake is one line
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import groupby
 from operator import attrgetter, itemgetter
+from typing import Any
 
 from dive_py.analysis.hint_fixes import fix_text
 from dive_py.analysis.hint_places import MAX_PATHS, Group, places
 from dive_py.analysis.tree_walk import CACHES, Collector, TreeWalk, classify, walk_tree
-from dive_py.model import REGULAR, Image
+from dive_py.model import REGULAR, FileEntry, Image
 from dive_py.trees.tree import FileTree
 
 DEFAULT_MIN_BYTES = 64_000
@@ -56,7 +58,7 @@ class Hint:
     """Absolute in-image paths: the folders the pattern covers as a whole, or files (at most 20)."""
     fix: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The hint as JSON (the figures cache's record and ``--json``)."""
         return {
             "kind": self.kind,
@@ -68,7 +70,7 @@ class Hint:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> Hint:
+    def from_dict(cls, data: dict[str, Any]) -> Hint:
         """The hint :meth:`to_dict` wrote."""
         return cls(
             str(data["kind"]),
@@ -129,11 +131,11 @@ def find_hints(
     return HintReport(hints, min_bytes, image.size_bytes)
 
 
-def _place_hints(image: Image, tree: FileTree, groups, min_bytes: int) -> list[Hint]:  # noqa: ANN001
+def _place_hints(image: Image, tree: FileTree, groups: Iterable[Group], min_bytes: int) -> list[Hint]:
     """One hint per layer, kind and fix (so per instruction: a ``chmod -R`` over folders of mixed modes is one
     hint, not one per folder), for those that save at least ``min_bytes``; its paths are the biggest units."""
     last = len(image.layers) - 1
-    merged: dict[tuple[int, str, str], list] = {}
+    merged: dict[tuple[int, str, str], list[Any]] = {}  # [bytes, units]: summed and extended in place
     for group in groups:
         if sum(group.files.values()) < min_bytes:
             continue  # its places can only be smaller
@@ -152,9 +154,9 @@ def _place_hints(image: Image, tree: FileTree, groups, min_bytes: int) -> list[H
     return hints
 
 
-def _classify_deleted(image: Image, deleted: list, collect: Collector) -> None:
+def _classify_deleted(image: Image, deleted: list[tuple[int, int, FileEntry]], collect: Collector) -> None:
     """Deleted versions: ``moved`` when the deleting layer wrote the same content elsewhere, else ``deleted-later``."""
-    written: dict[int, dict] = {}
+    written: dict[int, dict[tuple[int, int], str]] = {}
     for layer, at, entry in deleted:
         index = written.get(at)
         if index is None:
@@ -166,7 +168,7 @@ def _classify_deleted(image: Image, deleted: list, collect: Collector) -> None:
             collect.add("deleted-later", layer, layer, entry.path, entry.size, at)
 
 
-def _content_index(image: Image, layer: int) -> dict:
+def _content_index(image: Image, layer: int) -> dict[tuple[int, int], str]:
     """(hash, size) -> path of the regular files a layer writes."""
     return {
         (entry.hash, entry.size): path
@@ -175,7 +177,7 @@ def _content_index(image: Image, layer: int) -> dict:
     }
 
 
-def _classify_copies(repeats: list[tuple], collect: Collector) -> None:
+def _classify_copies(repeats: list[tuple[Any, ...]], collect: Collector) -> None:
     """Live files whose content was already live at another path from an earlier layer: ``duplicate-content``.
 
     ``repeats`` holds the final files outside caches whose content hash repeats (:attr:`HintWalk.repeats`).
@@ -203,7 +205,9 @@ def _classify_copies(repeats: list[tuple], collect: Collector) -> None:
             _add_copies(collect.group("duplicate-content", layer, -1), copies, flats, source, sizes)
 
 
-def _add_copies(group: Group, copies: list[int], flats: list[tuple], source: list[int], sizes: list[int]) -> None:
+def _add_copies(
+    group: Group, copies: list[int], flats: list[tuple[Any, ...]], source: list[int], sizes: list[int]
+) -> None:
     """Adds one layer's copies (positions in the columns) to its group, in file order."""
     paths = list(map(attrgetter("path"), map(itemgetter(-1), map(flats.__getitem__, copies))))
     copy_sizes = list(map(sizes.__getitem__, copies))

@@ -13,6 +13,7 @@ import sqlite3
 import struct
 import tempfile
 from dataclasses import dataclass
+from typing import Any
 
 PackageKey = tuple[str, str, str]
 """(manager, where it is installed, name): the same name in two virtualenvs is two packages."""
@@ -35,13 +36,18 @@ class Package:
     state: str = ""
     """The database's state when it is not simply installed (dpkg's ``unpacked``, ``half-configured``, ...)."""
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, str | int]:
         """The package as JSON (``state`` only when there is one)."""
-        out = {"name": self.name, "version": self.version, "manager": self.manager, "sizeBytes": self.size_bytes}
+        out: dict[str, str | int] = {
+            "name": self.name,
+            "version": self.version,
+            "manager": self.manager,
+            "sizeBytes": self.size_bytes,
+        }
         return {**out, "state": self.state} if self.state else out
 
     @classmethod
-    def from_dict(cls, data: dict) -> Package:
+    def from_dict(cls, data: dict[str, Any]) -> Package:
         """The package :meth:`to_dict` wrote."""
         fields = (str(data["name"]), str(data["version"]), str(data["manager"]), int(data["sizeBytes"]))
         return cls(*fields, str(data.get("state", "")))
@@ -49,7 +55,8 @@ class Package:
 
 def _stanzas(text: str) -> list[dict[str, str]]:
     """RFC 822-like paragraphs (dpkg, apk): field -> value, continuation lines dropped."""
-    out, current = [], {}
+    out: list[dict[str, str]] = []
+    current: dict[str, str] = {}
     for line in text.splitlines():
         if not line.strip():
             if current:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from dive_py.analysis.package_db import (
     Package,
@@ -23,7 +24,7 @@ from dive_py.analysis.package_db import (
 )
 from dive_py.errors import DivepyError
 from dive_py.layers.compression import decompressing_reader
-from dive_py.layers.scan import clean_member_path
+from dive_py.layers.paths import clean_member_path
 from dive_py.layers.tarscan import TarReader
 from dive_py.model import DIRECTORY, REGULAR, Image
 from dive_py.trees.tree import FileTree, Node
@@ -43,12 +44,12 @@ class LayerPackages:
     changed: list[Package] = field(default_factory=list)
     """The new version of each package whose version or size changed."""
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, list[dict[str, str | int]]]:
         """The layer's package changes as JSON."""
         return {name: [p.to_dict() for p in getattr(self, name)] for name in ("added", "removed", "changed")}
 
     @classmethod
-    def from_dict(cls, data: dict) -> LayerPackages:
+    def from_dict(cls, data: dict[str, Any]) -> LayerPackages:
         """The changes :meth:`to_dict` wrote."""
         return cls(*([Package.from_dict(p) for p in data[name]] for name in ("added", "removed", "changed")))
 
@@ -118,10 +119,12 @@ def find_packages(image: Image, tree: FileTree) -> PackageReport:
     return report
 
 
-def _read_versions(image: Image, databases: list, warnings: list[str]) -> dict[int, dict[str, dict]]:
+def _read_versions(
+    image: Image, databases: list[tuple[Node, Parser]], warnings: list[str]
+) -> dict[int, dict[str, dict[PackageKey, Package]]]:
     """layer -> database path -> its packages there (empty where the layer deleted it)."""
     wanted: dict[int, dict[str, tuple[Node, Parser]]] = defaultdict(dict)
-    versions: dict[int, dict[str, dict]] = defaultdict(dict)
+    versions: dict[int, dict[str, dict[PackageKey, Package]]] = defaultdict(dict)
     for node, parser in databases:
         flat = node.flat
         for i in range(0, len(flat), 2):

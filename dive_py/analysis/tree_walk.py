@@ -22,9 +22,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from dive_py.analysis.hint_places import Group
-from dive_py.model import REGULAR
+from dive_py.model import REGULAR, FileEntry
 from dive_py.trees.tree import FileTree
 
 _HOME = r"(?:root|home/[^/]+)"
@@ -54,7 +55,7 @@ class Collector:
     """Stored versions by (kind, hint layer, reference layer): path -> bytes, plus the layer the fix names."""
 
     def __init__(self) -> None:
-        self.groups: dict[tuple, Group] = {}
+        self.groups: dict[tuple[str, int, int], Group] = {}
 
     def group(self, kind: str, layer: int, ref: int) -> Group:
         """The group of (kind, hint layer, reference layer), made on first use."""
@@ -82,9 +83,9 @@ class TreeWalk:
     """Bytes of final files whose content (hash and size) is already final at another path."""
     shadowed: list[int] = field(default_factory=list)
     """Per layer: bytes it adds that later layers overwrite or delete."""
-    several: list[tuple] = field(default_factory=list)
+    several: list[tuple[Any, ...]] = field(default_factory=list)
     """The events (``node.flat``) of the nodes with more than one version."""
-    finals: list[tuple] = field(default_factory=list)
+    finals: list[tuple[Any, ...]] = field(default_factory=list)
     """The events of the final regular files of some bytes."""
     repeated: set[int] = field(default_factory=set)
     """The content hashes final at more than one path."""
@@ -96,9 +97,9 @@ class HintWalk:
 
     collect: Collector = field(default_factory=Collector)
     """Replaced versions and cache files, classified."""
-    deleted: list = field(default_factory=list)
+    deleted: list[tuple[int, int, FileEntry]] = field(default_factory=list)
     """(layer, deleting layer, entry) of each deleted version of some bytes."""
-    repeats: list[tuple] = field(default_factory=list)
+    repeats: list[tuple[Any, ...]] = field(default_factory=list)
     """The events of the final files whose content hash is final at more than one path, in node order,
     but for caches' files (their hints are ``package-cache`` and ``temp-files``, never copies)."""
 
@@ -138,7 +139,7 @@ def classify(walk: TreeWalk) -> HintWalk:
     return hint_walk
 
 
-def _classify_versions(walk: HintWalk, flats: list[tuple]) -> None:
+def _classify_versions(walk: HintWalk, flats: list[tuple[Any, ...]]) -> None:
     """Every version (of some bytes) but the last of the nodes with several."""
     add_deleted, add, regular = walk.deleted.append, walk.collect.add, REGULAR
     for flat in flats:
@@ -155,7 +156,7 @@ def _classify_versions(walk: HintWalk, flats: list[tuple]) -> None:
                 add("overwritten-later", flat[i - 1], flat[i - 1], entry.path, entry.size, at)
 
 
-def _classify_caches(walk: HintWalk, flats: list[tuple]) -> set[str]:
+def _classify_caches(walk: HintWalk, flats: list[tuple[Any, ...]]) -> set[str]:
     """Final files under package caches and temporary folders (``flats`` passed the cheap prefix test): their
     paths are returned."""
     add, caches = walk.collect.add, CACHES.match

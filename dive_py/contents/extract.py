@@ -19,8 +19,9 @@ from typing import Protocol
 
 from dive_py.contents.paths import version_layer
 from dive_py.errors import DivepyError
+from dive_py.layers.headers import TarHeader
 from dive_py.layers.sparse import Readable
-from dive_py.layers.tarscan import TarHeader, TarReader
+from dive_py.layers.tarscan import TarReader
 from dive_py.model import DIRECTORY, HARDLINK, REGULAR, SYMLINK, FileEntry
 from dive_py.trees.tree import Node
 

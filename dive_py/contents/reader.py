@@ -14,8 +14,9 @@ from dive_py.contents.extract import ExtractResult, TreeGet, extract_node
 from dive_py.contents.paths import version_layer
 from dive_py.errors import DivepyError
 from dive_py.layers.compression import decompressing_reader
-from dive_py.layers.scan import clean_member_path
-from dive_py.layers.tarscan import TarHeader, TarReader
+from dive_py.layers.headers import TarHeader
+from dive_py.layers.paths import clean_member_path
+from dive_py.layers.tarscan import TarReader
 from dive_py.model import DIRECTORY, HARDLINK, REGULAR, SYMLINK, Image
 from dive_py.trees.tree import Node
 

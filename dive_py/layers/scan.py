@@ -16,8 +16,9 @@ import xxhash
 from dive_py.errors import ImageFormatError
 from dive_py.layers.columns import LayerColumns
 from dive_py.layers.compression import HashingReader, decompressing_reader
+from dive_py.layers.headers import TarHeader
 from dive_py.layers.paths import clean_member_path
-from dive_py.layers.tarscan import TarHeader, TarReader
+from dive_py.layers.tarscan import MemberRun, TarReader
 from dive_py.model import (
     BLOCK_DEVICE,
     CHAR_DEVICE,
@@ -32,6 +33,7 @@ from dive_py.model import (
     LazyLayerScan,
 )
 
+_scan_run: MemberRun | None
 try:  # the hot loop in C (optional: built when a compiler is at hand; DIVEPY_PURE_PYTHON=1 turns it off)
     from dive_py.layers._tarfast import scan_run as _scan_run
 except ImportError:  # pragma: no cover - depends on the build

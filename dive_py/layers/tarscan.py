@@ -10,6 +10,7 @@ never holding a whole member in memory; extended headers are bounded (``headers.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, TypeAlias
 
 import xxhash
 
@@ -27,11 +28,16 @@ from dive_py.layers.headers import (
 )
 from dive_py.layers.sparse import SparseStream, read_pax_sparse
 
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
+
 CHUNK = 1 << 20
 """Read size: large reads amortise the per-call cost of decompressors and files."""
 
-MemberRun = Callable[..., tuple]
-"""The C loop over plain members (:func:`dive_py.layers._tarfast.scan_run`)."""
+MemberRun: TypeAlias = (  # the C loop over plain members (dive_py.layers._tarfast.scan_run)
+    "Callable[[ReadableBuffer, int, Callable[[ReadableBuffer], int], list[bytes], dict[int, str]],"
+    " tuple[int, int, bytes, bytes, bytes, bytes, bytes, bytes]]"
+)
 
 _ZERO_BLOCK = bytes(BLOCK)
 _EXTENSIONS = frozenset((b"x", b"L", b"K"))
@@ -274,7 +280,9 @@ class TarReader:
         except ValueError:
             raise ImageFormatError(f"{self.what}: bad number in a PAX header") from None
 
-    def run_members(self, run: MemberRun, xxh3: Callable[[object], int], paths: list, links: dict) -> tuple | None:
+    def run_members(
+        self, run: MemberRun, xxh3: Callable[[ReadableBuffer], int], paths: list[bytes], links: dict[int, str]
+    ) -> tuple[int, bytes, bytes, bytes, bytes, bytes, bytes] | None:
         """Lets ``run`` (the C loop, :func:`dive_py.layers._tarfast.scan_run`) read the members buffered ahead.
 
         It appends each member's path to ``paths`` and link target to ``links`` (by row), reads headers and
@@ -286,12 +294,12 @@ class TarReader:
         self._skip_pending()
         if self._global or len(self._buf) - self._pos < BLOCK:
             return None
-        pos, run_bytes, *found = run(self._buf, self._pos, xxh3, paths, links)
+        pos, run_bytes, kinds, sizes, modes, uids, gids, hashes = run(self._buf, self._pos, xxh3, paths, links)
         self._pos = pos
-        if not found[0]:
+        if not kinds:
             return None
-        self.member_count += len(found[0])
-        return (run_bytes, *found)
+        self.member_count += len(kinds)
+        return run_bytes, kinds, sizes, modes, uids, gids, hashes
 
     def hash_content(self, size: int) -> int:
         """Reads the current member's ``size`` content bytes and returns their xxh3-64."""

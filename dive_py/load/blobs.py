@@ -14,6 +14,7 @@ they are scanned, and kept in or read from the blob store where the source canno
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 from dive_py.cache.blobs import BlobCache
 from dive_py.cache.scans import CacheKey, LayerCache, encode_scan
@@ -51,7 +52,7 @@ class LayerBlobs:
         self.added = False
         """Whether a blob entered the store here (see :meth:`close`)."""
 
-    def scan(self, ref: LayerRef, what: str, progress=None) -> LayerScan:  # noqa: ANN001 - Callable[[int], None]
+    def scan(self, ref: LayerRef, what: str, progress: Callable[[int], None] | None = None) -> LayerScan:
         """Scans the layer blob ``ref`` names, checked against the digests the plan states for it.
 
         Raises:
@@ -73,7 +74,7 @@ class LayerBlobs:
             progress=progress,
         )
 
-    def _scan_download(self, ref: LayerRef, what: str, progress) -> LayerScan:  # noqa: ANN001
+    def _scan_download(self, ref: LayerRef, what: str, progress: Callable[[int], None] | None) -> LayerScan:
         """A registry's layer: from the scan cache, else scanned from the store or the download."""
         digest = "sha256:" + ref.blob.rsplit("/", 1)[-1]
         if self.scans is None:
@@ -90,18 +91,22 @@ class LayerBlobs:
             self.scans.put(key, encode_scan(scan, what))
             return scan
 
-    def _scan_blob(self, ref: LayerRef, digest: str, what: str, progress) -> LayerScan:  # noqa: ANN001
+    def _scan_blob(self, ref: LayerRef, digest: str, what: str, progress: Callable[[int], None] | None) -> LayerScan:
         """A registry's blob: from the store, else downloaded into the scanner and the store at once."""
         size = self._size(ref.blob)
         cached = self.store.open(digest, size) if self.store is not None else None
-        checks = {"expected_digest": digest, "expected_diff_id": ref.expected_diff_id, "progress": progress}
+
+        def checked_scan(read: Read) -> LayerScan:
+            expected_diff_id = ref.expected_diff_id
+            return scan_layer(read, what, expected_digest=digest, expected_diff_id=expected_diff_id, progress=progress)
+
         if cached is not None:
             with cached:
-                return scan_layer(cached.read, what, **checks)
+                return checked_scan(cached.read)
         read = self.files.open_blob(ref.blob, what)
         writer = self.store.writer(digest) if self.store is not None else None
         try:
-            scan = scan_layer(teed(read, writer.write) if writer is not None else read, what, **checks)
+            scan = checked_scan(teed(read, writer.write) if writer is not None else read)
         except BaseException:
             if writer is not None:
                 writer.discard()
@@ -119,11 +124,11 @@ class LayerBlobs:
         """
         files, store = self.files, self.store
         if files.remote:
-            digest = "sha256:" + name.rsplit("/", 1)[-1]
-            blob = store.open(digest, self._size(name)) if store is not None else None
+            named = "sha256:" + name.rsplit("/", 1)[-1]
+            blob = store.open(named, self._size(name)) if store is not None else None
             if blob is not None:
                 return closing_reader(blob)
-            return _checked_at_end(files.open_blob(name), digest, f"{files.what}: layer blob {digest[:19]}…")
+            return _checked_at_end(files.open_blob(name), named, f"{files.what}: layer blob {named[:19]}…")
         resolved = files.resolve(name) if files.passes_once else None
         digest = self.passed.digest_of(resolved) if self.passed is not None and resolved is not None else None
         if digest is None:
@@ -138,8 +143,9 @@ class LayerBlobs:
     def _keep(self, read: Read, name: str, digest: str) -> Read | None:
         """Copies a blob read again into the store (checked against ``digest``) and opens it there; None
         when the store cannot be written."""
-        writer = self.store.writer(digest) if self.store is not None else None
-        if writer is None:
+        store = self.store
+        writer = store.writer(digest) if store is not None else None
+        if store is None or writer is None:
             return None
         hasher = hashlib.sha256()
         try:
@@ -153,8 +159,8 @@ class LayerBlobs:
             writer.discard()
             raise ImageFormatError(f"{self.files.what} changed since it was read: {name!r} has other bytes")
         writer.commit()
-        prune_cache(self.store.root)
-        handle = self.store.open(digest)
+        prune_cache(store.root)
+        handle = store.open(digest)
         return closing_reader(handle) if handle is not None else None
 
     def _size(self, name: str) -> int | None:

@@ -149,19 +149,20 @@ def _open_store(ref: str, reference: Reference, options: LoadOptions) -> OpenedS
         client, name = registry_client(
             reference.name, username=options.username, password=options.password, insecure=options.insecure
         )
-        files, plan = open_registry_image(client, name, options.platform, store)
+        remote, plan = open_registry_image(client, name, options.platform, store)
         scans = LayerCache(options.cache_dir) if options.use_cache else None
-        return OpenedSource(files, plan, f"registry://{name}", LayerBlobs(files, store, passed, scans))
-    streamed = {"progress": options.progress, "sink": passed}
+        return OpenedSource(remote, plan, f"registry://{name}", LayerBlobs(remote, store, passed, scans))
+    progress = options.progress
+    files: ImageFiles
     tag = None  # an export holds just the named image: a --tag meant for an archive must not filter it
     if reference.source == STDIN_SOURCE:
         check_stdin_piped()
-        files = open_stream(sys.stdin.buffer.read, "stdin", **streamed)
+        files = open_stream(sys.stdin.buffer.read, "stdin", progress=progress, sink=passed)
         tag, ref = options.tag, "stdin"
     elif reference.source == "docker":
-        files = open_docker_image(reference.name, platform=options.platform, **streamed)
+        files = open_docker_image(reference.name, platform=options.platform, progress=progress, sink=passed)
     elif reference.source == "podman":
-        files = open_podman_image(reference.name, platform=options.platform, **streamed)
+        files = open_podman_image(reference.name, platform=options.platform, progress=progress, sink=passed)
     else:
         files = open_containerd_image(reference.name, options.namespace)
     try:

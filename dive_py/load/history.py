@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
 
-def pair_history(config: dict, layer_count: int) -> tuple[list[dict], str | None]:
+
+def pair_history(config: dict[str, Any], layer_count: int) -> tuple[list[dict[str, Any]], str | None]:
     """Pairs history entries that made a layer (``empty_layer`` skipped) with the layers.
 
     Returns:
@@ -23,7 +25,7 @@ def pair_history(config: dict, layer_count: int) -> tuple[list[dict], str | None
     return paired, warning
 
 
-def command_of(entry: dict) -> str:
+def command_of(entry: dict[str, Any]) -> str:
     """The layer's command as dive shows it: ``created_by`` without ``/bin/sh -c ``."""
     created_by = entry.get("created_by")
     if not isinstance(created_by, str):

@@ -9,6 +9,7 @@ manifest order (ahead of time, in parallel or from the cache, by :mod:`dive_py.l
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from dive_py.cache.blobs import BlobCache
 from dive_py.cache.scans import CachedLayerScan
@@ -148,7 +149,7 @@ def _prefetch(
     )
 
 
-def _layer(index: int, ref: LayerRef, entry: dict, scan: LayerScan) -> Layer:
+def _layer(index: int, ref: LayerRef, entry: dict[str, Any], scan: LayerScan) -> Layer:
     """The layer at ``index``: its blob's names, the history entry that made it and its scan."""
     return Layer(
         index=index,
@@ -181,7 +182,9 @@ def _blob_size(files: ImageFiles, name: str) -> int:
         return 0
 
 
-def _layer_progress(progress: ProgressCallback | None, label: str, done: int, total: int):
+def _layer_progress(
+    progress: ProgressCallback | None, label: str, done: int, total: int
+) -> Callable[[int], None] | None:
     if progress is None:
         return None
     return lambda count: progress(label, done + count, total)

@@ -19,7 +19,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 
-from dive_py.cache.scans import CacheKey, LayerCache, cache_key, decode_scan, file_region
+from dive_py.cache.scans import CacheKey, LayerCache, Region, cache_key, decode_scan, file_region
 from dive_py.cache.store import layer_lock, prune_cache
 from dive_py.errors import ImageFormatError
 from dive_py.layers.compression import decompressing_reader
@@ -28,6 +28,7 @@ from dive_py.load import workers as processes
 from dive_py.load.workers import MAX_WORKERS, BlobJob, Worker, scan_and_store, scan_here
 from dive_py.model import LayerScan
 from dive_py.sources.base import ImageFiles, region_reader
+from dive_py.sources.plan import LayerRef
 
 PARALLEL_MIN_BYTES = 48 << 20
 """Below this many bytes to scan, starting worker processes costs more than it saves."""
@@ -63,7 +64,7 @@ def blob_matches(job: BlobJob, key: CacheKey) -> bool:
 
 def prefetch_scans(
     files: ImageFiles,
-    layers: list,  # list[LayerRef]
+    layers: list[LayerRef],
     *,
     use_cache: bool = True,
     cache_root: str | None = None,
@@ -99,7 +100,7 @@ def prefetch_scans(
 
 def _prefetch(
     files: ImageFiles,
-    layers: list,
+    layers: list[LayerRef],
     use_cache: bool,
     cache_root: str | None,
     workers: int | None,
@@ -108,8 +109,8 @@ def _prefetch(
     prestarted: list[Worker] | None,
 ) -> Prefetched:
     cache = LayerCache(cache_root) if use_cache else None
-    jobs: list[tuple[BlobJob, CacheKey | None, list | None]] = []
-    unproven: list[tuple[BlobJob, CacheKey, list | None, LayerScan]] = []
+    jobs: list[tuple[BlobJob, CacheKey | None, Region | None]] = []
+    unproven: list[tuple[BlobJob, CacheKey, Region | None, LayerScan]] = []
     results: Prefetched = {}
     done = 0
     for index, ref in enumerate(layers):
@@ -152,8 +153,8 @@ def _prefetch(
 
 def _prove(
     cache: LayerCache,
-    unproven: list[tuple[BlobJob, CacheKey, list | None, LayerScan]],
-    jobs: list[tuple[BlobJob, CacheKey | None, list | None]],
+    unproven: list[tuple[BlobJob, CacheKey, Region | None, LayerScan]],
+    jobs: list[tuple[BlobJob, CacheKey | None, Region | None]],
     results: Prefetched,
 ) -> int:
     """Takes the cached scans of blobs the cache has not seen at this place once their bytes are hashed as
@@ -174,7 +175,7 @@ def _prove(
 
 
 def _scan_in_turn(
-    jobs: list[tuple[BlobJob, CacheKey | None, list | None]],
+    jobs: list[tuple[BlobJob, CacheKey | None, Region | None]],
     results: Prefetched,
     root: str | None,
     cache: LayerCache | None,
@@ -182,10 +183,10 @@ def _scan_in_turn(
 ) -> None:
     """Scans the jobs one after another in this process (too few or too small for workers)."""
     for job, key, region in jobs:
-        locked = key is not None and cache is not None
+        keyed = (cache, key) if key is not None and cache is not None else None
         # Held while the layer is scanned: another run of this cache (audit's workers) waits, then takes the scan.
-        with layer_lock(root, key.digest) if locked else contextlib.nullcontext(False) as waited:
-            if waited and _cached_meanwhile(cache, job, key, region, results):
+        with layer_lock(root, keyed[1].digest) if keyed else contextlib.nullcontext(False) as waited:
+            if waited and keyed and _cached_meanwhile(keyed[0], job, keyed[1], region, results):
                 feed.finished(job)
                 continue
             try:
@@ -197,7 +198,9 @@ def _scan_in_turn(
         feed.finished(job)
 
 
-def _cached_meanwhile(cache: LayerCache, job: BlobJob, key: CacheKey, region: list | None, results: Prefetched) -> bool:
+def _cached_meanwhile(
+    cache: LayerCache, job: BlobJob, key: CacheKey, region: Region | None, results: Prefetched
+) -> bool:
     """After waiting for another run that scanned the same layer: takes its scan if the blob here holds the
     same bytes (hashed, as any scan the cache has not seen at this place)."""
     hit = cache.get(key, job.what)
@@ -250,7 +253,7 @@ class _Feed:
             self.next += 1
 
 
-def _remember(cache: LayerCache | None, job: BlobJob, key: CacheKey | None, region: list | None) -> None:
+def _remember(cache: LayerCache | None, job: BlobJob, key: CacheKey | None, region: Region | None) -> None:
     """After a scan verified a keyed blob: record where, unless the file changed since it was looked at."""
     if cache is not None and key is not None and region is not None:
         if file_region(job.path, job.offset, job.size) == region:
@@ -258,7 +261,7 @@ def _remember(cache: LayerCache | None, job: BlobJob, key: CacheKey | None, regi
 
 
 def _scan_in_workers(
-    jobs: list[tuple[BlobJob, CacheKey | None, list | None]],
+    jobs: list[tuple[BlobJob, CacheKey | None, Region | None]],
     results: Prefetched,
     count: int,
     root: str | None,
@@ -287,13 +290,14 @@ def _scan_in_workers(
     else:
         split = shares.assign_jobs(pairs, count, lambda job: kinds[job.index][1], STACKING_SHARE)
         takers = [shares.taker(share, deque()) for share in split]
-    helpers = [spares.pop() if spares else None for _ in takers[:-1]]
-    if None in helpers:
+    wanted = len(takers) - 1
+    helpers = [spares.pop() for _ in range(min(wanted, len(spares)))]
+    if len(helpers) < wanted:
         context = processes.pool_context()  # before the threads below start: fork needs a single-threaded process
-        helpers = [helper or Worker(context) for helper in helpers]
+        helpers += [Worker(context) for _ in range(wanted - len(helpers))]
     for worker in spares:
         worker.dismiss()
-    outcomes: queue.Queue = queue.Queue()
+    outcomes: queue.Queue[shares.Outcome] = queue.Queue()
     pumps = [
         threading.Thread(target=shares.pump, args=(worker, take, root, outcomes), daemon=True, name="divepy-pump")
         for worker, take in zip(helpers, takers[:-1], strict=True)
@@ -318,7 +322,7 @@ def _scan_in_workers(
 def _settle(
     job: BlobJob,
     key: CacheKey | None,
-    region: list | None,
+    region: Region | None,
     result: LayerScan | bytes | ImageFormatError | None,
     results: Prefetched,
     cache: LayerCache | None,

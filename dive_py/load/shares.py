@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import queue
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from dive_py.cache.scans import CacheKey
 from dive_py.layers.compression import sniff
 from dive_py.load.workers import BlobJob, Worker, scan_and_store
+from dive_py.model import LayerScan
 
 WORKER_MIN_BYTES = 4 << 20
 """Plain layers smaller than this are scanned here, after the others: a round trip to a worker (a job out,
@@ -19,6 +20,10 @@ Assignment = list[tuple[BlobJob, "CacheKey | None"]]
 
 
 Take = Callable[[], "tuple[BlobJob, CacheKey | None] | None"]
+
+Outcome = tuple[BlobJob, "CacheKey | None", "LayerScan | bytes | BaseException | None"]
+"""A layer's result as the scanners pass it on: a scan (this process), an encoded scan or the
+:class:`ImageFormatError` a worker sent, None to scan it here again, or what a scan thread raised."""
 
 
 def plain_takers(pairs: Assignment, count: int) -> list[Take]:
@@ -37,7 +42,11 @@ def plain_takers(pairs: Assignment, count: int) -> list[Take]:
     return [taker([first], rest) for first in firsts] + [taker([], rest, small)]
 
 
-def taker(own: Assignment, shared: deque, last: Assignment = ()) -> Take:
+def taker(
+    own: Assignment,
+    shared: deque[tuple[BlobJob, CacheKey | None]],
+    last: Sequence[tuple[BlobJob, CacheKey | None]] = (),
+) -> Take:
     """The next layer for one scanner: its own ones first, then any left in ``shared``, then its ``last``
     ones (None: done)."""
     own = [*own]
@@ -62,7 +71,7 @@ def _index(item: tuple[BlobJob, CacheKey | None]) -> int:
     return item[0].index
 
 
-def scan_share(take: Take, root: str | None, outcomes: queue.Queue) -> None:
+def scan_share(take: Take, root: str | None, outcomes: queue.Queue[Outcome]) -> None:
     """A scan thread: scans layers as it takes them and stores them in the cache when keyed."""
     while (item := take()) is not None:
         job, key = item
@@ -74,7 +83,7 @@ def scan_share(take: Take, root: str | None, outcomes: queue.Queue) -> None:
             outcomes.put((job, key, scan))
 
 
-def pump(worker: Worker, take: Take, root: str | None, outcomes: queue.Queue) -> None:
+def pump(worker: Worker, take: Take, root: str | None, outcomes: queue.Queue[Outcome]) -> None:
     """Feeds a worker process layers as it takes them and passes its results on; when the worker
     dies, the layer it had is scanned again in this process, and the pump takes no more."""
     while (item := take()) is not None:

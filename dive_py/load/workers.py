@@ -14,6 +14,7 @@ import os
 import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.context import ForkContext, SpawnContext
 
 from dive_py.cache.scans import CacheKey, LayerCache, encode_scan
 from dive_py.errors import ImageFormatError
@@ -64,7 +65,7 @@ def scan_and_store(job: BlobJob, cache_root: str | None, key: CacheKey | None) -
     return scan
 
 
-def pool_context():  # noqa: ANN202
+def pool_context() -> ForkContext | SpawnContext:
     """The multiprocessing context for the workers: fork while single-threaded, else spawn."""
     # fork is quick and safe while no other thread runs (the CLI); a UI loads on a thread, so spawn.
     if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
@@ -104,7 +105,7 @@ class Worker:
     """One scan process. It exits as soon as it is given no more layers, so that its memory is not
     held while the main process builds the tree (a process pool keeps idle workers to the end)."""
 
-    def __init__(self, context) -> None:  # noqa: ANN001 - a multiprocessing context
+    def __init__(self, context: ForkContext | SpawnContext) -> None:
         self.conn, child = context.Pipe()
         self.process = context.Process(target=_worker_main, args=(child,), daemon=True, name="divepy-scan")
         self.process.start()
@@ -117,7 +118,7 @@ class Worker:
             EOFError, OSError: the worker died (killed, out of memory).
         """
         self.conn.send((cache_root, job, key))
-        result = self.conn.recv()
+        result: ImageFormatError | bytes | None = self.conn.recv()  # what _worker_main sends
         return self.conn.recv_bytes() if result == b"" else result
 
     def stop(self) -> None:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable
+from typing import IO
 
 from dive_py.errors import ImageFormatError
 from dive_py.layers.compression import decompressing_reader, sniff
-from dive_py.layers.headers import checksum_ok
+from dive_py.layers.headers import BLOCK, checksum_ok
 from dive_py.layers.paths import clean_member_path
-from dive_py.layers.tarscan import BLOCK, TarReader
+from dive_py.layers.tarscan import TarReader
 from dive_py.sources.base import (
     MEMBER_KINDS,
     SMALL_FILE_LIMIT,
@@ -143,7 +144,7 @@ class CompressedFileImage(StreamImage):
         raise ImageFormatError(f"{self.what} changed since it was read: {name!r} is no longer in it")
 
 
-def _closing_at_end(read: Callable[[int], bytes], handle) -> Callable[[int], bytes]:  # noqa: ANN001 - a file
+def _closing_at_end(read: Callable[[int], bytes], handle: IO[bytes]) -> Callable[[int], bytes]:
     """``read`` that closes ``handle`` once it returns nothing more."""
 
     def reading(n: int = -1) -> bytes:

@@ -27,13 +27,13 @@ REFERENCE_TYPE = "vnd.docker.reference.type"
 """buildx's annotation on attestation manifests in an image index."""
 
 
-def descriptor_artifact_type(descriptor: dict) -> str | None:
+def descriptor_artifact_type(descriptor: dict[str, Any]) -> str | None:
     """What an index entry says it is when it says it is no image, else None (the manifest may still say so)."""
     annotations = descriptor.get("annotations")
-    if isinstance(annotations, dict) and isinstance(annotations.get(REFERENCE_TYPE), str):
-        return annotations[REFERENCE_TYPE]
-    if isinstance(descriptor.get("artifactType"), str):
-        return descriptor["artifactType"]
+    if isinstance(annotations, dict) and isinstance(stated := annotations.get(REFERENCE_TYPE), str):
+        return stated
+    if isinstance(stated := descriptor.get("artifactType"), str):
+        return stated
     platform = descriptor.get("platform")
     if isinstance(platform, dict) and platform.get("os") == "unknown" and platform.get("architecture") == "unknown":
         return "attestation (platform unknown/unknown)"
@@ -49,8 +49,8 @@ def artifact_type(manifest: dict[str, Any]) -> str | None:
     An image has an image config and tar layers only; anything else (an ``artifactType``, an empty or
     foreign config, a signature or SBOM layer) is an artifact, named by the most specific type it states.
     """
-    if isinstance(manifest.get("artifactType"), str):
-        return manifest["artifactType"]
+    if isinstance(stated := manifest.get("artifactType"), str):
+        return stated
     config = manifest.get("config")
     config_type = config.get("mediaType") if isinstance(config, dict) else None
     if isinstance(config_type, str) and config_type not in IMAGE_CONFIG_TYPES:

@@ -14,7 +14,7 @@ import posixpath
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import IO, Protocol
 
 from dive_py.errors import ImageFormatError
 
@@ -192,7 +192,7 @@ def region_reader(path: str, offset: int, size: int, truncated: str) -> Callable
     return read
 
 
-def closing_reader(handle) -> Callable[[int], bytes]:  # noqa: ANN001 - a binary file
+def closing_reader(handle: IO[bytes]) -> Callable[[int], bytes]:
     """``handle.read`` that closes the file at its end (a blob handed out to be read once)."""
 
     def read(n: int = -1) -> bytes:

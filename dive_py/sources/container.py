@@ -27,6 +27,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from dive_py.errors import DivepyError, ImageFormatError, SourceError
 from dive_py.model import ProgressCallback
@@ -133,7 +134,7 @@ def _engines(source: str) -> list[EngineClient]:
     return clients
 
 
-def inspect_container(client: EngineClient, name: str) -> dict:
+def inspect_container(client: EngineClient, name: str) -> dict[str, Any]:
     """``GET /containers/{name}/json``: the container's id, name, image and command.
 
     Raises:
@@ -161,7 +162,7 @@ def _get_json(client: EngineClient, path: str, doing: str, name: str) -> object:
 
 
 def _open(
-    client: EngineClient, info: dict, what: str, progress: ProgressCallback | None, sink: LayerSink
+    client: EngineClient, info: dict[str, Any], what: str, progress: ProgressCallback | None, sink: LayerSink
 ) -> tuple[ContainerFiles, ImagePlan]:
     image = open_engine_image(client, info["Image"], progress=progress, sink=sink)
     try:
@@ -263,11 +264,11 @@ def _counting(read: Callable[[int], bytes], report: Callable[[int], None]) -> Ca
     return counted
 
 
-def with_writable_layer(plan: ImagePlan, layer: WritableLayer, info: dict) -> ImagePlan:
+def with_writable_layer(plan: ImagePlan, layer: WritableLayer, info: dict[str, Any]) -> ImagePlan:
     """The image's plan with the writable layer on top, in the config as ``docker commit`` would record it."""
     config = copy.deepcopy(plan.config)
-    rootfs = config.get("rootfs") if isinstance(config.get("rootfs"), dict) else {}
-    diff_ids = rootfs.get("diff_ids") if isinstance(rootfs.get("diff_ids"), list) else []
+    rootfs = found if isinstance(found := config.get("rootfs"), dict) else {}
+    diff_ids = listed if isinstance(listed := rootfs.get("diff_ids"), list) else []
     config["rootfs"] = {**rootfs, "diff_ids": [*diff_ids, layer.digest]}
     history = config.get("history")
     if isinstance(history, list):
@@ -279,10 +280,10 @@ def with_writable_layer(plan: ImagePlan, layer: WritableLayer, info: dict) -> Im
     return replace(plan, config=config, config_digest=config_digest, layers=[*plan.layers, ref], tags=[])
 
 
-def _history_entry(info: dict) -> dict:
+def _history_entry(info: dict[str, Any]) -> dict[str, Any]:
     """What ``docker commit`` records: the command (``Cmd`` joined by spaces) and when."""
-    config = info.get("Config") if isinstance(info.get("Config"), dict) else {}
-    command = config.get("Cmd") if isinstance(config.get("Cmd"), list) else []
+    config = found if isinstance(found := info.get("Config"), dict) else {}
+    command = listed if isinstance(listed := config.get("Cmd"), list) else []
     return {
         "created": datetime.datetime.now(datetime.UTC).isoformat().replace("+00:00", "Z"),
         "created_by": " ".join(str(part) for part in command),
@@ -290,12 +291,12 @@ def _history_entry(info: dict) -> dict:
     }
 
 
-def writable_label(info: dict) -> str:
+def writable_label(info: dict[str, Any]) -> str:
     """The writable layer's name in the explorer, and its history comment (``docker commit`` records none)."""
     return f"container {container_name(info)} (not committed)"
 
 
-def container_name(info: dict) -> str:
+def container_name(info: dict[str, Any]) -> str:
     """The container's name without docker's leading slash, else its short id."""
     name = info.get("Name")
     return name.lstrip("/") if isinstance(name, str) and name.strip("/") else info["Id"][:12]

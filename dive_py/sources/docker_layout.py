@@ -65,7 +65,7 @@ def _layer_ref(files: ImageFiles, name: str, diff_id: str) -> LayerRef:
     )
 
 
-def field(entry: dict, key: str) -> Any:
+def field(entry: dict[str, Any], key: str) -> Any:
     """``entry[key]`` as Go's ``encoding/json`` finds it: the exact key, else one equal but for case."""
     if key in entry:
         return entry[key]
@@ -76,7 +76,7 @@ def field(entry: dict, key: str) -> Any:
     return None
 
 
-def repo_tags(entry: dict) -> list[str]:
+def repo_tags(entry: dict[str, Any]) -> list[str]:
     """An entry's ``RepoTags`` that are strings (the field is untrusted JSON)."""
     tags = field(entry, "RepoTags")
     return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
@@ -93,7 +93,9 @@ def _config_digest(files: ImageFiles, config_name: str) -> str:
         return ""
 
 
-def _choose_entry(files: ImageFiles, entries: list[dict], tag: str | None, platform: str | None) -> dict:
+def _choose_entry(
+    files: ImageFiles, entries: list[dict[str, Any]], tag: str | None, platform: str | None
+) -> dict[str, Any]:
     if tag is None and len(entries) == 1:
         return entries[0]
     candidates = []

@@ -13,6 +13,7 @@ import json
 import socket
 import urllib.parse
 from collections.abc import Callable
+from typing import Any
 
 from dive_py.errors import SourceError
 from dive_py.model import ProgressCallback
@@ -86,7 +87,7 @@ class EngineClient:
                 hint=_unreachable_hint(self.name),
             ) from None
 
-    def inspect_image(self, name: str) -> dict:
+    def inspect_image(self, name: str) -> dict[str, Any]:
         """``GET /images/{name}/json``: the image's metadata.
 
         Raises:
@@ -127,7 +128,7 @@ def _quote(name: str) -> str:
     return urllib.parse.quote(name, safe="/:@")
 
 
-def _platform_object(platform: str) -> dict:
+def _platform_object(platform: str) -> dict[str, Any]:
     parts = platform.split("/")
     value = {"os": parts[0]}
     if len(parts) > 1:
@@ -217,6 +218,6 @@ def open_engine_image(
     return files
 
 
-def open_docker_image(name: str, **kwargs) -> StreamImage:  # noqa: ANN003 - as open_engine_image
+def open_docker_image(name: str, **kwargs: Any) -> StreamImage:  # the keywords of open_engine_image
     """Reads ``docker://NAME`` from the Docker engine's local store."""
     return open_engine_image(EngineClient(resolve_docker_host(), "docker"), name, **kwargs)

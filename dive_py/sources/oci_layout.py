@@ -73,7 +73,7 @@ def plan_oci(files: ImageFiles, tag: str | None, platform: str | None) -> ImageP
     return plan
 
 
-def _provenance(files: ImageFiles, candidates: list[Candidate], digest: str) -> dict | None:
+def _provenance(files: ImageFiles, candidates: list[Candidate], digest: str) -> dict[str, Any] | None:
     """The SLSA provenance predicate BuildKit attached to the image ``digest`` (an attestation manifest in the
     same index that refers to it), or None; an attestation that cannot be read is as none (it is optional)."""
     for candidate in candidates:
@@ -116,7 +116,9 @@ def blob_name(files: ImageFiles, descriptor: Any, what: str) -> tuple[str, str]:
     return name, digest
 
 
-def _expand_index(files: ImageFiles, index: dict, names: list[str], platform: str | None, depth: int) -> list:
+def _expand_index(
+    files: ImageFiles, index: dict[str, Any], names: list[str], platform: str | None, depth: int
+) -> list[Candidate]:
     """Every manifest an index leads to (through nested indexes), as candidates."""
     if depth > MAX_DEPTH:
         raise ImageFormatError(f"{files.what}: image indexes nest too deep (a loop?)")
@@ -150,14 +152,14 @@ def _config_platform(files: ImageFiles, descriptor: Any) -> str | None:
         return None
 
 
-def _ref_names(descriptor: dict) -> list[str]:
+def _ref_names(descriptor: dict[str, Any]) -> list[str]:
     annotations = descriptor.get("annotations")
     if not isinstance(annotations, dict):
         return []
     return [value for key in REF_NAMES if isinstance(value := annotations.get(key), str)]
 
 
-def _artifact(files: ImageFiles, descriptor: dict) -> str | None:
+def _artifact(files: ImageFiles, descriptor: dict[str, Any]) -> str | None:
     """What a manifest is when it is no image; None for an image, or when its manifest cannot be read
     (then choosing it reports what is wrong)."""
     stated = descriptor_artifact_type(descriptor)

@@ -43,7 +43,7 @@ class ImagePlan:
     platform: str | None = None
     """The platform the index entry that chose the image states (None: no index stated one; the config's
     is then the image's, :func:`dive_py.sources.platforms.plan_platform`)."""
-    provenance: dict | None = None
+    provenance: dict[str, Any] | None = None
     """The SLSA provenance predicate of a BuildKit attestation beside the image in its index, when there is one."""
 
 
@@ -61,7 +61,7 @@ def load_json(files: ImageFiles, name: str, kind: type) -> Any:
     return value
 
 
-def diff_ids_of(files: ImageFiles, config: dict, count: int) -> list[str]:
+def diff_ids_of(files: ImageFiles, config: dict[str, Any], count: int) -> list[str]:
     """The config's ``rootfs.diff_ids``, checked to be ``count`` strings."""
     rootfs = config.get("rootfs")
     diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None

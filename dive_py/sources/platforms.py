@@ -56,11 +56,12 @@ def config_platform(config: Any) -> str | None:
     """
     if not isinstance(config, dict):
         return None
-    parts = [config.get("os"), config.get("architecture")]
-    if not all(isinstance(part, str) and part for part in parts):
+    os_name, architecture, variant = config.get("os"), config.get("architecture"), config.get("variant")
+    if not (isinstance(os_name, str) and os_name and isinstance(architecture, str) and architecture):
         return None
-    if isinstance(config.get("variant"), str) and config["variant"]:
-        parts.append(config["variant"])
+    parts = [os_name, architecture]
+    if isinstance(variant, str) and variant:
+        parts.append(variant)
     return "/".join(part if _PART.fullmatch(part) else "?" for part in parts)
 
 

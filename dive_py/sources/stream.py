@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 from dive_py.errors import DivepyError, ImageFormatError
 from dive_py.layers.compression import HashingReader, decompressing_reader, sniff
-from dive_py.layers.headers import checksum_ok
+from dive_py.layers.headers import BLOCK, checksum_ok
 from dive_py.layers.paths import clean_member_path
-from dive_py.layers.tarscan import BLOCK, TarReader
+from dive_py.layers.tarscan import TarReader
 from dive_py.model import ProgressCallback
 from dive_py.sources.base import (
     MEMBER_KINDS,

@@ -17,8 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from dive_py.errors import ImageFormatError
-from dive_py.layers.headers import checksum_ok, number, parse_pax
-from dive_py.layers.tarscan import BLOCK
+from dive_py.layers.headers import BLOCK, checksum_ok, number, parse_pax
 from dive_py.model import OPAQUE_MARKER, WHITEOUT_PREFIX
 
 MODIFIED, ADDED, DELETED = 0, 1, 2
@@ -67,7 +66,8 @@ def parse_changes(value: object, what: str) -> Changes:
         return Changes(frozenset(), frozenset())
     if not isinstance(value, list):
         raise ImageFormatError(f"{what}: the engine's list of changes is not a list")
-    kept, deleted = set(), set()
+    kept: set[str] = set()
+    deleted: set[str] = set()
     for item in value:
         path = item.get("Path") if isinstance(item, dict) else None
         kind = item.get("Kind") if isinstance(item, dict) else None

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar, cast
 
 from rich.text import Text
 from textual import events, work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
@@ -68,7 +68,7 @@ HINT_BINDINGS = [Binding("w", "hints", "Hints", id="show-hints")]
 class ExplorerScreen(Screen):
     """The four panes and the footer; the hints and packages arrive from a worker thread once it is shown."""
 
-    BINDINGS = VIEW_BINDINGS + HINT_BINDINGS
+    BINDINGS: ClassVar[list[BindingType]] = [*VIEW_BINDINGS, *HINT_BINDINGS]
 
     def __init__(
         self, analysis: Analysis, model: RowModel, config: UiConfig, lines: DockerfileLines = NO_LINES
@@ -123,8 +123,9 @@ class ExplorerScreen(Screen):
         self.call_after_refresh(self._after_first_paint)
 
     def _after_first_paint(self) -> None:
-        if self.app.gc_paused:  # run_tui paused the cyclic GC until now (the worker pauses it on its own)
-            self.app.gc_paused = False
+        app = cast("DivepyApp", self.app)  # Textual types it App[Any]; this screen is DivepyApp's
+        if app.gc_paused:  # run_tui paused the cyclic GC until now (the worker pauses it on its own)
+            app.gc_paused = False
             resume()
         self.load_extras()
 
@@ -227,7 +228,7 @@ class ExplorerScreen(Screen):
 
     def on_file_tree_view_file_opened(self, event: FileTreeView.FileOpened) -> None:
         node, layer = event.node, self.tree_view.state.layer
-        if node.children and node.state(layer) is not None and node.state(layer).is_dir:
+        if node.children and (entry := node.state(layer)) is not None and entry.is_dir:
             self.tree_view.action_toggle_collapse()
         else:
             self.app.push_screen(FileViewScreen(self.reader, self.model.tree, node, self._content_layer(node)))
@@ -359,8 +360,8 @@ class ViewerApp(App[int], Generic[LoadedT, PreparedT]):
 
     def _check_load(self) -> None:
         loader = self.loader
-        if self._load_handled:
-            return  # both the message and a poll tick saw the end
+        if self._load_handled or loader is None:
+            return  # both the message and a poll tick saw the end (there is a loader whenever a poll runs)
         if not loader.done.is_set():
             if loader.progress != self._shown_progress and isinstance(self.screen, LoadingScreen):
                 self._shown_progress = loader.progress
@@ -372,7 +373,7 @@ class ViewerApp(App[int], Generic[LoadedT, PreparedT]):
             self.exit(2, 2, Text(f"divepy: {visible(str(loader.error))}", style="red"))
         elif loader.error is not None:
             raise loader.error
-        else:
+        elif loader.result is not None:  # set whenever the load ended without an error
             self._show_explorer(*loader.result)
 
     def _show_screen(self, screen: Screen) -> None:
@@ -450,10 +451,11 @@ HELP_KEY_NAMES = {
 }
 
 
-def help_keys(bindings: list[Binding]) -> list[tuple[str, str]]:
+def help_keys(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
     """Each key once: (keys, description); two bindings of one key (``ctrl+o``'s two sort orders) share a line."""
     keys: dict[str, str] = {}
-    for binding in bindings:
+    for given in bindings:
+        binding = given if isinstance(given, Binding) else Binding(*given)  # a tuple as Textual reads it
         key = ", ".join(HELP_KEY_NAMES.get(k.strip(), k.strip()) for k in binding.key.split(","))
         if keys.get(key) == binding.description:
             continue  # the same key and meaning bound twice (ctrl+c on the app and on the screens)

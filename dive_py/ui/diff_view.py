@@ -22,7 +22,7 @@ from dive_py.analysis.compare import ImageComparison, build_diff_model
 from dive_py.contents.reader import ContentReader, ExtractResult
 from dive_py.format import counted, signed
 from dive_py.format import size as dive_size
-from dive_py.load.image import ProgressCallback
+from dive_py.model import ProgressCallback
 from dive_py.reports.diff_summary import CHANGE_MARKS, biggest_first, summarize
 from dive_py.safe_text import visible
 from dive_py.trees.diff_rows import DiffModel

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dive_py.analysis.analyze import Analysis
-    from dive_py.load.image import ProgressCallback
+    from dive_py.model import ProgressCallback
 
 
 def tree_model(analysis: Analysis) -> Any:  # noqa: ANN401 - a RowModel (rows is imported in the thread)
@@ -41,7 +41,7 @@ class BackgroundLoad:
         self.seconds: float | None = None
         """Wall time from start to a finished model (or an error)."""
         self.done = threading.Event()
-        self.on_done: Callable[[], None] | None = None
+        self.on_done: Callable[[], object] | None = None
         """Called from the thread once :attr:`done` is set; must not block (the app posts itself a message)."""
         self._thread = threading.Thread(target=self._run, name="divepy-load", daemon=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import string
+from typing import Protocol, cast
 
 from rich.text import Text
 from textual import work
@@ -19,11 +20,23 @@ from dive_py.errors import DivepyError
 from dive_py.format import size as dive_size
 from dive_py.safe_text import visible, visible_lines
 from dive_py.trees.tree import FileTree, Node
+from dive_py.ui.config import UiConfig
 from dive_py.ui.key_bar import KeyBar
 from dive_py.ui.text import mode_text, separator
 
 PAGE_BYTES = 64 * 1024
 """Bytes of a file shown per page in the file view (large files are paged, never read whole)."""
+
+
+class _ConfiguredApp(Protocol):
+    """The explorer's and the diff's apps (the two that open these screens): both carry the UI settings."""
+
+    config: UiConfig
+
+
+def _ascii_only(app: object) -> bool:
+    # Textual types a screen's app as App[Any]; both apps opening these screens have a ``config``.
+    return cast(_ConfiguredApp, app).config.ascii_only
 
 
 class LoadingScreen(Screen):
@@ -123,7 +136,7 @@ class FileViewScreen(ModalScreen[None]):
     @property
     def _shown_mark(self) -> str:
         """Marks the version on screen in the versions table."""
-        return "< shown" if self.app.config.ascii_only else "◀ shown"
+        return "< shown" if _ascii_only(self.app) else "◀ shown"
 
     @property
     def content_scroll(self) -> ScrollableContainer:
@@ -183,7 +196,7 @@ class FileViewScreen(ModalScreen[None]):
         page, data = self.page, self._data
         chunk = data[page * PAGE_BYTES : (page + 1) * PAGE_BYTES]
         more = len(data) > (page + 1) * PAGE_BYTES
-        dot = separator(self.app.config.ascii_only)
+        dot = separator(_ascii_only(self.app))
         note = f"page {page + 1}{dot}" + ("] next page" if more else "end") + (f"{dot}[ previous" if page else "")
         first = data[: page * PAGE_BYTES].count(b"\n") + 1  # the page's first line, counted from the file's
         content = render_content(self.node.name, chunk, page * PAGE_BYTES, wrap=self.wrap, first_line=first)
@@ -192,7 +205,7 @@ class FileViewScreen(ModalScreen[None]):
     def _show(self, content, note: str) -> None:  # noqa: ANN001 - a Rich renderable
         is_code = not isinstance(content, Text)  # a Syntax (imported only with the first file shown)
         self.shown_text = content.code if is_code else content.plain
-        gutter = ""
+        gutter: str | Text = ""
         if is_code and not self.wrap:  # wrapped lines keep Syntax's own numbers
             content.line_numbers = False
             gutter = line_numbers(content.start_line, len(content.code.splitlines()) or 1)

@@ -34,7 +34,7 @@ def parse_tags_mode(text: str) -> str | int:
     raise ConfigError(f"--tags {text!r}: expected latest, all or a positive number")
 
 
-def version_key(tag: str) -> tuple:
+def version_key(tag: str) -> tuple[tuple[int, int, str], ...]:
     """Sorts tags as versions: numbers by value (``1.10`` after ``1.9``), then text."""
     return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", tag) if part)
 
@@ -58,7 +58,7 @@ def list_registry(
         SourceError: the registry cannot be reached or refuses its catalog.
     """
     client = RegistryClient(host, find_credentials(host, username, password), insecure=insecure)
-    refs = []
+    refs: list[str] = []
     for repository in sorted(_pages(client, f"/v2/_catalog?n={PAGE}", "", "repositories")):
         tags = _pages(client, f"/v2/{repository}/tags/list?n={PAGE}", repository, "tags")
         refs.extend(f"registry://{host}/{repository}:{tag}" for tag in pick_tags(tags, mode))

@@ -13,6 +13,7 @@ import re
 import ssl
 import urllib.parse
 from dataclasses import dataclass, field
+from typing import cast
 
 from dive_py.errors import ImageFormatError, SourceError
 from dive_py.sources.reference import DOCKER_HUB, DOCKER_HUB_API
@@ -118,8 +119,10 @@ class RegistryClient:
         except (ValueError, OSError, http.client.HTTPException) as exc:
             watchdog.cancel()  # and closes the connection
             raise self._open_error(exc, parts.netloc, watchdog) from None
-        response.watchdog, response.registry = watchdog, self.host  # a DeadlineResponse (response_class)
-        return response
+        # getresponse() is typed as the base class; the connection's response_class makes it a DeadlineResponse
+        answer = cast(DeadlineResponse, response)
+        answer.watchdog, answer.registry = watchdog, self.host
+        return answer
 
     def _connection(self, parts: urllib.parse.SplitResult, url: str) -> http.client.HTTPConnection:
         if parts.scheme == "https":

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
+from typing import Any
 
 from dive_py.errors import SourceError
 from dive_py.sources.docker_config import docker_config_dir
@@ -82,7 +83,7 @@ def _normalise_config_key(name: str) -> str:
     return re.sub(r"^https?://", "", name).split("/", 1)[0]
 
 
-def _from_auth_entry(entry: dict) -> Credentials | None:
+def _from_auth_entry(entry: dict[str, Any]) -> Credentials | None:
     if isinstance(entry.get("auth"), str) and entry["auth"]:
         try:
             user, _, secret = base64.b64decode(entry["auth"]).decode("utf-8").partition(":")
@@ -114,6 +115,6 @@ def _from_helper(helper: str, key: str, *, missing_ok: bool = False) -> Credenti
         raise SourceError(f"registry: {program} gave an answer that is not credentials") from None
 
 
-def _dict(value: object) -> dict:
+def _dict(value: object) -> dict[str, Any]:
     """The value when it is a JSON object, else an empty one (foreign JSON is never trusted)."""
     return value if isinstance(value, dict) else {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.client
 from collections.abc import Callable
+from typing import Any
 
 from dive_py.errors import ImageFormatError, SourceError
 from dive_py.sources.base import ImageFiles, SmallBlobStore
@@ -138,7 +139,7 @@ def open_registry_image(
         ImageFormatError: a manifest or config that is broken or fails its digest.
         ImageSelectionError: the index has no image for the wanted platform.
     """
-    indexes: list[dict] = []
+    indexes: list[dict[str, Any]] = []
     manifest, manifest_digest, stated = resolve_manifest(client, name, platform, cache, indexes)
     plan, sizes = plan_from_manifest(client, name, manifest, cache)
     plan.platform = stated

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 from dive_py.errors import DigestMismatchError, ImageFormatError, ImageSelectionError, SourceError
 from dive_py.sources.artifacts import artifact_type, descriptor_artifact_type
@@ -27,8 +28,8 @@ def resolve_manifest(
     name: ImageName,
     platform: str | None,
     cache: SmallBlobStore | None,
-    indexes: list | None = None,
-) -> tuple[dict, str, str | None]:
+    indexes: list[dict[str, Any]] | None = None,
+) -> tuple[dict[str, Any], str, str | None]:
     """Fetches the manifest for the reference, descending through an index to one platform; with it, its
     digest and the platform the index entry states (None when no index led to it). Each index passed is
     appended to ``indexes``, when given."""
@@ -53,7 +54,7 @@ def resolve_manifest(
     raise ImageFormatError(f"registry://{name}: indexes nest too deep")
 
 
-def choose_platform(index: dict, wanted: str, what: str) -> str:
+def choose_platform(index: dict[str, Any], wanted: str, what: str) -> str:
     """The digest of the index entry for ``wanted`` (``os/arch[/variant]``).
 
     Raises:
@@ -66,7 +67,8 @@ def choose_platform(index: dict, wanted: str, what: str) -> str:
         have = platform_text(entry.get("platform")) or ""
         offered.append(have)
         if have and platform_matches(have, wanted):
-            return entry["digest"]
+            digest: str = entry["digest"]  # a str: ``entries`` keeps only those
+            return digest
     choices = ", ".join(p for p in offered if p) or "none"
     raise ImageSelectionError(f"{what}: no image for platform {wanted} (choices: {choices})", hint="use --platform")
 
@@ -89,7 +91,7 @@ def _fetch_manifest(
     return data, digest
 
 
-def _json_object(data: bytes, what: str) -> dict:
+def _json_object(data: bytes, what: str) -> dict[str, Any]:
     try:
         value = json.loads(data)
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -100,8 +102,8 @@ def _json_object(data: bytes, what: str) -> dict:
 
 
 def plan_from_manifest(
-    client: RegistryClient, name: ImageName, manifest: dict, cache: SmallBlobStore | None
-) -> tuple[ImagePlan, dict]:
+    client: RegistryClient, name: ImageName, manifest: dict[str, Any], cache: SmallBlobStore | None
+) -> tuple[ImagePlan, dict[str, Any]]:
     """The plan of an image manifest: its config fetched and checked, its layers in order."""
     what = f"registry://{name}"
     config_descriptor = manifest.get("config")
@@ -112,7 +114,7 @@ def plan_from_manifest(
     descriptors = manifest.get("layers")
     if not isinstance(descriptors, list):
         raise ImageFormatError(f"{what}: manifest has no layers list")
-    rootfs = config.get("rootfs") if isinstance(config.get("rootfs"), dict) else {}
+    rootfs = found if isinstance(found := config.get("rootfs"), dict) else {}
     diff_ids = rootfs.get("diff_ids")
     if not isinstance(diff_ids, list) or len(diff_ids) != len(descriptors):
         raise ImageFormatError(f"{what}: the config's rootfs.diff_ids do not match the manifest's layers")
@@ -129,7 +131,7 @@ def plan_from_manifest(
     return ImagePlan("registry", config, config_digest, layers, tags), sizes
 
 
-def _descriptor_size(descriptor: dict, what: str) -> int:
+def _descriptor_size(descriptor: dict[str, Any], what: str) -> int:
     """A descriptor's ``size``: a whole number of bytes, which a download may never exceed."""
     size = descriptor.get("size")
     if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size < 1 << 63:
@@ -138,8 +140,8 @@ def _descriptor_size(descriptor: dict, what: str) -> int:
 
 
 def attached_provenance(
-    client: RegistryClient, name: ImageName, indexes: list[dict], digest: str, cache: SmallBlobStore | None
-) -> dict | None:
+    client: RegistryClient, name: ImageName, indexes: list[dict[str, Any]], digest: str, cache: SmallBlobStore | None
+) -> dict[str, Any] | None:
     """The SLSA provenance predicate of the BuildKit attestation manifest that an index lists for the image
     manifest ``digest``, or None; one that cannot be read is as none (it is optional)."""
     for index in reversed(indexes):
@@ -156,7 +158,9 @@ def attached_provenance(
     return None
 
 
-def _predicate(client: RegistryClient, name: ImageName, entry: dict, cache: SmallBlobStore | None) -> dict | None:
+def _predicate(
+    client: RegistryClient, name: ImageName, entry: dict[str, Any], cache: SmallBlobStore | None
+) -> dict[str, Any] | None:
     data, _ = _fetch_manifest(client, name, str(entry.get("digest")), cache)
     layers = _json_object(data, f"registry://{name}: attestation").get("layers")
     for layer in layers if isinstance(layers, list) else []:

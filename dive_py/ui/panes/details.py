@@ -189,8 +189,8 @@ class ImageDetailsPane(Vertical):
             ("Image name: ", a.image.name),
             ("Total Image size: ", dive_size(a.size_bytes)),
             ("Fixable (hints, w): ", fixable),
-            ("Reclaimable by squashing: ", _pending_size(walk and walk.reclaimable_bytes)),
-            ("Duplicate content: ", _pending_size(walk and walk.duplicate_content_bytes)),
+            ("Reclaimable by squashing: ", _pending_size(walk.reclaimable_bytes if walk else None)),
+            ("Duplicate content: ", _pending_size(walk.duplicate_content_bytes if walk else None)),
             ("Potential wasted space: ", dive_size(a.wasted_bytes)),
             ("Image efficiency score: ", f"{a.efficiency * 100:.0f} %"),
         ):

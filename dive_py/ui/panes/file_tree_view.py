@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from textual import events
 from textual.binding import Binding
 from textual.geometry import Region
@@ -107,7 +109,7 @@ class FileTreeView(TreeLinesView, can_focus=True):
             self.move_cursor(row)
 
     # -- folders ------------------------------------------------------------
-    def _is_folder(self, node: Node | None) -> bool:
+    def _is_folder(self, node: Node | None) -> TypeGuard[Node]:
         return node is not None and bool(node.children)
 
     def action_toggle_collapse(self) -> None:

@@ -118,12 +118,12 @@ class LayersPane(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         base = self.rich_style
         if y == 0:
-            style = base + self.get_component_rich_style("layers--header", partial=True)
+            style: Style = base + self.get_component_rich_style("layers--header", partial=True)
             return Strip([Segment(self.line_text(None, width), style)]).extend_cell_length(width, base)
         index = self.scroll_offset.y + y - 1
         if index >= len(self.image_layers):
             return Strip.blank(width, base)
-        style: Style = base
+        style = base
         if index == self.cursor_row:
             style = base + self.get_component_rich_style("layers--cursor", partial=True)
         return Strip([Segment(self.line_text(index, width), style)]).extend_cell_length(width, style)

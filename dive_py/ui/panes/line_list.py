@@ -64,12 +64,12 @@ class LineList(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         base = self.rich_style
         if y == 0:
-            style = base + self.get_component_rich_style("line-list--header", partial=True)
+            style: Style = base + self.get_component_rich_style("line-list--header", partial=True)
             return Strip([Segment(self.header, style)]).crop_extend(scroll_x, scroll_x + width, base)
         index = scroll_y + y - 1
         if index >= self.count:
             return Strip.blank(width, base)
-        style: Style = base
+        style = base
         if index == self.cursor:
             style = base + self.get_component_rich_style("line-list--cursor", partial=True)
         # Rows name paths: their control characters are drawn as escapes (issue 25).

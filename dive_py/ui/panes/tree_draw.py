@@ -88,7 +88,10 @@ def draw_row(
     attrs_style = style("filetree--attributes")
     fill = base
     if cursor is not None:
-        segments = [Segment(text, seg_style + cursor) for text, seg_style, _ in segments]
+        # every segment above has a style (Segment's is optional: None would be the cursor alone)
+        segments = [
+            Segment(text, seg_style + cursor if seg_style is not None else cursor) for text, seg_style, _ in segments
+        ]
         attrs_style, base = attrs_style + cursor, base + cursor
         fill = style("filetree--cursor")
     lead_cells = len(attrs_text) + len(glyphs)
