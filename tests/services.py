@@ -403,7 +403,6 @@ def basic_registry() -> Iterator[Registry]:
 # -- a token server in front of a registry -------------------------------------
 
 
-
 def loopback_server(
     handle: Callable[[http.server.BaseHTTPRequestHandler], None],
 ) -> tuple[http.server.ThreadingHTTPServer, str]:

@@ -29,6 +29,7 @@ its conffiles): a RUN that stopped half-way, or a ``dpkg --unpack``, leaves the 
 @dataclass(frozen=True)
 class Package:
     """One installed package: its name, version, package manager, size and (dpkg) state."""
+
     name: str
     version: str
     manager: str

@@ -60,6 +60,7 @@ class LayerPackages:
 @dataclass
 class PackageReport:
     """The packages each layer added, removed and changed, and what could not be read."""
+
     layers: list[LayerPackages]
     warnings: list[str] = field(default_factory=list)
 

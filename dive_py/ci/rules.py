@@ -15,6 +15,7 @@ from dive_py.units import parse_bytes
 
 class RuleStatus(enum.Enum):
     """The outcome of one rule."""
+
     PASS = "PASS"
     FAIL = "FAIL"
     SKIP = "SKIP"
@@ -23,6 +24,7 @@ class RuleStatus(enum.Enum):
 @dataclass
 class RuleResult:
     """One rule's outcome, its message and the configuration it was checked against."""
+
     key: str
     status: RuleStatus
     message: str
@@ -35,6 +37,7 @@ class RuleResult:
 @dataclass
 class CiReport:
     """Every rule's outcome for one image (and its baseline)."""
+
     results: list[RuleResult]
     analysis: Analysis
     baseline: Analysis | None = None
@@ -134,6 +137,7 @@ RULES: tuple[RuleSpec, ...] = (
 @dataclass
 class Rule:
     """A rule as configured: its spec and threshold."""
+
     spec: RuleSpec
     configuration: str
     threshold: float | int | None

@@ -34,6 +34,7 @@ Part = str | tuple[str, str]
 
 class ReportWriter(Protocol):
     """Where the text report writes: the plain stream or a Rich console."""
+
     def print(self, *parts: Part) -> None:
         """Writes one line made of ``parts`` (none: an empty line)."""
 

@@ -36,8 +36,9 @@ def _columns(seed: int, rows: int = 3000) -> LayerColumns:
 
 def _made(columns: LayerColumns) -> dict[str, FileEntry]:
     paths = [path.decode() for path in columns.paths]
-    return make_entries(paths, columns.kinds, columns.sizes, columns.modes, columns.uids, columns.gids,
-                        columns.hashes, columns.links)
+    return make_entries(
+        paths, columns.kinds, columns.sizes, columns.modes, columns.uids, columns.gids, columns.hashes, columns.links
+    )
 
 
 @pytest.mark.parametrize("seed", [1, 2])

@@ -325,4 +325,3 @@ async def test_search_counts_and_empty_filter_note(tomcat: Analysis) -> None:
         assert row_text(view, 0).startswith("no path matches the filter")
         await pilot.press("escape", "ctrl+e")
         assert app.screen.id == "extract"
-

@@ -36,7 +36,9 @@ def test_dash_v_prints_the_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 async def test_dive_yaml_binding_ctrl_m_keeps_ctrl_n_and_warns_once(
-    tomcat: Analysis, tmp_path, plain_env: pytest.MonkeyPatch  # noqa: ANN001
+    tomcat: Analysis,
+    tmp_path,
+    plain_env: pytest.MonkeyPatch,  # noqa: ANN001
 ) -> None:
     dive_yaml = tmp_path / ".dive.yaml"
     dive_yaml.write_text("keybinding:\n  toggle-modified-files: ctrl+m\n  toggle-added-files: ctrl+m,ctrl+y\n")
