@@ -31,7 +31,6 @@ from dive_py.trees.rows import RowModel
 from dive_py.trees.tree import Node
 from dive_py.trees.view_state import TreeViewState
 from dive_py.ui.config import UiConfig
-from dive_py.ui.hints_screen import HintsScreen
 from dive_py.ui.key_bar import KeyBar
 from dive_py.ui.layout import fit_to_size
 from dive_py.ui.loading import BackgroundLoad
@@ -148,6 +147,8 @@ class ExplorerScreen(Screen):
         self.app.call_from_thread(self._extras_ready, extras)
 
     def _extras_ready(self, extras: Extras) -> None:
+        from dive_py.ui.hints_screen import HintsScreen  # here: the first paint does not need it
+
         self.extras = extras
         self.layer_details.set_extras(extras)
         self.image_details.set_fixable(extras.hints.fixable_bytes, extras.hints.fixable_ratio)
@@ -156,6 +157,8 @@ class ExplorerScreen(Screen):
 
     def action_hints(self) -> None:
         """``w``: the hints screen; choosing a hint goes to its layer and first path."""
+        from dive_py.ui.hints_screen import HintsScreen
+
         report = self.extras.hints if self.extras is not None else None
         self.app.push_screen(HintsScreen(report, self.lines), self._hint_chosen)
 

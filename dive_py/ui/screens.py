@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, HorizontalScroll, ScrollableContainer, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Input, Label, ProgressBar, Static
+from textual.widgets import Input, Label, ProgressBar, Static
 
 from dive_py.contents.reader import ContentReader, ExtractResult
 from dive_py.errors import DivepyError
@@ -122,6 +122,8 @@ class FileViewScreen(ModalScreen[None]):
         self._data = b""
 
     def compose(self) -> ComposeResult:
+        from textual.widgets import DataTable  # here: ~3 ms of import the first paint does not need
+
         with Vertical(id="file-view-box") as box:
             # Content, not a str: Textual parses a str title as markup, and a name is the image's text.
             box.border_title = Content(f"/{visible(self.node.path)} at layer {self.at_layer}")
@@ -155,6 +157,8 @@ class FileViewScreen(ModalScreen[None]):
         self._render_page()
 
     def on_mount(self) -> None:
+        from textual.widgets import DataTable
+
         table = self.query_one(DataTable)
         table.add_columns("Layer", "Change", "Mode", "Size", "")
         previous = None
