@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import socket
+import socketserver
 import ssl
 import subprocess
 import tempfile
@@ -401,6 +402,30 @@ def basic_registry() -> Iterator[Registry]:
 
 
 # -- a token server in front of a registry -------------------------------------
+
+
+class UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    """A threading HTTP server on a unix socket (the engines' API, as the tests stand in for them)."""
+
+    daemon_threads = True
+
+
+def unix_server(path: Path, handle: Callable[[http.server.BaseHTTPRequestHandler], None]) -> UnixHTTPServer:
+    """An HTTP/1.1 server on the unix socket ``path`` that hands each GET to ``handle``, not yet serving."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def address_string(self) -> str:
+            return "unix"
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            handle(self)
+
+    return UnixHTTPServer(str(path), Handler)
 
 
 def loopback_server(

@@ -17,10 +17,10 @@ import pytest
 
 from dive_py.analysis.analyze import Analysis
 from dive_py.analysis.from_reference import load_analysis
-from dive_py.cli.main import main
 from dive_py.load.image import LoadOptions
 from dive_py.model import BLOCK_DEVICE, CHAR_DEVICE, DIRECTORY, FIFO, HARDLINK, REGULAR, SYMLINK, FileEntry
 from tests.fixtures import hostile as h
+from tests.fixtures.cli_run import run
 from tests.fixtures.images import M, file, folder, layer_tar, opaque, sha256, whiteout
 
 # -- helpers -------------------------------------------------------------------------
@@ -36,19 +36,6 @@ def listing(root: Path) -> dict[str, int]:
             full = os.path.join(dirpath, name)
             found[os.path.relpath(full, root)] = os.path.getsize(full)
     return found
-
-
-@pytest.fixture
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.delenv("CI", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_refused(code: int, err: str, names: str) -> None:

@@ -12,14 +12,12 @@ import json
 import threading
 import unicodedata
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
-import pytest
 from markdown_it import MarkdownIt
 
-from dive_py.cli.main import main
 from dive_py.safe_text import visible, visible_lines
 from tests.fixtures import hostile as h
+from tests.fixtures.cli_run import run
 
 BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 LIVE_MARKDOWN = {"link_open", "image", "html_inline", "html_block"}
@@ -43,20 +41,6 @@ def markdown_tokens(text: str) -> list:
         tokens.append(token)
         tokens.extend(token.children or [])
     return tokens
-
-
-@pytest.fixture
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.delenv("CI", raising=False)
-    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # -- the helper itself ------------------------------------------------------------------------------------------

@@ -16,16 +16,15 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from textual.content import Content
 
 from dive_py.analysis.from_reference import load_analysis
-from dive_py.cli.main import main
 from dive_py.safe_text import visible
 from dive_py.ui.app import DivepyApp
 from tests.fixtures import hostile as h
+from tests.fixtures.cli_run import run
 from tests.fixtures.html_pages import parse_page
 from tests.fixtures.ui_probes import screen_text
 from tests.load.test_hostile_display import LIVE_MARKDOWN, markdown_tokens, raw_controls
@@ -70,12 +69,6 @@ SETTINGS = dict(derandomize=True, deadline=None, suppress_health_check=[HealthCh
 
 def build(folder: Path, name: str, command: str, tag: str, link: str, archive: str = "img.tar") -> str:
     return h.hostile_text_image(folder, name, command=command, author=command, tag=tag, link=link, archive=archive)
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def is_utf8(text: str) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import socketserver
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -24,11 +23,7 @@ from dive_py.load.image import LoadOptions, load_image
 from dive_py.sources.engine import resolve_docker_host
 from dive_py.sources.reference import parse_image_name, route_reference
 from tests.fixtures.stand_ins import built
-from tests.services import TOMCAT_ARCHIVE, assert_same_analysis
-
-
-class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
+from tests.services import TOMCAT_ARCHIVE, assert_same_analysis, unix_server
 
 
 class FakeEngine:
@@ -38,21 +33,7 @@ class FakeEngine:
         self.socket = folder / "engine.sock"
         self.images = images
         self.requests: list[str] = []
-        engine = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def address_string(self) -> str:
-                return "unix"
-
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802
-                engine.handle(self)
-
-        self.server = _UnixHTTPServer(str(self.socket), Handler)
+        self.server = unix_server(self.socket, self.handle)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
