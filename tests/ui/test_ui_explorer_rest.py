@@ -11,7 +11,7 @@ from dive_py.trees.view_state import DiffType
 from dive_py.ui.app import DivepyApp
 from dive_py.ui.config import load_ui_config
 from dive_py.ui.panes.file_tree_view import FileTreeView
-from tests.fixtures.ui_probes import record_notes
+from tests.fixtures.ui_probes import open_file_view, record_notes
 
 
 def tree_of(app: DivepyApp) -> FileTreeView:
@@ -83,12 +83,7 @@ async def test_h_goes_to_the_parent_and_l_opens_and_steps_in(tomcat: Analysis) -
 async def test_file_view_scrolls_or_wraps_long_lines_and_counts_layers_from_0(tomcat: Analysis) -> None:
     app = DivepyApp(tomcat)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("end")
-        app.explorer.go_to_path("/usr/local/tomcat/RUNNING.txt")  # lines of 206 characters
-        await pilot.press("enter")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        screen = app.screen
+        screen = await open_file_view(app, pilot, "/usr/local/tomcat/RUNNING.txt")  # lines of 206 characters
         assert screen.query_one("#file-view-box").border_title.endswith("at layer 4")  # the Layers pane's index
         assert screen.query_one("#versions").get_row_at(0)[0] == "2"  # added by the layer the pane calls 2
         scroll = screen.content_scroll

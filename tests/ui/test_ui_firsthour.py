@@ -9,7 +9,7 @@ from dive_py.ui.app import DivepyApp, help_sections
 from dive_py.ui.panes.file_tree_view import FileTreeView
 from dive_py.ui.panes.layers import LayersPane
 from dive_py.ui.panes.line_list import LineList
-from tests.fixtures.ui_probes import record_notes
+from tests.fixtures.ui_probes import open_file_view, record_notes
 
 
 def tree_of(app: DivepyApp) -> FileTreeView:
@@ -311,12 +311,7 @@ async def test_the_hints_screen_shows_the_whole_fix_at_60x20(tomcat: Analysis) -
 async def test_the_file_views_line_numbers_stay_when_the_text_scrolls_sideways(tomcat: Analysis) -> None:
     app = DivepyApp(tomcat)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("end")
-        app.explorer.go_to_path("/usr/local/tomcat/RUNNING.txt")  # lines of 206 characters
-        await pilot.press("enter")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        screen = app.screen
+        screen = await open_file_view(app, pilot, "/usr/local/tomcat/RUNNING.txt")  # lines of 206 characters
         gutter = screen.query_one("#file-lines")
         before = gutter.region
         await pilot.press("right", "right")
