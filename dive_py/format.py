@@ -84,15 +84,3 @@ def duration(seconds: float) -> str:
     if seconds < 1:
         return humanize.precisedelta(delta, minimum_unit="milliseconds", format="%0.0f")
     return humanize.precisedelta(delta, minimum_unit="seconds", format="%0.1f")
-
-
-def count(number: int, noun: str) -> str:
-    """A count with its noun and thousands separators: ``101,229 files``, ``1 layer``."""
-    import humanize
-
-    return f"{humanize.intcomma(number)} {noun}{'' if number == 1 else 's'}"
-
-
-def printable(text: str) -> str:
-    """``text`` on one line with its control characters shown escaped (``\\x1b``), never obeyed by a terminal."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)

@@ -15,9 +15,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from dive_py import format as fmt
 from dive_py.cli.options import EXIT_ERROR, EXIT_OK, EXIT_RULE_FAILED, Parser, add_cache_url_flag, configure_cache
 from dive_py.errors import ConfigError
+from dive_py.safe_text import visible
 
 
 def build_audit_parser() -> argparse.ArgumentParser:
@@ -78,7 +78,7 @@ def main_audit(argv: Sequence[str]) -> int:
     unreadable = [row for row in rows if row["error"]]
     for row in unreadable:
         print(
-            f"divepy: audit: {fmt.printable(row['ref'])}: cannot be read: {fmt.printable(row['error'])}",
+            f"divepy: audit: {visible(row['ref'])}: cannot be read: {visible(row['error'])}",
             file=sys.stderr,
         )
     if len(unreadable) == len(rows):
@@ -86,9 +86,7 @@ def main_audit(argv: Sequence[str]) -> int:
     if args.ci:
         failed = failing(rows)
         for row in failed:
-            print(
-                f"divepy: audit: FAIL {fmt.printable(row['ref'])} ({', '.join(row['failed_rules'])})", file=sys.stderr
-            )
+            print(f"divepy: audit: FAIL {visible(row['ref'])} ({', '.join(row['failed_rules'])})", file=sys.stderr)
         if failed or unreadable:
             return EXIT_RULE_FAILED
     return EXIT_OK
@@ -171,7 +169,7 @@ class _Progress:
             extra = f" ({self.unreadable} unreadable)" if self.unreadable else ""
             sys.stderr.write(f"\r\x1b[2Kdivepy: audit: {self.done}/{self.total} images{extra}")
         else:
-            sys.stderr.write(f"divepy: audit: [{self.done}/{self.total}] {fmt.printable(row['ref'])}: {state}\n")
+            sys.stderr.write(f"divepy: audit: [{self.done}/{self.total}] {visible(row['ref'])}: {state}\n")
         sys.stderr.flush()
 
     def close(self) -> None:

@@ -146,12 +146,12 @@ def run_image(args: argparse.Namespace) -> int:
 
 def _debug_timing(analysis, seconds: float) -> None:  # noqa: ANN001 - Analysis
     """``--debug``: what was read and how long the load took, in words (stderr)."""
-    from dive_py.format import count, duration
+    from dive_py.format import counted, duration
 
     layers = analysis.image.layers
     members = sum(layer.scan.member_count for layer in layers)
     print(
-        f"divepy: debug: {count(len(layers), 'layer')}, {count(members, 'tar member')} read and analysed "
+        f"divepy: debug: {counted(len(layers), 'layer')}, {counted(members, 'tar member')} read and analysed "
         f"in {duration(seconds)}",
         file=sys.stderr,
     )

@@ -1,7 +1,7 @@
 """Provides ``divepy audit``'s reports: the ranked table as text, JSON, CSV and Markdown.
 
 Every name and hint comes from the images (hostile text): the text table shows control characters
-escaped (:func:`dive_py.format.printable`), Markdown escapes pipes and keeps cells on one line, CSV
+escaped (:func:`dive_py.safe_text.visible`), Markdown escapes pipes and keeps cells on one line, CSV
 quotes as the csv module does and defuses cells a spreadsheet would run as a formula.
 """
 
@@ -14,6 +14,7 @@ from typing import Any
 
 from dive_py import format as fmt
 from dive_py.ci.audit import ranked, shared_layers
+from dive_py.safe_text import visible
 
 HINT_WIDTH = 60
 """Characters of the top hint shown in the text table (JSON and CSV have it whole)."""
@@ -23,15 +24,15 @@ COLUMNS = ("image", "size", "efficiency", "wasted", "fixable", "top hint")
 
 def _cells(row: dict[str, Any]) -> list[str]:
     if row["error"]:
-        return [fmt.printable(row["ref"]), "-", "-", "-", "-", "unreadable: " + fmt.printable(row["error"])]
+        return [visible(row["ref"]), "-", "-", "-", "-", "unreadable: " + visible(row["error"])]
     hint = row["top_hint"]
     return [
-        fmt.printable(row["ref"]),
+        visible(row["ref"]),
         fmt.size(row["size_bytes"]),
         fmt.percent(row["efficiency"]),
         fmt.size(row["wasted_bytes"]),
         fmt.size(row["fixable_bytes"]),
-        "-" if hint is None else fmt.printable(f"{hint['kind']}: {hint['fix']}"),
+        "-" if hint is None else visible(f"{hint['kind']}: {hint['fix']}"),
     ]
 
 
@@ -47,7 +48,7 @@ def audit_text(rows: list[dict[str, Any]]) -> str:
     if bases:
         lines += ["", "Layers shared by most images:"]
         for base in bases:
-            command = fmt.printable(base["command"])[:HINT_WIDTH]
+            command = visible(base["command"])[:HINT_WIDTH]
             lines.append(
                 f"  {base['images']:>4} images  {fmt.size(base['size_bytes']):>9}  {base['id'][:19]}  {command}"
             )
@@ -91,7 +92,7 @@ def audit_csv(rows: list[dict[str, Any]]) -> str:
 
 
 def _md(text: str) -> str:
-    return fmt.printable(" ".join(text.split())).replace("|", "\\|").replace("`", "\\`")
+    return visible(" ".join(text.split())).replace("|", "\\|").replace("`", "\\`")
 
 
 def audit_markdown(rows: list[dict[str, Any]]) -> str:

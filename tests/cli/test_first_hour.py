@@ -295,7 +295,7 @@ def test_age_duration_and_count_in_words() -> None:
     assert format_.duration(0.0534) == "53 milliseconds"
     assert format_.duration(1.234) == "1.2 seconds"
     assert format_.duration(75.5) == "1 minute and 15.5 seconds"
-    assert format_.count(101229, "file") == "101,229 files" and format_.count(1, "layer") == "1 layer"
+    assert format_.counted(101229, "file") == "101,229 files" and format_.counted(1, "layer") == "1 layer"
 
 
 def test_debug_reports_the_load_time_in_words() -> None:
