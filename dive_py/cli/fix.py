@@ -112,15 +112,10 @@ def render_plan(plan, include_review: bool) -> str:  # noqa: ANN001 - FixPlan
     for fix in plan.review():
         state = "applied (--all)" if include_review else "for review, applied with --all"
         where = f"line {fix.instruction.line}" if fix.instruction else "no line"
-        lines.append(f"# {state}: {where}: {_clean(fix.summary)}; {fix.label}; not exact: {_clean(fix.why_review)}")
+        lines.append(f"# {state}: {where}: {visible(fix.summary)}; {fix.label}; not exact: {visible(fix.why_review)}")
     for hint, reason in plan.unfixed:
         lines.append(
-            f"# not fixed: {hint.kind} {_clean(', '.join(hint.paths[:3]))} ({fmt.size(hint.bytes)}), "
-            f"layer {hint.layer + 1}: {_clean(reason)}"
+            f"# not fixed: {hint.kind} {visible(', '.join(hint.paths[:3]))} ({fmt.size(hint.bytes)}), "
+            f"layer {hint.layer}: {visible(reason)}"
         )
     return "".join(line + "\n" for line in lines)
-
-
-def _clean(text: str) -> str:
-    """One line of printable text (Dockerfile and image text is hostile)."""
-    return visible(" ".join(text.split(" ")))

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import posixpath
 import re
-import shlex
 from collections.abc import Iterable
 
 from dive_py.dockerfile.parse import Instruction
+from dive_py.fixes.shell import split_words
 
 _UNKNOWN = "/"
 """What a relative word resolves to where the WORKDIR is unknown: the root, which overlaps everything."""
@@ -94,20 +94,13 @@ class Scope:
             return self.names(item, item.args[:1], paths)
         if item.keyword in ("COPY", "ADD"):
             return bool(item.args) and self.names(item, item.args[-1:], paths)
-        words = _split(item.value)
+        words = split_words(item.value)
         return self.names(item, words, paths) or _absolute_words(item.value, paths)
 
 
 def _path_like(word: str) -> bool:
     """A relative word that may be a path (``build``, ``./out``), not an option, number or command name."""
     return bool(re.fullmatch(r"\.{0,2}/?[\w.+@-]+(/[\w.*+@-]*)*", word)) and ("/" in word or "." in word)
-
-
-def _split(text: str) -> list[str]:
-    try:
-        return shlex.split(text.replace("\\\n", " "), comments=True)
-    except ValueError:
-        return text.split()
 
 
 def _absolute_words(text: str, paths: list[str]) -> bool:

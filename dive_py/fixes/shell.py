@@ -95,7 +95,7 @@ def _separator_at(text: str, index: int) -> str:
 
 def _add(commands: list[Command], text: str, start: int, end: int) -> None:
     piece = text[start:end]
-    words = _words(piece)
+    words = split_words(piece)
     if not words:
         return
     # Trim the span to the command itself (not the blanks and continuations around it).
@@ -104,7 +104,9 @@ def _add(commands: list[Command], text: str, start: int, end: int) -> None:
     commands.append(Command(start + lead, start + trail, tuple(words)))
 
 
-def _words(piece: str) -> list[str]:
+def split_words(piece: str) -> list[str]:
+    """A shell text's words as the shell splits them (continuations joined, comments dropped); plain
+    whitespace splitting when its quotes do not close."""
     joined = piece.replace("\\\n", " ")
     try:
         return shlex.split(joined, comments=True)
