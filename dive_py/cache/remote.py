@@ -35,7 +35,7 @@ CHECKSUM_META = "divepy-sha256"
 
 INSTALL_HINT = "the shared cache needs the scale extra: pip install 'divepy[scale]'"
 
-_state: dict[str, Any] = {"url": None, "store": None}  # url, store (RemoteStore | None), quiet
+_state: dict[str, Any] = {"url": None, "store": None}  # url, store (RemoteStore | None)
 _warnings: list[str] = []
 """Warnings of this process not yet printed (kept, not printed, in worker processes)."""
 
@@ -112,7 +112,7 @@ def warn(message: str) -> None:
     line = f"divepy: warning: cache store: {message}"
     if line in _warnings or line in _PRINTED:
         return
-    if multiprocessing.parent_process() is not None or _state.get("quiet"):
+    if multiprocessing.parent_process() is not None:
         _warnings.append(line)
         return
     _PRINTED.add(line)
@@ -120,11 +120,6 @@ def warn(message: str) -> None:
 
 
 _PRINTED: set[str] = set()
-
-
-def keep_warnings(quiet: bool = True) -> None:
-    """Keeps this process' warnings for :func:`take_warnings` instead of printing them (a Dask worker)."""
-    _state["quiet"] = quiet
 
 
 def unique_warnings(lines: list[str]) -> list[str]:
@@ -159,8 +154,6 @@ class RemoteStore:
         self.bucket = bucket
         self.prefix = prefix
         self.broken: str | None = None
-        self.gets = 0
-        self.puts = 0
         config = Config(connect_timeout=3, read_timeout=30, retries={"max_attempts": 2})
         self._client = boto3.session.Session().client(
             "s3", endpoint_url=query.get("endpoint") or None, region_name=query.get("region") or None, config=config
@@ -177,7 +170,6 @@ class RemoteStore:
         except Exception as exc:  # noqa: BLE001 - botocore raises many kinds; all read as a miss
             self._failed(exc)
             return None
-        self.gets += 1
         expected = (answer.get("Metadata") or {}).get(CHECKSUM_META)
         if expected != hashlib.sha256(data).hexdigest():
             self.foreign(name)
@@ -195,7 +187,6 @@ class RemoteStore:
         except Exception as exc:  # noqa: BLE001
             self._failed(exc)
             return False
-        self.gets += 1
         if "sha256:" + hasher.hexdigest() != digest:
             self.foreign(name)
             return False
@@ -209,7 +200,6 @@ class RemoteStore:
         except Exception as exc:  # noqa: BLE001
             self._failed(exc)
             return False
-        self.puts += 1
         return True
 
     def put_file(self, name: str, path: str, sha256_hex: str) -> bool:
@@ -223,7 +213,6 @@ class RemoteStore:
         except Exception as exc:  # noqa: BLE001
             self._failed(exc)
             return False
-        self.puts += 1
         return True
 
     def exists(self, name: str) -> bool:

@@ -159,7 +159,7 @@ class LayerBlobs:
             writer.discard()
             raise ImageFormatError(f"{self.files.what} changed since it was read: {name!r} has other bytes")
         writer.commit()
-        prune_cache(store.root)
+        self.added = True  # the store is kept within its limit once, at close
         handle = store.open(digest)
         return closing_reader(handle) if handle is not None else None
 
