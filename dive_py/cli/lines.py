@@ -26,12 +26,9 @@ def read_dockerfile(args: argparse.Namespace) -> Dockerfile | None:
     return parsed
 
 
-def lines_of(
-    image: Image, dockerfile: Dockerfile | None, args: argparse.Namespace, *, warn: bool = True
-) -> DockerfileLines:
-    """The image's layers matched with the Dockerfile; what does not match is said on stderr (``warn``)."""
+def lines_of(image: Image, dockerfile: Dockerfile | None, args: argparse.Namespace) -> DockerfileLines:
+    """The image's layers matched with the Dockerfile; what does not match is said on stderr."""
     lines = image_lines(image, dockerfile, getattr(args, "target", None))
-    if warn:
-        for warning in lines.warnings:
-            warn_line(warning)
+    for warning in lines.warnings:
+        warn_line(warning)
     return lines

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar, cast
+from typing import ClassVar, Generic, TypeVar, cast
 
 from rich.text import Text
 from textual import events, work
@@ -42,9 +42,6 @@ from dive_py.ui.screens import ExtractScreen, FileViewScreen, HelpScreen, Loadin
 
 FEW_COLOURS = ("standard", "windows")
 """Rich's colour systems of a 16-colour terminal, where the explorer takes the ANSI theme by itself."""
-if TYPE_CHECKING:
-    from dive_py.analysis.hints import Hint
-
 POLL_INTERVAL = 0.05
 """Seconds between two looks at the background load (progress and completion)."""
 QUICK_LOAD_SECONDS = 0.02
