@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,11 +18,10 @@ from dive_py.analysis.hints import Hint
 from dive_py.dockerfile.lines import DockerfileLines
 from dive_py.dockerfile.parse import Instruction
 from dive_py.files import write_text_atomic
+from dive_py.safe_text import visible_lines
 
 MAJOR_BYTES = 10_000_000
 """A hint saving at least this much is ``major`` in Code Quality (else ``minor``)."""
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -92,8 +90,7 @@ def github_annotations(analysis: Analysis, lines: DockerfileLines) -> list[str]:
 
 def _escape_data(text: str) -> str:
     """A workflow command's message: ``%``, CR and LF escaped (GitHub's rules); other controls made visible."""
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
+    return visible_lines(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def _escape_property(text: str) -> str:
